@@ -1,0 +1,5 @@
+"""Allow ``python -m conference``."""
+
+from conference.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,218 @@
+"""The ``conference`` command: ``serve`` and the admin verbs that need no browser."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from conference.keys import load_or_create_secret
+from conference.settings import IceServer, Settings
+from conference.store import RoomNotFound, StoreError, open_store
+from conference.tokens import Role, issue_token, parse_duration
+
+DEMO_ROOM_KEY = "demo_room_id"
+DEMO_ROOM_NAME = "Phòng họp thử nghiệm"
+DEMO_SITES = ("UBND tỉnh Thái Nguyên", "UBND huyện Định Hóa", "UBND xã Yên Bình")
+DEMO_TTL = timedelta(hours=12)
+
+
+class CliError(Exception):
+    """An error to print without a traceback, exit status 2."""
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {}
+    for name in ("data_dir", "host", "port", "public_url", "cert", "key"):
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    if getattr(args, "self_signed", False):
+        values["self_signed"] = True
+    servers = [IceServer(urls=[u]) for u in getattr(args, "stun", None) or []]
+    for url in getattr(args, "turn", None) or []:
+        servers.append(IceServer(urls=[url], username=args.turn_username, credential=args.turn_credential))
+    if servers:
+        values["ice_servers"] = servers
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise CliError(f"invalid configuration: {problems}") from exc
+
+
+def join_url(settings: Settings, room_id: str, token: str) -> str:
+    """The link a site opens to join ``room_id``."""
+    return f"{settings.base_url()}/join/{room_id}?token={token}"
+
+
+async def _ensure_demo(settings: Settings) -> list[str]:
+    """Create the demo room on first start; return banner lines with fresh links."""
+    store = open_store(settings.data_dir)
+    try:
+        room_id = await store.get_meta(DEMO_ROOM_KEY)
+        first = room_id is None
+        if room_id is not None:
+            try:
+                room = await store.get_room(room_id)
+            except RoomNotFound:
+                return []  # the operator deleted it: do not bring it back
+        else:
+            room = await store.create_room(DEMO_ROOM_NAME, settings.default_codec)
+            await store.set_meta(DEMO_ROOM_KEY, room.id)
+    finally:
+        await store.close()
+    secret = load_or_create_secret(settings.data_dir)
+    lines = [
+        ("Created" if first else "Demo room") + f" {room.name!r} (id {room.id}). Join links, valid 12 h:",
+    ]
+    for index, name in enumerate(DEMO_SITES):
+        role = Role.HOST if index == 0 else Role.PARTICIPANT
+        token = issue_token(secret, room=room.id, name=name, role=role, ttl=DEMO_TTL,
+                            site_id=f"demo-{index + 1}")
+        lines.append(f"  {name}: {join_url(settings, room.id, token)}")
+    return lines
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from web.app import serve
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    banner = asyncio.run(_ensure_demo(settings))
+    asyncio.run(serve(settings, banner))
+    return 0
+
+
+def cmd_room_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def run() -> str:
+        store = open_store(settings.data_dir)
+        try:
+            room = await store.create_room(args.name, args.codec or settings.default_codec, args.id)
+        finally:
+            await store.close()
+        return room.id
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def cmd_room_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def run() -> list[Any]:
+        store = open_store(settings.data_dir)
+        try:
+            return await store.list_rooms()
+        finally:
+            await store.close()
+
+    rooms = asyncio.run(run())
+    if args.json:
+        for room in rooms:
+            print(json.dumps({"id": room.id, "name": room.name, "codec": room.codec,
+                              "created_at": room.created_at}, ensure_ascii=False))
+    else:
+        for room in rooms:
+            print(f"{room.id}\t{room.codec}\t{room.name}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        ttl = parse_duration(args.ttl)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if not args.name.strip():
+        raise CliError("--name must not be empty")
+
+    async def check_room() -> None:
+        store = open_store(settings.data_dir)
+        try:
+            await store.get_room(args.room)
+        finally:
+            await store.close()
+
+    asyncio.run(check_room())
+    secret = load_or_create_secret(settings.data_dir)
+    token = issue_token(secret, room=args.room, name=args.name, role=Role(args.role), ttl=ttl,
+                        site_id=args.site_id)
+    url = join_url(settings, args.room, token)
+    if args.json:
+        print(json.dumps({"token": token, "url": url, "room": args.room, "name": args.name,
+                          "role": args.role, "expires_in": int(ttl.total_seconds())},
+                         ensure_ascii=False))
+    else:
+        print(token)
+        print(url)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``conference`` command."""
+    parser = argparse.ArgumentParser(prog="conference", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="data directory (env CONFERENCE_DATA_DIR, default ./data)")
+    common.add_argument("--public-url", help="base URL for join links (env CONFERENCE_PUBLIC_URL)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--cert", type=Path, help="TLS certificate (PEM)")
+    serve.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    serve.add_argument("--self-signed", action="store_true",
+                       help="serve HTTPS with a self-signed certificate kept in the data directory")
+    serve.add_argument("--stun", action="append", metavar="URL", help="STUN server, e.g. stun:stun.example.org:3478")
+    serve.add_argument("--turn", action="append", metavar="URL", help="TURN server, e.g. turn:turn.example.org:3478")
+    serve.add_argument("--turn-username")
+    serve.add_argument("--turn-credential")
+    serve.set_defaults(func=cmd_serve)
+
+    room = sub.add_parser("room", help="manage rooms")
+    room_sub = room.add_subparsers(dest="room_command", required=True)
+    create = room_sub.add_parser("create", parents=[common], help="create a room and print its id")
+    create.add_argument("name")
+    create.add_argument("--codec", choices=["vp8", "h264"], help="video codec of the room (default vp8)")
+    create.add_argument("--id", help="choose the room id instead of a random one")
+    create.set_defaults(func=cmd_room_create)
+    listing = room_sub.add_parser("list", parents=[common], help="list rooms")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=cmd_room_list)
+
+    token = sub.add_parser("token", parents=[common], help="print a signed join token and the join URL")
+    token.add_argument("room", help="room id")
+    token.add_argument("--name", required=True, help='site name shown to others, e.g. "Xã Yên Bình"')
+    token.add_argument("--role", choices=[r.value for r in Role], default=Role.PARTICIPANT.value)
+    token.add_argument("--ttl", default="8h", help="validity, e.g. 30m, 8h, 2d (default 8h)")
+    token.add_argument("--site-id", help="stable site id (a reconnecting site replaces itself)")
+    token.add_argument("--json", action="store_true", help="print one JSON object")
+    token.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``conference`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CliError, StoreError, ValueError) as exc:
+        print(f"conference: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,344 @@
+"""Where the SFU meets aiortc 1.16: the only module that touches its internals.
+
+aiortc is built to terminate media: every ``RTCRtpReceiver`` reassembles
+frames in a jitter buffer and starts a decoder thread, and every
+``RTCRtpSender`` runs an encode loop (which, with no track, wakes up every
+20 ms forever). A forwarding server wants neither. aiortc still does
+everything else well (ICE, DTLS, SRTP, SDP, RTCP routing), so we keep its
+peer connection and swap the class of each transceiver's receiver and sender
+for a subclass that forwards instead (``obj.__class__ = Sub``): the instance
+keeps the state aiortc initialised, only the behaviour changes.
+
+The private names used here (``_RTCRtpReceiver__codecs``, ``_tx_srtp``,
+``_nominated``...) are why ``pyproject.toml`` pins aiortc to 1.16.*.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpReceiveParameters,
+    RTCRtpSendParameters,
+)
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    unpack_remb_fci,
+    unwrap_rtx,
+)
+from aiortc.stats import RTCOutboundRtpStreamStats, RTCStatsReport
+
+from conference.media.codecs import is_keyframe
+from conference.media.rtcp import round_trip_time
+from conference.sfu import (
+    MediaPacket,
+    ReceptionReport,
+    Slot,
+    SlotConfig,
+    Source,
+    Subscription,
+    abs_send_time_bytes,
+    ntp_now,
+)
+
+logger = logging.getLogger(__name__)
+
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+
+class DtlsRtpOutput:
+    """Sends plaintext RTP/RTCP through a DTLS transport's SRTP session.
+
+    aiortc's own ``_send_rtp`` is a coroutine three awaits deep per packet;
+    a forwarder sending each packet to many subscribers calls the SRTP
+    session and the nominated ICE pair's socket directly, synchronously.
+    """
+
+    __slots__ = ("_dtls", "_ice")
+
+    def __init__(self, dtls: RTCDtlsTransport) -> None:
+        self._dtls = dtls
+        self._ice = dtls.transport._connection
+
+    def _send(self, data: bytes, rtcp: bool) -> bool:
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED:
+            return False
+        pair = self._ice._nominated.get(1)
+        if pair is None:
+            return False
+        transport = pair.protocol.transport
+        if transport is None:
+            return False
+        srtp = dtls._tx_srtp
+        try:
+            protected = srtp.protect_rtcp(data) if rtcp else srtp.protect(data)
+        except Exception:  # pylibsrtp.Error: a replayed or malformed packet
+            return False
+        transport.sendto(protected, pair.remote_addr)
+        return True
+
+    def send_rtp(self, data: bytes) -> bool:
+        return self._send(data, False)
+
+    def send_rtcp(self, data: bytes) -> bool:
+        return self._send(data, True)
+
+
+def _primary_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
+    return next((c for c in codecs if not is_rtx(c)), None)
+
+
+class ForwardingReceiver(RTCRtpReceiver):
+    """An ``RTCRtpReceiver`` that hands packets to a :class:`Source` undecoded.
+
+    It keeps what a good receiver owes the publisher: RTCP receiver reports,
+    REMB bandwidth estimates, NACKs for lost packets and RTX unwrapping, but
+    starts no decoder thread and builds no frames.
+    """
+
+    sfu_source: Source
+
+    def attach(self, source: Source) -> None:
+        """Make this receiver feed ``source``."""
+        self.sfu_source = source
+        self._seen_rtx: set[int] = set()
+        source.keyframe_requester = self.request_keyframe
+
+    async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
+        # Same as RTCRtpReceiver.receive minus the decoder thread.
+        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+            return
+        codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+        for codec in parameters.codecs:
+            codecs[codec.payloadType] = codec
+        for encoding in parameters.encodings:
+            if encoding.rtx:
+                self._RTCRtpReceiver__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc  # type: ignore[attr-defined]
+        primary = _primary_codec(parameters.codecs)
+        if primary is not None:
+            self.sfu_source.codec = primary.name
+        self.transport._register_rtp_receiver(self, parameters)
+        self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
+        self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
+
+    def request_keyframe(self) -> None:
+        """Send a PLI for the publisher's current SSRC."""
+        streams = self._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        for ssrc in list(streams):
+            if ssrc in self._RTCRtpReceiver__rtx_ssrc:  # type: ignore[attr-defined]
+                continue
+            asyncio.ensure_future(self._send_rtcp_pli(ssrc))
+
+    async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:
+        # Sender reports feed RR's LSR/DLSR; a BYE must not end the source:
+        # the peer connection's state says when the publisher is gone.
+        if isinstance(packet, RtcpSrPacket):
+            await super()._handle_rtcp_packet(packet)
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not self._enabled:
+            return
+        codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+
+        estimator = self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+            if rtcp_ssrc is not None and remb is not None:
+                from aiortc.rtp import pack_remb_fci
+
+                await self._send_rtcp(
+                    RtcpPsfbPacket(
+                        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                    )
+                )
+
+        streams = self._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            from aiortc.rtcrtpreceiver import StreamStatistics
+
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+
+        nack_generator = self._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        if is_rtx(codec):
+            original_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)  # type: ignore[attr-defined]
+            if original_ssrc is None:
+                # Chrome does not always signal the RTX SSRC: learn it from the
+                # only media SSRC we receive.
+                media = [s for s in streams if s != packet.ssrc]
+                if len(media) != 1:
+                    return
+                original_ssrc = self._RTCRtpReceiver__rtx_ssrc[packet.ssrc] = media[0]  # type: ignore[attr-defined]
+            apt = codec.parameters.get("apt")
+            if len(packet.payload) < 2 or not isinstance(apt, int) or apt not in codecs:
+                return  # RTX padding used for bandwidth probing
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+            if nack_generator is not None and packet.sequence_number not in nack_generator.missing:
+                return  # a retransmission we did not ask for, or already have
+        if nack_generator is not None and nack_generator.add(packet):
+            await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+
+        level = packet.extensions.audio_level
+        source = self.sfu_source
+        source.push(
+            MediaPacket(
+                sequence_number=packet.sequence_number,
+                timestamp=packet.timestamp,
+                marker=packet.marker,
+                payload=packet.payload,
+                keyframe=is_keyframe(source.codec, packet.payload) if source.kind == "video" else True,
+                audio_level=None if level is None else (0x80 if level[0] else 0) | (level[1] & 0x7F),
+                arrival=time.monotonic(),
+                abs_send_time=abs_send_time_bytes(ntp_now()),
+            )
+        )
+
+
+class SlotSender(RTCRtpSender):
+    """An ``RTCRtpSender`` whose packets come from a :class:`Slot`, not an encoder."""
+
+    sfu_slot: Slot
+    sfu_subscription: Subscription
+    _slot_started: bool
+
+    def attach(self, slot: Slot, subscription: Subscription) -> None:
+        """Make this sender carry ``slot``."""
+        self.sfu_slot = slot
+        self.sfu_subscription = subscription
+        self._slot_started = False
+        self._last_sr_ntp: dict[int, int] = {}
+
+    async def send(self, parameters: RTCRtpSendParameters) -> None:
+        if self._slot_started:
+            return
+        primary = _primary_codec(parameters.codecs)
+        if primary is None:
+            return
+        rtx = next(
+            (
+                c
+                for c in parameters.codecs
+                if is_rtx(c) and c.parameters.get("apt") == primary.payloadType
+            ),
+            None,
+        )
+        ext_ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+        self.transport._register_rtp_sender(self, parameters)
+        output = DtlsRtpOutput(self.transport)
+        self.sfu_slot.configure(
+            SlotConfig(
+                ssrc=self._ssrc,
+                payload_type=primary.payloadType,
+                rtx_ssrc=self._rtx_ssrc if rtx is not None else None,
+                rtx_payload_type=rtx.payloadType if rtx is not None else None,
+                audio_level_id=ext_ids.get(AUDIO_LEVEL_URI),
+                abs_send_time_id=ext_ids.get(ABS_SEND_TIME_URI),
+            ),
+            output,
+        )
+        self.sfu_subscription.start_reports(output.send_rtcp)
+        self._slot_started = True
+
+    async def stop(self) -> None:
+        if self._slot_started:
+            self.transport._unregister_rtp_sender(self)
+            self._slot_started = False
+
+    async def getStats(self) -> RTCStatsReport:
+        slot = self.sfu_slot
+        report = RTCStatsReport()
+        report.add(
+            RTCOutboundRtpStreamStats(
+                timestamp=_now(),
+                type="outbound-rtp",
+                id=f"outbound-rtp_{id(self)}",
+                ssrc=self._ssrc,
+                kind=slot.kind,
+                transportId=self.transport._stats_id,
+                packetsSent=slot.packets_sent,
+                bytesSent=slot.octets_sent,
+                trackId=slot.name,
+            )
+        )
+        return report
+
+    async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:
+        slot = self.sfu_slot
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for block in packet.reports:
+                if block.ssrc != self._ssrc:
+                    continue
+                previous = slot.report
+                rtt = round_trip_time(ntp_now(), block.lsr, block.dlsr)
+                slot.report = ReceptionReport(
+                    fraction_lost=block.fraction_lost / 256.0,
+                    packets_lost=block.packets_lost,
+                    jitter=block.jitter,
+                    round_trip_time=rtt if rtt is not None else previous.round_trip_time,
+                    remb_bitrate=previous.remb_bitrate,
+                )
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            slot.handle_nack(list(packet.lost))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            slot.handle_keyframe_request()
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return
+            if self._ssrc in ssrcs:
+                slot.report.remb_bitrate = bitrate
+
+
+def _now() -> Any:
+    from aiortc import clock
+
+    return clock.current_datetime()
+
+
+def make_forwarding_receiver(receiver: RTCRtpReceiver, source: Source) -> ForwardingReceiver:
+    """Turn an aiortc receiver into one that feeds ``source``."""
+    receiver.__class__ = ForwardingReceiver
+    forwarding = cast(ForwardingReceiver, receiver)
+    forwarding.attach(source)
+    return forwarding
+
+
+def make_slot_sender(sender: RTCRtpSender, slot: Slot, subscription: Subscription) -> SlotSender:
+    """Turn an aiortc sender into one that carries ``slot``."""
+    sender.__class__ = SlotSender
+    slot_sender = cast(SlotSender, sender)
+    slot_sender.attach(slot, subscription)
+    return slot_sender
+
+
+KeyframeCallback = Callable[[], None]

@@ -1,0 +1,315 @@
+"""One WebRTC connection between the server and a site, built on aiortc.
+
+A :class:`PeerSession` owns an ``RTCPeerConnection`` whose transceivers are
+fixed at creation: up to two that receive the site's microphone and camera
+(each feeding a :class:`~conference.sfu.Source`), and the site's receive
+slots (each a :class:`~conference.sfu.Slot`). Browsers get an offer from the
+server; WHIP and WHEP clients bring their own offer and get an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceCandidate,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.sdp import SessionDescription, candidate_from_sdp
+
+from conference.media.aiortc_glue import make_forwarding_receiver, make_slot_sender
+from conference.settings import IceServer, VideoCodec
+from conference.sfu import SfuMetrics, Slot, Source, Subscription
+
+logger = logging.getLogger(__name__)
+
+MAX_SDP_BYTES = 64 * 1024
+CLOSE_TIMEOUT = 2.0
+
+
+class SdpError(ValueError):
+    """An SDP the server cannot use; the message says why, for the client."""
+
+
+@dataclass(frozen=True)
+class SlotLayout:
+    """How many receive slots a subscriber has."""
+
+    main: int = 1
+    thumbnails: int = 8
+    audio: int = 3
+
+    def names(self) -> list[tuple[str, str]]:
+        """(slot name, kind) in m-line order."""
+        out = [("main", "video")] if self.main else []
+        out += [(f"thumb-{i + 1}", "video") for i in range(self.thumbnails)]
+        out += [(f"audio-{i + 1}", "audio") for i in range(self.audio)]
+        return out
+
+
+def _codec_preferences(kind: str, video_codec: VideoCodec) -> list[RTCRtpCodecCapability]:
+    """Only the room's codec (and its RTX) is offered: a forwarded stream is
+    only useful to subscribers that accept the publisher's codec."""
+    capabilities = RTCRtpReceiver.getCapabilities(kind)
+    assert capabilities is not None
+    wanted: list[RTCRtpCodecCapability] = []
+    for codec in capabilities.codecs:
+        name = codec.mimeType.split("/")[1].lower()
+        if kind == "audio" and name == "opus":
+            wanted.append(codec)
+        elif kind == "video" and name == "rtx":
+            wanted.append(codec)
+        elif kind == "video" and name == video_codec:
+            if name == "h264" and codec.parameters.get("profile-level-id") != "42e01f":
+                continue  # one H.264 profile for all: constrained baseline 3.1
+            wanted.append(codec)
+    return wanted
+
+
+def validate_sdp(text: str) -> SessionDescription:
+    """Parse an SDP offer or answer and reject what aiortc would choke on."""
+    if not isinstance(text, str) or not text.strip():
+        raise SdpError("SDP is empty")
+    if len(text.encode("utf-8", "replace")) > MAX_SDP_BYTES:
+        raise SdpError(f"SDP is larger than {MAX_SDP_BYTES} bytes")
+    if not text.lstrip().startswith("v=0"):
+        raise SdpError("SDP must start with v=0")
+    try:
+        description = SessionDescription.parse(text)
+    except Exception as exc:
+        raise SdpError(f"SDP could not be parsed: {exc}") from exc
+    for media in description.media:
+        if media.kind in ("audio", "video") and (media.dtls is None or not media.dtls.fingerprints):
+            raise SdpError(f"{media.kind} section has no DTLS fingerprint")
+        if media.kind in ("audio", "video") and media.ice is None:
+            raise SdpError(f"{media.kind} section has no ICE credentials")
+    return description
+
+
+def ice_configuration(servers: list[IceServer]) -> RTCConfiguration:
+    """aiortc's configuration for the same STUN/TURN servers the browser gets."""
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+            for s in servers
+        ],
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
+
+
+class PeerSession:
+    """The server side of one site's peer connection."""
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        metrics: SfuMetrics,
+        ice_servers: list[IceServer],
+        video_codec: VideoCodec,
+        on_closed: Callable[[PeerSession], None] | None = None,
+    ) -> None:
+        self.owner = owner
+        self.id = secrets.token_hex(6)
+        self.metrics = metrics
+        self.video_codec = video_codec
+        self.pc = RTCPeerConnection(ice_configuration(ice_servers))
+        self.sources: dict[str, Source] = {}
+        self.subscription = Subscription([], cname=f"sfu-{self.id}")
+        self.publish_mids: dict[str, str] = {}
+        self.slot_mids: dict[str, str] = {}
+        self.closed = False
+        self.connected = asyncio.Event()
+        self._on_closed = on_closed
+        self._receive_transceivers: dict[str, RTCRtpTransceiver] = {}
+        self._slot_transceivers: list[tuple[Slot, RTCRtpTransceiver]] = []
+        self.pc.on("connectionstatechange", self._on_connection_state)
+
+    @property
+    def connection_state(self) -> str:
+        """aiortc's connection state: new, connecting, connected, failed, closed."""
+        return str(self.pc.connectionState)
+
+    @property
+    def slots(self) -> list[Slot]:
+        """The receive slots, in m-line order."""
+        return self.subscription.slots
+
+    # -- building the transceivers ---------------------------------------------------
+
+    def add_publish(self, kind: str) -> Source:
+        """A transceiver that receives the site's ``kind`` and the source it feeds."""
+        transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+        transceiver.setCodecPreferences(_codec_preferences(kind, self.video_codec))
+        source = Source(
+            source_id=f"{self.owner}:{kind}", owner=self.owner, kind=kind, metrics=self.metrics
+        )
+        make_forwarding_receiver(transceiver.receiver, source)
+        self.metrics.sources += 1
+        self.sources[kind] = source
+        self._receive_transceivers[kind] = transceiver
+        return source
+
+    def add_slots(self, layout: SlotLayout) -> list[Slot]:
+        """Sending transceivers for every slot of ``layout``."""
+        return [self.add_slot(name, kind) for name, kind in layout.names()]
+
+    def add_slot(self, name: str, kind: str) -> Slot:
+        """One sending transceiver carrying a slot called ``name``."""
+        transceiver = self.pc.addTransceiver(kind, direction="sendonly")
+        transceiver.setCodecPreferences(_codec_preferences(kind, self.video_codec))
+        slot = Slot(name, kind, self.metrics)
+        make_slot_sender(transceiver.sender, slot, self.subscription)
+        self.subscription.slots.append(slot)
+        self._slot_transceivers.append((slot, transceiver))
+        return slot
+
+    def _note_mids(self) -> None:
+        self.publish_mids = {
+            kind: t.mid for kind, t in self._receive_transceivers.items() if t.mid is not None
+        }
+        self.slot_mids = {slot.name: t.mid for slot, t in self._slot_transceivers if t.mid is not None}
+
+    # -- server-driven negotiation (browsers) -----------------------------------------
+
+    async def create_offer(self) -> str:
+        """The server's offer; ICE candidates are gathered into it."""
+        offer = await self.pc.createOffer()
+        await self.pc.setLocalDescription(offer)
+        self._note_mids()
+        return str(self.pc.localDescription.sdp)
+
+    async def apply_answer(self, sdp: str) -> None:
+        """Apply the site's answer to our offer."""
+        validate_sdp(sdp)
+        if self.pc.signalingState != "have-local-offer":
+            raise SdpError("no offer is waiting for an answer")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:
+            raise SdpError(f"answer rejected: {exc}") from exc
+        self._drop_unused_publishers()
+
+    async def add_ice_candidate(self, candidate: str | None, sdp_mid: str | None,
+                                sdp_mline_index: int | None) -> None:
+        """A trickled candidate from the site (None: end of candidates)."""
+        if candidate is None or candidate == "":
+            return  # aiortc needs no end-of-candidates mark to finish checks
+        text = candidate[len("candidate:"):] if candidate.startswith("candidate:") else candidate
+        try:
+            parsed: RTCIceCandidate = candidate_from_sdp(text)
+        except Exception as exc:
+            raise SdpError(f"invalid ICE candidate: {exc}") from exc
+        parsed.sdpMid = sdp_mid
+        parsed.sdpMLineIndex = sdp_mline_index
+        await self.pc.addIceCandidate(parsed)
+
+    # -- client-driven negotiation (WHIP, WHEP) ----------------------------------------
+
+    async def answer_publish_offer(self, sdp: str) -> str:
+        """WHIP: accept a client's sendonly offer; return our answer."""
+        description = validate_sdp(sdp)
+        kinds = [m.kind for m in description.media if m.kind in ("audio", "video")]
+        if not kinds:
+            raise SdpError("offer has neither audio nor video")
+        for kind in ("audio", "video"):
+            if kinds.count(kind) > 1:
+                raise SdpError(f"offer has more than one {kind} section")
+        for media in description.media:
+            if media.kind in ("audio", "video"):
+                if media.direction not in ("sendonly", "sendrecv"):
+                    raise SdpError(f"WHIP {media.kind} section must be sendonly")
+                self.add_publish(media.kind)
+        return await self._answer(sdp)
+
+    async def answer_view_offer(self, sdp: str, max_video: int = 9, max_audio: int = 3) -> str:
+        """WHEP: accept a client's recvonly offer; each section becomes a slot."""
+        description = validate_sdp(sdp)
+        videos = audios = 0
+        for media in description.media:
+            if media.kind not in ("audio", "video"):
+                continue
+            if media.direction not in ("recvonly", "sendrecv"):
+                raise SdpError(f"WHEP {media.kind} section must be recvonly")
+            if media.kind == "video":
+                videos += 1
+                if videos > max_video:
+                    raise SdpError(f"at most {max_video} video sections")
+                self.add_slot("main" if videos == 1 else f"thumb-{videos - 1}", "video")
+            else:
+                audios += 1
+                if audios > max_audio:
+                    raise SdpError(f"at most {max_audio} audio sections")
+                self.add_slot(f"audio-{audios}", "audio")
+        if not videos and not audios:
+            raise SdpError("offer has neither audio nor video")
+        return await self._answer(sdp)
+
+    async def _answer(self, sdp: str) -> str:
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:
+            if "codec" in str(exc).lower() or "parameters" in str(exc).lower():
+                raise SdpError(
+                    f"offer has no codec this room accepts (room video codec: "
+                    f"{self.video_codec.upper()}, audio: Opus)"
+                ) from exc
+            raise SdpError(f"offer rejected: {exc}") from exc
+        # aiortc makes a transceiver for any section we did not pre-create.
+        for transceiver in self.pc.getTransceivers():
+            if transceiver not in self._receive_transceivers.values() and transceiver not in [
+                t for _, t in self._slot_transceivers
+            ]:
+                raise SdpError("offer has media sections of an unexpected kind or direction")
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        self._note_mids()
+        self._drop_unused_publishers()
+        return str(self.pc.localDescription.sdp)
+
+    def _drop_unused_publishers(self) -> None:
+        """A site that answered without camera (or microphone) publishes no such source."""
+        for kind, transceiver in list(self._receive_transceivers.items()):
+            if transceiver.currentDirection in ("inactive", "sendonly", None) and (
+                self.pc.signalingState == "stable"
+            ):
+                source = self.sources.pop(kind, None)
+                if source is not None:
+                    source.end()
+                    self.metrics.sources -= 1
+
+    # -- life cycle --------------------------------------------------------------------
+
+    async def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected":
+            self.connected.set()
+        elif state in ("failed", "closed"):
+            await self.close()
+
+    async def close(self) -> None:
+        """End every source, detach every slot and close the connection."""
+        if self.closed:
+            return
+        self.closed = True
+        for source in self.sources.values():
+            source.end()
+            self.metrics.sources -= 1
+        self.sources.clear()
+        self.subscription.close()
+        with contextlib.suppress(Exception, asyncio.TimeoutError):
+            await asyncio.wait_for(self.pc.close(), CLOSE_TIMEOUT)
+        if self._on_closed is not None:
+            self._on_closed(self)

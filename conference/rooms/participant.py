@@ -1,0 +1,52 @@
+"""A site in a room: identity, media and the callback that reaches it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from conference.rooms.events import ParticipantInfo, RoomEvent
+from conference.tokens import Role
+
+if TYPE_CHECKING:
+    from conference.sfu import Slot, Source
+
+
+@dataclass(eq=False)
+class Participant:
+    """One site connected to a room through one peer connection."""
+
+    id: str
+    name: str
+    role: Role
+    client: str = "browser"
+    sources: dict[str, Source] = field(default_factory=dict)
+    slots: list[Slot] = field(default_factory=list)
+    audio_muted: bool = False
+    video_muted: bool = False
+    connection: str = "new"
+    joined_at: float = field(default_factory=time.time)
+    notify: Callable[[RoomEvent], None] | None = None
+    plan: dict[str, str | None] = field(default_factory=dict)
+
+    def info(self) -> ParticipantInfo:
+        """What other sites are told about this one."""
+        return ParticipantInfo(
+            id=self.id,
+            name=self.name,
+            role=self.role.value,
+            client=self.client,
+            audio="audio" in self.sources,
+            video="video" in self.sources,
+            audio_muted=self.audio_muted,
+            video_muted=self.video_muted,
+            joined_at=self.joined_at,
+            connection=self.connection,
+        )
+
+    def send(self, event: RoomEvent) -> None:
+        """Deliver an event to this site, if it listens."""
+        if self.notify is not None:
+            self.notify(event)

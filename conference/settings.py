@@ -1,0 +1,100 @@
+"""Configuration in one place: a pydantic settings model.
+
+Values come from ``CONFERENCE_*`` environment variables and from command-line
+flags (which win), and are validated once at start-up so that a typo fails with
+a clear message instead of half-way through a meeting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VideoCodec = Literal["vp8", "h264"]
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server, as in the browser's ``RTCIceServer`` dictionary."""
+
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: str | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_url_is_a_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _known_schemes(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
+        return urls
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; see ``docs/configuration.md``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONFERENCE_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = Field(
+        None, description="Base URL printed in join links, e.g. https://hop.thainguyen.gov.vn"
+    )
+    cert: Path | None = None
+    key: Path | None = None
+    self_signed: bool = False
+    ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description='JSON list, e.g. [{"urls": "stun:stun.example.org:3478"}]',
+    )
+    default_codec: VideoCodec = "vp8"
+    thumbnail_slots: int = Field(8, ge=0, le=8)
+    audio_slots: int = Field(3, ge=1, le=3)
+    ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
+    token_ttl_default: str = "8h"
+    log_level: str = "INFO"
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls_choice(self) -> Settings:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("--cert and --key go together")
+        if self.cert is not None and self.self_signed:
+            raise ValueError("choose either --cert/--key or --self-signed, not both")
+        for path in (self.cert, self.key):
+            if path is not None and not path.is_file():
+                raise ValueError(f"TLS file not found: {path}")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Whether the server speaks HTTPS."""
+        return self.cert is not None or self.self_signed
+
+    def base_url(self) -> str:
+        """The URL people open, used in join links."""
+        if self.public_url:
+            return self.public_url
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}"

@@ -1,0 +1,1 @@
+"""The web layer: aiohttp server, signaling, WHIP/WHEP, pages, metrics."""

@@ -1,0 +1,140 @@
+"""The aiohttp application factory and the serve loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import WSCloseCode, web
+from aiohttp.abc import AbstractAccessLogger
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from conference.keys import load_or_create_secret
+from conference.service import Conference
+from conference.settings import Settings
+from conference.store import Store, open_store
+from web import health, pages, signaling, whip
+from web.errors import error_middleware
+from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SHUTDOWN_BUDGET = 3.0  # seconds for closing peers; SIGTERM must exit within 5
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Headers every response carries."""
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.content_type == "text/html":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+            "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'",
+        )
+    return response
+
+
+def create_app(settings: Settings, store: Store | None = None, secret: bytes | None = None) -> web.Application:
+    """Build the application; the store is opened here unless one is given."""
+    app = web.Application(middlewares=[error_middleware, security_headers], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[SOCKETS] = weakref.WeakSet()
+    app[TEMPLATES] = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        enable_async=False,
+    )
+
+    async def conference_ctx(app: web.Application) -> AsyncIterator[None]:
+        own_store = store is None
+        the_store = store if store is not None else open_store(settings.data_dir)
+        key = secret if secret is not None else load_or_create_secret(settings.data_dir)
+        app[CONFERENCE] = Conference(settings, the_store, key)
+        yield
+        if own_store:
+            await the_store.close()
+
+    app.cleanup_ctx.append(conference_ctx)
+    app.on_shutdown.append(_on_shutdown)
+
+    app.router.add_get("/", pages.index_page)
+    app.router.add_get("/join/{room}", pages.join_page)
+    app.router.add_get("/ws/{room}", signaling.websocket_handler)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", health.metrics)
+    for kind, post, delete in (("whip", whip.whip_post, whip.whip_delete),
+                               ("whep", whip.whep_post, whip.whep_delete)):
+        app.router.add_post(f"/{kind}/{{room}}", post)
+        app.router.add_route("OPTIONS", f"/{kind}/{{room}}", whip.preflight)
+        app.router.add_delete(f"/{kind}/{{room}}/{{session}}", delete)
+        app.router.add_patch(f"/{kind}/{{room}}/{{session}}", whip.session_patch)
+        app.router.add_route("OPTIONS", f"/{kind}/{{room}}/{{session}}", whip.preflight)
+    app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
+    return app
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    """Close every peer connection and socket, within the shutdown budget."""
+    conference = app[CONFERENCE]
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(conference.shutdown(), SHUTDOWN_BUDGET)
+    for ws in list(app[SOCKETS]):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown"), 0.5)
+
+
+async def serve(settings: Settings, banner: list[str] | None = None) -> None:
+    """Run the server until SIGTERM or SIGINT, then close everything and return."""
+    from conference.tls import ensure_self_signed, server_context
+
+    ssl_context = None
+    if settings.self_signed:
+        cert, key = ensure_self_signed(settings.data_dir, [settings.host])
+        ssl_context = server_context(cert, key)
+    elif settings.cert is not None and settings.key is not None:
+        ssl_context = server_context(settings.cert, settings.key)
+
+    app = create_app(settings)
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=1.0, access_log_class=AccessLogger
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=ssl_context)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    for line in banner or []:
+        print(line, flush=True)
+    print(f"Serving on {settings.base_url()}  (Ctrl+C to stop)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        logger.info("shutting down")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(runner.cleanup(), SHUTDOWN_BUDGET + 1.0)
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Access log without query strings: join links carry tokens."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %s %.3fs',
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            response.body_length,
+            time,
+        )

@@ -1,0 +1,16 @@
+"""Typed keys for what the application object carries."""
+
+from __future__ import annotations
+
+import weakref
+
+from aiohttp import web
+from jinja2 import Environment
+
+from conference.service import Conference
+from conference.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+CONFERENCE = web.AppKey("conference", Conference)
+TEMPLATES = web.AppKey("templates", Environment)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])

@@ -1,0 +1,304 @@
+"""WebSocket signaling: validate every message, then translate it for the service.
+
+One socket carries one site's connection. The server drives negotiation: it
+sends ``offer`` after ``join`` and the client answers. Room events arrive
+through a queue drained by one writer task, so a slow socket never blocks the
+room and messages keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ValidationError
+
+from conference.peer import SdpError
+from conference.rooms.events import (
+    ParticipantInfo,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RoomClosed,
+    RoomEvent,
+    SlotsChanged,
+    SpeakerChanged,
+)
+from conference.service import Connection, Forbidden
+from conference.store import RoomNotFound
+from conference.tokens import TokenError
+from web import messages as m
+from web.keys import CONFERENCE, SETTINGS, SOCKETS
+
+logger = logging.getLogger(__name__)
+
+JOIN_TIMEOUT = 15.0
+OUTBOX_LIMIT = 2000  # queued messages before a socket counts as dead
+HARD_MESSAGE_LIMIT = 1024 * 1024  # aiohttp closes the socket (1009) above this
+
+# Close codes in the private range (RFC 6455 7.4.2), one per fatal error class.
+CLOSE_CODES = {
+    "token-expired": 4401,
+    "token-invalid": 4401,
+    "token-malformed": 4401,
+    "wrong-room": 4403,
+    "role-cannot-publish": 4403,
+    "room-not-found": 4404,
+    "join-timeout": 4408,
+    "shutting-down": 4503,
+    "slow-consumer": 4509,
+}
+
+
+def participant_out(info: ParticipantInfo) -> m.ParticipantOut:
+    """The wire form of a site."""
+    return m.ParticipantOut(**info.__dict__)
+
+
+def event_message(event: RoomEvent) -> BaseModel | None:
+    """The message a room event becomes for a client."""
+    if isinstance(event, ParticipantJoined):
+        return m.ParticipantJoinedOut(participant=participant_out(event.participant))
+    if isinstance(event, ParticipantLeft):
+        return m.ParticipantLeftOut(id=event.participant_id, reason=event.reason)
+    if isinstance(event, ParticipantUpdated):
+        return m.ParticipantUpdatedOut(participant=participant_out(event.participant))
+    if isinstance(event, SpeakerChanged):
+        return m.Speaker(id=event.participant_id)
+    if isinstance(event, SlotsChanged):
+        return m.Slots(assignments=event.assignments)
+    if isinstance(event, RoomClosed):
+        return m.Bye(reason=f"room-{event.reason}")
+    return None
+
+
+class SignalingSocket:
+    """The server side of one client's signaling socket."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        self.request = request
+        self.ws = ws
+        self.conference = request.app[CONFERENCE]
+        self.settings = request.app[SETTINGS]
+        self.room_id: str | None = request.match_info.get("room")
+        self.connection: Connection | None = None
+        self.outbox: asyncio.Queue[BaseModel | None] = asyncio.Queue()
+        self.closing = False
+        # Room events before welcome are covered by welcome's snapshot.
+        self.ready = False
+
+    # -- sending ---------------------------------------------------------------------
+
+    def post(self, message: BaseModel) -> None:
+        """Queue a message for the client, dropping the client if it cannot keep up."""
+        if self.closing:
+            return
+        if self.outbox.qsize() >= OUTBOX_LIMIT:
+            logger.warning("signaling socket is not reading; closing it")
+            self.closing = True
+            self.outbox.put_nowait(None)
+            asyncio.ensure_future(self.ws.close(code=CLOSE_CODES["slow-consumer"], message=b"slow-consumer"))
+            return
+        self.outbox.put_nowait(message)
+
+    def on_room_event(self, event: RoomEvent) -> None:
+        """Room callback: translate and queue."""
+        if not self.ready:
+            return
+        message = event_message(event)
+        if message is not None:
+            self.post(message)
+        if isinstance(event, RoomClosed) or (
+            isinstance(event, ParticipantLeft)
+            and self.connection is not None
+            and event.participant_id == self.connection.participant.id
+            and event.reason == "replaced"
+        ):
+            self.post(m.Bye(reason="replaced" if isinstance(event, ParticipantLeft) else event.reason))
+            self.finish()
+
+    def error(self, code: str, message: str, fatal: bool = False) -> None:
+        """Queue an ``error`` message; a fatal one closes the socket after it."""
+        self.post(m.Error(code=code, message=message, fatal=fatal))
+        if fatal:
+            self.finish(CLOSE_CODES.get(code, 4400), code)
+
+    def finish(self, code: int = 1000, reason: str = "") -> None:
+        """Close the socket once the queued messages are out."""
+        if not self.closing:
+            self.closing = True
+            self.outbox.put_nowait(None)
+            self._close_code = (code, reason)
+
+    async def writer(self) -> None:
+        """Drain the outbox in order."""
+        while True:
+            message = await self.outbox.get()
+            if message is None:
+                break
+            try:
+                await self.ws.send_str(message.model_dump_json())
+            except (ConnectionError, RuntimeError):
+                break
+        code, reason = getattr(self, "_close_code", (1000, ""))
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, message=reason.encode()[:120])
+
+    # -- receiving -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read messages until the socket closes, then clean up."""
+        writer = asyncio.ensure_future(self.writer())
+        join_deadline = asyncio.get_running_loop().call_later(JOIN_TIMEOUT, self._join_timeout)
+        try:
+            async for raw in self.ws:
+                if raw.type == WSMsgType.TEXT:
+                    await self.handle_text(raw.data)
+                elif raw.type == WSMsgType.BINARY:
+                    self.error("invalid-message", "binary messages are not accepted; send JSON text")
+                elif raw.type == WSMsgType.ERROR:
+                    break
+                if self.connection is not None:
+                    join_deadline.cancel()
+                if self.closing:
+                    break
+        finally:
+            join_deadline.cancel()
+            if self.connection is not None:
+                await self.conference.end(self.connection.id, "left")
+            self.finish()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(writer, 5)
+
+    def _join_timeout(self) -> None:
+        if self.connection is None:
+            self.error("join-timeout", "no join message was received in time", fatal=True)
+
+    async def handle_text(self, text: str) -> None:
+        """Validate one message and act on it; errors go back to the client."""
+        if len(text) > self.settings.ws_max_message_bytes:
+            self.error(
+                "message-too-large",
+                f"message is {len(text)} bytes; the limit is {self.settings.ws_max_message_bytes}",
+            )
+            return
+        try:
+            data: Any = json.loads(text)
+        except ValueError:
+            self.error("bad-json", "message is not valid JSON")
+            return
+        try:
+            message = m.client_message_adapter.validate_python(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            self.error("invalid-message", f"{where}: {first.get('msg')}" if where else str(first.get("msg")))
+            return
+        try:
+            await self.dispatch(message)
+        except SdpError as exc:
+            self.error("invalid-sdp", str(exc))
+        except Exception:
+            logger.exception("signaling handler failed")
+            self.error("internal", "the server could not handle this message")
+
+    async def dispatch(self, message: m.Join | m.Answer | m.Ice | m.Mute | m.Leave | m.Ping) -> None:
+        """Act on a validated message."""
+        if isinstance(message, m.Ping):
+            self.post(m.Pong(id=message.id))
+            return
+        if isinstance(message, m.Join):
+            await self.join(message)
+            return
+        connection = self.connection
+        if connection is None:
+            self.error("not-joined", "send join first")
+            return
+        if isinstance(message, m.Answer):
+            await self.conference.accept_answer(connection, message.sdp)
+        elif isinstance(message, m.Ice):
+            candidate = message.candidate
+            if candidate is not None:
+                await connection.session.add_ice_candidate(
+                    candidate.candidate, candidate.sdpMid, candidate.sdpMLineIndex
+                )
+        elif isinstance(message, m.Mute):
+            self.conference.set_muted(connection, message.audio, message.video)
+        elif isinstance(message, m.Leave):
+            self.post(m.Bye(reason="left"))
+            await self.conference.end(connection.id, "left")
+            self.connection = None
+            self.finish()
+
+    async def join(self, message: m.Join) -> None:
+        """Authorise, build the peer session, send welcome and offer."""
+        if self.connection is not None:
+            self.error("already-joined", "this socket has already joined")
+            return
+        try:
+            claims, record = await self.conference.authorize(message.token, self.room_id)
+        except TokenError as exc:
+            self.error(exc.code, exc.message, fatal=True)
+            return
+        except Forbidden as exc:
+            self.error(exc.code, exc.message, fatal=True)
+            return
+        except RoomNotFound as exc:
+            self.error("room-not-found", str(exc), fatal=True)
+            return
+        try:
+            connection, offer = await self.conference.connect_browser(
+                claims,
+                record,
+                thumbnails=message.thumbnails,
+                publish_audio=message.publish_audio,
+                publish_video=message.publish_video,
+                notify=self.on_room_event,
+            )
+        except Forbidden as exc:
+            self.error(exc.code, exc.message, fatal=True)
+            return
+        self.connection = connection
+        connection.on_end.append(self._connection_ended)
+        room = connection.room
+        self.post(
+            m.Welcome(
+                participant=participant_out(connection.participant.info()),
+                room=m.RoomOut(id=room.id, name=room.name, codec=room.codec),
+                ice_servers=[m.IceServerOut(**s.model_dump()) for s in self.settings.ice_servers],
+                participants=[participant_out(p.info()) for p in room.snapshot()],
+                speaker=room.featured(),
+            )
+        )
+        session = connection.session
+        self.post(
+            m.Offer(
+                sdp=offer,
+                publish=dict(session.publish_mids),
+                slots=[
+                    m.SlotOut(slot=slot.name, kind=slot.kind, mid=session.slot_mids[slot.name])  # type: ignore[arg-type]
+                    for slot in session.slots
+                    if slot.name in session.slot_mids
+                ],
+            )
+        )
+        self.post(m.Slots(assignments=dict(connection.participant.plan)))
+        self.ready = True
+
+    def _connection_ended(self, reason: str) -> None:
+        if reason in ("connection-lost", "shutdown", "removed"):
+            self.post(m.Bye(reason=reason))
+            self.finish(1001 if reason == "shutdown" else 1000, reason)
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """``GET /ws/{room}``: the signaling socket."""
+    ws = web.WebSocketResponse(heartbeat=15, max_msg_size=HARD_MESSAGE_LIMIT)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    await SignalingSocket(request, ws).run()
+    return ws

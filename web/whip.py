@@ -1,0 +1,158 @@
+"""WHIP (RFC 9725) and WHEP: one HTTP POST of SDP to publish or to watch.
+
+``POST /whip/{room}`` with ``Authorization: Bearer <token>`` and an
+``application/sdp`` offer answers ``201 Created`` with the SDP answer and a
+``Location`` for the session; ``DELETE`` on that location ends it. WHEP is
+the same for viewers at ``/whep/{room}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from conference.peer import SdpError
+from conference.service import Connection, Forbidden
+from conference.store import RoomNotFound
+from conference.tokens import TokenClaims, TokenError
+from web.errors import json_error
+from web.keys import CONFERENCE
+
+logger = logging.getLogger(__name__)
+
+MAX_OFFER_BYTES = 64 * 1024
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, DELETE, PATCH, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Expose-Headers": "Location, ETag, Link",
+}
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def _authorize(request: web.Request) -> tuple[TokenClaims, object] | web.Response:
+    token = _bearer(request)
+    if token is None:
+        return json_error(
+            401,
+            "token-missing",
+            "send the join token as 'Authorization: Bearer <token>'",
+            {"WWW-Authenticate": "Bearer", **CORS_HEADERS},
+        )
+    try:
+        return await request.app[CONFERENCE].authorize(token, request.match_info["room"])
+    except TokenError as exc:
+        return json_error(401, exc.code, exc.message, {"WWW-Authenticate": "Bearer", **CORS_HEADERS})
+    except Forbidden as exc:
+        return json_error(403, exc.code, exc.message, CORS_HEADERS)
+    except RoomNotFound as exc:
+        return json_error(404, "room-not-found", str(exc), CORS_HEADERS)
+
+
+async def _read_offer(request: web.Request) -> str | web.Response:
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type != "application/sdp":
+        return json_error(415, "unsupported-media-type", "the offer must be sent as application/sdp", CORS_HEADERS)
+    if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
+        return json_error(413, "offer-too-large", f"the offer is larger than {MAX_OFFER_BYTES} bytes", CORS_HEADERS)
+    body = await request.content.read(MAX_OFFER_BYTES + 1)
+    if len(body) > MAX_OFFER_BYTES:
+        return json_error(413, "offer-too-large", f"the offer is larger than {MAX_OFFER_BYTES} bytes", CORS_HEADERS)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return json_error(400, "invalid-sdp", "the offer is not UTF-8 text", CORS_HEADERS)
+
+
+async def _create(request: web.Request, kind: str) -> web.Response:
+    authorized = await _authorize(request)
+    if isinstance(authorized, web.Response):
+        return authorized
+    claims, record = authorized
+    offer = await _read_offer(request)
+    if isinstance(offer, web.Response):
+        return offer
+    conference = request.app[CONFERENCE]
+    try:
+        if kind == "whip":
+            connection, answer = await conference.publish_whip(claims, record, offer)  # type: ignore[arg-type]
+        else:
+            connection, answer = await conference.view_whep(claims, record, offer)  # type: ignore[arg-type]
+    except SdpError as exc:
+        return json_error(400, "invalid-sdp", str(exc), CORS_HEADERS)
+    except Forbidden as exc:
+        status = 503 if exc.code == "shutting-down" else 403
+        return json_error(status, exc.code, exc.message, CORS_HEADERS)
+    location = f"/{kind}/{record.id}/{connection.id}"  # type: ignore[attr-defined]
+    return web.Response(
+        status=201,
+        body=answer.encode("utf-8"),
+        content_type="application/sdp",
+        headers={"Location": location, "ETag": f'"{connection.id}"', **CORS_HEADERS},
+    )
+
+
+def _session(request: web.Request, kind: str) -> Connection | None:
+    connection = request.app[CONFERENCE].connections.get(request.match_info["session"])
+    if connection is None or connection.room.id != request.match_info["room"]:
+        return None
+    if connection.participant.client != kind:
+        return None
+    return connection
+
+
+async def _delete(request: web.Request, kind: str) -> web.Response:
+    authorized = await _authorize(request)
+    if isinstance(authorized, web.Response):
+        return authorized
+    claims, _ = authorized
+    connection = _session(request, kind)
+    if connection is None:
+        return json_error(404, "session-not-found", "no such session (it may have ended)", CORS_HEADERS)
+    if connection.claims.sub != claims.sub and claims.role.value != "host":
+        return json_error(403, "not-your-session", "this token cannot end that session", CORS_HEADERS)
+    await request.app[CONFERENCE].end(connection.id, "left")
+    return web.Response(status=200, headers=CORS_HEADERS)
+
+
+async def whip_post(request: web.Request) -> web.Response:
+    """``POST /whip/{room}``: publish into the room."""
+    return await _create(request, "whip")
+
+
+async def whep_post(request: web.Request) -> web.Response:
+    """``POST /whep/{room}``: watch the room."""
+    return await _create(request, "whep")
+
+
+async def whip_delete(request: web.Request) -> web.Response:
+    """``DELETE /whip/{room}/{session}``: stop publishing."""
+    return await _delete(request, "whip")
+
+
+async def whep_delete(request: web.Request) -> web.Response:
+    """``DELETE /whep/{room}/{session}``: stop watching."""
+    return await _delete(request, "whep")
+
+
+async def session_patch(request: web.Request) -> web.Response:
+    """Trickle ICE and ICE restarts are not supported: the answer carries all candidates."""
+    return json_error(
+        405,
+        "trickle-not-supported",
+        "this server gathers all ICE candidates into its answer; PATCH is not supported",
+        {"Allow": "DELETE", **CORS_HEADERS},
+    )
+
+
+async def preflight(request: web.Request) -> web.Response:
+    """CORS preflight for browser-based WHIP/WHEP clients."""
+    return web.Response(status=204, headers=CORS_HEADERS)
