@@ -16,7 +16,8 @@ MAX_SDP_CHARS = 64 * 1024
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "yes" is not a boolean and "1" is not a number on this wire.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # -- client to server -----------------------------------------------------------------
@@ -42,7 +43,7 @@ class Answer(_Message):
 class Candidate(BaseModel):
     """An ICE candidate as the browser's ``RTCIceCandidate.toJSON()`` gives it."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     candidate: str = Field(max_length=1024)
     sdpMid: str | None = Field(None, max_length=32)

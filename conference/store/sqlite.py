@@ -58,7 +58,11 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        self._conn = self._executor.submit(self._connect).result()
+        try:
+            self._conn = self._executor.submit(self._connect).result()
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)

@@ -1,0 +1,202 @@
+"""The forwarding core, with a fake output: header rewriting, switching, NACK, keyframes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+
+from conference.media.codecs import parse_vp8_descriptor
+from conference.sfu import (
+    KEYFRAME_REQUEST_INTERVAL,
+    MediaPacket,
+    SfuMetrics,
+    Slot,
+    SlotConfig,
+    Source,
+    seq_newer,
+)
+from tests.media import encode_vp8
+
+EXT_MAP = HeaderExtensionsMap()
+EXT_MAP.configure(RTCRtpParameters(headerExtensions=[
+    RTCRtpHeaderExtensionParameters(id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+    RTCRtpHeaderExtensionParameters(id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
+]))
+
+
+class FakeOutput:
+    def __init__(self) -> None:
+        self.rtp: list[RtpPacket] = []
+        self.raw: list[bytes] = []
+
+    def send_rtp(self, data: bytes) -> bool:
+        self.raw.append(data)
+        self.rtp.append(RtpPacket.parse(data, EXT_MAP))
+        return True
+
+    def send_rtcp(self, data: bytes) -> bool:
+        return True
+
+
+def video_packets(frames: int, first_seq: int, first_ts: int, picture_id: int = 0):
+    """RTP-level VP8 packets of a real clip: (MediaPacket, frame index)."""
+    clip = encode_vp8(frames=frames, gop=30)
+    seq, out = first_seq, []
+    for index, (frame, key) in enumerate(zip(clip.payloads, clip.keyframes, strict=True)):
+        payloads = Vp8Encoder._packetize(frame, picture_id=(picture_id + index) & 0x7FFF)
+        for part, payload in enumerate(payloads):
+            out.append(MediaPacket(
+                sequence_number=seq & 0xFFFF, timestamp=(first_ts + index * 3000) & 0xFFFFFFFF,
+                marker=int(part == len(payloads) - 1), payload=payload,
+                keyframe=key and part == 0, audio_level=None, arrival=time.monotonic(),
+                abs_send_time=b"\x01\x02\x03"))
+            seq += 1
+    return out
+
+
+def make_slot(kind: str = "video") -> tuple[Slot, FakeOutput, SfuMetrics]:
+    metrics = SfuMetrics()
+    slot = Slot("main", kind, metrics)
+    output = FakeOutput()
+    slot.configure(SlotConfig(ssrc=1111, payload_type=97, rtx_ssrc=2222, rtx_payload_type=98,
+                              audio_level_id=2, abs_send_time_id=3), output)
+    return slot, output, metrics
+
+
+def make_source(metrics: SfuMetrics, requests: list[float], name: str = "a", kind: str = "video") -> Source:
+    source = Source(source_id=f"{name}:{kind}", owner=name, kind=kind, metrics=metrics,
+                    keyframe_requester=lambda: requests.append(time.monotonic()))
+    source.codec = "VP8" if kind == "video" else "opus"
+    return source
+
+
+async def test_rewrites_header_and_keeps_payload():
+    slot, output, metrics = make_slot()
+    requests: list[float] = []
+    source = make_source(metrics, requests)
+    slot.assign(source)
+    packets = video_packets(10, first_seq=65530, first_ts=4_294_960_000)  # both wrap
+    for packet in packets:
+        source.push(packet)
+    assert len(output.rtp) == len(packets)
+    seqs = [p.sequence_number for p in output.rtp]
+    assert all(((b - a) & 0xFFFF) == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    for sent, original in zip(output.rtp, packets, strict=True):
+        assert (sent.ssrc, sent.payload_type, sent.marker) == (1111, 97, original.marker)
+        assert sent.payload == original.payload
+        assert sent.extensions.abs_send_time == 0x010203
+        assert sent.extensions.mid is None  # the publisher's MID never leaks
+    assert metrics.packets_out == len(packets)
+    assert metrics.frames_out == 10
+
+
+async def test_video_slot_waits_for_a_keyframe_and_asks_for_it():
+    slot, output, metrics = make_slot()
+    requests: list[float] = []
+    source = make_source(metrics, requests)
+    packets = video_packets(35, first_seq=100, first_ts=0)
+    first_key = next(i for i, p in enumerate(packets) if p.keyframe and i > 0)
+    for packet in packets[1:first_key]:  # join mid-GOP
+        source.push(packet)
+    slot.assign(source)
+    assert len(requests) == 1  # the subscriber's own request, sent at once
+    for packet in packets[first_key - 5:first_key]:
+        source.push(packet)
+    assert output.rtp == []  # nothing before the keyframe
+    for packet in packets[first_key:]:
+        source.push(packet)
+    assert output.rtp and output.rtp[0].payload == packets[first_key].payload
+    assert slot.keyframe_waits == 5
+
+
+async def test_keyframe_requests_are_throttled_and_deferred_not_dropped():
+    metrics = SfuMetrics()
+    requests: list[float] = []
+    source = make_source(metrics, requests)
+    source.request_keyframe()
+    source.request_keyframe()
+    source.request_keyframe()
+    assert len(requests) == 1
+    await asyncio.sleep(KEYFRAME_REQUEST_INTERVAL + 0.3)
+    assert len(requests) == 2  # the deferred one went out, once
+    assert requests[1] - requests[0] >= KEYFRAME_REQUEST_INTERVAL - 0.05
+    # A keyframe arriving meanwhile cancels a deferred request.
+    source.request_keyframe()
+    keyframe = next(p for p in video_packets(1, 0, 0) if p.keyframe)
+    source.push(keyframe)
+    await asyncio.sleep(KEYFRAME_REQUEST_INTERVAL + 0.3)
+    assert len(requests) == 2
+
+
+async def test_switching_source_keeps_the_stream_continuous():
+    slot, output, metrics = make_slot()
+    requests: list[float] = []
+    a = make_source(metrics, requests, "a")
+    b = make_source(metrics, requests, "b")
+    slot.assign(a)
+    for packet in video_packets(5, first_seq=1000, first_ts=50_000, picture_id=10):
+        a.push(packet)
+    last = output.rtp[-1]
+    last_pid = parse_vp8_descriptor(last.payload).picture_id  # type: ignore[union-attr]
+    slot.assign(b)
+    for packet in video_packets(5, first_seq=40000, first_ts=3_000_000_000, picture_id=20000):
+        b.push(packet)
+        a.push(packet)  # a's packets no longer reach this slot
+    after = output.rtp[len(output.rtp) - 5 * 0 - 1]
+    switched = [p for p in output.rtp if p.timestamp != last.timestamp][-1]
+    first_b = output.rtp[[p.sequence_number for p in output.rtp].index(last.sequence_number) + 1]
+    assert first_b.sequence_number == (last.sequence_number + 1) & 0xFFFF
+    assert seq_newer(after.sequence_number, last.sequence_number)
+    assert ((first_b.timestamp - last.timestamp) & 0xFFFFFFFF) < 90000  # forward, small
+    assert parse_vp8_descriptor(first_b.payload).picture_id == (last_pid + 1) & 0x7FFF  # type: ignore[union-attr]
+    assert switched.ssrc == 1111
+    # Late packets of b from before the switch point are dropped, not sent with reused numbers.
+    count = len(output.rtp)
+    stale = video_packets(1, first_seq=39990, first_ts=2_999_000_000)[0]
+    b.push(stale)
+    assert len(output.rtp) == count
+
+
+async def test_nack_is_answered_with_rtx_from_history():
+    slot, output, metrics = make_slot()
+    source = make_source(metrics, [])
+    slot.assign(source)
+    for packet in video_packets(3, first_seq=500, first_ts=0):
+        source.push(packet)
+    target = output.rtp[1]
+    original_bytes = output.raw[1]
+    slot.handle_nack([target.sequence_number, 12345])
+    rtx = output.rtp[-1]
+    assert (rtx.ssrc, rtx.payload_type, rtx.timestamp) == (2222, 98, target.timestamp)
+    assert int.from_bytes(rtx.payload[:2], "big") == target.sequence_number
+    assert rtx.payload[2:] == target.payload
+    assert metrics.retransmissions == 1
+    assert original_bytes == output.raw[1]
+
+
+async def test_audio_level_passes_through_and_feeds_speech_activity():
+    slot, output, metrics = make_slot("audio")
+    source = make_source(metrics, [], kind="audio")
+    slot.assign(source)
+    now = time.monotonic()
+    for index in range(50):
+        source.push(MediaPacket(sequence_number=index, timestamp=index * 960, marker=0,
+                                payload=b"\xf8\xff\xfe", keyframe=True, audio_level=0x80 | 20,
+                                arrival=now, abs_send_time=b"\0\0\0"))
+    assert output.rtp[-1].extensions.audio_level == (True, 20)
+    loud = source.speech_activity(now)
+    assert loud > 20
+    assert source.speech_activity(now + 2.0) < loud / 50  # fades when packets stop
+
+
+async def test_ended_source_empties_the_slot():
+    slot, output, metrics = make_slot()
+    source = make_source(metrics, [])
+    slot.assign(source)
+    source.end()
+    assert slot.source is None
+    assert source.sinks == ()

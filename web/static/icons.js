@@ -1,0 +1,81 @@
+// Small line icons drawn as inline SVG (no icon fonts, nothing external).
+// Shapes follow the Feather icon set (MIT licence). Colour comes from CSS
+// (`currentColor`), so they follow the button's text colour.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+const SHAPES = {
+  mic: [
+    ['path', { d: 'M12 1a3 3 0 0 0-3 3v8a3 3 0 0 0 6 0V4a3 3 0 0 0-3-3z' }],
+    ['path', { d: 'M19 10v2a7 7 0 0 1-14 0v-2' }],
+    ['line', { x1: 12, y1: 19, x2: 12, y2: 23 }],
+    ['line', { x1: 8, y1: 23, x2: 16, y2: 23 }],
+  ],
+  'mic-off': [
+    ['line', { x1: 1, y1: 1, x2: 23, y2: 23 }],
+    ['path', { d: 'M9 9v3a3 3 0 0 0 5.12 2.12M15 9.34V4a3 3 0 0 0-5.94-.6' }],
+    ['path', { d: 'M17 16.95A7 7 0 0 1 5 12v-2m14 0v2a7 7 0 0 1-.11 1.23' }],
+    ['line', { x1: 12, y1: 19, x2: 12, y2: 23 }],
+    ['line', { x1: 8, y1: 23, x2: 16, y2: 23 }],
+  ],
+  cam: [
+    ['polygon', { points: '23 7 16 12 23 17 23 7' }],
+    ['rect', { x: 1, y: 5, width: 15, height: 14, rx: 2, ry: 2 }],
+  ],
+  'cam-off': [
+    ['path', { d: 'M16 16v1a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2h2m5.66 0H14a2 2 0 0 1 2 2v3.34l1 1L23 7v10' }],
+    ['line', { x1: 1, y1: 1, x2: 23, y2: 23 }],
+  ],
+  leave: [
+    ['path', { d: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4' }],
+    ['polyline', { points: '16 17 21 12 16 7' }],
+    ['line', { x1: 21, y1: 12, x2: 9, y2: 12 }],
+  ],
+  users: [
+    ['path', { d: 'M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2' }],
+    ['circle', { cx: 9, cy: 7, r: 4 }],
+    ['path', { d: 'M23 21v-2a4 4 0 0 0-3-3.87' }],
+    ['path', { d: 'M16 3.13a4 4 0 0 1 0 7.75' }],
+  ],
+  globe: [
+    ['circle', { cx: 12, cy: 12, r: 10 }],
+    ['line', { x1: 2, y1: 12, x2: 22, y2: 12 }],
+    ['path', { d: 'M12 2a15.3 15.3 0 0 1 4 10 15.3 15.3 0 0 1-4 10 15.3 15.3 0 0 1-4-10 15.3 15.3 0 0 1 4-10z' }],
+  ],
+  warning: [
+    ['path', { d: 'M10.29 3.86L1.82 18a2 2 0 0 0 1.71 3h16.94a2 2 0 0 0 1.71-3L13.71 3.86a2 2 0 0 0-3.42 0z' }],
+    ['line', { x1: 12, y1: 9, x2: 12, y2: 13 }],
+    ['line', { x1: 12, y1: 17, x2: 12.01, y2: 17 }],
+  ],
+  volume: [
+    ['polygon', { points: '11 5 6 9 2 9 2 15 6 15 11 19 11 5' }],
+    ['path', { d: 'M19.07 4.93a10 10 0 0 1 0 14.14M15.54 8.46a5 5 0 0 1 0 7.07' }],
+  ],
+  enter: [
+    ['path', { d: 'M15 3h4a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2h-4' }],
+    ['polyline', { points: '10 17 15 12 10 7' }],
+    ['line', { x1: 15, y1: 12, x2: 3, y2: 12 }],
+  ],
+};
+
+/** An <svg class="icon"> for `name`, hidden from screen readers (the button text says it). */
+export function icon(name, extraClass = '') {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('class', `icon icon-${name}${extraClass ? ` ${extraClass}` : ''}`);
+  for (const [tag, attrs] of SHAPES[name] || []) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    svg.appendChild(el);
+  }
+  return svg;
+}
+
+/** Replace the contents of every `[data-icon]` placeholder under `root` with its icon. */
+export function fillIcons(root = document) {
+  for (const slot of root.querySelectorAll('[data-icon]')) {
+    slot.replaceChildren(icon(slot.dataset.icon));
+  }
+}
