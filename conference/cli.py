@@ -38,7 +38,9 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
         values["self_signed"] = True
     servers = [IceServer(urls=[u]) for u in getattr(args, "stun", None) or []]
     for url in getattr(args, "turn", None) or []:
-        servers.append(IceServer(urls=[url], username=args.turn_username, credential=args.turn_credential))
+        servers.append(
+            IceServer(urls=[url], username=args.turn_username, credential=args.turn_credential)
+        )
     if servers:
         values["ice_servers"] = servers
     values.update(overrides)
@@ -74,12 +76,14 @@ async def _ensure_demo(settings: Settings) -> list[str]:
         await store.close()
     secret = load_or_create_secret(settings.data_dir)
     lines = [
-        ("Created" if first else "Demo room") + f" {room.name!r} (id {room.id}). Join links, valid 12 h:",
+        ("Created" if first else "Demo room")
+        + f" {room.name!r} (id {room.id}). Join links, valid 12 h:",
     ]
     for index, name in enumerate(DEMO_SITES):
         role = Role.HOST if index == 0 else Role.PARTICIPANT
-        token = issue_token(secret, room=room.id, name=name, role=role, ttl=DEMO_TTL,
-                            site_id=f"demo-{index + 1}")
+        token = issue_token(
+            secret, room=room.id, name=name, role=role, ttl=DEMO_TTL, site_id=f"demo-{index + 1}"
+        )
         lines.append(f"  {name}: {join_url(settings, room.id, token)}")
     return lines
 
@@ -88,8 +92,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web.app import serve
 
     settings = _settings(args)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     banner = asyncio.run(_ensure_demo(settings))
     asyncio.run(serve(settings, banner))
     return 0
@@ -123,8 +128,17 @@ def cmd_room_list(args: argparse.Namespace) -> int:
     rooms = asyncio.run(run())
     if args.json:
         for room in rooms:
-            print(json.dumps({"id": room.id, "name": room.name, "codec": room.codec,
-                              "created_at": room.created_at}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": room.id,
+                        "name": room.name,
+                        "codec": room.codec,
+                        "created_at": room.created_at,
+                    },
+                    ensure_ascii=False,
+                )
+            )
     else:
         for room in rooms:
             print(f"{room.id}\t{room.codec}\t{room.name}")
@@ -149,13 +163,24 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     asyncio.run(check_room())
     secret = load_or_create_secret(settings.data_dir)
-    token = issue_token(secret, room=args.room, name=args.name, role=Role(args.role), ttl=ttl,
-                        site_id=args.site_id)
+    token = issue_token(
+        secret, room=args.room, name=args.name, role=Role(args.role), ttl=ttl, site_id=args.site_id
+    )
     url = join_url(settings, args.room, token)
     if args.json:
-        print(json.dumps({"token": token, "url": url, "room": args.room, "name": args.name,
-                          "role": args.role, "expires_in": int(ttl.total_seconds())},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "token": token,
+                    "url": url,
+                    "room": args.room,
+                    "name": args.name,
+                    "role": args.role,
+                    "expires_in": int(ttl.total_seconds()),
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         print(token)
         print(url)
@@ -166,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``conference`` command."""
     parser = argparse.ArgumentParser(prog="conference", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, help="data directory (env CONFERENCE_DATA_DIR, default ./data)")
+    common.add_argument(
+        "--data-dir", type=Path, help="data directory (env CONFERENCE_DATA_DIR, default ./data)"
+    )
     common.add_argument("--public-url", help="base URL for join links (env CONFERENCE_PUBLIC_URL)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -175,10 +202,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--cert", type=Path, help="TLS certificate (PEM)")
     serve.add_argument("--key", type=Path, help="TLS private key (PEM)")
-    serve.add_argument("--self-signed", action="store_true",
-                       help="serve HTTPS with a self-signed certificate kept in the data directory")
-    serve.add_argument("--stun", action="append", metavar="URL", help="STUN server, e.g. stun:stun.example.org:3478")
-    serve.add_argument("--turn", action="append", metavar="URL", help="TURN server, e.g. turn:turn.example.org:3478")
+    serve.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate kept in the data directory",
+    )
+    serve.add_argument(
+        "--stun",
+        action="append",
+        metavar="URL",
+        help="STUN server, e.g. stun:stun.example.org:3478",
+    )
+    serve.add_argument(
+        "--turn",
+        action="append",
+        metavar="URL",
+        help="TURN server, e.g. turn:turn.example.org:3478",
+    )
     serve.add_argument("--turn-username")
     serve.add_argument("--turn-credential")
     serve.set_defaults(func=cmd_serve)
@@ -187,16 +227,22 @@ def build_parser() -> argparse.ArgumentParser:
     room_sub = room.add_subparsers(dest="room_command", required=True)
     create = room_sub.add_parser("create", parents=[common], help="create a room and print its id")
     create.add_argument("name")
-    create.add_argument("--codec", choices=["vp8", "h264"], help="video codec of the room (default vp8)")
+    create.add_argument(
+        "--codec", choices=["vp8", "h264"], help="video codec of the room (default vp8)"
+    )
     create.add_argument("--id", help="choose the room id instead of a random one")
     create.set_defaults(func=cmd_room_create)
     listing = room_sub.add_parser("list", parents=[common], help="list rooms")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=cmd_room_list)
 
-    token = sub.add_parser("token", parents=[common], help="print a signed join token and the join URL")
+    token = sub.add_parser(
+        "token", parents=[common], help="print a signed join token and the join URL"
+    )
     token.add_argument("room", help="room id")
-    token.add_argument("--name", required=True, help='site name shown to others, e.g. "Xã Yên Bình"')
+    token.add_argument(
+        "--name", required=True, help='site name shown to others, e.g. "Xã Yên Bình"'
+    )
     token.add_argument("--role", choices=[r.value for r in Role], default=Role.PARTICIPANT.value)
     token.add_argument("--ttl", default="8h", help="validity, e.g. 30m, 8h, 2d (default 8h)")
     token.add_argument("--site-id", help="stable site id (a reconnecting site replaces itself)")

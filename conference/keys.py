@@ -25,7 +25,9 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     if path.exists():
         key = path.read_bytes().strip()
         if len(key) < 32:
-            raise ValueError(f"{path} holds a key shorter than 32 bytes; delete it to make a new one")
+            raise ValueError(
+                f"{path} holds a key shorter than 32 bytes; delete it to make a new one"
+            )
         return key
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode("ascii")

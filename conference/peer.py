@@ -102,8 +102,7 @@ def ice_configuration(servers: list[IceServer]) -> RTCConfiguration:
     """aiortc's configuration for the same STUN/TURN servers the browser gets."""
     return RTCConfiguration(
         iceServers=[
-            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-            for s in servers
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in servers
         ],
         bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
     )
@@ -180,7 +179,9 @@ class PeerSession:
         self.publish_mids = {
             kind: t.mid for kind, t in self._receive_transceivers.items() if t.mid is not None
         }
-        self.slot_mids = {slot.name: t.mid for slot, t in self._slot_transceivers if t.mid is not None}
+        self.slot_mids = {
+            slot.name: t.mid for slot, t in self._slot_transceivers if t.mid is not None
+        }
 
     # -- server-driven negotiation (browsers) -----------------------------------------
 
@@ -202,12 +203,13 @@ class PeerSession:
             raise SdpError(f"answer rejected: {exc}") from exc
         self._drop_unused_publishers()
 
-    async def add_ice_candidate(self, candidate: str | None, sdp_mid: str | None,
-                                sdp_mline_index: int | None) -> None:
+    async def add_ice_candidate(
+        self, candidate: str | None, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
         """A trickled candidate from the site (None: end of candidates)."""
         if candidate is None or candidate == "":
             return  # aiortc needs no end-of-candidates mark to finish checks
-        text = candidate[len("candidate:"):] if candidate.startswith("candidate:") else candidate
+        text = candidate[len("candidate:") :] if candidate.startswith("candidate:") else candidate
         try:
             parsed: RTCIceCandidate = candidate_from_sdp(text)
         except Exception as exc:

@@ -22,6 +22,7 @@ from conference.settings import Settings
 from conference.sfu import SfuMetrics
 from conference.store import Room as RoomRecord
 from conference.store import Store
+from conference.tasks import spawn
 from conference.tokens import Role, TokenClaims, TokenError, verify_token
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,9 @@ class Conference:
 
     # -- authorisation -------------------------------------------------------------------
 
-    async def authorize(self, token: str, room_id: str | None = None) -> tuple[TokenClaims, RoomRecord]:
+    async def authorize(
+        self, token: str, room_id: str | None = None
+    ) -> tuple[TokenClaims, RoomRecord]:
         """Verify a token (for ``room_id`` if given) and load its room.
 
         Raises :class:`TokenError`, :class:`Forbidden` or ``RoomNotFound``.
@@ -89,7 +92,7 @@ class Conference:
     def _forget_room(self, room: Room) -> None:
         if self.rooms.get(room.id) is room and not room.participants:
             del self.rooms[room.id]
-            asyncio.ensure_future(room.close("empty"))
+            spawn(room.close("empty"))
 
     # -- connections ---------------------------------------------------------------------
 
@@ -131,11 +134,9 @@ class Conference:
         self.connections[connection.id] = connection
         replaced = room.join(participant)
         if replaced is not None:
-            old = next(
-                (c for c in self.connections.values() if c.participant is replaced), None
-            )
+            old = next((c for c in self.connections.values() if c.participant is replaced), None)
             if old is not None:
-                asyncio.ensure_future(self.end(old.id, "replaced"))
+                spawn(self.end(old.id, "replaced"))
 
         async def state_changed() -> None:
             participant.connection = session.connection_state
@@ -181,7 +182,9 @@ class Conference:
         await connection.session.apply_answer(sdp)
         connection.room.media_changed(connection.participant)
 
-    async def publish_whip(self, claims: TokenClaims, record: RoomRecord, offer: str) -> tuple[Connection, str]:
+    async def publish_whip(
+        self, claims: TokenClaims, record: RoomRecord, offer: str
+    ) -> tuple[Connection, str]:
         """WHIP: a publisher's offer in, our answer out; it joins like a site."""
         if not claims.role.publishes:
             raise Forbidden("role-cannot-publish", f"role {claims.role.value} cannot publish")
@@ -195,7 +198,9 @@ class Conference:
         connection.room.media_changed(connection.participant)
         return connection, answer
 
-    async def view_whep(self, claims: TokenClaims, record: RoomRecord, offer: str) -> tuple[Connection, str]:
+    async def view_whep(
+        self, claims: TokenClaims, record: RoomRecord, offer: str
+    ) -> tuple[Connection, str]:
         """WHEP: a viewer's offer in, our answer out; its sections become slots."""
         session = self._new_session(claims, record)
         try:

@@ -33,7 +33,9 @@ class IceServer(BaseModel):
     def _known_schemes(cls, urls: list[str]) -> list[str]:
         for url in urls:
             if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
-                raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
+                raise ValueError(
+                    f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})"
+                )
         return urls
 
 

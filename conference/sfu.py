@@ -337,7 +337,9 @@ class Slot:
             # 256 possible level bytes: build each extension block once.
             self._audio_ext = [prefix + bytes((v, 0, 0)) for v in range(256)]
         if self.kind == "video" and config.abs_send_time_id is not None:
-            self._video_ext_prefix = bytes((0xBE, 0xDE, 0x00, 0x01, (config.abs_send_time_id << 4) | 2))
+            self._video_ext_prefix = bytes(
+                (0xBE, 0xDE, 0x00, 0x01, (config.abs_send_time_id << 4) | 2)
+            )
 
     def assign(self, source: Source | None) -> bool:
         """Feed this slot from ``source`` (None empties it); True if it changed."""
@@ -395,9 +397,11 @@ class Slot:
             payload = rewrite_vp8_picture_id(payload, self._pid_delta, self._tl0_delta)
 
         if self.kind == "audio":
-            ext = self._audio_ext[packet.audio_level] if (
-                self._audio_ext and packet.audio_level is not None
-            ) else b""
+            ext = (
+                self._audio_ext[packet.audio_level]
+                if (self._audio_ext and packet.audio_level is not None)
+                else b""
+            )
         else:
             ext = self._video_ext_prefix + packet.abs_send_time if self._video_ext_prefix else b""
         header = _RTP_HEADER.pack(
@@ -475,7 +479,9 @@ class Slot:
                     config.rtx_ssrc,
                 )
                 self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-                data = rtx_header + data[12:header_size] + seq.to_bytes(2, "big") + data[header_size:]
+                data = (
+                    rtx_header + data[12:header_size] + seq.to_bytes(2, "big") + data[header_size:]
+                )
             if output.send_rtp(data):
                 self.metrics.retransmissions += 1
 

@@ -53,7 +53,9 @@ def ensure_self_signed(data_dir: Path, extra_hosts: list[str] | None = None) -> 
             if host:
                 names.append(host)
     alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys(names)]
-    alt_names += [x509.IPAddress(ipaddress.ip_address(a.split("%")[0])) for a in dict.fromkeys(addresses)]
+    alt_names += [
+        x509.IPAddress(ipaddress.ip_address(a.split("%")[0])) for a in dict.fromkeys(addresses)
+    ]
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "conference (self-signed)")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (

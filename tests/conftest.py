@@ -42,18 +42,44 @@ class ServerProcess:
     def create_room(self, name: str = "Phòng họp kiểm thử", codec: str = "vp8") -> str:
         """Create a room through the CLI, as an operator would."""
         result = subprocess.run(
-            [sys.executable, "-m", "conference", "room", "create", name, "--codec", codec,
-             "--data-dir", str(self.data_dir)],
-            capture_output=True, text=True, check=True, env=server_env(),
+            [
+                sys.executable,
+                "-m",
+                "conference",
+                "room",
+                "create",
+                name,
+                "--codec",
+                codec,
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=server_env(),
         )
         return result.stdout.strip()
 
-    def token(self, room: str, name: str, role: Role = Role.PARTICIPANT,
-              ttl: timedelta = timedelta(hours=1), site_id: str | None = None,
-              issued_at: float | None = None) -> str:
+    def token(
+        self,
+        room: str,
+        name: str,
+        role: Role = Role.PARTICIPANT,
+        ttl: timedelta = timedelta(hours=1),
+        site_id: str | None = None,
+        issued_at: float | None = None,
+    ) -> str:
         """A token signed with the server's key (``issued_at`` in the past makes it stale)."""
-        return issue_token(TEST_SECRET.encode(), room=room, name=name, role=role, ttl=ttl,
-                           site_id=site_id, now=issued_at)
+        return issue_token(
+            TEST_SECRET.encode(),
+            room=room,
+            name=name,
+            role=role,
+            ttl=ttl,
+            site_id=site_id,
+            now=issued_at,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -82,11 +108,25 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None) -> Server
     port = port or free_port()
     log_path = data_dir / "server.log"
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    log = open(log_path, "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "conference", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir), *extra],
-        stdout=log, stderr=subprocess.STDOUT, env=server_env(), cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "conference",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=server_env(),
+        cwd=ROOT,
     )
     scheme = "https" if "--self-signed" in extra else "http"
     base_url = f"{scheme}://127.0.0.1:{port}"

@@ -50,8 +50,12 @@ class EncodedClip:
 
 
 def encode_vp8(
-    frames: int = 60, width: int = 320, height: int = 240, fps: int = 30,
-    bitrate: int = 400_000, gop: int = 30,
+    frames: int = 60,
+    width: int = 320,
+    height: int = 240,
+    fps: int = 30,
+    bitrate: int = 400_000,
+    gop: int = 30,
 ) -> EncodedClip:
     """Encode a moving test pattern with libvpx; every frame differs."""
     import numpy as np
@@ -63,20 +67,27 @@ def encode_vp8(
     codec.framerate = fractions.Fraction(fps, 1)
     codec.bit_rate = bitrate
     codec.gop_size = gop
-    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
-                     "keyint_min": str(gop)}
+    codec.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "keyint_min": str(gop),
+    }
     payloads: list[bytes] = []
     keyframes: list[bool] = []
     yy, xx = np.mgrid[0:height, 0:width]
     for index in range(frames):
         y = ((xx + yy + index * 7) % 256).astype(np.uint8)
-        y[(index * 5) % height: (index * 5) % height + 20, :] = 255  # moving bar
+        y[(index * 5) % height : (index * 5) % height + 20, :] = 255  # moving bar
         u = np.full((height // 2, width // 2), (index * 3) % 256, dtype=np.uint8)
         v = np.full((height // 2, width // 2), 128, dtype=np.uint8)
         frame = av.VideoFrame(width, height, "yuv420p")
         for plane, data in zip(frame.planes, (y, u, v), strict=True):
-            plane.update(np.ascontiguousarray(data).tobytes() if plane.line_size == data.shape[1]
-                         else _pad(data, plane.line_size))
+            plane.update(
+                np.ascontiguousarray(data).tobytes()
+                if plane.line_size == data.shape[1]
+                else _pad(data, plane.line_size)
+            )
         frame.pts = index
         frame.time_base = codec.time_base
         for packet in codec.encode(frame):
@@ -128,8 +139,12 @@ class PacketTrack(MediaStreamTrack):
     ``on_send`` sees each frame's bytes and the time it was handed over.
     """
 
-    def __init__(self, clip: EncodedClip, on_send: Callable[[bytes, float], None] | None = None,
-                 loop_forever: bool = True) -> None:
+    def __init__(
+        self,
+        clip: EncodedClip,
+        on_send: Callable[[bytes, float], None] | None = None,
+        loop_forever: bool = True,
+    ) -> None:
         super().__init__()
         self.kind = clip.kind
         self.clip = clip
@@ -219,10 +234,15 @@ class SignalingClient:
         self._session = aiohttp.ClientSession()
         url = self.base_url.replace("http", "ws", 1) + f"/ws/{self.room}"
         self._ws = await self._session.ws_connect(url)
-        await self.send({
-            "type": "join", "token": self.token, "thumbnails": self.thumbnails,
-            "publish_audio": "audio" in self.publish, "publish_video": "video" in self.publish,
-        })
+        await self.send(
+            {
+                "type": "join",
+                "token": self.token,
+                "thumbnails": self.thumbnails,
+                "publish_audio": "audio" in self.publish,
+                "publish_video": "video" in self.publish,
+            }
+        )
         self._reader = asyncio.ensure_future(self._read())
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -262,13 +282,18 @@ class SignalingClient:
                 else:
                     transceiver.direction = "inactive"
             elif transceiver.mid in self.slots_by_mid:
-                self.captures[self.slots_by_mid[transceiver.mid]] = capture_frames(transceiver.receiver)
+                self.captures[self.slots_by_mid[transceiver.mid]] = capture_frames(
+                    transceiver.receiver
+                )
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         await self.send({"type": "answer", "sdp": pc.localDescription.sdp})
 
-    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> dict[str, Any]:
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20.0
+    ) -> dict[str, Any]:
         """The first message (already received or coming) that matches."""
+
         async def find() -> dict[str, Any]:
             async with self._events:
                 while True:
@@ -276,6 +301,7 @@ class SignalingClient:
                         if predicate(message):
                             return message
                     await self._events.wait()
+
         return await asyncio.wait_for(find(), timeout)
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
@@ -297,20 +323,24 @@ class SignalingClient:
             await self._session.close()
 
 
-async def whip_publish(base_url: str, room: str, token: str, tracks: list[MediaStreamTrack],
-                       kind: str = "whip") -> tuple[RTCPeerConnection, aiohttp.ClientResponse, str]:
-    """Publish (WHIP) or watch (WHEP, pass no tracks and kind='whep'); returns pc, response, body."""
+async def whip_publish(
+    base_url: str, room: str, token: str, tracks: list[MediaStreamTrack], kind: str = "whip"
+) -> tuple[RTCPeerConnection, aiohttp.ClientResponse, str]:
+    """Publish (WHIP) or watch (WHEP: no tracks, kind='whep'); returns pc, response, body."""
     pc = client_pc()
     if kind == "whip":
         for track in tracks:
             pc.addTransceiver(track, direction="sendonly")
     offer = await pc.createOffer()
     await pc.setLocalDescription(offer)
-    async with aiohttp.ClientSession() as session, session.post(
-        f"{base_url}/{kind}/{room}",
-        data=pc.localDescription.sdp,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{base_url}/{kind}/{room}",
+            data=pc.localDescription.sdp,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
+        ) as response,
+    ):
         body = await response.text()
     if response.status == 201:
         await pc.setRemoteDescription(RTCSessionDescription(body, "answer"))

@@ -36,10 +36,18 @@ async def frames_of(client: SignalingClient) -> int:
 
 async def test_bad_messages_get_errors_and_the_meeting_carries_on(server, room, clips):
     video, audio = clips
-    a = SignalingClient(server.base_url, room, server.token(room, "A"),
-                        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)})
-    b = SignalingClient(server.base_url, room, server.token(room, "B"),
-                        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)})
+    a = SignalingClient(
+        server.base_url,
+        room,
+        server.token(room, "A"),
+        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
+    )
+    b = SignalingClient(
+        server.base_url,
+        room,
+        server.token(room, "B"),
+        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
+    )
     await a.connect()
     await b.connect()
     session, ws = await raw_socket(server, room)
@@ -55,8 +63,13 @@ async def test_bad_messages_get_errors_and_the_meeting_carries_on(server, room, 
         error = await next_json(ws)
         assert (error["type"], error["code"], error["fatal"]) == ("error", "bad-json", False)
         # Unknown type, missing field, wrong type, extra field.
-        for bad in ({"type": "dance"}, {"type": "answer"}, {"type": "mute", "audio": "yes", "video": 1},
-                    {"type": "ping", "id": 1, "extra": True}, [1, 2, 3]):
+        for bad in (
+            {"type": "dance"},
+            {"type": "answer"},
+            {"type": "mute", "audio": "yes", "video": 1},
+            {"type": "ping", "id": 1, "extra": True},
+            [1, 2, 3],
+        ):
             await ws.send_str(json.dumps(bad))
             assert (await next_json(ws))["code"] == "invalid-message", bad
         # Binary frames.
@@ -76,7 +89,9 @@ async def test_bad_messages_get_errors_and_the_meeting_carries_on(server, room, 
         while (message := await next_json(ws))["type"] != "error":
             pass
         assert message["code"] == "invalid-sdp"
-        await ws.send_str(json.dumps({"type": "ice", "candidate": {"candidate": "candidate:garbage"}}))
+        await ws.send_str(
+            json.dumps({"type": "ice", "candidate": {"candidate": "candidate:garbage"}})
+        )
         while (message := await next_json(ws))["type"] != "error":
             pass
         assert message["code"] == "invalid-sdp"
@@ -89,7 +104,11 @@ async def test_bad_messages_get_errors_and_the_meeting_carries_on(server, room, 
         await ws.send_str("x" * (1024 * 1024 + 10))
         while True:
             closing = await ws.receive(timeout=10)
-            if closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+            if closing.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.CLOSING,
+            ):
                 break
         assert ws.close_code == 1009
 
@@ -111,8 +130,11 @@ async def test_bad_messages_get_errors_and_the_meeting_carries_on(server, room, 
 @pytest.mark.parametrize(
     ("make_token", "code", "close_code"),
     [
-        (lambda s, r: s.token(r, "X", ttl=timedelta(minutes=1), issued_at=time.time() - 600),
-         "token-expired", 4401),
+        (
+            lambda s, r: s.token(r, "X", ttl=timedelta(minutes=1), issued_at=time.time() - 600),
+            "token-expired",
+            4401,
+        ),
         (lambda s, r: s.token(r, "X")[:-3] + "abc", "token-invalid", 4401),
         (lambda s, r: "not-a-token", "token-malformed", 4401),
         (lambda s, r: s.token("khong-ton-tai", "X"), "wrong-room", 4403),

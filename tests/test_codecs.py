@@ -30,7 +30,7 @@ def test_vp8_picture_id_rewrite_keeps_the_frame():
     rewritten = rewrite_vp8_picture_id(payload, 5, 0)
     new = parse_vp8_descriptor(rewritten)
     assert new is not None and new.picture_id == (0x7FFE + 5) & 0x7FFF  # wraps
-    assert rewritten[new.header_size:] == payload[desc.header_size:]
+    assert rewritten[new.header_size :] == payload[desc.header_size :]
 
 
 def test_short_vp8_descriptor_is_not_a_crash():

@@ -15,10 +15,14 @@ def clips():
     return encode_vp8(frames=90, gop=30), encode_opus(2.0)
 
 
-def site(server: ServerProcess, room: str, name: str, clips, thumbnails: int = 8) -> SignalingClient:
+def site(
+    server: ServerProcess, room: str, name: str, clips, thumbnails: int = 8
+) -> SignalingClient:
     video, audio = clips
     return SignalingClient(
-        server.base_url, room, server.token(room, name),
+        server.base_url,
+        room,
+        server.token(room, name),
         publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
         thumbnails=thumbnails,
     )
@@ -44,7 +48,9 @@ async def test_three_sites_see_and_hear_each_other(server, room, clips):
             await s.connect()
             await s.wait_for(lambda m: m["type"] == "offer")
         # Every site gets the two others in its video slots, and both in audio slots.
-        ids = [(await s.wait_for(lambda m: m["type"] == "welcome"))["participant"]["id"] for s in sites]
+        ids = [
+            (await s.wait_for(lambda m: m["type"] == "welcome"))["participant"]["id"] for s in sites
+        ]
 
         def sees_others(index: int) -> bool:
             assignments = sites[index].current_slots()
@@ -60,7 +66,8 @@ async def test_three_sites_see_and_hear_each_other(server, room, clips):
             assignments = client.current_slots()
             return all(
                 frames_from(client, slot) >= 10
-                for slot, who in assignments.items() if who is not None
+                for slot, who in assignments.items()
+                if who is not None
             )
 
         await wait_until(lambda: all(receiving(i) for i in range(3)))
@@ -71,17 +78,29 @@ async def test_three_sites_see_and_hear_each_other(server, room, clips):
         assert bye["reason"] == "left"
         for index in (0, 2):
             left = await sites[index].wait_for(
-                lambda m: m["type"] == "participant-left" and m["id"] == ids[1])
+                lambda m: m["type"] == "participant-left" and m["id"] == ids[1]
+            )
             assert left["reason"] == "left"
         await wait_until(lambda: ids[1] not in sites[0].current_slots().values())
         remaining = {0: ids[2], 2: ids[0]}
-        before = {i: sum(frames_from(sites[i], s) for s, who in sites[i].current_slots().items()
-                         if who == remaining[i] and not s.startswith("audio")) for i in (0, 2)}
+        before = {
+            i: sum(
+                frames_from(sites[i], s)
+                for s, who in sites[i].current_slots().items()
+                if who == remaining[i] and not s.startswith("audio")
+            )
+            for i in (0, 2)
+        }
         await asyncio.sleep(2)
         for i in (0, 2):
-            after = sum(frames_from(sites[i], s) for s, who in sites[i].current_slots().items()
-                        if who == remaining[i] and not s.startswith("audio"))
-            assert after > before[i] + 20, f"site {i} stopped receiving video ({before[i]} -> {after})"
+            after = sum(
+                frames_from(sites[i], s)
+                for s, who in sites[i].current_slots().items()
+                if who == remaining[i] and not s.startswith("audio")
+            )
+            assert after > before[i] + 20, (
+                f"site {i} stopped receiving video ({before[i]} -> {after})"
+            )
     finally:
         for s in sites:
             await s.close()

@@ -18,8 +18,8 @@ async def test_frames_are_forwarded_byte_identical(server, room):
 
     token = server.token(room, "Điểm cầu phát", site_id="publisher")
     pc, response, body = await whip_publish(
-        server.base_url, room, token,
-        [PacketTrack(video, on_send=remember), PacketTrack(audio)])
+        server.base_url, room, token, [PacketTrack(video, on_send=remember), PacketTrack(audio)]
+    )
     assert response.status == 201, body
     viewers = [
         SignalingClient(server.base_url, room, server.token(room, f"Xem {i}"), publish={})
@@ -30,8 +30,10 @@ async def test_frames_are_forwarded_byte_identical(server, room):
             await viewer.connect()
             await viewer.wait_for(lambda m: m["type"] == "offer")
         deadline = asyncio.get_running_loop().time() + 20
-        while any(len(v.captures["main"].frames) < 60 or len(v.captures["audio-1"].frames) < 40
-                  for v in viewers):
+        while any(
+            len(v.captures["main"].frames) < 60 or len(v.captures["audio-1"].frames) < 40
+            for v in viewers
+        ):
             assert asyncio.get_running_loop().time() < deadline, "not enough frames arrived"
             await asyncio.sleep(0.2)
         for viewer in viewers:

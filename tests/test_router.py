@@ -10,7 +10,9 @@ AUDIO = ["audio-1", "audio-2", "audio-3"]
 
 
 def sites(*ids: str, **activity: float) -> list[SiteView]:
-    return [SiteView(id=i, has_video=True, has_audio=True, activity=activity.get(i, 0.0)) for i in ids]
+    return [
+        SiteView(id=i, has_video=True, has_audio=True, activity=activity.get(i, 0.0)) for i in ids
+    ]
 
 
 def test_main_shows_the_speaker_and_thumbnails_the_others():

@@ -22,7 +22,11 @@ def test_first_start_creates_demo_room_with_three_links(tmp_path):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "conference", "serve", "--port", str(port), "--data-dir", str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=server_env(), text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=server_env(),
+        text=True,
+    )
     try:
         lines = []
         assert process.stdout is not None
@@ -59,8 +63,12 @@ def test_self_signed_tls_is_made_once_and_reused(tmp_path):
 
 async def test_metrics_count_forwarding(server, room):
     clips = encode_vp8(frames=30), encode_opus(1.0)
-    a = SignalingClient(server.base_url, room, server.token(room, "A"),
-                        publish={"video": PacketTrack(clips[0]), "audio": PacketTrack(clips[1])})
+    a = SignalingClient(
+        server.base_url,
+        room,
+        server.token(room, "A"),
+        publish={"video": PacketTrack(clips[0]), "audio": PacketTrack(clips[1])},
+    )
     b = SignalingClient(server.base_url, room, server.token(room, "B"), publish={})
     try:
         await a.connect()
@@ -72,8 +80,11 @@ async def test_metrics_count_forwarding(server, room):
             await asyncio.sleep(0.2)
         async with aiohttp.ClientSession() as http, http.get(f"{server.base_url}/metrics") as r:
             text = await r.text()
-        values = {line.split(" ")[0]: float(line.split(" ")[1])
-                  for line in text.splitlines() if line and not line.startswith("#")}
+        values = {
+            line.split(" ")[0]: float(line.split(" ")[1])
+            for line in text.splitlines()
+            if line and not line.startswith("#")
+        }
         assert values['conference_peers{client="browser"}'] == 2
         assert values["conference_tracks"] == 2
         assert values["conference_rtp_packets_forwarded_total"] >= 40
@@ -87,8 +98,12 @@ async def test_metrics_count_forwarding(server, room):
 
 async def test_sigterm_closes_peers_and_exits(server, room):
     clips = encode_vp8(frames=30), encode_opus(1.0)
-    site = SignalingClient(server.base_url, room, server.token(room, "A"),
-                           publish={"video": PacketTrack(clips[0]), "audio": PacketTrack(clips[1])})
+    site = SignalingClient(
+        server.base_url,
+        room,
+        server.token(room, "A"),
+        publish={"video": PacketTrack(clips[0]), "audio": PacketTrack(clips[1])},
+    )
     try:
         await site.connect()
         await site.wait_for(lambda m: m["type"] == "offer")

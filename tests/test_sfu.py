@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from conference.media.codecs import parse_vp8_descriptor
 from conference.sfu import (
@@ -22,10 +23,18 @@ from conference.sfu import (
 from tests.media import encode_vp8
 
 EXT_MAP = HeaderExtensionsMap()
-EXT_MAP.configure(RTCRtpParameters(headerExtensions=[
-    RTCRtpHeaderExtensionParameters(id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
-    RTCRtpHeaderExtensionParameters(id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
-]))
+EXT_MAP.configure(
+    RTCRtpParameters(
+        headerExtensions=[
+            RTCRtpHeaderExtensionParameters(
+                id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+            ),
+            RTCRtpHeaderExtensionParameters(
+                id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+            ),
+        ]
+    )
+)
 
 
 class FakeOutput:
@@ -49,11 +58,18 @@ def video_packets(frames: int, first_seq: int, first_ts: int, picture_id: int = 
     for index, (frame, key) in enumerate(zip(clip.payloads, clip.keyframes, strict=True)):
         payloads = Vp8Encoder._packetize(frame, picture_id=(picture_id + index) & 0x7FFF)
         for part, payload in enumerate(payloads):
-            out.append(MediaPacket(
-                sequence_number=seq & 0xFFFF, timestamp=(first_ts + index * 3000) & 0xFFFFFFFF,
-                marker=int(part == len(payloads) - 1), payload=payload,
-                keyframe=key and part == 0, audio_level=None, arrival=time.monotonic(),
-                abs_send_time=b"\x01\x02\x03"))
+            out.append(
+                MediaPacket(
+                    sequence_number=seq & 0xFFFF,
+                    timestamp=(first_ts + index * 3000) & 0xFFFFFFFF,
+                    marker=int(part == len(payloads) - 1),
+                    payload=payload,
+                    keyframe=key and part == 0,
+                    audio_level=None,
+                    arrival=time.monotonic(),
+                    abs_send_time=b"\x01\x02\x03",
+                )
+            )
             seq += 1
     return out
 
@@ -62,14 +78,30 @@ def make_slot(kind: str = "video") -> tuple[Slot, FakeOutput, SfuMetrics]:
     metrics = SfuMetrics()
     slot = Slot("main", kind, metrics)
     output = FakeOutput()
-    slot.configure(SlotConfig(ssrc=1111, payload_type=97, rtx_ssrc=2222, rtx_payload_type=98,
-                              audio_level_id=2, abs_send_time_id=3), output)
+    slot.configure(
+        SlotConfig(
+            ssrc=1111,
+            payload_type=97,
+            rtx_ssrc=2222,
+            rtx_payload_type=98,
+            audio_level_id=2,
+            abs_send_time_id=3,
+        ),
+        output,
+    )
     return slot, output, metrics
 
 
-def make_source(metrics: SfuMetrics, requests: list[float], name: str = "a", kind: str = "video") -> Source:
-    source = Source(source_id=f"{name}:{kind}", owner=name, kind=kind, metrics=metrics,
-                    keyframe_requester=lambda: requests.append(time.monotonic()))
+def make_source(
+    metrics: SfuMetrics, requests: list[float], name: str = "a", kind: str = "video"
+) -> Source:
+    source = Source(
+        source_id=f"{name}:{kind}",
+        owner=name,
+        kind=kind,
+        metrics=metrics,
+        keyframe_requester=lambda: requests.append(time.monotonic()),
+    )
     source.codec = "VP8" if kind == "video" else "opus"
     return source
 
@@ -84,7 +116,7 @@ async def test_rewrites_header_and_keeps_payload():
         source.push(packet)
     assert len(output.rtp) == len(packets)
     seqs = [p.sequence_number for p in output.rtp]
-    assert all(((b - a) & 0xFFFF) == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    assert all(((b - a) & 0xFFFF) == 1 for a, b in itertools.pairwise(seqs))
     for sent, original in zip(output.rtp, packets, strict=True):
         assert (sent.ssrc, sent.payload_type, sent.marker) == (1111, 97, original.marker)
         assert sent.payload == original.payload
@@ -104,7 +136,7 @@ async def test_video_slot_waits_for_a_keyframe_and_asks_for_it():
         source.push(packet)
     slot.assign(source)
     assert len(requests) == 1  # the subscriber's own request, sent at once
-    for packet in packets[first_key - 5:first_key]:
+    for packet in packets[first_key - 5 : first_key]:
         source.push(packet)
     assert output.rtp == []  # nothing before the keyframe
     for packet in packets[first_key:]:
@@ -184,9 +216,18 @@ async def test_audio_level_passes_through_and_feeds_speech_activity():
     slot.assign(source)
     now = time.monotonic()
     for index in range(50):
-        source.push(MediaPacket(sequence_number=index, timestamp=index * 960, marker=0,
-                                payload=b"\xf8\xff\xfe", keyframe=True, audio_level=0x80 | 20,
-                                arrival=now, abs_send_time=b"\0\0\0"))
+        source.push(
+            MediaPacket(
+                sequence_number=index,
+                timestamp=index * 960,
+                marker=0,
+                payload=b"\xf8\xff\xfe",
+                keyframe=True,
+                audio_level=0x80 | 20,
+                arrival=now,
+                abs_send_time=b"\0\0\0",
+            )
+        )
     assert output.rtp[-1].extensions.audio_level == (True, 20)
     loud = source.speech_activity(now)
     assert loud > 20
@@ -194,7 +235,7 @@ async def test_audio_level_passes_through_and_feeds_speech_activity():
 
 
 async def test_ended_source_empties_the_slot():
-    slot, output, metrics = make_slot()
+    slot, _output, metrics = make_slot()
     source = make_source(metrics, [])
     slot.assign(source)
     source.end()

@@ -14,8 +14,14 @@ SECRET = b"k" * 32
 
 
 def test_round_trip_keeps_the_claims():
-    token = issue_token(SECRET, room="abcd-efgh", name="Xã Yên Bình", role=Role.HOST,
-                        ttl=timedelta(hours=2), now=1_000_000)
+    token = issue_token(
+        SECRET,
+        room="abcd-efgh",
+        name="Xã Yên Bình",
+        role=Role.HOST,
+        ttl=timedelta(hours=2),
+        now=1_000_000,
+    )
     claims = verify_token(SECRET, token, now=1_000_100)
     assert (claims.room, claims.name, claims.role) == ("abcd-efgh", "Xã Yên Bình", Role.HOST)
     assert claims.exp - claims.iat == 7200
@@ -57,8 +63,10 @@ def test_garbage_is_malformed(junk):
     assert err.value.code == "token-malformed"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("8h", 28800),
-                                                ("2d", 172800), ("1h30m", 5400), ("1w", 604800)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("15m", 900), ("8h", 28800), ("2d", 172800), ("1h30m", 5400), ("1w", 604800)],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
 

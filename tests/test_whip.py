@@ -42,7 +42,8 @@ async def test_whip_publisher_appears_in_room_and_delete_ends_it(server, room, c
     video, audio = clips
     token = server.token(room, "Camera hội trường", site_id="whip-cam")
     pc, response, body = await whip_publish(
-        server.base_url, room, token, [PacketTrack(video), PacketTrack(audio)])
+        server.base_url, room, token, [PacketTrack(video), PacketTrack(audio)]
+    )
     try:
         assert response.status == 201, body
         assert response.headers["Content-Type"].startswith("application/sdp")
@@ -50,21 +51,25 @@ async def test_whip_publisher_appears_in_room_and_delete_ends_it(server, room, c
         assert location.startswith(f"/whip/{room}/")
         assert body.startswith("v=0")
         joined = await watcher.wait_for(
-            lambda m: m["type"] == "participant-joined" and m["participant"]["id"] == "whip-cam")
+            lambda m: m["type"] == "participant-joined" and m["participant"]["id"] == "whip-cam"
+        )
         assert joined["participant"]["client"] == "whip"
         assert joined["participant"]["name"] == "Camera hội trường"
         await wait_until(lambda: watcher.current_slots().get("main") == "whip-cam")
         await wait_until(lambda: len(watcher.captures["main"].frames) >= 10)
 
         async with aiohttp.ClientSession() as http:
-            async with http.delete(server.base_url + location,
-                                   headers={"Authorization": f"Bearer {token}"}) as gone:
+            async with http.delete(
+                server.base_url + location, headers={"Authorization": f"Bearer {token}"}
+            ) as gone:
                 assert gone.status == 200
             left = await watcher.wait_for(
-                lambda m: m["type"] == "participant-left" and m["id"] == "whip-cam")
+                lambda m: m["type"] == "participant-left" and m["id"] == "whip-cam"
+            )
             assert left["reason"] == "left"
-            async with http.delete(server.base_url + location,
-                                   headers={"Authorization": f"Bearer {token}"}) as again:
+            async with http.delete(
+                server.base_url + location, headers={"Authorization": f"Bearer {token}"}
+            ) as again:
                 assert again.status == 404
                 assert (await again.json())["error"]["code"] == "session-not-found"
     finally:
@@ -74,8 +79,12 @@ async def test_whip_publisher_appears_in_room_and_delete_ends_it(server, room, c
 
 async def test_whep_viewer_receives_the_speaker(server, room, clips):
     video, audio = clips
-    publisher = SignalingClient(server.base_url, room, server.token(room, "Xã"),
-                                publish={"video": PacketTrack(video), "audio": PacketTrack(audio)})
+    publisher = SignalingClient(
+        server.base_url,
+        room,
+        server.token(room, "Xã"),
+        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
+    )
     await publisher.connect()
     await publisher.wait_for(lambda m: m["type"] == "offer")
     pc = client_pc()
@@ -88,9 +97,11 @@ async def test_whep_viewer_receives_the_speaker(server, room, clips):
         await pc.setLocalDescription(offer)
         token = server.token(room, "Màn hình trung tâm", role=Role.VIEWER)
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{server.base_url}/whep/{room}", data=pc.localDescription.sdp,
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/sdp"}) as response:
+            async with http.post(
+                f"{server.base_url}/whep/{room}",
+                data=pc.localDescription.sdp,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
+            ) as response:
                 assert response.status == 201
                 assert response.headers["Location"].startswith(f"/whep/{room}/")
                 answer = await response.text()
@@ -108,8 +119,10 @@ async def _post(server, room, token, sdp, content_type="application/sdp", kind="
     headers = {"Content-Type": content_type}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{server.base_url}/{kind}/{room}", data=sdp, headers=headers) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{server.base_url}/{kind}/{room}", data=sdp, headers=headers) as response,
+    ):
         return response.status, await response.json(content_type=None)
 
 
@@ -120,7 +133,8 @@ async def _valid_offer(kinds=("audio", "video"), video_codec: str | None = None)
         if kind == "video" and video_codec:
             caps = RTCRtpSender.getCapabilities("video").codecs
             transceiver.setCodecPreferences(
-                [c for c in caps if c.mimeType.lower() in (f"video/{video_codec}", "video/rtx")])
+                [c for c in caps if c.mimeType.lower() in (f"video/{video_codec}", "video/rtx")]
+            )
     if not kinds:
         pc.createDataChannel("chat")
     offer = await pc.createOffer()
@@ -167,8 +181,9 @@ async def test_whip_rejects_bad_requests_with_json_errors(server, room, clips):
     assert (status, body["error"]["code"]) == (403, "role-cannot-publish")
 
     h264_room = server.create_room("Phòng H.264", codec="h264")
-    status, body = await _post(server, h264_room, server.token(h264_room, "Xã"),
-                               await _valid_offer(video_codec="vp8"))
+    status, body = await _post(
+        server, h264_room, server.token(h264_room, "Xã"), await _valid_offer(video_codec="vp8")
+    )
     assert (status, body["error"]["code"]) == (400, "invalid-sdp")
     assert "H264" in body["error"]["message"]
 

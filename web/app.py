@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,11 +42,15 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
     return response
 
 
-def create_app(settings: Settings, store: Store | None = None, secret: bytes | None = None) -> web.Application:
+def create_app(
+    settings: Settings, store: Store | None = None, secret: bytes | None = None
+) -> web.Application:
     """Build the application; the store is opened here unless one is given."""
-    app = web.Application(middlewares=[error_middleware, security_headers], client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[error_middleware, security_headers], client_max_size=256 * 1024
+    )
     app[SETTINGS] = settings
-    app[SOCKETS] = weakref.WeakSet()
+    app[SOCKETS] = set()
     app[TEMPLATES] = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
@@ -71,8 +74,10 @@ def create_app(settings: Settings, store: Store | None = None, secret: bytes | N
     app.router.add_get("/ws/{room}", signaling.websocket_handler)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
-    for kind, post, delete in (("whip", whip.whip_post, whip.whip_delete),
-                               ("whep", whip.whep_post, whip.whep_delete)):
+    for kind, post, delete in (
+        ("whip", whip.whip_post, whip.whip_delete),
+        ("whep", whip.whep_post, whip.whep_delete),
+    ):
         app.router.add_post(f"/{kind}/{{room}}", post)
         app.router.add_route("OPTIONS", f"/{kind}/{{room}}", whip.preflight)
         app.router.add_delete(f"/{kind}/{{room}}/{{session}}", delete)

@@ -11,7 +11,9 @@ from aiohttp import web
 logger = logging.getLogger(__name__)
 
 
-def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def json_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     """An error response with body ``{"error": {"code": ..., "message": ...}}``."""
     return web.Response(
         status=status,

@@ -30,8 +30,9 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-def _line(out: list[str], name: str, kind: str, help_text: str, value: float,
-          labels: str = "") -> None:
+def _line(
+    out: list[str], name: str, kind: str, help_text: str, value: float, labels: str = ""
+) -> None:
     out.append(f"# HELP {name} {help_text}")
     out.append(f"# TYPE {name} {kind}")
     out.append(f"{name}{labels} {value}")
@@ -45,40 +46,107 @@ async def metrics(request: web.Request) -> web.Response:
     peers = list(conference.connections.values())
     by_client: dict[str, int] = {}
     for connection in peers:
-        by_client[connection.participant.client] = by_client.get(connection.participant.client, 0) + 1
+        by_client[connection.participant.client] = (
+            by_client.get(connection.participant.client, 0) + 1
+        )
     out.append("# HELP conference_peers Peer connections open now, by client type.")
     out.append("# TYPE conference_peers gauge")
     for client in ("browser", "whip", "whep"):
         out.append(f'conference_peers{{client="{client}"}} {by_client.get(client, 0)}')
     _line(out, "conference_rooms", "gauge", "Rooms with at least one site.", len(conference.rooms))
-    _line(out, "conference_tracks", "gauge", "Published tracks (sources) being forwarded.", sfu.sources)
+    _line(
+        out,
+        "conference_tracks",
+        "gauge",
+        "Published tracks (sources) being forwarded.",
+        sfu.sources,
+    )
     _line(out, "conference_slots", "gauge", "Subscriber receive slots.", sfu.slots)
-    _line(out, "conference_rtp_packets_received_total", "counter",
-          "RTP packets received from publishers.", sfu.packets_in)
-    _line(out, "conference_rtp_bytes_received_total", "counter",
-          "RTP payload bytes received from publishers.", sfu.bytes_in)
-    _line(out, "conference_rtp_packets_forwarded_total", "counter",
-          "RTP packets forwarded to subscribers.", sfu.packets_out)
-    _line(out, "conference_rtp_bytes_forwarded_total", "counter",
-          "RTP bytes (headers included, before SRTP) forwarded to subscribers.", sfu.bytes_out)
-    _line(out, "conference_video_frames_forwarded_total", "counter",
-          "Video frames forwarded (packets with the marker bit).", sfu.frames_out)
-    _line(out, "conference_keyframe_requests_sent_total", "counter",
-          "Keyframe requests (PLI) sent to publishers after throttling.", sfu.keyframe_requests_sent)
-    _line(out, "conference_keyframe_requests_received_total", "counter",
-          "Keyframe requests (PLI/FIR) received from subscribers.", sfu.keyframe_requests_received)
-    _line(out, "conference_nacks_received_total", "counter",
-          "NACK feedback packets received from subscribers.", sfu.nacks_received)
-    _line(out, "conference_retransmissions_total", "counter",
-          "Packets resent to subscribers from the send history.", sfu.retransmissions)
-    _line(out, "conference_packets_dropped_total", "counter",
-          "Packets not forwarded (waiting for a keyframe, transport not ready).", sfu.packets_dropped)
+    _line(
+        out,
+        "conference_rtp_packets_received_total",
+        "counter",
+        "RTP packets received from publishers.",
+        sfu.packets_in,
+    )
+    _line(
+        out,
+        "conference_rtp_bytes_received_total",
+        "counter",
+        "RTP payload bytes received from publishers.",
+        sfu.bytes_in,
+    )
+    _line(
+        out,
+        "conference_rtp_packets_forwarded_total",
+        "counter",
+        "RTP packets forwarded to subscribers.",
+        sfu.packets_out,
+    )
+    _line(
+        out,
+        "conference_rtp_bytes_forwarded_total",
+        "counter",
+        "RTP bytes (headers included, before SRTP) forwarded to subscribers.",
+        sfu.bytes_out,
+    )
+    _line(
+        out,
+        "conference_video_frames_forwarded_total",
+        "counter",
+        "Video frames forwarded (packets with the marker bit).",
+        sfu.frames_out,
+    )
+    _line(
+        out,
+        "conference_keyframe_requests_sent_total",
+        "counter",
+        "Keyframe requests (PLI) sent to publishers after throttling.",
+        sfu.keyframe_requests_sent,
+    )
+    _line(
+        out,
+        "conference_keyframe_requests_received_total",
+        "counter",
+        "Keyframe requests (PLI/FIR) received from subscribers.",
+        sfu.keyframe_requests_received,
+    )
+    _line(
+        out,
+        "conference_nacks_received_total",
+        "counter",
+        "NACK feedback packets received from subscribers.",
+        sfu.nacks_received,
+    )
+    _line(
+        out,
+        "conference_retransmissions_total",
+        "counter",
+        "Packets resent to subscribers from the send history.",
+        sfu.retransmissions,
+    )
+    _line(
+        out,
+        "conference_packets_dropped_total",
+        "counter",
+        "Packets not forwarded (waiting for a keyframe, transport not ready).",
+        sfu.packets_dropped,
+    )
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    _line(out, "process_cpu_seconds_total", "counter", "User and system CPU time.",
-          round(usage.ru_utime + usage.ru_stime, 3))
+    _line(
+        out,
+        "process_cpu_seconds_total",
+        "counter",
+        "User and system CPU time.",
+        round(usage.ru_utime + usage.ru_stime, 3),
+    )
     _line(out, "process_resident_memory_bytes", "gauge", "Resident set size.", _rss_bytes())
-    return web.Response(text="\n".join(out) + "\n", content_type="text/plain",
-                        charset="utf-8", headers={"X-Prometheus-Format": "0.0.4"})
+    return web.Response(
+        text="\n".join(out) + "\n",
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Prometheus-Format": "0.0.4"},
+    )
 
 
 def _rss_bytes() -> int:

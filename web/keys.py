@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 from aiohttp import web
 from jinja2 import Environment
 
@@ -13,4 +11,4 @@ from conference.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 CONFERENCE = web.AppKey("conference", Conference)
 TEMPLATES = web.AppKey("templates", Environment)
-SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])
+SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])

@@ -14,20 +14,32 @@ from web.keys import CONFERENCE, TEMPLATES
 # Messages for the error page, Vietnamese first.
 PAGE_ERRORS = {
     "token-missing": ("Thiếu mã tham gia trong đường dẫn.", "The link has no join token."),
-    "token-expired": ("Đường dẫn tham gia đã hết hạn. Xin liên hệ ban tổ chức để nhận đường dẫn mới.",
-                      "This join link has expired. Ask the organiser for a new one."),
+    "token-expired": (
+        "Đường dẫn tham gia đã hết hạn. Xin liên hệ ban tổ chức để nhận đường dẫn mới.",
+        "This join link has expired. Ask the organiser for a new one.",
+    ),
     "token-invalid": ("Đường dẫn tham gia không hợp lệ.", "This join link is not valid."),
     "token-malformed": ("Đường dẫn tham gia không hợp lệ.", "This join link is not valid."),
-    "wrong-room": ("Đường dẫn này dành cho phòng họp khác.", "This link is for another meeting room."),
+    "wrong-room": (
+        "Đường dẫn này dành cho phòng họp khác.",
+        "This link is for another meeting room.",
+    ),
     "room-not-found": ("Không tìm thấy phòng họp.", "The meeting room does not exist."),
 }
 
 
-def render(request: web.Request, template: str, status: int = 200, **context: object) -> web.Response:
+def render(
+    request: web.Request, template: str, status: int = 200, **context: object
+) -> web.Response:
     """Render a jinja2 template to an HTML response."""
     html = request.app[TEMPLATES].get_template(template).render(**context)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return web.Response(
+        text=html,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 def error_page(request: web.Request, status: int, code: str) -> web.Response:
@@ -54,8 +66,13 @@ async def join_page(request: web.Request) -> web.Response:
         "site": {"name": claims.name, "role": claims.role.value},
         "expires": claims.exp,
     }
-    return render(request, "meeting.html", room=record, site=claims,
-                  config_json=json.dumps(config, ensure_ascii=False))
+    return render(
+        request,
+        "meeting.html",
+        room=record,
+        site=claims,
+        config_json=json.dumps(config, ensure_ascii=False),
+    )
 
 
 async def index_page(request: web.Request) -> web.Response:

@@ -30,6 +30,7 @@ from conference.rooms.events import (
 )
 from conference.service import Connection, Forbidden
 from conference.store import RoomNotFound
+from conference.tasks import spawn
 from conference.tokens import TokenError
 from web import messages as m
 from web.keys import CONFERENCE, SETTINGS, SOCKETS
@@ -101,7 +102,7 @@ class SignalingSocket:
             logger.warning("signaling socket is not reading; closing it")
             self.closing = True
             self.outbox.put_nowait(None)
-            asyncio.ensure_future(self.ws.close(code=CLOSE_CODES["slow-consumer"], message=b"slow-consumer"))
+            spawn(self.ws.close(code=CLOSE_CODES["slow-consumer"], message=b"slow-consumer"))
             return
         self.outbox.put_nowait(message)
 
@@ -118,7 +119,9 @@ class SignalingSocket:
             and event.participant_id == self.connection.participant.id
             and event.reason == "replaced"
         ):
-            self.post(m.Bye(reason="replaced" if isinstance(event, ParticipantLeft) else event.reason))
+            self.post(
+                m.Bye(reason="replaced" if isinstance(event, ParticipantLeft) else event.reason)
+            )
             self.finish()
 
     def error(self, code: str, message: str, fatal: bool = False) -> None:
@@ -159,7 +162,9 @@ class SignalingSocket:
                 if raw.type == WSMsgType.TEXT:
                     await self.handle_text(raw.data)
                 elif raw.type == WSMsgType.BINARY:
-                    self.error("invalid-message", "binary messages are not accepted; send JSON text")
+                    self.error(
+                        "invalid-message", "binary messages are not accepted; send JSON text"
+                    )
                 elif raw.type == WSMsgType.ERROR:
                     break
                 if self.connection is not None:
@@ -196,7 +201,10 @@ class SignalingSocket:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
-            self.error("invalid-message", f"{where}: {first.get('msg')}" if where else str(first.get("msg")))
+            self.error(
+                "invalid-message",
+                f"{where}: {first.get('msg')}" if where else str(first.get("msg")),
+            )
             return
         try:
             await self.dispatch(message)
@@ -206,7 +214,9 @@ class SignalingSocket:
             logger.exception("signaling handler failed")
             self.error("internal", "the server could not handle this message")
 
-    async def dispatch(self, message: m.Join | m.Answer | m.Ice | m.Mute | m.Leave | m.Ping) -> None:
+    async def dispatch(
+        self, message: m.Join | m.Answer | m.Ice | m.Mute | m.Leave | m.Ping
+    ) -> None:
         """Act on a validated message."""
         if isinstance(message, m.Ping):
             self.post(m.Pong(id=message.id))
@@ -299,6 +309,10 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """``GET /ws/{room}``: the signaling socket."""
     ws = web.WebSocketResponse(heartbeat=15, max_msg_size=HARD_MESSAGE_LIMIT)
     await ws.prepare(request)
-    request.app[SOCKETS].add(ws)
-    await SignalingSocket(request, ws).run()
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    try:
+        await SignalingSocket(request, ws).run()
+    finally:
+        sockets.discard(ws)
     return ws

@@ -50,7 +50,9 @@ async def _authorize(request: web.Request) -> tuple[TokenClaims, object] | web.R
     try:
         return await request.app[CONFERENCE].authorize(token, request.match_info["room"])
     except TokenError as exc:
-        return json_error(401, exc.code, exc.message, {"WWW-Authenticate": "Bearer", **CORS_HEADERS})
+        return json_error(
+            401, exc.code, exc.message, {"WWW-Authenticate": "Bearer", **CORS_HEADERS}
+        )
     except Forbidden as exc:
         return json_error(403, exc.code, exc.message, CORS_HEADERS)
     except RoomNotFound as exc:
@@ -60,12 +62,24 @@ async def _authorize(request: web.Request) -> tuple[TokenClaims, object] | web.R
 async def _read_offer(request: web.Request) -> str | web.Response:
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type != "application/sdp":
-        return json_error(415, "unsupported-media-type", "the offer must be sent as application/sdp", CORS_HEADERS)
+        return json_error(
+            415, "unsupported-media-type", "the offer must be sent as application/sdp", CORS_HEADERS
+        )
     if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
-        return json_error(413, "offer-too-large", f"the offer is larger than {MAX_OFFER_BYTES} bytes", CORS_HEADERS)
+        return json_error(
+            413,
+            "offer-too-large",
+            f"the offer is larger than {MAX_OFFER_BYTES} bytes",
+            CORS_HEADERS,
+        )
     body = await request.content.read(MAX_OFFER_BYTES + 1)
     if len(body) > MAX_OFFER_BYTES:
-        return json_error(413, "offer-too-large", f"the offer is larger than {MAX_OFFER_BYTES} bytes", CORS_HEADERS)
+        return json_error(
+            413,
+            "offer-too-large",
+            f"the offer is larger than {MAX_OFFER_BYTES} bytes",
+            CORS_HEADERS,
+        )
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -116,9 +130,13 @@ async def _delete(request: web.Request, kind: str) -> web.Response:
     claims, _ = authorized
     connection = _session(request, kind)
     if connection is None:
-        return json_error(404, "session-not-found", "no such session (it may have ended)", CORS_HEADERS)
+        return json_error(
+            404, "session-not-found", "no such session (it may have ended)", CORS_HEADERS
+        )
     if connection.claims.sub != claims.sub and claims.role.value != "host":
-        return json_error(403, "not-your-session", "this token cannot end that session", CORS_HEADERS)
+        return json_error(
+            403, "not-your-session", "this token cannot end that session", CORS_HEADERS
+        )
     await request.app[CONFERENCE].end(connection.id, "left")
     return web.Response(status=200, headers=CORS_HEADERS)
 

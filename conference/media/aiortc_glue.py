@@ -57,6 +57,7 @@ from conference.sfu import (
     abs_send_time_bytes,
     ntp_now,
 )
+from conference.tasks import spawn
 
 logger = logging.getLogger(__name__)
 
@@ -120,33 +121,41 @@ class ForwardingReceiver(RTCRtpReceiver):
     def attach(self, source: Source) -> None:
         """Make this receiver feed ``source``."""
         self.sfu_source = source
-        self._seen_rtx: set[int] = set()
         source.keyframe_requester = self.request_keyframe
+        # aiortc's private containers, looked up once: they live as long as the receiver.
+        state = self.__dict__
+        self._codecs: dict[int, RTCRtpCodecParameters] = state["_RTCRtpReceiver__codecs"]
+        self._rtx_ssrcs: dict[int, int] = state["_RTCRtpReceiver__rtx_ssrc"]
+        self._streams: dict[int, Any] = state["_RTCRtpReceiver__remote_streams"]
+        self._estimator: Any = state["_RTCRtpReceiver__remote_bitrate_estimator"]
+        self._nacks: Any = state["_RTCRtpReceiver__nack_generator"]
+
+    def _private(self, name: str) -> Any:
+        return self.__dict__[f"_RTCRtpReceiver__{name}"]
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         # Same as RTCRtpReceiver.receive minus the decoder thread.
-        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+        if self._private("started"):
             return
-        codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
         for codec in parameters.codecs:
-            codecs[codec.payloadType] = codec
+            if codec.payloadType is not None:
+                self._codecs[codec.payloadType] = codec
         for encoding in parameters.encodings:
             if encoding.rtx:
-                self._RTCRtpReceiver__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc  # type: ignore[attr-defined]
+                self._rtx_ssrcs[encoding.rtx.ssrc] = encoding.ssrc
         primary = _primary_codec(parameters.codecs)
         if primary is not None:
             self.sfu_source.codec = primary.name
         self.transport._register_rtp_receiver(self, parameters)
-        self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
-        self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
+        self.__dict__["_RTCRtpReceiver__rtcp_task"] = asyncio.ensure_future(self._run_rtcp())
+        self.__dict__["_RTCRtpReceiver__started"] = True
 
     def request_keyframe(self) -> None:
         """Send a PLI for the publisher's current SSRC."""
-        streams = self._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
-        for ssrc in list(streams):
-            if ssrc in self._RTCRtpReceiver__rtx_ssrc:  # type: ignore[attr-defined]
+        for ssrc in list(self._streams):
+            if ssrc in self._rtx_ssrcs:
                 continue
-            asyncio.ensure_future(self._send_rtcp_pli(ssrc))
+            spawn(self._send_rtcp_pli(ssrc))
 
     async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:
         # Sender reports feed RR's LSR/DLSR; a BYE must not end the source:
@@ -157,12 +166,12 @@ class ForwardingReceiver(RTCRtpReceiver):
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         if not self._enabled:
             return
-        codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+        codecs = self._codecs
         codec = codecs.get(packet.payload_type)
         if codec is None:
             return
 
-        estimator = self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        estimator = self._estimator
         if estimator is not None and packet.extensions.abs_send_time is not None:
             remb = estimator.add(
                 abs_send_time=packet.extensions.abs_send_time,
@@ -170,7 +179,7 @@ class ForwardingReceiver(RTCRtpReceiver):
                 payload_size=len(packet.payload) + packet.padding_size,
                 ssrc=packet.ssrc,
             )
-            rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+            rtcp_ssrc = self._private("rtcp_ssrc")
             if rtcp_ssrc is not None and remb is not None:
                 from aiortc.rtp import pack_remb_fci
 
@@ -180,7 +189,7 @@ class ForwardingReceiver(RTCRtpReceiver):
                     )
                 )
 
-        streams = self._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        streams = self._streams
         stream = streams.get(packet.ssrc)
         if stream is None:
             from aiortc.rtcrtpreceiver import StreamStatistics
@@ -188,16 +197,16 @@ class ForwardingReceiver(RTCRtpReceiver):
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
 
-        nack_generator = self._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        nack_generator = self._nacks
         if is_rtx(codec):
-            original_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)  # type: ignore[attr-defined]
+            original_ssrc = self._rtx_ssrcs.get(packet.ssrc)
             if original_ssrc is None:
                 # Chrome does not always signal the RTX SSRC: learn it from the
                 # only media SSRC we receive.
                 media = [s for s in streams if s != packet.ssrc]
                 if len(media) != 1:
                     return
-                original_ssrc = self._RTCRtpReceiver__rtx_ssrc[packet.ssrc] = media[0]  # type: ignore[attr-defined]
+                original_ssrc = self._rtx_ssrcs[packet.ssrc] = media[0]
             apt = codec.parameters.get("apt")
             if len(packet.payload) < 2 or not isinstance(apt, int) or apt not in codecs:
                 return  # RTX padding used for bandwidth probing
@@ -215,8 +224,12 @@ class ForwardingReceiver(RTCRtpReceiver):
                 timestamp=packet.timestamp,
                 marker=packet.marker,
                 payload=packet.payload,
-                keyframe=is_keyframe(source.codec, packet.payload) if source.kind == "video" else True,
-                audio_level=None if level is None else (0x80 if level[0] else 0) | (level[1] & 0x7F),
+                keyframe=is_keyframe(source.codec, packet.payload)
+                if source.kind == "video"
+                else True,
+                audio_level=None
+                if level is None
+                else (0x80 if level[0] else 0) | (level[1] & 0x7F),
                 arrival=time.monotonic(),
                 abs_send_time=abs_send_time_bytes(ntp_now()),
             )
@@ -241,7 +254,7 @@ class SlotSender(RTCRtpSender):
         if self._slot_started:
             return
         primary = _primary_codec(parameters.codecs)
-        if primary is None:
+        if primary is None or primary.payloadType is None:
             return
         rtx = next(
             (

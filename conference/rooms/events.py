@@ -66,5 +66,10 @@ class RoomClosed:
 
 
 RoomEvent = (
-    ParticipantJoined | ParticipantLeft | ParticipantUpdated | SpeakerChanged | SlotsChanged | RoomClosed
+    ParticipantJoined
+    | ParticipantLeft
+    | ParticipantUpdated
+    | SpeakerChanged
+    | SlotsChanged
+    | RoomClosed
 )

@@ -88,16 +88,18 @@ def plan_audio(
     featured: str | None,
 ) -> dict[str, str | None]:
     """Audio slot -> site: the loudest others, sticky, the floor holder always in."""
-    candidates = {s.id: s.activity for s in sites if s.has_audio and not s.audio_muted and s.id != subscriber}
+    candidates = {
+        s.id: s.activity for s in sites if s.has_audio and not s.audio_muted and s.id != subscriber
+    }
     plan: dict[str, str | None] = {}
     holders = {name: current.get(name) for name in audio_slots}
     for name, sid in holders.items():
         plan[name] = sid if sid in candidates else None
     assigned = {sid for sid in plan.values() if sid is not None}
     ranked = sorted(candidates, key=lambda k: candidates[k], reverse=True)
-    if featured in candidates:
-        ranked.remove(featured)  # type: ignore[arg-type]
-        ranked.insert(0, featured)  # type: ignore[arg-type]
+    if featured is not None and featured in candidates:
+        ranked.remove(featured)
+        ranked.insert(0, featured)
     for sid in ranked:
         if sid in assigned:
             continue
@@ -115,7 +117,10 @@ def plan_audio(
         if quietest is None:
             break
         held = plan[quietest]
-        if sid == featured or candidates[sid] > candidates.get(held or "", 0.0) + AUDIO_SWITCH_MARGIN:
+        if (
+            sid == featured
+            or candidates[sid] > candidates.get(held or "", 0.0) + AUDIO_SWITCH_MARGIN
+        ):
             assigned.discard(held or "")
             plan[quietest] = sid
             assigned.add(sid)

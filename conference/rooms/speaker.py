@@ -48,7 +48,10 @@ class ActiveSpeakerDetector:
             self._challenger = loudest
             self._challenger_since = now
             return False
-        if now - self._challenger_since < HOLD_SECONDS or now - self._speaker_since < MIN_TENURE_SECONDS:
+        if (
+            now - self._challenger_since < HOLD_SECONDS
+            or now - self._speaker_since < MIN_TENURE_SECONDS
+        ):
             return False
         self._set(loudest, now)
         return True

@@ -33,8 +33,10 @@ class Room:
 def new_room_id() -> str:
     """A short id that is safe in URLs and easy to read out on the phone."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(4)) + "-" + "".join(
-        secrets.choice(alphabet) for _ in range(4)
+    return (
+        "".join(secrets.choice(alphabet) for _ in range(4))
+        + "-"
+        + "".join(secrets.choice(alphabet) for _ in range(4))
     )
 
 

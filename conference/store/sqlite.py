@@ -47,7 +47,9 @@ def migrate(conn: sqlite3.Connection) -> int:
         )
     for number in range(version, len(MIGRATIONS)):
         with conn:
-            conn.executescript("BEGIN;" + MIGRATIONS[number] + f"PRAGMA user_version = {number + 1};")
+            conn.executescript(
+                "BEGIN;" + MIGRATIONS[number] + f"PRAGMA user_version = {number + 1};"
+            )
     return len(MIGRATIONS)
 
 

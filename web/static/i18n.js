@@ -92,7 +92,7 @@ const MESSAGES = {
     'media.insecure': 'Trình duyệt chỉ cho dùng camera và micrô khi trang được mở bằng địa chỉ an toàn (https). Bạn vẫn có thể tham gia để xem và nghe.',
     'media.busy': 'Camera hoặc micrô đang được một chương trình khác sử dụng. Hãy tắt chương trình đó rồi tải lại trang. Bạn vẫn có thể tham gia để xem và nghe.',
     'media.ended': 'Camera hoặc micrô vừa bị ngắt. Hãy kiểm tra dây cắm.',
-    'webrtc.unsupported': 'Trình duyệt này không hỗ trợ họp trực tuyến. Xin dùng Chrome, Edge hoặc Firefox bản mới.',
+    'error.webrtc-unsupported': 'Trình duyệt này không hỗ trợ họp trực tuyến. Xin dùng Chrome, Edge hoặc Firefox bản mới.',
 
     'error.token-expired': 'Đường dẫn tham gia đã hết hạn. Xin liên hệ ban tổ chức để nhận đường dẫn mới.',
     'error.token-invalid': 'Đường dẫn tham gia không hợp lệ. Xin kiểm tra lại đường dẫn đã nhận.',
@@ -183,7 +183,7 @@ const MESSAGES = {
     'media.insecure': 'Browsers only allow the camera and microphone on secure (https) addresses. You can still join to watch and listen.',
     'media.busy': 'The camera or microphone is in use by another program. Close it and reload the page. You can still join to watch and listen.',
     'media.ended': 'The camera or microphone was disconnected. Please check the cable.',
-    'webrtc.unsupported': 'This browser cannot take part in online meetings. Please use a recent Chrome, Edge or Firefox.',
+    'error.webrtc-unsupported': 'This browser cannot take part in online meetings. Please use a recent Chrome, Edge or Firefox.',
 
     'error.token-expired': 'This join link has expired. Ask the organiser for a new one.',
     'error.token-invalid': 'This join link is not valid. Please check the link you received.',

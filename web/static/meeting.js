@@ -389,7 +389,6 @@ function updateMediaViews() {
     }
   }
   const off = !video || app.camMuted;
-  dom.previewOff.hidden = !off && !!video;
   setText(dom.previewOffText, isViewer ? 'role.viewer' : video ? 'camera.off' : 'cam.none');
   dom.previewOff.hidden = !off;
   dom.preview.classList.toggle('is-off', off);
@@ -1078,8 +1077,7 @@ document.addEventListener('visibilitychange', () => {
 async function join() {
   if (!app.stopped) return; // already in (or joining)
   if (typeof window.RTCPeerConnection !== 'function' || typeof window.WebSocket !== 'function') {
-    showError('generic');
-    dom.errorBanner.textContent = t('webrtc.unsupported');
+    showError('webrtc-unsupported');
     return;
   }
   app.stopped = false;
