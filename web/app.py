@@ -92,7 +92,8 @@ async def _on_shutdown(app: web.Application) -> None:
     conference = app[CONFERENCE]
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(conference.shutdown(), SHUTDOWN_BUDGET)
-    for ws in list(app[SOCKETS]):
+    sockets = app[SOCKETS]
+    for ws in list(sockets):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown"), 0.5)
 
