@@ -345,3 +345,47 @@ async def whip_publish(
     if response.status == 201:
         await pc.setRemoteDescription(RTCSessionDescription(body, "answer"))
     return pc, response, body
+
+
+def encode_h264(
+    frames: int = 60, width: int = 320, height: int = 240, fps: int = 30, gop: int = 30
+) -> EncodedClip:
+    """Encode the moving test pattern with libx264 (constrained baseline, Annex B)."""
+    import numpy as np
+
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height = width, height
+    codec.pix_fmt = "yuv420p"
+    codec.time_base = fractions.Fraction(1, fps)
+    codec.framerate = fractions.Fraction(fps, 1)
+    codec.bit_rate = 400_000
+    codec.gop_size = gop
+    codec.profile = "baseline"
+    codec.options = {"tune": "zerolatency", "preset": "ultrafast", "level": "31", "bf": "0"}
+    payloads: list[bytes] = []
+    keyframes: list[bool] = []
+    yy, xx = np.mgrid[0:height, 0:width]
+    for index in range(frames):
+        image = np.zeros((height, width, 3), dtype=np.uint8)
+        image[..., 0] = (xx + index * 7) % 256
+        image[..., 1] = (yy + index * 3) % 256
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = index
+        frame.time_base = codec.time_base
+        for packet in codec.encode(frame):
+            payloads.append(bytes(packet))
+            keyframes.append(bool(packet.is_keyframe))
+    for packet in codec.encode(None):
+        payloads.append(bytes(packet))
+        keyframes.append(bool(packet.is_keyframe))
+    return EncodedClip("video", payloads, keyframes, 1 / fps, 90000 // fps)
+
+
+def h264_nal_units(annex_b: bytes) -> list[bytes]:
+    """The NAL units of an Annex B buffer, without start codes (3- or 4-byte)."""
+    units = []
+    for chunk in annex_b.split(b"\x00\x00\x01"):
+        chunk = chunk.rstrip(b"\x00") if chunk.endswith(b"\x00") else chunk
+        if chunk:
+            units.append(chunk)
+    return units

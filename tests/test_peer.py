@@ -1,0 +1,129 @@
+"""Peer sessions in-process: no decoder threads, and H.264 rooms forward H.264."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from aiortc import RTCSessionDescription
+
+from conference.peer import PeerSession, SlotLayout
+from conference.rooms.participant import Participant
+from conference.rooms.room import Room
+from conference.sfu import SfuMetrics
+from conference.tokens import Role
+from tests.media import (
+    PacketTrack,
+    capture_frames,
+    client_pc,
+    encode_h264,
+    encode_opus,
+    encode_vp8,
+    h264_nal_units,
+)
+
+
+async def connect(session: PeerSession, publish: dict) -> tuple:
+    offer = await session.create_offer()
+    pc = client_pc()
+    await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+    captures = {}
+    for transceiver in pc.getTransceivers():
+        kind = next((k for k, mid in session.publish_mids.items() if mid == transceiver.mid), None)
+        if kind is not None:
+            transceiver.sender.replaceTrack(publish[kind])
+            transceiver.direction = "sendonly"
+        else:
+            slot = next(n for n, mid in session.slot_mids.items() if mid == transceiver.mid)
+            captures[slot] = capture_frames(transceiver.receiver)
+    await pc.setLocalDescription(await pc.createAnswer())
+    await session.apply_answer(pc.localDescription.sdp)
+    return pc, captures
+
+
+async def meeting(codec: str, clip_factory) -> tuple[list, list, Room]:
+    metrics = SfuMetrics()
+    room = Room("r", "Phòng", codec)
+    peers = []
+    for index in range(2):
+        session = PeerSession(owner=f"s{index}", metrics=metrics, ice_servers=[], video_codec=codec)
+        session.add_publish("audio")
+        session.add_publish("video")
+        session.add_slots(SlotLayout(thumbnails=1, audio=1))
+        video = clip_factory()
+        pc, captures = await connect(
+            session, {"video": PacketTrack(video), "audio": PacketTrack(encode_opus(1))}
+        )
+        room.join(
+            Participant(
+                id=f"s{index}",
+                name=f"S{index}",
+                role=Role.PARTICIPANT,
+                sources=session.sources,
+                slots=session.slots,
+            )
+        )
+        peers.append((session, pc, captures, video))
+    return peers, [p[0] for p in peers], room
+
+
+async def close(peers) -> None:
+    for session, pc, _, _ in peers:
+        await pc.close()
+        await session.close()
+
+
+async def wait_frames(peers, slot: str, count: int) -> None:
+    for _ in range(200):
+        if all(len(p[2][slot].frames) >= count for p in peers):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("frames did not arrive")
+
+
+async def test_forwarding_starts_no_decoder_threads():
+    before = {t.name for t in threading.enumerate()}
+    peers, sessions, room = await meeting("vp8", lambda: encode_vp8(frames=60))
+    try:
+        await wait_frames(peers, "main", 20)
+        # The test's own aiortc clients start decoder threads; the server's receivers must not.
+        server_receivers = [
+            t.receiver
+            for s in sessions
+            for t in s.pc.getTransceivers()
+            if t.currentDirection == "recvonly"
+        ]
+        assert len(server_receivers) == 4
+        for receiver in server_receivers:
+            assert receiver.__dict__["_RTCRtpReceiver__decoder_thread"] is None
+        decoders = [
+            t for t in threading.enumerate() if t.name.endswith("-decoder") and t.name not in before
+        ]
+        client_receivers = sum(
+            1
+            for _, pc, _, _ in peers
+            for t in pc.getTransceivers()
+            if t.currentDirection == "recvonly"
+        )
+        assert len(decoders) <= client_receivers
+    finally:
+        await close(peers)
+        await room.close()
+
+
+async def test_h264_room_forwards_h264_nal_units_unchanged():
+    peers, sessions, room = await meeting("h264", lambda: encode_h264(frames=60))
+    try:
+        assert all(
+            "H264" in s.pc.localDescription.sdp and "VP8" not in s.pc.localDescription.sdp
+            for s in sessions
+        )
+        await wait_frames(peers, "main", 20)
+        for index, (_, _, captures, _) in enumerate(peers):
+            sent = peers[1 - index][3]
+            sent_units = {u for payload in sent.payloads for u in h264_nal_units(payload)}
+            got = [u for frame in captures["main"].frames for u in h264_nal_units(frame)]
+            assert got and set(got) <= sent_units
+    finally:
+        await close(peers)
+        await room.close()
