@@ -63,6 +63,7 @@ const MESSAGES = {
     'peer.connecting': 'đang kết nối',
     'stage.waiting': 'Đang chờ các điểm cầu khác tham gia…',
     'stage.reconnecting': 'Đang kết nối lại, xin chờ trong giây lát…',
+    'stage.noVideo': 'Chưa có điểm cầu nào khác phát hình.',
 
     'state.idle': 'Chưa tham gia',
     'state.connecting': 'Đang kết nối…',
@@ -154,6 +155,7 @@ const MESSAGES = {
     'peer.connecting': 'connecting',
     'stage.waiting': 'Waiting for other sites to join…',
     'stage.reconnecting': 'Reconnecting, please wait…',
+    'stage.noVideo': 'No other site is sending video yet.',
 
     'state.idle': 'Not joined',
     'state.connecting': 'Connecting…',
@@ -284,7 +286,9 @@ export function onLangChange(fn) {
 export function formatDateTime(date) {
   const locale = current === 'vi' ? 'vi-VN' : 'en-GB';
   try {
-    return new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'short' }).format(date);
+    return new Intl.DateTimeFormat(locale, {
+      hour: '2-digit', minute: '2-digit', day: '2-digit', month: '2-digit', year: 'numeric',
+    }).format(date);
   } catch {
     return date.toLocaleString();
   }

@@ -11,7 +11,8 @@ import { icon, fillIcons } from './icons.js';
 
 const BACKOFF_SECONDS = [1, 2, 4, 8, 15];
 const PING_INTERVAL_MS = 20_000;
-const PONG_TIMEOUT_MS = 65_000; // three pings without an answer: the socket is dead
+const PONG_TIMEOUT_MS = 65_000; // and at least MISSED_PONGS pings unanswered: the socket is dead
+const MISSED_PONGS = 3; // (counted, not timed alone: background tabs may run timers late)
 const DISCONNECTED_GRACE_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 30_000; // socket open to media flowing
 const THUMBNAILS = 8;
@@ -485,7 +486,7 @@ function ensureThumbTile(slot) {
   name.className = 'placeholder-name';
   const note = document.createElement('span');
   note.className = 'placeholder-note';
-  placeholder.append(name, note);
+  placeholder.append(icon('cam-off', 'placeholder-icon'), name, note);
   const badge = document.createElement('span');
   badge.className = 'speaker-badge';
   badge.hidden = true;
@@ -540,7 +541,10 @@ function renderTile(parts) {
   // Placeholder: the site name when its camera is off; "waiting" for an empty main slot.
   if (!pid) {
     parts.placeholderName.textContent = '';
-    if (parts.slot === 'main') setText(parts.placeholderNote, 'stage.waiting');
+    if (parts.slot === 'main') {
+      const others = [...app.participants.keys()].some((id) => id !== app.selfId);
+      setText(parts.placeholderNote, others ? 'stage.noVideo' : 'stage.waiting');
+    }
     else parts.placeholderNote.textContent = '';
   } else if (videoOff) {
     parts.placeholderName.textContent = name;
@@ -559,6 +563,7 @@ function renderTiles() {
   const visibleThumbs = [...tiles.values()].filter((p) => p.slot !== 'main' && !p.el.hidden).length;
   dom.stageArea.dataset.thumbs = String(visibleThumbs);
   dom.stageArea.classList.toggle('has-thumbs', visibleThumbs > 0);
+  dom.stageArea.classList.toggle('many-thumbs', visibleThumbs > 4);
 }
 
 function setSlots(assignments) {
@@ -665,6 +670,7 @@ class Session {
     this.pendingIce = [];
     this.queue = Promise.resolve();
     this.pingId = 0;
+    this.unanswered = 0;
     this.lastPong = Date.now();
     this.pingTimer = null;
     this.connectTimer = null;
@@ -683,13 +689,14 @@ class Session {
   startPing() {
     clearInterval(this.pingTimer);
     this.lastPong = Date.now();
+    this.unanswered = 0;
     this.pingTimer = setInterval(() => {
-      if (Date.now() - this.lastPong > PONG_TIMEOUT_MS) {
+      if (this.unanswered >= MISSED_PONGS && Date.now() - this.lastPong > PONG_TIMEOUT_MS) {
         if (this === app.session) scheduleReconnect('ping-timeout');
         return;
       }
       this.pingId += 1;
-      this.send({ type: 'ping', id: this.pingId });
+      if (this.send({ type: 'ping', id: this.pingId })) this.unanswered += 1;
     }, PING_INTERVAL_MS);
   }
 
@@ -730,6 +737,7 @@ function joinMessage() {
 
 function connect() {
   clearReconnectTimer();
+  setText(dom.stageOverlayText, 'stage.reconnecting');
   if (app.session) app.session.close();
   const session = new Session();
   app.session = session;
@@ -824,6 +832,7 @@ async function handleMessage(session, message) {
       break;
     case 'pong':
       session.lastPong = Date.now();
+      session.unanswered = 0;
       break;
     case 'bye':
       onBye(session, message.reason || '');
@@ -1008,12 +1017,14 @@ function teardownSession() {
 }
 
 function updateCountdown() {
+  // Shown over the stage (not in a banner) so the layout does not jump.
   if (!navigator.onLine) {
-    showNotice('reconnect.offline');
+    setText(dom.stageOverlayText, 'reconnect.offline');
     return;
   }
   const seconds = Math.max(0, Math.ceil((app.reconnectDeadline - Date.now()) / 1000));
-  showNotice('reconnect.in', { n: seconds });
+  if (seconds > 0) setText(dom.stageOverlayText, 'reconnect.in', { n: seconds });
+  else setText(dom.stageOverlayText, 'stage.reconnecting');
 }
 
 function scheduleReconnect(reason) {
@@ -1045,7 +1056,7 @@ window.addEventListener('online', () => {
 });
 
 window.addEventListener('offline', () => {
-  if (!app.stopped && app.screen === 'meeting') showNotice('reconnect.offline');
+  if (!app.stopped && app.screen === 'meeting') setText(dom.stageOverlayText, 'reconnect.offline');
 });
 
 // -- joining, leaving, ending -----------------------------------------------------------
@@ -1202,7 +1213,7 @@ function renderLanguage() {
     setText(dom.prejoinExpires, 'prejoin.expires', { time: formatDateTime(new Date(config.expires * 1000)) });
   }
   if (app.noticeKey) showNotice(app.noticeKey.key, app.noticeKey.params);
-  if (app.state === 'reconnecting' && app.reconnectTimer) updateCountdown();
+  if (app.reconnectTimer) updateCountdown();
   if (app.errorCode) showError(app.errorCode);
   if (app.screen === 'left') renderEnded();
   updateControls();
@@ -1228,6 +1239,12 @@ function init() {
     button.addEventListener('click', () => setCamMuted(!app.camMuted));
   }
   dom.toggleParticipants.addEventListener('click', () => setPanelOpen(dom.panel.hidden));
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !dom.panel.hidden && window.innerWidth < WIDE_PANEL_MIN_WIDTH) {
+      setPanelOpen(false);
+      dom.toggleParticipants.focus();
+    }
+  });
   dom.enableAudio.addEventListener('click', () => {
     dom.enableAudio.hidden = true;
     for (const el of audioElements.values()) playMedia(el);
