@@ -19,6 +19,7 @@ from conference.store import RoomNotFound, StoreError, open_store
 from conference.tokens import Role, issue_token, parse_duration
 
 DEMO_ROOM_KEY = "demo_room_id"
+SERVED_URL_KEY = "served_url"  # where `serve` last listened: the default base of join links
 DEMO_ROOM_NAME = "Phòng họp thử nghiệm"
 DEMO_SITES = ("UBND tỉnh Thái Nguyên", "UBND huyện Định Hóa", "UBND xã Yên Bình")
 DEMO_TTL = timedelta(hours=12)
@@ -53,15 +54,16 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
         raise CliError(f"invalid configuration: {problems}") from exc
 
 
-def join_url(settings: Settings, room_id: str, token: str) -> str:
+def join_url(base_url: str, room_id: str, token: str) -> str:
     """The link a site opens to join ``room_id``."""
-    return f"{settings.base_url()}/join/{room_id}?token={token}"
+    return f"{base_url}/join/{room_id}?token={token}"
 
 
 async def _ensure_demo(settings: Settings) -> list[str]:
     """Create the demo room on first start; return banner lines with fresh links."""
     store = open_store(settings.data_dir)
     try:
+        await store.set_meta(SERVED_URL_KEY, settings.base_url())
         room_id = await store.get_meta(DEMO_ROOM_KEY)
         first = room_id is None
         if room_id is not None:
@@ -84,7 +86,7 @@ async def _ensure_demo(settings: Settings) -> list[str]:
         token = issue_token(
             secret, room=room.id, name=name, role=role, ttl=DEMO_TTL, site_id=f"demo-{index + 1}"
         )
-        lines.append(f"  {name}: {join_url(settings, room.id, token)}")
+        lines.append(f"  {name}: {join_url(settings.base_url(), room.id, token)}")
     return lines
 
 
@@ -154,19 +156,22 @@ def cmd_token(args: argparse.Namespace) -> int:
     if not args.name.strip():
         raise CliError("--name must not be empty")
 
-    async def check_room() -> None:
+    async def room_and_base_url() -> str:
         store = open_store(settings.data_dir)
         try:
             await store.get_room(args.room)
+            served = await store.get_meta(SERVED_URL_KEY)
         finally:
             await store.close()
+        # An explicit public URL wins; else where the server last listened.
+        return settings.public_url or served or settings.base_url()
 
-    asyncio.run(check_room())
+    base_url = asyncio.run(room_and_base_url())
     secret = load_or_create_secret(settings.data_dir)
     token = issue_token(
         secret, room=args.room, name=args.name, role=Role(args.role), ttl=ttl, site_id=args.site_id
     )
-    url = join_url(settings, args.room, token)
+    url = join_url(base_url, args.room, token)
     if args.json:
         print(
             json.dumps(

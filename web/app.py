@@ -32,6 +32,9 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
     """Headers every response carries."""
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.path.startswith("/static/"):
+        # Revalidate (cheap 304s) so a deploy never leaves an old meeting.js behind.
+        response.headers.setdefault("Cache-Control", "no-cache")
     if response.content_type == "text/html":
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(

@@ -308,7 +308,10 @@ class SignalingSocket:
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """``GET /ws/{room}``: the signaling socket."""
     ws = web.WebSocketResponse(heartbeat=15, max_msg_size=HARD_MESSAGE_LIMIT)
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except ConnectionError:
+        return ws  # the client went away during the handshake
     sockets = request.app[SOCKETS]
     sockets.add(ws)
     try:
