@@ -41,6 +41,28 @@ def test_first_start_creates_demo_room_with_three_links(tmp_path):
         assert page.status == 200
         assert "UBND huyện Định Hóa" in page.read().decode()
         assert (data / "conference.sqlite3").exists()
+        # Links made later by `conference token` point at where the server listens.
+        room = url.split("/join/")[1].split("?")[0]
+        issued = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "conference",
+                "token",
+                room,
+                "--name",
+                "Xã",
+                "--data-dir",
+                str(data),
+            ],
+            capture_output=True,
+            text=True,
+            env=server_env(),
+            check=True,
+        )
+        assert issued.stdout.splitlines()[1].startswith(
+            f"http://127.0.0.1:{port}/join/{room}?token="
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(15)
