@@ -194,14 +194,33 @@ class PeerSession:
 
     async def apply_answer(self, sdp: str) -> None:
         """Apply the site's answer to our offer."""
-        validate_sdp(sdp)
+        description = validate_sdp(sdp)
         if self.pc.signalingState != "have-local-offer":
             raise SdpError("no offer is waiting for an answer")
+        self._check_answer_directions(description)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
             raise SdpError(f"answer rejected: {exc}") from exc
         self._drop_unused_publishers()
+
+    def _check_answer_directions(self, answer: SessionDescription) -> None:
+        """A site may only send on its publish sections and only receive on its slots.
+
+        Anything else would make aiortc start a stock receiver (with a decoder
+        thread) on a slot, or send into a publish section.
+        """
+        allowed = {mid: ("sendonly", "inactive") for mid in self.publish_mids.values()}
+        allowed.update({mid: ("recvonly", "inactive") for mid in self.slot_mids.values()})
+        mids = [m.rtp.muxId for m in answer.media if m.kind in ("audio", "video")]
+        if sorted(mids) != sorted(allowed):
+            raise SdpError("answer must have exactly the media sections of the offer")
+        for media in answer.media:
+            if media.kind in ("audio", "video") and media.direction not in allowed[media.rtp.muxId]:
+                raise SdpError(
+                    f"section {media.rtp.muxId} may not be {media.direction} "
+                    f"(allowed: {' or '.join(allowed[media.rtp.muxId])})"
+                )
 
     async def add_ice_candidate(
         self, candidate: str | None, sdp_mid: str | None, sdp_mline_index: int | None

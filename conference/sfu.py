@@ -37,7 +37,6 @@ ACTIVITY_TIME_CONSTANT = 0.4  # seconds; how fast activity fades when packets st
 CLOCK_RATES = {"audio": 48000, "video": 90000}
 
 _RTP_HEADER = struct.Struct("!BBHII")
-_RTX_HEADER = struct.Struct("!BBHII")
 _NTP_EPOCH_OFFSET = 2208988800
 
 
@@ -293,7 +292,8 @@ class Slot:
         self.config: SlotConfig | None = None
         self.source: Source | None = None
         self.report = ReceptionReport()
-        self.history = SendHistory()
+        # Audio is not NACKed (no "nack" feedback is negotiated for Opus): no history.
+        self.history: SendHistory | None = SendHistory() if kind == "video" else None
         # counters for RTCP sender reports and stats
         self.packets_sent = 0
         self.octets_sent = 0
@@ -411,9 +411,9 @@ class Slot:
             out_ts,
             self._ssrc,
         )
-        data = header + ext + payload
-        self.history.put(out_seq, data, 12 + len(ext))
-        if not output.send_rtp(data):
+        if self.history is not None:
+            self.history.put(out_seq, out_ts, packet.marker, ext, payload)
+        if not output.send_rtp(header + ext + payload):
             self.metrics.packets_dropped += 1
             return
 
@@ -430,7 +430,7 @@ class Slot:
         self.octets_sent += len(payload)
         metrics = self.metrics
         metrics.packets_out += 1
-        metrics.bytes_out += len(data)
+        metrics.bytes_out += 12 + len(ext) + len(payload)
         if packet.marker and self.kind == "video":
             metrics.frames_out += 1
 
@@ -464,24 +464,33 @@ class Slot:
         output, config = self.output, self.config
         if output is None or config is None:
             return
+        history = self.history
+        if history is None:
+            return
         for seq in lost:
-            entry = self.history.get(seq)
+            entry = history.get(seq)
             if entry is None:
                 continue
-            data, header_size = entry
+            timestamp, marker, ext, payload = entry
+            flags = 0x90 if ext else 0x80
             if config.rtx_payload_type is not None and config.rtx_ssrc is not None:
-                # RFC 4588: same timestamp, RTX SSRC and sequence, original seq first.
-                rtx_header = _RTX_HEADER.pack(
-                    data[0],
-                    (data[1] & 0x80) | config.rtx_payload_type,
-                    self._rtx_seq,
-                    int.from_bytes(data[4:8], "big"),
-                    config.rtx_ssrc,
+                # RFC 4588: RTX SSRC and sequence, same timestamp, original seq first.
+                data = (
+                    _RTP_HEADER.pack(
+                        flags,
+                        (marker << 7) | config.rtx_payload_type,
+                        self._rtx_seq,
+                        timestamp,
+                        config.rtx_ssrc,
+                    )
+                    + ext
+                    + seq.to_bytes(2, "big")
+                    + payload
                 )
                 self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-                data = (
-                    rtx_header + data[12:header_size] + seq.to_bytes(2, "big") + data[header_size:]
-                )
+            else:
+                data = _RTP_HEADER.pack(flags, (marker << 7) | self._pt, seq, timestamp, self._ssrc)
+                data += ext + payload
             if output.send_rtp(data):
                 self.metrics.retransmissions += 1
 

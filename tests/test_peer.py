@@ -127,3 +127,58 @@ async def test_h264_room_forwards_h264_nal_units_unchanged():
     finally:
         await close(peers)
         await room.close()
+
+
+async def test_answer_that_sends_on_a_slot_is_refused():
+    from conference.peer import SdpError
+
+    session = PeerSession(owner="s", metrics=SfuMetrics(), ice_servers=[], video_codec="vp8")
+    session.add_publish("video")
+    session.add_slots(SlotLayout(thumbnails=0, audio=1))
+    offer = await session.create_offer()
+    pc = client_pc()
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        # A hand-made answer that wants to push media into the slots too.
+        forged = pc.localDescription.sdp.replace("a=recvonly", "a=sendrecv")
+        try:
+            await session.apply_answer(forged)
+        except SdpError as exc:
+            assert "may not be" in str(exc)
+        else:
+            raise AssertionError("answer was accepted")
+        assert session.pc.signalingState == "have-local-offer"  # nothing applied
+    finally:
+        await pc.close()
+        await session.close()
+
+
+async def test_nack_without_rtx_resends_the_same_packet():
+    from conference.sfu import MediaPacket, Slot, SlotConfig, Source
+
+    sent: list[bytes] = []
+
+    class Output:
+        def send_rtp(self, data: bytes) -> bool:
+            sent.append(data)
+            return True
+
+        def send_rtcp(self, data: bytes) -> bool:
+            return True
+
+    metrics = SfuMetrics()
+    slot = Slot("main", "video", metrics)
+    slot.configure(SlotConfig(ssrc=7, payload_type=96), Output())
+    source = Source(source_id="a", owner="a", kind="video", metrics=metrics)
+    source.codec = "VP8"
+    slot.assign(source)
+    frame = encode_vp8(frames=1).payloads[0]
+    from aiortc.codecs.vpx import Vp8Encoder
+
+    for index, payload in enumerate(Vp8Encoder._packetize(frame, picture_id=1)):
+        source.push(MediaPacket(index, 0, 0, payload, index == 0, None, 0.0, b"\0\0\0"))
+    second = sent[1]
+    slot.handle_nack([int.from_bytes(second[2:4], "big")])
+    assert sent[-1] == second
+    assert slot.history is not None and metrics.retransmissions == 1

@@ -1,30 +1,33 @@
-"""Send history: the last packets a slot sent, kept for NACK retransmission."""
+"""Send history: what a slot sent recently, kept for NACK retransmission."""
 
 from __future__ import annotations
 
-HISTORY_SIZE = 1024  # ~1 s of 8 Mbit/s video; must be a power of two
+HISTORY_SIZE = 512  # packets; ~5 s of 800 kbit/s video, ~1 s at 4 Mbit/s. A power of two.
 _MASK = HISTORY_SIZE - 1
 
 
 class SendHistory:
-    """A ring of (sequence number, packet bytes, header length) entries.
+    """A ring of sent packets, as (sequence number, timestamp, marker, extension, payload).
 
-    Entries are references to bytes already built for sending, so keeping them
-    costs no copy on the forwarding path.
+    It keeps the parts, not the sent bytes: the payload object is the one the
+    source received and every subscriber of it shares, so a history costs
+    about a hundred bytes per entry instead of a copy of every packet.
     """
 
     __slots__ = ("_ring",)
 
     def __init__(self) -> None:
-        self._ring: list[tuple[int, bytes, int] | None] = [None] * HISTORY_SIZE
+        self._ring: list[tuple[int, int, int, bytes, bytes] | None] = [None] * HISTORY_SIZE
 
-    def put(self, sequence_number: int, data: bytes, header_size: int) -> None:
+    def put(
+        self, sequence_number: int, timestamp: int, marker: int, ext: bytes, payload: bytes
+    ) -> None:
         """Remember a sent packet."""
-        self._ring[sequence_number & _MASK] = (sequence_number, data, header_size)
+        self._ring[sequence_number & _MASK] = (sequence_number, timestamp, marker, ext, payload)
 
-    def get(self, sequence_number: int) -> tuple[bytes, int] | None:
-        """The packet sent with ``sequence_number`` and its header size, if still kept."""
+    def get(self, sequence_number: int) -> tuple[int, int, bytes, bytes] | None:
+        """(timestamp, marker, extension block, payload) of a kept packet, else None."""
         entry = self._ring[sequence_number & _MASK]
         if entry is None or entry[0] != sequence_number:
             return None
-        return entry[1], entry[2]
+        return entry[1], entry[2], entry[3], entry[4]
