@@ -74,6 +74,7 @@ class MediaPacket:
     audio_level: int | None  # RFC 6464 byte: V bit << 7 | level in -dBov
     arrival: float  # time.monotonic() at arrival
     abs_send_time: bytes  # 3 bytes, our send time, computed once per packet
+    ntp: int = 0  # NTP time of arrival, for RTCP sender reports
 
 
 @dataclass
@@ -384,9 +385,7 @@ class Slot:
                 source.request_keyframe()
                 return
             self._start_source(source, packet)
-        elif not seq_newer(packet.sequence_number, self._first_in_seq) and (
-            packet.sequence_number != self._first_in_seq
-        ):
+        elif (packet.sequence_number - self._first_in_seq) & 0xFFFF >= 0x8000:
             # Sent before the point we switched at: its output number is taken.
             return
 
@@ -396,14 +395,12 @@ class Slot:
         if self._munge_picture_id and payload:
             payload = rewrite_vp8_picture_id(payload, self._pid_delta, self._tl0_delta)
 
-        if self.kind == "audio":
-            ext = (
-                self._audio_ext[packet.audio_level]
-                if (self._audio_ext and packet.audio_level is not None)
-                else b""
-            )
+        if self._video_ext_prefix:
+            ext = self._video_ext_prefix + packet.abs_send_time
+        elif self._audio_ext and packet.audio_level is not None:
+            ext = self._audio_ext[packet.audio_level]
         else:
-            ext = self._video_ext_prefix + packet.abs_send_time if self._video_ext_prefix else b""
+            ext = b""
         header = _RTP_HEADER.pack(
             0x90 if ext else 0x80,
             (packet.marker << 7) | self._pt,
@@ -417,12 +414,12 @@ class Slot:
             self.metrics.packets_dropped += 1
             return
 
-        if seq_newer(out_seq, self._max_out_seq):
+        if 0 < (out_seq - self._max_out_seq) & 0xFFFF < 0x8000:
             self._max_out_seq = out_seq
-        if ts_newer(out_ts, self._max_out_ts) or not self._sent_any:
+        if 0 < (out_ts - self._max_out_ts) & 0xFFFFFFFF < 0x80000000 or not self._sent_any:
             self._max_out_ts = out_ts
             self.last_rtp_timestamp = out_ts
-            self.last_ntp = ntp_now()
+            self.last_ntp = packet.ntp or ntp_now()
         self._sent_any = True
         self._last_send = packet.arrival
         self._last_payload = payload

@@ -73,35 +73,55 @@ class DtlsRtpOutput:
     session and the nominated ICE pair's socket directly, synchronously.
     """
 
-    __slots__ = ("_dtls", "_ice")
+    __slots__ = ("_addr", "_dtls", "_ice", "_pair", "_sendto")
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
         self._ice = dtls.transport._connection
+        self._pair: Any = None
+        self._sendto: Callable[[bytes, Any], Any] | None = None
+        self._addr: Any = None
 
-    def _send(self, data: bytes, rtcp: bool) -> bool:
-        dtls = self._dtls
-        if dtls._state is not DtlsState.CONNECTED:
-            return False
+    def _route(self) -> bool:
+        """Find the socket of the nominated ICE pair (it can change on re-nomination)."""
         pair = self._ice._nominated.get(1)
         if pair is None:
             return False
         transport = pair.protocol.transport
         if transport is None:
             return False
-        srtp = dtls._tx_srtp
-        try:
-            protected = srtp.protect_rtcp(data) if rtcp else srtp.protect(data)
-        except Exception:  # pylibsrtp.Error: a replayed or malformed packet
-            return False
-        transport.sendto(protected, pair.remote_addr)
+        # A host or server-reflexive candidate has a plain datagram transport:
+        # write to its socket directly (a full buffer drops the packet, as UDP
+        # would; NACK recovers it). A TURN relay needs the transport's framing.
+        sock = getattr(transport, "_sock", None)
+        self._sendto = sock.sendto if sock is not None else transport.sendto
+        self._addr = pair.remote_addr
+        self._pair = pair
         return True
 
     def send_rtp(self, data: bytes) -> bool:
-        return self._send(data, False)
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED:
+            return False
+        if self._ice._nominated.get(1) is not self._pair and not self._route():
+            return False
+        try:
+            self._sendto(dtls._tx_srtp.protect(data), self._addr)  # type: ignore[misc]
+        except (OSError, ValueError):  # a full socket buffer, a closed socket, an SRTP error
+            return False
+        return True
 
     def send_rtcp(self, data: bytes) -> bool:
-        return self._send(data, True)
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED:
+            return False
+        if self._ice._nominated.get(1) is not self._pair and not self._route():
+            return False
+        try:
+            self._sendto(dtls._tx_srtp.protect_rtcp(data), self._addr)  # type: ignore[misc]
+        except (OSError, ValueError):
+            return False
+        return True
 
 
 def _primary_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
@@ -218,6 +238,7 @@ class ForwardingReceiver(RTCRtpReceiver):
 
         level = packet.extensions.audio_level
         source = self.sfu_source
+        ntp = ntp_now()
         source.push(
             MediaPacket(
                 sequence_number=packet.sequence_number,
@@ -231,7 +252,8 @@ class ForwardingReceiver(RTCRtpReceiver):
                 if level is None
                 else (0x80 if level[0] else 0) | (level[1] & 0x7F),
                 arrival=time.monotonic(),
-                abs_send_time=abs_send_time_bytes(ntp_now()),
+                abs_send_time=abs_send_time_bytes(ntp),
+                ntp=ntp,
             )
         )
 
