@@ -182,3 +182,37 @@ async def test_nack_without_rtx_resends_the_same_packet():
     slot.handle_nack([int.from_bytes(second[2:4], "big")])
     assert sent[-1] == second
     assert slot.history is not None and metrics.retransmissions == 1
+
+
+async def test_subscriber_keyframe_request_reaches_the_publisher_throttled():
+    # One keyframe per 5 s loop: a natural keyframe would cancel the deferred request.
+    peers, sessions, room = await meeting("vp8", lambda: encode_vp8(frames=150, gop=300))
+    try:
+        await wait_frames(peers, "main", 10)
+        publisher_pc = peers[0][1]
+        video_sender = next(
+            t.sender
+            for t in publisher_pc.getTransceivers()
+            if t.kind == "video" and t.direction == "sendonly"
+        )
+        requests: list[float] = []
+        video_sender._send_keyframe = lambda: requests.append(asyncio.get_running_loop().time())
+        await asyncio.sleep(1.2)  # past the throttle window of the join's own request
+        # The second site's main slot shows the first site: it asks for keyframes, three times.
+        subscriber_pc = peers[1][1]
+        main_mid = sessions[1].slot_mids["main"]
+        receiver = next(t.receiver for t in subscriber_pc.getTransceivers() if t.mid == main_mid)
+        ssrc = next(iter(receiver.__dict__["_RTCRtpReceiver__remote_streams"]))
+        for _ in range(3):
+            await receiver._send_rtcp_pli(ssrc)
+        for _ in range(40):
+            if len(requests) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        # Three PLIs within a second become one request now and one deferred a second later.
+        assert len(requests) == 2
+        assert requests[1] - requests[0] >= 0.9
+    finally:
+        await close(peers)
+        await room.close()
