@@ -337,6 +337,11 @@ class Slot:
             prefix = bytes((0xBE, 0xDE, 0x00, 0x01, config.audio_level_id << 4))
             # 256 possible level bytes: build each extension block once.
             self._audio_ext = [prefix + bytes((v, 0, 0)) for v in range(256)]
+        if self.kind == "video" and self.source is not None:
+            # Ask now that packets can flow: a keyframe that came while the
+            # subscriber was still connecting went nowhere.
+            self._started_source = False
+            self.source.request_keyframe()
         if self.kind == "video" and config.abs_send_time_id is not None:
             self._video_ext_prefix = bytes(
                 (0xBE, 0xDE, 0x00, 0x01, (config.abs_send_time_id << 4) | 2)
@@ -354,8 +359,8 @@ class Slot:
         self._started_source = False
         if source is not None:
             source.add_sink(self)
-            if self.kind == "video":
-                source.request_keyframe()
+            if self.kind == "video" and self.output is not None and self.config is not None:
+                source.request_keyframe()  # else configure() asks, once packets can flow
         return True
 
     def close(self) -> None:
@@ -375,7 +380,10 @@ class Slot:
 
     def on_packet(self, source: Source, packet: MediaPacket) -> None:
         output = self.output
-        if source is not self.source or output is None or self.config is None:
+        if source is not self.source:
+            return
+        if output is None or self.config is None:
+            self.metrics.packets_dropped += 1  # the subscriber is still connecting
             return
         if not self._started_source:
             if not packet.keyframe:

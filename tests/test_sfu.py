@@ -241,3 +241,17 @@ async def test_ended_source_empties_the_slot():
     source.end()
     assert slot.source is None
     assert source.sinks == ()
+
+
+async def test_keyframe_is_requested_when_the_subscriber_can_receive():
+    metrics = SfuMetrics()
+    requests: list[float] = []
+    source = make_source(metrics, requests)
+    slot = Slot("main", "video", metrics)
+    slot.assign(source)  # the subscriber is still connecting: asking now would be wasted
+    assert requests == []
+    for packet in video_packets(2, first_seq=0, first_ts=0):
+        source.push(packet)
+    assert metrics.packets_dropped > 0
+    slot.configure(SlotConfig(ssrc=1, payload_type=97), FakeOutput())
+    assert len(requests) == 1

@@ -61,6 +61,33 @@ from conference.tasks import spawn
 
 logger = logging.getLogger(__name__)
 
+
+def install_fast_demux() -> None:
+    """Let media datagrams skip aioice's STUN parser.
+
+    aioice tries to parse every datagram as STUN and takes the ``ValueError``
+    as "not STUN": for media that costs an exception per packet. RFC 7983 tells
+    the protocols apart by the first byte (STUN 0-3, DTLS 20-63, RTP/RTCP
+    128-191), so anything that cannot be STUN goes straight to the connection.
+    """
+    from aioice.ice import StunProtocol
+
+    if getattr(StunProtocol.datagram_received, "_conference_fast", False):
+        return
+    original = StunProtocol.datagram_received
+
+    def datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if isinstance(data, bytes) and data and data[0] > 3:
+            self.receiver.data_received(data, self.local_candidate.component)
+            return
+        original(self, data, addr)
+
+    datagram_received._conference_fast = True  # type: ignore[attr-defined]
+    StunProtocol.datagram_received = datagram_received  # type: ignore[method-assign]
+
+
+install_fast_demux()
+
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
