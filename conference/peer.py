@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from aiortc import (
     RTCConfiguration,
+    RTCDtlsTransport,
     RTCIceCandidate,
     RTCIceServer,
     RTCPeerConnection,
@@ -29,7 +30,12 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from conference.media.aiortc_glue import make_forwarding_receiver, make_slot_sender
+from conference.media.aiortc_glue import (
+    disable_fast_receive,
+    enable_fast_receive,
+    make_forwarding_receiver,
+    make_slot_sender,
+)
 from conference.settings import IceServer, VideoCodec
 from conference.sfu import SfuMetrics, Slot, Source, Subscription
 
@@ -316,15 +322,25 @@ class PeerSession:
     async def _on_connection_state(self) -> None:
         state = self.pc.connectionState
         if state == "connected":
+            for transport in self._dtls_transports():
+                enable_fast_receive(transport)
             self.connected.set()
         elif state in ("failed", "closed"):
             await self.close()
+
+    def _dtls_transports(self) -> list[RTCDtlsTransport]:
+        unique: dict[int, RTCDtlsTransport] = {}
+        for transceiver in self.pc.getTransceivers():
+            unique[id(transceiver.receiver.transport)] = transceiver.receiver.transport
+        return list(unique.values())
 
     async def close(self) -> None:
         """End every source, detach every slot and close the connection."""
         if self.closed:
             return
         self.closed = True
+        for transport in self._dtls_transports():
+            disable_fast_receive(transport)
         for source in self.sources.values():
             source.end()
             self.metrics.sources -= 1

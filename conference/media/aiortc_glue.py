@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
+import pylibsrtp
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import (
@@ -29,6 +30,7 @@ from aiortc.rtcrtpparameters import (
     RTCRtpReceiveParameters,
     RTCRtpSendParameters,
 )
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
@@ -40,6 +42,8 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
+    is_rtcp,
+    pack_remb_fci,
     unpack_remb_fci,
     unwrap_rtx,
 )
@@ -62,13 +66,48 @@ from conference.tasks import spawn
 logger = logging.getLogger(__name__)
 
 
-def install_fast_demux() -> None:
-    """Let media datagrams skip aioice's STUN parser.
+# aioice connection -> the DTLS transport on top of it, for sessions whose
+# media may take the fast receive path (see install_fast_demux).
+_FAST_RECEIVE: dict[Any, RTCDtlsTransport] = {}
 
-    aioice tries to parse every datagram as STUN and takes the ``ValueError``
-    as "not STUN": for media that costs an exception per packet. RFC 7983 tells
-    the protocols apart by the first byte (STUN 0-3, DTLS 20-63, RTP/RTCP
-    128-191), so anything that cannot be STUN goes straight to the connection.
+
+def enable_fast_receive(dtls: RTCDtlsTransport) -> None:
+    """Let SRTP packets for ``dtls`` skip aioice's queue and the DTLS task."""
+    _FAST_RECEIVE[dtls.transport._connection] = dtls
+
+
+def disable_fast_receive(dtls: RTCDtlsTransport) -> None:
+    """Forget ``dtls`` (its connection is closing)."""
+    _FAST_RECEIVE.pop(dtls.transport._connection, None)
+
+
+def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """Decrypt, parse and forward one RTP packet synchronously; False to fall back."""
+    srtp = dtls._rx_srtp
+    if srtp is None or dtls._state is not DtlsState.CONNECTED:
+        return False
+    arrival_ms = clock.current_ms()
+    try:
+        packet = RtpPacket.parse(srtp.unprotect(data), dtls._rtp_header_extensions_map)
+    except (ValueError, pylibsrtp.Error):
+        return True  # undecryptable or malformed: dropped, as aiortc would
+    receiver = dtls._rtp_router.route_rtp(packet)
+    if isinstance(receiver, ForwardingReceiver):
+        receiver.handle_rtp(packet, arrival_ms)
+    elif receiver is not None:
+        spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_ms))
+    return True
+
+
+def install_fast_demux() -> None:
+    """Give media datagrams a short way in.
+
+    aioice parses every datagram as STUN (taking the ``ValueError`` as "not
+    STUN"), then queues it for the DTLS transport's task, which decrypts and
+    routes it. For a forwarder that is most of the cost of a received packet.
+    RFC 7983 tells the protocols apart by the first byte (STUN 0-3, DTLS 20-63,
+    RTP/RTCP 128-191): RTP of a registered session is decrypted and forwarded
+    right here, anything else that cannot be STUN skips the STUN parser.
     """
     from aioice.ice import StunProtocol
 
@@ -78,6 +117,10 @@ def install_fast_demux() -> None:
 
     def datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
         if isinstance(data, bytes) and data and data[0] > 3:
+            if 127 < data[0] < 192 and not is_rtcp(data):
+                dtls = _FAST_RECEIVE.get(self.receiver)
+                if dtls is not None and _receive_rtp_now(dtls, data):
+                    return
             self.receiver.data_received(data, self.local_candidate.component)
             return
         original(self, data, addr)
@@ -211,6 +254,11 @@ class ForwardingReceiver(RTCRtpReceiver):
             await super()._handle_rtcp_packet(packet)
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        # The slow path (through aioice's queue and the DTLS task): same work.
+        self.handle_rtp(packet, arrival_time_ms)
+
+    def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """Account for one packet, ask for what was lost, and forward it. Synchronous."""
         if not self._enabled:
             return
         codecs = self._codecs
@@ -228,19 +276,20 @@ class ForwardingReceiver(RTCRtpReceiver):
             )
             rtcp_ssrc = self._private("rtcp_ssrc")
             if rtcp_ssrc is not None and remb is not None:
-                from aiortc.rtp import pack_remb_fci
-
-                await self._send_rtcp(
-                    RtcpPsfbPacket(
-                        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                spawn(
+                    self._send_rtcp(
+                        RtcpPsfbPacket(
+                            fmt=RTCP_PSFB_APP,
+                            ssrc=rtcp_ssrc,
+                            media_ssrc=0,
+                            fci=pack_remb_fci(*remb),
+                        )
                     )
                 )
 
         streams = self._streams
         stream = streams.get(packet.ssrc)
         if stream is None:
-            from aiortc.rtcrtpreceiver import StreamStatistics
-
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
 
@@ -261,7 +310,7 @@ class ForwardingReceiver(RTCRtpReceiver):
             if nack_generator is not None and packet.sequence_number not in nack_generator.missing:
                 return  # a retransmission we did not ask for, or already have
         if nack_generator is not None and nack_generator.add(packet):
-            await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+            spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
 
         level = packet.extensions.audio_level
         source = self.sfu_source
@@ -340,7 +389,7 @@ class SlotSender(RTCRtpSender):
         report = RTCStatsReport()
         report.add(
             RTCOutboundRtpStreamStats(
-                timestamp=_now(),
+                timestamp=clock.current_datetime(),
                 type="outbound-rtp",
                 id=f"outbound-rtp_{id(self)}",
                 ssrc=self._ssrc,
@@ -379,12 +428,6 @@ class SlotSender(RTCRtpSender):
                 return
             if self._ssrc in ssrcs:
                 slot.report.remb_bitrate = bitrate
-
-
-def _now() -> Any:
-    from aiortc import clock
-
-    return clock.current_datetime()
 
 
 def make_forwarding_receiver(receiver: RTCRtpReceiver, source: Source) -> ForwardingReceiver:

@@ -19,11 +19,13 @@ from conference.rooms.events import (
 )
 from conference.rooms.participant import Participant
 from conference.rooms.router import SiteView, plan_audio, plan_video, video_order
-from conference.rooms.speaker import ActiveSpeakerDetector
+from conference.rooms.speaker import MIN_ACTIVITY, ActiveSpeakerDetector
 
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.2
+FULL_REROUTE_SECONDS = 1.0  # re-check every slot at least this often
+RANK_DEPTH = 4  # audio slots (3) plus the first challenger
 
 
 class Room:
@@ -38,6 +40,8 @@ class Room:
         self.spotlight: str | None = None
         self.closed = False
         self._task: asyncio.Task[None] | None = None
+        self._ranking: tuple[str, ...] = ()
+        self._last_reroute = 0.0
         self._on_empty: list[Callable[[Room], None]] = []
 
     def __repr__(self) -> str:
@@ -142,6 +146,7 @@ class Room:
         """Recompute every subscriber's slots and apply what changed."""
         if now is None:
             now = time.monotonic()
+        self._last_reroute = now
         views = self._site_views(now)
         order = video_order(
             [v for v in views if not v.video_muted] + [v for v in views if v.video_muted],
@@ -181,9 +186,25 @@ class Room:
                     for p in self.participants.values()
                     if "audio" in p.sources and not p.audio_muted
                 }
-                if self.detector.update(activity, now):
+                speaker_changed = self.detector.update(activity, now)
+                if speaker_changed:
                     self.broadcast(SpeakerChanged(self.detector.speaker))
-                self.reroute(now)
+                # Slots only move when the speaker or the loudest few change
+                # (joins, leaves and mutes reroute at once); a periodic full
+                # pass catches slow drifts past the audio hysteresis margin.
+                ranking = tuple(
+                    sorted(
+                        (site for site, level in activity.items() if level >= MIN_ACTIVITY),
+                        key=lambda site: -activity[site],
+                    )[:RANK_DEPTH]
+                )
+                if (
+                    speaker_changed
+                    or ranking != self._ranking
+                    or now - self._last_reroute >= FULL_REROUTE_SECONDS
+                ):
+                    self._ranking = ranking
+                    self.reroute(now)
         except asyncio.CancelledError:
             pass
         except Exception:
