@@ -86,7 +86,9 @@ def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     srtp = dtls._rx_srtp
     if srtp is None or dtls._state is not DtlsState.CONNECTED:
         return False
-    arrival_ms = clock.current_ms()
+    # Any millisecond clock will do for the REMB estimator (it uses differences);
+    # aiortc's current_ms() goes through datetime arithmetic, this does not.
+    arrival_ms = int(time.monotonic() * 1000)
     try:
         packet = RtpPacket.parse(srtp.unprotect(data), dtls._rtp_header_extensions_map)
     except (ValueError, pylibsrtp.Error):
