@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from tests.waiting import eventually
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CONFERENCE_CHROMIUM", "/usr/bin/chromium")
@@ -90,17 +92,6 @@ async def site_ids(page: Page) -> tuple[str, set[str]]:
     me = await page.evaluate("() => window.conference.selfId")
     everyone = await page.evaluate("() => [...window.conference.participants.keys()]")
     return me, set(everyone) - {me}
-
-
-async def eventually(check, timeout: float = 40.0, interval: float = 0.5):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not reached in {timeout}s; last: {result!r}")
-        await asyncio.sleep(interval)
 
 
 def decoded_from(stats: dict[str, dict], who: str) -> int:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +32,6 @@ def site(
 def frames_from(client: SignalingClient, slot: str) -> int:
     capture = client.captures.get(slot)
     return len(capture.frames) if capture else 0
-
-
-async def wait_until(predicate, timeout: float = 25.0, interval: float = 0.2) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(interval)
 
 
 async def test_three_sites_see_and_hear_each_other(server, room, clips):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 
@@ -20,19 +19,12 @@ from tests.media import (
     encode_vp8,
     whip_publish,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
 def clips():
     return encode_vp8(frames=60, gop=30), encode_opus(1.0)
-
-
-async def wait_until(predicate, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.2)
 
 
 async def test_whip_publisher_appears_in_room_and_delete_ends_it(server, room, clips):
