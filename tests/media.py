@@ -49,6 +49,17 @@ class EncodedClip:
         return {hashlib.sha1(p).hexdigest() for p in self.payloads}
 
 
+def _video_encoder(name: str, width: int, height: int, fps: int, bitrate: int, gop: int) -> Any:
+    codec = av.CodecContext.create(name, "w")
+    codec.width, codec.height = width, height
+    codec.pix_fmt = "yuv420p"
+    codec.time_base = fractions.Fraction(1, fps)
+    codec.framerate = fractions.Fraction(fps, 1)
+    codec.bit_rate = bitrate
+    codec.gop_size = gop
+    return codec
+
+
 def encode_vp8(
     frames: int = 60,
     width: int = 320,
@@ -60,13 +71,7 @@ def encode_vp8(
     """Encode a moving test pattern with libvpx; every frame differs."""
     import numpy as np
 
-    codec = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height = width, height
-    codec.pix_fmt = "yuv420p"
-    codec.time_base = fractions.Fraction(1, fps)
-    codec.framerate = fractions.Fraction(fps, 1)
-    codec.bit_rate = bitrate
-    codec.gop_size = gop
+    codec = _video_encoder("libvpx", width, height, fps, bitrate, gop)
     codec.options = {
         "deadline": "realtime",
         "cpu-used": "8",
@@ -353,13 +358,7 @@ def encode_h264(
     """Encode the moving test pattern with libx264 (constrained baseline, Annex B)."""
     import numpy as np
 
-    codec = av.CodecContext.create("libx264", "w")
-    codec.width, codec.height = width, height
-    codec.pix_fmt = "yuv420p"
-    codec.time_base = fractions.Fraction(1, fps)
-    codec.framerate = fractions.Fraction(fps, 1)
-    codec.bit_rate = 400_000
-    codec.gop_size = gop
+    codec = _video_encoder("libx264", width, height, fps, 400_000, gop)
     codec.profile = "baseline"
     codec.options = {"tune": "zerolatency", "preset": "ultrafast", "level": "31", "bf": "0"}
     payloads: list[bytes] = []

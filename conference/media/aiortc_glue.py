@@ -171,29 +171,24 @@ class DtlsRtpOutput:
         self._pair = pair
         return True
 
-    def send_rtp(self, data: bytes) -> bool:
+    def _send(self, data: bytes, rtcp: bool) -> bool:
         dtls = self._dtls
         if dtls._state is not DtlsState.CONNECTED:
             return False
         if self._ice._nominated.get(1) is not self._pair and not self._route():
             return False
+        srtp = dtls._tx_srtp
         try:
-            self._sendto(dtls._tx_srtp.protect(data), self._addr)  # type: ignore[misc]
-        except (OSError, ValueError):  # a full socket buffer, a closed socket, an SRTP error
+            self._sendto(srtp.protect_rtcp(data) if rtcp else srtp.protect(data), self._addr)  # type: ignore[misc]
+        except (OSError, ValueError, pylibsrtp.Error):  # full or closed socket, SRTP error
             return False
         return True
 
+    def send_rtp(self, data: bytes) -> bool:
+        return self._send(data, False)
+
     def send_rtcp(self, data: bytes) -> bool:
-        dtls = self._dtls
-        if dtls._state is not DtlsState.CONNECTED:
-            return False
-        if self._ice._nominated.get(1) is not self._pair and not self._route():
-            return False
-        try:
-            self._sendto(dtls._tx_srtp.protect_rtcp(data), self._addr)  # type: ignore[misc]
-        except (OSError, ValueError):
-            return False
-        return True
+        return self._send(data, True)
 
 
 def _primary_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
