@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conference.store import SqliteStore
+from conference.store import SqliteStore, Store
 from conference.tokens import Role, issue_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +162,20 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 def room(server: ServerProcess) -> str:
     """A VP8 room on the test server."""
     return server.create_room()
+
+
+STORE_ENGINES = ["sqlite"]
+
+
+@pytest.fixture(params=STORE_ENGINES)
+async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """Each Store engine in turn, empty."""
+    if request.param == "sqlite":
+        the_store: Store = SqliteStore(tmp_path / "contract.sqlite3")
+    else:  # pragma: no cover - filled in with the Redis engine
+        raise AssertionError(request.param)
+    yield the_store
+    await the_store.close()
 
 
 @pytest.fixture

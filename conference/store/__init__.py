@@ -1,13 +1,53 @@
 """State behind one protocol; engines live side by side in this package."""
 
-from conference.store.base import Room, RoomNotFound, Store, StoreError
+from __future__ import annotations
+
+from pathlib import Path
+
+from conference.store.base import (
+    AccountRole,
+    Conflict,
+    Grant,
+    Login,
+    Meeting,
+    MeetingNotFound,
+    NotFound,
+    Room,
+    RoomNotFound,
+    Site,
+    Store,
+    StoreError,
+    Unit,
+    UnitNotFound,
+    User,
+)
 from conference.store.sqlite import SqliteStore
 
-__all__ = ["Room", "RoomNotFound", "SqliteStore", "Store", "StoreError", "open_store"]
+__all__ = [
+    "AccountRole",
+    "Conflict",
+    "Grant",
+    "Login",
+    "Meeting",
+    "MeetingNotFound",
+    "NotFound",
+    "Room",
+    "RoomNotFound",
+    "Site",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "Unit",
+    "UnitNotFound",
+    "User",
+    "open_store",
+]
 
 
-def open_store(data_dir: object) -> Store:
-    """Open the embedded engine in ``data_dir`` (the only engine so far)."""
-    from pathlib import Path
+def open_store(data_dir: Path | str, redis_url: str | None = None) -> Store:
+    """The Redis engine when ``redis_url`` is given, else SQLite in ``data_dir``."""
+    if redis_url:
+        from conference.store.redis import RedisStore
 
-    return SqliteStore(Path(str(data_dir)) / "conference.sqlite3")
+        return RedisStore(redis_url)
+    return SqliteStore(Path(data_dir) / "conference.sqlite3")

@@ -1,23 +1,57 @@
-"""The ``Store`` protocol and the records it keeps."""
+"""The ``Store`` protocol and the records it keeps.
+
+Two engines implement it side by side: :mod:`conference.store.sqlite` (the
+embedded default) and :mod:`conference.store.redis` (several nodes). One
+contract test suite (``tests/test_store_contract.py``) runs against both.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from conference.settings import VideoCodec
 
 ROOM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
 class StoreError(Exception):
     """A store operation that cannot be done; the message is for people."""
 
 
-class RoomNotFound(StoreError):
+class NotFound(StoreError):
+    """No record with that key."""
+
+
+class RoomNotFound(NotFound):
     """No room has that id."""
+
+
+class UnitNotFound(NotFound):
+    """No administrative unit has that code."""
+
+
+class MeetingNotFound(NotFound):
+    """No scheduled meeting has that id."""
+
+
+class Conflict(StoreError):
+    """The record clashes with one already stored (duplicate, overlap)."""
+
+
+class AccountRole(StrEnum):
+    """What an account may do (see ``conference/permissions.py``)."""
+
+    ADMIN = "admin"
+    HOST = "host"  # convenes meetings for its unit's subtree
+    SITE = "site"  # a unit's meeting room
+    VIEWER = "viewer"
+    OPERATOR = "operator"  # checkpoint cameras
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +64,82 @@ class Room:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """An administrative unit (province, district, commune... any depth)."""
+
+    code: str
+    name: str
+    type: str
+    parent: str | None
+    depth: int  # 0 for a root
+    position: int = 0  # order among its siblings, as in the source file
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A meeting room of a unit ("điểm cầu"). Every unit has one with id = its code."""
+
+    id: str
+    unit_code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """An account."""
+
+    username: str
+    display_name: str
+    role: AccountRole
+    unit_code: str | None  # scope of a host, room of a site account
+    password_hash: str
+    created_at: float
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A browser's logged-in session (the cookie holds its id)."""
+
+    id: str
+    username: str
+    csrf_token: str
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """A scheduled multi-site session."""
+
+    id: str
+    title: str
+    agenda: str
+    start: float  # unix seconds
+    end: float
+    host_site: str
+    created_by: str
+    room_id: str
+    created_at: float
+    auto_record: bool = False
+    cancelled_at: float | None = None
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """Whether [start, end) meets this meeting's window."""
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A host of ``unit_code`` lets hosts of ``grantee_unit`` invite its sites."""
+
+    unit_code: str
+    grantee_unit: str
+    granted_by: str
+    created_at: float = field(default=0.0)
+
+
 def new_room_id() -> str:
     """A short id that is safe in URLs and easy to read out on the phone."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -40,8 +150,15 @@ def new_room_id() -> str:
     )
 
 
+def default_site(unit: Unit) -> Site:
+    """The meeting room every unit gets on import."""
+    return Site(id=unit.code, unit_code=unit.code, name=unit.name)
+
+
 class Store(Protocol):
     """Persistent state. Every method is safe to call from the event loop."""
+
+    # -- rooms ----------------------------------------------------------------------------
 
     async def create_room(self, name: str, codec: VideoCodec, room_id: str | None = None) -> Room:
         """Create and return a room; ``room_id`` must be unused if given."""
@@ -58,6 +175,134 @@ class Store(Protocol):
     async def delete_room(self, room_id: str) -> None:
         """Delete a room or raise :class:`RoomNotFound`."""
         ...
+
+    # -- units and sites --------------------------------------------------------------
+
+    async def upsert_units(self, units: Sequence[Unit]) -> int:
+        """Add or update units (parents before children) and their default sites.
+
+        A unit's parent must exist in the store or earlier in ``units``.
+        Returns how many units were written. All or nothing.
+        """
+        ...
+
+    async def get_unit(self, code: str) -> Unit:
+        """The unit or :class:`UnitNotFound`."""
+        ...
+
+    async def get_units(self, codes: Sequence[str]) -> dict[str, Unit]:
+        """The units that exist among ``codes``."""
+        ...
+
+    async def children(self, code: str | None) -> list[Unit]:
+        """Direct children in source order (``None``: the roots)."""
+        ...
+
+    async def subtree(self, code: str) -> list[Unit]:
+        """The unit and everything below it, parents before children."""
+        ...
+
+    async def ancestors(self, code: str) -> list[Unit]:
+        """The chain above the unit, root first (empty for a root)."""
+        ...
+
+    async def count_units(self) -> int:
+        """How many units are stored."""
+        ...
+
+    async def get_site(self, site_id: str) -> Site:
+        """The site or :class:`NotFound`."""
+        ...
+
+    async def sites_of(self, unit_codes: Sequence[str]) -> list[Site]:
+        """The sites of these units, in the order of ``unit_codes``."""
+        ...
+
+    async def add_site(self, site: Site) -> None:
+        """A further meeting room of a unit; :class:`Conflict` if the id is taken."""
+        ...
+
+    # -- accounts --------------------------------------------------------------------
+
+    async def create_user(self, user: User) -> None:
+        """Store a new account; :class:`Conflict` if the username is taken."""
+        ...
+
+    async def get_user(self, username: str) -> User | None:
+        """The account, or None."""
+        ...
+
+    async def list_users(self) -> list[User]:
+        """Every account, by username."""
+        ...
+
+    async def update_user(self, user: User) -> None:
+        """Replace an existing account; :class:`NotFound` if there is none."""
+        ...
+
+    async def create_login(self, login: Login) -> None:
+        """Store a logged-in session."""
+        ...
+
+    async def get_login(self, login_id: str, now: float) -> Login | None:
+        """The session if it exists and has not expired at ``now``."""
+        ...
+
+    async def delete_login(self, login_id: str) -> None:
+        """Forget a session (logout); no error if unknown."""
+        ...
+
+    # -- meetings --------------------------------------------------------------------
+
+    async def create_meeting(self, meeting: Meeting, site_ids: Sequence[str]) -> None:
+        """Store a meeting and its invitations atomically.
+
+        :class:`Conflict` if another meeting of the same host site, not
+        cancelled, overlaps its window.
+        """
+        ...
+
+    async def update_meeting(self, meeting: Meeting, site_ids: Sequence[str]) -> None:
+        """Replace a meeting and its invitations, with the same overlap rule."""
+        ...
+
+    async def get_meeting(self, meeting_id: str) -> Meeting:
+        """The meeting or :class:`MeetingNotFound`."""
+        ...
+
+    async def list_meetings(self, start_from: float, start_to: float) -> list[Meeting]:
+        """Meetings (cancelled ones included) whose window meets [start_from, start_to), by start."""
+        ...
+
+    async def invitations(self, meeting_id: str) -> list[str]:
+        """Invited site ids, in the order they were given."""
+        ...
+
+    async def meetings_for_site(
+        self, site_id: str, start_from: float, start_to: float
+    ) -> list[Meeting]:
+        """Meetings the site is invited to or hosts, meeting [start_from, start_to), by start."""
+        ...
+
+    # -- upward invitations ----------------------------------------------------------
+
+    async def add_grant(self, grant: Grant) -> None:
+        """Record a grant (idempotent)."""
+        ...
+
+    async def remove_grant(self, unit_code: str, grantee_unit: str) -> None:
+        """Withdraw a grant; no error if absent."""
+        ...
+
+    async def grants_to(self, grantee_unit: str) -> list[Grant]:
+        """Grants received by hosts of ``grantee_unit``."""
+        ...
+
+    async def grants_from(self, unit_code: str) -> list[Grant]:
+        """Grants given for ``unit_code``'s sites."""
+        ...
+
+    # -- service state ---------------------------------------------------------------
 
     async def get_meta(self, key: str) -> str | None:
         """A small piece of service state (for example the demo room's id)."""

@@ -10,13 +10,31 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from conference.settings import VideoCodec
-from conference.store.base import ROOM_ID_PATTERN, Room, RoomNotFound, StoreError, new_room_id
+from conference.store.base import (
+    ROOM_ID_PATTERN,
+    AccountRole,
+    Conflict,
+    Grant,
+    Login,
+    Meeting,
+    MeetingNotFound,
+    NotFound,
+    Room,
+    RoomNotFound,
+    Site,
+    StoreError,
+    Unit,
+    UnitNotFound,
+    User,
+    default_site,
+    new_room_id,
+)
 
 T = TypeVar("T")
 
@@ -33,6 +51,70 @@ MIGRATIONS: list[str] = [
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
+    """,
+    """
+    CREATE TABLE units (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        parent TEXT REFERENCES units(code),
+        depth INTEGER NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX units_parent ON units(parent, position);
+    CREATE TABLE sites (
+        id TEXT PRIMARY KEY,
+        unit_code TEXT NOT NULL REFERENCES units(code),
+        name TEXT NOT NULL
+    );
+    CREATE INDEX sites_unit ON sites(unit_code);
+    CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        unit_code TEXT REFERENCES units(code),
+        password_hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE logins (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE meetings (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        agenda TEXT NOT NULL,
+        start REAL NOT NULL,
+        "end" REAL NOT NULL,
+        host_site TEXT NOT NULL REFERENCES sites(id),
+        created_by TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        auto_record INTEGER NOT NULL DEFAULT 0,
+        cancelled_at REAL,
+        CHECK ("end" > start)
+    );
+    CREATE INDEX meetings_start ON meetings(start);
+    CREATE INDEX meetings_host ON meetings(host_site, start);
+    CREATE TABLE invitations (
+        meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, site_id)
+    );
+    CREATE INDEX invitations_site ON invitations(site_id);
+    CREATE TABLE grants (
+        unit_code TEXT NOT NULL REFERENCES units(code),
+        grantee_unit TEXT NOT NULL REFERENCES units(code),
+        granted_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (unit_code, grantee_unit)
+    );
+    CREATE INDEX grants_grantee ON grants(grantee_unit);
     """,
 ]
 
@@ -125,6 +207,368 @@ class SqliteStore:
         if not deleted:
             raise RoomNotFound(f"no room with id {room_id!r}")
 
+    # -- units and sites --------------------------------------------------------------
+
+    async def upsert_units(self, units: Sequence[Unit]) -> int:
+        rows = [(u.code, u.name, u.type, u.parent, u.depth, u.position) for u in units]
+        sites = [(site.id, site.unit_code, site.name) for site in map(default_site, units)]
+
+        def write(conn: sqlite3.Connection) -> int:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(
+                    "INSERT INTO units (code, name, type, parent, depth, position) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(code) DO UPDATE SET name = excluded.name, type = excluded.type, "
+                    "parent = excluded.parent, depth = excluded.depth, position = excluded.position",
+                    rows,
+                )
+                conn.executemany(
+                    "INSERT INTO sites (id, unit_code, name) VALUES (?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+                    sites,
+                )
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(f"units could not be stored: {exc}") from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return len(rows)
+
+        return await self._run(write)
+
+    async def get_unit(self, code: str) -> Unit:
+        units = await self.get_units([code])
+        if code not in units:
+            raise UnitNotFound(f"no unit with code {code!r}")
+        return units[code]
+
+    async def get_units(self, codes: Sequence[str]) -> dict[str, Unit]:
+        wanted = list(dict.fromkeys(codes))
+
+        def select(conn: sqlite3.Connection) -> dict[str, Unit]:
+            found: dict[str, Unit] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(
+                    f"SELECT {_UNIT_COLUMNS} FROM units WHERE code IN ({marks})", chunk
+                ):
+                    found[row[0]] = Unit(*row)
+            return found
+
+        return await self._run(select)
+
+    async def children(self, code: str | None) -> list[Unit]:
+        def select(conn: sqlite3.Connection) -> list[Unit]:
+            if code is None:
+                query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE parent IS NULL ORDER BY position, code"
+                return [Unit(*r) for r in conn.execute(query)]
+            query = f"SELECT {_UNIT_COLUMNS} FROM units WHERE parent = ? ORDER BY position, code"
+            return [Unit(*r) for r in conn.execute(query, (code,))]
+
+        return await self._run(select)
+
+    async def subtree(self, code: str) -> list[Unit]:
+        def select(conn: sqlite3.Connection) -> list[Unit]:
+            rows = conn.execute(
+                f"""
+                WITH RECURSIVE tree(code, sort) AS (
+                    SELECT code, printf('%08d', 0) FROM units WHERE code = ?
+                    UNION ALL
+                    SELECT u.code, tree.sort || '/' || printf('%08d', u.position)
+                    FROM units u JOIN tree ON u.parent = tree.code
+                )
+                SELECT {_UNIT_COLUMNS_U} FROM tree JOIN units u ON u.code = tree.code ORDER BY tree.sort
+                """,
+                (code,),
+            ).fetchall()
+            return [Unit(*r) for r in rows]
+
+        units = await self._run(select)
+        if not units:
+            raise UnitNotFound(f"no unit with code {code!r}")
+        return units
+
+    async def ancestors(self, code: str) -> list[Unit]:
+        def select(conn: sqlite3.Connection) -> list[Unit] | None:
+            chain: list[Unit] = []
+            row = conn.execute(
+                f"SELECT {_UNIT_COLUMNS} FROM units WHERE code = ?", (code,)
+            ).fetchone()
+            if row is None:
+                return None
+            parent = row[3]
+            while parent is not None:
+                row = conn.execute(
+                    f"SELECT {_UNIT_COLUMNS} FROM units WHERE code = ?", (parent,)
+                ).fetchone()
+                if row is None:
+                    break
+                chain.append(Unit(*row))
+                parent = row[3]
+            return list(reversed(chain))
+
+        chain = await self._run(select)
+        if chain is None:
+            raise UnitNotFound(f"no unit with code {code!r}")
+        return chain
+
+    async def count_units(self) -> int:
+        return int(
+            await self._run(lambda conn: conn.execute("SELECT COUNT(*) FROM units").fetchone()[0])
+        )
+
+    async def get_site(self, site_id: str) -> Site:
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT id, unit_code, name FROM sites WHERE id = ?", (site_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFound(f"no site with id {site_id!r}")
+        return Site(*row)
+
+    async def sites_of(self, unit_codes: Sequence[str]) -> list[Site]:
+        codes = list(dict.fromkeys(unit_codes))
+
+        def select(conn: sqlite3.Connection) -> list[Site]:
+            by_unit: dict[str, list[Site]] = {}
+            for start in range(0, len(codes), 500):
+                chunk = codes[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(
+                    f"SELECT id, unit_code, name FROM sites WHERE unit_code IN ({marks}) ORDER BY id",
+                    chunk,
+                ):
+                    by_unit.setdefault(row[1], []).append(Site(*row))
+            return [site for code in codes for site in by_unit.get(code, [])]
+
+        return await self._run(select)
+
+    async def add_site(self, site: Site) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO sites (id, unit_code, name) VALUES (?, ?, ?)",
+                    (site.id, site.unit_code, site.name),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"site {site.id!r} already exists or its unit is unknown") from exc
+
+        await self._run(insert)
+
+    # -- accounts --------------------------------------------------------------------
+
+    async def create_user(self, user: User) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO users (username, display_name, role, unit_code, password_hash, "
+                    "created_at, disabled) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    _user_row(user),
+                )
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" in str(exc) or "PRIMARY" in str(exc):
+                    raise Conflict(f"username {user.username!r} is already taken") from exc
+                raise StoreError(f"unit {user.unit_code!r} does not exist") from exc
+
+        await self._run(insert)
+
+    async def get_user(self, username: str) -> User | None:
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)
+            ).fetchone()
+        )
+        return None if row is None else _user(row)
+
+    async def list_users(self) -> list[User]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_USER_COLUMNS} FROM users ORDER BY username"
+            ).fetchall()
+        )
+        return [_user(r) for r in rows]
+
+    async def update_user(self, user: User) -> None:
+        def update(conn: sqlite3.Connection) -> int:
+            row = _user_row(user)
+            return conn.execute(
+                "UPDATE users SET display_name = ?, role = ?, unit_code = ?, password_hash = ?, "
+                "created_at = ?, disabled = ? WHERE username = ?",
+                (*row[1:], row[0]),
+            ).rowcount
+
+        if not await self._run(update):
+            raise NotFound(f"no user {user.username!r}")
+
+    async def create_login(self, login: Login) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO logins (id, username, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (login.id, login.username, login.csrf_token, login.created_at, login.expires_at),
+            )
+        )
+
+    async def get_login(self, login_id: str, now: float) -> Login | None:
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT id, username, csrf_token, created_at, expires_at FROM logins "
+                "WHERE id = ? AND expires_at > ?",
+                (login_id, now),
+            ).fetchone()
+        )
+        return None if row is None else Login(*row)
+
+    async def delete_login(self, login_id: str) -> None:
+        await self._run(lambda conn: conn.execute("DELETE FROM logins WHERE id = ?", (login_id,)))
+
+    # -- meetings --------------------------------------------------------------------
+
+    async def create_meeting(self, meeting: Meeting, site_ids: Sequence[str]) -> None:
+        await self._run(lambda conn: self._write_meeting(conn, meeting, site_ids, replace=False))
+
+    async def update_meeting(self, meeting: Meeting, site_ids: Sequence[str]) -> None:
+        await self._run(lambda conn: self._write_meeting(conn, meeting, site_ids, replace=True))
+
+    @staticmethod
+    def _write_meeting(
+        conn: sqlite3.Connection, meeting: Meeting, site_ids: Sequence[str], replace: bool
+    ) -> None:
+        if meeting.end <= meeting.start:
+            raise StoreError("a meeting must end after it starts")
+        conn.execute("BEGIN IMMEDIATE")  # the overlap check and the write are one step
+        try:
+            exists = conn.execute("SELECT 1 FROM meetings WHERE id = ?", (meeting.id,)).fetchone()
+            if replace and not exists:
+                raise MeetingNotFound(f"no meeting {meeting.id!r}")
+            if not replace and exists:
+                raise Conflict(f"meeting {meeting.id!r} already exists")
+            if meeting.cancelled_at is None:
+                clash = conn.execute(
+                    "SELECT id, title FROM meetings WHERE host_site = ? AND id != ? AND cancelled_at IS NULL "
+                    'AND start < ? AND "end" > ? ORDER BY start LIMIT 1',
+                    (meeting.host_site, meeting.id, meeting.end, meeting.start),
+                ).fetchone()
+                if clash is not None:
+                    raise Conflict(
+                        f"the host site already has a meeting at that time: {clash[1]!r} ({clash[0]})"
+                    )
+            row = _meeting_row(meeting)
+            if replace:
+                conn.execute(
+                    'UPDATE meetings SET title = ?, agenda = ?, start = ?, "end" = ?, host_site = ?, '
+                    "created_by = ?, room_id = ?, created_at = ?, auto_record = ?, cancelled_at = ? "
+                    "WHERE id = ?",
+                    (*row[1:], row[0]),
+                )
+                conn.execute("DELETE FROM invitations WHERE meeting_id = ?", (meeting.id,))
+            else:
+                conn.execute(
+                    'INSERT INTO meetings (id, title, agenda, start, "end", host_site, created_by, '
+                    "room_id, created_at, auto_record, cancelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+            conn.executemany(
+                "INSERT INTO invitations (meeting_id, site_id, position) VALUES (?, ?, ?)",
+                [(meeting.id, site, index) for index, site in enumerate(dict.fromkeys(site_ids))],
+            )
+            conn.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"meeting refers to an unknown site: {exc}") from exc
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def get_meeting(self, meeting_id: str) -> Meeting:
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_MEETING_COLUMNS} FROM meetings WHERE id = ?", (meeting_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise MeetingNotFound(f"no meeting {meeting_id!r}")
+        return _meeting(row)
+
+    async def list_meetings(self, start_from: float, start_to: float) -> list[Meeting]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f'SELECT {_MEETING_COLUMNS} FROM meetings WHERE start < ? AND "end" > ? ORDER BY start, id',
+                (start_to, start_from),
+            ).fetchall()
+        )
+        return [_meeting(r) for r in rows]
+
+    async def invitations(self, meeting_id: str) -> list[str]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT site_id FROM invitations WHERE meeting_id = ? ORDER BY position",
+                (meeting_id,),
+            ).fetchall()
+        )
+        return [r[0] for r in rows]
+
+    async def meetings_for_site(
+        self, site_id: str, start_from: float, start_to: float
+    ) -> list[Meeting]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f'SELECT {_MEETING_COLUMNS} FROM meetings WHERE start < ? AND "end" > ? AND '
+                "(host_site = ? OR id IN (SELECT meeting_id FROM invitations WHERE site_id = ?)) "
+                "ORDER BY start, id",
+                (start_to, start_from, site_id, site_id),
+            ).fetchall()
+        )
+        return [_meeting(r) for r in rows]
+
+    # -- upward invitations ----------------------------------------------------------
+
+    async def add_grant(self, grant: Grant) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO grants (unit_code, grantee_unit, granted_by, created_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(unit_code, grantee_unit) DO NOTHING",
+                    (grant.unit_code, grant.grantee_unit, grant.granted_by, grant.created_at),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError("a grant must name two known units") from exc
+
+        await self._run(insert)
+
+    async def remove_grant(self, unit_code: str, grantee_unit: str) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "DELETE FROM grants WHERE unit_code = ? AND grantee_unit = ?",
+                (unit_code, grantee_unit),
+            )
+        )
+
+    async def grants_to(self, grantee_unit: str) -> list[Grant]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT unit_code, grantee_unit, granted_by, created_at FROM grants WHERE grantee_unit = ? "
+                "ORDER BY unit_code",
+                (grantee_unit,),
+            ).fetchall()
+        )
+        return [Grant(*r) for r in rows]
+
+    async def grants_from(self, unit_code: str) -> list[Grant]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT unit_code, grantee_unit, granted_by, created_at FROM grants WHERE unit_code = ? "
+                "ORDER BY grantee_unit",
+                (unit_code,),
+            ).fetchall()
+        )
+        return [Grant(*r) for r in rows]
+
+    # -- service state ---------------------------------------------------------------
+
     async def get_meta(self, key: str) -> str | None:
         row = await self._run(
             lambda conn: conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -143,3 +587,57 @@ class SqliteStore:
     async def close(self) -> None:
         await self._run(lambda conn: conn.close())
         self._executor.shutdown(wait=True)
+
+
+_UNIT_COLUMNS = "code, name, type, parent, depth, position"
+_UNIT_COLUMNS_U = "u.code, u.name, u.type, u.parent, u.depth, u.position"
+_USER_COLUMNS = "username, display_name, role, unit_code, password_hash, created_at, disabled"
+_MEETING_COLUMNS = 'id, title, agenda, start, "end", host_site, created_by, room_id, created_at, auto_record, cancelled_at'
+
+
+def _user_row(user: User) -> tuple[object, ...]:
+    return (
+        user.username,
+        user.display_name,
+        user.role.value,
+        user.unit_code,
+        user.password_hash,
+        user.created_at,
+        int(user.disabled),
+    )
+
+
+def _user(row: tuple) -> User:
+    return User(row[0], row[1], AccountRole(row[2]), row[3], row[4], row[5], bool(row[6]))
+
+
+def _meeting_row(meeting: Meeting) -> tuple[object, ...]:
+    return (
+        meeting.id,
+        meeting.title,
+        meeting.agenda,
+        meeting.start,
+        meeting.end,
+        meeting.host_site,
+        meeting.created_by,
+        meeting.room_id,
+        meeting.created_at,
+        int(meeting.auto_record),
+        meeting.cancelled_at,
+    )
+
+
+def _meeting(row: tuple) -> Meeting:
+    return Meeting(
+        id=row[0],
+        title=row[1],
+        agenda=row[2],
+        start=row[3],
+        end=row[4],
+        host_site=row[5],
+        created_by=row[6],
+        room_id=row[7],
+        created_at=row[8],
+        auto_record=bool(row[9]),
+        cancelled_at=row[10],
+    )
