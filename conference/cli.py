@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from conference.accounts import AccountError, check_username, hash_password
 from conference.keys import load_or_create_secret
 from conference.settings import IceServer, Settings
-from conference.store import RoomNotFound, StoreError, open_store
+from conference.store import AccountRole, RoomNotFound, StoreError, User, open_store
 from conference.tokens import Role, issue_token, parse_duration
+from conference.units import UnitFileError, read_catalogue, seed_units
 
 DEMO_ROOM_KEY = "demo_room_id"
 SERVED_URL_KEY = "served_url"  # where `serve` last listened: the default base of join links
@@ -60,17 +64,26 @@ def join_url(base_url: str, room_id: str, token: str) -> str:
 
 
 async def _ensure_demo(settings: Settings) -> list[str]:
-    """Create the demo room on first start; return banner lines with fresh links."""
-    store = open_store(settings.data_dir)
+    """Seed the units and the demo room on first start; return banner lines with fresh links."""
+    store = open_store(settings.data_dir, settings.redis_url)
+    lines: list[str] = []
     try:
         await store.set_meta(SERVED_URL_KEY, settings.base_url())
+        if await store.count_units() == 0:
+            count = await store.upsert_units(seed_units())
+            lines.append(f"Seeded {count} administrative units of Thai Nguyen (GSO, 2021-11-01).")
+        if not await store.list_users():
+            lines.append(
+                "No accounts yet: create the first administrator with "
+                "`conference user add admin --role admin`."
+            )
         room_id = await store.get_meta(DEMO_ROOM_KEY)
         first = room_id is None
         if room_id is not None:
             try:
                 room = await store.get_room(room_id)
             except RoomNotFound:
-                return []  # the operator deleted it: do not bring it back
+                return lines  # the operator deleted it: do not bring it back
         else:
             room = await store.create_room(DEMO_ROOM_NAME, settings.default_codec)
             await store.set_meta(DEMO_ROOM_KEY, room.id)
@@ -106,7 +119,7 @@ def cmd_room_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> str:
-        store = open_store(settings.data_dir)
+        store = open_store(settings.data_dir, settings.redis_url)
         try:
             room = await store.create_room(args.name, args.codec or settings.default_codec, args.id)
         finally:
@@ -121,7 +134,7 @@ def cmd_room_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> list[Any]:
-        store = open_store(settings.data_dir)
+        store = open_store(settings.data_dir, settings.redis_url)
         try:
             return await store.list_rooms()
         finally:
@@ -157,7 +170,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         raise CliError("--name must not be empty")
 
     async def room_and_base_url() -> str:
-        store = open_store(settings.data_dir)
+        store = open_store(settings.data_dir, settings.redis_url)
         try:
             await store.get_room(args.room)
             served = await store.get_meta(SERVED_URL_KEY)
@@ -189,6 +202,74 @@ def cmd_token(args: argparse.Namespace) -> int:
     else:
         print(token)
         print(url)
+    return 0
+
+
+def cmd_units_import(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        units = read_catalogue(Path(args.file))
+    except UnitFileError as exc:
+        raise CliError(str(exc)) from exc
+
+    async def run() -> tuple[int, int]:
+        store = open_store(settings.data_dir, settings.redis_url)
+        try:
+            written = await store.upsert_units(units)
+            return written, await store.count_units()
+        finally:
+            await store.close()
+
+    started = time.monotonic()
+    written, total = asyncio.run(run())
+    print(f"imported {written} units in {time.monotonic() - started:.1f} s; {total} units stored")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        username = check_username(args.username)
+    except AccountError as exc:
+        raise CliError(str(exc)) from exc
+    role = AccountRole(args.role)
+    if role is not AccountRole.ADMIN and not args.unit:
+        raise CliError(
+            f"a {role.value} account needs --unit (the unit code, or the site id of a site account)"
+        )
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CliError("the two passwords differ")
+    try:
+        password_hash = hash_password(password)
+    except AccountError as exc:
+        raise CliError(str(exc)) from exc
+
+    async def run() -> None:
+        store = open_store(settings.data_dir, settings.redis_url)
+        try:
+            if role is AccountRole.SITE:
+                await store.get_site(args.unit)
+            elif args.unit:
+                await store.get_unit(args.unit)
+            await store.create_user(
+                User(
+                    username,
+                    args.name or username,
+                    role,
+                    args.unit if role is not AccountRole.ADMIN else None,
+                    password_hash,
+                    time.time(),
+                )
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    print(f"created {role.value} account {username!r}")
     return 0
 
 
@@ -253,6 +334,28 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--site-id", help="stable site id (a reconnecting site replaces itself)")
     token.add_argument("--json", action="store_true", help="print one JSON object")
     token.set_defaults(func=cmd_token)
+
+    units = sub.add_parser("units", help="administrative units")
+    units_sub = units.add_subparsers(dest="units_command", required=True)
+    importer = units_sub.add_parser(
+        "import", parents=[common], help="load a GSO unit catalogue (JSON)"
+    )
+    importer.add_argument("file", help="e.g. ../shared/data/vn-admin-units-2021-11-01.json")
+    importer.set_defaults(func=cmd_units_import)
+
+    user = sub.add_parser("user", help="accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser(
+        "add", parents=[common], help="create an account (asks for the password)"
+    )
+    add.add_argument("username")
+    add.add_argument("--role", choices=[r.value for r in AccountRole], required=True)
+    add.add_argument("--unit", help="unit code (host, viewer, operator) or site id (site account)")
+    add.add_argument("--name", help="display name")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.set_defaults(func=cmd_user_add)
     return parser
 
 

@@ -31,6 +31,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from conference.media.aiortc_glue import (
+    ForwardingReceiver,
     disable_fast_receive,
     enable_fast_receive,
     make_forwarding_receiver,
@@ -47,6 +48,15 @@ CLOSE_TIMEOUT = 2.0
 
 class SdpError(ValueError):
     """An SDP the server cannot use; the message says why, for the client."""
+
+
+@dataclass(frozen=True)
+class QualityCounters:
+    """Cumulative counters and current RTCP figures of one site's connection."""
+
+    counters: tuple[int, int, int, int]  # packets from it, lost from it, bytes from it, bytes to it
+    rtt_ms: float | None
+    down_loss: float | None  # fraction lost on the way to it, from its receiver reports
 
 
 @dataclass(frozen=True)
@@ -327,6 +337,25 @@ class PeerSession:
             self.connected.set()
         elif state in ("failed", "closed"):
             await self.close()
+
+    def quality_counters(self) -> QualityCounters:
+        """What our RTCP knows of this site's connection."""
+        received = lost = 0
+        for transceiver in self._receive_transceivers.values():
+            receiver = transceiver.receiver
+            if isinstance(receiver, ForwardingReceiver):
+                got, missed = receiver.reception_counters()
+                received += got
+                lost += missed
+        bytes_in = sum(source.bytes for source in self.sources.values())
+        bytes_out = sum(slot.octets_sent for slot in self.slots)
+        active = [slot.report for slot in self.slots if slot.packets_sent]
+        rtts = [r.round_trip_time for r in active if r.round_trip_time is not None]
+        return QualityCounters(
+            (received, lost, bytes_in, bytes_out),
+            round(1000 * sum(rtts) / len(rtts), 1) if rtts else None,
+            max((r.fraction_lost for r in active), default=None),
+        )
 
     def _dtls_transports(self) -> list[RTCDtlsTransport]:
         unique: dict[int, RTCDtlsTransport] = {}

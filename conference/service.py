@@ -1,8 +1,10 @@
 """The conference service: rooms, their sites and the peer connections behind them.
 
-This is the one place that ties the room layer (who is in, who sees whom) to
-the media plane (peer sessions, sources, slots) and to stored state. The web
-layer calls it and turns its answers into HTTP and WebSocket messages.
+This is the one place that ties the room layer (who is in, who sees whom,
+roll call, floor) to the media plane (peer sessions, sources, slots), to
+stored state (rooms, meetings, invitations) and to the event bus that carries
+room events to host consoles. The web layer calls it and turns its answers
+into HTTP and WebSocket messages.
 """
 
 from __future__ import annotations
@@ -11,30 +13,35 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from conference.bus import EventBus, MemoryBus
+from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS, MeetingService
 from conference.peer import PeerSession, SdpError, SlotLayout
+from conference.permissions import Forbidden, Principal, can_manage_meeting
 from conference.rooms.events import RoomEvent
 from conference.rooms.participant import Participant
-from conference.rooms.room import Room
+from conference.rooms.roll_call import InvitedSite, Quality
+from conference.rooms.room import Room, RoomRefused
 from conference.settings import Settings
 from conference.sfu import SfuMetrics
+from conference.store import Meeting, MeetingNotFound, NotFound, Store
 from conference.store import Room as RoomRecord
-from conference.store import Store
 from conference.tasks import spawn
 from conference.tokens import Role, TokenClaims, TokenError, verify_token
 
 logger = logging.getLogger(__name__)
 
+SCHEDULER_SECONDS = 2.0
+QUALITY_SECONDS = 5.0
 
-class Forbidden(Exception):
-    """The token is valid but does not allow this."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+def meeting_channel(room_id: str) -> str:
+    """The bus channel of a room's console events."""
+    return f"meeting:{room_id}"
 
 
 @dataclass
@@ -50,18 +57,58 @@ class Connection:
     ended: bool = False
 
 
+class _ConsoleFeed:
+    """Publishes one room's console events on the bus, in order, off the hot path."""
+
+    def __init__(self, bus: EventBus, channel: str) -> None:
+        self.bus = bus
+        self.channel = channel
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.task = spawn(self._drain(), name=f"console-feed-{channel}")
+
+    def put(self, message: dict[str, Any]) -> None:
+        self.queue.put_nowait(message)
+
+    async def _drain(self) -> None:
+        while (message := await self.queue.get()) is not None:
+            try:
+                await self.bus.publish(self.channel, message)
+            except Exception:
+                logger.exception("publishing on %s failed", self.channel)
+
+    async def close(self) -> None:
+        self.queue.put_nowait(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
 class Conference:
     """Live rooms and connections of one server process."""
 
-    def __init__(self, settings: Settings, store: Store, secret: bytes) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, secret: bytes, bus: EventBus | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.secret = secret
+        self.bus: EventBus = bus if bus is not None else MemoryBus()
+        self.meetings = MeetingService(store, secret, settings.default_codec)
         self.metrics = SfuMetrics()
         self.rooms: dict[str, Room] = {}
+        self.room_meetings: dict[str, Meeting] = {}
         self.connections: dict[str, Connection] = {}
+        self._feeds: dict[str, _ConsoleFeed] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
+        self._warned: set[str] = set()
+        self._background: list[asyncio.Task[None]] = []
         self.closing = False
+
+    def start(self) -> None:
+        """Start the scheduler (rooms open and close on time) and quality sampling."""
+        self._background = [
+            spawn(self._scheduler(), name="scheduler"),
+            spawn(self._quality_sampler(), name="quality"),
+        ]
 
     # -- authorisation -------------------------------------------------------------------
 
@@ -70,29 +117,151 @@ class Conference:
     ) -> tuple[TokenClaims, RoomRecord]:
         """Verify a token (for ``room_id`` if given) and load its room.
 
-        Raises :class:`TokenError`, :class:`Forbidden` or ``RoomNotFound``.
+        A token of a scheduled meeting is good only while its room is open and
+        the meeting is not cancelled; a removed site, or a new one in a locked
+        room, is refused. Raises :class:`TokenError`, :class:`Forbidden` or
+        ``RoomNotFound``.
         """
         claims = verify_token(self.secret, token)
         if room_id is not None and claims.room != room_id:
             raise Forbidden("wrong-room", "this token is for another room")
         record = await self.store.get_room(claims.room)
+        if claims.mtg is not None:
+            try:
+                meeting = await self.store.get_meeting(claims.mtg)
+            except MeetingNotFound as exc:
+                raise Forbidden("meeting-not-found", "this meeting no longer exists") from exc
+            now = time.time()
+            if meeting.room_id != record.id:
+                raise Forbidden("wrong-room", "this token is for another meeting")
+            if meeting.cancelled_at is not None:
+                raise Forbidden("meeting-cancelled", "this meeting was cancelled")
+            if now >= meeting.end:
+                raise Forbidden("meeting-ended", "this meeting has ended")
+            if now < meeting.start - OPEN_LEAD_SECONDS:
+                raise Forbidden("meeting-not-open", "the meeting room is not open yet")
+        room = self.rooms.get(record.id)
+        if room is not None:
+            try:
+                room.admit(claims.sub)
+            except RoomRefused as exc:
+                raise Forbidden(exc.code, exc.message) from exc
         return claims, record
 
     # -- rooms ---------------------------------------------------------------------------
 
-    def open_room(self, record: RoomRecord) -> Room:
-        """The live room for ``record``, created on first use."""
+    async def open_room(self, record: RoomRecord) -> Room:
+        """The live room for ``record``, created on first use (with its roll call)."""
         room = self.rooms.get(record.id)
-        if room is None or room.closed:
-            room = Room(record.id, record.name, record.codec)
-            room.on_empty(self._forget_room)
+        if room is not None and not room.closed:
+            return room
+        lock = self._room_locks.setdefault(record.id, asyncio.Lock())
+        async with lock:
+            room = self.rooms.get(record.id)
+            if room is not None and not room.closed:
+                return room
+            meeting = await self._meeting_of_room(record.id)
+            invited = await self._invited_sites(meeting) if meeting is not None else None
+            feed = _ConsoleFeed(self.bus, meeting_channel(record.id))
+            self._feeds[record.id] = feed
+            room = Room(record.id, record.name, record.codec, invited=invited, publish=feed.put)
+            if meeting is None:
+                room.on_empty(self._forget_room)  # an ad-hoc room ends with its last site
+            else:
+                self.room_meetings[record.id] = meeting
             self.rooms[record.id] = room
-        return room
+            return room
+
+    async def _meeting_of_room(self, room_id: str) -> Meeting | None:
+        try:
+            meeting = await self.store.get_meeting(room_id)  # a meeting's room has its id
+        except MeetingNotFound:
+            return None
+        return meeting if meeting.room_id == room_id else None
+
+    async def _invited_sites(self, meeting: Meeting) -> list[InvitedSite]:
+        site_ids = await self.store.invitations(meeting.id)
+        if meeting.host_site not in site_ids:
+            site_ids.insert(0, meeting.host_site)
+        sites = []
+        for site_id in site_ids:
+            try:
+                sites.append(await self.store.get_site(site_id))
+            except NotFound:
+                continue
+        units = await self.store.get_units([s.unit_code for s in sites])
+        return [
+            InvitedSite(
+                s.id,
+                s.name,
+                s.unit_code,
+                units[s.unit_code].depth if s.unit_code in units else 0,
+                units[s.unit_code].type if s.unit_code in units else "",
+            )
+            for s in sites
+        ]
 
     def _forget_room(self, room: Room) -> None:
         if self.rooms.get(room.id) is room and not room.participants:
-            del self.rooms[room.id]
-            spawn(room.close("empty"))
+            spawn(self.close_room(room.id, "empty"))
+
+    async def close_room(self, room_id: str, reason: str) -> None:
+        """End every connection of a room and close it."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            return
+        for connection in [c for c in self.connections.values() if c.room is room]:
+            await self.end(connection.id, reason)
+        await room.close(reason)
+        if self.rooms.get(room_id) is room:
+            del self.rooms[room_id]
+        self.room_meetings.pop(room_id, None)
+        feed = self._feeds.pop(room_id, None)
+        if feed is not None:
+            await feed.close()
+
+    async def meeting_cancelled(self, meeting: Meeting) -> None:
+        """A meeting was cancelled: close its room if it is open."""
+        await self.close_room(meeting.room_id, "cancelled")
+
+    async def _scheduler(self) -> None:
+        """Open meeting rooms shortly before they start, warn before the end, close at the end."""
+        while not self.closing:
+            try:
+                await self._schedule_once(time.time())
+            except Exception:
+                logger.exception("scheduler pass failed")
+            await asyncio.sleep(SCHEDULER_SECONDS)
+
+    async def _schedule_once(self, now: float) -> None:
+        meetings = await self.store.list_meetings(now - 86400, now + OPEN_LEAD_SECONDS + 60)
+        by_room = {m.room_id: m for m in meetings}
+        for meeting in meetings:
+            live = self.rooms.get(meeting.room_id)
+            if meeting.cancelled_at is not None or now >= meeting.end:
+                if live is not None:
+                    await self.close_room(
+                        meeting.room_id, "cancelled" if meeting.cancelled_at else "ended"
+                    )
+                continue
+            if now >= meeting.start - OPEN_LEAD_SECONDS and live is None:
+                try:
+                    await self.open_room(await self.store.get_room(meeting.room_id))
+                except NotFound:
+                    continue
+            live = self.rooms.get(meeting.room_id)
+            if live is not None:
+                self.room_meetings[meeting.room_id] = meeting  # pick up edits
+                left = meeting.end - now
+                if left <= CLOSE_WARNING_SECONDS and meeting.id not in self._warned:
+                    self._warned.add(meeting.id)
+                    live.closing_soon(int(left))
+        # Rooms of meetings that moved out of the window (rescheduled later) close too.
+        for room_id in list(self.room_meetings):
+            if room_id not in by_room:
+                meeting = self.room_meetings[room_id]
+                if now >= meeting.end or now < meeting.start - OPEN_LEAD_SECONDS:
+                    await self.close_room(room_id, "ended")
 
     # -- connections ---------------------------------------------------------------------
 
@@ -106,7 +275,7 @@ class Conference:
             video_codec=record.codec,
         )
 
-    def _register(
+    async def _register(
         self,
         claims: TokenClaims,
         record: RoomRecord,
@@ -114,7 +283,11 @@ class Conference:
         client: str,
         notify: Callable[[RoomEvent], None] | None,
     ) -> Connection:
-        room = self.open_room(record)
+        room = await self.open_room(record)
+        try:
+            room.admit(claims.sub)
+        except RoomRefused as exc:
+            raise Forbidden(exc.code, exc.message) from exc
         participant = Participant(
             id=claims.sub,
             name=claims.name,
@@ -171,10 +344,10 @@ class Conference:
         session.add_slots(layout)
         try:
             offer = await session.create_offer()
-        except Exception:
+            connection = await self._register(claims, record, session, "browser", notify)
+        except BaseException:
             await session.close()
             raise
-        connection = self._register(claims, record, session, "browser", notify)
         return connection, offer
 
     async def accept_answer(self, connection: Connection, sdp: str) -> None:
@@ -191,10 +364,10 @@ class Conference:
         session = self._new_session(claims, record)
         try:
             answer = await session.answer_publish_offer(offer)
+            connection = await self._register(claims, record, session, "whip", None)
         except BaseException:
             await session.close()
             raise
-        connection = self._register(claims, record, session, "whip", None)
         connection.room.media_changed(connection.participant)
         return connection, answer
 
@@ -209,16 +382,29 @@ class Conference:
                 max_video=1 + self.settings.thumbnail_slots,
                 max_audio=self.settings.audio_slots,
             )
+            connection = await self._register(claims, record, session, "whep", None)
         except BaseException:
             await session.close()
             raise
-        connection = self._register(claims, record, session, "whep", None)
         connection.room.media_changed(connection.participant)
         return connection, answer
 
-    def set_muted(self, connection: Connection, audio: bool, video: bool) -> None:
-        """A site's microphone/camera state."""
-        connection.room.set_muted(connection.participant, audio, video)
+    def set_muted(self, connection: Connection, audio: bool, video: bool) -> bool:
+        """A site's microphone/camera state; False if the host's mute forbids unmuting."""
+        participant = connection.participant
+        if participant.host_muted and not audio:
+            connection.room.set_muted(participant, True, video)
+            return False
+        connection.room.set_muted(participant, audio, video)
+        return True
+
+    def raise_hand(self, connection: Connection, raised: bool) -> None:
+        """A site asks for (or gives up asking for) the floor."""
+        connection.room.raise_hand(connection.participant.id, raised)
+
+    def client_report(self, connection: Connection, quality: Quality) -> None:
+        """A site's own measurement of its connection (from getStats)."""
+        connection.room.report_quality(connection.participant.id, quality)
 
     async def end(self, connection_id: str, reason: str = "left") -> bool:
         """Close a connection and take its site out of the room; False if unknown."""
@@ -233,14 +419,137 @@ class Conference:
                 callback(reason)
         return True
 
+    # -- the host console --------------------------------------------------------------
+
+    async def console_room(
+        self, principal: Principal, meeting_id: str
+    ) -> tuple[Meeting, Room | None]:
+        """A meeting a principal may run, and its live room if it is open."""
+        meeting = await self.store.get_meeting(meeting_id)
+        if not await can_manage_meeting(self.store, principal, meeting):
+            raise Forbidden("not-your-meeting", "only the meeting's hosts run its console")
+        return meeting, self.rooms.get(meeting.room_id)
+
+    async def console_state(self, meeting: Meeting) -> dict[str, Any]:
+        """What a console shows: the live room's state, or every invited site not joined yet."""
+        room = self.rooms.get(meeting.room_id)
+        if room is not None:
+            return room.console_state()
+        from conference.rooms.roll_call import RollCall
+
+        roll_call = RollCall(await self._invited_sites(meeting))
+        return {
+            "room": {"id": meeting.room_id, "name": meeting.title},
+            "sites": roll_call.snapshot(),
+            "tiers": roll_call.tiers(),
+            "hands": [],
+            "floor": None,
+            "spotlight": None,
+            "speaker": None,
+            "locked": False,
+            "present": 0,
+        }
+
+    async def console_command(
+        self, principal: Principal, meeting_id: str, command: str, site: str | None = None
+    ) -> dict[str, Any]:
+        """Floor control from the host console; returns what changed."""
+        meeting, room = await self.console_room(principal, meeting_id)
+        if room is None:
+            raise Forbidden("room-not-open", "the meeting room is not open")
+        try:
+            if command == "give-floor":
+                room.give_floor(site)
+            elif command == "take-floor":
+                room.give_floor(None)
+            elif command == "spotlight":
+                room.set_spotlight(site)
+            elif command == "mute":
+                return {"muted": room.mute([site] if site else [])}
+            elif command == "mute-all":
+                return {"muted": room.mute(None)}
+            elif command == "unmute":
+                participant = room.participants.get(site or "")
+                if participant is not None and participant.host_muted:
+                    participant.host_muted = False
+                    from conference.rooms.events import MutedByHost
+
+                    participant.send(MutedByHost(False))
+            elif command == "lower-hand":
+                room.raise_hand(site or "", False)
+            elif command == "remove":
+                if site is None or site == meeting.host_site:
+                    raise Forbidden("cannot-remove", "the host site cannot be removed")
+                removed = room.remove(site)
+                if removed is not None:
+                    connection = next(
+                        (c for c in self.connections.values() if c.participant is removed), None
+                    )
+                    if connection is not None:
+                        await self.end(connection.id, "removed")
+            elif command == "readmit":
+                room.readmit(site or "")
+            elif command in ("lock", "unlock"):
+                room.set_locked(command == "lock")
+            else:
+                raise Forbidden("unknown-command", f"unknown console command {command!r}")
+        except RoomRefused as exc:
+            raise Forbidden(exc.code, exc.message) from exc
+        room.flush_console(time.monotonic(), force=True)
+        return {"ok": True}
+
+    # -- connection quality from our side -------------------------------------------
+
+    async def _quality_sampler(self) -> None:
+        previous: dict[str, tuple[float, int, int, int, int]] = {}
+        while not self.closing:
+            await asyncio.sleep(QUALITY_SECONDS)
+            now = time.time()
+            for connection in list(self.connections.values()):
+                try:
+                    sample = connection.session.quality_counters()
+                except Exception:
+                    continue
+                before = previous.get(connection.id)
+                previous[connection.id] = (now, *sample.counters)
+                if before is None:
+                    continue
+                elapsed = max(now - before[0], 0.001)
+                received, lost, bytes_in, bytes_out = (
+                    sample.counters[0] - before[1],
+                    sample.counters[1] - before[2],
+                    sample.counters[2] - before[3],
+                    sample.counters[3] - before[4],
+                )
+                up_loss = lost / (received + lost) if received + lost > 0 else None
+                losses = [x for x in (up_loss, sample.down_loss) if x is not None]
+                connection.room.report_quality(
+                    connection.participant.id,
+                    Quality(
+                        rtt_ms=sample.rtt_ms,
+                        loss=max(losses) if losses else None,
+                        bitrate_in_kbps=round(bytes_out * 8 / elapsed / 1000, 1),
+                        bitrate_out_kbps=round(bytes_in * 8 / elapsed / 1000, 1),
+                        source="server",
+                        at=now,
+                    ),
+                )
+            for gone in set(previous) - set(self.connections):
+                del previous[gone]
+
     async def shutdown(self) -> None:
         """Close every connection and room (SIGTERM)."""
         self.closing = True
+        for task in self._background:
+            task.cancel()
         await asyncio.gather(
             *(self.end(cid, "shutdown") for cid in list(self.connections)), return_exceptions=True
         )
         await asyncio.gather(*(room.close("shutdown") for room in list(self.rooms.values())))
         self.rooms.clear()
+        for feed in list(self._feeds.values()):
+            await feed.close()
+        self._feeds.clear()
 
 
 __all__ = ["Conference", "Connection", "Forbidden", "Role", "SdpError", "TokenError"]

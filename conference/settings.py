@@ -63,6 +63,29 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
     token_ttl_default: str = "8h"
     log_level: str = "INFO"
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="for times given without an offset")
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:port/db: keep state in Redis and pass room events through it",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return value or None
 
     @field_validator("public_url")
     @classmethod

@@ -143,6 +143,7 @@ class Source:
         self.metrics = metrics
         self.ended = False
         self.packets = 0
+        self.bytes = 0
         self.keyframes = 0
         self.last_packet_at: float | None = None
         self.keyframe_requester = keyframe_requester
@@ -173,6 +174,7 @@ class Source:
     def push(self, packet: MediaPacket) -> None:
         """Hand one packet to every sink. This is the forwarding hot path."""
         self.packets += 1
+        self.bytes += len(packet.payload)
         self.last_packet_at = packet.arrival
         metrics = self.metrics
         metrics.packets_in += 1

@@ -57,6 +57,8 @@ class TokenClaims(BaseModel):
     iat: int
     exp: int
     jti: str = Field(min_length=8, max_length=64)
+    nbf: int | None = Field(None, description="not before: a scheduled meeting's opening")
+    mtg: str | None = Field(None, max_length=64, description="the scheduled meeting it is for")
 
 
 def _b64(data: bytes) -> str:
@@ -80,8 +82,11 @@ def issue_token(
     ttl: timedelta = timedelta(hours=8),
     site_id: str | None = None,
     now: float | None = None,
+    not_before: float | None = None,
+    expires_at: float | None = None,
+    meeting: str | None = None,
 ) -> str:
-    """Sign a token for one site in one room, valid for ``ttl``."""
+    """Sign a token for one site in one room, valid for ``ttl`` (or until ``expires_at``)."""
     issued = int(time.time() if now is None else now)
     claims = TokenClaims(
         room=room,
@@ -89,8 +94,10 @@ def issue_token(
         name=name.strip(),
         role=role,
         iat=issued,
-        exp=issued + int(ttl.total_seconds()),
+        exp=int(expires_at) if expires_at is not None else issued + int(ttl.total_seconds()),
         jti=secrets.token_hex(8),
+        nbf=int(not_before) if not_before is not None else None,
+        mtg=meeting,
     )
     header = _b64(json.dumps(_HEADER, separators=(",", ":")).encode())
     payload = _b64(claims.model_dump_json().encode())
@@ -124,6 +131,9 @@ def verify_token(secret: bytes, token: str, *, now: float | None = None) -> Toke
         raise TokenError("token-expired", "token has expired")
     if claims.iat > moment + _CLOCK_SKEW_SECONDS:
         raise TokenError("token-invalid", "token was issued in the future")
+    if claims.nbf is not None and claims.nbf > moment + _CLOCK_SKEW_SECONDS:
+        opens = time.strftime("%H:%M %d/%m/%Y", time.localtime(claims.nbf))
+        raise TokenError("token-not-yet-valid", f"the meeting room opens at {opens}")
     return claims
 
 

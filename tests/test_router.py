@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conference.rooms.router import SiteView, plan_audio, plan_video, video_order
+from conference.rooms.router import SiteView, audio_ranking, plan_audio, plan_video, video_order
 from conference.rooms.speaker import HOLD_SECONDS, MIN_TENURE_SECONDS, ActiveSpeakerDetector
 
 THUMBS = [f"thumb-{i}" for i in range(1, 9)]
@@ -52,27 +52,27 @@ def test_more_sites_than_slots_shows_recent_speakers():
 
 def test_audio_slots_take_the_loudest_with_hysteresis():
     views = sites("me", "a", "b", "c", "d", a=10, b=8, c=6, d=0.5)
-    plan = plan_audio("me", AUDIO, {}, views, featured=None)
+    plan = plan_audio("me", AUDIO, {}, *audio_ranking(views), featured=None)
     assert set(plan.values()) == {"a", "b", "c"}
     # d gets a bit louder than c: not enough to take a slot.
     views = sites("me", "a", "b", "c", "d", a=10, b=8, c=6, d=7)
-    assert plan_audio("me", AUDIO, plan, views, featured=None) == plan
+    assert plan_audio("me", AUDIO, plan, *audio_ranking(views), featured=None) == plan
     # d is clearly louder: it replaces the quietest holder, others stay put.
     views = sites("me", "a", "b", "c", "d", a=10, b=8, c=2, d=20)
-    new = plan_audio("me", AUDIO, plan, views, featured=None)
+    new = plan_audio("me", AUDIO, plan, *audio_ranking(views), featured=None)
     assert set(new.values()) == {"a", "b", "d"}
     assert [k for k, v in new.items() if v == "a"] == [k for k, v in plan.items() if v == "a"]
 
 
 def test_floor_holder_is_always_heard():
     views = sites("me", "a", "b", "c", "quiet", a=10, b=10, c=10, quiet=0)
-    plan = plan_audio("me", AUDIO, {}, views, featured="quiet")
+    plan = plan_audio("me", AUDIO, {}, *audio_ranking(views), featured="quiet")
     assert "quiet" in plan.values()
 
 
 def test_muted_sites_take_no_audio_slot():
     views = [SiteView("me", True, True), SiteView("m", True, True, audio_muted=True, activity=30)]
-    assert plan_audio("me", AUDIO, {}, views, featured=None) == dict.fromkeys(AUDIO)
+    assert plan_audio("me", AUDIO, {}, *audio_ranking(views), featured=None) == dict.fromkeys(AUDIO)
 
 
 def test_speaker_needs_margin_and_time_to_switch():

@@ -13,11 +13,12 @@ from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from conference.bus import open_bus
 from conference.keys import load_or_create_secret
 from conference.service import Conference
 from conference.settings import Settings
 from conference.store import Store, open_store
-from web import health, pages, signaling, whip
+from web import api, console, health, pages, signaling, whip
 from web.errors import error_middleware
 from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES
 
@@ -62,18 +63,23 @@ def create_app(
 
     async def conference_ctx(app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
-        the_store = store if store is not None else open_store(settings.data_dir)
+        the_store = store if store is not None else open_store(settings.data_dir, settings.redis_url)
         key = secret if secret is not None else load_or_create_secret(settings.data_dir)
-        app[CONFERENCE] = Conference(settings, the_store, key)
+        bus = open_bus(settings.redis_url)
+        conference = Conference(settings, the_store, key, bus)
+        app[CONFERENCE] = conference
+        conference.start()
         yield
+        await bus.close()
         if own_store:
             await the_store.close()
 
     app.cleanup_ctx.append(conference_ctx)
     app.on_shutdown.append(_on_shutdown)
 
-    app.router.add_get("/", pages.index_page)
-    app.router.add_get("/join/{room}", pages.join_page)
+    pages.setup(app)
+    api.setup(app)
+    app.router.add_get("/ws/console/{meeting}", console.console_handler)
     app.router.add_get("/ws/{room}", signaling.websocket_handler)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)

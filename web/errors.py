@@ -23,6 +23,46 @@ def json_error(
     )
 
 
+class ApiError(Exception):
+    """An error an API handler raises to answer with a JSON error."""
+
+    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def domain_error(exc: Exception) -> ApiError | None:
+    """The HTTP form of an error raised by the service layer, if it is one."""
+    from pydantic import ValidationError
+
+    from conference.meetings import MeetingError
+    from conference.permissions import Forbidden
+    from conference.store import Conflict, NotFound, StoreError
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, Forbidden):
+        return ApiError(403, exc.code, exc.message)
+    if isinstance(exc, MeetingError):
+        return ApiError(409 if exc.code == "overlap" else 400, exc.code, exc.message)
+    if isinstance(exc, NotFound):
+        return ApiError(404, "not-found", str(exc))
+    if isinstance(exc, Conflict):
+        return ApiError(409, "conflict", str(exc))
+    if isinstance(exc, StoreError):
+        return ApiError(400, "invalid", str(exc))
+    if isinstance(exc, ValidationError):
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"field": "", "message": "invalid"}
+        return ApiError(400, "invalid-request", f"{first['field']}: {first['message']}", problems)
+    return None
+
+
 @web.middleware
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -35,7 +75,17 @@ async def error_middleware(
         if not api or exc.status < 400 or exc.content_type == "application/json":
             raise
         return json_error(exc.status, exc.reason.lower().replace(" ", "-"), exc.reason)
-    except Exception:
+    except Exception as exc:
+        mapped = domain_error(exc)
+        if mapped is not None and api:
+            response = json_error(mapped.status, mapped.code, mapped.message)
+            if mapped.details is not None:
+                body = json.loads(response.text or "{}")
+                body["error"]["details"] = mapped.details
+                response.text = json.dumps(body, ensure_ascii=False)
+            return response
+        if mapped is not None:
+            raise
         logger.exception("unhandled error on %s %s", request.method, request.path)
         if not api:
             raise

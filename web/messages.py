@@ -71,6 +71,23 @@ class Leave(_Message):
     type: Literal["leave"]
 
 
+class Hand(_Message):
+    """Raise (or lower) the site's hand to ask for the floor."""
+
+    type: Literal["hand"]
+    raised: bool
+
+
+class Stats(_Message):
+    """The client's own view of its connection (from getStats), every few seconds."""
+
+    type: Literal["stats"]
+    rtt_ms: float | None = Field(None, ge=0, le=60_000)
+    loss: float | None = Field(None, ge=0, le=1, description="fraction of packets lost, 0..1")
+    bitrate_in_kbps: float | None = Field(None, ge=0, le=1_000_000)
+    bitrate_out_kbps: float | None = Field(None, ge=0, le=1_000_000)
+
+
 class Ping(_Message):
     """Liveness check; the server answers with ``pong`` carrying the same id."""
 
@@ -78,9 +95,11 @@ class Ping(_Message):
     id: int = Field(0, ge=0, le=2**53)
 
 
-ClientMessage = Annotated[Join | Answer | Ice | Mute | Leave | Ping, Field(discriminator="type")]
-client_message_adapter: TypeAdapter[Join | Answer | Ice | Mute | Leave | Ping] = TypeAdapter(
-    ClientMessage
+ClientMessage = Annotated[
+    Join | Answer | Ice | Mute | Hand | Stats | Leave | Ping, Field(discriminator="type")
+]
+client_message_adapter: TypeAdapter[Join | Answer | Ice | Mute | Hand | Stats | Leave | Ping] = (
+    TypeAdapter(ClientMessage)
 )
 
 
@@ -127,6 +146,8 @@ class Welcome(BaseModel):
     ice_servers: list[IceServerOut]
     participants: list[ParticipantOut]
     speaker: str | None
+    floor: str | None = None
+    count: int = 0
 
 
 class SlotOut(BaseModel):
@@ -147,10 +168,46 @@ class Offer(BaseModel):
 
 
 class Slots(BaseModel):
-    """Which site is in each of the client's slots (``null``: empty)."""
+    """Which site is in each of the client's slots (``null``: empty), and their names."""
 
     type: Literal["slots"] = "slots"
     assignments: dict[str, str | None]
+    names: dict[str, str] = Field(default_factory=dict)
+
+
+class ParticipantCountOut(BaseModel):
+    """How many sites are in a large room (sent instead of every join and leave)."""
+
+    type: Literal["participant-count"] = "participant-count"
+    count: int
+
+
+class Floor(BaseModel):
+    """Who has the floor (``null``: nobody); its audio and video go to everyone."""
+
+    type: Literal["floor"] = "floor"
+    id: str | None
+
+
+class HandOut(BaseModel):
+    """This site's hand is raised (or not), as the room sees it."""
+
+    type: Literal["hand"] = "hand"
+    raised: bool
+
+
+class MutedByHostOut(BaseModel):
+    """The host muted this site's microphone (``muted`` false: the site may unmute again)."""
+
+    type: Literal["muted-by-host"] = "muted-by-host"
+    muted: bool
+
+
+class Closing(BaseModel):
+    """The meeting ends in ``seconds``."""
+
+    type: Literal["closing"] = "closing"
+    seconds: int
 
 
 class ParticipantJoinedOut(BaseModel):
@@ -209,6 +266,11 @@ ServerMessage = (
     Welcome
     | Offer
     | Slots
+    | ParticipantCountOut
+    | Floor
+    | HandOut
+    | MutedByHostOut
+    | Closing
     | ParticipantJoinedOut
     | ParticipantLeftOut
     | ParticipantUpdatedOut

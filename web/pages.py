@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
-from conference.service import Forbidden
-from conference.store import RoomNotFound
+from conference.meetings import MeetingError
+from conference.permissions import Forbidden, Principal
+from conference.store import AccountRole, NotFound, RoomNotFound
 from conference.tokens import TokenError
+from web.auth import (
+    authenticate,
+    csrf_ok,
+    current_login,
+    end_login,
+    prelogin_ok,
+    prelogin_token,
+    start_login,
+)
 from web.keys import CONFERENCE, TEMPLATES
 
 # Messages for the error page, Vietnamese first.
@@ -25,6 +37,28 @@ PAGE_ERRORS = {
         "This link is for another meeting room.",
     ),
     "room-not-found": ("Không tìm thấy phòng họp.", "The meeting room does not exist."),
+    "token-not-yet-valid": (
+        "Phòng họp chưa mở. Xin quay lại gần giờ họp.",
+        "The meeting room is not open yet. Come back closer to the start.",
+    ),
+    "meeting-not-open": (
+        "Phòng họp chưa mở. Xin quay lại gần giờ họp.",
+        "The meeting room is not open yet. Come back closer to the start.",
+    ),
+    "meeting-ended": ("Cuộc họp đã kết thúc.", "The meeting has ended."),
+    "meeting-cancelled": ("Cuộc họp đã bị hủy.", "The meeting was cancelled."),
+    "meeting-not-found": ("Không tìm thấy cuộc họp.", "The meeting does not exist."),
+    "removed": (
+        "Chủ trì đã mời điểm cầu này rời cuộc họp.",
+        "The host removed this site from the meeting.",
+    ),
+    "room-locked": ("Chủ trì đã khóa phòng họp.", "The host has locked the meeting."),
+    "not-invited": (
+        "Điểm cầu của bạn không được mời dự cuộc họp này.",
+        "Your site is not invited to this meeting.",
+    ),
+    "not-your-meeting": ("Bạn không chủ trì cuộc họp này.", "You do not host this meeting."),
+    "role-forbidden": ("Tài khoản của bạn không có quyền này.", "Your account may not do this."),
 }
 
 
@@ -58,7 +92,7 @@ async def join_page(request: web.Request) -> web.Response:
     except TokenError as exc:
         return error_page(request, 401, exc.code)
     except Forbidden as exc:
-        return error_page(request, 403, exc.code)
+        return error_page(request, 404 if exc.code == "meeting-not-found" else 403, exc.code)
     except RoomNotFound:
         return error_page(request, 404, "room-not-found")
     config = {
@@ -78,3 +112,172 @@ async def join_page(request: web.Request) -> web.Response:
 async def index_page(request: web.Request) -> web.Response:
     """``GET /``: what this server is and how to join."""
     return render(request, "index.html")
+
+
+# -- logged-in pages ---------------------------------------------------------------------
+
+
+def _login_redirect(request: web.Request) -> web.HTTPFound:
+    target = request.path_qs if request.method == "GET" else "/meetings"
+    return web.HTTPFound(f"/login?next={quote(target, safe='')}")
+
+
+async def _page_user(request: web.Request) -> tuple[Principal, str]:
+    current = await current_login(request)
+    if current is None:
+        raise _login_redirect(request)
+    principal, login = current
+    return principal, login.csrf_token
+
+
+def _page_context(principal: Principal, csrf_token: str, **extra: Any) -> dict[str, Any]:
+    user = {
+        "username": principal.username,
+        "display_name": principal.display_name,
+        "role": principal.role.value,
+        "unit_code": principal.unit_code,
+    }
+    return {
+        "user": user,
+        "csrf_token": csrf_token,
+        "page_json": json.dumps(
+            {"user": user, "csrf_token": csrf_token, **extra}, ensure_ascii=False
+        ),
+        **extra,
+    }
+
+
+def _safe_next(value: str | None) -> str:
+    # Only local paths: an open redirect would let a phishing link bounce through us.
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/meetings"
+    return value
+
+
+async def login_page(request: web.Request) -> web.Response:
+    """``GET /login``: the login form."""
+    return _login_form(request, 200, _safe_next(request.query.get("next")), None)
+
+
+def _login_form(
+    request: web.Request, status: int, target: str, error: str | None, username: str = ""
+) -> web.Response:
+    response = web.Response()
+    token = prelogin_token(request, response)
+    return render(
+        request,
+        "login.html",
+        status=status,
+        response=response,
+        next=target,
+        error=error,
+        form_token=token,
+        username=username,
+    )
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    """``POST /login``: check the form, set the session cookie, go on."""
+    form = await request.post()
+    target = _safe_next(str(form.get("next") or ""))
+    if not prelogin_ok(request, str(form.get("form_token") or "")):
+        return _login_form(request, 403, target, "form-expired")
+    username = str(form.get("username") or "").strip().lower()
+    password = str(form.get("password") or "")
+    principal = await authenticate(request.app[CONFERENCE].store, username, password)
+    if principal is None:
+        return _login_form(request, 401, target, "invalid-credentials", username)
+    response = web.HTTPFound(target)
+    await start_login(request, response, principal)
+    raise response
+
+
+async def logout_submit(request: web.Request) -> web.Response:
+    """``POST /logout`` (with the CSRF token)."""
+    current = await current_login(request)
+    form = await request.post()
+    if current is not None and not csrf_ok(current[1], str(form.get("csrf_token") or "")):
+        raise web.HTTPForbidden(text="missing or wrong CSRF token")
+    response = web.HTTPFound("/login")
+    await end_login(request, response)
+    raise response
+
+
+async def meetings_page(request: web.Request) -> web.Response:
+    """``GET /meetings``: the calendar/list of meetings the user may see."""
+    principal, csrf = await _page_user(request)
+    return render(request, "meetings.html", **_page_context(principal, csrf))
+
+
+async def meeting_form_page(request: web.Request) -> web.Response:
+    """``GET /meetings/new`` and ``/meetings/{id}/edit``: the scheduling form."""
+    principal, csrf = await _page_user(request)
+    if principal.role not in (AccountRole.HOST, AccountRole.ADMIN):
+        return error_page(request, 403, "role-forbidden")
+    meeting_id = request.match_info.get("id")
+    return render(
+        request, "meeting_form.html", **_page_context(principal, csrf, meeting_id=meeting_id)
+    )
+
+
+async def meeting_detail_page(request: web.Request) -> web.Response:
+    """``GET /meetings/{id}``: a meeting, its invitations and links."""
+    principal, csrf = await _page_user(request)
+    try:
+        await request.app[CONFERENCE].meetings.view(principal, request.match_info["id"])
+    except Forbidden:
+        return error_page(request, 403, "not-invited")
+    except NotFound:
+        return error_page(request, 404, "meeting-not-found")
+    return render(
+        request,
+        "meeting_detail.html",
+        **_page_context(principal, csrf, meeting_id=request.match_info["id"]),
+    )
+
+
+async def console_page(request: web.Request) -> web.Response:
+    """``GET /meetings/{id}/console``: roll call and floor control."""
+    principal, csrf = await _page_user(request)
+    try:
+        await request.app[CONFERENCE].console_room(principal, request.match_info["id"])
+    except Forbidden:
+        return error_page(request, 403, "not-your-meeting")
+    except NotFound:
+        return error_page(request, 404, "meeting-not-found")
+    return render(
+        request,
+        "console.html",
+        **_page_context(principal, csrf, meeting_id=request.match_info["id"]),
+    )
+
+
+async def meeting_join_page(request: web.Request) -> web.Response:
+    """``GET /meetings/{id}/join[?site=]``: straight to the meeting page with a fresh link."""
+    principal, _ = await _page_user(request)
+    try:
+        meeting, token = await request.app[CONFERENCE].meetings.join_token(
+            principal, request.match_info["id"], request.query.get("site")
+        )
+    except Forbidden:
+        return error_page(request, 403, "not-invited")
+    except NotFound:
+        return error_page(request, 404, "meeting-not-found")
+    except MeetingError as exc:
+        return error_page(request, 409, exc.code)
+    raise web.HTTPFound(f"/join/{meeting.room_id}?token={token}")
+
+
+def setup(app: web.Application) -> None:
+    """Register the page routes."""
+    app.router.add_get("/", index_page)
+    app.router.add_get("/join/{room}", join_page)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout_submit)
+    app.router.add_get("/meetings", meetings_page)
+    app.router.add_get("/meetings/new", meeting_form_page)
+    app.router.add_get("/meetings/{id}", meeting_detail_page)
+    app.router.add_get("/meetings/{id}/edit", meeting_form_page)
+    app.router.add_get("/meetings/{id}/console", console_page)
+    app.router.add_get("/meetings/{id}/join", meeting_join_page)

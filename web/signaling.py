@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -19,19 +20,27 @@ from pydantic import BaseModel, ValidationError
 
 from conference.peer import SdpError
 from conference.rooms.events import (
+    FloorChanged,
+    HandChanged,
+    MutedByHost,
+    ParticipantCount,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
     RoomClosed,
+    RoomClosing,
     RoomEvent,
     SlotsChanged,
     SpeakerChanged,
 )
+from conference.rooms.participant import Participant
+from conference.rooms.roll_call import Quality
+from conference.rooms.room import Room
 from conference.service import Connection, Forbidden
 from conference.store import RoomNotFound
 from conference.tasks import spawn
-from conference.tokens import TokenError
+from conference.tokens import Role, TokenError
 from web import messages as m
 from web.keys import CONFERENCE, SETTINGS, SOCKETS
 
@@ -47,6 +56,14 @@ CLOSE_CODES = {
     "token-invalid": 4401,
     "token-malformed": 4401,
     "wrong-room": 4403,
+    "meeting-cancelled": 4403,
+    "meeting-ended": 4403,
+    "meeting-not-open": 4403,
+    "meeting-not-found": 4404,
+    "removed": 4403,
+    "room-locked": 4403,
+    "room-closed": 4403,
+    "token-not-yet-valid": 4401,
     "role-cannot-publish": 4403,
     "room-not-found": 4404,
     "join-timeout": 4408,
@@ -71,7 +88,17 @@ def event_message(event: RoomEvent) -> BaseModel | None:
     if isinstance(event, SpeakerChanged):
         return m.Speaker(id=event.participant_id)
     if isinstance(event, SlotsChanged):
-        return m.Slots(assignments=event.assignments)
+        return m.Slots(assignments=event.assignments, names=event.names)
+    if isinstance(event, ParticipantCount):
+        return m.ParticipantCountOut(count=event.count)
+    if isinstance(event, FloorChanged):
+        return m.Floor(id=event.participant_id)
+    if isinstance(event, HandChanged):
+        return m.HandOut(raised=event.raised)
+    if isinstance(event, MutedByHost):
+        return m.MutedByHostOut(muted=event.muted)
+    if isinstance(event, RoomClosing):
+        return m.Closing(seconds=event.seconds)
     if isinstance(event, RoomClosed):
         return m.Bye(reason=f"room-{event.reason}")
     return None
@@ -215,7 +242,7 @@ class SignalingSocket:
             self.error("internal", "the server could not handle this message")
 
     async def dispatch(
-        self, message: m.Join | m.Answer | m.Ice | m.Mute | m.Leave | m.Ping
+        self, message: m.Join | m.Answer | m.Ice | m.Mute | m.Hand | m.Stats | m.Leave | m.Ping
     ) -> None:
         """Act on a validated message."""
         if isinstance(message, m.Ping):
@@ -237,7 +264,22 @@ class SignalingSocket:
                     candidate.candidate, candidate.sdpMid, candidate.sdpMLineIndex
                 )
         elif isinstance(message, m.Mute):
-            self.conference.set_muted(connection, message.audio, message.video)
+            if not self.conference.set_muted(connection, message.audio, message.video):
+                self.error("muted-by-host", "the host muted this site: raise your hand to speak")
+        elif isinstance(message, m.Hand):
+            self.conference.raise_hand(connection, message.raised)
+        elif isinstance(message, m.Stats):
+            self.conference.client_report(
+                connection,
+                Quality(
+                    rtt_ms=message.rtt_ms,
+                    loss=message.loss,
+                    bitrate_in_kbps=message.bitrate_in_kbps,
+                    bitrate_out_kbps=message.bitrate_out_kbps,
+                    source="client",
+                    at=time.time(),
+                ),
+            )
         elif isinstance(message, m.Leave):
             self.post(m.Bye(reason="left"))
             await self.conference.end(connection.id, "left")
@@ -280,8 +322,10 @@ class SignalingSocket:
                 participant=participant_out(connection.participant.info()),
                 room=m.RoomOut(id=room.id, name=room.name, codec=room.codec),
                 ice_servers=[m.IceServerOut(**s.model_dump()) for s in self.settings.ice_servers],
-                participants=[participant_out(p.info()) for p in room.snapshot()],
-                speaker=room.featured(),
+                participants=[participant_out(p.info()) for p in self._visible(room)],
+                speaker=room.detector.speaker,
+                floor=room.floor,
+                count=len(room.participants),
             )
         )
         session = connection.session
@@ -296,11 +340,22 @@ class SignalingSocket:
                 ],
             )
         )
-        self.post(m.Slots(assignments=dict(connection.participant.plan)))
+        plan = dict(connection.participant.plan)
+        names = {
+            s: room.participants[s].name for s in plan.values() if s and s in room.participants
+        }
+        self.post(m.Slots(assignments=plan, names=names))
         self.ready = True
 
+    def _visible(self, room: Room) -> list[Participant]:
+        """The sites listed in welcome: all of a small room; in a large one, itself and the hosts."""
+        if not room.large:
+            return room.snapshot()
+        me = self.connection.participant.id if self.connection else None
+        return [p for p in room.snapshot() if p.id == me or p.role is Role.HOST]
+
     def _connection_ended(self, reason: str) -> None:
-        if reason in ("connection-lost", "shutdown", "removed"):
+        if reason in ("connection-lost", "shutdown", "removed", "ended", "cancelled"):
             self.post(m.Bye(reason=reason))
             self.finish(1001 if reason == "shutdown" else 1000, reason)
 

@@ -237,6 +237,16 @@ class ForwardingReceiver(RTCRtpReceiver):
         self.__dict__["_RTCRtpReceiver__rtcp_task"] = asyncio.ensure_future(self._run_rtcp())
         self.__dict__["_RTCRtpReceiver__started"] = True
 
+    def reception_counters(self) -> tuple[int, int]:
+        """(packets received, packets lost) from the publisher so far, RTX streams excluded."""
+        received = lost = 0
+        for ssrc, stream in self._streams.items():
+            if ssrc in self._rtx_ssrcs:
+                continue
+            received += stream.packets_received
+            lost += max(stream.packets_lost, 0)
+        return received, lost
+
     def request_keyframe(self) -> None:
         """Send a PLI for the publisher's current SSRC."""
         for ssrc in list(self._streams):

@@ -56,6 +56,42 @@ class SlotsChanged:
 
     subscriber_id: str
     assignments: dict[str, str | None] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # the names of the sites in them
+
+
+@dataclass(frozen=True)
+class ParticipantCount:
+    """How many sites are in a large room (instead of every join and leave)."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class FloorChanged:
+    """The host gave the floor to a site (None: took it back)."""
+
+    participant_id: str | None
+
+
+@dataclass(frozen=True)
+class HandChanged:
+    """This site's hand is now raised or not (sent to the site)."""
+
+    raised: bool
+
+
+@dataclass(frozen=True)
+class MutedByHost:
+    """The host muted this site's microphone (or lifted that)."""
+
+    muted: bool
+
+
+@dataclass(frozen=True)
+class RoomClosing:
+    """The meeting ends in ``seconds``."""
+
+    seconds: int
 
 
 @dataclass(frozen=True)
@@ -72,4 +108,9 @@ RoomEvent = (
     | SpeakerChanged
     | SlotsChanged
     | RoomClosed
+    | ParticipantCount
+    | FloorChanged
+    | HandChanged
+    | MutedByHost
+    | RoomClosing
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conference.rooms.events import ParticipantInfo, RoomEvent
 from conference.tokens import Role
@@ -30,6 +30,8 @@ class Participant:
     joined_at: float = field(default_factory=time.time)
     notify: Callable[[RoomEvent], None] | None = None
     plan: dict[str, str | None] = field(default_factory=dict)
+    plan_signature: tuple[Any, ...] = ()  # the rankings its plan was made from
+    host_muted: bool = False  # the host muted it: it may not unmute itself
 
     def info(self) -> ParticipantInfo:
         """What other sites are told about this one."""

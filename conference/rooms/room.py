@@ -1,4 +1,4 @@
-"""A live meeting room: its sites, its active speaker and its slot routing."""
+"""A live meeting room: its sites, roll call, floor, active speaker and slot routing."""
 
 from __future__ import annotations
 
@@ -7,18 +7,31 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from conference.rooms.events import (
+    FloorChanged,
+    HandChanged,
+    MutedByHost,
+    ParticipantCount,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
     RoomClosed,
+    RoomClosing,
     RoomEvent,
     SlotsChanged,
     SpeakerChanged,
 )
 from conference.rooms.participant import Participant
-from conference.rooms.router import SiteView, plan_audio, plan_video, video_order
+from conference.rooms.roll_call import InvitedSite, Quality, RollCall
+from conference.rooms.router import (
+    SiteView,
+    audio_ranking,
+    plan_audio,
+    plan_video,
+    video_order,
+)
 from conference.rooms.speaker import MIN_ACTIVITY, ActiveSpeakerDetector
 
 logger = logging.getLogger(__name__)
@@ -26,28 +39,72 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 0.2
 FULL_REROUTE_SECONDS = 1.0  # re-check every slot at least this often
 RANK_DEPTH = 4  # audio slots (3) plus the first challenger
+LARGE_ROOM = 50  # above this many sites, sites get a count instead of every join and leave
+CONSOLE_FLUSH_SECONDS = 1.0  # roll-call changes reach consoles in batches this often
+
+Publisher = Callable[[dict[str, Any]], None]
+
+
+class RoomRefused(Exception):
+    """A site may not enter this room now; ``code`` is stable for clients."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class Room:
-    """The runtime of one room; created when its first site joins."""
+    """The runtime of one room; created when its first site joins (or its meeting opens)."""
 
-    def __init__(self, room_id: str, name: str, codec: str) -> None:
+    def __init__(
+        self,
+        room_id: str,
+        name: str,
+        codec: str,
+        invited: list[InvitedSite] | None = None,
+        publish: Publisher | None = None,
+    ) -> None:
         self.id = room_id
         self.name = name
         self.codec = codec
         self.participants: dict[str, Participant] = {}
         self.detector = ActiveSpeakerDetector()
+        self.roll_call = RollCall(invited)
         self.spotlight: str | None = None
+        self.floor: str | None = None
+        self.hands: dict[str, float] = {}  # site -> raised at, in raising order
+        self.locked = False
+        self.removed: set[str] = set()
+        self.ever_joined: set[str] = set()
         self.closed = False
+        self._publish = publish
         self._task: asyncio.Task[None] | None = None
+        self._on_empty: list[Callable[[Room], None]] = []
         self._ranking: tuple[str, ...] = ()
         self._last_reroute = 0.0
-        self._on_empty: list[Callable[[Room], None]] = []
+        self._signature: tuple[Any, ...] = ()
+        self._last_flush = 0.0
+        self._count_dirty = False
 
     def __repr__(self) -> str:
         return f"Room({self.id!r}, {len(self.participants)} sites)"
 
+    @property
+    def large(self) -> bool:
+        """Whether sites get counts instead of every join and leave."""
+        return len(self.participants) > LARGE_ROOM
+
     # -- membership -------------------------------------------------------------------
+
+    def admit(self, site_id: str) -> None:
+        """Raise :class:`RoomRefused` if ``site_id`` may not come in now."""
+        if self.closed:
+            raise RoomRefused("room-closed", "the meeting has ended")
+        if site_id in self.removed:
+            raise RoomRefused("removed", "the host removed this site from the meeting")
+        if self.locked and site_id not in self.ever_joined:
+            raise RoomRefused("room-locked", "the host has locked the meeting")
 
     def join(self, participant: Participant) -> Participant | None:
         """Add a site; returns the connection it replaces (same site reconnecting)."""
@@ -55,14 +112,16 @@ class Room:
             raise RuntimeError("room is closed")
         previous = self.participants.pop(participant.id, None)
         self.participants[participant.id] = participant
+        self.ever_joined.add(participant.id)
+        self.roll_call.joined(participant.id, participant.name)
         if previous is not None:
             self._detach(previous)
             previous.send(ParticipantLeft(previous.id, "replaced"))
-            self.broadcast(ParticipantUpdated(participant.info()), exclude=participant.id)
+            self._announce(ParticipantUpdated(participant.info()), exclude=participant.id)
         else:
-            self.broadcast(ParticipantJoined(participant.info()), exclude=participant.id)
+            self._announce(ParticipantJoined(participant.info()), exclude=participant.id)
         self._ensure_running()
-        self.reroute()
+        self.reroute(force=False)
         return previous
 
     def leave(self, participant: Participant, reason: str = "left") -> None:
@@ -72,10 +131,16 @@ class Room:
         del self.participants[participant.id]
         self._detach(participant)
         self.detector.forget(participant.id)
+        self.roll_call.left(participant.id, removed=reason == "removed")
         if self.spotlight == participant.id:
             self.spotlight = None
-        self.broadcast(ParticipantLeft(participant.id, reason))
-        self.reroute()
+        if self.hands.pop(participant.id, None) is not None:
+            self._hands_changed()
+        if self.floor == participant.id:
+            self.floor = None
+            self.broadcast(FloorChanged(None))
+        self._announce(ParticipantLeft(participant.id, reason))
+        self.reroute(force=False)
         if not self.participants:
             for callback in self._on_empty:
                 callback(self)
@@ -88,8 +153,9 @@ class Room:
         """The site's sources or slots were (re)negotiated, or its connection state moved."""
         if self.participants.get(participant.id) is not participant:
             return
-        self.broadcast(ParticipantUpdated(participant.info()))
-        self.reroute()
+        self.roll_call.connection(participant.id, participant.connection)
+        self._announce(ParticipantUpdated(participant.info()))
+        self.reroute(force=True)
 
     def set_muted(self, participant: Participant, audio: bool, video: bool) -> None:
         """A site muted or unmuted its microphone or camera."""
@@ -97,13 +163,116 @@ class Room:
             return
         participant.audio_muted = audio
         participant.video_muted = video
-        self.broadcast(ParticipantUpdated(participant.info()))
-        self.reroute()
+        self.roll_call.muted(participant.id, audio, video)
+        self._announce(ParticipantUpdated(participant.info()))
+        self.reroute(force=True)
+
+    def report_quality(self, site_id: str, quality: Quality) -> None:
+        """A connection-quality measurement (the site's report or our RTCP)."""
+        self.roll_call.quality(site_id, quality)
 
     def _detach(self, participant: Participant) -> None:
         for slot in participant.slots:
             slot.assign(None)
         participant.plan = {}
+        participant.plan_signature = ()
+
+    # -- floor control ----------------------------------------------------------------
+
+    def raise_hand(self, site_id: str, raised: bool) -> None:
+        """A site raised or lowered its hand."""
+        if site_id not in self.participants:
+            return
+        if raised and site_id not in self.hands and site_id != self.floor:
+            self.hands[site_id] = time.time()
+        elif not raised and site_id in self.hands:
+            del self.hands[site_id]
+        else:
+            return
+        self._hands_changed()
+
+    def _hands_changed(self) -> None:
+        for site_id, entry in self.roll_call.entries.items():
+            at = self.hands.get(site_id)
+            if entry.hand_raised_at != at:
+                self.roll_call.hand(site_id, at)
+        queue = [{"id": s, "at": at} for s, at in self.hands.items()]
+        self.publish({"type": "hands", "queue": queue})
+        for site_id in list(self.hands) + [p for p in self.participants if p not in self.hands]:
+            participant = self.participants.get(site_id)
+            if participant is not None:
+                participant.send(HandChanged(site_id in self.hands))
+
+    def give_floor(self, site_id: str | None) -> None:
+        """Give the floor to a site (None: take it back).
+
+        The floor holder is in everyone's main slot and audio slots; its hand
+        comes down.
+        """
+        if site_id is not None and site_id not in self.participants:
+            raise RoomRefused("not-present", "that site is not in the meeting")
+        if site_id == self.floor:
+            return
+        self.floor = site_id
+        if site_id is not None and self.hands.pop(site_id, None) is not None:
+            self._hands_changed()
+        if site_id is not None:
+            holder = self.participants[site_id]
+            if holder.audio_muted:
+                # The host gives the floor to be heard: lift the host's mute.
+                holder.host_muted = False
+        self.broadcast(FloorChanged(site_id))
+        self.publish({"type": "floor", "id": site_id})
+        self.reroute(force=True)
+
+    def set_spotlight(self, site_id: str | None) -> None:
+        """Pin a site to everyone's main slot (None: follow the speaker again)."""
+        if site_id is not None and site_id not in self.participants:
+            raise RoomRefused("not-present", "that site is not in the meeting")
+        self.spotlight = site_id
+        self.publish({"type": "spotlight", "id": site_id})
+        self.reroute(force=True)
+
+    def mute(self, site_ids: list[str] | None) -> list[str]:
+        """Mute these sites' microphones (None: everyone but the floor holder)."""
+        targets = [
+            p
+            for p in self.participants.values()
+            if (site_ids is None and p.id != self.floor)
+            or (site_ids is not None and p.id in site_ids)
+        ]
+        for participant in targets:
+            participant.host_muted = True
+            participant.send(MutedByHost(True))
+            if not participant.audio_muted:
+                self.set_muted(participant, True, participant.video_muted)
+        self.reroute(force=True)
+        return [p.id for p in targets]
+
+    def set_locked(self, locked: bool) -> None:
+        """Lock (only sites that were in may come back) or unlock the room."""
+        if self.locked != locked:
+            self.locked = locked
+            self.publish({"type": "locked", "locked": locked})
+
+    def remove(self, site_id: str) -> Participant | None:
+        """Keep a site out of this meeting; returns its connection for the caller to end."""
+        self.removed.add(site_id)
+        self.hands.pop(site_id, None)
+        participant = self.participants.get(site_id)
+        if participant is None:
+            self.roll_call.left(site_id, removed=True)
+        self.publish({"type": "removed", "id": site_id})
+        return participant
+
+    def readmit(self, site_id: str) -> None:
+        """Let a removed site come back."""
+        self.removed.discard(site_id)
+
+    def closing_soon(self, seconds: int) -> None:
+        """Warn everyone that the meeting ends in ``seconds``."""
+        self.broadcast(RoomClosing(seconds))
+        self.publish({"type": "closing", "seconds": seconds})
 
     # -- events -----------------------------------------------------------------------
 
@@ -115,6 +284,53 @@ class Room:
                     participant.send(event)
                 except Exception:  # one broken socket must not stop the others
                     logger.exception("event delivery to %s failed", participant.id)
+
+    def _announce(self, event: RoomEvent, exclude: str | None = None) -> None:
+        """Who-is-here events: to every site in a small room, as a count in a large one."""
+        if self.large:
+            self._count_dirty = True
+            subject = getattr(event, "participant", None)
+            target = subject.id if subject is not None else getattr(event, "participant_id", None)
+            # The site itself always hears about itself (mute, connection).
+            own = self.participants.get(target) if target else None
+            if own is not None and target != exclude and isinstance(event, ParticipantUpdated):
+                own.send(event)
+        else:
+            self.broadcast(event, exclude)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """Tell the consoles (through the event bus)."""
+        if self._publish is not None:
+            try:
+                self._publish(message)
+            except Exception:
+                logger.exception("console event for room %s failed", self.id)
+
+    def flush_console(self, now: float, force: bool = False) -> None:
+        """Send the roll-call rows changed since the last flush, at most once a second."""
+        if not force and now - self._last_flush < CONSOLE_FLUSH_SECONDS:
+            return
+        self._last_flush = now
+        changes = self.roll_call.take_changes()
+        if changes:
+            self.publish({"type": "roll-call", "sites": changes, "tiers": self.roll_call.tiers()})
+        if self._count_dirty and self.large:
+            self._count_dirty = False
+            self.broadcast(ParticipantCount(len(self.participants)))
+
+    def console_state(self) -> dict[str, Any]:
+        """Everything a console shows, for a console that just connected."""
+        return {
+            "room": {"id": self.id, "name": self.name},
+            "sites": self.roll_call.snapshot(),
+            "tiers": self.roll_call.tiers(),
+            "hands": [{"id": s, "at": at} for s, at in self.hands.items()],
+            "floor": self.floor,
+            "spotlight": self.spotlight,
+            "speaker": self.detector.speaker,
+            "locked": self.locked,
+            "present": len(self.participants),
+        }
 
     def snapshot(self) -> list[Participant]:
         """The sites in join order."""
@@ -139,29 +355,41 @@ class Room:
         return views
 
     def featured(self) -> str | None:
-        """The site that belongs in everyone's main slot."""
-        return self.spotlight or self.detector.speaker
+        """The site that belongs in everyone's main slot: floor, spotlight, else the speaker."""
+        return self.floor or self.spotlight or self.detector.speaker
 
-    def reroute(self, now: float | None = None) -> None:
-        """Recompute every subscriber's slots and apply what changed."""
+    def reroute(self, now: float | None = None, force: bool = True) -> None:
+        """Recompute subscribers' slots and apply what changed.
+
+        Subscribers whose inputs (the heads of the rankings) did not change
+        are skipped unless ``force``: a join in a room of 2,000 sites then
+        costs one plan, not 2,000.
+        """
         if now is None:
             now = time.monotonic()
         self._last_reroute = now
         views = self._site_views(now)
-        order = video_order(
-            [v for v in views if not v.video_muted] + [v for v in views if v.video_muted],
-            self.detector.recent,
-        )
+        order = video_order(views, self.detector.recent)
+        ranked, activity = audio_ranking(views)
         featured = self.featured()
+        present = set(order)
+        signature = (featured, tuple(order[:10]), tuple(ranked[:RANK_DEPTH]))
         by_id = self.participants
         for subscriber in list(by_id.values()):
             if not subscriber.slots:
                 continue
+            if not force and subscriber.plan and subscriber.plan_signature == signature:
+                continue
+            subscriber.plan_signature = signature
             mains = [s.name for s in subscriber.slots if s.name == "main"]
             thumbs = [s.name for s in subscriber.slots if s.name.startswith("thumb-")]
             audios = [s.name for s in subscriber.slots if s.kind == "audio"]
-            plan = plan_video(subscriber.id, mains, thumbs, subscriber.plan, order, featured)
-            plan.update(plan_audio(subscriber.id, audios, subscriber.plan, views, featured))
+            plan = plan_video(
+                subscriber.id, mains, thumbs, subscriber.plan, order, featured, present
+            )
+            plan.update(
+                plan_audio(subscriber.id, audios, subscriber.plan, ranked, activity, featured)
+            )
             if plan == subscriber.plan:
                 continue
             for slot in subscriber.slots:
@@ -169,14 +397,17 @@ class Room:
                 owner = by_id.get(site) if site is not None else None
                 slot.assign(owner.sources.get(slot.kind) if owner is not None else None)
             subscriber.plan = plan
-            subscriber.send(SlotsChanged(subscriber.id, dict(plan)))
+            names = {
+                sid: by_id[sid].name for sid in plan.values() if sid is not None and sid in by_id
+            }
+            subscriber.send(SlotsChanged(subscriber.id, dict(plan), names))
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
-        """Every tick: find the active speaker and move slots if needed."""
+        """Every tick: find the active speaker, move slots if needed, feed the consoles."""
         try:
             while not self.closed:
                 await asyncio.sleep(TICK_SECONDS)
@@ -189,6 +420,7 @@ class Room:
                 speaker_changed = self.detector.update(activity, now)
                 if speaker_changed:
                     self.broadcast(SpeakerChanged(self.detector.speaker))
+                    self.publish({"type": "speaker", "id": self.detector.speaker})
                 # Slots only move when the speaker or the loudest few change
                 # (joins, leaves and mutes reroute at once); a periodic full
                 # pass catches slow drifts past the audio hysteresis margin.
@@ -198,13 +430,11 @@ class Room:
                         key=lambda site: -activity[site],
                     )[:RANK_DEPTH]
                 )
-                if (
-                    speaker_changed
-                    or ranking != self._ranking
-                    or now - self._last_reroute >= FULL_REROUTE_SECONDS
-                ):
+                full = now - self._last_reroute >= FULL_REROUTE_SECONDS
+                if speaker_changed or ranking != self._ranking or full:
                     self._ranking = ranking
-                    self.reroute(now)
+                    self.reroute(now, force=full)
+                self.flush_console(time.monotonic())
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -215,9 +445,11 @@ class Room:
         if self.closed:
             return
         self.broadcast(RoomClosed(reason))
+        self.publish({"type": "closed", "reason": reason})
         self.closed = True
         for participant in list(self.participants.values()):
             self._detach(participant)
+            self.roll_call.left(participant.id)
         self.participants.clear()
         if self._task is not None:
             self._task.cancel()

@@ -1,0 +1,130 @@
+"""Who may do what: roles and unit scope, in one place.
+
+A host's scope is the subtree of its unit: a district host convenes its
+district and its communes. Sites above it (the province hall) can be invited
+only when a host of that level granted it. Every check here is called by the
+service layer, so the REST API, the pages and the sockets agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from conference.store import AccountRole, Meeting, Site, Store, UnitNotFound, User
+
+
+class Forbidden(Exception):
+    """Authenticated, but not allowed; ``code`` is stable for clients."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The account behind a request."""
+
+    username: str
+    display_name: str
+    role: AccountRole
+    unit_code: str | None
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        """The principal of a stored account."""
+        return cls(user.username, user.display_name, user.role, user.unit_code)
+
+    @property
+    def is_admin(self) -> bool:
+        """Administrators may do everything."""
+        return self.role is AccountRole.ADMIN
+
+
+def require_role(principal: Principal, *roles: AccountRole) -> None:
+    """Raise :class:`Forbidden` unless the principal has one of ``roles`` (admins always do)."""
+    if principal.is_admin or principal.role in roles:
+        return
+    allowed = ", ".join(r.value for r in roles) or "admin"
+    raise Forbidden(
+        "role-forbidden", f"this needs the role {allowed}; you are {principal.role.value}"
+    )
+
+
+async def in_subtree(store: Store, unit_code: str, root_code: str) -> bool:
+    """Whether ``unit_code`` is ``root_code`` or below it."""
+    if unit_code == root_code:
+        return True
+    try:
+        chain = await store.ancestors(unit_code)
+    except UnitNotFound:
+        return False
+    return any(unit.code == root_code for unit in chain)
+
+
+async def require_scope(store: Store, principal: Principal, unit_code: str) -> None:
+    """Raise :class:`Forbidden` unless ``unit_code`` is within the principal's unit."""
+    if principal.is_admin:
+        return
+    if principal.unit_code is None or not await in_subtree(store, unit_code, principal.unit_code):
+        raise Forbidden("out-of-scope", f"unit {unit_code} is outside your unit's scope")
+
+
+async def check_invitations(store: Store, principal: Principal, sites: Sequence[Site]) -> None:
+    """A host may invite sites of its subtree, and sites above it it was granted."""
+    if principal.is_admin:
+        return
+    assert principal.unit_code is not None
+    granted = {g.unit_code for g in await store.grants_to(principal.unit_code)}
+    refused = []
+    for site in sites:
+        if site.unit_code in granted:
+            continue
+        if not await in_subtree(store, site.unit_code, principal.unit_code):
+            refused.append(site.id)
+    if refused:
+        raise Forbidden(
+            "out-of-scope",
+            "these sites are outside your unit's scope (a host of their level must allow "
+            f"inviting them): {', '.join(refused[:10])}" + (" ..." if len(refused) > 10 else ""),
+        )
+
+
+async def can_manage_meeting(store: Store, principal: Principal, meeting: Meeting) -> bool:
+    """Admins, the creator, and hosts whose scope holds the host site."""
+    if principal.is_admin or principal.username == meeting.created_by:
+        return True
+    if principal.role is not AccountRole.HOST or principal.unit_code is None:
+        return False
+    site = await store.get_site(meeting.host_site)
+    return await in_subtree(store, site.unit_code, principal.unit_code)
+
+
+async def can_view_meeting(
+    store: Store, principal: Principal, meeting: Meeting, invited: Iterable[str]
+) -> bool:
+    """Managers; site accounts of an invited or hosting site; viewers of the host's scope."""
+    if await can_manage_meeting(store, principal, meeting):
+        return True
+    if principal.unit_code is None:
+        return False
+    if principal.role is AccountRole.SITE:
+        return principal.unit_code == meeting.host_site or principal.unit_code in set(invited)
+    if principal.role is AccountRole.VIEWER:
+        site = await store.get_site(meeting.host_site)
+        return await in_subtree(store, site.unit_code, principal.unit_code)
+    return False
+
+
+async def check_grant(
+    store: Store, principal: Principal, unit_code: str, grantee_unit: str
+) -> None:
+    """Only a host of ``unit_code``'s level (or above) may let a lower unit invite it."""
+    require_role(principal, AccountRole.HOST)
+    await require_scope(store, principal, unit_code)
+    if grantee_unit == unit_code or not await in_subtree(store, grantee_unit, unit_code):
+        raise Forbidden(
+            "bad-grant", "a grant lets a unit below invite this one: pick a unit below it"
+        )

@@ -1,0 +1,209 @@
+"""Roll call ("điểm danh"): every invited site, its status and its connection quality.
+
+Built for thousands of sites: the table is a dict by site id, counts per tier
+are kept up to date incrementally, and changes are collected so that the host
+console gets one batch per second, not one message per site.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+POOR_LOSS = 0.05  # 5 % packet loss
+POOR_RTT_MS = 400.0
+QUALITY_STALE_SECONDS = 15.0
+
+
+class SiteStatus(StrEnum):
+    """Where a site is in the meeting."""
+
+    NOT_JOINED = "not-joined"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    POOR = "poor"  # connected, but losing packets or slow
+    LEFT = "left"
+    REMOVED = "removed"
+
+
+PRESENT = {SiteStatus.CONNECTING, SiteStatus.CONNECTED, SiteStatus.POOR}
+
+
+@dataclass
+class Quality:
+    """A site's connection, from its own report or from our RTCP."""
+
+    rtt_ms: float | None = None
+    loss: float | None = None  # 0..1, the worse of up- and downlink
+    bitrate_in_kbps: float | None = None  # what the site receives
+    bitrate_out_kbps: float | None = None  # what the site sends
+    source: str = "server"  # "client" (its getStats) or "server" (RTCP)
+    at: float = 0.0
+
+    @property
+    def poor(self) -> bool:
+        """Whether this counts as a poor connection."""
+        return (self.loss is not None and self.loss >= POOR_LOSS) or (
+            self.rtt_ms is not None and self.rtt_ms >= POOR_RTT_MS
+        )
+
+
+@dataclass
+class RollCallEntry:
+    """One row of the roll call."""
+
+    site_id: str
+    name: str
+    unit_code: str | None
+    depth: int
+    unit_type: str
+    invited: bool
+    status: SiteStatus = SiteStatus.NOT_JOINED
+    joined_at: float | None = None
+    left_at: float | None = None
+    hand_raised_at: float | None = None
+    audio_muted: bool = False
+    video_muted: bool = False
+    quality: Quality = field(default_factory=Quality)
+
+    def as_json(self) -> dict[str, Any]:
+        """The row on the wire."""
+        out = asdict(self)
+        out["status"] = self.status.value
+        return out
+
+
+@dataclass(frozen=True)
+class InvitedSite:
+    """What the roll call needs to know of an invited site."""
+
+    site_id: str
+    name: str
+    unit_code: str | None
+    depth: int
+    unit_type: str
+
+
+class RollCall:
+    """The live table of a meeting's sites."""
+
+    def __init__(self, invited: list[InvitedSite] | None = None) -> None:
+        self.entries: dict[str, RollCallEntry] = {}
+        self._dirty: set[str] = set()
+        self._present_by_depth: Counter[int] = Counter()
+        self._total_by_depth: Counter[int] = Counter()
+        self._types_by_depth: dict[int, Counter[str]] = {}
+        for site in invited or []:
+            self._add(site, invited=True)
+
+    def _add(self, site: InvitedSite, invited: bool) -> RollCallEntry:
+        entry = RollCallEntry(
+            site.site_id, site.name, site.unit_code, site.depth, site.unit_type, invited
+        )
+        self.entries[site.site_id] = entry
+        self._total_by_depth[site.depth] += 1
+        self._types_by_depth.setdefault(site.depth, Counter())[site.unit_type] += 1
+        self._dirty.add(site.site_id)
+        return entry
+
+    def _set_status(self, entry: RollCallEntry, status: SiteStatus) -> None:
+        was_present = entry.status in PRESENT
+        entry.status = status
+        is_present = status in PRESENT
+        if was_present != is_present:
+            self._present_by_depth[entry.depth] += 1 if is_present else -1
+        self._dirty.add(entry.site_id)
+
+    def entry(self, site_id: str, name: str) -> RollCallEntry:
+        """The row of a site, added (uninvited, top tier) if it was not invited."""
+        found = self.entries.get(site_id)
+        if found is None:
+            found = self._add(InvitedSite(site_id, name, None, 0, "Khách mời"), invited=False)
+        return found
+
+    def joined(self, site_id: str, name: str, now: float | None = None) -> None:
+        """A site connected (its peer connection may still be coming up)."""
+        entry = self.entry(site_id, name)
+        entry.joined_at = time.time() if now is None else now
+        entry.left_at = None
+        self._set_status(entry, SiteStatus.CONNECTING)
+
+    def connection(self, site_id: str, state: str) -> None:
+        """The site's peer connection state moved."""
+        entry = self.entries.get(site_id)
+        if entry is None or entry.status not in PRESENT:
+            return
+        if state == "connected":
+            self._set_status(entry, SiteStatus.POOR if entry.quality.poor else SiteStatus.CONNECTED)
+        elif state in ("new", "connecting"):
+            self._set_status(entry, SiteStatus.CONNECTING)
+
+    def left(self, site_id: str, removed: bool = False, now: float | None = None) -> None:
+        """A site went away (or was removed by the host)."""
+        entry = self.entries.get(site_id)
+        if entry is None:
+            return
+        entry.left_at = time.time() if now is None else now
+        entry.hand_raised_at = None
+        self._set_status(entry, SiteStatus.REMOVED if removed else SiteStatus.LEFT)
+
+    def quality(self, site_id: str, quality: Quality) -> None:
+        """A new measurement of a present site's connection."""
+        entry = self.entries.get(site_id)
+        if entry is None or entry.status not in PRESENT:
+            return
+        current = entry.quality
+        # A recent report of the site's own getStats wins over our RTCP view.
+        if (
+            quality.source == "server"
+            and current.source == "client"
+            and quality.at - current.at < QUALITY_STALE_SECONDS
+        ):
+            return
+        entry.quality = quality
+        if entry.status in (SiteStatus.CONNECTED, SiteStatus.POOR):
+            self._set_status(entry, SiteStatus.POOR if quality.poor else SiteStatus.CONNECTED)
+        self._dirty.add(site_id)
+
+    def hand(self, site_id: str, raised_at: float | None) -> None:
+        """A site raised (time) or lowered (None) its hand."""
+        entry = self.entries.get(site_id)
+        if entry is not None and entry.hand_raised_at != raised_at:
+            entry.hand_raised_at = raised_at
+            self._dirty.add(site_id)
+
+    def muted(self, site_id: str, audio: bool, video: bool) -> None:
+        """A site's microphone and camera state."""
+        entry = self.entries.get(site_id)
+        if entry is not None and (entry.audio_muted, entry.video_muted) != (audio, video):
+            entry.audio_muted, entry.video_muted = audio, video
+            self._dirty.add(site_id)
+
+    def tiers(self) -> list[dict[str, Any]]:
+        """Present/total per tier, top tier first; a tier is named after its commonest unit type."""
+        out = []
+        for depth in sorted(self._total_by_depth):
+            kind = self._types_by_depth[depth].most_common(1)[0][0]
+            out.append(
+                {
+                    "depth": depth,
+                    "label": kind,
+                    "present": self._present_by_depth[depth],
+                    "total": self._total_by_depth[depth],
+                }
+            )
+        return out
+
+    def take_changes(self) -> list[dict[str, Any]]:
+        """The rows changed since the last call, as JSON."""
+        changed = [self.entries[s].as_json() for s in self._dirty if s in self.entries]
+        self._dirty.clear()
+        return changed
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every row, top tier first, then by name."""
+        rows = sorted(self.entries.values(), key=lambda e: (e.depth, e.name))
+        return [e.as_json() for e in rows]
