@@ -90,10 +90,9 @@ async def _ensure_demo(settings: Settings) -> list[str]:
     finally:
         await store.close()
     secret = load_or_create_secret(settings.data_dir)
-    lines = [
-        ("Created" if first else "Demo room")
-        + f" {room.name!r} (id {room.id}). Join links, valid 12 h:",
-    ]
+    lines.append(
+        ("Created" if first else "Demo room") + f" {room.name!r} (id {room.id}). Join links, valid 12 h:"
+    )
     for index, name in enumerate(DEMO_SITES):
         role = Role.HOST if index == 0 else Role.PARTICIPANT
         token = issue_token(

@@ -458,7 +458,7 @@ async def site_ics(request: web.Request) -> web.Response:
             names[host] = (await store.get_site(host)).name
         except NotFound:
             names[host] = host
-    text = calendar(((m, names[m.host_site], m.agenda) for m in meetings), site.name, request.host)
+    text = calendar(((m, names[m.host_site], m.agenda) for m in meetings), site.name, _host(request))
     return _ics_response(text, f"{site.id}.ics")
 
 
@@ -608,3 +608,8 @@ def setup(app: web.Application) -> None:
     for method, path, handler, _ in ROUTES:
         app.router.add_route(method, path, handler)
     app.router.add_get("/api/openapi.json", openapi_document)
+
+
+def _host(request: web.Request) -> str:
+    """The server's host name without the port, for iCalendar UIDs."""
+    return request.host.rsplit(":", 1)[0] if request.host.count(":") == 1 else request.host
