@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conference.bus import EventBus, MemoryBus
 from conference.store import SqliteStore, Store
 from conference.tokens import Role, issue_token
 
@@ -164,7 +166,55 @@ def room(server: ServerProcess) -> str:
     return server.create_room()
 
 
-STORE_ENGINES = ["sqlite"]
+STORE_ENGINES = ["sqlite", "redis"]
+BUS_ENGINES = ["memory", "redis"]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis the tests use: database 15 by default, away from other users' data.
+
+    Fails (never skips) when no server answers, so a CI without Redis is red,
+    not silently green; ``scripts/test`` starts one on 127.0.0.1:6379.
+    """
+    import redis
+
+    url = os.environ.get("CONFERENCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(
+            f"no Redis server answers PING at {url} ({exc}); start one "
+            "(scripts/test does) or point CONFERENCE_TEST_REDIS_URL at one",
+            pytrace=False,
+        )
+    finally:
+        client.close()
+    return url
+
+
+def unique_prefix() -> str:
+    """A key prefix of its own for one test, so tests never see each other's keys."""
+    return f"test:{uuid.uuid4().hex}:"
+
+
+async def delete_prefixed(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix`` (SCAN, then DEL in batches)."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=prefix + "*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                await client.delete(*batch)
+                batch.clear()
+        if batch:
+            await client.delete(*batch)
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture(params=STORE_ENGINES)
@@ -172,10 +222,39 @@ async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     """Each Store engine in turn, empty."""
     if request.param == "sqlite":
         the_store: Store = SqliteStore(tmp_path / "contract.sqlite3")
-    else:  # pragma: no cover - filled in with the Redis engine
+        yield the_store
+        await the_store.close()
+    elif request.param == "redis":
+        from conference.store.redis import RedisStore
+
+        # Asked for here, not as an argument, so the SQLite half runs without Redis.
+        url: str = request.getfixturevalue("redis_url")
+        prefix = unique_prefix()
+        the_store = RedisStore(url, prefix=prefix)
+        try:
+            yield the_store
+        finally:
+            await the_store.close()
+            await delete_prefixed(url, prefix)
+    else:
         raise AssertionError(request.param)
-    yield the_store
-    await the_store.close()
+
+
+@pytest.fixture(params=BUS_ENGINES)
+async def any_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+    """Each EventBus engine in turn, with no subscriber."""
+    if request.param == "memory":
+        the_bus: EventBus = MemoryBus()
+    elif request.param == "redis":
+        from conference.bus.redis import RedisBus
+
+        the_bus = RedisBus(request.getfixturevalue("redis_url"), prefix=unique_prefix())
+    else:
+        raise AssertionError(request.param)
+    try:
+        yield the_bus
+    finally:
+        await the_bus.close()
 
 
 @pytest.fixture

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +25,7 @@ from conference.store import (
     UnitNotFound,
     User,
 )
+from tests.conftest import ROOT
 
 
 def tree() -> list[Unit]:
@@ -221,3 +226,253 @@ async def test_meta(any_store):
     await any_store.set_meta("k", "v1")
     await any_store.set_meta("k", "v2")
     assert await any_store.get_meta("k") == "v2"
+
+
+# -- further contract: what the engines must agree on beyond the basics --------------
+
+
+def flatten(nodes: list[dict], parent: str | None, depth: int, into: list[Unit]) -> None:
+    """The nested units of the source file as a list, parents first."""
+    for position, node in enumerate(nodes):
+        into.append(Unit(node["code"], node["name"], node["type"], parent, depth, position))
+        flatten(node.get("children", []), node["code"], depth + 1, into)
+
+
+def national_units() -> tuple[list[Unit], str]:
+    """The national list (11,367 units) if shared/ is there, else as many synthetic ones.
+
+    Parents come before children and ``position`` is the order among
+    siblings, as an import from the source file gives them.
+    """
+    name = "vn-admin-units-2021-11-01.json"
+    for folder in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+        path = folder / name
+        if path.is_file():
+            units: list[Unit] = []
+            flatten(json.loads(path.read_text(encoding="utf-8"))["units"], None, 0, units)
+            return units, str(path)
+    synthetic: list[Unit] = []
+    for p in range(63):
+        province = f"{p:02d}"
+        synthetic.append(Unit(province, f"Tỉnh {p}", "Tỉnh", None, 0, p))
+        for d in range(10):
+            district = f"{province}{d:02d}"
+            synthetic.append(Unit(district, f"Huyện {d}", "Huyện", province, 1, d))
+            for c in range(16):
+                synthetic.append(Unit(f"{district}{c:02d}", f"Xã {c}", "Xã", district, 2, c))
+    return synthetic, "synthetic (63 x 10 x 16)"
+
+
+async def test_national_import(any_store, request, capsys):
+    units, source = national_units()
+    started = time.perf_counter()
+    assert await any_store.upsert_units(units) == len(units)
+    took = time.perf_counter() - started
+    # Reported, not asserted: a loaded CI machine must not fail on speed.
+    with capsys.disabled():
+        print(
+            f"\n[national import] {request.node.callspec.id}: {len(units)} units "
+            f"in {took:.2f} s from {source}"
+        )
+    assert await any_store.count_units() == len(units)
+    roots = [u for u in units if u.parent is None]
+    assert [u.code for u in await any_store.children(None)] == [u.code for u in roots]
+    first = roots[0]
+    below = {first.code}
+    for unit in units:  # parents come first, so one pass finds the whole subtree
+        if unit.parent in below:
+            below.add(unit.code)
+    subtree = await any_store.subtree(first.code)
+    assert subtree[0].code == first.code
+    assert {u.code for u in subtree} == below
+    leaf = units[-1]
+    chain = await any_store.ancestors(leaf.code)
+    assert [u.depth for u in chain] == list(range(leaf.depth))
+    assert chain[-1].code == leaf.parent
+    assert [s.id for s in await any_store.sites_of([leaf.code])] == [leaf.code]
+    # Importing the same file again updates in place.
+    assert await any_store.upsert_units(units) == len(units)
+    assert await any_store.count_units() == len(units)
+
+
+async def test_children_order_and_moving_a_unit(any_store):
+    await any_store.upsert_units(
+        [
+            *tree(),
+            # Same position as 05503: the code breaks the tie.
+            Unit("05500", "Xã Bảo Linh", "Xã", "167", 2, 0),
+            # A parent may be stored already and come later in the batch too.
+            Unit("05509", "Xã Phúc Chu", "Xã", "167", 2, 5),
+            Unit("167", "Huyện Định Hóa", "Huyện", "19", 1, 1),
+        ]
+    )
+    assert [u.code for u in await any_store.children("167")] == [
+        "05500",
+        "05503",
+        "05506",
+        "05509",
+    ]
+    assert await any_store.children("05506") == []
+    assert await any_store.children("nope") == []
+    # Move a commune to the other district: it leaves the old parent's list.
+    await any_store.upsert_units([Unit("05509", "Xã Phúc Chu", "Xã", "164", 2, 0)])
+    assert [u.code for u in await any_store.children("164")] == ["05431", "05509", "05434"]
+    assert "05509" not in [u.code for u in await any_store.children("167")]
+    assert [u.code for u in await any_store.subtree("164")] == ["164", "05431", "05509", "05434"]
+    assert [u.code for u in await any_store.ancestors("05509")] == ["19", "164"]
+    assert await any_store.count_units() == 9
+
+
+async def test_parent_later_in_the_batch_is_refused(any_store):
+    with pytest.raises(StoreError):
+        await any_store.upsert_units(
+            [
+                Unit("164", "Thành phố Thái Nguyên", "Thành phố", "19", 1, 0),
+                Unit("19", "Tỉnh Thái Nguyên", "Tỉnh", None, 0, 0),
+            ]
+        )
+    assert await any_store.count_units() == 0
+    assert await any_store.children(None) == []
+    with pytest.raises(NotFound):
+        await any_store.get_site("19")  # no default site either
+    assert await any_store.upsert_units([]) == 0
+
+
+async def test_sites_order_and_errors(any_store):
+    await any_store.upsert_units(tree())
+    await any_store.add_site(Site("167-b", "167", "Phòng B"))
+    await any_store.add_site(Site("167-a", "167", "Phòng A"))
+    sites = await any_store.sites_of(["05506", "167", "05506", "nope"])
+    assert [s.id for s in sites] == ["05506", "167", "167-a", "167-b"]
+    assert await any_store.get_site("167-a") == Site("167-a", "167", "Phòng A")
+    assert await any_store.sites_of([]) == []
+    with pytest.raises(StoreError):  # SQLite says Conflict: the unit is unknown
+        await any_store.add_site(Site("ghost-room", "nope", "Phòng ma"))
+    with pytest.raises(NotFound):
+        await any_store.get_site("ghost-room")
+
+
+async def test_users_need_a_known_unit(any_store):
+    await any_store.upsert_units(tree())
+    with pytest.raises(StoreError) as refused:
+        await any_store.create_user(user("host.ghost", unit="nope"))
+    assert not isinstance(refused.value, Conflict)
+    assert await any_store.get_user("host.ghost") is None
+    await any_store.create_user(user("site.linhthong", AccountRole.SITE, "05506"))
+    assert (await any_store.get_user("site.linhthong")) == user(
+        "site.linhthong", AccountRole.SITE, "05506"
+    )
+
+
+async def test_login_expires_at_its_instant(any_store):
+    await any_store.upsert_units(tree())
+    await any_store.create_user(user("host.dinhhoa"))
+    now = time.time()
+    login = Login("sess-2", "host.dinhhoa", "csrf-2", now, now + 3600)
+    await any_store.create_login(login)
+    assert await any_store.get_login("sess-2", now) == login
+    assert await any_store.get_login("sess-2", now + 3600) is None  # expires_at <= now
+    assert await any_store.get_login("never", now) is None
+
+
+async def test_rooms_order_and_bad_input(any_store):
+    first = await any_store.create_room("Giao ban", "vp8", room_id="giao-ban")
+    second = await any_store.create_room("  Phòng H.264  ", "h264")
+    assert second.name == "Phòng H.264"
+    assert await any_store.list_rooms() == [first, second]
+    for name, room_id in (("", None), ("x" * 121, None), ("ok", "Bad Id!")):
+        with pytest.raises(StoreError):
+            await any_store.create_room(name, "vp8", room_id)
+    with pytest.raises(RoomNotFound):
+        await any_store.delete_room("khong-co")
+    assert await any_store.list_rooms() == [first, second]
+
+
+async def test_meeting_windows_are_half_open_and_ordered(any_store):
+    await any_store.upsert_units(tree())
+    await any_store.create_meeting(meeting("b", 1000, 2000), [])
+    await any_store.create_meeting(meeting("a", 1000, 2000, host_site="164"), [])
+    await any_store.create_meeting(meeting("c", 500, 900, host_site="05506"), ["167"])
+    await any_store.create_meeting(meeting("d", 3000, 4000, cancelled_at=9.0), ["167"])
+    assert [m.id for m in await any_store.list_meetings(0, 10_000)] == ["c", "a", "b", "d"]
+    assert [m.id for m in await any_store.list_meetings(2000, 3000)] == []  # both ends open
+    assert [m.id for m in await any_store.list_meetings(1999, 3001)] == ["a", "b", "d"]
+    assert [m.id for m in await any_store.list_meetings(0, 1000)] == ["c"]
+    assert [m.id for m in await any_store.meetings_for_site("167", 0, 10_000)] == ["c", "b", "d"]
+    assert await any_store.meetings_for_site("05431", 0, 10_000) == []
+    assert await any_store.invitations("nope") == []
+    with pytest.raises(Conflict):
+        await any_store.create_meeting(meeting("b", 5000, 6000), [])  # id taken
+    assert (await any_store.get_meeting("b")).start == 1000
+
+
+async def test_update_meeting_moves_host_and_invitations(any_store):
+    await any_store.upsert_units(tree())
+    await any_store.create_meeting(meeting("m1", 1000, 2000), ["05503", "05506"])
+    await any_store.create_meeting(meeting("m2", 1000, 2000, host_site="164"), ["05431"])
+    # Moving m1 to host 164 at the same time clashes with m2 there.
+    with pytest.raises(Conflict):
+        await any_store.update_meeting(meeting("m1", 1500, 2500, host_site="164"), [])
+    moved = meeting("m1", 3000, 4000, host_site="164")
+    await any_store.update_meeting(moved, ["05431", "05506", "05431", "19"])
+    assert await any_store.get_meeting("m1") == moved
+    assert await any_store.invitations("m1") == ["05431", "05506", "19"]  # once each, in order
+    assert await any_store.meetings_for_site("167", 0, 10_000) == []  # no longer hosts it
+    assert await any_store.meetings_for_site("05503", 0, 10_000) == []  # no longer invited
+    assert [m.id for m in await any_store.meetings_for_site("05506", 0, 10_000)] == ["m1"]
+    assert [m.id for m in await any_store.meetings_for_site("164", 0, 10_000)] == ["m2", "m1"]
+    # Its old slot at host 167 is free again.
+    await any_store.create_meeting(meeting("m3", 1000, 2000), [])
+    # An update that names an unknown site changes nothing.
+    with pytest.raises(StoreError):
+        await any_store.update_meeting(meeting("m1", 5000, 6000, host_site="164"), ["nope"])
+    assert await any_store.get_meeting("m1") == moved
+    assert await any_store.invitations("m1") == ["05431", "05506", "19"]
+    with pytest.raises(StoreError):
+        await any_store.create_meeting(meeting("m4", 7000, 8000, host_site="no-such-host"), [])
+    with pytest.raises(MeetingNotFound):
+        await any_store.get_meeting("m4")
+    # Un-cancelling is checked like any other change.
+    await any_store.update_meeting(meeting("m3", 1000, 2000, cancelled_at=1.0), [])
+    await any_store.create_meeting(meeting("m5", 1500, 2500), [])
+    with pytest.raises(Conflict):
+        await any_store.update_meeting(meeting("m3", 1000, 2000), [])
+
+
+async def test_concurrent_meetings_for_one_host_site_one_wins(any_store):
+    await any_store.upsert_units(tree())
+    attempts = [meeting(f"race-{n}", 1000 + n, 2000 + n) for n in range(12)]
+    results = await asyncio.gather(
+        *(any_store.create_meeting(m, ["05503"]) for m in attempts), return_exceptions=True
+    )
+    unexpected = [r for r in results if r is not None and not isinstance(r, Conflict)]
+    assert unexpected == []
+    assert sum(r is None for r in results) == 1
+    assert len(await any_store.list_meetings(0, 10_000)) == 1
+    # Concurrent moves of two meetings into one free slot: one lands.
+    await any_store.create_meeting(meeting("early", 100, 200, host_site="164"), [])
+    await any_store.create_meeting(meeting("late", 5000, 6000, host_site="164"), [])
+    results = await asyncio.gather(
+        any_store.update_meeting(meeting("early", 3000, 4000, host_site="164"), []),
+        any_store.update_meeting(meeting("late", 3500, 4500, host_site="164"), []),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "NoneType"]
+    hosted = await any_store.meetings_for_site("164", 0, 10_000)
+    for one, other in itertools.pairwise(hosted):
+        assert one.end <= other.start
+
+
+async def test_grants_order_and_unknown_units(any_store):
+    await any_store.upsert_units(tree())
+    await any_store.add_grant(Grant("19", "05506", "host.tinh", 3.0))
+    await any_store.add_grant(Grant("164", "05506", "host.tp", 4.0))
+    await any_store.add_grant(Grant("19", "05506", "someone.else", 9.0))  # kept as first given
+    assert await any_store.grants_to("05506") == [
+        Grant("164", "05506", "host.tp", 4.0),
+        Grant("19", "05506", "host.tinh", 3.0),
+    ]
+    with pytest.raises(StoreError):
+        await any_store.add_grant(Grant("19", "nope", "host.tinh", 3.0))
+    assert await any_store.grants_from("nope") == []
+    assert await any_store.grants_from("164") == [Grant("164", "05506", "host.tp", 4.0)]

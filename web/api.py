@@ -433,7 +433,7 @@ async def meeting_ics(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     view = await _service(request).view(principal, request.match_info["id"])
     text = calendar(
-        [(view.meeting, view.host.name, view.meeting.agenda)], view.meeting.title, request.host
+        [(view.meeting, view.host.name, view.meeting.agenda)], view.meeting.title, _host(request)
     )
     return _ics_response(text, f"{view.meeting.id}.ics")
 
