@@ -65,7 +65,7 @@ def join_url(base_url: str, room_id: str, token: str) -> str:
 
 async def _ensure_demo(settings: Settings) -> list[str]:
     """Seed the units and the demo room on first start; return banner lines with fresh links."""
-    store = open_store(settings.data_dir, settings.redis_url)
+    store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
     lines: list[str] = []
     try:
         await store.set_meta(SERVED_URL_KEY, settings.base_url())
@@ -91,7 +91,8 @@ async def _ensure_demo(settings: Settings) -> list[str]:
         await store.close()
     secret = load_or_create_secret(settings.data_dir)
     lines.append(
-        ("Created" if first else "Demo room") + f" {room.name!r} (id {room.id}). Join links, valid 12 h:"
+        ("Created" if first else "Demo room")
+        + f" {room.name!r} (id {room.id}). Join links, valid 12 h:"
     )
     for index, name in enumerate(DEMO_SITES):
         role = Role.HOST if index == 0 else Role.PARTICIPANT
@@ -118,7 +119,7 @@ def cmd_room_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> str:
-        store = open_store(settings.data_dir, settings.redis_url)
+        store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
         try:
             room = await store.create_room(args.name, args.codec or settings.default_codec, args.id)
         finally:
@@ -133,7 +134,7 @@ def cmd_room_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> list[Any]:
-        store = open_store(settings.data_dir, settings.redis_url)
+        store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
         try:
             return await store.list_rooms()
         finally:
@@ -169,7 +170,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         raise CliError("--name must not be empty")
 
     async def room_and_base_url() -> str:
-        store = open_store(settings.data_dir, settings.redis_url)
+        store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
         try:
             await store.get_room(args.room)
             served = await store.get_meta(SERVED_URL_KEY)
@@ -212,7 +213,7 @@ def cmd_units_import(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
 
     async def run() -> tuple[int, int]:
-        store = open_store(settings.data_dir, settings.redis_url)
+        store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
         try:
             written = await store.upsert_units(units)
             return written, await store.count_units()
@@ -248,7 +249,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
 
     async def run() -> None:
-        store = open_store(settings.data_dir, settings.redis_url)
+        store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
         try:
             if role is AccountRole.SITE:
                 await store.get_site(args.unit)

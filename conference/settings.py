@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         None,
         description="redis://host:port/db: keep state in Redis and pass room events through it",
     )
+    redis_prefix: str = Field(
+        "conference:", min_length=1, max_length=64, description="key and channel prefix in Redis"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -11,7 +11,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,6 +40,36 @@ class ServerProcess:
     base_url: str
     data_dir: Path
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. the Redis engine)
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``conference ARGS`` against this server's data (same store, same key)."""
+        return subprocess.run(
+            [sys.executable, "-m", "conference", *args, "--data-dir", str(self.data_dir)],
+            capture_output=True,
+            text=True,
+            input=stdin,
+            env={**server_env(), **self.env},
+            timeout=120,
+        )
+
+    def add_user(
+        self,
+        username: str,
+        role: str,
+        unit: str | None = None,
+        name: str | None = None,
+        password: str = "mat-khau-kiem-thu",
+    ) -> str:
+        """Create an account with the CLI; returns its password."""
+        args = ["user", "add", username, "--role", role, "--password-stdin"]
+        if unit:
+            args += ["--unit", unit]
+        if name:
+            args += ["--name", name]
+        result = self.cli(*args, stdin=password + "\n")
+        assert result.returncode == 0, result.stderr
+        return password
 
     def create_room(self, name: str = "Phòng họp kiểm thử", codec: str = "vp8") -> str:
         """Create a room through the CLI, as an operator would."""
@@ -105,7 +135,9 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def start_server(data_dir: Path, *extra: str, port: int | None = None) -> ServerProcess:
+def start_server(
+    data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None
+) -> ServerProcess:
     """Start ``conference serve`` and wait until /healthz answers."""
     port = port or free_port()
     log_path = data_dir / "server.log"
@@ -127,12 +159,12 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None) -> Server
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=server_env(),
+        env={**server_env(), **(env or {})},
         cwd=ROOT,
     )
     scheme = "https" if "--self-signed" in extra else "http"
     base_url = f"{scheme}://127.0.0.1:{port}"
-    server = ServerProcess(process, base_url, data_dir, log_path)
+    server = ServerProcess(process, base_url, data_dir, log_path, dict(env or {}))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

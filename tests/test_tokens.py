@@ -78,8 +78,16 @@ def test_bad_durations(text):
 
 
 def test_meeting_window_bounds_the_token():
-    token = issue_token(SECRET, room="m-1", name="Xã", site_id="05506", meeting="m-1",
-                        not_before=10_000, expires_at=20_000, now=5_000)
+    token = issue_token(
+        SECRET,
+        room="m-1",
+        name="Xã",
+        site_id="05506",
+        meeting="m-1",
+        not_before=10_000,
+        expires_at=20_000,
+        now=5_000,
+    )
     with pytest.raises(TokenError) as err:
         verify_token(SECRET, token, now=9_000)
     assert err.value.code == "token-not-yet-valid"

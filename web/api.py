@@ -458,7 +458,9 @@ async def site_ics(request: web.Request) -> web.Response:
             names[host] = (await store.get_site(host)).name
         except NotFound:
             names[host] = host
-    text = calendar(((m, names[m.host_site], m.agenda) for m in meetings), site.name, _host(request))
+    text = calendar(
+        ((m, names[m.host_site], m.agenda) for m in meetings), site.name, _host(request)
+    )
     return _ics_response(text, f"{site.id}.ics")
 
 

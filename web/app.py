@@ -63,9 +63,13 @@ def create_app(
 
     async def conference_ctx(app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
-        the_store = store if store is not None else open_store(settings.data_dir, settings.redis_url)
+        the_store = (
+            store
+            if store is not None
+            else open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
+        )
         key = secret if secret is not None else load_or_create_secret(settings.data_dir)
-        bus = open_bus(settings.redis_url)
+        bus = open_bus(settings.redis_url, settings.redis_prefix)
         conference = Conference(settings, the_store, key, bus)
         app[CONFERENCE] = conference
         conference.start()

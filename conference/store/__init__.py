@@ -44,10 +44,12 @@ __all__ = [
 ]
 
 
-def open_store(data_dir: Path | str, redis_url: str | None = None) -> Store:
+def open_store(
+    data_dir: Path | str, redis_url: str | None = None, redis_prefix: str = "conference:"
+) -> Store:
     """The Redis engine when ``redis_url`` is given, else SQLite in ``data_dir``."""
     if redis_url:
         from conference.store.redis import RedisStore
 
-        return RedisStore(redis_url)
+        return RedisStore(redis_url, prefix=redis_prefix)
     return SqliteStore(Path(data_dir) / "conference.sqlite3")
