@@ -97,7 +97,6 @@ async def test_a_reader_that_falls_behind_is_told(any_bus, monkeypatch):
     limit = 5
     monkeypatch.setattr("conference.bus.base.SUBSCRIBER_QUEUE_LIMIT", limit)
     # The in-process engine copied the constant when it was imported.
-    monkeypatch.setattr("conference.bus.memory.SUBSCRIBER_QUEUE_LIMIT", limit)
     slow, slow_messages = await subscribed(any_bus, "room:busy")
     _, fast = await subscribed(any_bus, "room:busy")
     assert not slow.lagged

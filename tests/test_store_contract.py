@@ -476,3 +476,17 @@ async def test_grants_order_and_unknown_units(any_store):
         await any_store.add_grant(Grant("19", "nope", "host.tinh", 3.0))
     assert await any_store.grants_from("nope") == []
     assert await any_store.grants_from("164") == [Grant("164", "05506", "host.tp", 4.0)]
+
+
+async def test_unit_cycles_are_refused(any_store):
+    await any_store.upsert_units(tree())
+    with pytest.raises(StoreError):
+        await any_store.upsert_units([Unit("88888", "Tự làm cha", "Xã", "88888", 1, 0)])
+    with pytest.raises(StoreError):  # a loop inside the batch
+        await any_store.upsert_units(
+            [Unit("77771", "A", "Xã", "77772", 1, 0), Unit("77772", "B", "Xã", "77771", 1, 0)]
+        )
+    with pytest.raises(StoreError):  # a district moved under its own commune
+        await any_store.upsert_units([Unit("167", "Huyện Định Hóa", "Huyện", "05506", 3, 0)])
+    assert [u.code for u in await any_store.subtree("19")][:2] == ["19", "164"]
+    assert await any_store.count_units() == 7

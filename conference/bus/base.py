@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 Message = dict[str, Any]
 
-# A subscriber that falls this far behind loses its subscription (see ``lagged``).
+# A subscriber that falls this far behind loses the messages beyond it (see ``lagged``).
 SUBSCRIBER_QUEUE_LIMIT = 10_000
 
 

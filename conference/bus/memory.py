@@ -6,7 +6,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from conference.bus.base import SUBSCRIBER_QUEUE_LIMIT, Message
+from conference.bus import base
+from conference.bus.base import Message
 
 
 class MemorySubscription:
@@ -22,7 +23,7 @@ class MemorySubscription:
     def deliver(self, message: Message) -> None:
         if self._closed:
             return
-        if self._queue.qsize() >= SUBSCRIBER_QUEUE_LIMIT:
+        if self._queue.qsize() >= base.SUBSCRIBER_QUEUE_LIMIT:  # read now: tests lower it
             self.lagged = True
             return
         self._queue.put_nowait(message)

@@ -150,6 +150,24 @@ def new_room_id() -> str:
     )
 
 
+def batch_cycle(units: Sequence[Unit]) -> str | None:
+    """A unit of ``units`` that would be its own ancestor through the batch, else None.
+
+    Stored units form a tree, so a cycle through stored units needs a moved
+    unit too: engines check moves against the stored subtree separately.
+    """
+    parent = {u.code: u.parent for u in units}
+    for code in parent:
+        seen: set[str] = set()
+        current: str | None = code
+        while current is not None and current in parent:
+            if current in seen:
+                return code
+            seen.add(current)
+            current = parent[current]
+    return None
+
+
 def default_site(unit: Unit) -> Site:
     """The meeting room every unit gets on import."""
     return Site(id=unit.code, unit_code=unit.code, name=unit.name)

@@ -66,6 +66,7 @@ from conference.store.base import (
     Unit,
     UnitNotFound,
     User,
+    batch_cycle,
     default_site,
     new_room_id,
 )
@@ -265,6 +266,20 @@ class RedisStore:
         batch = list(units)
         if not batch:
             return 0
+        looped = batch_cycle(batch)
+        if looped is not None:
+            raise StoreError(
+                f"units could not be stored: unit {looped!r} would be its own ancestor"
+            )
+        stored_now = await self.get_units([u.code for u in batch])
+        for unit in batch:  # a moved unit must not go under its own subtree
+            old = stored_now.get(unit.code)
+            if old is not None and unit.parent is not None and unit.parent != old.parent:
+                if unit.parent in {u.code for u in await self.subtree(unit.code)}:
+                    raise StoreError(
+                        f"units could not be stored: unit {unit.code!r} cannot move under its own "
+                        f"subtree ({unit.parent!r})"
+                    )
         final: dict[str, Unit] = {}
         for unit in batch:  # a code given twice: the later one wins, as in SQLite
             final[unit.code] = unit

@@ -32,6 +32,7 @@ from conference.store.base import (
     Unit,
     UnitNotFound,
     User,
+    batch_cycle,
     default_site,
     new_room_id,
 )
@@ -212,10 +213,29 @@ class SqliteStore:
     async def upsert_units(self, units: Sequence[Unit]) -> int:
         rows = [(u.code, u.name, u.type, u.parent, u.depth, u.position) for u in units]
         sites = [(site.id, site.unit_code, site.name) for site in map(default_site, units)]
+        looped = batch_cycle(units)
+        if looped is not None:
+            raise StoreError(
+                f"units could not be stored: unit {looped!r} would be its own ancestor"
+            )
 
         def write(conn: sqlite3.Connection) -> int:
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                for unit in units:  # a moved unit must not go under its own subtree
+                    if unit.parent is None:
+                        continue
+                    below = conn.execute(
+                        "WITH RECURSIVE below(code) AS (SELECT code FROM units WHERE parent = ? "
+                        "UNION SELECT u.code FROM units u JOIN below ON u.parent = below.code) "
+                        "SELECT 1 FROM below WHERE code = ? LIMIT 1",
+                        (unit.code, unit.parent),
+                    ).fetchone()
+                    if below is not None:
+                        raise StoreError(
+                            f"units could not be stored: unit {unit.code!r} cannot move under its own "
+                            f"subtree ({unit.parent!r})"
+                        )
                 conn.executemany(
                     "INSERT INTO units (code, name, type, parent, depth, position) VALUES (?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(code) DO UPDATE SET name = excluded.name, type = excluded.type, "
@@ -231,6 +251,9 @@ class SqliteStore:
             except sqlite3.IntegrityError as exc:
                 conn.execute("ROLLBACK")
                 raise StoreError(f"units could not be stored: {exc}") from exc
+            except StoreError:
+                conn.execute("ROLLBACK")
+                raise
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -275,9 +298,9 @@ class SqliteStore:
             rows = conn.execute(
                 f"""
                 WITH RECURSIVE tree(code, sort) AS (
-                    SELECT code, printf('%08d', 0) FROM units WHERE code = ?
+                    SELECT code, printf('%010d', 0) FROM units WHERE code = ?
                     UNION ALL
-                    SELECT u.code, tree.sort || '/' || printf('%08d', u.position)
+                    SELECT u.code, tree.sort || '/' || printf('%010d', u.position) || ':' || u.code
                     FROM units u JOIN tree ON u.parent = tree.code
                 )
                 SELECT {_UNIT_COLUMNS_U} FROM tree JOIN units u ON u.code = tree.code ORDER BY tree.sort
@@ -395,22 +418,43 @@ class SqliteStore:
     async def update_user(self, user: User) -> None:
         def update(conn: sqlite3.Connection) -> int:
             row = _user_row(user)
-            return conn.execute(
-                "UPDATE users SET display_name = ?, role = ?, unit_code = ?, password_hash = ?, "
-                "created_at = ?, disabled = ? WHERE username = ?",
-                (*row[1:], row[0]),
-            ).rowcount
+            try:
+                return self._update_user_row(conn, row)
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"unit {user.unit_code!r} does not exist") from exc
 
         if not await self._run(update):
             raise NotFound(f"no user {user.username!r}")
 
-    async def create_login(self, login: Login) -> None:
-        await self._run(
-            lambda conn: conn.execute(
-                "INSERT INTO logins (id, username, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                (login.id, login.username, login.csrf_token, login.created_at, login.expires_at),
-            )
+    @staticmethod
+    def _update_user_row(conn: sqlite3.Connection, row: tuple[object, ...]) -> int:
+        return int(
+            conn.execute(
+                "UPDATE users SET display_name = ?, role = ?, unit_code = ?, password_hash = ?, "
+                "created_at = ?, disabled = ? WHERE username = ?",
+                (*row[1:], row[0]),
+            ).rowcount
         )
+
+    async def create_login(self, login: Login) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO logins (id, username, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        login.id,
+                        login.username,
+                        login.csrf_token,
+                        login.created_at,
+                        login.expires_at,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(
+                    f"login for unknown user {login.username!r} or duplicate id"
+                ) from exc
+
+        await self._run(insert)
 
     async def get_login(self, login_id: str, now: float) -> Login | None:
         row = await self._run(
