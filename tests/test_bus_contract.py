@@ -96,7 +96,6 @@ async def test_vietnamese_text_survives(any_bus):
 async def test_a_reader_that_falls_behind_is_told(any_bus, monkeypatch):
     limit = 5
     monkeypatch.setattr("conference.bus.base.SUBSCRIBER_QUEUE_LIMIT", limit)
-    # The in-process engine copied the constant when it was imported.
     slow, slow_messages = await subscribed(any_bus, "room:busy")
     _, fast = await subscribed(any_bus, "room:busy")
     assert not slow.lagged

@@ -7,7 +7,7 @@
 // which site is in which slot.
 
 import { t, getLang, applyI18n, onLangChange, toggleLang, formatDateTime } from './i18n.js';
-import { icon, fillIcons } from './icons.js';
+import { icon, fillIcons } from './console/icons.js';
 
 const BACKOFF_SECONDS = [1, 2, 4, 8, 15];
 const PING_INTERVAL_MS = 20_000;
@@ -17,19 +17,26 @@ const DISCONNECTED_GRACE_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 30_000; // socket open to media flowing
 const THUMBNAILS = 8;
 const WIDE_PANEL_MIN_WIDTH = 1500;
+const STATS_INTERVAL_MS = 5_000; // own connection report for the host's roll call
 
 // `bye` reasons after which this window must not reconnect by itself.
 const TERMINAL_BYES = {
   replaced: 'replaced',
   removed: 'removed',
+  ended: 'ended',
+  cancelled: 'cancelled',
   'room-closed': 'closed',
   'room-deleted': 'closed',
-  'room-ended': 'closed',
+  'room-ended': 'ended',
+  'room-cancelled': 'cancelled',
 };
+// Ends after which "Join again" makes no sense.
+const FINAL_ENDS = new Set(['ended', 'cancelled', 'closed']);
 // Fatal `error` codes that retrying cannot fix.
 const STOP_ERRORS = new Set([
   'token-expired', 'token-invalid', 'token-malformed', 'token-missing',
   'wrong-room', 'room-not-found', 'role-cannot-publish',
+  'removed', 'room-locked', 'room-closed', 'meeting-ended', 'meeting-cancelled', 'meeting-not-found',
 ]);
 // WebSocket close codes the server uses for the same (in case the error message was lost).
 const STOP_CLOSE_CODES = { 4401: 'token-invalid', 4403: 'wrong-room', 4404: 'room-not-found' };
@@ -77,6 +84,12 @@ const dom = {
   langToggle: $('#lang-toggle'),
   errorBanner: $('#error-banner'),
   noticeBanner: $('#notice-banner'),
+  closingBanner: $('#closing-banner'),
+  closingText: $('#closing-text'),
+  floorBanner: $('#floor-banner'),
+  floorText: $('#floor-text'),
+  micHint: $('#mic-hint'),
+  toggleHand: $('#toggle-hand'),
   stageArea: $('.stage-area'),
   stageOverlay: $('#stage-overlay'),
   stageOverlayText: $('#stage-overlay-text'),
@@ -122,6 +135,13 @@ const app = {
   selfId: null,
   speaker: null,
   participants: new Map(),
+  names: new Map(), // site id -> name, from participants and `slots.names` (large rooms)
+  count: 0, // sites in the room (large rooms list only some of them in `participants`)
+  floor: null, // the site that has the floor
+  handRaised: false,
+  mutedByHost: false,
+  closingDeadline: 0, // ms epoch when the meeting ends (after `closing`), 0: not announced
+  closingTimer: null,
   slots: {},
   slotKinds: {},
   wakeLock: null,
@@ -192,6 +212,7 @@ function setState(state) {
   const waiting = app.screen === 'meeting' && (state === 'reconnecting' || state === 'disconnected');
   dom.stageOverlay.hidden = !waiting;
   dom.connectionState.setAttribute('aria-busy', String(state === 'connecting' || state === 'reconnecting'));
+  updateHandButton();
 }
 
 function showNotice(key, params) {
@@ -416,6 +437,202 @@ function updateControls() {
   for (const button of [dom.toggleMic, dom.prejoinMic]) updateToggle(button, 'mic', app.micMuted, hasMic);
   for (const button of [dom.toggleCam, dom.prejoinCam]) updateToggle(button, 'cam', app.camMuted, hasCam);
   for (const button of [dom.toggleMic, dom.toggleCam, dom.prejoinMic, dom.prejoinCam]) button.hidden = isViewer;
+  // Muted by the host: the microphone button says so, and the hint below says how to speak.
+  const locked = app.mutedByHost && app.screen === 'meeting';
+  dom.toggleMic.classList.toggle('is-locked', locked);
+  if (locked) {
+    setText(dom.toggleMic.querySelector('.btn-text'), 'hostMute.button');
+    dom.toggleMic.title = t('hostMute.hint');
+  } else {
+    dom.toggleMic.removeAttribute('title');
+  }
+  dom.micHint.hidden = !locked || isViewer;
+  if (locked) setText(dom.micHint, 'hostMute.hint');
+  updateHandButton();
+}
+
+// -- floor control: raised hand, the floor, the host's mute, the closing countdown ----
+
+function updateHandButton() {
+  const button = dom.toggleHand;
+  const hasFloor = !!app.floor && app.floor === app.selfId;
+  const usable = !!app.session && app.session.welcomed && !app.session.closed;
+  const raised = app.handRaised && !hasFloor;
+  button.hidden = isViewer;
+  button.disabled = !usable || hasFloor;
+  button.setAttribute('aria-pressed', String(raised));
+  button.classList.toggle('is-raised', raised);
+  button.classList.toggle('has-floor', hasFloor);
+  setText(button.querySelector('.btn-text'), hasFloor ? 'hand.floor' : raised ? 'hand.lower' : 'hand.raise');
+}
+
+/** Ask for the floor (or stop asking). */
+function setHandRaised(raised) {
+  const session = app.session;
+  if (isViewer || !session || !session.welcomed || app.floor === app.selfId) return false;
+  raised = !!raised;
+  if (!session.send({ type: 'hand', raised })) return false;
+  app.handRaised = raised; // the server's `hand` confirms (or corrects) it
+  updateHandButton();
+  if (raised) showNotice('hand.raised');
+  else if (app.noticeKey && app.noticeKey.key === 'hand.raised') showNotice(null);
+  return true;
+}
+
+function onHand(raised) {
+  const wasRaised = app.handRaised;
+  app.handRaised = raised;
+  if (wasRaised && !raised && app.floor !== app.selfId) showNotice('hand.lowered');
+  updateHandButton();
+}
+
+function onFloor(id) {
+  const previous = app.floor;
+  app.floor = id;
+  if (id && id === app.selfId && previous !== id) {
+    // Given the floor: the host's mute is lifted and the microphone comes on by itself.
+    app.mutedByHost = false;
+    app.handRaised = false;
+    if (liveTrack(app.audioTrack)) {
+      if (app.micMuted) {
+        app.micMuted = false;
+        applyTrackStates();
+        sendMute();
+      } else {
+        app.audioTrack.enabled = true;
+      }
+      showNotice('floor.self');
+    } else {
+      showNotice('floor.selfNoMic');
+    }
+  } else if (previous && previous === app.selfId && id !== app.selfId) {
+    showNotice('floor.over');
+  }
+  updateControls();
+  renderFloor();
+  renderPeople();
+}
+
+function renderFloor() {
+  const id = app.floor;
+  const show = !!id && app.screen === 'meeting';
+  dom.floorBanner.hidden = !show;
+  dom.floorBanner.classList.toggle('is-self', !!id && id === app.selfId);
+  if (show) {
+    dom.floorBanner.dataset.site = id;
+    const name = siteName(id) || id;
+    dom.floorText.textContent = t('floor.banner', { name: id === app.selfId ? `${name} (${t('you')})` : name });
+  } else {
+    delete dom.floorBanner.dataset.site;
+    dom.floorText.textContent = '';
+  }
+}
+
+function onMutedByHost(muted, refused = false) {
+  app.mutedByHost = muted;
+  if (muted) {
+    if (!app.micMuted) {
+      app.micMuted = true;
+      applyTrackStates();
+      sendMute();
+    } else if (app.audioTrack) {
+      app.audioTrack.enabled = false;
+    }
+    showNotice(refused ? 'hostMute.hint' : 'hostMute.on');
+  } else {
+    showNotice('hostMute.off');
+  }
+  updateControls();
+}
+
+function startClosingCountdown(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return;
+  app.closingDeadline = Date.now() + Math.max(0, seconds) * 1000;
+  clearInterval(app.closingTimer);
+  app.closingTimer = setInterval(renderClosing, 1000);
+  renderClosing();
+}
+
+function stopClosingCountdown() {
+  clearInterval(app.closingTimer);
+  app.closingTimer = null;
+  app.closingDeadline = 0;
+  renderClosing();
+}
+
+function renderClosing() {
+  const show = !!app.closingDeadline && app.screen === 'meeting';
+  dom.closingBanner.hidden = !show;
+  if (!show) return;
+  const left = Math.max(0, Math.ceil((app.closingDeadline - Date.now()) / 1000));
+  const pad = (n) => String(n).padStart(2, '0');
+  let text;
+  if (left >= 60) text = `${t('closing.minutes', { n: Math.ceil(left / 60) })} (${pad(Math.floor(left / 60))}:${pad(left % 60)})`;
+  else if (left > 0) text = t('closing.seconds', { n: left });
+  else text = t('closing.now');
+  dom.closingText.textContent = text;
+  dom.closingBanner.dataset.seconds = String(left);
+  dom.closingBanner.classList.toggle('is-urgent', left <= 60);
+}
+
+// -- own connection statistics ------------------------------------------------------------
+
+/** Totals from one getStats() report. */
+function statsSample(report, pc) {
+  const sample = {
+    pc, at: performance.now(), rtt: null,
+    lost: 0, received: 0, bytesIn: 0, bytesOut: 0, inbound: false, outbound: false,
+  };
+  let selectedId = null;
+  const pairs = [];
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) selectedId = s.selectedCandidatePairId;
+    else if (s.type === 'candidate-pair') pairs.push(s);
+    else if (s.type === 'inbound-rtp') {
+      sample.inbound = true;
+      sample.lost += Number(s.packetsLost) || 0;
+      sample.received += Number(s.packetsReceived) || 0;
+      sample.bytesIn += Number(s.bytesReceived) || 0;
+    } else if (s.type === 'outbound-rtp') {
+      sample.outbound = true;
+      sample.bytesOut += Number(s.bytesSent) || 0;
+    }
+  });
+  const pair = (selectedId && pairs.find((p) => p.id === selectedId))
+    || pairs.find((p) => p.nominated && p.state === 'succeeded')
+    || pairs.find((p) => p.selected);
+  if (pair && typeof pair.currentRoundTripTime === 'number') sample.rtt = pair.currentRoundTripTime * 1000;
+  return sample;
+}
+
+function finite(value, max, digits = 1) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return null;
+  const scale = 10 ** digits;
+  return Math.min(Math.round(value * scale) / scale, max);
+}
+
+/** The `stats` message: RTT now; loss and bitrates over the time since `previous`. */
+function statsMessage(previous, current) {
+  let loss = null;
+  let inKbps = null;
+  let outKbps = null;
+  if (previous && previous.pc === current.pc) {
+    const seconds = (current.at - previous.at) / 1000;
+    if (seconds > 0.5) {
+      const lost = Math.max(0, current.lost - previous.lost);
+      const received = Math.max(0, current.received - previous.received);
+      if (current.inbound && lost + received > 0) loss = lost / (lost + received);
+      if (current.inbound) inKbps = (Math.max(0, current.bytesIn - previous.bytesIn) * 8) / seconds / 1000;
+      if (current.outbound) outKbps = (Math.max(0, current.bytesOut - previous.bytesOut) * 8) / seconds / 1000;
+    }
+  }
+  return {
+    type: 'stats',
+    rtt_ms: finite(current.rtt, 60_000),
+    loss: loss === null ? null : finite(Math.min(loss, 1), 1, 4),
+    bitrate_in_kbps: finite(inKbps, 1_000_000),
+    bitrate_out_kbps: finite(outKbps, 1_000_000),
+  };
 }
 
 function sendMute() {
@@ -426,10 +643,17 @@ function sendMute() {
 }
 
 function setMicMuted(muted) {
+  if (!muted && app.mutedByHost && app.screen === 'meeting') {
+    // Only the host (or being given the floor) lifts the host's mute.
+    showNotice('hostMute.hint');
+    updateControls();
+    return false;
+  }
   app.micMuted = !!muted;
   applyTrackStates();
   updateControls();
   sendMute();
+  return true;
 }
 
 function setCamMuted(muted) {
@@ -521,7 +745,8 @@ function renderTile(parts) {
   el.dataset.empty = String(!pid);
   if (parts.slot !== 'main') el.hidden = !pid;
   el.classList.toggle('is-empty', !pid);
-  const name = p ? p.name : '';
+  el.classList.toggle('is-floor', !!pid && pid === app.floor);
+  const name = pid ? siteName(pid) : '';
   const videoOff = !!p && (p.video_muted || !p.video);
   el.classList.toggle('video-off', videoOff);
   // Label: site name and a muted-microphone mark.
@@ -542,7 +767,7 @@ function renderTile(parts) {
   if (!pid) {
     parts.placeholderName.textContent = '';
     if (parts.slot === 'main') {
-      const others = [...app.participants.keys()].some((id) => id !== app.selfId);
+      const others = app.count > 1 || [...app.participants.keys()].some((id) => id !== app.selfId);
       setText(parts.placeholderNote, others ? 'stage.noVideo' : 'stage.waiting');
     }
     else parts.placeholderNote.textContent = '';
@@ -566,7 +791,15 @@ function renderTiles() {
   dom.stageArea.classList.toggle('many-thumbs', visibleThumbs > 4);
 }
 
-function setSlots(assignments) {
+function siteName(id) {
+  const p = app.participants.get(id);
+  return (p && p.name) || app.names.get(id) || '';
+}
+
+function setSlots(assignments, names) {
+  for (const [id, name] of Object.entries(names || {})) {
+    if (typeof name === 'string' && name) app.names.set(id, name);
+  }
   for (const key of Object.keys(app.slots)) {
     if (!(key in assignments)) delete app.slots[key];
   }
@@ -600,6 +833,7 @@ function participantRow(p) {
   if (isSelf) tags.push(['tag-self', t('you')]);
   if (p.role === 'host') tags.push(['tag-host', t('role.host')]);
   if (p.role === 'viewer') tags.push(['tag-viewer', t('role.viewer')]);
+  if (p.id === app.floor) tags.push(['tag-floor', t('floor.tag')]);
   if (p.id === app.speaker) tags.push(['tag-speaking', t('speaking')]);
   if (p.connection && !['connected', 'new'].includes(p.connection) && !isSelf) {
     tags.push(['tag-connecting', t('peer.connecting')]);
@@ -644,8 +878,17 @@ function renderParticipants() {
     if ((a.role === 'host') !== (b.role === 'host')) return a.role === 'host' ? -1 : 1;
     return (a.joined_at || 0) - (b.joined_at || 0);
   });
-  dom.participantList.replaceChildren(...list.map(participantRow));
-  const n = app.participants.size;
+  const rows = list.map(participantRow);
+  const n = Math.max(app.count, app.participants.size);
+  const hidden = n - app.participants.size;
+  if (hidden > 0 && app.screen === 'meeting') {
+    // A large room lists only this site and the hosts.
+    const more = document.createElement('li');
+    more.className = 'participant participant-more';
+    more.textContent = t('participants.more', { n: hidden });
+    rows.push(more);
+  }
+  dom.participantList.replaceChildren(...rows);
   dom.participantCount.textContent = String(n);
   dom.participantCount.setAttribute('aria-label', t('participants.count', { n }));
   dom.participantCountButton.textContent = String(n);
@@ -676,6 +919,28 @@ class Session {
     this.connectTimer = null;
     this.disconnectTimer = null;
     this.byeReason = null;
+    this.statsTimer = null;
+    this.statsPrevious = null;
+  }
+
+  /** Every few seconds: our own view of the connection, for the host's roll call. */
+  startStats() {
+    clearInterval(this.statsTimer);
+    this.statsPrevious = null;
+    this.statsTimer = setInterval(() => {
+      this.reportStats().catch((err) => console.debug('stats report skipped', err));
+    }, STATS_INTERVAL_MS);
+  }
+
+  async reportStats() {
+    const pc = this.pc;
+    if (this.closed || !pc || !this.connected || peerState(pc) !== 'connected') return;
+    const report = await pc.getStats();
+    if (this.closed || pc !== this.pc) return;
+    const sample = statsSample(report, pc);
+    const message = statsMessage(this.statsPrevious, sample);
+    this.statsPrevious = sample;
+    this.send(message);
   }
 
   send(message) {
@@ -704,6 +969,7 @@ class Session {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pingTimer);
+    clearInterval(this.statsTimer);
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
     if (this.ws) {
@@ -810,17 +1076,41 @@ async function handleMessage(session, message) {
       await onOffer(session, message);
       break;
     case 'slots':
-      setSlots(message.assignments || {});
+      setSlots(message.assignments || {}, message.names);
+      renderFloor();
+      break;
+    case 'participant-count':
+      if (Number.isInteger(message.count)) {
+        app.count = message.count;
+        renderParticipants();
+      }
+      break;
+    case 'floor':
+      onFloor(message.id ?? null);
+      break;
+    case 'hand':
+      onHand(!!message.raised);
+      break;
+    case 'muted-by-host':
+      onMutedByHost(!!message.muted);
+      break;
+    case 'closing':
+      startClosingCountdown(message.seconds);
       break;
     case 'participant-joined':
     case 'participant-updated':
       if (message.participant) {
-        app.participants.set(message.participant.id, message.participant);
+        const p = message.participant;
+        if (message.type === 'participant-joined' && !app.participants.has(p.id)) app.count += 1;
+        app.participants.set(p.id, p);
+        if (p.name) app.names.set(p.id, p.name);
+        app.count = Math.max(app.count, app.participants.size);
         renderPeople();
       }
       break;
     case 'participant-left':
       if (message.id !== app.selfId) {
+        if (app.participants.has(message.id)) app.count = Math.max(app.count - 1, 1);
         app.participants.delete(message.id);
         if (app.speaker === message.id) app.speaker = null;
         renderPeople();
@@ -856,9 +1146,21 @@ function onWelcome(session, message) {
   if (message.participant && !app.participants.has(message.participant.id)) {
     app.participants.set(message.participant.id, message.participant);
   }
+  for (const p of app.participants.values()) if (p.name) app.names.set(p.id, p.name);
+  app.count = Math.max(Number.isInteger(message.count) ? message.count : 0, app.participants.size);
+  // A new connection is a new participant on the server: no host mute, no hand (yet).
+  app.mutedByHost = false;
+  app.floor = message.floor ?? null;
   renderPeople();
+  renderFloor();
   session.startPing();
+  session.startStats();
   if (app.micMuted || app.camMuted) sendMute();
+  if (app.handRaised) {
+    // Still asking for the floor after a reconnect: ask again (the server ignores a repeat).
+    session.send({ type: 'hand', raised: true });
+  }
+  updateControls();
 }
 
 async function onOffer(session, message) {
@@ -990,6 +1292,11 @@ function onBye(session, reason) {
 
 function onServerError(session, message) {
   const code = message.code || 'internal';
+  if (code === 'muted-by-host' && !message.fatal) {
+    // We tried to unmute while the host keeps us muted (a race with `muted-by-host`).
+    onMutedByHost(true, true);
+    return;
+  }
   if (!message.fatal) {
     console.warn(`server error ${code}: ${message.message || ''}`);
     return;
@@ -1139,10 +1446,17 @@ function endMeeting(kind) {
   resetMediaElements();
   app.participants.clear();
   app.speaker = null;
+  app.floor = null;
+  app.handRaised = false;
+  app.mutedByHost = false;
+  app.count = 0;
+  stopClosingCountdown();
   renderParticipants();
   showNotice(null);
   dom.enableAudio.hidden = true;
   showScreen('left');
+  renderFloor();
+  updateControls();
   renderEnded();
   setState(kind === 'left' ? 'left' : kind === 'error' ? 'error' : 'disconnected');
   dom.rejoinButton.focus({ preventScroll: true });
@@ -1162,6 +1476,7 @@ function renderEnded() {
   } else {
     setText(dom.leftTitle, `ended.${kind}.title`);
     setText(dom.leftBody, `ended.${kind}`);
+    dom.rejoinButton.hidden = FINAL_ENDS.has(kind);
   }
 }
 
@@ -1219,6 +1534,8 @@ function renderLanguage() {
   updateControls();
   updateMediaViews();
   renderPeople();
+  renderFloor();
+  renderClosing();
   // Device names that were numbered ("Camera 1") follow the language too.
   if (!dom.devicePickers.hidden) fillDevicePickers();
 }
@@ -1239,6 +1556,7 @@ function init() {
     button.addEventListener('click', () => setCamMuted(!app.camMuted));
   }
   dom.toggleParticipants.addEventListener('click', () => setPanelOpen(dom.panel.hidden));
+  dom.toggleHand.addEventListener('click', () => setHandRaised(!app.handRaised));
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && !dom.panel.hidden && window.innerWidth < WIDE_PANEL_MIN_WIDTH) {
       setPanelOpen(false);
@@ -1312,10 +1630,29 @@ window.conference = {
   get lang() {
     return getLang();
   },
+  get floor() {
+    return app.floor;
+  },
+  get mutedByHost() {
+    return app.mutedByHost;
+  },
+  get handRaised() {
+    return app.handRaised;
+  },
+  get count() {
+    return Math.max(app.count, app.participants.size);
+  },
+  get names() {
+    return app.names;
+  },
+  get closingSeconds() {
+    return app.closingDeadline ? Math.max(0, Math.ceil((app.closingDeadline - Date.now()) / 1000)) : null;
+  },
   join,
   leave,
   setMicMuted,
   setCamMuted,
+  raiseHand: setHandRaised,
 };
 
 init();
