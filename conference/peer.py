@@ -36,6 +36,7 @@ from conference.media.aiortc_glue import (
     enable_fast_receive,
     make_forwarding_receiver,
     make_slot_sender,
+    slim_unused_receiver,
 )
 from conference.settings import IceServer, VideoCodec
 from conference.sfu import SfuMetrics, Slot, Source, Subscription
@@ -187,6 +188,7 @@ class PeerSession:
         transceiver.setCodecPreferences(_codec_preferences(kind, self.video_codec))
         slot = Slot(name, kind, self.metrics)
         make_slot_sender(transceiver.sender, slot, self.subscription)
+        slim_unused_receiver(transceiver.receiver)
         self.subscription.slots.append(slot)
         self._slot_transceivers.append((slot, transceiver))
         return slot

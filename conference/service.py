@@ -164,7 +164,14 @@ class Conference:
             invited = await self._invited_sites(meeting) if meeting is not None else None
             feed = _ConsoleFeed(self.bus, meeting_channel(record.id))
             self._feeds[record.id] = feed
-            room = Room(record.id, record.name, record.codec, invited=invited, publish=feed.put)
+            room = Room(
+                record.id,
+                record.name,
+                record.codec,
+                invited=invited,
+                publish=feed.put,
+                large_room=self.settings.large_room_sites,
+            )
             if meeting is None:
                 room.on_empty(self._forget_room)  # an ad-hoc room ends with its last site
             else:

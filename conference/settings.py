@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
     token_ttl_default: str = "8h"
     log_level: str = "INFO"
+    large_room_sites: int = Field(
+        50,
+        ge=2,
+        description="above this many sites, sites get a count instead of every join and leave",
+    )
     timezone: str = Field("Asia/Ho_Chi_Minh", description="for times given without an offset")
     redis_url: str | None = Field(
         None,

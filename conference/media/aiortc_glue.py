@@ -24,6 +24,7 @@ from typing import Any, cast
 import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.codecs import is_rtx
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import (
     RTCRtpCodecParameters,
@@ -443,6 +444,21 @@ def make_forwarding_receiver(receiver: RTCRtpReceiver, source: Source) -> Forwar
     forwarding = cast(ForwardingReceiver, receiver)
     forwarding.attach(source)
     return forwarding
+
+
+def slim_unused_receiver(receiver: RTCRtpReceiver) -> None:
+    """Free what a receiver of a send-only transceiver allocates for nothing.
+
+    Every aiortc receiver builds a REMB estimator (~100 KB) and a 512-packet
+    jitter buffer, even on a transceiver that only sends; a site has a dozen
+    such slots, so a national meeting would hold gigabytes of them. The
+    answer's directions are checked (``PeerSession``), so these receivers
+    never start.
+    """
+    state = receiver.__dict__
+    state["_RTCRtpReceiver__remote_bitrate_estimator"] = None
+    state["_RTCRtpReceiver__nack_generator"] = None
+    state["_RTCRtpReceiver__jitter_buffer"] = JitterBuffer(capacity=2)
 
 
 def make_slot_sender(sender: RTCRtpSender, slot: Slot, subscription: Subscription) -> SlotSender:

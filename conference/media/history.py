@@ -27,6 +27,8 @@ class SendHistory:
 
     def get(self, sequence_number: int) -> tuple[int, int, bytes, bytes] | None:
         """(timestamp, marker, extension block, payload) of a kept packet, else None."""
+        if not self._ring:
+            return None
         entry = self._ring[sequence_number & _MASK]
         if entry is None or entry[0] != sequence_number:
             return None

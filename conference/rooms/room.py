@@ -64,6 +64,7 @@ class Room:
         codec: str,
         invited: list[InvitedSite] | None = None,
         publish: Publisher | None = None,
+        large_room: int = LARGE_ROOM,
     ) -> None:
         self.id = room_id
         self.name = name
@@ -79,6 +80,7 @@ class Room:
         self.ever_joined: set[str] = set()
         self.closed = False
         self._publish = publish
+        self._large_room = large_room
         self._task: asyncio.Task[None] | None = None
         self._on_empty: list[Callable[[Room], None]] = []
         self._ranking: tuple[str, ...] = ()
@@ -93,7 +95,7 @@ class Room:
     @property
     def large(self) -> bool:
         """Whether sites get counts instead of every join and leave."""
-        return len(self.participants) > LARGE_ROOM
+        return len(self.participants) > self._large_room
 
     # -- membership -------------------------------------------------------------------
 
