@@ -40,7 +40,7 @@ TICK_SECONDS = 0.2
 FULL_REROUTE_SECONDS = 1.0  # re-check every slot at least this often
 RANK_DEPTH = 4  # audio slots (3) plus the first challenger
 LARGE_ROOM = 50  # above this many sites, sites get a count instead of every join and leave
-CONSOLE_FLUSH_SECONDS = 1.0  # roll-call changes reach consoles in batches this often
+CONSOLE_FLUSH_SECONDS = 0.5  # roll-call changes reach consoles in batches this often
 
 Publisher = Callable[[dict[str, Any]], None]
 
