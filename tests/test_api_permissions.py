@@ -377,3 +377,44 @@ async def test_pages_need_login_and_the_right_role(api_server, as_user):
     status, _, _ = await site.text("/meetings/new")
     assert status == 403
     await asyncio.sleep(0)
+
+
+async def test_login_form_without_javascript(api_server):
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(api_server.base_url + "/login?next=/meetings/abc") as page:
+            html = await page.text()
+            assert page.status == 200 and 'name="form_token"' in html
+        token = html.split('name="form_token" value="')[1].split('"')[0]
+        form = {
+            "username": "host.dinhhoa",
+            "password": "sai-mat-khau-roi",
+            "next": "/meetings/abc",
+            "form_token": token,
+        }
+        async with http.post(
+            api_server.base_url + "/login", data=form, allow_redirects=False
+        ) as wrong:
+            assert wrong.status == 401
+        form["password"] = PASSWORD
+        async with http.post(
+            api_server.base_url + "/login",
+            data={**form, "form_token": "forged"},
+            allow_redirects=False,
+        ) as forged:
+            assert forged.status == 403
+        async with http.post(
+            api_server.base_url + "/login", data=form, allow_redirects=False
+        ) as ok:
+            assert ok.status == 302 and ok.headers["Location"] == "/meetings/abc"
+        async with http.get(api_server.base_url + "/api/me") as me:
+            assert (await me.json())["user"]["username"] == "host.dinhhoa"
+        # An open redirect through next= is refused (a fresh form: the old token was used up).
+        async with http.get(api_server.base_url + "/login") as page:
+            html = await page.text()
+        form["form_token"] = html.split('name="form_token" value="')[1].split('"')[0]
+        form["next"] = "https://evil.example/"
+        async with http.post(
+            api_server.base_url + "/login", data=form, allow_redirects=False
+        ) as ok:
+            assert ok.headers["Location"] == "/meetings"

@@ -364,7 +364,16 @@ async def list_meetings(request: web.Request) -> web.Response:
     start, end = _window(request)
     meetings = await _service(request).visible(principal, start, end)
     tz = zone(request)
-    return web.json_response({"meetings": [meeting_json(m, tz) for m in meetings]})
+    store = request.app[CONFERENCE].store
+    names: dict[str, str] = {}
+    for host in {m.host_site for m in meetings}:
+        try:
+            names[host] = (await store.get_site(host)).name
+        except NotFound:
+            names[host] = host
+    return web.json_response(
+        {"meetings": [meeting_json(m, tz) | {"host_name": names[m.host_site]} for m in meetings]}
+    )
 
 
 async def create_meeting(request: web.Request) -> web.Response:

@@ -63,17 +63,23 @@ PAGE_ERRORS = {
 
 
 def render(
-    request: web.Request, template: str, status: int = 200, **context: object
+    request: web.Request,
+    template: str,
+    status: int = 200,
+    response: web.Response | None = None,
+    **context: Any,
 ) -> web.Response:
-    """Render a jinja2 template to an HTML response."""
+    """Render a jinja2 template to HTML, into ``response`` if given (keeping its cookies)."""
     html = request.app[TEMPLATES].get_template(template).render(**context)
-    return web.Response(
-        text=html,
-        status=status,
-        content_type="text/html",
-        charset="utf-8",
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
+    if response is None:
+        response = web.Response()
+    response.set_status(status)
+    response.text = html
+    response.content_type = "text/html"
+    response.charset = "utf-8"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def error_page(request: web.Request, status: int, code: str) -> web.Response:

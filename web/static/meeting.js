@@ -520,7 +520,8 @@ function renderFloor() {
   dom.floorBanner.classList.toggle('is-self', !!id && id === app.selfId);
   if (show) {
     dom.floorBanner.dataset.site = id;
-    const name = siteName(id) || id;
+    // In a large room a holder outside our slots has no known name: show its code.
+    const name = siteName(id) || `${t('site')} ${id}`;
     dom.floorText.textContent = t('floor.banner', { name: id === app.selfId ? `${name} (${t('you')})` : name });
   } else {
     delete dom.floorBanner.dataset.site;
@@ -644,9 +645,11 @@ function sendMute() {
 
 function setMicMuted(muted) {
   if (!muted && app.mutedByHost && app.screen === 'meeting') {
-    // Only the host (or being given the floor) lifts the host's mute.
-    showNotice('hostMute.hint');
+    // Only the host (or being given the floor) lifts the host's mute: point at the hint.
     updateControls();
+    dom.micHint.classList.remove('is-flash');
+    void dom.micHint.offsetWidth; // restart the animation
+    dom.micHint.classList.add('is-flash');
     return false;
   }
   app.micMuted = !!muted;
