@@ -295,3 +295,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     the_store = SqliteStore(tmp_path / "store.sqlite3")
     yield the_store
     await the_store.close()
+
+
+# The Chromium fixture, shared by every browser test module.
+from tests.browser_support import browser  # noqa: E402, F401

@@ -6,67 +6,14 @@ A missing browser is a failure, never a skip: ``scripts/test`` installs it.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
+from tests.browser_support import SLOT_STATS, audio_from, decoded_from
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("CONFERENCE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-dev-shm-usage",
-]
-
-# Per slot: who is in it and what its receiver decoded, read through getStats().
-SLOT_STATS = """
-async () => {
-  const c = window.conference;
-  if (!c || !c.pc) return null;
-  const byTrack = new Map();
-  for (const r of c.pc.getReceivers()) if (r.track) byTrack.set(r.track.id, r);
-  const out = {};
-  for (const el of document.querySelectorAll('[data-slot] video, audio[data-slot]')) {
-    const holder = el.closest('[data-slot]');
-    const slot = holder.dataset.slot;
-    const track = el.srcObject && el.srcObject.getTracks()[0];
-    const receiver = track && byTrack.get(track.id);
-    let decoded = 0, packets = 0;
-    if (receiver) {
-      (await receiver.getStats()).forEach((s) => {
-        if (s.type === 'inbound-rtp') {
-          decoded += s.framesDecoded || 0;
-          packets += s.packetsReceived || 0;
-        }
-      });
-    }
-    out[slot] = {participant: c.slots[slot] || null, decoded, packets};
-  }
-  return out;
-}
-"""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=FLAGS, headless=True
-        )
-        yield instance
-        await instance.close()
 
 
 async def open_site(browser: Browser, url: str) -> Page:
@@ -92,22 +39,6 @@ async def site_ids(page: Page) -> tuple[str, set[str]]:
     me = await page.evaluate("() => window.conference.selfId")
     everyone = await page.evaluate("() => [...window.conference.participants.keys()]")
     return me, set(everyone) - {me}
-
-
-def decoded_from(stats: dict[str, dict], who: str) -> int:
-    return sum(
-        s["decoded"]
-        for slot, s in stats.items()
-        if s["participant"] == who and not slot.startswith("audio")
-    )
-
-
-def audio_from(stats: dict[str, dict], who: str) -> int:
-    return sum(
-        s["packets"]
-        for slot, s in stats.items()
-        if s["participant"] == who and slot.startswith("audio")
-    )
 
 
 async def test_three_sites_decode_each_other_and_survive_a_leave(server, room, browser):
