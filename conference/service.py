@@ -177,6 +177,7 @@ class Conference:
             else:
                 self.room_meetings[record.id] = meeting
             self.rooms[record.id] = room
+            room.publish({"type": "state", "state": room.console_state()})  # consoles already open
             return room
 
     async def _meeting_of_room(self, room_id: str) -> Meeting | None:
@@ -476,12 +477,7 @@ class Conference:
             elif command == "mute-all":
                 return {"muted": room.mute(None)}
             elif command == "unmute":
-                participant = room.participants.get(site or "")
-                if participant is not None and participant.host_muted:
-                    participant.host_muted = False
-                    from conference.rooms.events import MutedByHost
-
-                    participant.send(MutedByHost(False))
+                room.lift_host_mute(site or "")
             elif command == "lower-hand":
                 room.raise_hand(site or "", False)
             elif command == "remove":

@@ -61,7 +61,9 @@ async def test_district_host_runs_a_meeting_of_its_communes(server, browser):
         "() => document.querySelector('#selected-count')?.dataset.count === '24'"
     )
     await host.click("#save-button")
-    await host.wait_for_url("**/meetings/*")
+    await host.wait_for_function(
+        "() => /^\\/meetings\\/[a-z0-9-]+$/.test(location.pathname) && !location.pathname.endsWith('/new')"
+    )
     meeting = host.url.rstrip("/").split("/")[-1]
     await host.wait_for_function(
         "() => document.querySelector('#invitation-count')?.dataset.count === '24'"

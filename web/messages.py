@@ -187,6 +187,7 @@ class Floor(BaseModel):
 
     type: Literal["floor"] = "floor"
     id: str | None
+    name: str | None = None
 
 
 class HandOut(BaseModel):

@@ -92,7 +92,7 @@ def event_message(event: RoomEvent) -> BaseModel | None:
     if isinstance(event, ParticipantCount):
         return m.ParticipantCountOut(count=event.count)
     if isinstance(event, FloorChanged):
-        return m.Floor(id=event.participant_id)
+        return m.Floor(id=event.participant_id, name=event.name)
     if isinstance(event, HandChanged):
         return m.HandOut(raised=event.raised)
     if isinstance(event, MutedByHost):
@@ -345,6 +345,11 @@ class SignalingSocket:
             s: room.participants[s].name for s in plan.values() if s and s in room.participants
         }
         self.post(m.Slots(assignments=plan, names=names))
+        if room.floor is not None:
+            holder = room.participants.get(room.floor)
+            self.post(m.Floor(id=room.floor, name=holder.name if holder else None))
+        if connection.participant.host_muted:
+            self.post(m.MutedByHostOut(muted=True))  # a reconnection does not escape the host's mute
         self.ready = True
 
     def _visible(self, room: Room) -> list[Participant]:

@@ -71,6 +71,7 @@ class FloorChanged:
     """The host gave the floor to a site (None: took it back)."""
 
     participant_id: str | None
+    name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,12 @@ class RollCall:
         entry.hand_raised_at = None
         self._set_status(entry, SiteStatus.REMOVED if removed else SiteStatus.LEFT)
 
+    def readmitted(self, site_id: str) -> None:
+        """A removed site may come back: it shows as having left (or never joined)."""
+        entry = self.entries.get(site_id)
+        if entry is not None and entry.status is SiteStatus.REMOVED:
+            self._set_status(entry, SiteStatus.LEFT if entry.joined_at else SiteStatus.NOT_JOINED)
+
     def quality(self, site_id: str, quality: Quality) -> None:
         """A new measurement of a present site's connection."""
         entry = self.entries.get(site_id)

@@ -77,6 +77,7 @@ class Room:
         self.hands: dict[str, float] = {}  # site -> raised at, in raising order
         self.locked = False
         self.removed: set[str] = set()
+        self.host_muted: set[str] = set()  # sites the host muted: it sticks across reconnections
         self.ever_joined: set[str] = set()
         self.closed = False
         self._publish = publish
@@ -114,6 +115,9 @@ class Room:
             raise RuntimeError("room is closed")
         previous = self.participants.pop(participant.id, None)
         self.participants[participant.id] = participant
+        if participant.id in self.host_muted:
+            participant.host_muted = True
+            participant.audio_muted = True
         self.ever_joined.add(participant.id)
         self.roll_call.joined(participant.id, participant.name)
         if previous is not None:
@@ -218,12 +222,14 @@ class Room:
         self.floor = site_id
         if site_id is not None and self.hands.pop(site_id, None) is not None:
             self._hands_changed()
+        name = None
         if site_id is not None:
             holder = self.participants[site_id]
-            if holder.audio_muted:
-                # The host gives the floor to be heard: lift the host's mute.
-                holder.host_muted = False
-        self.broadcast(FloorChanged(site_id))
+            name = holder.name
+            # The host gives the floor to be heard: lift the host's mute.
+            holder.host_muted = False
+            self.host_muted.discard(site_id)
+        self.broadcast(FloorChanged(site_id, name))
         self.publish({"type": "floor", "id": site_id})
         self.reroute(force=True)
 
@@ -245,6 +251,7 @@ class Room:
         ]
         for participant in targets:
             participant.host_muted = True
+            self.host_muted.add(participant.id)
             participant.send(MutedByHost(True))
             if not participant.audio_muted:
                 self.set_muted(participant, True, participant.video_muted)
@@ -269,7 +276,19 @@ class Room:
 
     def readmit(self, site_id: str) -> None:
         """Let a removed site come back."""
-        self.removed.discard(site_id)
+        if site_id in self.removed:
+            self.removed.discard(site_id)
+            self.roll_call.readmitted(site_id)
+            self.publish({"type": "readmitted", "id": site_id})
+
+    def lift_host_mute(self, site_id: str) -> Participant | None:
+        """The host lets a site unmute itself again; returns the site if it is here."""
+        self.host_muted.discard(site_id)
+        participant = self.participants.get(site_id)
+        if participant is not None and participant.host_muted:
+            participant.host_muted = False
+            participant.send(MutedByHost(False))
+        return participant
 
     def closing_soon(self, seconds: int) -> None:
         """Warn everyone that the meeting ends in ``seconds``."""

@@ -126,6 +126,7 @@ const ui = {
   rendered: new Map(), // item key -> row element
   frame: 0,
   collapsed: new Set(), // tier depths folded away
+  readmitted: new Set(), // removed sites let back in (the roll call says `removed` until they come)
   filter: { status: 'all', tier: 'all', text: '' },
   counts: {},
   shown: 0,
@@ -339,6 +340,11 @@ function settle(id, result, error) {
     return;
   }
   clearError();
+  if (pending.command === 'readmit' && pending.site) {
+    ui.readmitted.add(pending.site);
+    const site = store.sites.get(pending.site);
+    if (site) touch(site);
+  }
   const name = siteName(pending.site);
   const key = `console.done.${pending.command}`;
   if (pending.command === 'mute-all') showNotice(t(key, { n: (result.muted || []).length }));
@@ -398,6 +404,7 @@ function handle(message) {
       renderControls();
       break;
     case 'removed': {
+      ui.readmitted.delete(message.id);
       const site = store.sites.get(message.id);
       if (site && site.status !== 'removed') {
         site.status = 'removed';
@@ -480,6 +487,7 @@ function applyRows(rows) {
     const old = store.sites.get(row.site_id);
     row._v = old ? (old._v || 0) + 1 : 1;
     row._key = fold(`${row.name} ${row.unit_code || ''} ${row.site_id}`);
+    if (row.status !== 'removed') ui.readmitted.delete(row.site_id);
     if (!old || old.name !== row.name || old.depth !== row.depth) ui.orderDirty = true;
     if (old) {
       // Keep the same object (references stay valid), with the new fields.
@@ -539,7 +547,7 @@ function renderControls() {
   const lockKey = store.closed ? 'console.room.closed' : store.locked ? 'console.room.locked' : 'console.room.open';
   dom.lockStateText.dataset.i18n = lockKey;
   dom.lockStateText.textContent = t(lockKey);
-  const lockIconName = store.locked ? 'lock' : 'unlock';
+  const lockIconName = store.closed ? 'clock' : store.locked ? 'lock' : 'unlock';
   if (dom.lockIcon.dataset.icon !== lockIconName) {
     dom.lockIcon.dataset.icon = lockIconName;
     dom.lockIcon.replaceChildren(icon(lockIconName));
@@ -944,6 +952,7 @@ function fillSite(row, site) {
   const isSpot = store.spotlight === id;
   const isSpeaker = store.speaker === id;
   const isHost = store.meeting.host_site === id;
+  const readmitted = site.status === 'removed' && ui.readmitted.has(id);
   row.dataset.siteId = id;
   row.dataset.status = site.status;
   row.dataset.depth = String(site.depth);
@@ -964,6 +973,7 @@ function fillSite(row, site) {
   if (isFloor) tags.push(['tag-floor', 'console.tag.floor']);
   if (isSpot) tags.push(['tag-spotlight', 'console.tag.spotlight']);
   if (isSpeaker && !isFloor) tags.push(['tag-speaking', 'console.tag.speaker']);
+  if (readmitted) tags.push(['tag-readmitted', 'console.tag.readmitted']);
   const tagNodes = tags.map(([cls, key]) => el('span', `rc-tag ${cls}`, t(key)));
   const line = el('span', 'site-line');
   line.append(name, ...tagNodes);
@@ -1024,7 +1034,7 @@ function fillSite(row, site) {
       : iconButton('mute', id, 'mic-off', t('console.action.mute', { name: who }));
     actions.push(give, spot, mute);
   }
-  if (site.status === 'removed') {
+  if (site.status === 'removed' && !readmitted) {
     actions.push(iconButton('readmit', id, 'readmit', t('console.action.readmit', { name: who })));
   } else if (!isHost) {
     actions.push(iconButton('remove', id, 'remove', t('console.action.remove', { name: who }), 'rc-btn-danger'));
