@@ -349,7 +349,9 @@ class SignalingSocket:
             holder = room.participants.get(room.floor)
             self.post(m.Floor(id=room.floor, name=holder.name if holder else None))
         if connection.participant.host_muted:
-            self.post(m.MutedByHostOut(muted=True))  # a reconnection does not escape the host's mute
+            self.post(
+                m.MutedByHostOut(muted=True)
+            )  # a reconnection does not escape the host's mute
         self.ready = True
 
     def _visible(self, room: Room) -> list[Participant]:
