@@ -1,0 +1,1 @@
+"""Recording: every published track kept without transcoding, and composites to watch."""
