@@ -273,6 +273,50 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recording_render(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from recorder.render_cli import render_command
+
+    from recorder.library import Library
+
+    try:
+        directory = Library(settings.recordings_dir).directory(args.recording)
+    except KeyError as exc:
+        raise CliError(f"no recording {args.recording!r} in {settings.recordings_dir}") from exc
+    return render_command(directory, args.layout, args.json_progress)
+
+
+def cmd_recording_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from recorder.library import Library
+
+    for info in Library(settings.recordings_dir).all():
+        manifest = info.manifest
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.started_at))
+        duration = manifest.duration or 0
+        title = manifest.meeting_title or manifest.room_name
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "id": manifest.id,
+                        "title": title,
+                        "started_at": manifest.started_at,
+                        "duration": duration,
+                        "status": manifest.status.value,
+                        "tracks": len(manifest.tracks),
+                        "size": info.size,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            print(
+                f"{manifest.id}\t{started}\t{duration / 60:.1f} min\t{manifest.status.value}\t{title}"
+            )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``conference`` command."""
     parser = argparse.ArgumentParser(prog="conference", description=__doc__)
@@ -356,6 +400,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add.set_defaults(func=cmd_user_add)
+
+    recording = sub.add_parser("recording", help="recordings")
+    recording_sub = recording.add_subparsers(dest="recording_command", required=True)
+    render = recording_sub.add_parser(
+        "render", parents=[common], help="render a composite MP4 of a recording"
+    )
+    render.add_argument("recording", help="recording id (see `conference recording list`)")
+    render.add_argument("--layout", choices=["grid", "speaker"], default="grid")
+    render.add_argument(
+        "--json-progress", action="store_true", help="progress as JSON lines on stdout"
+    )
+    render.set_defaults(func=cmd_recording_render)
+    listing_recordings = recording_sub.add_parser("list", parents=[common], help="list recordings")
+    listing_recordings.add_argument("--json", action="store_true")
+    listing_recordings.set_defaults(func=cmd_recording_list)
     return parser
 
 

@@ -32,6 +32,10 @@ from conference.store import Meeting, MeetingNotFound, NotFound, Store
 from conference.store import Room as RoomRecord
 from conference.tasks import spawn
 from conference.tokens import Role, TokenClaims, TokenError, verify_token
+from recorder.jobs import RenderJobs
+from recorder.library import delete_expired
+from recorder.manifest import Manifest, RecordingStatus, UnitEntry
+from recorder.session import RoomRecorder, new_recording_id, recover_interrupted
 
 logger = logging.getLogger(__name__)
 
@@ -100,14 +104,25 @@ class Conference:
         self._feeds: dict[str, _ConsoleFeed] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._warned: set[str] = set()
+        self.recorders: dict[str, RoomRecorder] = {}
+        self.renders = RenderJobs(
+            settings.data_dir,
+            {k: v for k, v in {"CONFERENCE_REDIS_URL": settings.redis_url}.items() if v},
+        )
         self._background: list[asyncio.Task[None]] = []
         self.closing = False
 
     def start(self) -> None:
-        """Start the scheduler (rooms open and close on time) and quality sampling."""
+        """Recover crashed recordings; start the scheduler, quality sampling and retention."""
+        interrupted = recover_interrupted(self.settings.recordings_dir)
+        if interrupted:
+            logger.warning(
+                "marked %d recording(s) interrupted: %s", len(interrupted), ", ".join(interrupted)
+            )
         self._background = [
             spawn(self._scheduler(), name="scheduler"),
             spawn(self._quality_sampler(), name="quality"),
+            spawn(self._retention(), name="retention"),
         ]
 
     # -- authorisation -------------------------------------------------------------------
@@ -218,6 +233,7 @@ class Conference:
         room = self.rooms.get(room_id)
         if room is None:
             return
+        self.stop_recording(room_id, reason=f"room-{reason}")
         for connection in [c for c in self.connections.values() if c.room is room]:
             await self.end(connection.id, reason)
         await room.close(reason)
@@ -314,6 +330,10 @@ class Conference:
         )
         self.connections[connection.id] = connection
         replaced = room.join(participant)
+        meeting = self.room_meetings.get(room.id)
+        if meeting is not None and meeting.auto_record and room.id not in self.recorders:
+            # Auto-record runs from the first site in to the meeting's end.
+            self.start_recording(room, "auto")
         if replaced is not None:
             old = next((c for c in self.connections.values() if c.participant is replaced), None)
             if old is not None:
@@ -494,12 +514,99 @@ class Conference:
                 room.readmit(site or "")
             elif command in ("lock", "unlock"):
                 room.set_locked(command == "lock")
+            elif command == "record-start":
+                recorder = self.start_recording(room, principal.username)
+                return {"ok": True, "recording": recorder.manifest.id}
+            elif command == "record-stop":
+                stopped = self.stop_recording(room.id, reason="stopped-by-host")
+                return {"ok": True, "recording": stopped.id if stopped else None}
             else:
                 raise Forbidden("unknown-command", f"unknown console command {command!r}")
         except RoomRefused as exc:
             raise Forbidden(exc.code, exc.message) from exc
         room.flush_console(time.monotonic(), force=True)
         return {"ok": True}
+
+    # -- recording -------------------------------------------------------------------
+
+    def start_recording(self, room: Room, by: str | None) -> RoomRecorder:
+        """Record every track of ``room`` from now on (no-op if it already records)."""
+        existing = self.recorders.get(room.id)
+        if existing is not None and not existing.stopped:
+            return existing
+        meeting = self.room_meetings.get(room.id)
+        entries = [e for e in room.roll_call.entries.values() if e.invited]
+        manifest = Manifest(
+            id=new_recording_id(room.id),
+            room_id=room.id,
+            room_name=room.name,
+            meeting_id=meeting.id if meeting else None,
+            meeting_title=meeting.title if meeting else None,
+            meeting_start=meeting.start if meeting else None,
+            meeting_end=meeting.end if meeting else None,
+            host_site=meeting.host_site if meeting else None,
+            units=[
+                UnitEntry(code=e.unit_code, name=e.name, type=e.unit_type, depth=e.depth)
+                for e in entries
+                if e.unit_code
+            ],
+            invited_sites=[e.site_id for e in entries],
+            started_at=round(time.time(), 3),
+            started_by=by,
+        )
+        recorder = RoomRecorder(
+            self.settings.recordings_dir / manifest.id,
+            manifest,
+            self.settings.recording_min_free_mb * 1024 * 1024,
+            on_stopped=self._recording_stopped,
+        )
+        self.recorders[room.id] = recorder
+        room.observers.append(recorder)
+        for participant in room.participants.values():
+            recorder.participant_joined(participant)
+        recorder.start()
+        room.set_recording(True)
+        return recorder
+
+    def stop_recording(self, room_id: str, reason: str = "stopped") -> Manifest | None:
+        """Stop a room's recording (complete); None if it was not recording."""
+        recorder = self.recorders.get(room_id)
+        if recorder is None:
+            return None
+        return recorder.stop(RecordingStatus.COMPLETE, reason)
+
+    def _recording_stopped(self, recorder: RoomRecorder) -> None:
+        room_id = recorder.manifest.room_id
+        if self.recorders.get(room_id) is recorder:
+            del self.recorders[room_id]
+        room = self.rooms.get(room_id)
+        if room is not None:
+            if recorder in room.observers:
+                room.observers.remove(recorder)
+            room.set_recording(False, recorder.manifest.stop_reason)
+            if recorder.manifest.status is RecordingStatus.STOPPED_LOW_DISK:
+                room.publish(
+                    {
+                        "type": "warning",
+                        "code": "recording-low-disk",
+                        "message": "recording stopped: the disk is almost full",
+                    }
+                )
+
+    async def _retention(self) -> None:
+        """Delete recordings older than the retention period, at start and then daily."""
+        while not self.closing:
+            days = self.settings.recording_retention_days
+            if days > 0:
+                try:
+                    removed = delete_expired(
+                        self.settings.recordings_dir, time.time() - days * 86400
+                    )
+                    if removed:
+                        logger.info("retention: deleted %d recording(s)", len(removed))
+                except Exception:
+                    logger.exception("retention pass failed")
+            await asyncio.sleep(86400)
 
     # -- connection quality from our side -------------------------------------------
 
@@ -545,6 +652,9 @@ class Conference:
         self.closing = True
         for task in self._background:
             task.cancel()
+        for room_id in list(self.recorders):
+            self.stop_recording(room_id, reason="shutdown")
+        await self.renders.close()
         await asyncio.gather(
             *(self.end(cid, "shutdown") for cid in list(self.connections)), return_exceptions=True
         )

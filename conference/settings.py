@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
     token_ttl_default: str = "8h"
     log_level: str = "INFO"
+    recording_min_free_mb: int = Field(
+        1024,
+        ge=0,
+        description="stop recording (cleanly) when the disk has less free space than this",
+    )
+    recording_retention_days: int = Field(
+        365, ge=0, description="recordings older than this are deleted (0: keep forever)"
+    )
     large_room_sites: int = Field(
         50,
         ge=2,
@@ -114,6 +122,11 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"TLS file not found: {path}")
         return self
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where recordings are kept."""
+        return self.data_dir / "recordings"
 
     @property
     def tls(self) -> bool:

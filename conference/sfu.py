@@ -144,6 +144,9 @@ class Source:
         self.ended = False
         self.packets = 0
         self.bytes = 0
+        # (publisher's wall clock in Unix seconds, RTP timestamp) of its latest
+        # RTCP sender report: how its media time maps to real time.
+        self.sender_report: tuple[float, int] | None = None
         self.keyframes = 0
         self.last_packet_at: float | None = None
         self.keyframe_requester = keyframe_requester

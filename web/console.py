@@ -41,6 +41,8 @@ COMMANDS = (
     "readmit",
     "lock",
     "unlock",
+    "record-start",
+    "record-stop",
 )
 
 
@@ -63,6 +65,8 @@ class Command(BaseModel):
         "readmit",
         "lock",
         "unlock",
+        "record-start",
+        "record-stop",
     ]
     site: str | None = Field(None, max_length=64)
 

@@ -148,6 +148,7 @@ class Welcome(BaseModel):
     speaker: str | None
     floor: str | None = None
     count: int = 0
+    recording: bool = False
 
 
 class SlotOut(BaseModel):
@@ -202,6 +203,14 @@ class MutedByHostOut(BaseModel):
 
     type: Literal["muted-by-host"] = "muted-by-host"
     muted: bool
+
+
+class Recording(BaseModel):
+    """The meeting is being recorded (or no longer is): show it."""
+
+    type: Literal["recording"] = "recording"
+    active: bool
+    reason: str | None = None
 
 
 class Closing(BaseModel):
@@ -271,6 +280,7 @@ ServerMessage = (
     | Floor
     | HandOut
     | MutedByHostOut
+    | Recording
     | Closing
     | ParticipantJoinedOut
     | ParticipantLeftOut

@@ -28,6 +28,7 @@ from conference.rooms.events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    RecordingChanged,
     RoomClosed,
     RoomClosing,
     RoomEvent,
@@ -99,6 +100,8 @@ def event_message(event: RoomEvent) -> BaseModel | None:
         return m.MutedByHostOut(muted=event.muted)
     if isinstance(event, RoomClosing):
         return m.Closing(seconds=event.seconds)
+    if isinstance(event, RecordingChanged):
+        return m.Recording(active=event.active, reason=event.reason)
     if isinstance(event, RoomClosed):
         return m.Bye(reason=f"room-{event.reason}")
     return None
@@ -326,6 +329,7 @@ class SignalingSocket:
                 speaker=room.detector.speaker,
                 floor=room.floor,
                 count=len(room.participants),
+                recording=room.recording,
             )
         )
         session = connection.session

@@ -163,6 +163,7 @@ def install_lazy_estimator() -> None:
 
 install_lazy_estimator()
 
+NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
@@ -288,6 +289,13 @@ class ForwardingReceiver(RTCRtpReceiver):
         # Sender reports feed RR's LSR/DLSR; a BYE must not end the source:
         # the peer connection's state says when the publisher is gone.
         if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            self.sfu_source.sender_report = (
+                (info.ntp_timestamp >> 32)
+                - NTP_EPOCH_OFFSET
+                + (info.ntp_timestamp & 0xFFFFFFFF) / 2**32,
+                info.rtp_timestamp,
+            )
             await super()._handle_rtcp_packet(packet)
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:

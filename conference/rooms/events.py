@@ -89,6 +89,14 @@ class MutedByHost:
 
 
 @dataclass(frozen=True)
+class RecordingChanged:
+    """The room is (or is no longer) being recorded: every site shows it."""
+
+    active: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class RoomClosing:
     """The meeting ends in ``seconds``."""
 
@@ -114,4 +122,5 @@ RoomEvent = (
     | HandChanged
     | MutedByHost
     | RoomClosing
+    | RecordingChanged
 )

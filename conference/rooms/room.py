@@ -17,12 +17,14 @@ from conference.rooms.events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    RecordingChanged,
     RoomClosed,
     RoomClosing,
     RoomEvent,
     SlotsChanged,
     SpeakerChanged,
 )
+from conference.rooms.observer import RoomObserver
 from conference.rooms.participant import Participant
 from conference.rooms.roll_call import InvitedSite, Quality, RollCall
 from conference.rooms.router import (
@@ -89,6 +91,8 @@ class Room:
         self._signature: tuple[Any, ...] = ()
         self._last_flush = 0.0
         self._count_dirty = False
+        self.observers: list[RoomObserver] = []
+        self.recording = False
 
     def __repr__(self) -> str:
         return f"Room({self.id!r}, {len(self.participants)} sites)"
@@ -97,6 +101,13 @@ class Room:
     def large(self) -> bool:
         """Whether sites get counts instead of every join and leave."""
         return len(self.participants) > self._large_room
+
+    def _observe(self, method: str, *args: Any) -> None:
+        for observer in list(self.observers):
+            try:
+                getattr(observer, method)(*args)
+            except Exception:  # an observer (the recorder) must not break the room
+                logger.exception("room %s observer %s failed", self.id, method)
 
     # -- membership -------------------------------------------------------------------
 
@@ -126,6 +137,9 @@ class Room:
             self._announce(ParticipantUpdated(participant.info()), exclude=participant.id)
         else:
             self._announce(ParticipantJoined(participant.info()), exclude=participant.id)
+        if previous is not None:
+            self._observe("participant_left", previous, "replaced")
+        self._observe("participant_joined", participant)
         self._ensure_running()
         self.reroute(force=False)
         return previous
@@ -136,6 +150,7 @@ class Room:
             return
         del self.participants[participant.id]
         self._detach(participant)
+        self._observe("participant_left", participant, reason)
         self.detector.forget(participant.id)
         self.roll_call.left(participant.id, removed=reason == "removed")
         if self.spotlight == participant.id:
@@ -160,6 +175,7 @@ class Room:
         if self.participants.get(participant.id) is not participant:
             return
         self.roll_call.connection(participant.id, participant.connection)
+        self._observe("media_changed", participant)
         self._announce(ParticipantUpdated(participant.info()))
         self.reroute(force=True)
 
@@ -170,6 +186,7 @@ class Room:
         participant.audio_muted = audio
         participant.video_muted = video
         self.roll_call.muted(participant.id, audio, video)
+        self._observe("event", "mute", participant.id, {"audio": audio, "video": video})
         self._announce(ParticipantUpdated(participant.info()))
         self.reroute(force=True)
 
@@ -204,6 +221,7 @@ class Room:
                 self.roll_call.hand(site_id, at)
         queue = [{"id": s, "at": at} for s, at in self.hands.items()]
         self.publish({"type": "hands", "queue": queue})
+        self._observe("event", "hands", None, {"queue": [h["id"] for h in queue]})
         for site_id in list(self.hands) + [p for p in self.participants if p not in self.hands]:
             participant = self.participants.get(site_id)
             if participant is not None:
@@ -231,6 +249,7 @@ class Room:
             self.host_muted.discard(site_id)
         self.broadcast(FloorChanged(site_id, name))
         self.publish({"type": "floor", "id": site_id})
+        self._observe("event", "floor", site_id)
         self.reroute(force=True)
 
     def set_spotlight(self, site_id: str | None) -> None:
@@ -239,6 +258,7 @@ class Room:
             raise RoomRefused("not-present", "that site is not in the meeting")
         self.spotlight = site_id
         self.publish({"type": "spotlight", "id": site_id})
+        self._observe("event", "spotlight", site_id)
         self.reroute(force=True)
 
     def mute(self, site_ids: list[str] | None) -> list[str]:
@@ -263,6 +283,7 @@ class Room:
         if self.locked != locked:
             self.locked = locked
             self.publish({"type": "locked", "locked": locked})
+            self._observe("event", "lock", None, {"locked": locked})
 
     def remove(self, site_id: str) -> Participant | None:
         """Keep a site out of this meeting; returns its connection for the caller to end."""
@@ -272,6 +293,7 @@ class Room:
         if participant is None:
             self.roll_call.left(site_id, removed=True)
         self.publish({"type": "removed", "id": site_id})
+        self._observe("event", "removed", site_id)
         return participant
 
     def readmit(self, site_id: str) -> None:
@@ -289,6 +311,14 @@ class Room:
             participant.host_muted = False
             participant.send(MutedByHost(False))
         return participant
+
+    def set_recording(self, active: bool, reason: str | None = None) -> None:
+        """Show (or hide) the recording indicator everywhere."""
+        if self.recording == active:
+            return
+        self.recording = active
+        self.broadcast(RecordingChanged(active, reason))
+        self.publish({"type": "recording", "active": active, "reason": reason})
 
     def closing_soon(self, seconds: int) -> None:
         """Warn everyone that the meeting ends in ``seconds``."""
@@ -350,6 +380,7 @@ class Room:
             "spotlight": self.spotlight,
             "speaker": self.detector.speaker,
             "locked": self.locked,
+            "recording": self.recording,
             "present": len(self.participants),
         }
 
@@ -442,6 +473,7 @@ class Room:
                 if speaker_changed:
                     self.broadcast(SpeakerChanged(self.detector.speaker))
                     self.publish({"type": "speaker", "id": self.detector.speaker})
+                    self._observe("event", "speaker", self.detector.speaker)
                 # Slots only move when the speaker or the loudest few change
                 # (joins, leaves and mutes reroute at once); a periodic full
                 # pass catches slow drifts past the audio hysteresis margin.

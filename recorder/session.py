@@ -1,0 +1,217 @@
+"""Recording one room: a file per published track, a manifest, a disk-space guard."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from conference.rooms.participant import Participant
+from recorder.manifest import (
+    Event,
+    Manifest,
+    RecordingStatus,
+    TrackEntry,
+    read_manifest,
+    write_manifest,
+)
+from recorder.track import ClockOffset, TrackRecorder
+
+logger = logging.getLogger(__name__)
+
+SAVE_SECONDS = 2.0  # the manifest on disk is at most this old
+DISK_CHECK_SECONDS = 5.0
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def new_recording_id(room_id: str) -> str:
+    """Sortable by time, unique, safe as a directory name."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{_SAFE.sub('', room_id)[:24]}-{secrets.token_hex(3)}"
+
+
+class RoomRecorder:
+    """Writes every track of a room while it records; the room calls its hooks."""
+
+    def __init__(
+        self,
+        directory: Path,
+        manifest: Manifest,
+        min_free_bytes: int,
+        on_stopped: Callable[[RoomRecorder], None] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.min_free_bytes = min_free_bytes
+        self.stopped = False
+        self._on_stopped = on_stopped
+        self._tracks: dict[str, dict[str, TrackRecorder]] = {}  # site -> kind -> recorder
+        self._offsets: dict[str, ClockOffset] = {}
+        self._files: dict[str, int] = {}  # "site-kind" -> files made so far
+        self._dirty = True
+        self._task: asyncio.Task[None] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+        write_manifest(directory, manifest)
+
+    def start(self) -> None:
+        """Start saving the manifest and watching the disk."""
+        self.event("recording-started", data={"by": self.manifest.started_by})
+        self._task = asyncio.ensure_future(self._run())
+
+    # -- room hooks -------------------------------------------------------------------
+
+    def participant_joined(self, participant: Participant) -> None:
+        """A site came in: record its tracks (a rejoin gets new files)."""
+        self.event("join", participant.id, {"name": participant.name})
+        self.media_changed(participant)
+
+    def media_changed(self, participant: Participant) -> None:
+        """Its sources may have appeared (after its answer): start recording them."""
+        if self.stopped:
+            return
+        current = self._tracks.setdefault(participant.id, {})
+        for kind, source in participant.sources.items():
+            recorder = current.get(kind)
+            if recorder is not None and recorder.source is source and not recorder.closed:
+                continue
+            if recorder is not None:
+                recorder.close()
+            current[kind] = self._record(participant, kind, source)
+
+    def participant_left(self, participant: Participant, reason: str) -> None:
+        """A site went away: finish its files."""
+        self.event("leave", participant.id, {"reason": reason})
+        for recorder in self._tracks.pop(participant.id, {}).values():
+            recorder.close()
+
+    def event(
+        self, kind: str, site_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        """Note something that happened (floor, speaker, mute, plate...)."""
+        if self.stopped:
+            return
+        self.manifest.events.append(
+            Event(at=round(time.time(), 3), type=kind, site_id=site_id, data=data or {})
+        )
+        self._dirty = True
+
+    def _record(self, participant: Participant, kind: str, source: Any) -> TrackRecorder:
+        key = f"{_SAFE.sub('', participant.id)[:40] or 'site'}-{kind}"
+        number = self._files[key] = self._files.get(key, 0) + 1
+        codec = (source.codec or ("VP8" if kind == "video" else "opus")).lower()
+        extension = "webm" if codec in ("vp8", "opus") else "mkv"
+        entry = TrackEntry(
+            file=f"{key}-{number}.{extension}",
+            site_id=participant.id,
+            site_name=participant.name,
+            kind=kind,  # type: ignore[arg-type]
+            codec=codec,
+            clock_rate=90000 if kind == "video" else 48000,
+            started_at=round(time.time(), 3),
+        )
+        self.manifest.tracks.append(entry)
+        offset = self._offsets.setdefault(participant.id, ClockOffset())
+        recorder = TrackRecorder(
+            source, self.directory / entry.file, entry, offset, on_change=self._changed
+        )
+        source.add_sink(recorder)
+        if kind == "video":
+            source.request_keyframe()  # a file must start with a keyframe
+        self._dirty = True
+        return recorder
+
+    def _changed(self, _recorder: TrackRecorder) -> None:
+        self._dirty = True
+
+    # -- upkeep ------------------------------------------------------------------------
+
+    def _all(self) -> list[TrackRecorder]:
+        return [r for kinds in self._tracks.values() for r in kinds.values()]
+
+    def save(self) -> None:
+        """Write the manifest now (with the latest clock mappings)."""
+        for recorder in self._all():
+            recorder.sync_entry()
+        write_manifest(self.directory, self.manifest)
+        self._dirty = False
+
+    def free_bytes(self) -> int:
+        """Free space where the files go."""
+        return shutil.disk_usage(self.directory).free
+
+    async def _run(self) -> None:
+        last_disk_check = 0.0
+        try:
+            while not self.stopped:
+                now = time.monotonic()
+                if now - last_disk_check >= DISK_CHECK_SECONDS or last_disk_check == 0.0:
+                    last_disk_check = now
+                    if self.free_bytes() < self.min_free_bytes:
+                        logger.warning("recording %s: disk almost full, stopping", self.manifest.id)
+                        self.stop(RecordingStatus.STOPPED_LOW_DISK, "low-disk")
+                        return
+                if self._dirty:
+                    self.save()
+                await asyncio.sleep(SAVE_SECONDS)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("recording %s upkeep failed", self.manifest.id)
+
+    def stop(
+        self, status: RecordingStatus = RecordingStatus.COMPLETE, reason: str = "stopped"
+    ) -> Manifest:
+        """Finish every file, then the manifest; nothing is left half-written."""
+        if self.stopped:
+            return self.manifest
+        self.event("recording-stopped", data={"reason": reason})
+        self.stopped = True
+        for recorder in self._all():
+            recorder.close()
+        self._tracks.clear()
+        self.manifest.status = status
+        self.manifest.stop_reason = reason
+        self.manifest.ended_at = round(time.time(), 3)
+        write_manifest(self.directory, self.manifest)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._on_stopped is not None:
+            with contextlib.suppress(Exception):
+                self._on_stopped(self)
+        return self.manifest
+
+
+def recover_interrupted(recordings: Path) -> list[str]:
+    """Mark recordings a crash left 'recording' as interrupted; return their ids."""
+    found: list[str] = []
+    if not recordings.is_dir():
+        return found
+    for directory in sorted(recordings.iterdir()):
+        if not (directory / "manifest.json").is_file():
+            continue
+        try:
+            manifest = read_manifest(directory)
+        except Exception:
+            logger.exception("unreadable manifest in %s", directory)
+            continue
+        if manifest.status is not RecordingStatus.RECORDING:
+            continue
+        ends = [t.last_frame_at for t in manifest.tracks if t.last_frame_at is not None]
+        files = [directory / t.file for t in manifest.tracks if (directory / t.file).exists()]
+        mtimes = [f.stat().st_mtime for f in files]
+        manifest.ended_at = max(ends + mtimes) if ends or mtimes else manifest.started_at
+        for track in manifest.tracks:
+            path = directory / track.file
+            if path.exists():
+                track.bytes = path.stat().st_size
+        manifest.status = RecordingStatus.INTERRUPTED
+        manifest.stop_reason = "server-stopped"
+        write_manifest(directory, manifest)
+        found.append(manifest.id)
+    return found
