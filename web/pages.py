@@ -274,6 +274,22 @@ async def meeting_join_page(request: web.Request) -> web.Response:
     raise web.HTTPFound(f"/join/{meeting.room_id}?token={token}")
 
 
+async def recordings_page(request: web.Request) -> web.Response:
+    """``GET /recordings``: the library of recordings the user may see."""
+    principal, csrf = await _page_user(request)
+    return render(request, "recordings.html", **_page_context(principal, csrf))
+
+
+async def recording_page(request: web.Request) -> web.Response:
+    """``GET /recordings/{id}``: one recording: play the composite or any track."""
+    principal, csrf = await _page_user(request)
+    return render(
+        request,
+        "recording.html",
+        **_page_context(principal, csrf, recording_id=request.match_info["id"]),
+    )
+
+
 def setup(app: web.Application) -> None:
     """Register the page routes."""
     app.router.add_get("/", index_page)
@@ -287,3 +303,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/meetings/{id}/edit", meeting_form_page)
     app.router.add_get("/meetings/{id}/console", console_page)
     app.router.add_get("/meetings/{id}/join", meeting_join_page)
+    app.router.add_get("/recordings", recordings_page)
+    app.router.add_get("/recordings/{id}", recording_page)
