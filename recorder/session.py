@@ -156,7 +156,7 @@ class RoomRecorder:
                         logger.warning("recording %s: disk almost full, stopping", self.manifest.id)
                         self.stop(RecordingStatus.STOPPED_LOW_DISK, "low-disk")
                         return
-                if self._dirty:
+                if self._dirty or self._tracks:  # frames keep coming: keep the copy on disk fresh
                     self.save()
                 await asyncio.sleep(SAVE_SECONDS)
         except asyncio.CancelledError:

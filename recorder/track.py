@@ -77,8 +77,11 @@ class TrackRecorder:
         self._last_raw_ts: int | None = None
         self._last_pts = -1
         self._sender_points: list[tuple[float, float]] = []  # (media seconds, sender time)
-        self._last_sr: tuple[float, int] | None = None
         self._last_keyframe_ask = 0.0
+        # Counted here and copied into the (pydantic) entry when saved: cheaper per frame.
+        self._frames = 0
+        self._bytes = 0
+        self._last_frame_at: float | None = None
 
     # -- Sink -------------------------------------------------------------------------
 
@@ -161,13 +164,13 @@ class TrackRecorder:
                 or media_seconds - self._sender_points[-1][0] >= SYNC_POINT_SECONDS
             ):
                 self._sender_points.append((media_seconds, sender_time))
-        if entry.frames == 0:
+        if self._frames == 0:
             entry.first_frame_at = arrival  # refined from RTCP once a sender report came
             if self._on_change is not None:
                 self._on_change(self)
-        entry.frames += 1
-        entry.bytes += len(frame.data)
-        entry.last_frame_at = self._wall(media_seconds, arrival)
+        self._frames += 1
+        self._bytes += len(frame.data)
+        self._last_frame_at = self._wall(media_seconds, arrival)
 
     def _media_ticks(self, timestamp: int) -> int:
         """RTP timestamp -> ticks since the first frame, across 32-bit wraparound."""
@@ -198,8 +201,10 @@ class TrackRecorder:
         return first_sender + (media_seconds - first_media) + self.offset.offset
 
     def sync_entry(self) -> None:
-        """Bring the manifest entry's clock fields up to date (called before saving)."""
+        """Bring the manifest entry up to date (called before saving)."""
         entry = self.entry
+        if self._frames:
+            entry.frames, entry.bytes, entry.last_frame_at = self._frames, self._bytes, self._last_frame_at
         if self.offset.offset is None or not self._sender_points:
             return
         entry.clock = "rtcp"
