@@ -275,9 +275,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_recording_render(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from recorder.render_cli import render_command
-
     from recorder.library import Library
+    from recorder.render_cli import render_command
 
     try:
         directory = Library(settings.recordings_dir).directory(args.recording)

@@ -475,6 +475,8 @@ class Conference:
             "spotlight": None,
             "speaker": None,
             "locked": False,
+            "recording": False,
+            "open": False,
             "present": 0,
         }
 
@@ -537,7 +539,7 @@ class Conference:
         meeting = self.room_meetings.get(room.id)
         entries = [e for e in room.roll_call.entries.values() if e.invited]
         manifest = Manifest(
-            id=new_recording_id(room.id),
+            id=new_recording_id(room.id, self.settings.timezone),
             room_id=room.id,
             room_name=room.name,
             meeting_id=meeting.id if meeting else None,

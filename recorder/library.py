@@ -31,7 +31,7 @@ class Library:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._cache: dict[str, tuple[float, RecordingInfo]] = {}
+        self._cache: dict[str, tuple[tuple[float, float], RecordingInfo]] = {}
 
     def directory(self, recording_id: str) -> Path:
         """The directory of a recording (the id is checked: no path tricks)."""
@@ -45,7 +45,8 @@ class Library:
     def get(self, recording_id: str) -> RecordingInfo:
         """One recording; KeyError if there is none."""
         directory = self.directory(recording_id)
-        stamp = (directory / MANIFEST).stat().st_mtime
+        # A new file (a rendered composite) changes the directory, not the manifest.
+        stamp = ((directory / MANIFEST).stat().st_mtime, directory.stat().st_mtime)
         cached = self._cache.get(recording_id)
         if cached is not None and cached[0] == stamp:
             return cached[1]

@@ -31,9 +31,13 @@ DISK_CHECK_SECONDS = 5.0
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def new_recording_id(room_id: str) -> str:
-    """Sortable by time, unique, safe as a directory name."""
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{_SAFE.sub('', room_id)[:24]}-{secrets.token_hex(3)}"
+def new_recording_id(room_id: str, zone: str = "UTC") -> str:
+    """Sortable by time (in the service's time zone), unique, safe as a directory name."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    stamp = datetime.now(ZoneInfo(zone)).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{_SAFE.sub('', room_id)[:24]}-{secrets.token_hex(3)}"
 
 
 class RoomRecorder:

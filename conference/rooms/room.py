@@ -381,6 +381,7 @@ class Room:
             "speaker": self.detector.speaker,
             "locked": self.locked,
             "recording": self.recording,
+            "open": not self.closed,
             "present": len(self.participants),
         }
 

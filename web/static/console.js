@@ -4,8 +4,9 @@
 // /ws/console/{meeting} (docs/protocol.md, "The host console socket"): the
 // whole state first (`console`), then deltas (`roll-call` once a second with
 // only the rows that changed, `hands`, `floor`, `spotlight`, `speaker`,
-// `locked`, `removed`, `closing`, `closed`, `state`). Commands go back on the
-// same socket and are answered by `result` or `error` with the same id.
+// `locked`, `removed`, `closing`, `closed`, `state`, `recording`, `warning`).
+// Commands go back on the same socket and are answered by `result` or `error`
+// with the same id.
 //
 // The roll call is built for thousands of sites: the rows live in a Map, the
 // table is virtual (only the rows in view plus a margin are in the DOM), and a
@@ -87,6 +88,7 @@ const dom = {
   handsEmpty: $('#hands-empty'),
   muteAll: $('#mute-all'),
   toggleLock: $('#toggle-lock'),
+  ...createRecordingControls(),
 };
 
 // -- state ------------------------------------------------------------------------------
@@ -107,6 +109,11 @@ const store = {
   closingAt: 0, // ms epoch of the announced end
   state: 'connecting', // the console socket: connecting | connected | reconnecting
   loaded: false,
+  recording: false, // the room is being recorded (console state `recording`, `recording` events)
+  roomLive: false, // the state came from a live room (it has `recording`): recording is possible
+  recordingReason: null, // why the last recording stopped
+  recordingId: null, // the recording this console started or stopped last
+  warning: null, // {code, message}: the last `warning` event, until dismissed
 };
 
 const ui = {
@@ -415,8 +422,19 @@ function handle(message) {
     case 'closing':
       startClosing(message.seconds);
       break;
+    case 'recording':
+      store.recording = !!message.active;
+      store.recordingReason = store.recording ? null : message.reason ?? null;
+      if (store.recording && store.warning && store.warning.code === 'recording-low-disk') hideWarning();
+      renderRecording();
+      break;
+    case 'warning':
+      showWarning(message.code || 'generic', message.message);
+      break;
     case 'closed':
       store.closed = message.reason || 'ended';
+      store.recording = false;
+      store.roomLive = false;
       store.floor = null;
       store.spotlight = null;
       store.speaker = null;
@@ -455,6 +473,8 @@ function loadState(state) {
   store.spotlight = state.spotlight ?? null;
   store.speaker = state.speaker ?? null;
   store.locked = !!state.locked;
+  store.recording = !!state.recording;
+  store.roomLive = Object.prototype.hasOwnProperty.call(state, 'recording');
   store.present = Number(state.present) || 0;
   store.room = state.room || null;
   if (!store.meeting.title && state.room && state.room.name) store.meeting.title = state.room.name;
@@ -569,6 +589,7 @@ function renderControls() {
   dom.takeFloor.disabled = !open || !store.floor || busy(dom.takeFloor);
   dom.clearSpotlight.disabled = !open || !store.spotlight || busy(dom.clearSpotlight);
   dom.table.setAttribute('aria-busy', String(!connected));
+  renderRecording();
 }
 
 function renderHolders() {
@@ -667,6 +688,136 @@ function clearError() {
   dom.error.hidden = true;
   delete dom.error.dataset.code;
   dom.errorText.textContent = '';
+}
+
+// -- recording ----------------------------------------------------------------------------
+// console.html has no recording markup: the badge (#recording-badge), the
+// toggle (#toggle-recording), its side card and the warning banner
+// (#console-warning) are built here.
+
+function createRecordingControls() {
+  const badge = el('p', 'recording-badge');
+  badge.id = 'recording-badge';
+  badge.hidden = true;
+  const dot = el('span', 'recording-dot', '●');
+  dot.setAttribute('aria-hidden', 'true');
+  const badgeText = el('span', 'recording-badge-text', t('console.recording.badge'));
+  badgeText.dataset.i18n = 'console.recording.badge';
+  badge.append(dot, ' ', badgeText);
+  const indicators = $('.console-indicators');
+  if (indicators) indicators.prepend(badge);
+
+  const card = el('section', 'side-card recording-card');
+  card.setAttribute('aria-labelledby', 'recording-title');
+  const title = el('h2', 'side-title');
+  title.id = 'recording-title';
+  const titleDot = el('span', 'recording-title-dot');
+  titleDot.setAttribute('aria-hidden', 'true');
+  const titleText = el('span', '', t('console.recording.title'));
+  titleText.dataset.i18n = 'console.recording.title';
+  title.append(titleDot, titleText);
+  const toggle = el('button', 'btn btn-small btn-block btn-record');
+  toggle.id = 'toggle-recording';
+  toggle.type = 'button';
+  toggle.disabled = true;
+  toggle.setAttribute('aria-pressed', 'false');
+  toggle.setAttribute('aria-describedby', 'recording-state');
+  const toggleDot = el('span', 'record-icon');
+  toggleDot.setAttribute('aria-hidden', 'true');
+  const toggleText = el('span', 'btn-text', t('console.recording.start'));
+  toggleText.dataset.i18n = 'console.recording.start';
+  toggle.append(toggleDot, toggleText);
+  const stateLine = el('p', 'side-hint recording-state');
+  stateLine.id = 'recording-state';
+  const link = el('a', 'recording-link', t('console.recording.library'));
+  link.id = 'recording-link';
+  link.href = '/recordings';
+  card.append(title, toggle, stateLine, link);
+  $('.console-side')?.prepend(card);
+
+  const warning = el('div', 'console-banner console-banner-warning');
+  warning.id = 'console-warning';
+  warning.setAttribute('role', 'alert');
+  warning.hidden = true;
+  const warningText = el('span', 'console-warning-text');
+  warningText.id = 'console-warning-text';
+  const close = el('button', 'console-dismiss');
+  close.id = 'console-warning-close';
+  close.type = 'button';
+  close.dataset.i18nAriaLabel = 'console.dismiss';
+  close.setAttribute('aria-label', t('console.dismiss'));
+  close.append(icon('x'));
+  warning.append(icon('warning'), warningText, close);
+  const errorBanner = $('#console-error');
+  if (errorBanner) errorBanner.before(warning);
+
+  return {
+    recordingBadge: badge,
+    toggleRecording: toggle,
+    recordingState: stateLine,
+    recordingLink: link,
+    warning,
+    warningText,
+    warningClose: close,
+  };
+}
+
+function renderRecording() {
+  if (!dom.toggleRecording) return;
+  const on = store.recording;
+  const button = dom.toggleRecording;
+  const busy = button.getAttribute('aria-busy') === 'true';
+  button.setAttribute('aria-pressed', String(on));
+  button.classList.toggle('is-recording', on);
+  button.disabled = !roomOpen() || busy;
+  const text = button.querySelector('.btn-text');
+  text.dataset.i18n = on ? 'console.recording.stop' : 'console.recording.start';
+  text.textContent = t(text.dataset.i18n);
+  dom.recordingBadge.hidden = !on;
+  root.classList.toggle('is-recording', on);
+  root.dataset.recording = String(on);
+  let line;
+  if (on) line = t('console.recording.on');
+  else if (store.state === 'connected' && (store.closed || !store.roomLive)) line = t('console.recording.closed');
+  else if (store.recordingReason) line = t('console.recording.stopped', { reason: reasonText(store.recordingReason) });
+  else line = t('console.recording.off');
+  dom.recordingState.textContent = line;
+  const link = dom.recordingLink;
+  if (store.recordingId) {
+    link.href = `/recordings/${encodeURIComponent(store.recordingId)}`;
+    link.textContent = t('console.recording.open');
+  } else {
+    link.href = '/recordings';
+    link.textContent = t('console.recording.library');
+  }
+}
+
+function reasonText(reason) {
+  const key = `console.recording.reason.${reason}`;
+  return MESSAGES.vi[key] ? t(key) : reason;
+}
+
+function warningMessage(warning) {
+  const key = `console.warning.${warning.code}`;
+  if (MESSAGES.vi[key]) return t(key);
+  return t('console.warning.generic', { message: warning.message || warning.code });
+}
+
+/** A `warning` event: stays until dismissed (or the recording starts again). */
+function showWarning(code, message) {
+  store.warning = { code, message: message || '' };
+  dom.warning.dataset.code = code;
+  dom.warningText.textContent = warningMessage(store.warning);
+  if (message) dom.warning.title = message;
+  dom.warning.hidden = false;
+}
+
+function hideWarning() {
+  store.warning = null;
+  dom.warning.hidden = true;
+  delete dom.warning.dataset.code;
+  dom.warningText.textContent = '';
+  dom.warning.removeAttribute('title');
 }
 
 // -- raised hands -----------------------------------------------------------------------
@@ -1118,6 +1269,17 @@ function bind() {
     command(store.locked ? 'unlock' : 'lock', null, dom.toggleLock).catch(() => {});
   });
   dom.errorClose.addEventListener('click', clearError);
+  dom.toggleRecording.addEventListener('click', () => {
+    const start = !store.recording;
+    command(start ? 'record-start' : 'record-stop', null, dom.toggleRecording)
+      .then((result) => {
+        if (result && result.recording) store.recordingId = result.recording;
+        store.recording = start; // the `recording` event confirms it
+        renderRecording();
+      })
+      .catch(() => {});
+  });
+  dom.warningClose.addEventListener('click', hideWarning);
 }
 
 // -- language -------------------------------------------------------------------------------------
@@ -1133,6 +1295,7 @@ function renderLanguage() {
   renderHands();
   renderClosing();
   if (ui.errorCode) dom.errorText.textContent = errorMessage(ui.errorCode);
+  if (store.warning) dom.warningText.textContent = warningMessage(store.warning);
   ui.listDirty = true;
   ui.epoch += 1;
   scheduleRender();

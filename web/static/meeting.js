@@ -88,6 +88,8 @@ const dom = {
   closingText: $('#closing-text'),
   floorBanner: $('#floor-banner'),
   floorText: $('#floor-text'),
+  recordingIndicator: $('#recording-indicator'),
+  recordingAnnounce: $('#recording-announce'),
   micHint: $('#mic-hint'),
   toggleHand: $('#toggle-hand'),
   stageArea: $('.stage-area'),
@@ -138,6 +140,7 @@ const app = {
   names: new Map(), // site id -> name, from participants and `slots.names` (large rooms)
   count: 0, // sites in the room (large rooms list only some of them in `participants`)
   floor: null, // the site that has the floor
+  recording: false, // the meeting is being recorded (`welcome.recording`, `recording`)
   handRaised: false,
   mutedByHost: false,
   closingDeadline: 0, // ms epoch when the meeting ends (after `closing`), 0: not announced
@@ -202,6 +205,8 @@ function showScreen(name) {
   dom.meeting.hidden = name !== 'meeting';
   dom.leftScreen.hidden = name !== 'left';
   dom.body.dataset.phase = name;
+  if (name === 'left') app.recording = false; // out of the room: no longer known
+  renderRecording();
 }
 
 function setState(state) {
@@ -544,6 +549,22 @@ function onMutedByHost(muted, refused = false) {
     showNotice('hostMute.off');
   }
   updateControls();
+}
+
+/** The meeting is being recorded (or no longer is): the red indicator in the top bar. */
+function onRecording(active) {
+  const changed = app.recording !== active;
+  app.recording = active;
+  renderRecording();
+  if (changed && dom.recordingAnnounce) {
+    setText(dom.recordingAnnounce, active ? 'recording.started' : 'recording.stopped');
+  }
+}
+
+function renderRecording() {
+  if (!dom.recordingIndicator) return;
+  dom.recordingIndicator.hidden = !(app.recording && app.screen === 'meeting');
+  dom.body.dataset.recording = String(app.recording);
 }
 
 function startClosingCountdown(seconds) {
@@ -1100,6 +1121,9 @@ async function handleMessage(session, message) {
     case 'closing':
       startClosingCountdown(message.seconds);
       break;
+    case 'recording':
+      onRecording(!!message.active);
+      break;
     case 'participant-joined':
     case 'participant-updated':
       if (message.participant) {
@@ -1154,6 +1178,7 @@ function onWelcome(session, message) {
   // A new connection is a new participant on the server: no host mute, no hand (yet).
   app.mutedByHost = false;
   app.floor = message.floor ?? null;
+  onRecording(!!message.recording);
   renderPeople();
   renderFloor();
   session.startPing();
@@ -1635,6 +1660,9 @@ window.conference = {
   },
   get floor() {
     return app.floor;
+  },
+  get recording() {
+    return app.recording;
   },
   get mutedByHost() {
     return app.mutedByHost;
