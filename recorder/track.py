@@ -204,7 +204,11 @@ class TrackRecorder:
         """Bring the manifest entry up to date (called before saving)."""
         entry = self.entry
         if self._frames:
-            entry.frames, entry.bytes, entry.last_frame_at = self._frames, self._bytes, self._last_frame_at
+            entry.frames, entry.bytes, entry.last_frame_at = (
+                self._frames,
+                self._bytes,
+                self._last_frame_at,
+            )
         if self.offset.offset is None or not self._sender_points:
             return
         entry.clock = "rtcp"
