@@ -244,3 +244,55 @@ async def test_low_disk_stops_recording_cleanly_with_a_warning(tmp_path, clips):
         await host.close()
     finally:
         server.stop()
+
+
+async def test_library_permissions_and_deletion(server, clips):
+    host, meeting, tokens = await open_meeting(server, ["167", "05536", "05539"])
+    server.add_user("host.tp", "host", "164", password=PASSWORD)
+    server.add_user("site.chochu", "site", "05536", password=PASSWORD)
+    server.add_user("site.linhthong", "site", "05539", password=PASSWORD)
+    server.add_user("admin", "admin", password=PASSWORD)
+    a = site(server, meeting, tokens["05536"], clips)  # 05539 is invited but never comes
+    try:
+        await a.connect()
+        await a.wait_for(lambda m: m["type"] == "offer")
+        await host.call("POST", f"/api/meetings/{meeting}/recording", {"action": "start"})
+        await asyncio.sleep(3)
+        await host.call("POST", f"/api/meetings/{meeting}/recording", {"action": "stop"})
+    finally:
+        await a.close()
+    recording = (await host.call("GET", "/api/recordings")).body["recordings"][0]["id"]
+
+    async def as_user(username: str) -> ApiClient:
+        client = ApiClient(server.base_url)
+        assert (await client.login(username, PASSWORD)).status == 200
+        return client
+
+    took_part, absent, other_host, admin = (
+        await as_user("site.chochu"),
+        await as_user("site.linhthong"),
+        await as_user("host.tp"),
+        await as_user("admin"),
+    )
+    try:
+        assert [
+            r["id"] for r in (await took_part.call("GET", "/api/recordings")).body["recordings"]
+        ] == [recording]
+        assert (await took_part.call("GET", f"/api/recordings/{recording}")).status == 200
+        for outsider in (absent, other_host):
+            assert (await outsider.call("GET", "/api/recordings")).body["recordings"] == []
+            assert (await outsider.call("GET", f"/api/recordings/{recording}")).status == 403
+            assert (
+                await outsider.call(
+                    "POST", f"/api/recordings/{recording}/render", {"layout": "grid"}
+                )
+            ).status == 403
+        # Deleting is for administrators only.
+        assert (await host.call("DELETE", f"/api/recordings/{recording}")).status == 403
+        assert (await took_part.call("DELETE", f"/api/recordings/{recording}")).status == 403
+        assert (await admin.call("DELETE", f"/api/recordings/{recording}")).status == 204
+        assert (await admin.call("GET", f"/api/recordings/{recording}")).status == 404
+        assert recording_dirs(server) == []
+    finally:
+        for client in (took_part, absent, other_host, admin, host):
+            await client.close()
