@@ -135,7 +135,9 @@ async def test_two_sites_stay_in_sync_in_the_composite(server, layout):
             key=lambda site: np.median([min(abs(f - b) for b in beeps[site]) for f in flashes]),
         )
         offsets = [min(abs(f - b) for b in beeps[best]) for f in flashes]
-        print(f"site {best}: flash-to-tone offsets {[round(float(o) * 1000, 1) for o in offsets]} ms")
+        print(
+            f"site {best}: flash-to-tone offsets {[round(float(o) * 1000, 1) for o in offsets]} ms"
+        )
         assert max(offsets) < SYNC_TOLERANCE, (best, offsets)
         matched.add(best)
     assert matched == set(PITCH)  # each site's tile carries its own sound
