@@ -1,0 +1,1 @@
+"""Checkpoint cameras: feeds, plate reading, watch lists, and the annotated feed in a meeting."""
