@@ -12,17 +12,21 @@ import pytest
 from conference.store import (
     AccountRole,
     Conflict,
+    Feed,
     Grant,
     Login,
     Meeting,
     MeetingNotFound,
     NotFound,
+    Outbreak,
+    PlateEvent,
     RoomNotFound,
     Site,
     StoreError,
     Unit,
     UnitNotFound,
     User,
+    WatchEntry,
 )
 from tests.conftest import ROOT
 
@@ -489,3 +493,104 @@ async def test_unit_cycles_are_refused(any_store):
         await any_store.upsert_units([Unit("167", "Huyện Định Hóa", "Huyện", "05506", 3, 0)])
     assert [u.code for u in await any_store.subtree("19")][:2] == ["19", "164"]
     assert await any_store.count_units() == 7
+
+
+def feed(feed_id: str = "cam-1", checkpoint: str = "Chốt Km 52") -> Feed:
+    return Feed(
+        feed_id,
+        f"Camera {feed_id}",
+        checkpoint,
+        "QL3, Phổ Yên",
+        "rtsp://10.0.0.5/stream1",
+        "172",
+        100.0,
+        "operator.phoyen",
+    )
+
+
+def plate_event(
+    event_id: str, plate: str, at: float, checkpoint: str = "Chốt Km 52", **extra
+) -> PlateEvent:
+    return PlateEvent(
+        event_id,
+        "cam-1",
+        checkpoint,
+        at,
+        plate,
+        plate[:3] + "-" + plate[3:],
+        plate[:2],
+        0.93,
+        **extra,
+    )
+
+
+async def test_feeds(any_store):
+    await any_store.create_feed(feed())
+    await any_store.create_feed(feed("cam-2", "Chốt Km 30"))
+    with pytest.raises(Conflict):
+        await any_store.create_feed(feed())
+    assert [f.id for f in await any_store.list_feeds()] == ["cam-2", "cam-1"]  # by checkpoint
+    assert await any_store.get_feed("cam-1") == feed()
+    await any_store.delete_feed("cam-2")
+    with pytest.raises(NotFound):
+        await any_store.get_feed("cam-2")
+    with pytest.raises(NotFound):
+        await any_store.delete_feed("cam-2")
+
+
+async def test_plate_events_search_by_any_part(any_store):
+    events = [
+        plate_event("e1", "20A12345", 1000.0),
+        plate_event("e2", "29A99999", 2000.0, checkpoint="Chốt Km 30"),
+        plate_event(
+            "e3", "20B123456", 3000.0, crop="e3-crop.jpg", thumbnail="e3.jpg", alert="watch: 20B*"
+        ),
+        plate_event("e4", "98C11234", 4000.0),
+    ]
+    await any_store.add_plate_events(events)
+    with pytest.raises(Conflict):
+        await any_store.add_plate_events([plate_event("e1", "11A11111", 1.0)])
+    assert await any_store.count_plate_events() == 4
+
+    async def ids(**query) -> list[str]:
+        return [e.id for e in await any_store.search_plate_events(**query)]
+
+    assert await ids() == ["e4", "e3", "e2", "e1"]  # newest first
+    assert await ids(plate="1234") == ["e4", "e3", "e1"]  # inside the plate
+    assert await ids(plate="20a-123.4") == ["e1"]  # separators and case do not matter
+    assert await ids(plate="99") == ["e2"]  # short parts too
+    assert await ids(plate="A") == ["e2", "e1"]
+    assert await ids(plate="12345", start=1500.0) == ["e3"]
+    assert await ids(plate="9", end=2500.0) == ["e2"]
+    assert await ids(checkpoint="Chốt Km 30") == ["e2"]
+    assert await ids(limit=2) == ["e4", "e3"]
+    assert await ids(plate="77777") == []
+    assert (await any_store.get_plate_event("e3")).alert == "watch: 20B*"
+    gone = await any_store.delete_plate_events_before(2500.0)
+    assert sorted(e.id for e in gone) == ["e1", "e2"]
+    assert await ids(plate="1234") == ["e4", "e3"]
+    assert await any_store.count_plate_events() == 2
+    with pytest.raises(NotFound):
+        await any_store.get_plate_event("e1")
+
+
+async def test_watch_list_and_outbreaks(any_store):
+    await any_store.add_watch(WatchEntry("w1", "30A12345", "xe vi phạm", "host.tinh", 1.0))
+    await any_store.add_watch(WatchEntry("w2", "29A*", "kiểm tra", "host.tinh", 2.0))
+    with pytest.raises(Conflict):
+        await any_store.add_watch(WatchEntry("w3", "29A*", "trùng", "host.tinh", 3.0))
+    assert [w.pattern for w in await any_store.list_watch()] == ["29A*", "30A12345"]
+    await any_store.delete_watch("w2")
+    assert [w.id for w in await any_store.list_watch()] == ["w1"]
+    with pytest.raises(NotFound):
+        await any_store.delete_watch("w2")
+    await any_store.add_outbreak(
+        Outbreak("o1", "29", "2021-11-01", "2021-11-30", "vùng dịch", "host.tinh", 1.0)
+    )
+    await any_store.add_outbreak(
+        Outbreak("o2", "99", "2021-10-15", "2021-11-10", "vùng dịch", "host.tinh", 1.0)
+    )
+    assert [o.id for o in await any_store.list_outbreaks()] == ["o2", "o1"]
+    await any_store.delete_outbreak("o1")
+    with pytest.raises(NotFound):
+        await any_store.delete_outbreak("o1")

@@ -7,11 +7,14 @@ from pathlib import Path
 from conference.store.base import (
     AccountRole,
     Conflict,
+    Feed,
     Grant,
     Login,
     Meeting,
     MeetingNotFound,
     NotFound,
+    Outbreak,
+    PlateEvent,
     Room,
     RoomNotFound,
     Site,
@@ -20,17 +23,21 @@ from conference.store.base import (
     Unit,
     UnitNotFound,
     User,
+    WatchEntry,
 )
 from conference.store.sqlite import SqliteStore
 
 __all__ = [
     "AccountRole",
     "Conflict",
+    "Feed",
     "Grant",
     "Login",
     "Meeting",
     "MeetingNotFound",
     "NotFound",
+    "Outbreak",
+    "PlateEvent",
     "Room",
     "RoomNotFound",
     "Site",
@@ -40,6 +47,7 @@ __all__ = [
     "Unit",
     "UnitNotFound",
     "User",
+    "WatchEntry",
     "open_store",
 ]
 

@@ -140,6 +140,62 @@ class Grant:
     created_at: float = field(default=0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A checkpoint camera."""
+
+    id: str
+    name: str
+    checkpoint: str  # the checkpoint's name, e.g. "Chốt Km 52 cao tốc Hà Nội - Thái Nguyên"
+    location: str
+    url: str  # rtsp://, http(s):// (MJPEG or a file), or a local file
+    unit_code: str | None  # the unit the checkpoint belongs to (scope of its operators)
+    created_at: float
+    created_by: str
+    passthrough: bool = False  # an H.264 camera forwarded as it is (no annotation)
+
+
+@dataclass(frozen=True, slots=True)
+class PlateEvent:
+    """One vehicle pass read at a checkpoint."""
+
+    id: str
+    feed_id: str
+    checkpoint: str
+    at: float  # unix seconds
+    plate: str  # normalised, e.g. "20A12345"
+    display: str  # e.g. "20A-123.45"
+    province_code: str
+    confidence: float
+    crop: str | None = None  # file name of the plate crop (JPEG) under DATA_DIR/anpr
+    thumbnail: str | None = None  # file name of the frame thumbnail (JPEG)
+    alert: str | None = None  # why it raised an alert, if it did
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEntry:
+    """A plate (exact, or with * and ? wildcards) to raise an alert for."""
+
+    id: str
+    pattern: str  # normalised upper case, e.g. "30A12345", "29A*", "*8888"
+    reason: str
+    created_by: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outbreak:
+    """A province marked as an outbreak zone for a date range (inclusive)."""
+
+    id: str
+    province_code: str
+    start: str  # ISO date, e.g. "2021-11-01"
+    end: str
+    reason: str
+    created_by: str
+    created_at: float
+
+
 def new_room_id() -> str:
     """A short id that is safe in URLs and easy to read out on the phone."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -318,6 +374,75 @@ class Store(Protocol):
 
     async def grants_from(self, unit_code: str) -> list[Grant]:
         """Grants given for ``unit_code``'s sites."""
+        ...
+
+    # -- checkpoint cameras -------------------------------------------------------------
+
+    async def create_feed(self, feed: Feed) -> None:
+        """Register a camera; :class:`Conflict` if the id is taken."""
+        ...
+
+    async def get_feed(self, feed_id: str) -> Feed:
+        """The feed or :class:`NotFound`."""
+        ...
+
+    async def list_feeds(self) -> list[Feed]:
+        """Every feed, by checkpoint then name."""
+        ...
+
+    async def delete_feed(self, feed_id: str) -> None:
+        """Remove a feed (its events stay); :class:`NotFound` if unknown."""
+        ...
+
+    async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
+        """Store vehicle passes (ids unique)."""
+        ...
+
+    async def search_plate_events(
+        self,
+        plate: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        checkpoint: str | None = None,
+        limit: int = 100,
+    ) -> list[PlateEvent]:
+        """Passes whose plate contains ``plate`` (any part of it), newest first."""
+        ...
+
+    async def get_plate_event(self, event_id: str) -> PlateEvent:
+        """One pass or :class:`NotFound`."""
+        ...
+
+    async def delete_plate_events_before(self, before: float) -> list[PlateEvent]:
+        """Remove passes older than ``before`` (retention); returns them (for their files)."""
+        ...
+
+    async def count_plate_events(self) -> int:
+        """How many passes are stored."""
+        ...
+
+    async def add_watch(self, entry: WatchEntry) -> None:
+        """Add a watch-list entry; :class:`Conflict` if the pattern is already listed."""
+        ...
+
+    async def list_watch(self) -> list[WatchEntry]:
+        """The watch list, by pattern."""
+        ...
+
+    async def delete_watch(self, entry_id: str) -> None:
+        """Remove an entry; :class:`NotFound` if unknown."""
+        ...
+
+    async def add_outbreak(self, outbreak: Outbreak) -> None:
+        """Mark a province as an outbreak zone for a date range."""
+        ...
+
+    async def list_outbreaks(self) -> list[Outbreak]:
+        """Every outbreak marking, by start date."""
+        ...
+
+    async def delete_outbreak(self, outbreak_id: str) -> None:
+        """Remove a marking; :class:`NotFound` if unknown."""
         ...
 
     # -- service state ---------------------------------------------------------------

@@ -20,11 +20,14 @@ from conference.store.base import (
     ROOM_ID_PATTERN,
     AccountRole,
     Conflict,
+    Feed,
     Grant,
     Login,
     Meeting,
     MeetingNotFound,
     NotFound,
+    Outbreak,
+    PlateEvent,
     Room,
     RoomNotFound,
     Site,
@@ -32,6 +35,7 @@ from conference.store.base import (
     Unit,
     UnitNotFound,
     User,
+    WatchEntry,
     batch_cycle,
     default_site,
     new_room_id,
@@ -116,6 +120,61 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (unit_code, grantee_unit)
     );
     CREATE INDEX grants_grantee ON grants(grantee_unit);
+    """,
+    """
+    CREATE TABLE feeds (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        location TEXT NOT NULL,
+        url TEXT NOT NULL,
+        unit_code TEXT,
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        passthrough INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE plate_events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        feed_id TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        at REAL NOT NULL,
+        plate TEXT NOT NULL,
+        display TEXT NOT NULL,
+        province_code TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        crop TEXT,
+        thumbnail TEXT,
+        alert TEXT
+    );
+    CREATE INDEX plate_events_at ON plate_events(at);
+    CREATE INDEX plate_events_checkpoint ON plate_events(checkpoint, at);
+    -- Any part of a plate finds it: a trigram index over the plates.
+    CREATE VIRTUAL TABLE plate_events_fts USING fts5(
+        plate, content='plate_events', content_rowid='seq', tokenize='trigram'
+    );
+    CREATE TRIGGER plate_events_ai AFTER INSERT ON plate_events BEGIN
+        INSERT INTO plate_events_fts(rowid, plate) VALUES (new.seq, new.plate);
+    END;
+    CREATE TRIGGER plate_events_ad AFTER DELETE ON plate_events BEGIN
+        INSERT INTO plate_events_fts(plate_events_fts, rowid, plate) VALUES ('delete', old.seq, old.plate);
+    END;
+    CREATE TABLE watchlist (
+        id TEXT PRIMARY KEY,
+        pattern TEXT NOT NULL UNIQUE,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE outbreaks (
+        id TEXT PRIMARY KEY,
+        province_code TEXT NOT NULL,
+        start TEXT NOT NULL,
+        "end" TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
     """,
 ]
 
@@ -611,6 +670,206 @@ class SqliteStore:
         )
         return [Grant(*r) for r in rows]
 
+    # -- checkpoint cameras -------------------------------------------------------------
+
+    async def create_feed(self, feed: Feed) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    f"INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        feed.id,
+                        feed.name,
+                        feed.checkpoint,
+                        feed.location,
+                        feed.url,
+                        feed.unit_code,
+                        feed.created_at,
+                        feed.created_by,
+                        int(feed.passthrough),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"feed {feed.id!r} already exists") from exc
+
+        await self._run(insert)
+
+    async def get_feed(self, feed_id: str) -> Feed:
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFound(f"no feed {feed_id!r}")
+        return _feed(row)
+
+    async def list_feeds(self) -> list[Feed]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY checkpoint, name, id"
+            ).fetchall()
+        )
+        return [_feed(r) for r in rows]
+
+    async def delete_feed(self, feed_id: str) -> None:
+        if not await self._run(
+            lambda conn: conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount
+        ):
+            raise NotFound(f"no feed {feed_id!r}")
+
+    async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
+        rows = [
+            (
+                e.id,
+                e.feed_id,
+                e.checkpoint,
+                e.at,
+                e.plate,
+                e.display,
+                e.province_code,
+                e.confidence,
+                e.crop,
+                e.thumbnail,
+                e.alert,
+            )
+            for e in events
+        ]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                with conn:
+                    conn.executemany(
+                        f"INSERT INTO plate_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"a plate event id is already stored: {exc}") from exc
+
+        await self._run(insert)
+
+    async def search_plate_events(
+        self,
+        plate: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        checkpoint: str | None = None,
+        limit: int = 100,
+    ) -> list[PlateEvent]:
+        query = _plate_query(plate)
+        clauses, params = [], []
+        if start is not None:
+            clauses.append("e.at >= ?")
+            params.append(start)
+        if end is not None:
+            clauses.append("e.at < ?")
+            params.append(end)
+        if checkpoint:
+            clauses.append("e.checkpoint = ?")
+            params.append(checkpoint)
+        if query and len(query) >= 3:
+            # The trigram index answers "contains" for three characters or more.
+            source = "plate_events_fts f JOIN plate_events e ON e.seq = f.rowid"
+            clauses.insert(0, "f.plate MATCH ?")
+            params.insert(0, '"' + query + '"')
+        else:
+            source = "plate_events e"
+            if query:
+                clauses.append("e.plate LIKE ?")
+                params.append(f"%{query}%")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {_EVENT_COLUMNS_E} FROM {source} {where} ORDER BY e.at DESC LIMIT ?"
+        params.append(max(1, min(limit, 1000)))
+        rows = await self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return [PlateEvent(*row) for row in rows]
+
+    async def get_plate_event(self, event_id: str) -> PlateEvent:
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM plate_events WHERE id = ?", (event_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFound(f"no plate event {event_id!r}")
+        return PlateEvent(*row)
+
+    async def delete_plate_events_before(self, before: float) -> list[PlateEvent]:
+        def delete(conn: sqlite3.Connection) -> list[PlateEvent]:
+            with conn:
+                rows = conn.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM plate_events WHERE at < ?", (before,)
+                ).fetchall()
+                conn.execute("DELETE FROM plate_events WHERE at < ?", (before,))
+            return [PlateEvent(*row) for row in rows]
+
+        return await self._run(delete)
+
+    async def count_plate_events(self) -> int:
+        return int(
+            await self._run(
+                lambda conn: conn.execute("SELECT COUNT(*) FROM plate_events").fetchone()[0]
+            )
+        )
+
+    async def add_watch(self, entry: WatchEntry) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO watchlist (id, pattern, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (entry.id, entry.pattern, entry.reason, entry.created_by, entry.created_at),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"{entry.pattern!r} is already on the watch list") from exc
+
+        await self._run(insert)
+
+    async def list_watch(self) -> list[WatchEntry]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT id, pattern, reason, created_by, created_at FROM watchlist ORDER BY pattern"
+            ).fetchall()
+        )
+        return [WatchEntry(*r) for r in rows]
+
+    async def delete_watch(self, entry_id: str) -> None:
+        if not await self._run(
+            lambda conn: conn.execute("DELETE FROM watchlist WHERE id = ?", (entry_id,)).rowcount
+        ):
+            raise NotFound(f"no watch-list entry {entry_id!r}")
+
+    async def add_outbreak(self, outbreak: Outbreak) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                'INSERT INTO outbreaks (id, province_code, start, "end", reason, created_by, created_at) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    outbreak.id,
+                    outbreak.province_code,
+                    outbreak.start,
+                    outbreak.end,
+                    outbreak.reason,
+                    outbreak.created_by,
+                    outbreak.created_at,
+                ),
+            )
+        )
+
+    async def list_outbreaks(self) -> list[Outbreak]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                'SELECT id, province_code, start, "end", reason, created_by, created_at FROM outbreaks '
+                "ORDER BY start, province_code"
+            ).fetchall()
+        )
+        return [Outbreak(*r) for r in rows]
+
+    async def delete_outbreak(self, outbreak_id: str) -> None:
+        deleted = await self._run(
+            lambda conn: conn.execute("DELETE FROM outbreaks WHERE id = ?", (outbreak_id,)).rowcount
+        )
+        if not deleted:
+            raise NotFound(f"no outbreak marking {outbreak_id!r}")
+
     # -- service state ---------------------------------------------------------------
 
     async def get_meta(self, key: str) -> str | None:
@@ -633,6 +892,13 @@ class SqliteStore:
         self._executor.shutdown(wait=True)
 
 
+_FEED_COLUMNS = (
+    "id, name, checkpoint, location, url, unit_code, created_at, created_by, passthrough"
+)
+_EVENT_COLUMNS = (
+    "id, feed_id, checkpoint, at, plate, display, province_code, confidence, crop, thumbnail, alert"
+)
+_EVENT_COLUMNS_E = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
 _UNIT_COLUMNS = "code, name, type, parent, depth, position"
 _UNIT_COLUMNS_U = "u.code, u.name, u.type, u.parent, u.depth, u.position"
 _USER_COLUMNS = "username, display_name, role, unit_code, password_hash, created_at, disabled"
@@ -685,3 +951,19 @@ def _meeting(row: tuple) -> Meeting:
         auto_record=bool(row[9]),
         cancelled_at=row[10],
     )
+
+
+def _feed(row: tuple) -> Feed:
+    return Feed(*row[:8], passthrough=bool(row[8]))
+
+
+def plate_query(text: str | None) -> str:
+    """What part of a plate a search means: upper case letters and digits only."""
+    if not text:
+        return ""
+    return "".join(ch for ch in text.upper().replace("Đ", "D") if ch.isascii() and ch.isalnum())[
+        :16
+    ]
+
+
+_plate_query = plate_query
