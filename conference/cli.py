@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from anpr_feed.cli import FeedCliError
 from conference.accounts import AccountError, check_username, hash_password
 from conference.keys import load_or_create_secret
 from conference.settings import IceServer, Settings
@@ -414,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing_recordings = recording_sub.add_parser("list", parents=[common], help="list recordings")
     listing_recordings.add_argument("--json", action="store_true")
     listing_recordings.set_defaults(func=cmd_recording_list)
+
+    from anpr_feed.cli import add_parsers
+
+    def with_settings(command: Any) -> Any:
+        return lambda args: command(_settings(args), args)
+
+    add_parsers(sub, common, with_settings)
     return parser
 
 
@@ -423,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (CliError, StoreError, ValueError) as exc:
+    except (CliError, FeedCliError, StoreError, ValueError) as exc:
         print(f"conference: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

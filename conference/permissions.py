@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from conference.store import AccountRole, Meeting, Site, Store, UnitNotFound, User
+from conference.store import AccountRole, Feed, Meeting, Site, Store, UnitNotFound, User
 
 
 class Forbidden(Exception):
@@ -128,3 +128,36 @@ async def check_grant(
         raise Forbidden(
             "bad-grant", "a grant lets a unit below invite this one: pick a unit below it"
         )
+
+
+# -- checkpoint cameras -------------------------------------------------------------------
+
+FEED_ROLES = (AccountRole.HOST, AccountRole.OPERATOR)  # and administrators
+
+
+async def can_see_feed(store: Store, principal: Principal, feed: Feed) -> bool:
+    """Admins; hosts and operators whose unit holds the feed's (a feed of no unit: all of them)."""
+    if principal.is_admin:
+        return True
+    if principal.role not in FEED_ROLES:
+        return False
+    if feed.unit_code is None:
+        return True
+    return principal.unit_code is not None and await in_subtree(
+        store, feed.unit_code, principal.unit_code
+    )
+
+
+async def check_feed_admin(store: Store, principal: Principal, unit_code: str | None) -> None:
+    """Register or remove a camera: admins, or a host or operator within its unit's scope."""
+    require_role(principal, *FEED_ROLES)
+    if principal.is_admin:
+        return
+    if unit_code is None:
+        raise Forbidden("unit-required", "give the unit the checkpoint belongs to")
+    await require_scope(store, principal, unit_code)
+
+
+def check_supervisor(principal: Principal) -> None:
+    """The watch list and outbreak provinces: the operators' supervisors (hosts) and admins."""
+    require_role(principal, AccountRole.HOST)

@@ -14,21 +14,25 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from anpr_feed.manager import FeedManager
+from anpr_feed.participant import CODECS, FeedPublisher, feed_site_id
+from anpr_feed.watchlist import Alert
 from conference.bus import EventBus, MemoryBus
 from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS, MeetingService
 from conference.peer import PeerSession, SdpError, SlotLayout
-from conference.permissions import Forbidden, Principal, can_manage_meeting
+from conference.permissions import Forbidden, Principal, can_manage_meeting, can_see_feed
 from conference.rooms.events import RoomEvent
 from conference.rooms.participant import Participant
 from conference.rooms.roll_call import InvitedSite, Quality
 from conference.rooms.room import Room, RoomRefused
 from conference.settings import Settings
 from conference.sfu import SfuMetrics
-from conference.store import Meeting, MeetingNotFound, NotFound, Store
+from conference.store import Feed, Meeting, MeetingNotFound, NotFound, PlateEvent, Store
 from conference.store import Room as RoomRecord
 from conference.tasks import spawn
 from conference.tokens import Role, TokenClaims, TokenError, verify_token
@@ -41,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 SCHEDULER_SECONDS = 2.0
 QUALITY_SECONDS = 5.0
+ALERTS_KEPT = 100  # per room, for a console opened after the alert
 
 
 def meeting_channel(room_id: str) -> str:
@@ -101,7 +106,7 @@ class Conference:
         self.rooms: dict[str, Room] = {}
         self.room_meetings: dict[str, Meeting] = {}
         self.connections: dict[str, Connection] = {}
-        self._feeds: dict[str, _ConsoleFeed] = {}
+        self._consoles: dict[str, _ConsoleFeed] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._warned: set[str] = set()
         self.recorders: dict[str, RoomRecorder] = {}
@@ -109,6 +114,10 @@ class Conference:
             settings.data_dir,
             {k: v for k, v in {"CONFERENCE_REDIS_URL": settings.redis_url}.items() if v},
         )
+        self.cameras = FeedManager(store, settings.data_dir, settings.timezone)
+        self.cameras.on_pass.append(self._plate_pass)
+        self.feed_publishers: dict[str, dict[str, FeedPublisher]] = {}  # room -> feed -> publisher
+        self.room_alerts: dict[str, deque[dict[str, Any]]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.closing = False
 
@@ -123,6 +132,7 @@ class Conference:
             spawn(self._scheduler(), name="scheduler"),
             spawn(self._quality_sampler(), name="quality"),
             spawn(self._retention(), name="retention"),
+            spawn(self._camera_feeds(), name="camera-feeds"),
         ]
 
     # -- authorisation -------------------------------------------------------------------
@@ -178,7 +188,7 @@ class Conference:
             meeting = await self._meeting_of_room(record.id)
             invited = await self._invited_sites(meeting) if meeting is not None else None
             feed = _ConsoleFeed(self.bus, meeting_channel(record.id))
-            self._feeds[record.id] = feed
+            self._consoles[record.id] = feed
             room = Room(
                 record.id,
                 record.name,
@@ -225,7 +235,7 @@ class Conference:
         ]
 
     def _forget_room(self, room: Room) -> None:
-        if self.rooms.get(room.id) is room and not room.participants:
+        if self.rooms.get(room.id) is room and not room.sites_present():
             spawn(self.close_room(room.id, "empty"))
 
     async def close_room(self, room_id: str, reason: str) -> None:
@@ -234,13 +244,17 @@ class Conference:
         if room is None:
             return
         self.stop_recording(room_id, reason=f"room-{reason}")
+        for feed_id in list(self.feed_publishers.get(room_id, {})):
+            self.remove_feed(room_id, feed_id, reason)
+        self.feed_publishers.pop(room_id, None)
+        self.room_alerts.pop(room_id, None)
         for connection in [c for c in self.connections.values() if c.room is room]:
             await self.end(connection.id, reason)
         await room.close(reason)
         if self.rooms.get(room_id) is room:
             del self.rooms[room_id]
         self.room_meetings.pop(room_id, None)
-        feed = self._feeds.pop(room_id, None)
+        feed = self._consoles.pop(room_id, None)
         if feed is not None:
             await feed.close()
 
@@ -462,7 +476,10 @@ class Conference:
         """What a console shows: the live room's state, or every invited site not joined yet."""
         room = self.rooms.get(meeting.room_id)
         if room is not None:
-            return room.console_state()
+            state = room.console_state()
+            state["alerts"] = list(self.room_alerts.get(room.id, ()))
+            state["feeds"] = sorted(self.feed_publishers.get(room.id, {}))
+            return state
         from conference.rooms.roll_call import RollCall
 
         roll_call = RollCall(await self._invited_sites(meeting))
@@ -478,6 +495,8 @@ class Conference:
             "recording": False,
             "open": False,
             "present": 0,
+            "alerts": [],
+            "feeds": [],
         }
 
     async def console_command(
@@ -505,6 +524,9 @@ class Conference:
             elif command == "remove":
                 if site is None or site == meeting.host_site:
                     raise Forbidden("cannot-remove", "the host site cannot be removed")
+                if site.startswith("feed-") and self.remove_feed(room.id, site[5:], "removed"):
+                    room.flush_console(time.monotonic(), force=True)
+                    return {"ok": True}
                 removed = room.remove(site)
                 if removed is not None:
                     connection = next(
@@ -516,6 +538,11 @@ class Conference:
                 room.readmit(site or "")
             elif command in ("lock", "unlock"):
                 room.set_locked(command == "lock")
+            elif command == "add-feed":
+                await self.add_feed(principal, room, site or "")
+            elif command == "remove-feed":
+                if not self.remove_feed(room.id, _feed_of_site(site or ""), "removed"):
+                    raise Forbidden("feed-not-in-meeting", "this camera is not in the meeting")
             elif command == "record-start":
                 recorder = self.start_recording(room, principal.username)
                 return {"ok": True, "recording": recorder.manifest.id}
@@ -528,6 +555,107 @@ class Conference:
             raise Forbidden(exc.code, exc.message) from exc
         room.flush_console(time.monotonic(), force=True)
         return {"ok": True}
+
+    # -- camera feeds in meetings --------------------------------------------------------
+
+    async def add_feed(self, principal: Principal, room: Room, feed_id: str) -> FeedPublisher:
+        """Bring a checkpoint camera into a live room as a participant (idempotent)."""
+        try:
+            feed = await self.store.get_feed(feed_id)
+        except NotFound as exc:
+            raise Forbidden("feed-not-found", f"no camera feed {feed_id!r}") from exc
+        if not await can_see_feed(self.store, principal, feed):
+            raise Forbidden("out-of-scope", "this camera is outside your unit's scope")
+        existing = self.feed_publishers.get(room.id, {}).get(feed_id)
+        if existing is not None:
+            return existing
+        runner = self.cameras.runners.get(feed_id)
+        if runner is None:
+            raise Forbidden("feed-not-running", "this camera feed is not running")
+        if room.codec not in CODECS:
+            raise Forbidden("codec", f"a camera cannot join a {room.codec} room")
+        publisher = FeedPublisher(runner, room.codec, self.metrics)
+        self.feed_publishers.setdefault(room.id, {})[feed_id] = publisher
+        room.join(publisher.participant)
+        room.media_changed(publisher.participant)
+        publisher.start()
+        runner.status.watching.append(room.id)
+        return publisher
+
+    def remove_feed(self, room_id: str, feed_id: str, reason: str = "removed") -> bool:
+        """Take a camera out of a room; False if it was not in it."""
+        publisher = self.feed_publishers.get(room_id, {}).pop(feed_id, None)
+        if publisher is None:
+            return False
+        publisher.stop()
+        with contextlib.suppress(ValueError):
+            publisher.runner.status.watching.remove(room_id)
+        room = self.rooms.get(room_id)
+        if room is not None:
+            room.leave(publisher.participant, reason)
+        return True
+
+    async def feed_deleted(self, feed_id: str) -> None:
+        """A feed was deleted: out of every meeting, and its worker stopped."""
+        for room_id in list(self.feed_publishers):
+            self.remove_feed(room_id, feed_id, "feed-deleted")
+        await self.cameras.remove(feed_id)
+
+    async def feed_changed(self, feed: Feed) -> None:
+        """A feed was registered (or re-registered): (re)start its worker."""
+        for room_id in list(self.feed_publishers):
+            self.remove_feed(room_id, feed.id, "feed-restarted")
+        await self.cameras.remove(feed.id)
+        self.cameras.run(feed)
+
+    async def _camera_feeds(self) -> None:
+        """Start the feeds, then follow changes made elsewhere and expire old events."""
+        from anpr_feed.manager import SYNC_SECONDS
+
+        await self.cameras.start()
+        last_expiry = 0.0
+        while not self.closing:
+            await asyncio.sleep(SYNC_SECONDS)
+            try:
+                for feed_id in await self.cameras.sync():
+                    for room_id in list(self.feed_publishers):
+                        self.remove_feed(room_id, feed_id, "feed-deleted")
+                if time.monotonic() - last_expiry > 3600:
+                    last_expiry = time.monotonic()
+                    removed = await self.cameras.expire(self.settings.anpr_retention_days)
+                    if removed:
+                        logger.info("retention: deleted %d plate event(s)", removed)
+            except Exception:
+                logger.exception("camera feed sync failed")
+
+    def _plate_pass(self, feed: Feed, event: PlateEvent, alerts: list[Alert]) -> None:
+        """An alerting pass reaches the hosts of every meeting showing that camera."""
+        if not alerts:
+            return
+        site_id = feed_site_id(feed.id)
+        message = {
+            "type": "alert",
+            "event": event.id,
+            "feed": feed.id,
+            "site": site_id,
+            "checkpoint": event.checkpoint,
+            "at": event.at,
+            "plate": event.plate,
+            "display": event.display,
+            "province_code": event.province_code,
+            "confidence": event.confidence,
+            "alerts": [
+                {"kind": a.kind, "reason": a.reason, "pattern": a.pattern, "fuzzy": a.fuzzy}
+                for a in alerts
+            ],
+            "text": event.alert,
+        }
+        for room_id, publishers in self.feed_publishers.items():
+            room = self.rooms.get(room_id)
+            if feed.id not in publishers or room is None:
+                continue
+            self.room_alerts.setdefault(room_id, deque(maxlen=ALERTS_KEPT)).append(message)
+            room.plate_alert(site_id, message)
 
     # -- recording -------------------------------------------------------------------
 
@@ -654,6 +782,10 @@ class Conference:
         self.closing = True
         for task in self._background:
             task.cancel()
+        for room_id in list(self.feed_publishers):
+            for feed_id in list(self.feed_publishers[room_id]):
+                self.remove_feed(room_id, feed_id, "shutdown")
+        await self.cameras.shutdown()
         for room_id in list(self.recorders):
             self.stop_recording(room_id, reason="shutdown")
         await self.renders.close()
@@ -662,9 +794,14 @@ class Conference:
         )
         await asyncio.gather(*(room.close("shutdown") for room in list(self.rooms.values())))
         self.rooms.clear()
-        for feed in list(self._feeds.values()):
+        for feed in list(self._consoles.values()):
             await feed.close()
-        self._feeds.clear()
+        self._consoles.clear()
+
+
+def _feed_of_site(site: str) -> str:
+    """A feed id from its site id (``feed-<id>``) or the id itself."""
+    return site[5:] if site.startswith("feed-") else site
 
 
 __all__ = ["Conference", "Connection", "Forbidden", "Role", "SdpError", "TokenError"]

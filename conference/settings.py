@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     recording_retention_days: int = Field(
         365, ge=0, description="recordings older than this are deleted (0: keep forever)"
     )
+    anpr_retention_days: int = Field(
+        90,
+        ge=0,
+        description="plate events and their pictures older than this are deleted (0: keep)",
+    )
     large_room_sites: int = Field(
         50,
         ge=2,

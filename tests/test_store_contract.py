@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 
 import pytest
@@ -28,6 +29,7 @@ from conference.store import (
     User,
     WatchEntry,
 )
+from conference.store.sqlite import plate_query
 from tests.conftest import ROOT
 
 
@@ -594,3 +596,177 @@ async def test_watch_list_and_outbreaks(any_store):
     await any_store.delete_outbreak("o1")
     with pytest.raises(NotFound):
         await any_store.delete_outbreak("o1")
+
+
+CHECKPOINT_FEEDS = {
+    "Chốt Km 52": ["cam-1", "cam-2"],
+    "Chốt Km 30": ["cam-3", "cam-4"],
+    "Chốt cầu Đa Phúc": ["cam-5", "cam-6"],
+}
+
+
+def random_plate(rng: random.Random) -> str:
+    """A plate as the reader normalises it: cars, motorbikes, LD series, odd short ones."""
+    province = str(rng.randint(11, 99))
+    series = rng.choice("ABCDEFGHKLMNPSTUVXYZ")
+    kind = rng.random()
+    if kind < 0.55:
+        return f"{province}{series}{rng.randint(0, 99999):05d}"
+    if kind < 0.8:
+        return f"{province}{series}{rng.randint(1, 9)}{rng.randint(0, 99999):05d}"
+    if kind < 0.97:
+        return f"{province}LD{rng.randint(0, 9999):04d}"
+    return rng.choice(["", "8", "A1", "QQ", "80NG", "NG123"])
+
+
+def random_search(rng: random.Random, events: list[PlateEvent], times: list[float]) -> dict:
+    """Search arguments: parts of stored plates (any length, any spelling), windows, scopes."""
+    query: dict = {}
+    plate = rng.choice(events).plate if events else ""
+    if plate and rng.random() < 0.8:
+        length = rng.randint(1, min(len(plate), 7))
+        at = rng.randint(0, len(plate) - length)
+        part = plate[at : at + length]
+        if rng.random() < 0.3:  # as a person types it
+            part = part.lower()[:2] + "-" + part.lower()[2:] + "."
+        query["plate"] = part
+    elif rng.random() < 0.7:
+        query["plate"] = rng.choice(["QQ", "ZZ9", "W", "9Z", "LD", "00000", "2-9a", "đ", "...", ""])
+    if rng.random() < 0.5:
+        lo, hi = sorted(rng.sample(times, 2))
+        kind = rng.random()
+        if kind < 0.4:
+            query["start"], query["end"] = lo, hi
+        elif kind < 0.6:
+            query["start"], query["end"] = lo, lo + rng.choice([1.0, 60.0, 3600.0])
+        elif kind < 0.8:
+            query["start"] = lo
+        else:
+            query["end"] = hi
+    if rng.random() < 0.3:
+        query["checkpoint"] = rng.choice([*CHECKPOINT_FEEDS, "Chốt không có"])
+    if rng.random() < 0.3:
+        feeds = [f for fs in CHECKPOINT_FEEDS.values() for f in fs] + ["cam-gone"]
+        query["feed_ids"] = rng.sample(feeds, rng.randint(0, 4))
+    query["limit"] = rng.choice([1, 5, 20, 100, 100, 1000, 5000, 0])
+    return query
+
+
+def brute_force(events: list[PlateEvent], **query) -> list[PlateEvent]:
+    """What a search must answer, by reading every event."""
+    wanted = plate_query(query.get("plate"))
+    start, end = query.get("start"), query.get("end")
+    checkpoint, feed_ids = query.get("checkpoint"), query.get("feed_ids")
+    hits = [
+        e
+        for e in events
+        if wanted in e.plate
+        and (start is None or e.at >= start)
+        and (end is None or e.at < end)
+        and (not checkpoint or e.checkpoint == checkpoint)
+        and (feed_ids is None or e.feed_id in feed_ids)
+    ]
+    hits.sort(key=lambda e: e.at, reverse=True)
+    return hits[: max(1, min(query.get("limit", 100), 1000))]
+
+
+async def test_plate_search_agrees_with_a_brute_force_filter(any_store):
+    rng = random.Random(20211101)
+    pool = [random_plate(rng) for _ in range(1500)]  # vehicles that pass again and again
+    # Distinct times (a quarter second apart at least): the order is then one.
+    times = [1_635_700_000 + t / 4 for t in rng.sample(range(2_000_000), 6000)]
+    events: list[PlateEvent] = []
+    for n, at in enumerate(times[:5000]):
+        checkpoint = rng.choice(list(CHECKPOINT_FEEDS))
+        plate = rng.choice(pool) if rng.random() < 0.6 else random_plate(rng)
+        events.append(
+            PlateEvent(
+                f"ev-{n:05d}",
+                rng.choice(CHECKPOINT_FEEDS[checkpoint]),
+                checkpoint,
+                at,
+                plate,
+                plate[:3] + "-" + plate[3:],
+                plate[:2],
+                round(rng.uniform(0.5, 1.0), 3),
+                crop=f"ev-{n}-crop.jpg" if n % 3 else None,
+                thumbnail=f"ev-{n}.jpg" if n % 3 else None,
+                alert="watch: 29A*" if n % 17 == 0 else None,
+            )
+        )
+    for first in range(0, len(events), 1000):  # several batches: plates come back across them
+        await any_store.add_plate_events(events[first : first + 1000])
+    assert await any_store.count_plate_events() == 5000
+
+    async def agree(rounds: int) -> None:
+        for _ in range(rounds):
+            query = random_search(rng, events, times)
+            assert await any_store.search_plate_events(**query) == brute_force(events, **query), (
+                query
+            )
+
+    # Fixed cases first: a common part, a rare one, each plate length, no plate.
+    some = events[1234].plate
+    for query in (
+        {},
+        {"plate": "1"},
+        {"plate": "29"},
+        {"plate": some},
+        {"plate": some[2:6]},
+        {"plate": some[-3:], "limit": 1000},
+        {"plate": "QQ"},
+        {"plate": "8"},
+        {"plate": "LD", "checkpoint": "Chốt Km 30", "limit": 1000},
+        {"plate": "A", "feed_ids": ["cam-1", "cam-6"], "start": times[100]},
+        {"feed_ids": ["cam-2"], "limit": 1000},
+        {"feed_ids": []},
+    ):
+        assert await any_store.search_plate_events(**query) == brute_force(events, **query), query
+    await agree(150)
+
+    # Retention: the older half goes, every index follows.
+    cutoff = sorted(times[:5000])[2500]
+    gone = await any_store.delete_plate_events_before(cutoff)
+    assert sorted(e.id for e in gone) == sorted(e.id for e in events if e.at < cutoff)
+    assert {e.id: e for e in gone} == {e.id: e for e in events if e.at < cutoff}
+    events = [e for e in events if e.at >= cutoff]
+    assert await any_store.count_plate_events() == len(events) == 2500
+    assert await any_store.delete_plate_events_before(cutoff) == []
+    with pytest.raises(NotFound):
+        await any_store.get_plate_event(gone[0].id)
+    # A plate all of whose passes went is not found any more, by any part.
+    vanished = next(
+        e.plate for e in gone if len(e.plate) >= 8 and e.plate not in {x.plate for x in events}
+    )
+    assert await any_store.search_plate_events(plate=vanished) == []
+    assert await any_store.search_plate_events(plate=vanished[1:7]) == brute_force(
+        events, plate=vanished[1:7]
+    )
+    await agree(100)
+
+    # Passes of gone plates come back (newest times), and are found again.
+    back = [
+        PlateEvent(f"back-{n}", "cam-3", "Chốt Km 30", at, e.plate, e.display, e.province_code, 0.8)
+        for n, (at, e) in enumerate(zip(times[5000:5600], gone, strict=False))
+    ]
+    await any_store.add_plate_events(back)
+    events += back
+    assert await any_store.search_plate_events(plate=vanished) == brute_force(
+        events, plate=vanished
+    )
+    await agree(100)
+
+
+async def test_a_refused_batch_of_plate_events_stores_nothing(any_store):
+    await any_store.add_plate_events([plate_event("e1", "20A12345", 1000.0)])
+    with pytest.raises(Conflict):
+        await any_store.add_plate_events(
+            [plate_event("e2", "99Z99999", 2000.0), plate_event("e1", "11A11111", 3000.0)]
+        )
+    with pytest.raises(Conflict):  # the same id twice in one batch
+        await any_store.add_plate_events(
+            [plate_event("e3", "99Z99999", 2000.0), plate_event("e3", "99Z99999", 2000.0)]
+        )
+    assert await any_store.count_plate_events() == 1
+    assert await any_store.search_plate_events(plate="99Z") == []
+    assert [e.id for e in await any_store.search_plate_events()] == ["e1"]

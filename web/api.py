@@ -9,6 +9,7 @@ the service layer's exception maps to (see ``web/errors.py``).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -571,12 +572,16 @@ def openapi() -> dict[str, Any]:
     """An OpenAPI 3.1 document of :data:`ROUTES`, bodies from the pydantic models."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for method, path, handler, model in ROUTES:
+    from web import anpr
+
+    for method, route, handler, model in [*ROUTES, *anpr.ROUTES]:
+        # aiohttp's {name:regex} is {name} in OpenAPI.
+        path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", route)
         operation: dict[str, Any] = {
             "summary": (handler.__doc__ or "").strip().splitlines()[0],
             "responses": {"200": {"description": "OK"}, "4XX": {"description": "JSON error"}},
         }
-        params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+        params = re.findall(r"\{(\w+)\}", path)
         if params:
             operation["parameters"] = [
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}

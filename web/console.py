@@ -67,6 +67,8 @@ class Command(BaseModel):
         "unlock",
         "record-start",
         "record-stop",
+        "add-feed",
+        "remove-feed",
     ]
     site: str | None = Field(None, max_length=64)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -132,6 +133,7 @@ async def metrics(request: web.Request) -> web.Response:
         "Packets not forwarded (waiting for a keyframe, transport not ready).",
         sfu.packets_dropped,
     )
+    _feed_metrics(out, conference)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _line(
         out,
@@ -146,6 +148,70 @@ async def metrics(request: web.Request) -> web.Response:
         content_type="text/plain",
         charset="utf-8",
         headers={"X-Prometheus-Format": "0.0.4"},
+    )
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _feed_metrics(out: list[str], conference: Any) -> None:
+    """One series per camera feed, labelled with its id and checkpoint."""
+    cameras = conference.cameras
+    runners = list(cameras.runners.values())
+    series = (
+        (
+            "conference_feed_up",
+            "gauge",
+            "1 while the camera delivers frames.",
+            lambda s: 1 if s.state == "online" else 0,
+        ),
+        (
+            "conference_feed_fps",
+            "gauge",
+            "Frames per second decoded from the camera.",
+            lambda s: s.fps,
+        ),
+        (
+            "conference_feed_frames_total",
+            "counter",
+            "Frames decoded since the worker started.",
+            lambda s: s.frames,
+        ),
+        ("conference_feed_passes_total", "counter", "Vehicle passes read.", lambda s: s.passes),
+        (
+            "conference_feed_alerts_total",
+            "counter",
+            "Passes that raised an alert.",
+            lambda s: s.alerts,
+        ),
+        (
+            "conference_feed_restarts_total",
+            "counter",
+            "Times the feed's worker was restarted.",
+            lambda s: s.restarts,
+        ),
+        (
+            "conference_feed_last_read_timestamp_seconds",
+            "gauge",
+            "When the last plate was read.",
+            lambda s: (s.last_read or {}).get("at") or 0,
+        ),
+    )
+    for name, kind, help_text, value in series:
+        out.append(f"# HELP {name} {help_text}")
+        out.append(f"# TYPE {name} {kind}")
+        for runner in runners:
+            labels = (
+                f'{{feed="{_label(runner.feed.id)}",checkpoint="{_label(runner.feed.checkpoint)}"}}'
+            )
+            out.append(f"{name}{labels} {value(runner.status)}")
+    _line(
+        out,
+        "conference_plate_events_stored_total",
+        "counter",
+        "Plate events stored by this process.",
+        cameras.events_stored,
     )
 
 

@@ -193,6 +193,8 @@ async def login_submit(request: web.Request) -> web.Response:
     principal = await authenticate(request.app[CONFERENCE].store, username, password)
     if principal is None:
         return _login_form(request, 401, target, "invalid-credentials", username)
+    if target == "/meetings" and principal.role is AccountRole.OPERATOR:
+        target = "/anpr"  # operators have no meetings: their start page is the plate search
     response = web.HTTPFound(target)
     await start_login(request, response, principal)
     raise response
@@ -290,6 +292,45 @@ async def recording_page(request: web.Request) -> web.Response:
     )
 
 
+# -- checkpoint cameras ------------------------------------------------------------------
+
+ANPR_ROLES = (AccountRole.ADMIN, AccountRole.HOST, AccountRole.OPERATOR)
+
+
+async def _anpr_user(request: web.Request) -> tuple[Principal, str] | web.Response:
+    """The logged-in user of a camera page, or the error page for other roles."""
+    principal, csrf = await _page_user(request)
+    if principal.role not in ANPR_ROLES:
+        return error_page(request, 403, "role-forbidden")
+    return principal, csrf
+
+
+async def feeds_page(request: web.Request) -> web.Response:
+    """``GET /feeds``: the checkpoint cameras in scope and their live status."""
+    user = await _anpr_user(request)
+    if isinstance(user, web.Response):
+        return user
+    return render(request, "feeds.html", **_page_context(*user))
+
+
+async def anpr_page(request: web.Request) -> web.Response:
+    """``GET /anpr``: plate search for checkpoint officers (phone-first)."""
+    user = await _anpr_user(request)
+    if isinstance(user, web.Response):
+        return user
+    return render(request, "anpr.html", **_page_context(*user))
+
+
+async def anpr_lists_page(request: web.Request) -> web.Response:
+    """``GET /anpr/lists``: the watch list and outbreak provinces (read-only for operators)."""
+    user = await _anpr_user(request)
+    if isinstance(user, web.Response):
+        return user
+    principal, csrf = user
+    can_edit = principal.role in (AccountRole.ADMIN, AccountRole.HOST)
+    return render(request, "anpr_lists.html", **_page_context(principal, csrf, can_edit=can_edit))
+
+
 def setup(app: web.Application) -> None:
     """Register the page routes."""
     app.router.add_get("/", index_page)
@@ -305,3 +346,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/meetings/{id}/join", meeting_join_page)
     app.router.add_get("/recordings", recordings_page)
     app.router.add_get("/recordings/{id}", recording_page)
+    app.router.add_get("/feeds", feeds_page)
+    app.router.add_get("/anpr", anpr_page)
+    app.router.add_get("/anpr/lists", anpr_lists_page)

@@ -162,9 +162,13 @@ class Room:
             self.broadcast(FloorChanged(None))
         self._announce(ParticipantLeft(participant.id, reason))
         self.reroute(force=False)
-        if not self.participants:
+        if not self.sites_present():
             for callback in self._on_empty:
                 callback(self)
+
+    def sites_present(self) -> bool:
+        """Whether anyone but cameras is in: a room of cameras alone is empty."""
+        return any(p.client != "camera" for p in self.participants.values())
 
     def on_empty(self, callback: Callable[[Room], None]) -> None:
         """Call ``callback`` when the last site leaves."""
@@ -319,6 +323,13 @@ class Room:
         self.recording = active
         self.broadcast(RecordingChanged(active, reason))
         self.publish({"type": "recording", "active": active, "reason": reason})
+
+    def plate_alert(self, site_id: str, message: dict[str, Any]) -> None:
+        """A camera in the room read a plate on a list: tell the consoles and the recorder."""
+        self._observe(
+            "event", "plate-alert", site_id, {k: v for k, v in message.items() if k != "type"}
+        )
+        self.publish(message)
 
     def closing_soon(self, seconds: int) -> None:
         """Warn everyone that the meeting ends in ``seconds``."""

@@ -405,8 +405,12 @@ class Store(Protocol):
         end: float | None = None,
         checkpoint: str | None = None,
         limit: int = 100,
+        feed_ids: Sequence[str] | None = None,
     ) -> list[PlateEvent]:
-        """Passes whose plate contains ``plate`` (any part of it), newest first."""
+        """Passes whose plate contains ``plate`` (any part of it), newest first.
+
+        ``feed_ids`` limits the search to those cameras (a caller's scope).
+        """
         ...
 
     async def get_plate_event(self, event_id: str) -> PlateEvent:

@@ -23,6 +23,19 @@ Key layout, ``P`` being the prefix (``conference:`` unless told otherwise)::
     P host_active_by_end:<site>       zset   meetings the site hosts, not cancelled, by end
     P grants_to:<grantee unit>        hash   granting unit code -> grant JSON
     P grants_from:<unit>              hash   grantee unit code -> grant JSON
+    P feeds                           hash   feed id -> feed JSON
+    P plate_events                    hash   event id -> event JSON
+    P plate_events_by_at              zset   every event id, score = at
+    P checkpoint_events:<checkpoint>  zset   the checkpoint's event ids, score = at
+    P feed_events:<feed id>           zset   the feed's event ids, score = at (kept with the feed)
+    P plate_events_of:<plate>         zset   the plate's event ids, score = at
+    P plates                          set    every plate that has events (a plate_events_of key)
+    P short_plates                    set    those of them with fewer than 3 characters
+    P plate_trigram:<abc>             set    plates containing abc (plates in ASCII upper case)
+    P plate_grams                     hash   1- or 2-character part -> how many plates contain it
+    P watch                           hash   entry id -> watch-list entry JSON
+    P watch_patterns                  hash   pattern -> entry id (one entry per pattern)
+    P outbreaks                       hash   outbreak id -> outbreak JSON
     P meta                            hash   key -> value
 
 Fixed names have no ``:`` and every family ends with exactly one variable
@@ -33,6 +46,15 @@ by their bytes, which is SQLite's ``ORDER BY position, code`` (and ``id``).
 Several-key changes either run in one Lua script (small, conditional
 writes) or as WATCH / read / MULTI ... EXEC, retried when a watched key
 changed in between (imports and meetings, see :meth:`RedisStore._transaction`).
+
+Plate events are searched by any part of the plate without reading every
+event: a plate joins ``plates``, the trigram sets of its three-character parts
+and the counts of ``plate_grams`` with its first event and leaves them with its
+last (both in Lua, so concurrent writers agree on "first" and "last"). A search
+either intersects trigram sets into candidate plates and merges their
+``plate_events_of`` sets by time, or walks a time index newest first and tests
+each plate, whichever the counts say is cheaper (see
+:meth:`RedisStore.search_plate_events`).
 """
 
 from __future__ import annotations
@@ -41,6 +63,7 @@ import asyncio
 import json
 import math
 import random
+import string
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -54,11 +77,14 @@ from conference.store.base import (
     ROOM_ID_PATTERN,
     AccountRole,
     Conflict,
+    Feed,
     Grant,
     Login,
     Meeting,
     MeetingNotFound,
     NotFound,
+    Outbreak,
+    PlateEvent,
     Room,
     RoomNotFound,
     Site,
@@ -66,10 +92,12 @@ from conference.store.base import (
     Unit,
     UnitNotFound,
     User,
+    WatchEntry,
     batch_cycle,
     default_site,
     new_room_id,
 )
+from conference.store.sqlite import plate_query
 
 if TYPE_CHECKING:
     from conference.store.base import Store
@@ -121,6 +149,283 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 
+# Plate events. Both writing scripts get the same fixed keys (KEYS[1..5]: the
+# events hash, the global time index, ``plates``, ``plate_grams``,
+# ``short_plates``), further keys by their index in KEYS, and after the events
+# a description of each plate they touch: its text, the index of its
+# ``plate_events_of`` key, how many trigram keys and their indexes, how many
+# 1- and 2-character parts and the parts. Every key a script touches is
+# declared; Python works the key names out (see ``_EventKeys``).
+_PLATES_LUA = """
+local function read_plates(at, count)
+    local plates = {}
+    for p = 1, count do
+        local plate = {text = ARGV[at], key = KEYS[tonumber(ARGV[at + 1])], trigrams = {}, grams = {}}
+        local trigrams = tonumber(ARGV[at + 2])
+        for t = 1, trigrams do plate.trigrams[t] = KEYS[tonumber(ARGV[at + 2 + t])] end
+        at = at + 3 + trigrams
+        local grams = tonumber(ARGV[at])
+        for g = 1, grams do plate.grams[g] = ARGV[at + g] end
+        at = at + 1 + grams
+        plates[p] = plate
+    end
+    return plates
+end
+"""
+
+# add_plate_events: ARGV = event count, plate count, then per event its id,
+# score, JSON, plate number, checkpoint key index and feed key index, then
+# the plates. Returns
+# a taken id (and writes nothing) or nil. A plate's first event (SADD answers
+# 1) puts it into the search indexes.
+_ADD_EVENTS_LUA = (
+    _PLATES_LUA
+    + """
+local events, by_at, plates, grams, short = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+    local id = ARGV[3 + i * 6]
+    if redis.call('HEXISTS', events, id) == 1 then return id end
+end
+local described = read_plates(3 + n * 6, tonumber(ARGV[2]))
+for i = 0, n - 1 do
+    local at = 3 + i * 6
+    local id, score = ARGV[at], ARGV[at + 1]
+    local plate = described[tonumber(ARGV[at + 3])]
+    redis.call('HSET', events, id, ARGV[at + 2])
+    redis.call('ZADD', by_at, score, id)
+    redis.call('ZADD', KEYS[tonumber(ARGV[at + 4])], score, id)
+    redis.call('ZADD', KEYS[tonumber(ARGV[at + 5])], score, id)
+    redis.call('ZADD', plate.key, score, id)
+    if redis.call('SADD', plates, plate.text) == 1 then
+        if #plate.trigrams == 0 then redis.call('SADD', short, plate.text) end
+        for _, key in ipairs(plate.trigrams) do redis.call('SADD', key, plate.text) end
+        for _, gram in ipairs(plate.grams) do redis.call('HINCRBY', grams, gram, 1) end
+    end
+end
+return false
+"""
+)
+
+# delete_plate_events_before, one chunk: ARGV = event count, plate count, then
+# per event its id, the JSON read before (empty: none was found), plate
+# number, checkpoint and feed key indexes (all 0 for none), then the plates. Deletes an
+# event only if it still has that JSON (an id without an event only leaves the
+# time index) and returns the JSON of those it deleted. A plate's last event
+# takes it out of the search indexes.
+_DELETE_EVENTS_LUA = (
+    _PLATES_LUA
+    + """
+local events, by_at, plates, grams, short = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local n = tonumber(ARGV[1])
+local described = read_plates(3 + n * 5, tonumber(ARGV[2]))
+local deleted = {}
+for i = 0, n - 1 do
+    local at = 3 + i * 5
+    local id, expected = ARGV[at], ARGV[at + 1]
+    local raw = redis.call('HGET', events, id)
+    if not raw then
+        if expected == '' then redis.call('ZREM', by_at, id) end
+    elseif raw == expected then
+        local plate = described[tonumber(ARGV[at + 2])]
+        redis.call('HDEL', events, id)
+        redis.call('ZREM', by_at, id)
+        redis.call('ZREM', KEYS[tonumber(ARGV[at + 3])], id)
+        redis.call('ZREM', KEYS[tonumber(ARGV[at + 4])], id)
+        redis.call('ZREM', plate.key, id)
+        if redis.call('EXISTS', plate.key) == 0 and redis.call('SREM', plates, plate.text) == 1 then
+            redis.call('SREM', short, plate.text)
+            for _, key in ipairs(plate.trigrams) do redis.call('SREM', key, plate.text) end
+            for _, gram in ipairs(plate.grams) do
+                if redis.call('HINCRBY', grams, gram, -1) <= 0 then redis.call('HDEL', grams, gram) end
+            end
+        end
+        deleted[#deleted + 1] = raw
+    end
+end
+return deleted
+"""
+)
+
+# Shared by the two searches. ``field`` reads a string field out of an
+# event's JSON text without decoding it all: a quote inside a JSON string is
+# always escaped, so '"plate":"' only ever matches the key (a value with
+# escapes is decoded the long way). ``newer`` orders events newest first, and
+# equal times by id from the largest, as ZREVRANGE does (bytes, not strcoll:
+# Lua compares strings in the server's locale). ``read_filter`` reads the
+# query ('' for any plate), checkpoint ('' for any) and feed ids (a count,
+# 0 for any, then the ids) from ARGV[at...] and returns whether there is any
+# condition and the test of an event's JSON.
+_SEARCH_LUA = r"""
+local function field(raw, name)
+    local value = string.match(raw, '"' .. name .. '":"([^"\\]*)"')
+    if value then return value end
+    value = cjson.decode(raw)[name]
+    if type(value) == 'string' then return value end
+    return ''
+end
+
+local function newer(a_score, a_id, b_score, b_id)
+    if a_score ~= b_score then return a_score > b_score end
+    for i = 1, math.min(#a_id, #b_id) do
+        local x, y = string.byte(a_id, i), string.byte(b_id, i)
+        if x ~= y then return x > y end
+    end
+    return #a_id > #b_id
+end
+
+local function read_filter(at)
+    local query, checkpoint, count = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
+    local feeds = nil
+    if count > 0 then
+        feeds = {}
+        for i = 1, count do feeds[ARGV[at + 2 + i]] = true end
+    end
+    local function accept(raw)
+        if query ~= '' and not string.find(string.upper(field(raw, 'plate')), query, 1, true) then
+            return false
+        end
+        if checkpoint ~= '' and field(raw, 'checkpoint') ~= checkpoint then return false end
+        if feeds and not feeds[field(raw, 'feed_id')] then return false end
+        return true
+    end
+    return query ~= '' or checkpoint ~= '' or feeds ~= nil, accept
+end
+"""
+
+# The walk: the time indexes KEYS[2..] (one, or a feed's each) merged newest
+# first, reading each event from KEYS[1] and keeping those the filter
+# accepts. ARGV = limit, a budget of events to read (0: no bound), the
+# window's min and max bounds, its end as a score ('' for none), then the
+# filter. Returns 1 then the JSON found, or 0 then what was found when the
+# budget ran out first. Each index is read by rank (ZREVRANGE pages from the
+# window's first rank): a score range with an offset would step over every
+# skipped member again on each page.
+_WALK_EVENTS_LUA = (
+    _SEARCH_LUA
+    + """
+local events = KEYS[1]
+local limit, budget, min, max, stop = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local filtered, accept = read_filter(6)
+local page = limit
+if filtered then page = 256 end
+local sources = {}
+for k = 2, #KEYS do
+    local first = 0
+    if stop ~= '' then first = redis.call('ZCOUNT', KEYS[k], stop, '+inf') end
+    local count = redis.call('ZCOUNT', KEYS[k], min, max)
+    if count > 0 then
+        sources[#sources + 1] = {key = KEYS[k], rank = first, last = first + count - 1, buf = {}, pos = 1}
+    end
+end
+-- Move a source to its next event (s.id, s.score), or drop it (s.id = nil).
+local function advance(s)
+    if s.pos > #s.buf then
+        s.id = nil
+        if s.rank > s.last then return end
+        local last = math.min(s.last, s.rank + page - 1)
+        s.buf = redis.call('ZREVRANGE', s.key, s.rank, last, 'WITHSCORES')
+        s.pos, s.rank = 1, last + 1
+        if #s.buf == 0 then return end
+    end
+    s.id, s.score = s.buf[s.pos], tonumber(s.buf[s.pos + 1])
+    s.pos = s.pos + 2
+end
+for _, s in ipairs(sources) do advance(s) end
+local found, read = {1}, 0
+while true do
+    local best = nil
+    for _, s in ipairs(sources) do
+        if s.id and (not best or newer(s.score, s.id, best.score, best.id)) then best = s end
+    end
+    if not best then break end
+    if budget > 0 and read >= budget then
+        found[1] = 0
+        return found
+    end
+    read = read + 1
+    local raw = redis.call('HGET', events, best.id)
+    if raw and (not filtered or accept(raw)) then
+        found[#found + 1] = raw
+        if #found > limit then return found end
+    end
+    advance(best)
+end
+return found
+"""
+)
+
+# The merge: the time indexes of candidate plates (KEYS[2..]) each give their
+# newest events in the window that the filter accepts, at most ``limit``; the
+# newest of them all are returned. ARGV = limit, the window's min and max
+# bounds, then the filter (its query part empty: the candidates hold it).
+_MERGE_EVENTS_LUA = (
+    _SEARCH_LUA
+    + """
+local events = KEYS[1]
+local limit, min, max = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local filtered, accept = read_filter(4)
+local hits = {}
+for k = 2, #KEYS do
+    if not filtered then
+        local got = redis.call('ZREVRANGEBYSCORE', KEYS[k], max, min, 'WITHSCORES', 'LIMIT', 0, limit)
+        for i = 1, #got, 2 do hits[#hits + 1] = {tonumber(got[i + 1]), got[i]} end
+    else
+        local taken, offset = 0, 0
+        while taken < limit do
+            local got = redis.call('ZREVRANGEBYSCORE', KEYS[k], max, min, 'WITHSCORES', 'LIMIT', offset, 64)
+            for i = 1, #got, 2 do
+                local raw = redis.call('HGET', events, got[i])
+                if raw and accept(raw) then
+                    hits[#hits + 1] = {tonumber(got[i + 1]), got[i]}
+                    taken = taken + 1
+                    if taken >= limit then break end
+                end
+            end
+            if #got < 128 then break end
+            offset = offset + 64
+        end
+    end
+end
+table.sort(hits, function(a, b) return newer(a[1], a[2], b[1], b[2]) end)
+local found = {}
+for i = 1, math.min(limit, #hits) do
+    local raw = redis.call('HGET', events, hits[i][2])
+    if raw then found[#found + 1] = raw end
+end
+return found
+"""
+)
+
+# add_watch: the id and the pattern must both be free; entry and pattern
+# index appear together.
+_ADD_WATCH_LUA = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+# delete_watch: the entry and its pattern index go together.
+_DELETE_WATCH_LUA = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local pattern = cjson.decode(raw)['pattern']
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], pattern) == ARGV[1] then redis.call('HDEL', KEYS[2], pattern) end
+return 1
+"""
+
+# Plate events written or deleted per script call; each is a few dozen
+# commands on the server, so a chunk holds it for some milliseconds at most.
+_EVENT_CHUNK = 500
+
+# A search never asks for more than this many events (SQLite's engine clamps
+# the same way).
+_MAX_RESULTS = 1000
+
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
 
 class RedisStore:
     """:class:`conference.store.Store` in a Redis database, shared by several nodes.
@@ -143,9 +448,24 @@ class RedisStore:
         self._meetings_by_start = prefix + "meetings_by_start"
         self._meetings_by_end = prefix + "meetings_by_end"
         self._meta = prefix + "meta"
+        self._feeds = prefix + "feeds"
+        self._plate_events = prefix + "plate_events"
+        self._events_by_at = prefix + "plate_events_by_at"
+        self._plates = prefix + "plates"
+        self._short_plates = prefix + "short_plates"
+        self._plate_grams = prefix + "plate_grams"
+        self._watch = prefix + "watch"
+        self._watch_patterns = prefix + "watch_patterns"
+        self._outbreaks = prefix + "outbreaks"
         self._ancestors_script = self._redis.register_script(_ANCESTORS_LUA)
         self._add_site_script = self._redis.register_script(_ADD_SITE_LUA)
         self._replace_field_script = self._redis.register_script(_REPLACE_FIELD_LUA)
+        self._add_events_script = self._redis.register_script(_ADD_EVENTS_LUA)
+        self._delete_events_script = self._redis.register_script(_DELETE_EVENTS_LUA)
+        self._walk_events_script = self._redis.register_script(_WALK_EVENTS_LUA)
+        self._merge_events_script = self._redis.register_script(_MERGE_EVENTS_LUA)
+        self._add_watch_script = self._redis.register_script(_ADD_WATCH_LUA)
+        self._delete_watch_script = self._redis.register_script(_DELETE_WATCH_LUA)
 
     # -- key names ----------------------------------------------------------------------
 
@@ -178,6 +498,18 @@ class RedisStore:
 
     def _grants_from_key(self, unit_code: str) -> str:
         return f"{self.prefix}grants_from:{unit_code}"
+
+    def _checkpoint_events_key(self, checkpoint: str) -> str:
+        return f"{self.prefix}checkpoint_events:{checkpoint}"
+
+    def _feed_events_key(self, feed_id: str) -> str:
+        return f"{self.prefix}feed_events:{feed_id}"
+
+    def _plate_events_key(self, plate: str) -> str:
+        return f"{self.prefix}plate_events_of:{plate}"
+
+    def _trigram_key(self, trigram: str) -> str:
+        return f"{self.prefix}plate_trigram:{trigram}"
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -700,6 +1032,321 @@ class RedisStore:
         grants = [_grant(raw) for raw in await self._redis.hvals(self._grants_from_key(unit_code))]
         return sorted(grants, key=lambda grant: grant.grantee_unit)
 
+    # -- checkpoint cameras -------------------------------------------------------------
+
+    async def create_feed(self, feed: Feed) -> None:
+        """Register a camera; :class:`Conflict` if the id is taken."""
+        if not await self._redis.hsetnx(self._feeds, feed.id, _feed_json(feed)):
+            raise Conflict(f"feed {feed.id!r} already exists")
+
+    async def get_feed(self, feed_id: str) -> Feed:
+        """The feed or :class:`NotFound`."""
+        raw = await self._redis.hget(self._feeds, feed_id)
+        if raw is None:
+            raise NotFound(f"no feed {feed_id!r}")
+        return _feed(raw)
+
+    async def list_feeds(self) -> list[Feed]:
+        """Every feed, by checkpoint, then name, then id (there are few: one hash read)."""
+        feeds = [_feed(raw) for raw in await self._redis.hvals(self._feeds)]
+        return sorted(feeds, key=lambda feed: (feed.checkpoint, feed.name, feed.id))
+
+    async def delete_feed(self, feed_id: str) -> None:
+        """Remove a feed (its events stay); :class:`NotFound` if unknown."""
+        if not await self._redis.hdel(self._feeds, feed_id):
+            raise NotFound(f"no feed {feed_id!r}")
+
+    async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
+        """Store vehicle passes, all or none: :class:`Conflict` if an id is taken.
+
+        One Lua script checks every id, then writes the events and their
+        index entries, so a concurrent writer never sees half a batch and
+        two writers of a plate's first events agree which one was first.
+        The whole batch is one script: callers with very many events (an
+        import) pass them a few thousand at a time.
+        """
+        batch = list(events)
+        if not batch:
+            return
+        seen: set[str] = set()
+        for event in batch:
+            if event.id in seen:
+                raise Conflict(f"plate event {event.id!r} is given twice")
+            seen.add(event.id)
+            # SQLite refuses NaN too (stored as NULL in a NOT NULL column).
+            if math.isnan(event.at) or math.isnan(event.confidence):
+                raise StoreError(f"plate event {event.id!r} has no valid time or confidence")
+        keys = _EventKeys(self)
+        args: list[str | int] = [len(batch), 0]
+        for event in batch:
+            args += [
+                event.id,
+                repr(float(event.at)),
+                _plate_event_json(event),
+                keys.plate(event.plate),
+                keys.key(self._checkpoint_events_key(event.checkpoint)),
+                keys.key(self._feed_events_key(event.feed_id)),
+            ]
+        args[1] = len(keys.plates)
+        args += keys.plate_args()
+        taken = await self._add_events_script(keys=keys.keys, args=args)
+        if taken is not None:
+            raise Conflict(f"plate event {_text(taken)!r} is already stored")
+
+    async def search_plate_events(
+        self,
+        plate: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        checkpoint: str | None = None,
+        limit: int = 100,
+        feed_ids: Sequence[str] | None = None,
+    ) -> list[PlateEvent]:
+        """Passes whose plate contains ``plate`` (any part of it), newest first.
+
+        ``plate`` is read as :func:`plate_query` reads it (letters and digits,
+        upper case); the window is ``start <= at < end``; ``limit`` is
+        clamped to 1..1000; ``feed_ids`` limits the search to those cameras.
+
+        One round trip of counts (events in the window of each index that
+        could be walked, plates, plates holding the query) chooses between
+
+        * the walk: a time index newest first (the checkpoint's or the global
+          one, or the feeds' merged, whichever has fewer events in the
+          window), testing each event's plate, checkpoint and feed until
+          ``limit`` pass: about ``limit * plates / candidates`` events, or
+          the whole window if it holds fewer matches;
+        * the merge: the candidate plates (trigram sets intersected for a
+          query of three characters or more; for a shorter one, the trigram
+          sets holding it, and the short plates) each give their newest
+          events in the window, and the newest of all are kept: about one
+          sorted-set read per candidate plate.
+
+        The walk suits common parts ("1", "30") and no plate at all, the
+        merge rare ones ("12345"). A walk that has read more events than
+        the merge would cost (the plates it looks for only passed long ago,
+        say) stops, and the merge answers.
+        """
+        query = plate_query(plate)
+        limit = max(1, min(limit, _MAX_RESULTS))
+        feeds = None if feed_ids is None else sorted(set(feed_ids))
+        if feeds is not None and not feeds:
+            return []
+        if (start is not None and math.isnan(start)) or (end is not None and math.isnan(end)):
+            return []  # SQLite compares with NULL: nothing matches
+        window = (
+            "-inf" if start is None else repr(float(start)),
+            "+inf" if end is None else _below(end),
+        )
+        main = self._checkpoint_events_key(checkpoint) if checkpoint else self._events_by_at
+        feed_keys = [] if feeds is None else list(map(self._feed_events_key, feeds))
+        walk_feeds = 0 < len(feed_keys) <= _MAX_WALKED_FEEDS
+        trigrams = _trigrams(query)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(main, *window)
+            if walk_feeds:
+                for key in feed_keys:
+                    pipe.zcount(key, *window)
+            if query:
+                pipe.scard(self._plates)
+                if trigrams:  # plates holding every trigram of the query
+                    pipe.sintercard(len(trigrams), [self._trigram_key(t) for t in trigrams])
+                else:  # plates holding the 1- or 2-character query
+                    pipe.hget(self._plate_grams, query)
+            counts = await pipe.execute()
+        in_main = int(counts[0])
+        in_feeds = [int(count) for count in counts[1 : 1 + len(feed_keys)]] if walk_feeds else []
+
+        # Walk the feeds' indexes (testing the checkpoint) or the main one
+        # (testing the feeds), whichever holds fewer events in the window.
+        if walk_feeds and sum(in_feeds) <= in_main:
+            sources = [key for key, count in zip(feed_keys, in_feeds, strict=True) if count]
+            in_window, walk_filter = sum(in_feeds), _filter(query, checkpoint, None)
+        else:
+            sources, in_window, walk_filter = [main], in_main, _filter(query, None, feeds)
+        if not in_window:
+            return []
+        if not query:
+            _, found = await self._walk(sources, end, window, limit, walk_filter, budget=0)
+            return [_plate_event(raw) for raw in found]
+
+        plates, holding = int(counts[-2]), int(counts[-1] or 0)
+        if not plates or not holding:
+            return []
+        merge_cost = holding + (0 if trigrams else _SHORT_QUERY_COST[len(query)])
+        matching = in_window * holding / plates  # if plates pass about equally often
+        walk_cost = in_window if matching <= limit else limit * in_window / matching
+        budget = self._walk_budget(walk_cost, merge_cost)
+        if budget:
+            complete, found = await self._walk(sources, end, window, limit, walk_filter, budget)
+            if complete:
+                return [_plate_event(raw) for raw in found]
+        candidates = await self._candidate_plates(query, trigrams)
+        if not candidates:
+            return []
+        found = await self._merge_events_script(
+            keys=[self._plate_events, *map(self._plate_events_key, candidates)],
+            args=[limit, *window, *_filter("", checkpoint, feeds)],
+        )
+        return [_plate_event(raw) for raw in found]
+
+    @staticmethod
+    def _walk_budget(walk_cost: float, merge_cost: float) -> int:
+        """How many events a walk may read before the merge answers (0: merge at once)."""
+        return int(2 * merge_cost) + 1000 if walk_cost <= merge_cost else 0
+
+    async def _walk(
+        self,
+        sources: Sequence[str],
+        end: float | None,
+        window: tuple[str, str],
+        limit: int,
+        condition: Sequence[str | int],
+        budget: int,
+    ) -> tuple[bool, list[str]]:
+        """Walk time indexes newest first (see ``_WALK_EVENTS_LUA``): (finished?, JSON)."""
+        found = await self._walk_events_script(
+            keys=[self._plate_events, *sources],
+            args=[
+                limit,
+                budget,
+                *window,
+                "" if end is None else repr(float(end)),
+                *condition,
+            ],
+        )
+        return bool(found[0]), [_text(raw) for raw in found[1:]]
+
+    async def _candidate_plates(self, query: str, trigrams: Sequence[str]) -> list[str]:
+        """Every stored plate that contains ``query``, by the trigram sets."""
+        if trigrams:
+            members = await self._redis.sinter([self._trigram_key(t) for t in trigrams])
+        else:
+            # The trigrams holding a shorter query, over the characters plates
+            # use (the 1-character parts of plate_grams); plates too short for
+            # a trigram are in short_plates.
+            grams = [_text(gram) for gram in await self._redis.hkeys(self._plate_grams)]
+            chars = [gram for gram in grams if len(gram) == 1]
+            if len(query) == 1:
+                holding = {
+                    trigram
+                    for x in chars
+                    for y in chars
+                    for trigram in (query + x + y, x + query + y, x + y + query)
+                }
+            else:
+                holding = {trigram for x in chars for trigram in (query + x, x + query)}
+            members = await self._redis.sunion(
+                [self._short_plates, *(self._trigram_key(t) for t in sorted(holding))]
+            )
+        return sorted(plate for plate in map(_text, members) if query in _fold(plate))
+
+    async def get_plate_event(self, event_id: str) -> PlateEvent:
+        """One pass or :class:`NotFound`."""
+        raw = await self._redis.hget(self._plate_events, event_id)
+        if raw is None:
+            raise NotFound(f"no plate event {event_id!r}")
+        return _plate_event(raw)
+
+    async def delete_plate_events_before(self, before: float) -> list[PlateEvent]:
+        """Remove passes with ``at < before`` (retention); returns them, oldest first.
+
+        A chunk at a time: the oldest ids of the time index and their
+        events are read, then a script deletes those events that are still
+        the same (another node's retention may have been first), with every
+        index entry, and the search indexes of plates left without events.
+        Each chunk is atomic, the whole run is not (as a search sees it).
+        """
+        if math.isnan(before):
+            return []
+        deleted: list[PlateEvent] = []
+        while True:
+            ids = [
+                _text(event_id)
+                for event_id in await self._redis.zrangebyscore(
+                    self._events_by_at, "-inf", _below(before), start=0, num=_EVENT_CHUNK
+                )
+            ]
+            if not ids:
+                return deleted
+            raws = await self._hmget(self._plate_events, ids)
+            keys = _EventKeys(self)
+            args: list[str | int] = [len(ids), 0]
+            for event_id, raw in zip(ids, raws, strict=True):
+                if raw is None:
+                    args += [event_id, "", 0, 0, 0]
+                    continue
+                event = _plate_event(raw)
+                args += [
+                    event_id,
+                    raw,
+                    keys.plate(event.plate),
+                    keys.key(self._checkpoint_events_key(event.checkpoint)),
+                    keys.key(self._feed_events_key(event.feed_id)),
+                ]
+            args[1] = len(keys.plates)
+            args += keys.plate_args()
+            gone = await self._delete_events_script(keys=keys.keys, args=args)
+            deleted.extend(_plate_event(raw) for raw in gone)
+
+    async def count_plate_events(self) -> int:
+        """How many passes are stored."""
+        return int(await self._redis.hlen(self._plate_events))
+
+    async def add_watch(self, entry: WatchEntry) -> None:
+        """Add a watch-list entry; :class:`Conflict` if the pattern (or the id) is taken."""
+        record = _dump(
+            {
+                "id": entry.id,
+                "pattern": entry.pattern,
+                "reason": entry.reason,
+                "created_by": entry.created_by,
+                "created_at": entry.created_at,
+            }
+        )
+        if not await self._add_watch_script(
+            keys=[self._watch, self._watch_patterns], args=[entry.id, entry.pattern, record]
+        ):
+            raise Conflict(f"{entry.pattern!r} is already on the watch list")
+
+    async def list_watch(self) -> list[WatchEntry]:
+        """The watch list, by pattern."""
+        entries = [_watch_entry(raw) for raw in await self._redis.hvals(self._watch)]
+        return sorted(entries, key=lambda entry: (entry.pattern, entry.id))
+
+    async def delete_watch(self, entry_id: str) -> None:
+        """Remove an entry; :class:`NotFound` if unknown."""
+        if not await self._delete_watch_script(
+            keys=[self._watch, self._watch_patterns], args=[entry_id]
+        ):
+            raise NotFound(f"no watch-list entry {entry_id!r}")
+
+    async def add_outbreak(self, outbreak: Outbreak) -> None:
+        """Mark a province as an outbreak zone; :class:`Conflict` if the id is taken."""
+        record = _dump(
+            {
+                "id": outbreak.id,
+                "province_code": outbreak.province_code,
+                "start": outbreak.start,
+                "end": outbreak.end,
+                "reason": outbreak.reason,
+                "created_by": outbreak.created_by,
+                "created_at": outbreak.created_at,
+            }
+        )
+        if not await self._redis.hsetnx(self._outbreaks, outbreak.id, record):
+            raise Conflict(f"outbreak marking {outbreak.id!r} already exists")
+
+    async def list_outbreaks(self) -> list[Outbreak]:
+        """Every outbreak marking, by start date, then province code."""
+        outbreaks = [_outbreak(raw) for raw in await self._redis.hvals(self._outbreaks)]
+        return sorted(outbreaks, key=lambda o: (o.start, o.province_code, o.id))
+
+    async def delete_outbreak(self, outbreak_id: str) -> None:
+        """Remove a marking; :class:`NotFound` if unknown."""
+        if not await self._redis.hdel(self._outbreaks, outbreak_id):
+            raise NotFound(f"no outbreak marking {outbreak_id!r}")
+
     # -- service state ---------------------------------------------------------------
 
     async def get_meta(self, key: str) -> str | None:
@@ -739,6 +1386,80 @@ def _dump(record: dict[str, Any]) -> str:
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+class _EventKeys:
+    """The KEYS of a plate-event script and the description of its plates.
+
+    Keys are numbered as the script sees them (from 1; the five fixed keys
+    first); ``plate`` numbers the distinct plates, which ``plate_args``
+    then describes (see ``_PLATES_LUA``), adding their keys.
+    """
+
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self.keys = [
+            store._plate_events,
+            store._events_by_at,
+            store._plates,
+            store._plate_grams,
+            store._short_plates,
+        ]
+        self._numbers = {key: number for number, key in enumerate(self.keys, 1)}
+        self.plates: dict[str, int] = {}
+
+    def key(self, name: str) -> int:
+        number = self._numbers.get(name)
+        if number is None:
+            self.keys.append(name)
+            number = self._numbers[name] = len(self.keys)
+        return number
+
+    def plate(self, plate: str) -> int:
+        number = self.plates.get(plate)
+        if number is None:
+            number = self.plates[plate] = len(self.plates) + 1
+        return number
+
+    def plate_args(self) -> list[str | int]:
+        args: list[str | int] = []
+        for plate in self.plates:
+            folded = _fold(plate)
+            trigrams = _trigrams(folded)
+            grams = _short_grams(folded)
+            args += [plate, self.key(self._store._plate_events_key(plate)), len(trigrams)]
+            args += [self.key(self._store._trigram_key(t)) for t in trigrams]
+            args += [len(grams), *grams]
+        return args
+
+
+# What the merge costs beyond its candidate plates for a 1- or 2-character
+# query: a union over the trigram sets that may hold it.
+_SHORT_QUERY_COST = {1: 500, 2: 50}
+
+# A search limited to at most this many feeds may walk their time indexes
+# merged (one comparison per feed and event); more feeds are tested instead.
+_MAX_WALKED_FEEDS = 64
+
+
+def _filter(query: str, checkpoint: str | None, feeds: Sequence[str] | None) -> list[str | int]:
+    """The filter arguments of a search script (see ``read_filter`` in ``_SEARCH_LUA``)."""
+    return [query, checkpoint or "", len(feeds or ()), *(feeds or ())]
+
+
+def _fold(plate: str) -> str:
+    """A plate as the search indexes see it: ASCII letters in upper case (as Lua's upper)."""
+    return plate.translate(_ASCII_UPPER)
+
+
+def _trigrams(folded: str) -> list[str]:
+    """The distinct three-character parts of a (folded) plate or query."""
+    return sorted({folded[i : i + 3] for i in range(len(folded) - 2)})
+
+
+def _short_grams(folded: str) -> list[str]:
+    """The distinct one- and two-character parts of a folded plate."""
+    return sorted({*folded, *(folded[i : i + 2] for i in range(len(folded) - 1))})
 
 
 def _above(score: float) -> str:
@@ -863,6 +1584,97 @@ def _grant(raw: Raw) -> Grant:
         record["grantee_unit"],
         record["granted_by"],
         float(record["created_at"]),
+    )
+
+
+def _feed_json(feed: Feed) -> str:
+    return _dump(
+        {
+            "id": feed.id,
+            "name": feed.name,
+            "checkpoint": feed.checkpoint,
+            "location": feed.location,
+            "url": feed.url,
+            "unit_code": feed.unit_code,
+            "created_at": feed.created_at,
+            "created_by": feed.created_by,
+            "passthrough": feed.passthrough,
+        }
+    )
+
+
+def _feed(raw: Raw) -> Feed:
+    record = json.loads(raw)
+    return Feed(
+        id=record["id"],
+        name=record["name"],
+        checkpoint=record["checkpoint"],
+        location=record["location"],
+        url=record["url"],
+        unit_code=record["unit_code"],
+        created_at=float(record["created_at"]),
+        created_by=record["created_by"],
+        passthrough=bool(record["passthrough"]),
+    )
+
+
+def _plate_event_json(event: PlateEvent) -> str:
+    # The plate comes early: a search that walks events reads it out of the text.
+    return _dump(
+        {
+            "id": event.id,
+            "plate": event.plate,
+            "feed_id": event.feed_id,
+            "checkpoint": event.checkpoint,
+            "at": event.at,
+            "display": event.display,
+            "province_code": event.province_code,
+            "confidence": event.confidence,
+            "crop": event.crop,
+            "thumbnail": event.thumbnail,
+            "alert": event.alert,
+        }
+    )
+
+
+def _plate_event(raw: Raw) -> PlateEvent:
+    record = json.loads(raw)
+    return PlateEvent(
+        id=record["id"],
+        feed_id=record["feed_id"],
+        checkpoint=record["checkpoint"],
+        at=float(record["at"]),
+        plate=record["plate"],
+        display=record["display"],
+        province_code=record["province_code"],
+        confidence=float(record["confidence"]),
+        crop=record["crop"],
+        thumbnail=record["thumbnail"],
+        alert=record["alert"],
+    )
+
+
+def _watch_entry(raw: Raw) -> WatchEntry:
+    record = json.loads(raw)
+    return WatchEntry(
+        id=record["id"],
+        pattern=record["pattern"],
+        reason=record["reason"],
+        created_by=record["created_by"],
+        created_at=float(record["created_at"]),
+    )
+
+
+def _outbreak(raw: Raw) -> Outbreak:
+    record = json.loads(raw)
+    return Outbreak(
+        id=record["id"],
+        province_code=record["province_code"],
+        start=record["start"],
+        end=record["end"],
+        reason=record["reason"],
+        created_by=record["created_by"],
+        created_at=float(record["created_at"]),
     )
 
 

@@ -737,14 +737,21 @@ class SqliteStore:
         ]
 
         def insert(conn: sqlite3.Connection) -> None:
+            # The connection is in autocommit mode: without an explicit
+            # transaction the rows before a clash would stay.
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                with conn:
-                    conn.executemany(
-                        f"INSERT INTO plate_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
+                conn.executemany(
+                    f"INSERT INTO plate_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
             except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK")
                 raise Conflict(f"a plate event id is already stored: {exc}") from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
         await self._run(insert)
 
@@ -755,9 +762,16 @@ class SqliteStore:
         end: float | None = None,
         checkpoint: str | None = None,
         limit: int = 100,
+        feed_ids: Sequence[str] | None = None,
     ) -> list[PlateEvent]:
         query = _plate_query(plate)
-        clauses, params = [], []
+        if feed_ids is not None and not feed_ids:
+            return []
+        clauses: list[str] = []
+        params: list[object] = []
+        if feed_ids is not None:
+            clauses.append(f"e.feed_id IN ({', '.join('?' * len(feed_ids))})")
+            params.extend(feed_ids)
         if start is not None:
             clauses.append("e.at >= ?")
             params.append(start)
@@ -954,7 +968,17 @@ def _meeting(row: tuple) -> Meeting:
 
 
 def _feed(row: tuple) -> Feed:
-    return Feed(*row[:8], passthrough=bool(row[8]))
+    return Feed(
+        id=row[0],
+        name=row[1],
+        checkpoint=row[2],
+        location=row[3],
+        url=row[4],
+        unit_code=row[5],
+        created_at=row[6],
+        created_by=row[7],
+        passthrough=bool(row[8]),
+    )
 
 
 def plate_query(text: str | None) -> str:

@@ -3,8 +3,23 @@
 // every page that uses base.html's default body; page scripts listen with
 // onLangChange() from ./i18n.js and must not bind #lang-toggle themselves.
 
-import { applyI18n, toggleLang, onLangChange, getLang } from './i18n.js';
+import { applyI18n, toggleLang, onLangChange, getLang, addMessages } from './i18n.js';
 import { fillIcons } from '../icons.js';
+
+// The checkpoint-camera entries of the navigation (base.html); the pages'
+// own texts are in their scripts.
+addMessages({
+  vi: {
+    'nav.anpr': 'Tra cứu biển số',
+    'nav.feeds': 'Camera chốt',
+    'nav.anprLists': 'Danh sách cảnh báo',
+  },
+  en: {
+    'nav.anpr': 'Plate search',
+    'nav.feeds': 'Cameras',
+    'nav.anprLists': 'Alert lists',
+  },
+});
 
 function markCurrent() {
   const path = location.pathname.replace(/\/+$/, '') || '/';

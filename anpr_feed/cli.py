@@ -1,0 +1,178 @@
+"""``conference feed add|list|remove`` and ``conference anpr read``.
+
+Feeds are registered in the store; a running server picks a change up within
+:data:`~anpr_feed.manager.SYNC_SECONDS` and reports each feed's status back
+into the store, which is what ``feed list`` shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from anpr_feed.manager import STATUS_META
+from anpr_feed.worker import FeedSourceError, check_source
+from conference.settings import Settings
+from conference.store import Feed, open_store
+
+
+class FeedCliError(Exception):
+    """An error for the command line (printed without a traceback, exit status 2)."""
+
+
+def _store(settings: Settings) -> Any:
+    return open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
+
+
+def feed_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Register a feed and print its id (or a JSON object with ``--json``)."""
+    try:
+        url = check_source(args.url)
+    except FeedSourceError as exc:
+        raise FeedCliError(str(exc)) from exc
+    for name in ("name", "checkpoint"):
+        if not getattr(args, name).strip():
+            raise FeedCliError(f"--{name} must not be empty")
+    feed = Feed(
+        id=secrets.token_hex(4),
+        name=args.name.strip(),
+        checkpoint=args.checkpoint.strip(),
+        location=(args.location or "").strip(),
+        url=url,
+        unit_code=args.unit,
+        created_at=time.time(),
+        created_by="cli",
+        passthrough=bool(args.passthrough),
+    )
+
+    async def run() -> None:
+        store = _store(settings)
+        try:
+            if feed.unit_code is not None:
+                await store.get_unit(feed.unit_code)
+            await store.create_feed(feed)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    if args.json:
+        print(json.dumps(_feed_json(feed, None), ensure_ascii=False))
+    else:
+        print(feed.id)
+    return 0
+
+
+def feed_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Every feed with its last reported status: tab-separated, or JSON lines."""
+
+    async def run() -> list[tuple[Feed, dict[str, Any] | None]]:
+        store = _store(settings)
+        try:
+            out = []
+            for feed in await store.list_feeds():
+                raw = await store.get_meta(STATUS_META + feed.id)
+                out.append((feed, json.loads(raw) if raw else None))
+            return out
+        finally:
+            await store.close()
+
+    for feed, status in asyncio.run(run()):
+        if args.json:
+            print(json.dumps(_feed_json(feed, status), ensure_ascii=False))
+            continue
+        state = _state(status)
+        fps = f"{status.get('fps', 0):.1f} fps" if status else "-"
+        last = (status or {}).get("last_read") or {}
+        read = (
+            f"{last.get('display')} {time.strftime('%H:%M:%S', time.localtime(last['at']))}"
+            if last.get("at")
+            else "-"
+        )
+        print(f"{feed.id}\t{state}\t{fps}\t{read}\t{feed.checkpoint}\t{feed.name}\t{feed.url}")
+    return 0
+
+
+def feed_remove(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete a feed (its events stay until retention)."""
+
+    async def run() -> None:
+        store = _store(settings)
+        try:
+            await store.delete_feed(args.feed)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    print(f"removed feed {args.feed}")
+    return 0
+
+
+def _state(status: dict[str, Any] | None) -> str:
+    """The state, or ``unknown`` when no server has reported it lately."""
+    if not status:
+        return "unknown"
+    if time.time() - float(status.get("updated_at") or 0) > 60:
+        return f"unknown (last {status.get('state')})"
+    return str(status.get("state"))
+
+
+def _feed_json(feed: Feed, status: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "name": feed.name,
+        "checkpoint": feed.checkpoint,
+        "location": feed.location,
+        "url": feed.url,
+        "unit_code": feed.unit_code,
+        "passthrough": feed.passthrough,
+        "state": _state(status),
+        "status": status,
+    }
+
+
+def add_parsers(
+    sub: Any, common: argparse.ArgumentParser, wrap: Callable[[Callable[..., int]], Any]
+) -> None:
+    """Add ``feed`` and ``anpr`` to the ``conference`` command's subparsers.
+
+    ``wrap`` turns ``f(settings, args)`` into the CLI's ``f(args)``.
+    """
+    feed = sub.add_parser("feed", help="checkpoint camera feeds")
+    feed_sub = feed.add_subparsers(dest="feed_command", required=True)
+    add = feed_sub.add_parser("add", parents=[common], help="register a camera feed")
+    add.add_argument("--name", required=True, help="the camera, e.g. 'Làn vào 1'")
+    add.add_argument("--checkpoint", required=True, help="the checkpoint it belongs to")
+    add.add_argument("--url", required=True, help="rtsp://, http(s):// (MJPEG or a file), a file")
+    add.add_argument("--location", help="where it is, e.g. 'Km 52 cao tốc Hà Nội - Thái Nguyên'")
+    add.add_argument("--unit", help="the unit code the checkpoint belongs to (operators' scope)")
+    add.add_argument(
+        "--passthrough", action="store_true", help="forward an H.264 camera without annotation"
+    )
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(func=wrap(feed_add))
+    listing = feed_sub.add_parser("list", parents=[common], help="list feeds with their status")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=wrap(feed_list))
+    remove = feed_sub.add_parser("remove", parents=[common], help="delete a feed")
+    remove.add_argument("feed", help="feed id (see `conference feed list`)")
+    remove.set_defaults(func=wrap(feed_remove))
+
+    anpr = sub.add_parser("anpr", help="licence-plate reading")
+    anpr_sub = anpr.add_subparsers(dest="anpr_command", required=True)
+    read = anpr_sub.add_parser(
+        "read", help="read plates from images or videos, one line per plate found"
+    )
+    read.add_argument("files", nargs="+", metavar="IMAGE_OR_VIDEO")
+    read.add_argument("--json", action="store_true", help="JSON lines")
+    read.set_defaults(func=_read)
+
+
+def _read(args: argparse.Namespace) -> int:
+    from anpr_feed.read_cli import read_command
+
+    return read_command(args.files, args.json)

@@ -1,0 +1,440 @@
+"""The server's side of the camera feeds: one supervised worker process per feed.
+
+The manager starts a :mod:`anpr_feed.worker` process for every registered
+feed, reads its pipe from the event loop (``add_reader``: no thread per feed),
+keeps each feed's status for the feeds page and ``/metrics``, and turns each
+vehicle pass into a stored :class:`~conference.store.PlateEvent` with its crop
+and thumbnail on disk and its alerts matched against the watch list and the
+outbreak provinces. Meetings subscribe to a feed's video; the worker encodes
+it once per codec however many meetings and sites watch.
+
+A worker that dies (a crash in a decoder, the OOM killer) is restarted with
+backoff; a worker that reports ``failed`` (a source we cannot use) is left
+stopped with its error shown until the feed is changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import multiprocessing
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from anpr_feed import worker
+from anpr_feed.watchlist import Alert, Matcher
+from conference.store import Feed, PlateEvent, Store
+
+logger = logging.getLogger(__name__)
+
+RESTART_START = 1.0
+RESTART_MAX = 60.0
+STOP_SECONDS = 3.0
+SYNC_SECONDS = 5.0  # how soon a feed added or removed on the command line starts or stops
+STATUS_META = "feed-status:"  # store meta key prefix: the last status, for `conference feed list`
+
+PassListener = Callable[[Feed, PlateEvent, list[Alert]], None]
+VideoListener = Callable[[bytes, int, bool, str], None]
+
+
+@dataclass
+class FeedStatus:
+    """What the feeds page and ``/metrics`` show of one feed."""
+
+    state: str = "starting"  # starting, connecting, online, offline, failed, stopped
+    fps: float = 0.0
+    frames: int = 0
+    passes: int = 0
+    alerts: int = 0
+    restarts: int = 0
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+    passthrough: bool = False
+    error: str | None = None
+    last_frame_at: float | None = None
+    last_read: dict[str, Any] | None = None  # plate, display, at, event id
+    watching: list[str] = field(default_factory=list)  # rooms showing the feed now
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON for the API."""
+        return {
+            "state": self.state,
+            "fps": self.fps,
+            "frames": self.frames,
+            "passes": self.passes,
+            "alerts": self.alerts,
+            "restarts": self.restarts,
+            "width": self.width,
+            "height": self.height,
+            "codec": self.codec,
+            "passthrough": self.passthrough,
+            "error": self.error,
+            "last_frame_at": self.last_frame_at,
+            "last_read": self.last_read,
+            "watching": list(self.watching),
+        }
+
+
+class FeedRunner:
+    """One feed's worker process and the pipe to it."""
+
+    def __init__(self, feed: Feed, manager: FeedManager) -> None:
+        self.feed = feed
+        self.manager = manager
+        self.status = FeedStatus()
+        self.process: Any = None
+        self.conn: Connection | None = None
+        self.stopping = False
+        self._backoff = RESTART_START
+        self._restart: asyncio.TimerHandle | None = None
+        self._video: dict[str, list[VideoListener]] = {}
+        self._exited = asyncio.Event()
+
+    # -- the process ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Spawn the worker (a fresh interpreter: no inherited sockets or threads)."""
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=worker.run,
+            args=(self.feed.id, self.feed.url, child),
+            kwargs={
+                "passthrough": self.feed.passthrough,
+                "pipeline_factory": self.manager.pipeline_factory,
+            },
+            name=f"feed-{self.feed.id}",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+        self.conn = parent
+        self._exited.clear()
+        self.status.state = "starting"
+        asyncio.get_running_loop().add_reader(parent.fileno(), self._readable)
+        if self._video:
+            self._send("video", sorted(self._video))
+
+    def _readable(self) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        try:
+            # Bounded, so a chatty feed cannot starve the loop.
+            for _ in range(64):
+                if not conn.poll():
+                    break
+                self._handle(conn.recv())
+        except (EOFError, OSError):
+            self._process_ended()
+        except Exception:
+            logger.exception("feed %s: bad message from the worker", self.feed.id)
+
+    def _process_ended(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(conn.fileno())
+            conn.close()
+        code = None
+        if self.process is not None:
+            self.process.join(0.5)
+            code = self.process.exitcode
+        self._exited.set()
+        if self.stopping:
+            self.status.state = "stopped"
+            return
+        if self.status.state == "failed":
+            return  # the source cannot be used: wait for the feed to be changed
+        self.status.restarts += 1
+        self.status.state = "offline"
+        self.status.fps = 0.0
+        self.status.error = f"the feed's process stopped (exit code {code}); restarting"
+        logger.warning(
+            "feed %s: worker exited with %s; restarting in %.0f s",
+            self.feed.id,
+            code,
+            self._backoff,
+        )
+        loop = asyncio.get_running_loop()
+        self._restart = loop.call_later(self._backoff, self._restart_now)
+        self._backoff = min(self._backoff * 2, RESTART_MAX)
+
+    def _restart_now(self) -> None:
+        self._restart = None
+        if not self.stopping:
+            self.start()
+
+    def _send(self, *message: Any) -> None:
+        if self.conn is None:
+            return
+        try:
+            self.conn.send(message)
+        except (BrokenPipeError, EOFError, OSError):
+            pass  # the reader sees the end and restarts it
+
+    async def stop(self) -> None:
+        """Ask the worker to stop; kill it if it does not within :data:`STOP_SECONDS`."""
+        self.stopping = True
+        if self._restart is not None:
+            self._restart.cancel()
+            self._restart = None
+        if self.conn is None:
+            self.status.state = "stopped"
+            return
+        self._send("stop")
+        try:
+            await asyncio.wait_for(self._exited.wait(), STOP_SECONDS)
+        except TimeoutError:
+            logger.warning("feed %s: worker did not stop; killing it", self.feed.id)
+            if self.process is not None:
+                self.process.kill()
+            self._process_ended()
+        self.status.state = "stopped"
+        self.status.fps = 0.0
+
+    # -- messages -----------------------------------------------------------------
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "packet":
+            _, data, pts, keyframe, codec = message
+            for listener in self._video.get(codec, ()):
+                try:
+                    listener(data, pts, keyframe, codec)
+                except Exception:
+                    logger.exception("feed %s: video listener failed", self.feed.id)
+        elif kind == "status":
+            report = message[1]
+            status = self.status
+            status.state = report.get("state", status.state)
+            status.fps = float(report.get("fps") or 0.0)
+            status.frames = int(report.get("frames") or 0)
+            status.error = report.get("error")
+            status.last_frame_at = report.get("last_frame_at")
+            status.width = report.get("width")
+            status.height = report.get("height")
+            status.codec = report.get("codec")
+            status.passthrough = bool(report.get("passthrough"))
+            if status.state == "online":
+                self._backoff = RESTART_START
+        elif kind == "pass":
+            self.status.passes += 1
+            self.manager.spawn_pass(self, message[1])
+
+    # -- video for meetings -----------------------------------------------------------
+
+    def watch(self, codec: str, listener: VideoListener) -> None:
+        """Send this feed's video in ``codec`` to ``listener`` from now on."""
+        listeners = self._video.setdefault(codec, [])
+        listeners.append(listener)
+        if len(listeners) == 1:
+            self._send("video", sorted(self._video))
+        else:
+            self.request_keyframe()
+
+    def unwatch(self, codec: str, listener: VideoListener) -> None:
+        """Stop sending video to ``listener``; the worker stops encoding when nobody watches."""
+        listeners = self._video.get(codec, [])
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners and codec in self._video:
+            del self._video[codec]
+            self._send("video", sorted(self._video))
+
+    def request_keyframe(self) -> None:
+        """A new viewer needs a keyframe."""
+        self._send("keyframe")
+
+    def show_alert(self, plate: str, text: str) -> None:
+        """Put the alert banner on the annotated picture."""
+        self._send("alert", plate, text)
+
+
+class FeedManager:
+    """Every feed of this server, their events, alerts and retention."""
+
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        timezone: str = "Asia/Ho_Chi_Minh",
+        pipeline_factory: Any = None,
+    ) -> None:
+        self.store = store
+        self.files_dir = data_dir / "anpr"
+        self.zone = ZoneInfo(timezone)
+        self.pipeline_factory = pipeline_factory
+        self.runners: dict[str, FeedRunner] = {}
+        self.matcher = Matcher()
+        self.on_pass: list[PassListener] = []
+        self.events_stored = 0
+        self.alerts_raised = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Load the lists and start every registered feed."""
+        await self.reload_lists()
+        for feed in await self.store.list_feeds():
+            self.run(feed)
+
+    async def sync(self) -> list[str]:
+        """Start feeds registered elsewhere (the CLI), stop deleted ones; returns the deleted ids.
+
+        Also writes each feed's status to the store, where ``conference feed
+        list`` reads it.
+        """
+        feeds = {f.id: f for f in await self.store.list_feeds()}
+        gone = [feed_id for feed_id in self.runners if feed_id not in feeds]
+        for feed_id in gone:
+            await self.remove(feed_id)
+        for feed_id, feed in feeds.items():
+            runner = self.runners.get(feed_id)
+            if runner is None:
+                self.run(feed)
+            elif runner.feed != feed:
+                await self.remove(feed_id)
+                self.run(feed)
+        for feed_id, runner in self.runners.items():
+            status = runner.status.as_dict()
+            status["updated_at"] = time.time()
+            await self.store.set_meta(STATUS_META + feed_id, json.dumps(status))
+        return gone
+
+    def run(self, feed: Feed) -> FeedRunner:
+        """Start (or restart) one feed's worker."""
+        runner = FeedRunner(feed, self)
+        self.runners[feed.id] = runner
+        runner.start()
+        return runner
+
+    async def remove(self, feed_id: str) -> None:
+        """Stop a feed's worker (the store record is the caller's business)."""
+        runner = self.runners.pop(feed_id, None)
+        if runner is not None:
+            await runner.stop()
+
+    async def shutdown(self) -> None:
+        """Stop every worker, and wait for passes being stored."""
+        await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2.0)
+
+    def status(self, feed_id: str) -> FeedStatus:
+        """A feed's status (``stopped`` if it has no worker)."""
+        runner = self.runners.get(feed_id)
+        return runner.status if runner is not None else FeedStatus(state="stopped")
+
+    async def reload_lists(self) -> None:
+        """Rebuild the matcher after the watch list or outbreak provinces changed."""
+        self.matcher = Matcher(await self.store.list_watch(), await self.store.list_outbreaks())
+
+    # -- passes -----------------------------------------------------------------------
+
+    def spawn_pass(self, runner: FeedRunner, message: dict[str, Any]) -> None:
+        """Store a pass off the pipe reader (the store and the disk are slower)."""
+        task = asyncio.ensure_future(self._store_pass(runner, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._pass_done)
+
+    def _pass_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("storing a plate pass failed", exc_info=task.exception())
+
+    async def _store_pass(self, runner: FeedRunner, message: dict[str, Any]) -> None:
+        feed = runner.feed
+        plate = message["plate"]
+        at = float(message.get("ended_at") or message.get("started_at") or time.time())
+        local = datetime.fromtimestamp(at, self.zone)
+        event_id = local.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(5)
+        folder = local.strftime("%Y-%m-%d")
+        crop = await asyncio.to_thread(
+            self._save, folder, f"{event_id}-plate.jpg", message.get("crop")
+        )
+        thumbnail = await asyncio.to_thread(
+            self._save, folder, f"{event_id}-frame.jpg", message.get("thumbnail")
+        )
+        alerts = self.matcher.match(plate["normalized"], plate["province_code"], local.date())
+        event = PlateEvent(
+            id=event_id,
+            feed_id=feed.id,
+            checkpoint=feed.checkpoint,
+            at=at,
+            plate=plate["normalized"],
+            display=plate["display"],
+            province_code=plate["province_code"],
+            confidence=round(float(message.get("confidence", 0.0)), 3),
+            crop=crop,
+            thumbnail=thumbnail,
+            alert="; ".join(a.describe() for a in alerts) or None,
+        )
+        await self.store.add_plate_events([event])
+        self.events_stored += 1
+        runner.status.last_read = {
+            "plate": event.plate,
+            "display": event.display,
+            "at": event.at,
+            "event": event.id,
+        }
+        if alerts:
+            self.alerts_raised += 1
+            runner.status.alerts += 1
+            runner.show_alert(event.plate, alerts[0].describe())
+        for listener in list(self.on_pass):
+            try:
+                listener(feed, event, alerts)
+            except Exception:
+                logger.exception("a plate pass listener failed")
+
+    def _save(self, folder: str, name: str, data: bytes | None) -> str | None:
+        if not data:
+            return None
+        directory = self.files_dir / folder
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_bytes(data)
+        return f"{folder}/{name}"
+
+    def image_path(self, name: str) -> Path | None:
+        """The file of a stored crop or thumbnail, or None if the name is not one of ours."""
+        parts = name.split("/")
+        if len(parts) != 2 or not all(p and not p.startswith(".") for p in parts):
+            return None
+        path = self.files_dir / parts[0] / parts[1]
+        return path if path.is_file() else None
+
+    # -- retention --------------------------------------------------------------------
+
+    async def expire(self, days: int) -> int:
+        """Delete events older than ``days`` with their pictures; returns how many."""
+        if days <= 0:
+            return 0
+        cutoff = time.time() - days * 86400
+        removed = await self.store.delete_plate_events_before(cutoff)
+        cutoff_day = datetime.fromtimestamp(cutoff, self.zone).strftime("%Y-%m-%d")
+
+        def remove_files() -> None:
+            for event in removed:
+                for name in (event.crop, event.thumbnail):
+                    path = self.image_path(name) if name else None
+                    if path is not None:
+                        path.unlink(missing_ok=True)
+            if self.files_dir.is_dir():
+                for folder in self.files_dir.iterdir():
+                    # Whole days before the cutoff day: nothing in them is kept.
+                    if folder.is_dir() and folder.name < cutoff_day:
+                        shutil.rmtree(folder, ignore_errors=True)
+
+        await asyncio.to_thread(remove_files)
+        return len(removed)

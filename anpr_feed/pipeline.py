@@ -1,0 +1,544 @@
+"""One checkpoint feed: frames in, one event per vehicle pass out.
+
+Per frame::
+
+    decode (caller) -> detect plate candidates (every frame, ~4 ms at 720p)
+                    -> track them (motion model, ~0.1 ms)
+                    -> read a few tracks' crops (the expensive part, rarely)
+    at a track's end -> vote over its readings -> PassEvent
+
+Why it is built this way: the OCR (RapidOCR det+rec) costs 100-400 ms a call,
+ten times the 40 ms a frame has at 25 fps, so it cannot run per frame or even
+per detection. Everything per frame is classical and cheap; the reader only
+sees the crop of a track, only when it is worth it, and only a few times per
+vehicle:
+
+* never for a track that has not moved (``min_travel``): signs, shop
+  lettering, a billboard with a plate-like number and the camera's own
+  caption are found by the detector but never read, and can never make an
+  event, at no OCR cost;
+* for a plate that grows (coming towards the camera), when its text is tall
+  enough to read well or it is about to leave; for one that shrinks (going
+  away), as soon as it is wholly in the picture;
+* again after a few frames only until two readings agree (or one is
+  very confident), at most ``max_reads`` times;
+* at most ``max_reads_per_frame`` a frame, and, with ``ocr_budget``, within a
+  share of real time (tracks without any reading first), so a burst of
+  traffic degrades accuracy rather than falling behind the camera.
+
+The readings of a track are votes weighted by the reader's confidence; the
+plate grammar (inside the reader, ``anpr_feed.plates.parse``) has already
+rejected text that is not a plate, so a truck's phone number that is read
+gives no vote. A pass is emitted when its track ends (lost for a few frames
+or gone out of the picture), once per vehicle; a second track of the same
+plate within ``dedupe_seconds`` (a pass cut in two by glare) is folded in.
+
+``annotate`` draws the tracks, their plate and province, and a banner for
+plates marked with :meth:`Pipeline.alert` (or found by the ``watch`` hook).
+``stats`` says where the time goes, per stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from anpr_feed.annotate import AMBER, GREEN, RED, Painter
+from anpr_feed.detector import Box, DetectorConfig, PlateDetector
+from anpr_feed.tracker import Track, Tracker
+from anpr_feed.types import Image, Plate, PlateReader, Reading
+
+
+@dataclass(frozen=True)
+class PassEvent:
+    """One vehicle pass with its plate read."""
+
+    plate: Plate
+    confidence: float  # 0..1: the winning reading's confidence times its share of the votes
+    started_at: float  # timestamp of the first frame the plate was seen in
+    ended_at: float  # ... and of the last
+    reads: int  # readings that voted for this plate
+    attempts: int  # reader calls on this track
+    crop_jpeg: bytes  # the plate (with a margin) from the best reading's frame
+    thumbnail_jpeg: bytes  # that frame, scaled down, with the plate boxed
+    box: Box  # the plate's box in that frame (full-size pixels)
+    track_id: int = 0
+    colour: str | None = None  # plate background, if the reader said
+    alert: str | None = None  # why it is alerted, if it is (see Pipeline.alert)
+    alternatives: tuple[tuple[str, float], ...] = ()  # other readings and their vote weights
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Tuning of :class:`Pipeline`. Sizes are in full-frame pixels."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    max_missed: int = 6  # frames a track coasts on its prediction before it ends
+    min_hits: int = 2  # detections before a track may be read
+    min_travel: float = 12.0  # px the track must have moved: static text is never read
+    edge_margin: int = 3  # the box must be this far inside the picture to be read
+    min_text_height: float = 8.0  # below this (estimated character height) never read
+    good_text_height: float = 16.0  # a growing plate is read once its text is this tall
+    patience: int = 8  # ... or after this many frames, whatever its size
+    reread_gap: int = 3  # frames between two readings of a track
+    max_reads: int = 4  # reader calls per track
+    max_failures: int = 3  # calls that gave no plate before a track is given up
+    confident: float = 0.97  # one reading this sure, and the track is not read again
+    max_reads_per_frame: int = 1
+    ocr_budget: float | None = None  # share of real time the reader may use (None: no limit)
+    ocr_burst: float = 1.5  # seconds of reading the budget may run ahead
+    min_confidence: float = 0.5  # a pass below this is not emitted
+    min_single_confidence: float = 0.8  # a pass resting on one reading needs this
+    dedupe_seconds: float = 5.0
+    crop_margin: tuple[float, float] = (0.3, 0.45)  # of the box's width, height, each side
+    thumbnail_width: int = 640
+    jpeg_quality: int = 85
+    banner_seconds: float = 10.0
+    label_size: int = 16
+
+
+STAGES = ("detect", "track", "recognize", "emit", "annotate")
+
+
+@dataclass
+class StageStats:
+    """Time per stage: wall clock and CPU of the whole process (all threads)."""
+
+    frames: int = 0
+    wall: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    reads: int = 0  # reader calls
+    read_plates: int = 0  # calls that gave a plate
+    deferred: int = 0  # reads put off by the budget or the per-frame limit
+    events: int = 0
+    duplicates: int = 0  # passes folded into an earlier one with the same plate
+    rejected: int = 0  # tracks with readings whose vote was too weak to emit
+    candidates: int = 0  # detector boxes, summed over frames
+    tracks: int = 0  # tracks started
+
+    def per_frame_ms(self) -> dict[str, dict[str, float]]:
+        """Mean milliseconds per frame of each stage (wall and CPU)."""
+        n = max(self.frames, 1)
+        return {
+            "wall": {k: round(v * 1000 / n, 3) for k, v in self.wall.items()},
+            "cpu": {k: round(v * 1000 / n, 3) for k, v in self.cpu.items()},
+        }
+
+
+class _Timer:
+    def __init__(self, stats: StageStats, stage: str) -> None:
+        self.stats, self.stage = stats, stage
+
+    def __enter__(self) -> None:
+        self.w, self.c = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stats.wall[self.stage] += time.perf_counter() - self.w
+        self.stats.cpu[self.stage] += time.process_time() - self.c
+
+
+@dataclass
+class _Vote:
+    plate: Plate
+    weight: float = 0.0
+    count: int = 0
+    confidence_sum: float = 0.0
+    best_confidence: float = 0.0
+
+
+@dataclass
+class _Evidence:
+    """What the pipeline knows about one track beyond its motion."""
+
+    track: Track
+    votes: dict[str, _Vote] = field(default_factory=dict)
+    attempts: int = 0
+    failures: int = 0
+    last_read_frame: int = -(10**9)
+    best_weight: float = -1.0
+    best_crop: Image | None = None
+    best_thumbnail: Image | None = None
+    best_box: Box = (0, 0, 0, 0)
+    best_colour: str | None = None
+    alert: str | None = None
+
+    @property
+    def leader(self) -> _Vote | None:
+        return max(self.votes.values(), key=lambda v: v.weight, default=None)
+
+    def settled(self, confident: float) -> bool:
+        """Enough readings agree (or one is ``confident``): no more OCR for this track."""
+        leader = self.leader
+        if leader is None:
+            return False
+        others = sum(v.weight for v in self.votes.values()) - leader.weight
+        if leader.count >= 2 and leader.weight > 2 * others:
+            return True
+        return leader.count == 1 and others == 0 and leader.best_confidence >= confident
+
+
+class Pipeline:
+    """Plate passes from one feed's frames (see the module docstring).
+
+    ``reader`` is any :class:`anpr_feed.types.PlateReader`; ``watch`` (optional)
+    is asked about every plate as soon as a track is first read, and a reason
+    it returns marks the plate as alerted while the vehicle is still in view.
+    """
+
+    def __init__(
+        self,
+        reader: PlateReader,
+        config: PipelineConfig | None = None,
+        watch: Callable[[Plate], str | None] | None = None,
+    ) -> None:
+        self.reader = reader
+        self.config = config or PipelineConfig()
+        self.watch = watch
+        self.detector = PlateDetector(self.config.detector)
+        self.tracker = Tracker(max_missed=self.config.max_missed)
+        self.stats = StageStats()
+        self.painter = Painter()
+        self._evidence: dict[int, _Evidence] = {}
+        self._frame_index = -1
+        self._now = 0.0
+        self._budget: float | None = None
+        self._budget_time: float | None = None
+        self._recent: deque[tuple[float, str]] = deque()
+        self._alerts: dict[str, tuple[str, float]] = {}  # plate -> (reason, since)
+        self._banner: tuple[str, float] | None = None  # text, until
+
+    # -- the feed --
+
+    def process(self, frame: Image, timestamp: float) -> list[PassEvent]:
+        """Take one frame (BGR) and its time (seconds); returns the passes that ended."""
+        c = self.config
+        self._frame_index += 1
+        index = self._frame_index
+        self._now = timestamp
+        if self.tracker.frame_size is None:
+            self.tracker.frame_size = (frame.shape[1], frame.shape[0])
+        self.stats.frames += 1
+        self._refill(timestamp)
+        with _Timer(self.stats, "detect"):
+            candidates = self.detector.detect(frame)
+        self.stats.candidates += len(candidates)
+        with _Timer(self.stats, "track"):
+            update = self.tracker.update(candidates, index, timestamp)
+            for track in update.started:
+                self._evidence[track.id] = _Evidence(track)
+            self.stats.tracks += len(update.started)
+            wanted = self._wanted(update.seen, frame.shape[1], frame.shape[0], index)
+        with _Timer(self.stats, "recognize"):
+            done = 0
+            for evidence in wanted:
+                if done >= c.max_reads_per_frame or not self._affordable(evidence):
+                    self.stats.deferred += 1
+                    continue
+                self._read(evidence, frame, index)
+                done += 1
+        with _Timer(self.stats, "emit"):
+            events = [e for e in (self._finish(t) for t in update.ended) if e is not None]
+        return events
+
+    def flush(self) -> list[PassEvent]:
+        """End every track (the stream ended or restarts); returns their passes.
+
+        Alerts stay; frame numbering and tracks start afresh.
+        """
+        with _Timer(self.stats, "emit"):
+            events = [e for e in (self._finish(t) for t in self.tracker.flush()) if e is not None]
+        self._evidence.clear()
+        return events
+
+    # -- alerts --
+
+    def alert(self, plate_normalized: str, reason: str) -> None:
+        """Mark a plate as alerted: a red box on it and a banner on the picture.
+
+        The banner shows for ``banner_seconds`` from now, and whenever a track
+        with this plate is in view. A plate stays marked until :meth:`clear_alert`.
+        """
+        plate = plate_normalized.upper()
+        self._alerts[plate] = (reason, self._now)
+        display = plate
+        for ev in self._evidence.values():
+            leader = ev.leader
+            if leader is not None and leader.plate.normalized == plate:
+                ev.alert = reason
+                display = leader.plate.display
+        self._banner = (f"CẢNH BÁO  {display}  —  {reason}", self._now + self.config.banner_seconds)
+
+    def clear_alert(self, plate_normalized: str) -> None:
+        """Stop marking a plate (and drop its banner)."""
+        self._alerts.pop(plate_normalized.upper(), None)
+        if self._banner is not None and plate_normalized.upper() in self._banner[0]:
+            self._banner = None
+
+    # -- the picture --
+
+    def annotate(self, frame: Image, in_place: bool = False) -> Image:
+        """``frame`` with the tracks, their plates and the alert banner drawn on it.
+
+        Only tracks seen in the latest frame that have been read, or that move
+        and look like plates, are drawn: static text is not boxed.
+        """
+        start_w, start_c = time.perf_counter(), time.process_time()
+        out = frame if in_place else frame.copy()
+        c = self.config
+        banner: str | None = None
+        for track in self.tracker.tracks:
+            if track.missed:
+                continue
+            ev = self._evidence.get(track.id)
+            leader = ev.leader if ev is not None else None
+            if leader is None and (track.travel < c.min_travel or track.hits < c.min_hits + 1):
+                continue
+            if leader is not None:
+                plate = leader.plate
+                alerted = ev.alert if ev is not None and ev.alert else None
+                if alerted is None and plate.normalized in self._alerts:
+                    alerted = self._alerts[plate.normalized][0]
+                colour = RED if alerted else GREEN
+                lines = [plate.display, plate.province]
+                if alerted:
+                    banner = f"CẢNH BÁO  {plate.display}  —  {alerted}"
+            else:
+                colour, lines = AMBER, []
+            self.painter.label(out, track.box, lines, colour, c.label_size)
+        if banner is None and self._banner is not None and self._now <= self._banner[1]:
+            banner = self._banner[0]
+        if banner is not None:
+            self.painter.banner(out, banner, max(16, round(out.shape[0] / 32)))
+        self.stats.wall["annotate"] += time.perf_counter() - start_w
+        self.stats.cpu["annotate"] += time.process_time() - start_c
+        return out
+
+    # -- reading --
+
+    def _wanted(self, seen: list[Track], width: int, height: int, index: int) -> list[_Evidence]:
+        """Tracks worth a reading now, most urgent first."""
+        c = self.config
+        out: list[tuple[tuple[float, ...], _Evidence]] = []
+        for track in seen:
+            ev = self._evidence.get(track.id)
+            if ev is None or ev.settled(c.confident) or ev.attempts >= c.max_reads:
+                continue
+            if ev.failures >= c.max_failures and not ev.votes:
+                continue  # read several times, never a plate: lettering, a grille...
+            if track.hits < c.min_hits or track.travel < c.min_travel:
+                continue
+            if index - ev.last_read_frame < c.reread_gap:
+                continue
+            x, y, w, h = track.box
+            m = c.edge_margin
+            if x < m or y < m or x + w > width - m or y + h > height - m:
+                continue  # cut by the edge of the picture: a partial plate reads wrong
+            text_h = _text_height(track.box)
+            if text_h < c.min_text_height:
+                continue
+            # Frames until the prediction leaves the picture (roughly).
+            leaving = _frames_to_leave(track, width, height)
+            growing = track.growth > 1.005
+            ready = (
+                text_h >= c.good_text_height
+                or not growing  # it will only get smaller (or stay): read now
+                or leaving <= 4
+                or index - track.first_frame >= c.patience
+            )
+            if not ready:
+                continue
+            # No reading yet first; then the soonest to leave.
+            out.append(((1 if ev.votes else 0, leaving), ev))
+        out.sort(key=lambda item: item[0])
+        return [ev for _, ev in out]
+
+    def _affordable(self, ev: _Evidence) -> bool:
+        if self._budget is None:
+            return True
+        # A track without any reading may overdraw a little: a pass missed is worse
+        # than a pass read once.
+        floor = -self.config.ocr_burst if not ev.votes else 0.0
+        return self._budget > floor
+
+    def _refill(self, timestamp: float) -> None:
+        c = self.config
+        if c.ocr_budget is None:
+            return
+        if self._budget is None or self._budget_time is None:
+            self._budget, self._budget_time = c.ocr_burst, timestamp
+            return
+        elapsed = max(0.0, min(timestamp - self._budget_time, 5.0))
+        self._budget = min(c.ocr_burst, self._budget + elapsed * c.ocr_budget)
+        self._budget_time = timestamp
+
+    def _read(self, ev: _Evidence, frame: Image, index: int) -> None:
+        c = self.config
+        track = ev.track
+        crop, _ = _crop(frame, track.box, c.crop_margin)
+        started = time.perf_counter()
+        try:
+            readings = self.reader.read(crop)
+        finally:
+            spent = time.perf_counter() - started
+            if self._budget is not None:
+                self._budget -= spent
+        ev.attempts += 1
+        ev.last_read_frame = index
+        self.stats.reads += 1
+        reading = _central(readings, crop.shape[1], crop.shape[0])
+        if reading is None:
+            ev.failures += 1
+            return
+        self.stats.read_plates += 1
+        plate = reading.plate
+        # Bigger text is more trustworthy: weight by confidence and (gently) by size.
+        weight = float(reading.confidence) * min(1.0, 0.6 + _text_height(track.box) / 40.0)
+        first = not ev.votes
+        vote = ev.votes.setdefault(plate.normalized, _Vote(plate))
+        vote.weight += weight
+        vote.count += 1
+        vote.confidence_sum += float(reading.confidence)
+        vote.best_confidence = max(vote.best_confidence, float(reading.confidence))
+        if weight > ev.best_weight:
+            ev.best_weight = weight
+            ev.best_crop = crop.copy()
+            ev.best_box = track.box
+            ev.best_colour = reading.colour
+            ev.best_thumbnail = _thumbnail(frame, track.box, c.thumbnail_width)
+        if plate.normalized in self._alerts:
+            ev.alert = self._alerts[plate.normalized][0]
+        elif first and self.watch is not None:
+            reason = self.watch(plate)
+            if reason:
+                self.alert(plate.normalized, reason)
+                ev.alert = reason
+
+    # -- passes --
+
+    def _finish(self, track: Track) -> PassEvent | None:
+        c = self.config
+        ev = self._evidence.pop(track.id, None)
+        if ev is None or not ev.votes:
+            return None
+        total = sum(v.weight for v in ev.votes.values())
+        leader = ev.leader
+        assert leader is not None
+        share = leader.weight / total if total > 0 else 0.0
+        confidence = float(min(1.0, share * leader.confidence_sum / leader.count))
+        if confidence < c.min_confidence or (
+            leader.count == 1 and confidence < c.min_single_confidence
+        ):
+            self.stats.rejected += 1
+            return None
+        plate = leader.plate
+        while self._recent and self._recent[0][0] < track.last_time - c.dedupe_seconds:
+            self._recent.popleft()
+        if any(p == plate.normalized for _, p in self._recent):
+            self.stats.duplicates += 1
+            return None
+        self._recent.append((track.last_time, plate.normalized))
+        alert = ev.alert or (
+            self._alerts[plate.normalized][0] if plate.normalized in self._alerts else None
+        )
+        crop_jpeg = _jpeg(ev.best_crop, c.jpeg_quality) if ev.best_crop is not None else b""
+        thumb_jpeg = (
+            _jpeg(ev.best_thumbnail, c.jpeg_quality) if ev.best_thumbnail is not None else b""
+        )
+        self.stats.events += 1
+        return PassEvent(
+            plate=plate,
+            confidence=round(confidence, 4),
+            started_at=track.first_time,
+            ended_at=track.last_time,
+            reads=leader.count,
+            attempts=ev.attempts,
+            crop_jpeg=crop_jpeg,
+            thumbnail_jpeg=thumb_jpeg,
+            box=ev.best_box,
+            track_id=track.id,
+            colour=ev.best_colour,
+            alert=alert,
+            alternatives=tuple(
+                (v.plate.normalized, round(v.weight, 4))
+                for v in sorted(ev.votes.values(), key=lambda v: -v.weight)
+                if v is not leader
+            ),
+        )
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _text_height(box: Box) -> float:
+    """Estimated character height: a one-row plate's text is ~70 % of it, a two-row one's ~36 %."""
+    _, _, w, h = box
+    return h * (0.7 if w / max(h, 1) >= 2.8 else 0.36)
+
+
+def _frames_to_leave(track: Track, width: int, height: int) -> float:
+    """Frames until the track's box would cross the edge of the picture at its speed."""
+    x, y, w, h = track.box
+    out = []
+    if track.vx > 0.1:
+        out.append((width - (x + w)) / track.vx)
+    elif track.vx < -0.1:
+        out.append(x / -track.vx)
+    if track.vy > 0.1:
+        out.append((height - (y + h)) / track.vy)
+    elif track.vy < -0.1:
+        out.append(y / -track.vy)
+    return min(out, default=1e9)
+
+
+def _crop(frame: Image, box: Box, margin: tuple[float, float]) -> tuple[Image, Box]:
+    """The plate with a margin (RapidOCR's detector finds text badly when it fills the image)."""
+    x, y, w, h = box
+    mx, my = max(6, round(w * margin[0])), max(6, round(h * margin[1]))
+    x0, y0 = max(0, x - mx), max(0, y - my)
+    x1, y1 = min(frame.shape[1], x + w + mx), min(frame.shape[0], y + h + my)
+    return frame[y0:y1, x0:x1], (x0, y0, x1 - x0, y1 - y0)
+
+
+def _central(readings: list[Reading], width: int, height: int) -> Reading | None:
+    """The reading of the plate in the middle of the crop (a crop may catch a neighbour)."""
+    if not readings:
+        return None
+    if len(readings) == 1:
+        return readings[0]
+
+    def off_centre(r: Reading) -> float:
+        x, y, w, h = r.box
+        return abs(x + w / 2 - width / 2) / width + abs(y + h / 2 - height / 2) / height
+
+    best = min(readings, key=off_centre)
+    return best if off_centre(best) < off_centre(readings[0]) - 0.1 else readings[0]
+
+
+def _thumbnail(frame: Image, box: Box, width: int) -> Image:
+    scale = min(1.0, width / frame.shape[1])
+    small = (
+        cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else frame.copy()
+    )
+    x, y, w, h = (round(v * scale) for v in box)
+    cv2.rectangle(small, (x - 2, y - 2), (x + w + 2, y + h + 2), (0, 0, 255), 2)
+    return small
+
+
+def _jpeg(image: Image, quality: int) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return data.tobytes() if ok else b""
+
+
+def image_from_jpeg(data: bytes) -> Image:
+    """Decode a crop or thumbnail of a :class:`PassEvent` (BGR)."""
+    image: Image | None = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("not a JPEG image")
+    return image

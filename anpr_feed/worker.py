@@ -1,0 +1,339 @@
+"""One camera feed in its own process: decode, read plates, annotate, encode once.
+
+A feed runs in a child process so that a slow, stuck or crashing camera (or
+the OCR model) never touches the server's event loop, a meeting or another
+feed, and so that it gets a core of its own. It talks to the server over a
+pipe:
+
+worker -> server
+    ``("status", {...})``  state (connecting, online, offline, failed), fps, frames, last frame time, error
+    ``("pass", {...})``    one vehicle pass: plate, confidence, times, JPEG crop and thumbnail
+    ``("packet", data, pts, keyframe, codec)``  one encoded video frame (Annex B for H.264), 90 kHz pts
+server -> worker
+    ``("video", codecs)``  the codecs meetings want now (``[]``, ``["vp8"]``, ``["vp8", "h264"]``):
+                           each is encoded once (or, for an H.264 camera marked passthrough,
+                           ``h264`` is the camera's own stream, not re-encoded)
+    ``("keyframe",)``      the next encoded frame must be a keyframe
+    ``("alert", plate, text)``  show the alert banner for this plate
+    ``("stop",)``
+
+The camera is reopened with exponential backoff (1 s doubling to 60 s) when it
+cannot be reached or its stream stops; a file source is replayed in a loop,
+paced to its own timestamps, as a camera would be.
+"""
+
+from __future__ import annotations
+
+import fractions
+import logging
+import os
+import time
+from dataclasses import asdict
+from multiprocessing.connection import Connection
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import av
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_SCHEMES = ("rtsp", "rtsps", "http", "https", "file", "")
+BACKOFF_START = 1.0
+BACKOFF_MAX = 60.0
+STATUS_SECONDS = 1.0
+OUTPUT_TIME_BASE = fractions.Fraction(1, 90000)
+
+
+class FeedSourceError(ValueError):
+    """A source URL we cannot use at all (wrong scheme, no such file)."""
+
+
+def check_source(url: str) -> str:
+    """Validate a feed URL before anything runs; returns it normalised."""
+    url = url.strip()
+    if not url:
+        raise FeedSourceError("the source URL is empty")
+    scheme = urlsplit(url).scheme.lower()
+    if len(scheme) == 1:  # a Windows drive letter is not a scheme
+        scheme = ""
+    if scheme not in SUPPORTED_SCHEMES:
+        raise FeedSourceError(
+            f"unsupported source {scheme!r}: use rtsp://, http(s):// (MJPEG or a video file) or a local file"
+        )
+    if scheme in ("", "file"):
+        path = urlsplit(url).path if scheme == "file" else url
+        if not os.path.isfile(path):
+            raise FeedSourceError(f"no such file: {path}")
+        return path
+    return url
+
+
+def _open(url: str) -> Any:
+    options = {"rw_timeout": "5000000", "timeout": "5000000"}  # microseconds: never hang forever
+    if url.startswith(("rtsp://", "rtsps://")):
+        options["rtsp_transport"] = "tcp"
+    return av.open(url, options=options, timeout=(10.0, 10.0))
+
+
+class _Encoder:
+    """VP8 (or H.264) for the annotated picture: one encode, however many sites watch."""
+
+    def __init__(self, codec: str, width: int, height: int, fps: int) -> None:
+        name = "libvpx" if codec == "vp8" else "libx264"
+        self.codec = codec
+        self.context: Any = cast(Any, av.CodecContext.create(name, "w"))
+        self.context.width, self.context.height = width, height
+        self.context.pix_fmt = "yuv420p"
+        self.context.time_base = fractions.Fraction(1, 90000)
+        self.context.framerate = fractions.Fraction(fps, 1)
+        self.context.bit_rate = 1_500_000
+        self.context.gop_size = fps * 10
+        if name == "libvpx":
+            self.context.options = {
+                "deadline": "realtime",
+                "cpu-used": "8",
+                "lag-in-frames": "0",
+                "error-resilient": "1",
+                "threads": "1",
+            }
+        else:
+            self.context.options = {
+                "preset": "ultrafast",
+                "tune": "zerolatency",
+                "profile": "baseline",
+                "threads": "1",
+            }
+        self.force_keyframe = True
+
+    def encode(self, image: Any, pts: int) -> list[tuple[bytes, int, bool]]:
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        if (frame.width, frame.height) != (self.context.width, self.context.height):
+            frame = frame.reformat(width=self.context.width, height=self.context.height)
+        frame = frame.reformat(format="yuv420p")
+        frame.pts = pts
+        frame.time_base = OUTPUT_TIME_BASE
+        if self.force_keyframe:
+            frame.pict_type = av.video.frame.PictureType.I
+            self.force_keyframe = False
+        return [
+            (bytes(p), int(p.pts or pts), bool(p.is_keyframe)) for p in self.context.encode(frame)
+        ]
+
+
+def _annexb_filter(stream: Any) -> Any:
+    """MP4/MKV keep H.264 length-prefixed; RTP packetisation wants start codes."""
+    extradata = stream.codec_context.extradata or b""
+    if extradata[:1] == b"\x01":  # an avcC box: length-prefixed NAL units
+        from av.bitstream import BitStreamFilterContext
+
+        return BitStreamFilterContext("h264_mp4toannexb", stream)
+    return None
+
+
+def run(
+    feed_id: str,
+    url: str,
+    conn: Connection,
+    passthrough: bool = False,
+    loop_files: bool = True,
+    pipeline_factory: Any = None,
+) -> None:
+    """The worker's main loop (the process target)."""
+    logging.basicConfig(level=logging.WARNING)
+    state: dict[str, Any] = {
+        "state": "connecting",
+        "fps": 0.0,
+        "frames": 0,
+        "last_frame_at": None,
+        "error": None,
+        "width": None,
+        "height": None,
+        "passes": 0,
+        "codec": None,
+        "passthrough": False,
+    }
+    wanted: set[str] = set()
+    keyframe_wanted = False
+    stopping = False
+    alerts: list[tuple[str, str]] = []
+
+    def send(*message: Any) -> None:
+        try:
+            conn.send(message)
+        except (BrokenPipeError, EOFError, OSError):
+            raise SystemExit(0) from None  # the server is gone: nothing to do
+
+    def poll() -> None:
+        nonlocal wanted, keyframe_wanted, stopping
+        while conn.poll():
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                stopping = True
+                return
+            if message[0] == "video":
+                wanted = {c for c in message[1] if c in ("vp8", "h264")}
+                keyframe_wanted = True
+            elif message[0] == "keyframe":
+                keyframe_wanted = True
+            elif message[0] == "alert":
+                alerts.append((message[1], message[2]))
+            elif message[0] == "stop":
+                stopping = True
+
+    def wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not stopping:
+            time.sleep(0.2)
+            poll()
+
+    if pipeline_factory is None:
+        from anpr_feed.pipeline import Pipeline
+        from anpr_feed.reader import RapidOcrReader
+
+        def pipeline_factory() -> Any:
+            return Pipeline(RapidOcrReader())
+
+    try:
+        source = check_source(url)
+    except FeedSourceError as exc:
+        state.update(state="failed", error=str(exc))
+        send("status", dict(state))
+        return
+    pipeline = pipeline_factory()
+    is_file = os.path.isfile(source)
+    backoff = BACKOFF_START
+    encoders: dict[str, _Encoder] = {}
+    # Passthrough timestamps run on across reconnections and file loops, as a
+    # live camera's would: the meeting's receivers never see time go back.
+    pts_shift, last_pts = 0, None
+    window_start, window_frames = time.monotonic(), 0
+    last_status = 0.0
+    while not stopping:
+        poll()
+        state.update(state="connecting")
+        send("status", dict(state))
+        try:
+            container = _open(source)
+        except (av.FFmpegError, OSError) as exc:
+            state.update(state="offline", error=f"cannot open the camera: {exc}", fps=0.0)
+            send("status", dict(state))
+            wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+            continue
+        try:
+            if not container.streams.video:
+                raise av.error.InvalidDataError(0, "the source has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            source_codec = stream.codec_context.name
+            forward = passthrough and source_codec == "h264"
+            annexb = _annexb_filter(stream) if forward else None
+            state.update(
+                state="online",
+                error=None,
+                width=stream.codec_context.width,
+                height=stream.codec_context.height,
+                codec=source_codec,
+                passthrough=forward,
+            )
+            send("status", dict(state))
+            backoff = BACKOFF_START
+            started_wall = time.monotonic()
+            first_pts: float | None = None
+            first_packet = True
+            for packet in container.demux(stream):
+                poll()
+                if stopping:
+                    break
+                if packet.size == 0:
+                    continue
+                if forward and "h264" in wanted:
+                    # The camera's own H.264, not decoded for the meeting and not re-encoded.
+                    pts90 = int(float((packet.pts or 0) * packet.time_base) * 90000)
+                    if first_packet and last_pts is not None:
+                        pts_shift = last_pts + 3600 - pts90
+                    first_packet = False
+                    pts90 += pts_shift
+                    last_pts = pts90
+                    for out in annexb.filter(packet) if annexb is not None else [packet]:
+                        send("packet", bytes(out), pts90, bool(packet.is_keyframe), "h264")
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError:
+                    continue  # a corrupt frame: skip it, the next keyframe repairs the picture
+                for frame in frames:
+                    now_wall = time.time()
+                    seconds = float(frame.time) if frame.time is not None else 0.0
+                    if is_file:
+                        # Replay at the file's own pace, like a live camera.
+                        if first_pts is None:
+                            first_pts, started_wall = seconds, time.monotonic()
+                        delay = started_wall + (seconds - first_pts) - time.monotonic()
+                        if delay > 0:
+                            time.sleep(delay)
+                    image = frame.to_ndarray(format="bgr24")
+                    for event in pipeline.process(image, now_wall):
+                        state["passes"] += 1
+                        send("pass", _pass_message(event))
+                    for plate, text in alerts:
+                        pipeline.alert(plate, text)
+                    alerts.clear()
+                    encode = wanted - {"h264"} if forward else set(wanted)
+                    for codec in list(encoders):
+                        if codec not in encode:
+                            del encoders[codec]  # nobody watches in this codec any more
+                    if encode:
+                        annotated = pipeline.annotate(image)
+                        pts = int(time.monotonic() * 90000)
+                        for codec in sorted(encode):
+                            encoder = encoders.get(codec)
+                            if encoder is None:
+                                encoder = encoders[codec] = _Encoder(
+                                    codec, image.shape[1] & ~1, image.shape[0] & ~1, 25
+                                )
+                            if keyframe_wanted:
+                                encoder.force_keyframe = True
+                            for data, out_pts, key in encoder.encode(annotated, pts):
+                                send("packet", data, out_pts, key, codec)
+                        keyframe_wanted = False
+                    state["frames"] += 1
+                    state["last_frame_at"] = now_wall
+                    window_frames += 1
+                    if time.monotonic() - last_status >= STATUS_SECONDS:
+                        elapsed = max(time.monotonic() - window_start, 1e-6)
+                        state["fps"] = round(window_frames / elapsed, 1)
+                        window_start, window_frames = time.monotonic(), 0
+                        last_status = time.monotonic()
+                        send("status", dict(state))
+            for event in pipeline.flush():
+                state["passes"] += 1
+                send("pass", _pass_message(event))
+            if is_file and loop_files and not stopping:
+                continue  # a file replays like a camera that never stops
+            if not stopping:
+                state.update(state="offline", error="the stream ended", fps=0.0)
+                send("status", dict(state))
+        except (av.FFmpegError, OSError) as exc:
+            state.update(state="offline", error=f"the stream stopped: {exc}", fps=0.0)
+            send("status", dict(state))
+        finally:
+            container.close()
+        if not stopping:
+            wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+    state.update(state="stopped", fps=0.0)
+    send("status", dict(state))
+
+
+def _pass_message(event: Any) -> dict[str, Any]:
+    plate = event.plate
+    return {
+        "plate": asdict(plate) if hasattr(plate, "__dataclass_fields__") else dict(plate),
+        "confidence": float(event.confidence),
+        "started_at": float(event.started_at),
+        "ended_at": float(event.ended_at),
+        "reads": int(getattr(event, "reads", 1)),
+        "crop": bytes(event.crop_jpeg or b""),
+        "thumbnail": bytes(event.thumbnail_jpeg or b""),
+    }

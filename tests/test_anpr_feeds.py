@@ -1,0 +1,216 @@
+"""Checkpoint camera feeds end to end: registration, status, bad sources, lists, the CLI.
+
+One server for the module; the feeds run real worker processes with the
+real plate reader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api_client import ApiClient
+from tests.conftest import ServerProcess, start_server
+from tests.waiting import eventually
+
+PASSWORD = "mat-khau-kiem-thu"
+ACCOUNTS = {
+    "admin": ("admin", None),
+    "host.tinh": ("host", "19"),
+    "operator.dinhhoa": ("operator", "167"),
+    "operator.tp": ("operator", "164"),
+    "site.chochu": ("site", "05536"),
+    "viewer.dinhhoa": ("viewer", "167"),
+}
+
+
+@pytest.fixture(scope="module")
+def anpr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_server(Path(tmp_path_factory.mktemp("anpr")) / "data")
+    for username, (role, unit) in ACCOUNTS.items():
+        server.add_user(username, role, unit, password=PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def as_user(anpr_server: ServerProcess) -> AsyncIterator:
+    clients: list[ApiClient] = []
+
+    async def login(username: str) -> ApiClient:
+        client = ApiClient(anpr_server.base_url)
+        reply = await client.login(username, PASSWORD)
+        assert reply.status == 200, reply.body
+        clients.append(client)
+        return client
+
+    yield login
+    for client in clients:
+        await client.close()
+
+
+def feed_body(url: str, **extra: object) -> dict[str, object]:
+    return {
+        "name": extra.pop("name", "Làn vào 1"),
+        "checkpoint": extra.pop("checkpoint", "Chốt Km 52 cao tốc Hà Nội - Thái Nguyên"),
+        "location": "Km 52",
+        "url": url,
+        **extra,
+    }
+
+
+async def test_sources_we_cannot_use_are_refused_with_a_clear_error(as_user, tmp_path):
+    admin = await as_user("admin")
+    reply = await admin.call("POST", "/api/feeds", feed_body("ftp://camera.local/stream"))
+    assert reply.status == 400 and reply.code == "bad-source"
+    assert "unsupported" in reply.body["error"]["message"]
+    reply = await admin.call("POST", "/api/feeds", feed_body(str(tmp_path / "missing.mp4")))
+    assert reply.status == 400 and "no such file" in reply.body["error"]["message"]
+    reply = await admin.call("POST", "/api/feeds", feed_body("  "))
+    assert reply.status == 400
+    reply = await admin.call("POST", "/api/feeds", feed_body("rtsp://x", unit_code="nope"))
+    assert reply.status == 404
+    assert (await admin.call("GET", "/api/feeds")).body["feeds"] == []
+
+
+async def test_who_may_register_and_see_feeds(as_user, anpr_server):
+    operator = await as_user("operator.dinhhoa")
+    other = await as_user("operator.tp")
+    reply = await operator.call("POST", "/api/feeds", feed_body("rtsp://127.0.0.1:9/cam"))
+    assert reply.status == 403 and reply.code == "unit-required"
+    reply = await operator.call(
+        "POST", "/api/feeds", feed_body("rtsp://127.0.0.1:9/cam", unit_code="164")
+    )
+    assert reply.status == 403 and reply.code == "out-of-scope"
+    for username in ("site.chochu", "viewer.dinhhoa"):
+        outsider = await as_user(username)
+        assert (await outsider.call("GET", "/api/feeds")).status == 403
+        assert (await outsider.call("GET", "/api/anpr/events?plate=20A")).status == 403
+
+    # An unreachable camera: registered, retried, shown offline with the reason.
+    created = await operator.call(
+        "POST", "/api/feeds", feed_body("rtsp://127.0.0.1:9/cam", unit_code="05536")
+    )
+    assert created.status == 201, created.body
+    feed_id = created.body["id"]
+
+    async def offline() -> dict | None:
+        feed = (await operator.call("GET", f"/api/feeds/{feed_id}")).body
+        return feed if feed["status"]["state"] == "offline" else None
+
+    feed = await eventually(offline)
+    assert "cannot open the camera" in feed["status"]["error"]
+    async with operator.session.get(anpr_server.base_url + "/metrics") as response:
+        metrics = await response.text()
+    assert f'conference_feed_up{{feed="{feed_id}",' in metrics
+
+    # Another district's operator neither sees nor deletes it.
+    assert [f["id"] for f in (await other.call("GET", "/api/feeds")).body["feeds"]] == []
+    assert (await other.call("GET", f"/api/feeds/{feed_id}")).status == 404
+    assert (await other.call("DELETE", f"/api/feeds/{feed_id}")).status == 404
+    assert (await operator.call("DELETE", f"/api/feeds/{feed_id}")).status == 204
+    assert (await operator.call("GET", f"/api/feeds/{feed_id}")).status == 404
+
+
+async def test_watch_list_and_outbreaks_are_edited_by_supervisors(as_user):
+    operator = await as_user("operator.dinhhoa")
+    host = await as_user("host.tinh")
+    entry = {"pattern": "30A-999.99", "reason": "Khai báo sai nơi đi"}
+    assert (await operator.call("POST", "/api/anpr/watchlist", entry)).status == 403
+    created = await host.call("POST", "/api/anpr/watchlist", entry)
+    assert created.status == 201 and created.body["pattern"] == "30A99999"
+    assert (await host.call("POST", "/api/anpr/watchlist", entry)).status == 409
+    bad = await host.call("POST", "/api/anpr/watchlist", {"pattern": "**", "reason": "x"})
+    assert bad.status == 400 and bad.code == "bad-pattern"
+    listed = (await operator.call("GET", "/api/anpr/watchlist")).body["entries"]
+    assert [e["pattern"] for e in listed] == ["30A99999"]
+
+    async def upload(data: bytes, content_type: str) -> tuple[int, dict]:
+        async with host.session.post(
+            host.base_url + "/api/anpr/watchlist/upload",
+            data=data,
+            headers={"X-CSRF-Token": host.csrf or "", "Content-Type": content_type},
+        ) as response:
+            return response.status, await response.json()
+
+    status, body = await upload(b"", "text/csv")
+    assert status == 400 and body["error"]["code"] == "bad-upload"
+    status, body = await upload(b"pattern,reason\n29A12345,ok\n$$$,broken\n", "text/csv")
+    assert status == 400 and "line 3" in body["error"]["message"]
+    status, body = await upload(b'[{"pattern": 5}]', "application/json")
+    assert status == 400 and "item 1" in body["error"]["message"]
+    status, body = await upload(b"{not json", "application/json")
+    assert status == 400 and "malformed" in body["error"]["message"]
+    listed = (await host.call("GET", "/api/anpr/watchlist")).body["entries"]
+    assert len(listed) == 1  # nothing of a bad upload was taken
+    status, body = await upload(
+        "biển số,lý do\n29A-123.45,Xe từ vùng dịch\n30A99999,trùng\n99*,Bắc Ninh\n".encode(),
+        "text/csv",
+    )
+    assert status == 201 and body == {"added": 2, "already_listed": 1}
+    listed = (await host.call("GET", "/api/anpr/watchlist")).body["entries"]
+    assert sorted(e["pattern"] for e in listed) == ["29A12345", "30A99999", "99*"]
+    for item in listed:
+        assert (await host.call("DELETE", f"/api/anpr/watchlist/{item['id']}")).status == 204
+
+    outbreak = {"province_code": "99", "start": "2021-07-01", "end": "2021-07-31", "reason": "F0"}
+    assert (await operator.call("POST", "/api/anpr/outbreaks", outbreak)).status == 403
+    bad = await host.call("POST", "/api/anpr/outbreaks", {**outbreak, "province_code": "13"})
+    assert bad.status == 400 and "province" in bad.body["error"]["message"]
+    bad = await host.call("POST", "/api/anpr/outbreaks", {**outbreak, "end": "2021-06-01"})
+    assert bad.status == 400 and bad.code == "bad-dates"
+    created = await host.call("POST", "/api/anpr/outbreaks", outbreak)
+    assert created.status == 201 and created.body["province"] == "Bắc Ninh"
+    listed = (await operator.call("GET", "/api/anpr/outbreaks")).body["outbreaks"]
+    assert [(o["province_code"], o["start"], o["end"]) for o in listed] == [
+        ("99", "2021-07-01", "2021-07-31")
+    ]
+    assert (await host.call("DELETE", f"/api/anpr/outbreaks/{created.body['id']}")).status == 204
+    provinces = (await operator.call("GET", "/api/anpr/provinces")).body["provinces"]
+    assert {"code": "20", "name": "Thái Nguyên"} in provinces
+
+
+def test_feed_cli_add_list_remove(anpr_server, tmp_path):
+    refused = anpr_server.cli(
+        "feed", "add", "--name", "Cam", "--checkpoint", "Chốt 1", "--url", "udp://1.2.3.4:5"
+    )
+    assert refused.returncode == 2 and "unsupported source" in refused.stderr
+    added = anpr_server.cli(
+        "feed",
+        "add",
+        "--name",
+        "Cổng 2",
+        "--checkpoint",
+        "Chốt Sơn Cẩm",
+        "--url",
+        "rtsp://127.0.0.1:9/cli",
+        "--json",
+    )
+    assert added.returncode == 0, added.stderr
+    feed = json.loads(added.stdout)
+    assert feed["checkpoint"] == "Chốt Sơn Cẩm" and feed["url"] == "rtsp://127.0.0.1:9/cli"
+
+    def listed() -> dict:
+        result = anpr_server.cli("feed", "list", "--json")
+        assert result.returncode == 0, result.stderr
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        return next(r for r in rows if r["id"] == feed["id"])
+
+    # The running server picks the new feed up and reports its status back.
+    import time
+
+    deadline = time.monotonic() + 40
+    while listed()["state"] != "offline":
+        assert time.monotonic() < deadline, listed()
+        time.sleep(0.5)
+    assert "cannot open" in listed()["status"]["error"]
+    plain = anpr_server.cli("feed", "list")
+    assert feed["id"] in plain.stdout and "offline" in plain.stdout
+    removed = anpr_server.cli("feed", "remove", feed["id"])
+    assert removed.returncode == 0
+    assert feed["id"] not in anpr_server.cli("feed", "list").stdout
+    missing = anpr_server.cli("feed", "remove", feed["id"])
+    assert missing.returncode == 2
