@@ -13,10 +13,11 @@ per detection. Everything per frame is classical and cheap; the reader only
 sees the crop of a track, only when it is worth it, and only a few times per
 vehicle:
 
-* never for a track that has not moved (``min_travel``): signs, shop
-  lettering, a billboard with a plate-like number and the camera's own
-  caption are found by the detector but never read, and can never make an
-  event, at no OCR cost;
+* never for a track that has not moved (``min_travel``, in a steady run of
+  frames: see :mod:`anpr_feed.tracker`; a sign's box that changes shape is
+  not motion): signs, shop lettering, a billboard with a plate-like number
+  and the camera's own caption are found by the detector but never read,
+  and can never make an event, at no OCR cost;
 * for a plate that grows (coming towards the camera), when its text is tall
   enough to read well or it is about to leave; for one that shrinks (going
   away), as soon as it is wholly in the picture;
@@ -80,7 +81,8 @@ class PipelineConfig:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     max_missed: int = 6  # frames a track coasts on its prediction before it ends
     min_hits: int = 2  # detections before a track may be read
-    min_travel: float = 12.0  # px the track must have moved: static text is never read
+    # px the track must have moved, in a steady run (Track.moving): static text is never read
+    min_travel: float = 12.0
     edge_margin: int = 3  # the box must be this far inside the picture to be read
     min_text_height: float = 8.0  # below this (estimated character height) never read
     good_text_height: float = 16.0  # a growing plate is read once its text is this tall
@@ -200,7 +202,7 @@ class Pipeline:
         self.config = config or PipelineConfig()
         self.watch = watch
         self.detector = PlateDetector(self.config.detector)
-        self.tracker = Tracker(max_missed=self.config.max_missed)
+        self.tracker = Tracker(max_missed=self.config.max_missed, min_travel=self.config.min_travel)
         self.stats = StageStats()
         self.painter = Painter()
         self._evidence: dict[int, _Evidence] = {}
@@ -296,7 +298,7 @@ class Pipeline:
                 continue
             ev = self._evidence.get(track.id)
             leader = ev.leader if ev is not None else None
-            if leader is None and (track.travel < c.min_travel or track.hits < c.min_hits + 1):
+            if leader is None and (not track.moving or track.hits < c.min_hits + 1):
                 continue
             if leader is not None:
                 plate = leader.plate
@@ -330,8 +332,8 @@ class Pipeline:
                 continue
             if ev.failures >= c.max_failures and not ev.votes:
                 continue  # read several times, never a plate: lettering, a grille...
-            if track.hits < c.min_hits or track.travel < c.min_travel:
-                continue
+            if track.hits < c.min_hits or not track.moving or track.travel < c.min_travel:
+                continue  # static text (a sign's box jittering in shape is not motion)
             if index - ev.last_read_frame < c.reread_gap:
                 continue
             x, y, w, h = track.box

@@ -9,10 +9,23 @@ with the plate's size. A track survives a few frames without detections
 (occlusion, glare, a missed detection) on its prediction, and ends when it
 has been lost for ``max_missed`` frames or is predicted to have left the
 picture.
+
+Whether a track *moves* is decided here too, and it is not the same as "its
+box is somewhere else than where it started": the detector's box of a static
+sign changes shape from frame to frame (its two rows found as one blob, then
+only the lower one; a corner lost in noise), and a box that jumps between two
+shapes of the same sign is 30 px from where it started without anything having
+moved. A track counts as moving (:attr:`Track.moving`, and it stays so) only
+after a steady run: ``steady_steps`` consecutive observations that each moved
+at least ``min_step`` px a frame, in about the same direction as the step
+before, with the box keeping its proportions, and that add up to
+``min_travel`` px. Shape jitter goes back and forth and jumps once; a plate on
+a vehicle goes one way, frame after frame.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -38,6 +51,10 @@ class Track:
     history: deque[tuple[int, Box]] = field(default_factory=lambda: deque(maxlen=64))
     score: float = 0.0  # the detector's plate-likeness, smoothed
     ended: bool = False
+    moving: bool = False  # has shown a steady run of motion (see the module docstring)
+    steady: int = 0  # consecutive steady steps in the current run
+    steady_from: tuple[float, float] = (0.0, 0.0)  # centre where the current run started
+    last_step: tuple[float, float] = (0.0, 0.0)  # the last measured step, px per frame
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -86,6 +103,11 @@ class Tracker:
         gate: float = 1.2,
         max_size_change: float = 1.6,
         smoothing: float = 0.5,
+        min_travel: float = 12.0,
+        steady_steps: int = 3,
+        min_step: float = 1.0,
+        max_turn: float = 60.0,
+        max_aspect_change: float = 0.2,
     ) -> None:
         """``frame_size`` (width, height) lets a track end as soon as it leaves the picture.
 
@@ -93,12 +115,23 @@ class Tracker:
         predicted box's larger side (plus a little for every missed frame);
         ``max_size_change``: and its width is within that factor of the
         prediction; ``smoothing``: weight of a new velocity measurement.
+
+        A track becomes :attr:`Track.moving` after ``steady_steps`` consecutive
+        steps of at least ``min_step`` px a frame, each turning at most
+        ``max_turn`` degrees from the one before, with the box's aspect ratio
+        changing by at most ``max_aspect_change`` (log ratio) a step, that
+        together cover ``min_travel`` px.
         """
         self.frame_size = frame_size
         self.max_missed = max_missed
         self.gate = gate
         self.max_size_change = max_size_change
         self.smoothing = smoothing
+        self.min_travel = min_travel
+        self.steady_steps = steady_steps
+        self.min_step = min_step
+        self.min_cos = math.cos(math.radians(max_turn))
+        self.max_aspect_change = max_aspect_change
         self.tracks: list[Track] = []
         self._next_id = 1
 
@@ -180,7 +213,7 @@ class Tracker:
     def _observe(self, track: Track, det: Candidate, frame: int, timestamp: float) -> None:
         dt = max(1, frame - track.last_frame)
         ox, oy = track.centre
-        ow = track.box[2]
+        ow, track_h = track.box[2], track.box[3]
         x, y, w, h = det.box
         vx, vy = (x + w / 2 - ox) / dt, (y + h / 2 - oy) / dt
         growth = (w / max(ow, 1)) ** (1 / dt)
@@ -195,6 +228,37 @@ class Tracker:
         track.missed = 0
         track.score += 0.3 * (det.score - track.score)
         track.history.append((frame, det.box))
+        self._steady(track, (ox, oy), (vx, vy), ow / max(track_h, 1), w / max(h, 1))
+
+    def _steady(
+        self,
+        track: Track,
+        before: tuple[float, float],
+        step: tuple[float, float],
+        aspect_before: float,
+        aspect: float,
+    ) -> None:
+        """Extend or restart the track's run of steady motion; mark it moving when long enough."""
+        length = math.hypot(*step)
+        px, py = track.last_step
+        previous = math.hypot(px, py)
+        steady = length >= self.min_step and (
+            abs(math.log(max(aspect, 1e-6) / max(aspect_before, 1e-6))) <= self.max_aspect_change
+        )
+        if steady and track.steady > 0:
+            cos = (step[0] * px + step[1] * py) / max(length * previous, 1e-9)
+            steady = cos >= self.min_cos
+        if not steady:
+            track.steady = 0
+        elif track.steady == 0:
+            track.steady, track.steady_from = 1, before
+        else:
+            track.steady += 1
+        track.last_step = step
+        if track.steady >= self.steady_steps and not track.moving:
+            cx, cy = track.centre
+            fx, fy = track.steady_from
+            track.moving = math.hypot(cx - fx, cy - fy) >= self.min_travel
 
     def _left(self, box: Box) -> bool:
         """The predicted box is (mostly) outside the picture."""
