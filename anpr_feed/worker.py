@@ -242,12 +242,27 @@ def run(
             started_wall = time.monotonic()
             first_pts: float | None = None
             first_packet = True
+            decoded_any = False
             for packet in container.demux(stream):
                 poll()
                 if stopping:
                     break
                 if packet.size == 0:
                     continue
+                if is_file:
+                    # Replay at the file's own pace (decode order), like a live camera.
+                    stamp = packet.dts if packet.dts is not None else packet.pts
+                    seconds = float(stamp * packet.time_base) if stamp is not None else 0.0
+                    if first_pts is None:
+                        first_pts, started_wall = seconds, time.monotonic()
+                    delay = started_wall + (seconds - first_pts) - time.monotonic()
+                    if delay > 0:
+                        time.sleep(min(delay, 1.0))
+                try:
+                    # Decode before the Annex B filter: the filter takes the packet's data.
+                    frames = packet.decode()
+                except av.FFmpegError:
+                    frames = []  # a corrupt frame: skip it, the next keyframe repairs the picture
                 if forward and "h264" in wanted:
                     # The camera's own H.264, not decoded for the meeting and not re-encoded.
                     pts90 = int(float((packet.pts or 0) * packet.time_base) * 90000)
@@ -256,22 +271,12 @@ def run(
                     first_packet = False
                     pts90 += pts_shift
                     last_pts = pts90
+                    key = bool(packet.is_keyframe)  # the filter below empties the packet
                     for out in annexb.filter(packet) if annexb is not None else [packet]:
-                        send("packet", bytes(out), pts90, bool(packet.is_keyframe), "h264")
-                try:
-                    frames = packet.decode()
-                except av.FFmpegError:
-                    continue  # a corrupt frame: skip it, the next keyframe repairs the picture
+                        send("packet", bytes(out), pts90, key, "h264")
                 for frame in frames:
+                    decoded_any = True
                     now_wall = time.time()
-                    seconds = float(frame.time) if frame.time is not None else 0.0
-                    if is_file:
-                        # Replay at the file's own pace, like a live camera.
-                        if first_pts is None:
-                            first_pts, started_wall = seconds, time.monotonic()
-                        delay = started_wall + (seconds - first_pts) - time.monotonic()
-                        if delay > 0:
-                            time.sleep(delay)
                     image = frame.to_ndarray(format="bgr24")
                     for event in pipeline.process(image, now_wall):
                         state["passes"] += 1
@@ -309,6 +314,8 @@ def run(
             for event in pipeline.flush():
                 state["passes"] += 1
                 send("pass", _pass_message(event))
+            if is_file and not decoded_any and not stopping:
+                raise av.error.InvalidDataError(0, "no frame of the file could be decoded")
             if is_file and loop_files and not stopping:
                 continue  # a file replays like a camera that never stops
             if not stopping:

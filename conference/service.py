@@ -649,6 +649,8 @@ class Conference:
                 for a in alerts
             ],
             "text": event.alert,
+            "crop": f"/api/anpr/events/{event.id}/plate.jpg" if event.crop else None,
+            "frame": f"/api/anpr/events/{event.id}/frame.jpg" if event.thumbnail else None,
         }
         for room_id, publishers in self.feed_publishers.items():
             room = self.rooms.get(room_id)
