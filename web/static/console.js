@@ -4,9 +4,14 @@
 // /ws/console/{meeting} (docs/protocol.md, "The host console socket"): the
 // whole state first (`console`), then deltas (`roll-call` once a second with
 // only the rows that changed, `hands`, `floor`, `spotlight`, `speaker`,
-// `locked`, `removed`, `closing`, `closed`, `state`, `recording`, `warning`).
-// Commands go back on the same socket and are answered by `result` or `error`
-// with the same id.
+// `locked`, `removed`, `closing`, `closed`, `state`, `recording`, `warning`,
+// `alert`). Commands go back on the same socket and are answered by `result`
+// or `error` with the same id.
+//
+// Checkpoint cameras: the state carries `feeds` (the cameras in the meeting)
+// and `alerts` (its recent plate alerts); an `alert` message pops a toast and
+// heads the alert list. The camera picker lists the registered feeds
+// (GET /api/feeds) and brings one in with the `add-feed` command.
 //
 // The roll call is built for thousands of sites: the rows live in a Map, the
 // table is virtual (only the rows in view plus a margin are in the DOM), and a
@@ -24,6 +29,9 @@ const ROW_HEIGHT = 44; // px, rows and tier headers alike (see console.css --rc-
 const OVERSCAN_ROWS = 30; // rendered above and below the visible rows
 const NOTICE_MS = 6_000;
 const ERROR_MS = 15_000;
+const TOAST_MS = 15_000; // a plate alert's toast stays this long (or until closed)
+const TOASTS_MAX = 4; // toasts on screen at once; older ones go (the list keeps them)
+const ALERTS_KEPT = 100; // as the server keeps per room
 const SERVER_UTC_OFFSET_MIN = 7 * 60; // times are shown in Vietnam time, like the other pages
 const STATUSES = ['not-joined', 'connecting', 'connected', 'poor', 'left', 'removed'];
 const PRESENT = new Set(['connecting', 'connected', 'poor']);
@@ -88,6 +96,17 @@ const dom = {
   handsEmpty: $('#hands-empty'),
   muteAll: $('#mute-all'),
   toggleLock: $('#toggle-lock'),
+  alertsCount: $('#alerts-count'),
+  alertList: $('#alert-list'),
+  alertsEmpty: $('#alerts-empty'),
+  toasts: $('#alert-toasts'),
+  cameras: $('#meeting-cameras'),
+  camerasCount: $('#cameras-count'),
+  camerasEmpty: $('#cameras-empty'),
+  addCamera: $('#add-camera'),
+  picker: $('#camera-picker'),
+  pickerStatus: $('#camera-picker-status'),
+  feedOptions: $('#feed-options'),
   ...createRecordingControls(),
 };
 
@@ -114,6 +133,9 @@ const store = {
   recordingReason: null, // why the last recording stopped
   recordingId: null, // the recording this console started or stopped last
   warning: null, // {code, message}: the last `warning` event, until dismissed
+  alerts: [], // plate alerts of the room, oldest first (console state `alerts`, `alert` events)
+  feeds: [], // ids of the checkpoint cameras in the meeting (console state `feeds`)
+  registeredFeeds: null, // GET /api/feeds: the cameras this user may bring in
 };
 
 const ui = {
@@ -140,6 +162,8 @@ const ui = {
   noticeTimer: null,
   errorTimer: null,
   textTimer: null,
+  feedsLoading: false,
+  feedsError: null, // why GET /api/feeds failed
 };
 
 const collator = new Intl.Collator('vi', { sensitivity: 'base', numeric: true });
@@ -410,7 +434,11 @@ function handle(message) {
       store.locked = !!message.locked;
       renderControls();
       break;
+    case 'alert':
+      addAlert(message);
+      break;
     case 'removed': {
+      if (isFeedSite(message.id)) dropFeed(feedOfSite(message.id));
       ui.readmitted.delete(message.id);
       const site = store.sites.get(message.id);
       if (site && site.status !== 'removed') {
@@ -439,6 +467,8 @@ function handle(message) {
       store.spotlight = null;
       store.speaker = null;
       store.hands = [];
+      store.feeds = [];
+      renderCameras();
       stopClosing();
       renderClosed();
       renderHolders();
@@ -477,6 +507,9 @@ function loadState(state) {
   store.roomLive = Object.prototype.hasOwnProperty.call(state, 'recording');
   store.present = Number(state.present) || 0;
   store.room = state.room || null;
+  // The room's own `state` event has no `alerts`/`feeds`: keep what we know then.
+  if (Array.isArray(state.alerts)) store.alerts = state.alerts.slice(-ALERTS_KEPT);
+  if (Array.isArray(state.feeds)) store.feeds = state.feeds.map(String);
   if (!store.meeting.title && state.room && state.room.name) store.meeting.title = state.room.name;
   store.loaded = true;
   ui.orderDirty = true;
@@ -491,6 +524,8 @@ function loadState(state) {
   renderHolders();
   renderHands();
   renderControls();
+  renderAlerts();
+  renderCameras();
   scheduleRender();
 }
 
@@ -508,6 +543,7 @@ function applyRows(rows) {
     row._v = old ? (old._v || 0) + 1 : 1;
     row._key = fold(`${row.name} ${row.unit_code || ''} ${row.site_id}`);
     if (row.status !== 'removed') ui.readmitted.delete(row.site_id);
+    if (isFeedSite(row.site_id)) feedRowChanged(row);
     if (!old || old.name !== row.name || old.depth !== row.depth) ui.orderDirty = true;
     if (old) {
       // Keep the same object (references stay valid), with the new fields.
@@ -590,6 +626,7 @@ function renderControls() {
   dom.clearSpotlight.disabled = !open || !store.spotlight || busy(dom.clearSpotlight);
   dom.table.setAttribute('aria-busy', String(!connected));
   renderRecording();
+  renderCameraControls();
 }
 
 function renderHolders() {
@@ -818,6 +855,338 @@ function hideWarning() {
   delete dom.warning.dataset.code;
   dom.warningText.textContent = '';
   dom.warning.removeAttribute('title');
+}
+
+// -- checkpoint cameras: plate alerts -----------------------------------------------------
+// An `alert` message: a camera in the meeting read a plate on the watch list
+// or from an outbreak province. It heads the list (#alert-list, newest first)
+// and pops a toast (#alert-toasts) that goes by itself after TOAST_MS.
+
+const isFeedSite = (id) => typeof id === 'string' && id.startsWith('feed-');
+const feedOfSite = (id) => (isFeedSite(id) ? id.slice(5) : String(id || ''));
+
+function feedInfo(feedId) {
+  return (store.registeredFeeds || []).find((f) => f.id === feedId) || null;
+}
+
+/** A camera's name for people: its registered name, else its roll-call name (the checkpoint). */
+function cameraName(feedId) {
+  const feed = feedInfo(feedId);
+  if (feed) return feed.name;
+  const row = store.sites.get(`feed-${feedId}`);
+  return row ? row.name : feedId;
+}
+
+/** The plate as read, for people ("30A-123.45"). */
+function alertPlate(alert) {
+  return alert.display || alert.plate || '?';
+}
+
+/** Why a pass alerts, one line per list it matched. */
+function alertReasons(alert) {
+  const items = Array.isArray(alert.alerts) ? alert.alerts : [];
+  if (!items.length) return alert.text ? [alert.text] : [];
+  return items.map((item) => {
+    const key = item.kind === 'outbreak' ? 'console.alert.outbreak' : 'console.alert.watch';
+    let line = t(key, {
+      pattern: item.pattern || '',
+      province: alert.province_code || '',
+      reason: item.reason || '',
+    });
+    if (item.fuzzy) line += ` (${t('console.alert.fuzzy', { detail: item.fuzzy })})`;
+    return line;
+  });
+}
+
+/** The plate crop's URL: the message's `crop` (null: none kept); older servers: the event's. */
+function alertCropUrl(alert) {
+  if ('crop' in alert) return typeof alert.crop === 'string' && alert.crop.startsWith('/') ? alert.crop : null;
+  return alert.event ? `/api/anpr/events/${encodeURIComponent(alert.event)}/plate.jpg` : null;
+}
+
+function alertCrop(alert, className) {
+  const url = alertCropUrl(alert);
+  if (!url) return null;
+  const img = el('img', className);
+  img.alt = t('console.alert.cropAlt', { plate: alertPlate(alert) });
+  img.decoding = 'async';
+  img.addEventListener('error', () => img.remove(), { once: true }); // deleted by retention
+  img.src = url;
+  return img;
+}
+
+function addAlert(message) {
+  store.alerts.push(message);
+  if (store.alerts.length > ALERTS_KEPT) store.alerts.splice(0, store.alerts.length - ALERTS_KEPT);
+  const item = alertItem(message);
+  dom.alertList.prepend(item);
+  while (dom.alertList.children.length > ALERTS_KEPT) dom.alertList.lastElementChild.remove();
+  renderAlertCount();
+  showToast(message);
+}
+
+function alertItem(alert) {
+  const li = el('li', 'alert-item');
+  li.dataset.event = alert.event || '';
+  li.dataset.plate = alert.plate || '';
+  li._alert = alert;
+  fillAlertItem(li, alert);
+  return li;
+}
+
+function fillAlertItem(li, alert) {
+  const head = el('div', 'alert-item-head');
+  const plate = el('span', 'alert-plate', alertPlate(alert));
+  plate.lang = 'vi';
+  const time = el('time', 'alert-time', clock(alert.at));
+  if (typeof alert.at === 'number') time.dateTime = new Date(alert.at * 1000).toISOString();
+  head.append(plate, time);
+  const where = el('p', 'alert-checkpoint', alert.checkpoint || cameraName(alert.feed));
+  const reasons = el('ul', 'alert-reasons');
+  for (const line of alertReasons(alert)) reasons.append(el('li', 'alert-reason', line));
+  const text = el('div', 'alert-item-text');
+  text.append(head, where, reasons);
+  const crop = alertCrop(alert, 'alert-crop');
+  li.replaceChildren(...(crop ? [crop, text] : [text]));
+}
+
+function renderAlertCount() {
+  dom.alertsCount.textContent = String(store.alerts.length);
+  dom.alertsEmpty.hidden = store.alerts.length > 0;
+}
+
+function renderAlerts() {
+  const items = store.alerts.slice().reverse().map(alertItem);
+  dom.alertList.replaceChildren(...items);
+  renderAlertCount();
+}
+
+function showToast(alert) {
+  const toast = el('div', 'alert-toast');
+  toast.setAttribute('role', 'alert');
+  toast.dataset.event = alert.event || '';
+  toast.dataset.plate = alert.plate || '';
+  toast._alert = alert;
+  fillToast(toast, alert);
+  dom.toasts.append(toast);
+  while (dom.toasts.children.length > TOASTS_MAX) dom.toasts.firstElementChild.remove();
+  toast._timer = setTimeout(() => hideToast(toast), TOAST_MS);
+  // Hovering or focusing a toast keeps it until the pointer or focus leaves.
+  const hold = () => clearTimeout(toast._timer);
+  const release = () => {
+    clearTimeout(toast._timer);
+    toast._timer = setTimeout(() => hideToast(toast), TOAST_MS / 3);
+  };
+  toast.addEventListener('mouseenter', hold);
+  toast.addEventListener('focusin', hold);
+  toast.addEventListener('mouseleave', release);
+  toast.addEventListener('focusout', release);
+}
+
+function fillToast(toast, alert) {
+  if (!alert) return;
+  const title = el('p', 'alert-toast-title');
+  const plate = el('span', 'alert-plate', alertPlate(alert));
+  plate.lang = 'vi';
+  title.append(icon('warning'), el('span', '', t('console.alert.toastTitle')), plate);
+  const where = el('p', 'alert-toast-where', t('console.alert.where', {
+    checkpoint: alert.checkpoint || cameraName(alert.feed),
+    time: clock(alert.at),
+  }));
+  const reasons = el('p', 'alert-toast-reason', alertReasons(alert).join(' · '));
+  const text = el('div', 'alert-toast-text');
+  text.append(title, where, reasons);
+  const close = el('button', 'console-dismiss alert-toast-close');
+  close.type = 'button';
+  close.dataset.closeToast = '';
+  close.setAttribute('aria-label', t('console.alert.close'));
+  close.title = t('console.alert.close');
+  close.append(icon('x'));
+  const crop = alertCrop(alert, 'alert-toast-crop');
+  toast.replaceChildren(...(crop ? [crop, text, close] : [text, close]));
+}
+
+function hideToast(toast) {
+  if (!toast) return;
+  clearTimeout(toast._timer);
+  toast.remove();
+}
+
+// -- checkpoint cameras: in the meeting and the picker ------------------------------------
+
+function addFeedId(feedId) {
+  if (!feedId || store.feeds.includes(feedId)) return false;
+  store.feeds = [...store.feeds, feedId].sort();
+  return true;
+}
+
+function dropFeed(feedId) {
+  if (!store.feeds.includes(feedId)) return false;
+  store.feeds = store.feeds.filter((id) => id !== feedId);
+  renderCameras();
+  renderPicker();
+  return true;
+}
+
+/** A camera's roll-call row changed: it joined (in the meeting) or left (out of it). */
+function feedRowChanged(row) {
+  const feedId = feedOfSite(row.site_id);
+  const changed = PRESENT.has(row.status) ? addFeedId(feedId) : store.feeds.includes(feedId) && dropFeed(feedId);
+  if (changed) {
+    renderCameras();
+    renderPicker();
+  }
+}
+
+function feedStateText(feed) {
+  const state = feed && feed.status ? feed.status.state : null;
+  if (!state) return '';
+  const key = `console.feedState.${state}`;
+  return MESSAGES.vi[key] ? t(key) : state;
+}
+
+function renderCameras() {
+  const open = roomOpen() && store.roomLive;
+  const items = store.feeds.map((feedId) => {
+    const feed = feedInfo(feedId);
+    const name = cameraName(feedId);
+    const li = el('li', 'camera-item');
+    li.dataset.feedId = feedId;
+    const info = el('div', 'camera-info');
+    info.append(el('span', 'camera-name', name));
+    const checkpoint = feed ? feed.checkpoint : null;
+    if (checkpoint && checkpoint !== name) info.append(el('span', 'camera-checkpoint', checkpoint));
+    const row = store.sites.get(`feed-${feedId}`);
+    if (row) {
+      const badge = el('span', 'rc-badge camera-status', statusText(row.status));
+      badge.dataset.status = row.status;
+      info.append(badge);
+    }
+    const remove = el('button', 'btn btn-small btn-ghost camera-remove');
+    remove.type = 'button';
+    remove.dataset.removeFeed = feedId;
+    remove.setAttribute('aria-label', t('console.camera.removeLabel', { name }));
+    remove.append(icon('x'), el('span', '', t('console.camera.remove')));
+    remove.disabled = !open;
+    li.append(info, remove);
+    return li;
+  });
+  dom.cameras.replaceChildren(...items);
+  dom.camerasCount.textContent = String(store.feeds.length);
+  dom.camerasEmpty.hidden = store.feeds.length > 0;
+}
+
+function renderCameraControls() {
+  if (!dom.addCamera) return;
+  const open = roomOpen() && store.roomLive;
+  const busy = dom.addCamera.getAttribute('aria-busy') === 'true';
+  dom.addCamera.disabled = !open || busy;
+  dom.addCamera.title = open ? '' : t('console.camera.needsRoom');
+  if (!open && !dom.picker.hidden) togglePicker(false);
+  for (const button of dom.cameras.querySelectorAll('button[data-remove-feed]')) {
+    if (button.getAttribute('aria-busy') !== 'true') button.disabled = !open;
+  }
+  for (const button of dom.feedOptions.querySelectorAll('button[data-add-feed]')) {
+    if (button.getAttribute('aria-busy') !== 'true') button.disabled = !open;
+  }
+}
+
+function togglePicker(show = dom.picker.hidden) {
+  dom.picker.hidden = !show;
+  dom.addCamera.setAttribute('aria-expanded', String(show));
+  if (show) {
+    renderPicker();
+    loadFeeds();
+  }
+}
+
+async function loadFeeds() {
+  if (ui.feedsLoading) return;
+  ui.feedsLoading = true;
+  renderPicker();
+  try {
+    const response = await fetch('/api/feeds', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      ui.feedsError = (data && data.error && data.error.code) || `http-${response.status}`;
+    } else {
+      store.registeredFeeds = Array.isArray(data && data.feeds) ? data.feeds : [];
+      ui.feedsError = null;
+    }
+  } catch {
+    ui.feedsError = 'not-connected';
+  } finally {
+    ui.feedsLoading = false;
+  }
+  renderPicker();
+  renderCameras();
+}
+
+function renderPicker() {
+  if (!dom.feedOptions) return;
+  const open = roomOpen() && store.roomLive;
+  const feeds = (store.registeredFeeds || []).filter((f) => !store.feeds.includes(f.id));
+  let status = '';
+  if (ui.feedsLoading && !store.registeredFeeds) status = t('console.camera.loading');
+  else if (ui.feedsError) status = t('console.camera.loadError', { detail: errorMessage(ui.feedsError) });
+  else if (store.registeredFeeds && !store.registeredFeeds.length) status = t('console.camera.noneRegistered');
+  else if (store.registeredFeeds && !feeds.length) status = t('console.camera.allIn');
+  else if (store.registeredFeeds) status = t('console.camera.choose');
+  if (dom.pickerStatus.textContent !== status) dom.pickerStatus.textContent = status;
+  const items = feeds.map((feed) => {
+    const li = el('li', 'feed-option');
+    li.dataset.feedId = feed.id;
+    const button = el('button', 'feed-option-button');
+    button.type = 'button';
+    button.dataset.addFeed = feed.id;
+    button.setAttribute('aria-label', t('console.camera.addLabel', { name: feed.name, checkpoint: feed.checkpoint }));
+    const name = el('span', 'feed-option-name', feed.name);
+    const checkpoint = el('span', 'feed-option-checkpoint', feed.checkpoint);
+    const state = el('span', 'feed-option-state', feedStateText(feed));
+    state.dataset.state = (feed.status && feed.status.state) || '';
+    button.append(icon('cam'), name, checkpoint, state);
+    button.disabled = !open;
+    li.append(button);
+    return li;
+  });
+  dom.feedOptions.replaceChildren(...items);
+}
+
+function onPickFeed(event) {
+  const button = event.target.closest('button[data-add-feed]');
+  if (!button || button.disabled) return;
+  const feedId = button.dataset.addFeed;
+  const name = cameraName(feedId);
+  command('add-feed', feedId, button)
+    .then(() => {
+      addFeedId(feedId);
+      showNotice(t('console.camera.added', { name }));
+      renderCameras();
+      renderPicker();
+      if (!dom.feedOptions.querySelector('button[data-add-feed]')) {
+        togglePicker(false);
+        dom.addCamera.focus();
+      }
+    })
+    .catch(() => {});
+}
+
+function onCameraAction(event) {
+  const button = event.target.closest('button[data-remove-feed]');
+  if (!button || button.disabled) return;
+  const feedId = button.dataset.removeFeed;
+  const name = cameraName(feedId);
+  command('remove-feed', feedId, button)
+    .then(() => {
+      dropFeed(feedId);
+      showNotice(t('console.camera.removed', { name }));
+    })
+    .catch(() => {});
 }
 
 // -- raised hands -----------------------------------------------------------------------
@@ -1280,6 +1649,19 @@ function bind() {
       .catch(() => {});
   });
   dom.warningClose.addEventListener('click', hideWarning);
+  dom.addCamera.addEventListener('click', () => togglePicker());
+  dom.feedOptions.addEventListener('click', onPickFeed);
+  dom.cameras.addEventListener('click', onCameraAction);
+  dom.toasts.addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-close-toast]');
+    if (button) hideToast(button.closest('.alert-toast'));
+  });
+  dom.picker.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      togglePicker(false);
+      dom.addCamera.focus();
+    }
+  });
 }
 
 // -- language -------------------------------------------------------------------------------------
@@ -1294,6 +1676,10 @@ function renderLanguage() {
   renderHolders();
   renderHands();
   renderClosing();
+  renderAlerts();
+  renderCameras();
+  renderPicker();
+  for (const toast of dom.toasts.children) fillToast(toast, toast._alert);
   if (ui.errorCode) dom.errorText.textContent = errorMessage(ui.errorCode);
   if (store.warning) dom.warningText.textContent = warningMessage(store.warning);
   ui.listDirty = true;

@@ -454,6 +454,7 @@ async function upload(event) {
       throw new ApiError(response.status, err.code || `http-${response.status}`, err.message || response.statusText);
     }
     setError(dom.uploadError, null);
+    delete state.notices.watch; // the upload's own result says what changed
     showUploadResult(['lists.upload.done', { file: file.name, added: data?.added ?? 0, already: data?.already_listed ?? 0 }]);
     dom.uploadForm.reset();
     await loadWatch();
@@ -614,6 +615,7 @@ if (canEdit) {
   dom.uploadForm?.addEventListener('submit', upload);
   dom.uploadFile?.addEventListener('change', () => {
     setError(dom.uploadError, null);
+    delete state.notices.watch; // the upload's own result says what changed
     showUploadResult(null);
   });
   dom.outbreakForm?.addEventListener('submit', addOutbreak);
