@@ -493,6 +493,12 @@ async def test_host_adds_a_camera_from_the_console_and_sees_its_alerts(
     await page.locator(f'#alert-list li[data-plate="{plate}"]').first.wait_for()
     await listed.wait_for()
 
+    # In the roll call a camera can be pinned or taken out, not given the floor.
+    row = page.locator(f'#roll-call-body [data-site-id="feed-{feed["id"]}"]')
+    assert await row.locator("button[data-spotlight]").count() == 1
+    assert await row.locator(f'button[data-remove-feed="{feed["id"]}"]').count() == 1
+    assert await row.locator("button[data-give-floor], button[data-remove]").count() == 0
+
     # Taken out of the meeting from the cameras card.
     await listed.locator("button[data-remove-feed]").click()
     await listed.wait_for(state="detached")

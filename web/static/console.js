@@ -1544,7 +1544,15 @@ function fillSite(row, site) {
   const open = roomOpen();
   const actions = [];
   const who = site.name;
-  if (present) {
+  if (isFeedSite(id)) {
+    // A checkpoint camera: pin it or take it out; once out it comes back through the picker.
+    if (present) {
+      const spot = iconButton('spotlight', id, 'spotlight', t(isSpot ? 'console.action.unspotlight' : 'console.action.spotlight', { name: who }));
+      spot.setAttribute('aria-pressed', String(isSpot));
+      const out = iconButton('removeFeed', feedOfSite(id), 'remove', t('console.camera.removeLabel', { name: who }), 'rc-btn-danger');
+      actions.push(spot, out);
+    }
+  } else if (present) {
     const give = iconButton('giveFloor', id, 'floor', t(isFloor ? 'console.action.takeFloor' : 'console.action.giveFloor', { name: who }), 'rc-btn-floor');
     give.setAttribute('aria-pressed', String(isFloor));
     const spot = iconButton('spotlight', id, 'spotlight', t(isSpot ? 'console.action.unspotlight' : 'console.action.spotlight', { name: who }));
@@ -1554,7 +1562,9 @@ function fillSite(row, site) {
       : iconButton('mute', id, 'mic-off', t('console.action.mute', { name: who }));
     actions.push(give, spot, mute);
   }
-  if (site.status === 'removed' && !readmitted) {
+  if (isFeedSite(id)) {
+    // A camera's actions are above.
+  } else if (site.status === 'removed' && !readmitted) {
     actions.push(iconButton('readmit', id, 'readmit', t('console.action.readmit', { name: who })));
   } else if (!isHost) {
     actions.push(iconButton('remove', id, 'remove', t('console.action.remove', { name: who }), 'rc-btn-danger'));
@@ -1596,6 +1606,8 @@ function onAction(event) {
     if (window.confirm(t('console.confirm.remove', { name: siteName(site) }))) {
       command('remove', site, button).catch(() => {});
     }
+  } else if (d.removeFeed !== undefined) {
+    onCameraAction(event);
   } else if (d.readmit !== undefined) {
     command('readmit', d.readmit, button).catch(() => {});
   }
