@@ -295,6 +295,8 @@ def candidates(
                 if 2 not in layout.rows:
                     hint -= 3
             marks = _boundaries(layout, series_len, 2 if line_split is not None else 1)
+            if sep_set and not sep_set & marks:
+                continue  # every separator contradicts the layout: "20A-T23.45" is no 20-AT 2345
             hint += sum(1 if p in marks else -1 for p in sep_set)
             found.append(_Candidate(text, layout, series, repairs, hint, order))
     found.sort(key=lambda c: (len(c.repairs), -c.hint, c.order))
