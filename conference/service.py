@@ -202,7 +202,9 @@ class Conference:
             else:
                 self.room_meetings[record.id] = meeting
             self.rooms[record.id] = room
-            room.publish({"type": "state", "state": room.console_state()})  # consoles already open
+            # Consoles already open: a new room has no camera and no alert yet.
+            state = {**room.console_state(), "alerts": [], "feeds": []}
+            room.publish({"type": "state", "state": state})
             return room
 
     async def _meeting_of_room(self, room_id: str) -> Meeting | None:
