@@ -19,8 +19,11 @@ moved. A track counts as moving (:attr:`Track.moving`, and it stays so) only
 after a steady run: ``steady_steps`` consecutive observations that each moved
 at least ``min_step`` px a frame, in about the same direction as the step
 before, with the box keeping its proportions, and that add up to
-``min_travel`` px. Shape jitter goes back and forth and jumps once; a plate on
-a vehicle goes one way, frame after frame.
+``min_travel`` px, with the box moving as a whole (both its edges along the
+way it went, not one edge: a sign that a passing vehicle slides in front of
+has a box whose free edge follows the vehicle while the other stays put).
+Shape jitter goes back and forth and jumps once; a plate on a vehicle goes
+one way, frame after frame, all of it.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ class Track:
     ended: bool = False
     moving: bool = False  # has shown a steady run of motion (see the module docstring)
     steady: int = 0  # consecutive steady steps in the current run
-    steady_from: tuple[float, float] = (0.0, 0.0)  # centre where the current run started
+    steady_box: Box = (0, 0, 0, 0)  # the box where the current run started
     last_step: tuple[float, float] = (0.0, 0.0)  # the last measured step, px per frame
 
     @property
@@ -120,7 +123,7 @@ class Tracker:
         steps of at least ``min_step`` px a frame, each turning at most
         ``max_turn`` degrees from the one before, with the box's aspect ratio
         changing by at most ``max_aspect_change`` (log ratio) a step, that
-        together cover ``min_travel`` px.
+        together move the box as a whole ``min_travel`` px.
         """
         self.frame_size = frame_size
         self.max_missed = max_missed
@@ -213,7 +216,8 @@ class Tracker:
     def _observe(self, track: Track, det: Candidate, frame: int, timestamp: float) -> None:
         dt = max(1, frame - track.last_frame)
         ox, oy = track.centre
-        ow, track_h = track.box[2], track.box[3]
+        ow = track.box[2]
+        before = track.box
         x, y, w, h = det.box
         vx, vy = (x + w / 2 - ox) / dt, (y + h / 2 - oy) / dt
         growth = (w / max(ow, 1)) ** (1 / dt)
@@ -228,22 +232,15 @@ class Tracker:
         track.missed = 0
         track.score += 0.3 * (det.score - track.score)
         track.history.append((frame, det.box))
-        self._steady(track, (ox, oy), (vx, vy), ow / max(track_h, 1), w / max(h, 1))
+        self._steady(track, before, (vx, vy))
 
-    def _steady(
-        self,
-        track: Track,
-        before: tuple[float, float],
-        step: tuple[float, float],
-        aspect_before: float,
-        aspect: float,
-    ) -> None:
-        """Extend or restart the track's run of steady motion; mark it moving when long enough."""
+    def _steady(self, track: Track, before: Box, step: tuple[float, float]) -> None:
+        """Extend or restart the track's run of steady motion; mark it moving when it qualifies."""
         length = math.hypot(*step)
         px, py = track.last_step
         previous = math.hypot(px, py)
         steady = length >= self.min_step and (
-            abs(math.log(max(aspect, 1e-6) / max(aspect_before, 1e-6))) <= self.max_aspect_change
+            abs(math.log(_aspect(track.box) / _aspect(before))) <= self.max_aspect_change
         )
         if steady and track.steady > 0:
             cos = (step[0] * px + step[1] * py) / max(length * previous, 1e-9)
@@ -251,14 +248,12 @@ class Tracker:
         if not steady:
             track.steady = 0
         elif track.steady == 0:
-            track.steady, track.steady_from = 1, before
+            track.steady, track.steady_box = 1, before
         else:
             track.steady += 1
         track.last_step = step
         if track.steady >= self.steady_steps and not track.moving:
-            cx, cy = track.centre
-            fx, fy = track.steady_from
-            track.moving = math.hypot(cx - fx, cy - fy) >= self.min_travel
+            track.moving = _rigid_move(track.steady_box, track.box, self.min_travel)
 
     def _left(self, box: Box) -> bool:
         """The predicted box is (mostly) outside the picture."""
@@ -268,3 +263,29 @@ class Tracker:
         x, y, w, h = box
         cx, cy = x + w / 2, y + h / 2
         return cx < 0 or cy < 0 or cx >= width or cy >= height
+
+
+def _aspect(box: Box) -> float:
+    return max(box[2], 1) / max(box[3], 1)
+
+
+def _rigid_move(start: Box, end: Box, min_travel: float) -> bool:
+    """The box moved ``min_travel`` as a whole, not by one of its edges.
+
+    Along the main direction of the move, both edges of the box must have gone
+    the same way, the lesser at least 40 % as far as the greater. A plate on a
+    vehicle moves (and grows) as a whole; a sign that a vehicle is sliding in
+    front of (or off) keeps one edge where it is while the other follows the
+    vehicle, and its box's centre moves steadily without the sign moving.
+    """
+    x0, y0, w0, h0 = start
+    x1, y1, w1, h1 = end
+    dx = (x1 + w1 / 2) - (x0 + w0 / 2)
+    dy = (y1 + h1 / 2) - (y0 + h0 / 2)
+    if math.hypot(dx, dy) < min_travel:
+        return False
+    if abs(dx) >= abs(dy):
+        a, b = x1 - x0, (x1 + w1) - (x0 + w0)
+    else:
+        a, b = y1 - y0, (y1 + h1) - (y0 + h0)
+    return a * b > 0 and min(abs(a), abs(b)) >= 0.4 * max(abs(a), abs(b))

@@ -126,3 +126,26 @@ def test_flush_ends_every_track() -> None:
     ended = tracker.flush()
     assert len(ended) == 2 and all(t.ended for t in ended)
     assert tracker.tracks == []
+
+
+def test_sign_being_covered_by_a_passing_vehicle_is_not_moving() -> None:
+    """A vehicle slides in front of a sign: the visible part's box has one edge fixed.
+
+    Its centre moves steadily by 7 px a frame with the box keeping a plate's
+    proportions for a while, which is not the sign moving.
+    """
+    tracker = Tracker(frame_size=(1280, 720))
+    frames = [[det(74, 356, 236 - 14 * i, 38)] for i in range(14)]  # covered from the right
+    frames += [[det(74, 356, 46 + 14 * i, 38)] for i in range(14)]  # and uncovered again
+    for i, dets in enumerate(frames):
+        tracker.update(dets, i, i / 25)
+        assert not any(t.moving for t in tracker.tracks), i
+
+
+def test_plate_entering_the_picture_becomes_moving_once_it_moves_as_a_whole() -> None:
+    tracker = Tracker(frame_size=(1280, 720))
+    for i in range(30):
+        x = -120 + 10 * i  # cut by the left edge at first: the box's left edge stays at 0
+        tracker.update([det(max(x, 0), 300, 120 + min(x, 0), 28)], i, i / 25)
+    (track,) = tracker.tracks
+    assert track.moving
