@@ -94,6 +94,9 @@ class PipelineConfig:
     max_reads_per_frame: int = 1
     ocr_budget: float | None = None  # share of real time the reader may use (None: no limit)
     ocr_burst: float = 1.5  # seconds of reading the budget may run ahead
+    # A two-row reading needs a box shaped like a two-row plate (2.0 for a car's, 1.36 for a
+    # motorbike's); a one-row line of text split into two "rows" is not a plate.
+    max_two_row_aspect: float = 2.6
     min_confidence: float = 0.5  # a pass below this is not emitted
     min_single_confidence: float = 0.8  # a pass resting on one reading needs this
     dedupe_seconds: float = 5.0
@@ -393,6 +396,10 @@ class Pipeline:
         ev.last_read_frame = index
         self.stats.reads += 1
         reading = _central(readings, crop.shape[1], crop.shape[0])
+        if reading is not None and reading.plate.lines == 2:
+            _, _, w, h = track.box
+            if w / max(h, 1) > c.max_two_row_aspect:
+                reading = None  # a one-row text (a truck's phone number) read as two rows
         if reading is None:
             ev.failures += 1
             return

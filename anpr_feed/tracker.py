@@ -270,10 +270,14 @@ def _aspect(box: Box) -> float:
 
 
 def _rigid_move(start: Box, end: Box, min_travel: float) -> bool:
-    """The box moved ``min_travel`` as a whole, not by one of its edges.
+    """The box moved ``min_travel`` as a whole, not by one of its edges, out of its footprint.
 
     Along the main direction of the move, both edges of the box must have gone
-    the same way, the lesser at least 40 % as far as the greater. A plate on a
+    the same way, the lesser at least 40 % as far as the greater, and the box
+    must have left at least half of where the run started (along that
+    direction): whatever happens to a sign's box (a vehicle covering part of
+    it, a headlight's glare joining it, an edge jittering), it stays on the
+    sign. A plate on a
     vehicle moves (and grows) as a whole; a sign that a vehicle is sliding in
     front of (or off) keeps one edge where it is while the other follows the
     vehicle, and its box's centre moves steadily without the sign moving.
@@ -286,6 +290,9 @@ def _rigid_move(start: Box, end: Box, min_travel: float) -> bool:
         return False
     if abs(dx) >= abs(dy):
         a, b = x1 - x0, (x1 + w1) - (x0 + w0)
+        overlap, extent = min(x0 + w0, x1 + w1) - max(x0, x1), min(w0, w1)
     else:
         a, b = y1 - y0, (y1 + h1) - (y0 + h0)
-    return a * b > 0 and min(abs(a), abs(b)) >= 0.4 * max(abs(a), abs(b))
+        overlap, extent = min(y0 + h0, y1 + h1) - max(y0, y1), min(h0, h1)
+    whole = a * b > 0 and min(abs(a), abs(b)) >= 0.4 * max(abs(a), abs(b))
+    return whole and overlap <= 0.5 * extent

@@ -149,3 +149,18 @@ def test_plate_entering_the_picture_becomes_moving_once_it_moves_as_a_whole() ->
         tracker.update([det(max(x, 0), 300, 120 + min(x, 0), 28)], i, i / 25)
     (track,) = tracker.tracks
     assert track.moving
+
+
+def test_sign_with_a_headlights_glare_joining_it_is_not_moving() -> None:
+    """At night a passing headlight's glare merges with a billboard's box for a few frames.
+
+    (The boxes of the synthetic night scene's billboard that once made a pass.)
+    """
+    tracker = Tracker(frame_size=(1280, 720))
+    still = det(6, 164, 224, 76)
+    glare = [(6, 136, 258, 104), (6, 138, 242, 102), (6, 144, 234, 96), (6, 158, 224, 82)]
+    glare += [(6, 164, 224, 76), (6, 164, 224, 90), (6, 166, 224, 92), (6, 168, 224, 94)]
+    frames = [[still]] * 20 + [[det(*b)] for b in glare] + [[still]] * 10
+    for i, dets in enumerate(frames):
+        tracker.update(dets, i, i / 25)
+        assert not any(t.moving for t in tracker.tracks), i
