@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import string
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -175,6 +176,13 @@ MIGRATIONS: list[str] = [
         created_by TEXT NOT NULL,
         created_at REAL NOT NULL
     );
+    """,
+    """
+    -- A search scoped to a few feeds whose events are rare (a new camera) reads
+    -- them here instead of walking every event; plates too short for a trigram
+    -- are found here by a short part of a plate (see search_plate_events).
+    CREATE INDEX plate_events_feed ON plate_events(feed_id, at);
+    CREATE INDEX plate_events_short ON plate_events(at) WHERE length(plate) < 3;
     """,
 ]
 
@@ -764,9 +772,21 @@ class SqliteStore:
         limit: int = 100,
         feed_ids: Sequence[str] | None = None,
     ) -> list[PlateEvent]:
+        """Passes whose plate contains ``plate`` (any part of it), newest first.
+
+        Three characters or more: the trigram index gives the matching events
+        (a few thousand at most at a million events), which are then filtered
+        and sorted. Fewer (or none): the events of the window (of the
+        checkpoint, if one is given) are walked newest first until ``limit``
+        match, which is quick when matches are common ("20", "A"). A walk
+        that reads ``_WALK_BUDGET`` events without finishing stops: matches
+        are rare, and they are read from an index that holds them instead
+        (the trigrams holding the short part, or the feeds' own index).
+        """
         query = _plate_query(plate)
         if feed_ids is not None and not feed_ids:
             return []
+        limit = max(1, min(limit, 1000))
         clauses: list[str] = []
         params: list[object] = []
         if feed_ids is not None:
@@ -781,20 +801,68 @@ class SqliteStore:
         if checkpoint:
             clauses.append("e.checkpoint = ?")
             params.append(checkpoint)
-        if query and len(query) >= 3:
+        if len(query) >= 3:
             # The trigram index answers "contains" for three characters or more.
-            source = "plate_events_fts f JOIN plate_events e ON e.seq = f.rowid"
-            clauses.insert(0, "f.plate MATCH ?")
-            params.insert(0, '"' + query + '"')
-        else:
-            source = "plate_events e"
-            if query:
-                clauses.append("e.plate LIKE ?")
-                params.append(f"%{query}%")
+            # CROSS JOIN keeps it the outer loop: with a checkpoint the planner
+            # would otherwise walk the checkpoint's index and run one MATCH per
+            # event (seconds at a million events).
+            sql = (
+                f"SELECT {_EVENT_COLUMNS_E} FROM plate_events_fts f CROSS JOIN plate_events e "
+                f"ON e.seq = f.rowid WHERE {' AND '.join(['f.plate MATCH ?', *clauses])} "
+                "ORDER BY e.at DESC LIMIT ?"
+            )
+            match = ['"' + query + '"', *params, limit]
+            rows = await self._run(lambda conn: conn.execute(sql, match).fetchall())
+            return [PlateEvent(*row) for row in rows]
+
+        if query:
+            clauses.append("e.plate LIKE ?")
+            params.append(f"%{query}%")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT {_EVENT_COLUMNS_E} FROM {source} {where} ORDER BY e.at DESC LIMIT ?"
-        params.append(max(1, min(limit, 1000)))
-        rows = await self._run(lambda conn: conn.execute(sql, params).fetchall())
+        # The walk reads a time index newest first (the checkpoint's, if given),
+        # whatever other index the planner might prefer for the filters.
+        walk_index = "plate_events_checkpoint" if checkpoint else "plate_events_at"
+        walk_sql = (
+            f"SELECT {_EVENT_COLUMNS_E} FROM plate_events e INDEXED BY {walk_index} {where} "
+            "ORDER BY e.at DESC LIMIT ?"
+        )
+
+        def search(conn: sqlite3.Connection) -> list[tuple]:
+            rows = _bounded(conn, walk_sql, [*params, limit], _WALK_BUDGET)
+            if rows is not None:
+                return rows
+            if feed_ids is not None:
+                # Few of the feeds' events in the window: their own index.
+                feed_events = _bounded(
+                    conn,
+                    f"SELECT COUNT(*) FROM plate_events e INDEXED BY plate_events_feed {where}",
+                    params,
+                    _WALK_BUDGET,
+                )
+                if feed_events is not None:
+                    return conn.execute(
+                        f"SELECT {_EVENT_COLUMNS_E} FROM plate_events e "
+                        f"INDEXED BY plate_events_feed {where} ORDER BY e.at DESC LIMIT ?",
+                        [*params, limit],
+                    ).fetchall()
+            if not query:
+                return conn.execute(walk_sql, [*params, limit]).fetchall()
+            # A rare one- or two-character part: the trigrams that hold it, over
+            # the characters of normalised plates (the index folds case), and
+            # the plates too short for a trigram (their own partial index).
+            trigrams = _trigrams_holding(query)
+            fts_where = " AND ".join(["f.plate MATCH ?", *clauses])
+            short_where = " AND ".join(["length(e.plate) < 3", *clauses])
+            return conn.execute(
+                f"SELECT * FROM (SELECT {_EVENT_COLUMNS_E} FROM plate_events_fts f "
+                f"CROSS JOIN plate_events e ON e.seq = f.rowid WHERE {fts_where} "
+                f"UNION ALL SELECT {_EVENT_COLUMNS_E} FROM plate_events e "
+                f"INDEXED BY plate_events_short WHERE {short_where}) "
+                "ORDER BY at DESC LIMIT ?",
+                [" OR ".join(f'"{t}"' for t in trigrams), *params, *params, limit],
+            ).fetchall()
+
+        rows = await self._run(search)
         return [PlateEvent(*row) for row in rows]
 
     async def get_plate_event(self, event_id: str) -> PlateEvent:
@@ -991,3 +1059,44 @@ def plate_query(text: str | None) -> str:
 
 
 _plate_query = plate_query
+
+# Virtual-machine steps (about five per event) a search may spend walking
+# events newest first before it reads a more selective index instead: some
+# 50,000 events, a few tens of milliseconds.
+_WALK_BUDGET = 250_000
+
+# The characters of normalised plates: what a trigram holding a shorter part
+# of a plate may be made of.
+_PLATE_CHARS = string.ascii_uppercase + string.digits
+
+
+def _bounded(
+    conn: sqlite3.Connection, sql: str, params: Sequence[object], steps: int
+) -> list[tuple] | None:
+    """The rows of ``sql``, or None if it needs more than about ``steps`` VM steps."""
+    ticks = 0
+
+    def tick() -> int:
+        nonlocal ticks
+        ticks += 1
+        return int(ticks * 1000 > steps)
+
+    conn.set_progress_handler(tick, 1000)
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:
+        if ticks * 1000 <= steps:  # not our interruption
+            raise
+        return None
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _trigrams_holding(part: str) -> list[str]:
+    """Every trigram over the characters of plates that holds a 1- or 2-character ``part``."""
+    chars = _PLATE_CHARS
+    if len(part) == 1:
+        return sorted(
+            {t for x in chars for y in chars for t in (part + x + y, x + part + y, x + y + part)}
+        )
+    return sorted({t for x in chars for t in (part + x, x + part)})
