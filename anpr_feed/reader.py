@@ -8,9 +8,12 @@ Pipeline for one image (a tight plate crop or a larger region):
    working size; large regions are detected at up to ``scene_side``.
 2. **Rows and plates.** Each detected text box is a row. Two boxes stacked
    with overlapping columns are also tried as the two rows of one plate (top
-   then bottom). For images shaped like a plate, the whole image is tried too,
-   split into rows at the emptiest line (a fallback for when detection misses
-   or cuts a row).
+   then bottom). A box shaped like a two-row plate that is not part of such a
+   pair (the detector took both rows as one region) is split into two rows,
+   and so is the whole image when it is shaped like a plate (a fallback for
+   when detection misses or cuts a row). The split is the emptiest line near
+   the middle by two cues (ink, and horizontal strokes, which do not care
+   which colour the text is); both are tried when they disagree.
 3. **Recognise rows, several ways.** Every row is cut out along its (possibly
    rotated) box and run through the recognition model directly, in a few
    variants: as is, with contrast equalised (CLAHE, for dark or flat images),
@@ -18,9 +21,16 @@ Pipeline for one image (a tight plate crop or a larger region):
 4. **Decode under the grammar.** The model's per-step character probabilities
    are decoded by :mod:`anpr_feed.ocr_decode` into the best string the plate
    grammar accepts (area code, series, number), instead of greedy decoding
-   and repairing afterwards.
+   and repairing afterwards. The grammar may overrule the model only a little:
+   a reading whose path is far less likely than the model's own unconstrained
+   reading (it had to drop confident characters, as a phone number does to
+   fit) loses confidence accordingly.
 5. **Vote.** Readings of the same plate from different boxes and variants add
    up their confidences; overlapping readings that disagree keep the best.
+6. **Second look.** If nothing was read, or nothing with ``retry_below``
+   confidence, the detector runs again at a second scale (the picture's own
+   size for a small or a large one, half the working size otherwise), and the
+   boxes of both scales vote together.
 
 RapidOCR's models ship in its wheel; the reader gives their paths explicitly,
 so RapidOCR never takes its download path, and silences its INFO logging.
@@ -182,6 +192,7 @@ class RapidOcrReader:
         scene_side: int = 1280,
         pad: float = 0.2,
         min_confidence: float = 0.5,
+        retry_below: float = 0.9,
         variants: Sequence[str] = ("plain", "clahe", "margin"),
         threads: int | None = None,
     ) -> None:
@@ -191,6 +202,8 @@ class RapidOcrReader:
         ``scene_side``: the largest working size for bigger regions.
         ``pad``: border added before detection, as a fraction of the longer side.
         ``min_confidence``: readings below it are dropped (0..1).
+        ``retry_below``: a best reading below this confidence (or none) makes the
+        detector look again at a second scale.
         ``variants``: row preprocessing variants voted over.
         ``threads``: onnxruntime intra-op threads (default: all cores).
         """
@@ -198,6 +211,7 @@ class RapidOcrReader:
         self.scene_side = scene_side
         self.pad = pad
         self.min_confidence = min_confidence
+        self.retry_below = retry_below
         self.variants = tuple(variants)
         self.threads = threads
         self._engine: _Engine | None = None
@@ -272,12 +286,26 @@ class RapidOcrReader:
         h, w = img.shape[:2]
         quads = self._detect(engine, img, self.det_side)
         readings = self._read_quads(engine, img, quads)
-        if not readings and max(h, w) + 2 * self._pad_px(img) > self.det_side * 1.25:
-            # Nothing at the coarse size in a big region: small plates need more pixels.
-            side = min(self.scene_side, max(h, w) + 2 * self._pad_px(img))
-            if side > self.det_side:
-                readings = self._read_quads(engine, img, self._detect(engine, img, side))
-        return readings
+        if readings and readings[0].confidence >= self.retry_below:
+            return readings
+        # Nothing, or nothing sure: look again at a second scale and let the boxes
+        # of both vote together.
+        native = max(h, w) + 2 * self._pad_px(img)
+        if native > self.det_side * 1.25:
+            # A big region: small plates need more pixels than the coarse size gives.
+            side = min(self.scene_side, native)
+        elif native < self.det_side * 0.75:
+            # A small picture blown up to the detector's size: at its own size the
+            # detector sees the rows of a small plate apart, not as one blob.
+            side = max(256, native)
+        else:
+            side = self.det_side // 2
+        if abs(side - self.det_side) <= 0.2 * self.det_side:
+            return readings
+        more = self._detect(engine, img, side)
+        if not more:
+            return readings
+        return self._read_quads(engine, img, quads + more) or readings
 
     def _pad_px(self, img: Image) -> int:
         return max(4, round(self.pad * max(img.shape[:2])))
@@ -310,11 +338,23 @@ class RapidOcrReader:
             rows.append(_Row(crop, q))
             candidates.append(_Candidate([len(rows) - 1], q, "det"))
         n = len(rows)
+        paired: set[int] = set()
         for i in range(n):
             for j in range(n):
                 if i != j and _stacked(rows[i].quad, rows[j].quad):
                     both = np.vstack([rows[i].quad, rows[j].quad])
                     candidates.append(_Candidate([i, j], _bounding_quad(both), "det2"))
+                    paired.update((i, j))
+        for i in range(n):
+            # A box shaped like a two-row plate that is not one of a stacked pair:
+            # the detector may have taken both rows as one text region (large or
+            # upscaled text). Split it at the emptiest line, as for a whole crop.
+            for parts in _split_rows(img, rows[i].quad) if i not in paired else []:
+                idx = []
+                for crop, q in parts:
+                    rows.append(_Row(crop, q))
+                    idx.append(len(rows) - 1)
+                candidates.append(_Candidate(idx, rows[i].quad, "split2"))
         whole = _whole_image_candidates(img)
         for kind, parts in whole:
             idx = []
@@ -405,20 +445,22 @@ class RapidOcrReader:
                 best = _best_one(res, g)
                 if best is not None:
                     d, pat = best
-                    out.append((d.text, pat, d.score, d.confidence, _greedy(p)))
+                    conf = d.confidence * _forcing_factor(_free_score(p) - d.score)
+                    out.append((d.text, pat, d.score, conf, _greedy(p)))
         else:
             top_rows, bottom_rows = projected[cand.rows[0]], projected[cand.rows[1]]
             for pt, pb in zip(top_rows, bottom_rows, strict=True):
                 tres = viterbi(g.top, pt)
                 bres = viterbi(g.bottom, pb)
                 best2: tuple[float, str, _Pattern, float] | None = None
+                free = _free_score(pt) + _free_score(pb)
                 for tlabel, blabel, pat in g.two_row:
                     if tlabel not in tres or blabel not in bres:
                         continue
                     dt, db = tres[tlabel], bres[blabel]
                     score = dt.score + db.score + pat.log_prior
                     if best2 is None or score > best2[0]:
-                        conf = _combine_conf(dt, db)
+                        conf = _combine_conf(dt, db) * _forcing_factor(free - dt.score - db.score)
                         best2 = (score, dt.text + db.text, pat, conf)
                 if best2 is not None:
                     raw = _greedy(pt) + "/" + _greedy(pb)
@@ -547,7 +589,7 @@ def iter_video_frames(path: Path, *, every: int = 5, max_frames: int = 2000) -> 
                 n += 1
         except av.FFmpegError as exc:
             if yielded == 0:
-                raise ValueError(f"cannot decode {path}: {exc}") from exc
+                raise ValueError(f"not an image or a video: {path} (cannot decode: {exc})") from exc
 
 
 # ---------------------------------------------------------------- helpers
@@ -636,30 +678,78 @@ def _whole_image_candidates(img: Image) -> list[tuple[str, list[tuple[Image, Qua
     if 2.2 <= aspect <= 7.5:
         out.append(("whole1", [(img, full)]))
     if 0.8 <= aspect <= 2.6:
-        split = _row_split(img)
-        top = img[:split]
-        bottom = img[split:]
-        qt = np.array([[0, 0], [w, 0], [w, split], [0, split]], dtype=np.float32)
-        qb = np.array([[0, split], [w, split], [w, h], [0, h]], dtype=np.float32)
-        out.append(("whole2", [(top, qt), (bottom, qb)]))
+        for split in _row_splits(img):
+            top = img[:split]
+            bottom = img[split:]
+            qt = np.array([[0, 0], [w, 0], [w, split], [0, split]], dtype=np.float32)
+            qb = np.array([[0, split], [w, split], [w, h], [0, h]], dtype=np.float32)
+            out.append(("whole2", [(top, qt), (bottom, qb)]))
     return out
 
 
-def _row_split(img: Image) -> int:
-    """The row between the two text rows of a two-row plate: the emptiest line near the middle."""
+def _split_rows(img: Image, q: Quad) -> list[list[tuple[Image, Quad]]]:
+    """A plate-shaped box's two rows (image and quad each), per candidate split line.
+
+    Empty if the box is not shaped like a two-row plate. The box is widened a
+    little first: a detector box around two rows of text tends to clip the top
+    of the first row and the foot of the second.
+    """
+    _, _, _, _, height, width = _quad_geometry(q)
+    if height < 16 or not 0.8 <= width / height <= 2.6:
+        return []
+    centre = q.mean(axis=0)
+    down = (q[3] - q[0] + q[2] - q[1]) / 2
+    across = (q[1] - q[0] + q[2] - q[3]) / 2
+    grow = np.array(
+        [
+            -0.04 * across - 0.08 * down,
+            0.04 * across - 0.08 * down,
+            0.04 * across + 0.08 * down,
+            -0.04 * across + 0.08 * down,
+        ]
+    )
+    h, w = img.shape[:2]
+    big = np.clip(q - centre + grow + centre, [0, 0], [w, h]).astype(np.float32)
+    crop = _warp(img, big)
+    if crop.shape[0] < 16 or crop.shape[1] < 8:
+        return []
+    out = []
+    for split in _row_splits(crop):
+        f = split / crop.shape[0]
+        left = big[0] + (big[3] - big[0]) * f
+        right = big[1] + (big[2] - big[1]) * f
+        top_q = np.array([big[0], big[1], right, left], dtype=np.float32)
+        bottom_q = np.array([left, right, big[2], big[3]], dtype=np.float32)
+        out.append([(crop[:split], top_q), (crop[split:], bottom_q)])
+    return out
+
+
+def _row_splits(img: Image) -> list[int]:
+    """Where a two-row plate's rows may part: one or two candidate lines near the middle.
+
+    Two cues, each the emptiest line between 30 % and 70 % of the height: the
+    ink profile (Otsu, text taken as the minority colour), and the profile of
+    horizontal gradients (strokes), which does not depend on which colour is
+    the text and so survives a box that holds more car body than plate. Both
+    are returned when they disagree by more than 4 % of the height.
+    """
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    h = gray.shape[0]
-    # Text is the minority ink: dark on light plates, light on dark (blue/red) ones.
+    h, w = gray.shape
+    lo, hi = int(h * 0.3), int(h * 0.7)
+    if hi - lo < 2:
+        return [h // 2]
+    cols = slice(int(w * 0.1), max(int(w * 0.9), int(w * 0.1) + 1))
     _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     ink = binary == 0 if (binary == 0).mean() < 0.5 else binary > 0
-    w = gray.shape[1]
-    inner = ink[:, int(w * 0.1) : int(w * 0.9)]
-    profile = inner.mean(axis=1)
-    lo, hi = int(h * 0.35), int(h * 0.65)
-    if hi <= lo:
-        return h // 2
-    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
-    return lo + int(np.argmin(smooth[lo:hi]))
+    strokes = np.abs(cv2.Sobel(gray.astype(np.float32), cv2.CV_32F, 1, 0, ksize=3))
+    k = max(3, h // 25) | 1
+    out: list[int] = []
+    for profile, width in ((ink[:, cols].mean(axis=1), 3), (strokes[:, cols].mean(axis=1), k)):
+        smooth = np.convolve(profile, np.ones(width) / width, mode="same")
+        split = lo + int(np.argmin(smooth[lo:hi]))
+        if all(abs(split - o) > 0.04 * h for o in out):
+            out.append(split)
+    return out
 
 
 def _clahe(row: Image) -> Image:
@@ -677,6 +767,25 @@ def _best_one(res: dict[str, Decoded], g: _Grammar) -> tuple[Decoded, _Pattern] 
         if best is None or score > best[0]:
             best = (score, d, pat)
     return None if best is None else (best[1], best[2])
+
+
+def _free_score(projected: npt.NDArray[np.float64]) -> float:
+    """Log-probability of the best unconstrained path (every frame's most likely class)."""
+    return float(np.log(np.maximum(projected.max(axis=1), 1e-12)).sum())
+
+
+# How much of the model's own reading the grammar may overrule before the
+# confidence suffers (in nats of path log-probability), and how fast it falls
+# after that. A plate read with a look-alike or two costs a few nats; text that
+# only fits the grammar by dropping confident characters (a phone number
+# "0208.3855.123" read as 20B-855.23) costs ten or more per character dropped.
+FORCING_SLACK = 3.0
+FORCING_SCALE = 6.0
+
+
+def _forcing_factor(gap: float) -> float:
+    """Confidence multiplier for a grammar path ``gap`` nats below the free reading."""
+    return math.exp(-max(0.0, gap - FORCING_SLACK) / FORCING_SCALE)
 
 
 def _combine_conf(a: Decoded, b: Decoded) -> float:

@@ -2,26 +2,45 @@
 
 Usage::
 
-    .venv/bin/python bench/anpr_images.py [--data DIR] [--limit N] [--threads N] [--out FILE]
+    .venv/bin/python bench/anpr_images.py [--data DIR] [--limit N] [--threads N]
+        [--no-baseline] [--perturb [all|scale0.5,rot+5,...]] [--synthetic N] [--out FILE]
 
 ``DIR`` holds ``labels.csv`` (``file,plate,lines,vehicle,source``; plates upper
 case without separators, Đ written D) and ``images/``. The images are read
-where they are (they carry no licence: never copy them into the repository).
+where they are (they carry no licence: never copy them into the repository);
+perturbed versions are computed in memory only.
 
-Prints JSON: exact-match rate, per-character accuracy (edit distance), the
-same by rows/vehicle class, mean and p95 milliseconds per image (after a
-warm-up read, models loaded), and every miss with its truth and reading.
+Prints JSON:
+
+* ``exact_rate``, ``char_accuracy`` (1 - edit distance / length), the same by
+  rows/vehicle class, milliseconds per image (wall and process CPU, after a
+  warm-up read with the models loaded), and every miss with its truth and
+  reading;
+* ``baseline``: RapidOCR's own pipeline (detection, angle classifier,
+  recognition, default settings, the same ONNX models) on the raw image, its
+  text upper-cased and stripped of separators: a row that is a plate on its
+  own, or two stacked rows joined, compared to the label; measured in the
+  same run;
+* ``perturbations`` (with ``--perturb``): the same on every image scaled 0.5x
+  and 2x, rotated by +-5 degrees, placed loosely in a larger road scene,
+  JPEG-compressed at quality 30, darker and brighter;
+* ``synthetic`` (with ``--synthetic N``): N rendered plate crops per layout of
+  :mod:`anpr_feed.synth`, at random sizes with blur, noise and JPEG.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import platform
+import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +49,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from anpr_feed.reader import RapidOcrReader
+from anpr_feed import synth
+from anpr_feed.reader import RapidOcrReader, _find_model, _model_dir, _quiet_rapidocr
+from anpr_feed.types import Image
 
 DEFAULT_DATA = Path("/work/shared/data/anpr-real-dev")
 
@@ -51,36 +72,190 @@ def char_accuracy(truth: str, read: str) -> float:
     return max(0.0, 1.0 - edit_distance(truth, read) / max(1, len(truth)))
 
 
+def load_rows(data: Path, limit: int | None = None, every: int = 1) -> list[dict[str, str]]:
+    """The rows of ``labels.csv``: every ``every``-th, at most ``limit`` of them."""
+    with (data / "labels.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))[:: max(1, every)]
+    return rows[:limit] if limit else rows
+
+
+def load_image(data: Path, name: str) -> Image:
+    """One image of the set, BGR."""
+    image = cv2.imread(str(data / "images" / name), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"cannot read {name}")
+    return np.asarray(image, np.uint8)
+
+
+# ---------------------------------------------------------------- perturbations
+
+
+def _rotate(img: Image, degrees: float) -> Image:
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    return np.asarray(
+        cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE),
+        np.uint8,
+    )
+
+
+def _jpeg(img: Image, quality: int) -> Image:
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR), np.uint8)
+
+
+_SCENE: Image | None = None
+
+
+def _road_scene() -> Image:
+    """An empty frame of the synthetic checkpoint road (no vehicles, no signs)."""
+    global _SCENE
+    if _SCENE is None:
+        scene = synth.CheckpointScene(1.0, fps=5, vehicles_per_minute=0.0, distractors=False)
+        _SCENE = scene.frame(0)
+    return _SCENE
+
+
+def in_scene(img: Image, seed: int, max_side: int = 1600) -> Image:
+    """``img`` on a bumper-coloured panel, loosely placed in a road scene 2.5x its size.
+
+    Models a loose detector crop or a badly framed photo: the plate is a
+    small part of the picture, off-centre, surrounded by other structure.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = img.shape[:2]
+    sh, sw = round(h * 2.5), round(w * 2.5)
+    road = _road_scene()
+    # A random window of the road, resized to the scene size.
+    rh, rw = road.shape[:2]
+    win_w = int(rng.integers(rw // 4, rw // 2))
+    win_h = min(rh, max(8, round(win_w * sh / sw)))
+    x0 = int(rng.integers(0, rw - win_w + 1))
+    y0 = int(rng.integers(0, rh - win_h + 1))
+    out = cv2.resize(road[y0 : y0 + win_h, x0 : x0 + win_w], (sw, sh), cv2.INTER_LINEAR)
+    # A vehicle's bumper around the plate, then the plate somewhere in it.
+    bw, bh = round(w * 1.5), round(h * 1.4)
+    bx = int(rng.integers(0, sw - bw + 1))
+    by = int(rng.integers(0, sh - bh + 1))
+    colour = tuple(int(c) for c in rng.integers(20, 200, 3))
+    cv2.rectangle(out, (bx, by), (bx + bw, by + bh), colour, -1)
+    px = bx + int(rng.integers(0, bw - w + 1))
+    py = by + int(rng.integers(0, bh - h + 1))
+    out[py : py + h, px : px + w] = img
+    if max(sh, sw) > max_side:
+        f = max_side / max(sh, sw)
+        out = cv2.resize(out, (round(sw * f), round(sh * f)), interpolation=cv2.INTER_AREA)
+    return np.asarray(out, np.uint8)
+
+
+def _scaled(f: float) -> Callable[[Image, int], Image]:
+    def apply(img: Image, seed: int) -> Image:
+        h, w = img.shape[:2]
+        interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        return np.asarray(cv2.resize(img, size, interpolation=interp), np.uint8)
+
+    return apply
+
+
+def _levels(alpha: float, beta: float) -> Callable[[Image, int], Image]:
+    def apply(img: Image, seed: int) -> Image:
+        return np.asarray(cv2.convertScaleAbs(img, alpha=alpha, beta=beta), np.uint8)
+
+    return apply
+
+
+PERTURBATIONS: dict[str, Callable[[Image, int], Image]] = {
+    "scale0.5": _scaled(0.5),
+    "scale2": _scaled(2.0),
+    "rot+5": lambda img, seed: _rotate(img, 5.0),
+    "rot-5": lambda img, seed: _rotate(img, -5.0),
+    "scene": in_scene,
+    "jpeg30": lambda img, seed: _jpeg(img, 30),
+    "dark": _levels(0.4, 0.0),  # underexposed: everything at 40 %
+    "bright": _levels(0.6, 110.0),  # washed out: contrast 60 %, lifted
+}
+
+
+# ---------------------------------------------------------------- scoring
+
+
+class Tally:
+    """Exact matches, per-character accuracy and time of one kind of reading."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.n = 0
+        self.exact = 0
+        self.chars: list[float] = []
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.groups: dict[str, list[tuple[bool, float]]] = {}
+        self.misses: list[dict[str, Any]] = []
+
+    def add(self, truth: str, got: str, wall: float, cpu: float, group: str = "") -> bool:
+        """Count one reading; True if exact."""
+        ok = got == truth
+        acc = char_accuracy(truth, got)
+        self.n += 1
+        self.exact += ok
+        self.chars.append(acc)
+        self.wall.append(wall)
+        self.cpu.append(cpu)
+        if group:
+            self.groups.setdefault(group, []).append((ok, acc))
+        return ok
+
+    def summary(self) -> dict[str, Any]:
+        """Rates and milliseconds (mean wall, mean process CPU, p95 wall)."""
+        out: dict[str, Any] = {
+            "n": self.n,
+            "exact": self.exact,
+            "exact_rate": round(self.exact / self.n, 4) if self.n else None,
+            "char_accuracy": round(statistics.fmean(self.chars), 4) if self.chars else None,
+            "ms_mean": round(1000 * statistics.fmean(self.wall), 1) if self.wall else None,
+            "cpu_ms_mean": round(1000 * statistics.fmean(self.cpu), 1) if self.cpu else None,
+            "ms_p95": round(1000 * float(np.percentile(self.wall, 95)), 1) if self.wall else None,
+        }
+        if self.groups:
+            out["by_class"] = {
+                k: {
+                    "n": len(v),
+                    "exact_rate": round(sum(o for o, _ in v) / len(v), 4),
+                    "char_accuracy": round(statistics.fmean(a for _, a in v), 4),
+                }
+                for k, v in sorted(self.groups.items())
+            }
+        return out
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - w, time.process_time() - c
+
+
+def _warm(reader: RapidOcrReader) -> None:
+    reader.warm_up()
+    reader.read(np.full((60, 200, 3), 255, np.uint8))  # first-run allocations out of the timing
+
+
 def run(data: Path, limit: int | None, reader: RapidOcrReader) -> dict[str, Any]:
     """Read every labelled image; return the summary."""
-    with (data / "labels.csv").open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if limit:
-        rows = rows[:limit]
-    reader.warm_up()
-    warm = np.full((60, 200, 3), 255, np.uint8)
-    reader.read(warm)  # first-run allocations out of the timing
-    times: list[float] = []
-    misses: list[dict[str, Any]] = []
-    groups: dict[str, list[tuple[bool, float]]] = {}
-    exact = 0
-    chars: list[float] = []
+    rows = load_rows(data, limit)
+    _warm(reader)
+    tally = Tally()
     for row in rows:
-        image = cv2.imread(str(data / "images" / row["file"]), cv2.IMREAD_COLOR)
-        if image is None:
-            raise SystemExit(f"cannot read {row['file']}")
-        t0 = time.perf_counter()
-        readings = reader.read(image)
-        times.append(time.perf_counter() - t0)
+        image = load_image(data, row["file"])
+        readings, wall, cpu = _timed(partial(reader.read, image))
         got = readings[0].plate.normalized if readings else ""
-        ok = got == row["plate"]
-        acc = char_accuracy(row["plate"], got)
-        exact += ok
-        chars.append(acc)
-        key = f"{row['lines']}-row {row['vehicle']}"
-        groups.setdefault(key, []).append((ok, acc))
-        if not ok:
-            misses.append(
+        if not tally.add(row["plate"], got, wall, cpu, f"{row['lines']}-row {row['vehicle']}"):
+            tally.misses.append(
                 {
                     "file": row["file"],
                     "truth": row["plate"],
@@ -90,25 +265,18 @@ def run(data: Path, limit: int | None, reader: RapidOcrReader) -> dict[str, Any]
                     "others": [r.plate.normalized for r in readings[1:4]],
                 }
             )
-    ms = [t * 1000 for t in times]
-    n = len(rows)
+    s = tally.summary()
     return {
         "data": str(data),
-        "images": n,
-        "exact": exact,
-        "exact_rate": round(exact / n, 4) if n else None,
-        "char_accuracy": round(statistics.fmean(chars), 4) if chars else None,
-        "by_class": {
-            k: {
-                "n": len(v),
-                "exact_rate": round(sum(o for o, _ in v) / len(v), 4),
-                "char_accuracy": round(statistics.fmean(a for _, a in v), 4),
-            }
-            for k, v in sorted(groups.items())
-        },
-        "ms_mean": round(statistics.fmean(ms), 1) if ms else None,
-        "ms_p95": round(float(np.percentile(ms, 95)), 1) if ms else None,
-        "ms_max": round(max(ms), 1) if ms else None,
+        "images": s["n"],
+        "exact": s["exact"],
+        "exact_rate": s["exact_rate"],
+        "char_accuracy": s["char_accuracy"],
+        "by_class": s.get("by_class", {}),
+        "ms_mean": s["ms_mean"],
+        "cpu_ms_mean": s["cpu_ms_mean"],
+        "ms_p95": s["ms_p95"],
+        "ms_max": round(1000 * max(tally.wall), 1) if tally.wall else None,
         "reader": {
             "name": reader.name,
             "variants": list(reader.variants),
@@ -116,8 +284,135 @@ def run(data: Path, limit: int | None, reader: RapidOcrReader) -> dict[str, Any]
             "threads": reader.threads,
         },
         "machine": {"python": platform.python_version(), "cpus": _cpus()},
-        "misses": misses,
+        "misses": tally.misses,
     }
+
+
+def run_perturbed(
+    data: Path, limit: int | None, reader: RapidOcrReader, names: list[str], every: int = 1
+) -> dict[str, Any]:
+    """Every (``every``-th) image under each perturbation in ``names``: rates, time, misses."""
+    rows = load_rows(data, limit, every)
+    _warm(reader)
+    out: dict[str, Any] = {}
+    for name in names:
+        fn = PERTURBATIONS[name]
+        tally = Tally()
+        for k, row in enumerate(rows):
+            image = fn(load_image(data, row["file"]), k)
+            readings, wall, cpu = _timed(partial(reader.read, image))
+            got = readings[0].plate.normalized if readings else ""
+            if not tally.add(row["plate"], got, wall, cpu):
+                tally.misses.append({"file": row["file"], "truth": row["plate"], "read": got})
+        out[name] = {**tally.summary(), "misses": tally.misses}
+    return out
+
+
+# ---------------------------------------------------------------- baseline
+
+_PLATE_RE = re.compile(r"\d{2}[A-Z]{1,2}\d?\d{4,5}")
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", text.upper().replace("Đ", "D"))
+
+
+def naive_text(result: Any) -> str:
+    """The plate naive RapidOCR gives: a row matching the plate pattern, or two rows joined.
+
+    Rows are taken top to bottom; failing both, all the text joined.
+    """
+    txts = list(getattr(result, "txts", None) or ())
+    boxes = getattr(result, "boxes", None)
+    if not txts:
+        return ""
+    order = list(range(len(txts)))
+    if boxes is not None and len(boxes) == len(txts):
+        order.sort(key=lambda i: float(np.asarray(boxes[i])[:, 1].mean()))
+    lines = [_clean(txts[i]) for i in order]
+    for line in lines:
+        if _PLATE_RE.fullmatch(line):
+            return line
+    for a, b in itertools.pairwise(lines):
+        if _PLATE_RE.fullmatch(a + b):
+            return a + b
+    return "".join(lines)
+
+
+def _naive_engine(threads: int | None) -> Any:
+    _quiet_rapidocr()
+    from rapidocr import RapidOCR
+
+    params: dict[str, Any] = {
+        "Global.log_level": "error",
+        "Det.model_path": str(_find_model("det")),
+        "Rec.model_path": str(_find_model("rec")),
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads if threads else -1,
+    }
+    cls_model = next(iter(sorted(_model_dir().glob("*cls*.onnx"))), None)
+    if cls_model is not None:
+        params["Cls.model_path"] = str(cls_model)
+    engine = RapidOCR(params=params)
+    _quiet_rapidocr()
+    return engine
+
+
+def run_baseline(data: Path, limit: int | None, threads: int | None) -> dict[str, Any]:
+    """Naive RapidOCR on the raw images (see the module docstring)."""
+    rows = load_rows(data, limit)
+    engine = _naive_engine(threads)
+    engine(np.full((60, 200, 3), 255, np.uint8))
+    tally = Tally()
+    for row in rows:
+        image = load_image(data, row["file"])
+        result, wall, cpu = _timed(partial(engine, image))
+        tally.add(
+            row["plate"], naive_text(result), wall, cpu, f"{row['lines']}-row {row['vehicle']}"
+        )
+    return {"method": "RapidOCR(det+cls+rec, defaults) on the raw image", **tally.summary()}
+
+
+# ---------------------------------------------------------------- synthetic crops
+
+
+def synthetic_crop(rng: np.random.Generator, layout: str) -> tuple[str, Image]:
+    """A rendered plate of ``layout`` as a camera would crop it, and its text."""
+    spec = synth.random_plate(rng, layout)
+    width_mm = synth.PLATE_MM[layout][0]
+    target_w = float(rng.uniform(110, 420)) if width_mm > 300 else float(rng.uniform(70, 220))
+    plate = synth.render_plate(spec, target_w / width_mm)
+    h, w = plate.shape[:2]
+    mx, my = round(w * rng.uniform(0.03, 0.15)), round(h * rng.uniform(0.05, 0.2))
+    surround = tuple(int(c) for c in rng.integers(30, 200, 3))
+    img = cv2.copyMakeBorder(plate, my, my, mx, mx, cv2.BORDER_CONSTANT, value=surround)
+    angle = float(rng.uniform(-3, 3))
+    img = _rotate(np.asarray(img, np.uint8), angle)
+    sigma = float(rng.uniform(0.0, 1.0))
+    if sigma > 0.2:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    noise = rng.normal(0, rng.uniform(1, 6), img.shape)
+    img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    img = _jpeg(img, int(rng.integers(40, 90)))
+    return spec.normalized, img
+
+
+def run_synthetic(reader: RapidOcrReader, per_layout: int, seed: int = 2026) -> dict[str, Any]:
+    """``per_layout`` synthetic crops of each layout; rates per layout and overall."""
+    _warm(reader)
+    rng = np.random.default_rng(seed)
+    total = Tally()
+    by_layout: dict[str, Any] = {}
+    for layout in synth.LAYOUTS:
+        tally = Tally()
+        for _ in range(per_layout):
+            truth, img = synthetic_crop(rng, layout)
+            readings, wall, cpu = _timed(partial(reader.read, img))
+            got = readings[0].plate.normalized if readings else ""
+            total.add(truth, got, wall, cpu)
+            if not tally.add(truth, got, wall, cpu):
+                tally.misses.append({"truth": truth, "read": got, "size": list(img.shape[:2])})
+        by_layout[layout] = {**tally.summary(), "misses": tally.misses}
+    return {**total.summary(), "by_layout": by_layout}
 
 
 def _cpus() -> int | None:
@@ -128,12 +423,33 @@ def _cpus() -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print (and optionally write) the JSON summary."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
     parser.add_argument(
         "--variants", default=None, help="comma-separated row variants (plain,clahe,margin,gray)"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip naive RapidOCR")
+    parser.add_argument(
+        "--perturb",
+        nargs="?",
+        const="all",
+        default=None,
+        help=f"also read perturbed images: all, or some of {','.join(PERTURBATIONS)} (slow)",
+    )
+    parser.add_argument(
+        "--perturb-every",
+        type=int,
+        default=1,
+        metavar="K",
+        help="perturb only every K-th image (faster)",
+    )
+    parser.add_argument(
+        "--only-perturb", action="store_true", help="skip the plain run (with --perturb)"
+    )
+    parser.add_argument(
+        "--synthetic", type=int, default=0, metavar="N", help="N synthetic crops per layout"
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
@@ -143,7 +459,23 @@ def main(argv: list[str] | None = None) -> int:
     kwargs: dict[str, Any] = {"threads": args.threads}
     if args.variants:
         kwargs["variants"] = tuple(v for v in args.variants.split(",") if v)
-    summary = run(args.data, args.limit, RapidOcrReader(**kwargs))
+    reader = RapidOcrReader(**kwargs)
+    summary: dict[str, Any] = {}
+    if not (args.only_perturb and (args.perturb or args.synthetic)):
+        summary = run(args.data, args.limit, reader)
+    if not args.no_baseline and not args.only_perturb:
+        summary["baseline"] = run_baseline(args.data, args.limit, args.threads)
+    if args.perturb:
+        names = list(PERTURBATIONS) if args.perturb == "all" else args.perturb.split(",")
+        unknown = [n for n in names if n not in PERTURBATIONS]
+        if unknown:
+            print(f"unknown perturbation(s): {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        summary["perturbations"] = run_perturbed(
+            args.data, args.limit, reader, names, args.perturb_every
+        )
+    if args.synthetic:
+        summary["synthetic"] = run_synthetic(reader, args.synthetic)
     text = json.dumps(summary, ensure_ascii=False, indent=2)
     print(text)
     if args.out:
