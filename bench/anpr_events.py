@@ -202,6 +202,8 @@ def make_queries(events: list[PlateEvent], per_kind: int, seed: int = 7) -> dict
         },
         "no_match_5": lambda: {"plate": rng.choice(["ZZ999", "QQ123", "W7777", "00000Z", "LDLD1"])},
         "rare_2_chars": lambda: {"plate": rng.choice(["QQ", "WW", "ZZ", "JJ", "OO"])},
+        # A letter no Vietnamese plate has: the worst case of a short part.
+        "rare_1_char": lambda: {"plate": rng.choice(["W", "J", "O", "I", "Q"])},
         "no_plate_feed_scope_5": lambda: {"feed_ids": rng.sample(feeds, 5)},
     }
     return {kind: [make() for _ in range(per_kind)] for kind, make in kinds.items()}
