@@ -194,6 +194,7 @@ class RapidOcrReader:
         scene_side: int = 1280,
         pad: float = 0.2,
         min_confidence: float = 0.5,
+        min_single_confidence: float = 0.75,
         retry_below: float = 0.9,
         sure: float | None = 0.95,
         variants: Sequence[str] = ("plain", "clahe", "margin"),
@@ -205,6 +206,7 @@ class RapidOcrReader:
         ``scene_side``: the largest working size for bigger regions.
         ``pad``: border added before detection, as a fraction of the longer side.
         ``min_confidence``: readings below it are dropped (0..1).
+        ``min_single_confidence``: a reading only one box and variant gave needs this.
         ``retry_below``: a best reading below this confidence (or none) makes the
         detector look again at a second scale.
         ``variants``: row preprocessing variants voted over.
@@ -217,6 +219,7 @@ class RapidOcrReader:
         self.scene_side = scene_side
         self.pad = pad
         self.min_confidence = min_confidence
+        self.min_single_confidence = min_single_confidence
         self.retry_below = retry_below
         self.sure = sure
         self.variants = tuple(variants)
@@ -522,6 +525,8 @@ class RapidOcrReader:
         for v in kept:
             if v.confidence < self.min_confidence:
                 continue
+            if v.votes == 1 and v.confidence < self.min_single_confidence:
+                continue  # one box in one variant, and not sure: a guess, not a reading
             box = _box_of(v.quad, img.shape[1], img.shape[0])
             readings.append(
                 Reading(
