@@ -24,13 +24,16 @@ vehicle:
 * again after a few frames only until two readings agree (or one is
   very confident), at most ``max_reads`` times;
 * at most ``max_reads_per_frame`` a frame, and, with ``ocr_budget``, within a
-  share of real time (tracks without any reading first), so a burst of
+  share of real time (tracks never read first, text that gave no plate
+  last), so a burst of
   traffic degrades accuracy rather than falling behind the camera.
 
 The readings of a track are votes weighted by the reader's confidence; the
 plate grammar (inside the reader, ``anpr_feed.plates.parse``) has already
 rejected text that is not a plate, so a truck's phone number that is read
-gives no vote. A pass is emitted when its track ends (lost for a few frames
+gives no vote, and a read track that rode just above another read one, at
+its speed (a coach's phone number above its plate), is not a plate. A pass
+is emitted when its track ends (lost for a few frames
 or gone out of the picture), once per vehicle; a second track of the same
 plate within ``dedupe_seconds`` (a pass cut in two by glare) is folded in.
 
@@ -89,7 +92,7 @@ class PipelineConfig:
     patience: int = 8  # ... or after this many frames, whatever its size
     reread_gap: int = 3  # frames between two readings of a track
     max_reads: int = 4  # reader calls per track
-    max_failures: int = 3  # calls that gave no plate before a track is given up
+    max_failures: int = 2  # calls that gave no plate before a track is given up
     confident: float = 0.97  # one reading this sure, and the track is not read again
     max_reads_per_frame: int = 1
     # Share of real time the reader may spend, in CPU seconds of the process per second of
@@ -126,6 +129,7 @@ class StageStats:
     events: int = 0
     duplicates: int = 0  # passes folded into an earlier one with the same plate
     rejected: int = 0  # tracks with readings whose vote was too weak to emit
+    lettering: int = 0  # tracks read as plates that rode above a plate (a truck's lettering)
     candidates: int = 0  # detector boxes, summed over frames
     tracks: int = 0  # tracks started
 
@@ -217,6 +221,7 @@ class Pipeline:
         self._budget: float | None = None
         self._budget_time: float | None = None
         self._recent: deque[tuple[float, str]] = deque()
+        self._read_ended: deque[Track] = deque()  # tracks with readings that ended lately
         self._alerts: dict[str, tuple[str, float]] = {}  # plate -> (reason, since)
         self._banner: tuple[str, float] | None = None  # text, until
 
@@ -250,7 +255,9 @@ class Pipeline:
                 self._read(evidence, frame, index)
                 done += 1
         with _Timer(self.stats, "emit"):
-            events = [e for e in (self._finish(t) for t in update.ended) if e is not None]
+            # Lowest first: a plate ends before the lettering above it is judged.
+            ended = sorted(update.ended, key=lambda t: -t.centre[1])
+            events = [e for e in (self._finish(t) for t in ended) if e is not None]
         return events
 
     def flush(self) -> list[PassEvent]:
@@ -259,7 +266,8 @@ class Pipeline:
         Alerts stay; frame numbering and tracks start afresh.
         """
         with _Timer(self.stats, "emit"):
-            events = [e for e in (self._finish(t) for t in self.tracker.flush()) if e is not None]
+            ended = sorted(self.tracker.flush(), key=lambda t: -t.centre[1])
+            events = [e for e in (self._finish(t) for t in ended) if e is not None]
         self._evidence.clear()
         return events
 
@@ -360,8 +368,10 @@ class Pipeline:
             )
             if not ready:
                 continue
-            # No reading yet first; then the soonest to leave.
-            out.append(((1 if ev.votes else 0, leaving), ev))
+            # Never read first; then a second opinion on a plate; text that gave no plate
+            # last (it rarely does on another try); the soonest to leave first within each.
+            rank = 0 if ev.attempts == 0 else 1 if ev.votes else 2
+            out.append(((rank, leaving), ev))
         out.sort(key=lambda item: item[0])
         return [ev for _, ev in out]
 
@@ -370,7 +380,7 @@ class Pipeline:
             return True
         # A track without any reading may overdraw a little: a pass missed is worse
         # than a pass read once.
-        floor = -self.config.ocr_burst if not ev.votes else 0.0
+        floor = -self.config.ocr_burst if ev.attempts == 0 else 0.0
         return self._budget > floor
 
     def _refill(self, timestamp: float) -> None:
@@ -432,10 +442,31 @@ class Pipeline:
 
     # -- passes --
 
+    def _on_a_plates_vehicle(self, track: Track) -> bool:
+        """``track`` is text above a plate that moved with it: lettering on the same vehicle.
+
+        A vehicle has one plate, mounted low; a truck's or coach's phone number
+        or name is painted above it and moves with it. The plate grammar
+        cannot always turn such text down (``0912.345.678`` holds
+        ``23A-5678``), but its place can: when another track that has been
+        read was just below this one, moving the same way at the same speed
+        over the same frames, this one is not a plate.
+        """
+        others = [t for t in self.tracker.tracks if t is not track and t.id in self._evidence]
+        others = [t for t in others if self._evidence[t.id].votes]
+        others += [t for t in self._read_ended if t is not track]
+        return any(_rides_above(track, other) for other in others)
+
     def _finish(self, track: Track) -> PassEvent | None:
         c = self.config
         ev = self._evidence.pop(track.id, None)
         if ev is None or not ev.votes:
+            return None
+        while self._read_ended and self._read_ended[0].last_time < track.last_time - 3.0:
+            self._read_ended.popleft()
+        self._read_ended.append(track)
+        if self._on_a_plates_vehicle(track):
+            self.stats.lettering += 1
             return None
         total = sum(v.weight for v in ev.votes.values())
         leader = ev.leader
@@ -484,6 +515,31 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def _rides_above(upper: Track, lower: Track) -> bool:
+    """``upper`` was above ``lower`` and moved with it (same vehicle) over shared frames."""
+    a = dict(upper.history)
+    b = dict(lower.history)
+    common = sorted(set(a) & set(b))
+    if len(common) < 3:
+        return False
+    first, last = common[0], common[-1]
+
+    def centre(box: Box) -> tuple[float, float]:
+        return box[0] + box[2] / 2, box[1] + box[3] / 2
+
+    (ax0, ay0), (ax1, ay1) = centre(a[first]), centre(a[last])
+    (bx0, by0), (bx1, by1) = centre(b[first]), centre(b[last])
+    da, db = (ax1 - ax0, ay1 - ay0), (bx1 - bx0, by1 - by0)
+    moved = max(float(np.hypot(*da)), float(np.hypot(*db)))
+    if moved < 8:
+        return False
+    if float(np.hypot(da[0] - db[0], da[1] - db[1])) > 0.3 * moved + 4:
+        return False  # different speeds or directions: two vehicles
+    width = max(a[last][2], b[last][2])
+    below = by1 - ay1
+    return 0 < below <= 1.5 * width and abs(bx1 - ax1) <= width
 
 
 def _text_height(box: Box) -> float:

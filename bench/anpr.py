@@ -49,7 +49,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -151,12 +151,14 @@ def ensure_clip(clip: Clip, cache: Path) -> tuple[Path, list[dict[str, Any]]]:
     return video, json.loads(truth_file.read_text(encoding="utf-8"))
 
 
-def read_clip(clip: Clip, cache: str, threads: int | None) -> dict[str, Any]:
+def read_clip(
+    clip: Clip, cache: str, threads: int | None, budget: str = "default"
+) -> dict[str, Any]:
     """Generate (if needed) and read one clip; the passes and the truth (a pool task)."""
     import av
     import cv2
 
-    from anpr_feed.pipeline import Pipeline
+    from anpr_feed.pipeline import Pipeline, PipelineConfig
     from anpr_feed.reader import RapidOcrReader
 
     if threads:
@@ -164,7 +166,10 @@ def read_clip(clip: Clip, cache: str, threads: int | None) -> dict[str, Any]:
     video, truth = ensure_clip(clip, Path(cache))
     reader = RapidOcrReader(threads=threads)
     reader.warm_up()
-    pipeline = Pipeline(reader)
+    config = PipelineConfig()
+    if budget != "default":
+        config = replace(config, ocr_budget=None if budget == "none" else float(budget))
+    pipeline = Pipeline(reader, config)
     events = []
     cpu = time.process_time()
     frames = 0
@@ -333,15 +338,23 @@ def score_alerts(scored: list[dict[str, Any]], results: list[dict[str, Any]]) ->
     }
 
 
-def synthetic(clips: Sequence[Clip], cache: Path, jobs: int, threads: int | None) -> dict[str, Any]:
+def synthetic(
+    clips: Sequence[Clip], cache: Path, jobs: int, threads: int | None, budget: str = "default"
+) -> dict[str, Any]:
     """Accuracy and alerts over the synthetic clips."""
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             results = list(
-                pool.map(read_clip, clips, [str(cache)] * len(clips), [threads] * len(clips))
+                pool.map(
+                    read_clip,
+                    clips,
+                    [str(cache)] * len(clips),
+                    [threads] * len(clips),
+                    [budget] * len(clips),
+                )
             )
     else:
-        results = [read_clip(c, str(cache), threads) for c in clips]
+        results = [read_clip(c, str(cache), threads, budget) for c in clips]
     scored = [score_clip(r) for r in results]
 
     def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -570,6 +583,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip", default="", help="comma-separated parts to skip: synthetic,real,realtime"
     )
+    parser.add_argument(
+        "--ocr-budget",
+        default="default",
+        help="the pipeline's ocr_budget for the accuracy part: a share of a core, 'none' (no"
+        " limit) or 'default' (PipelineConfig's)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--realtime-child", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--max-frames", type=int, default=500, help=argparse.SUPPRESS)
@@ -591,9 +610,10 @@ def main(argv: list[str] | None = None) -> int:
             "note": "2 cores shared with other work; speeds are CPU time on one pinned core",
         },
         "quick": args.quick,
+        "ocr_budget": args.ocr_budget,
     }
     if "synthetic" not in skip:
-        out["synthetic"] = synthetic(clips, args.cache, args.jobs, threads)
+        out["synthetic"] = synthetic(clips, args.cache, args.jobs, threads, args.ocr_budget)
     if "real" not in skip:
         out["real_images"] = real_images(args.quick)
     if "realtime" not in skip:
