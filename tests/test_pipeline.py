@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from anpr_feed import synth
-from anpr_feed.pipeline import PassEvent, Pipeline, image_from_jpeg
+from anpr_feed.pipeline import PassEvent, Pipeline, _rides_above, image_from_jpeg
 from anpr_feed.reader import RapidOcrReader
+from anpr_feed.tracker import Track
 from anpr_feed.types import Image, Plate
 
 FPS = 25
@@ -186,3 +187,24 @@ def test_static_sign_never_passes_but_a_plate_crossing_it_is_read(reader: RapidO
     # The sign was found by the detector all along, and never read.
     assert pipeline.stats.candidates > len(frames)
     assert pipeline.stats.reads <= 4
+
+
+def _track(track_id: int, boxes: list[tuple[int, int, int, int]], start: int = 0) -> Track:
+    track = Track(track_id, boxes[-1], start, start + len(boxes) - 1, 0.0, 0.0)
+    for i, box in enumerate(boxes):
+        track.history.append((start + i, box))
+    return track
+
+
+def test_lettering_riding_above_a_plate_is_told_from_a_second_vehicle() -> None:
+    """A coach's phone number moves with its plate, just above it; another vehicle does not."""
+    plate = _track(1, [(500, 200 + 20 * i, 150, 32) for i in range(10)])
+    phone = _track(2, [(470, 130 + 19 * i, 210, 36) for i in range(10)])
+    assert _rides_above(phone, plate)
+    assert not _rides_above(plate, phone)  # the plate is the lower one
+    # A car behind in the same lane, slower: not on the same vehicle.
+    behind = _track(3, [(505, 120 + 12 * i, 120, 26) for i in range(10)])
+    assert not _rides_above(behind, plate)
+    # A motorbike alongside at the same speed: beside, not above.
+    beside = _track(4, [(760, 180 + 20 * i, 60, 44) for i in range(10)])
+    assert not _rides_above(beside, plate)
