@@ -18,7 +18,9 @@ REAL_DEV = Path("/work/shared/data/anpr-real-dev")
 
 @pytest.fixture(scope="module")
 def reader() -> RapidOcrReader:
-    r = RapidOcrReader()
+    # One onnxruntime thread: the same readings, and no spinning threads
+    # competing for the cores when other tests run alongside.
+    r = RapidOcrReader(threads=1)
     r.warm_up()
     return r
 
