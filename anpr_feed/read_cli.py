@@ -101,7 +101,7 @@ def _read_video(reader: RapidOcrReader, p: Path, path: str) -> Iterator[dict[str
     """One row per vehicle pass, through the pipeline (every frame, in order)."""
     import av
 
-    from anpr_feed.pipeline import Pipeline
+    from anpr_feed.pipeline import Pipeline, PipelineConfig
 
     try:
         container = av.open(str(p))
@@ -113,7 +113,8 @@ def _read_video(reader: RapidOcrReader, p: Path, path: str) -> Iterator[dict[str
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or 25)
-        pipeline = Pipeline(reader)
+        # A file is read offline: no share-of-real-time budget, every vehicle gets its reads.
+        pipeline = Pipeline(reader, PipelineConfig(ocr_budget=None))
         first: float | None = None
         frames = 0
         try:

@@ -188,11 +188,17 @@ def run(
             poll()
 
     if pipeline_factory is None:
+        import cv2
+
         from anpr_feed.pipeline import Pipeline
         from anpr_feed.reader import RapidOcrReader
 
+        cv2.setNumThreads(1)
+
         def pipeline_factory() -> Any:
-            return Pipeline(RapidOcrReader())
+            # One feed, one core: a second onnxruntime thread would only spin against
+            # the decoder and the encoder (and other feeds) on a shared machine.
+            return Pipeline(RapidOcrReader(threads=1))
 
     try:
         source = check_source(url)
