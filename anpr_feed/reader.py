@@ -190,7 +190,7 @@ class RapidOcrReader:
     def __init__(
         self,
         *,
-        det_side: int = 640,
+        det_side: int = 320,
         scene_side: int = 1280,
         pad: float = 0.2,
         min_confidence: float = 0.5,
