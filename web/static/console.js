@@ -504,7 +504,9 @@ function loadState(state) {
   store.speaker = state.speaker ?? null;
   store.locked = !!state.locked;
   store.recording = !!state.recording;
-  store.roomLive = Object.prototype.hasOwnProperty.call(state, 'recording');
+  // A live room's state says it is open; before the room opens the server sends the
+  // invited sites with `open: false`.
+  store.roomLive = 'open' in state ? state.open === true : Object.prototype.hasOwnProperty.call(state, 'recording');
   store.present = Number(state.present) || 0;
   store.room = state.room || null;
   // The room's own `state` event has no `alerts`/`feeds`: keep what we know then.
