@@ -47,6 +47,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -103,6 +104,9 @@ class PipelineConfig:
     # A two-row reading needs a box shaped like a two-row plate (2.0 for a car's, 1.36 for a
     # motorbike's); a one-row line of text split into two "rows" is not a plate.
     max_two_row_aspect: float = 2.6
+    # Read in a thread while frames go on (a live feed: the annotated video must not
+    # stall for a reader call); off, a read finishes within its frame (files, tests).
+    background_reads: bool = False
     min_confidence: float = 0.5  # a pass below this is not emitted
     min_single_confidence: float = 0.8  # a pass resting on one reading needs this
     dedupe_seconds: float = 5.0
@@ -222,6 +226,13 @@ class Pipeline:
         self._budget_time: float | None = None
         self._recent: deque[tuple[float, str]] = deque()
         self._read_ended: deque[Track] = deque()  # tracks with readings that ended lately
+        self._executor: ThreadPoolExecutor | None = None
+        self._awaiting: list[Track] = []  # ended while their reading was in the background
+        # The read in the background: its track's evidence, the call, and the crop,
+        # frame and box it was made from.
+        self._pending: (
+            tuple[_Evidence, Future[tuple[list[Reading], float]], Image, Image, Box] | None
+        ) = None
         self._alerts: dict[str, tuple[str, float]] = {}  # plate -> (reason, since)
         self._banner: tuple[str, float] | None = None  # text, until
 
@@ -247,16 +258,27 @@ class Pipeline:
             self.stats.tracks += len(update.started)
             wanted = self._wanted(update.seen, frame.shape[1], frame.shape[0], index)
         with _Timer(self.stats, "recognize"):
+            if self._pending is not None and self._pending[1].done():
+                self._collect()
             done = 0
             for evidence in wanted:
-                if done >= c.max_reads_per_frame or not self._affordable(evidence):
+                if (
+                    done >= c.max_reads_per_frame
+                    or self._pending is not None
+                    or not self._affordable(evidence)
+                ):
                     self.stats.deferred += 1
                     continue
                 self._read(evidence, frame, index)
                 done += 1
         with _Timer(self.stats, "emit"):
+            # A track whose reading is still running in the background ends when it
+            # comes back, a frame or a few later: the video does not wait for it.
+            ended = self._awaiting + list(update.ended)
+            pending = self._pending[0].track if self._pending is not None else None
+            self._awaiting = [t for t in ended if t is pending]
             # Lowest first: a plate ends before the lettering above it is judged.
-            ended = sorted(update.ended, key=lambda t: -t.centre[1])
+            ended = sorted((t for t in ended if t is not pending), key=lambda t: -t.centre[1])
             events = [e for e in (self._finish(t) for t in ended) if e is not None]
         return events
 
@@ -266,7 +288,11 @@ class Pipeline:
         Alerts stay; frame numbering and tracks start afresh.
         """
         with _Timer(self.stats, "emit"):
-            ended = sorted(self.tracker.flush(), key=lambda t: -t.centre[1])
+            if self._pending is not None:
+                self._collect()
+            ended = self._awaiting + self.tracker.flush()
+            self._awaiting = []
+            ended = sorted(ended, key=lambda t: -t.centre[1])
             events = [e for e in (self._finish(t) for t in ended) if e is not None]
         self._evidence.clear()
         return events
@@ -396,21 +422,47 @@ class Pipeline:
 
     def _read(self, ev: _Evidence, frame: Image, index: int) -> None:
         c = self.config
-        track = ev.track
-        crop, _ = _crop(frame, track.box, c.crop_margin)
-        started = time.process_time()  # CPU, not wall: the budget is a share of a core
-        try:
-            readings = self.reader.read(crop)
-        finally:
-            spent = time.process_time() - started
-            if self._budget is not None:
-                self._budget -= spent
+        box = ev.track.box
+        crop, _ = _crop(frame, box, c.crop_margin)
         ev.attempts += 1
         ev.last_read_frame = index
+        if c.background_reads:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="plate-reader")
+            future = self._executor.submit(_timed_read, self.reader, crop)
+            self._pending = (ev, future, crop, frame, box)
+            return
+        readings, spent = _timed_read(self.reader, crop)
+        self._use(ev, readings, spent, crop, frame, box)
+
+    def _collect(self) -> None:
+        """Wait for the read in the background (if any) and count its readings."""
+        if self._pending is None:
+            return
+        ev, future, crop, frame, box = self._pending
+        self._pending = None
+        try:
+            readings, spent = future.result()
+        except Exception:
+            readings, spent = [], 0.0  # a reader failure is a failed read, not a dead feed
+        self._use(ev, readings, spent, crop, frame, box)
+
+    def _use(
+        self,
+        ev: _Evidence,
+        readings: list[Reading],
+        spent: float,
+        crop: Image,
+        frame: Image,
+        box: Box,
+    ) -> None:
+        c = self.config
+        if self._budget is not None:
+            self._budget -= spent
         self.stats.reads += 1
         reading = _central(readings, crop.shape[1], crop.shape[0])
         if reading is not None and reading.plate.lines == 2:
-            _, _, w, h = track.box
+            _, _, w, h = box
             if w / max(h, 1) > c.max_two_row_aspect:
                 reading = None  # a one-row text (a truck's phone number) read as two rows
         if reading is None:
@@ -419,7 +471,7 @@ class Pipeline:
         self.stats.read_plates += 1
         plate = reading.plate
         # Bigger text is more trustworthy: weight by confidence and (gently) by size.
-        weight = float(reading.confidence) * min(1.0, 0.6 + _text_height(track.box) / 40.0)
+        weight = float(reading.confidence) * min(1.0, 0.6 + _text_height(box) / 40.0)
         first = not ev.votes
         vote = ev.votes.setdefault(plate.normalized, _Vote(plate))
         vote.weight += weight
@@ -429,9 +481,9 @@ class Pipeline:
         if weight > ev.best_weight:
             ev.best_weight = weight
             ev.best_crop = crop.copy()
-            ev.best_box = track.box
+            ev.best_box = box
             ev.best_colour = reading.colour
-            ev.best_thumbnail = _thumbnail(frame, track.box, c.thumbnail_width)
+            ev.best_thumbnail = _thumbnail(frame, box, c.thumbnail_width)
         if plate.normalized in self._alerts:
             ev.alert = self._alerts[plate.normalized][0]
         elif first and self.watch is not None:
@@ -459,6 +511,8 @@ class Pipeline:
 
     def _finish(self, track: Track) -> PassEvent | None:
         c = self.config
+        if self._pending is not None and self._pending[0].track is track:
+            self._collect()  # its last reading counts (rarely waited for: reads are short)
         ev = self._evidence.pop(track.id, None)
         if ev is None or not ev.votes:
             return None
@@ -561,6 +615,15 @@ def _frames_to_leave(track: Track, width: int, height: int) -> float:
     elif track.vy < -0.1:
         out.append(y / -track.vy)
     return min(out, default=1e9)
+
+
+def _timed_read(reader: PlateReader, crop: Image) -> tuple[list[Reading], float]:
+    """The reader's readings of ``crop`` and the CPU seconds the call took (this thread)."""
+    # CPU, not wall: the budget is a share of a core. Thread time, so a read in the
+    # background is not charged for the frames the other thread handles meanwhile.
+    started = time.thread_time()
+    readings = reader.read(crop)
+    return readings, time.thread_time() - started
 
 
 def _crop(frame: Image, box: Box, margin: tuple[float, float]) -> tuple[Image, Box]:

@@ -192,7 +192,7 @@ def run(
     if pipeline_factory is None:
         import cv2
 
-        from anpr_feed.pipeline import Pipeline
+        from anpr_feed.pipeline import Pipeline, PipelineConfig
         from anpr_feed.reader import RapidOcrReader
 
         cv2.setNumThreads(1)
@@ -200,7 +200,10 @@ def run(
         def pipeline_factory() -> Any:
             # One feed, one core: a second onnxruntime thread would only spin against
             # the decoder and the encoder (and other feeds) on a shared machine.
-            return Pipeline(RapidOcrReader(threads=1))
+            reader = RapidOcrReader(threads=1)
+            reader.warm_up()  # load the models now, not in the middle of the video
+            # Reads in a thread: the annotated video goes on while a plate is read.
+            return Pipeline(reader, PipelineConfig(background_reads=True))
 
     try:
         source = check_source(url)

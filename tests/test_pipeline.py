@@ -8,13 +8,20 @@ is read; an alerted plate gets a red banner on the annotated picture.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from anpr_feed import synth
-from anpr_feed.pipeline import PassEvent, Pipeline, _rides_above, image_from_jpeg
+from anpr_feed.pipeline import (
+    PassEvent,
+    Pipeline,
+    PipelineConfig,
+    _rides_above,
+    image_from_jpeg,
+)
 from anpr_feed.reader import RapidOcrReader
 from anpr_feed.tracker import Track
 from anpr_feed.types import Image, Plate
@@ -208,3 +215,41 @@ def test_lettering_riding_above_a_plate_is_told_from_a_second_vehicle() -> None:
     # A motorbike alongside at the same speed: beside, not above.
     beside = _track(4, [(760, 180 + 20 * i, 60, 44) for i in range(10)])
     assert not _rides_above(beside, plate)
+
+
+class GatedReader:
+    """A reader whose calls wait until the test opens the gate."""
+
+    name = "gated"
+
+    def __init__(self, inner: RapidOcrReader) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+        self.called = threading.Event()
+
+    def read(self, image: Image) -> list:
+        self.called.set()
+        assert self.gate.wait(120), "the gate was never opened"
+        return self.inner.read(image)
+
+
+def test_background_reads_let_the_frames_go_on(reader: RapidOcrReader) -> None:
+    """A live feed's frames keep flowing while a plate is read; the reading counts later."""
+    scene = synth.CheckpointScene(12, fps=FPS, seed=11, vehicles_per_minute=30)
+    truth = {v.plate.normalized for v in scene.truth if v.boxes}
+    gated = GatedReader(reader)
+    pipeline = Pipeline(gated, PipelineConfig(background_reads=True))
+    events: list[PassEvent] = []
+    held = 0
+    for index, frame in enumerate(scene.frames()):
+        events += pipeline.process(frame, index / FPS)
+        if gated.called.is_set() and not gated.gate.is_set():
+            held += 1  # this frame went through while the first read was still waiting
+            assert pipeline.stats.reads == 0
+            if held == 10:
+                gated.gate.set()
+    events += pipeline.flush()
+    assert held == 10 and pipeline.stats.reads > 0
+    read = [e.plate.normalized for e in events]
+    assert set(read) <= truth  # nothing read that is not there
+    assert len(set(read)) >= len(truth) - 1 and len(read) == len(set(read))
