@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from anpr_feed.manager import STATUS_META
+from anpr_feed.manager import STATUS_META, feed_fields
 from anpr_feed.worker import FeedSourceError, check_source
 from conference.settings import Settings
 from conference.store import Feed, open_store
@@ -122,17 +122,7 @@ def _state(status: dict[str, Any] | None) -> str:
 
 
 def _feed_json(feed: Feed, status: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "id": feed.id,
-        "name": feed.name,
-        "checkpoint": feed.checkpoint,
-        "location": feed.location,
-        "url": feed.url,
-        "unit_code": feed.unit_code,
-        "passthrough": feed.passthrough,
-        "state": _state(status),
-        "status": status,
-    }
+    return {**feed_fields(feed), "state": _state(status), "status": status}
 
 
 def add_parsers(

@@ -47,6 +47,19 @@ PassListener = Callable[[Feed, PlateEvent, list[Alert]], None]
 VideoListener = Callable[[bytes, int, bool, str], None]
 
 
+def feed_fields(feed: Feed) -> dict[str, Any]:
+    """A registered feed as JSON (the API and ``conference feed list --json`` add its status)."""
+    return {
+        "id": feed.id,
+        "name": feed.name,
+        "checkpoint": feed.checkpoint,
+        "location": feed.location,
+        "url": feed.url,
+        "unit_code": feed.unit_code,
+        "passthrough": feed.passthrough,
+    }
+
+
 @dataclass
 class FeedStatus:
     """What the feeds page and ``/metrics`` show of one feed."""

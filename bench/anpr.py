@@ -56,6 +56,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from anpr_images import edit_distance  # noqa: E402  (scoring shared with the image benchmark)
 
 FPS = 25
 BUDGET_MS = 1000 / FPS
@@ -91,17 +94,6 @@ FULL_CLIPS = (
     Clip(23, 40, True),
 )
 QUICK_CLIPS = (Clip(11, 12, False), Clip(21, 12, True))
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def char_accuracy(truth: str, read: str) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from anpr_feed.manager import feed_fields
 from anpr_feed.watchlist import WatchListError, normalize_pattern, parse_upload
 from anpr_feed.worker import FeedSourceError, check_source
 from conference.permissions import (
@@ -95,13 +96,7 @@ async def _visible_feeds(request: web.Request, principal: Principal) -> list[Fee
 def feed_json(request: web.Request, feed: Feed) -> dict[str, Any]:
     """A feed with its live status."""
     return {
-        "id": feed.id,
-        "name": feed.name,
-        "checkpoint": feed.checkpoint,
-        "location": feed.location,
-        "url": feed.url,
-        "unit_code": feed.unit_code,
-        "passthrough": feed.passthrough,
+        **feed_fields(feed),
         "created_at": feed.created_at,
         "created_by": feed.created_by,
         "site_id": f"feed-{feed.id}",
