@@ -60,6 +60,7 @@ each plate, whichever the counts say is cheaper (see
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import random
@@ -541,6 +542,11 @@ class RedisStore:
                 pipe.hmget(key, chunk)
             results = await pipe.execute()
         return [value for result in results for value in result]
+
+    async def _hdel_or_missing(self, key: str, field: str, missing: str) -> None:
+        """Remove a hash field; :class:`NotFound` (``missing``) if it was not there."""
+        if not await self._redis.hdel(key, field):
+            raise NotFound(missing)
 
     async def _units_by_code(self, codes: Sequence[str]) -> dict[str, Unit]:
         raws = await self._hmget(self._units, codes)
@@ -1036,7 +1042,7 @@ class RedisStore:
 
     async def create_feed(self, feed: Feed) -> None:
         """Register a camera; :class:`Conflict` if the id is taken."""
-        if not await self._redis.hsetnx(self._feeds, feed.id, _feed_json(feed)):
+        if not await self._redis.hsetnx(self._feeds, feed.id, _record_json(feed)):
             raise Conflict(f"feed {feed.id!r} already exists")
 
     async def get_feed(self, feed_id: str) -> Feed:
@@ -1053,8 +1059,7 @@ class RedisStore:
 
     async def delete_feed(self, feed_id: str) -> None:
         """Remove a feed (its events stay); :class:`NotFound` if unknown."""
-        if not await self._redis.hdel(self._feeds, feed_id):
-            raise NotFound(f"no feed {feed_id!r}")
+        await self._hdel_or_missing(self._feeds, feed_id, f"no feed {feed_id!r}")
 
     async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
         """Store vehicle passes, all or none: :class:`Conflict` if an id is taken.
@@ -1077,18 +1082,11 @@ class RedisStore:
             if math.isnan(event.at) or math.isnan(event.confidence):
                 raise StoreError(f"plate event {event.id!r} has no valid time or confidence")
         keys = _EventKeys(self)
-        args: list[str | int] = [len(batch), 0]
+        described: list[str | int] = []
         for event in batch:
-            args += [
-                event.id,
-                repr(float(event.at)),
-                _plate_event_json(event),
-                keys.plate(event.plate),
-                keys.key(self._checkpoint_events_key(event.checkpoint)),
-                keys.key(self._feed_events_key(event.feed_id)),
-            ]
-        args[1] = len(keys.plates)
-        args += keys.plate_args()
+            described += [event.id, repr(float(event.at)), _plate_event_json(event)]
+            described += keys.event(event)
+        args = keys.args(batch, described)  # before keys.keys: it adds the plates' keys
         taken = await self._add_events_script(keys=keys.keys, args=args)
         if taken is not None:
             raise Conflict(f"plate event {_text(taken)!r} is already stored")
@@ -1271,21 +1269,13 @@ class RedisStore:
                 return deleted
             raws = await self._hmget(self._plate_events, ids)
             keys = _EventKeys(self)
-            args: list[str | int] = [len(ids), 0]
+            described: list[str | int] = []
             for event_id, raw in zip(ids, raws, strict=True):
                 if raw is None:
-                    args += [event_id, "", 0, 0, 0]
-                    continue
-                event = _plate_event(raw)
-                args += [
-                    event_id,
-                    raw,
-                    keys.plate(event.plate),
-                    keys.key(self._checkpoint_events_key(event.checkpoint)),
-                    keys.key(self._feed_events_key(event.feed_id)),
-                ]
-            args[1] = len(keys.plates)
-            args += keys.plate_args()
+                    described += [event_id, "", 0, 0, 0]
+                else:
+                    described += [event_id, raw, *keys.event(_plate_event(raw))]
+            args = keys.args(ids, described)  # before keys.keys: it adds the plates' keys
             gone = await self._delete_events_script(keys=keys.keys, args=args)
             deleted.extend(_plate_event(raw) for raw in gone)
 
@@ -1295,17 +1285,9 @@ class RedisStore:
 
     async def add_watch(self, entry: WatchEntry) -> None:
         """Add a watch-list entry; :class:`Conflict` if the pattern (or the id) is taken."""
-        record = _dump(
-            {
-                "id": entry.id,
-                "pattern": entry.pattern,
-                "reason": entry.reason,
-                "created_by": entry.created_by,
-                "created_at": entry.created_at,
-            }
-        )
         if not await self._add_watch_script(
-            keys=[self._watch, self._watch_patterns], args=[entry.id, entry.pattern, record]
+            keys=[self._watch, self._watch_patterns],
+            args=[entry.id, entry.pattern, _record_json(entry)],
         ):
             raise Conflict(f"{entry.pattern!r} is already on the watch list")
 
@@ -1323,18 +1305,7 @@ class RedisStore:
 
     async def add_outbreak(self, outbreak: Outbreak) -> None:
         """Mark a province as an outbreak zone; :class:`Conflict` if the id is taken."""
-        record = _dump(
-            {
-                "id": outbreak.id,
-                "province_code": outbreak.province_code,
-                "start": outbreak.start,
-                "end": outbreak.end,
-                "reason": outbreak.reason,
-                "created_by": outbreak.created_by,
-                "created_at": outbreak.created_at,
-            }
-        )
-        if not await self._redis.hsetnx(self._outbreaks, outbreak.id, record):
+        if not await self._redis.hsetnx(self._outbreaks, outbreak.id, _record_json(outbreak)):
             raise Conflict(f"outbreak marking {outbreak.id!r} already exists")
 
     async def list_outbreaks(self) -> list[Outbreak]:
@@ -1344,8 +1315,9 @@ class RedisStore:
 
     async def delete_outbreak(self, outbreak_id: str) -> None:
         """Remove a marking; :class:`NotFound` if unknown."""
-        if not await self._redis.hdel(self._outbreaks, outbreak_id):
-            raise NotFound(f"no outbreak marking {outbreak_id!r}")
+        await self._hdel_or_missing(
+            self._outbreaks, outbreak_id, f"no outbreak marking {outbreak_id!r}"
+        )
 
     # -- service state ---------------------------------------------------------------
 
@@ -1383,6 +1355,11 @@ def _dump(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
+def _record_json(record: Feed | WatchEntry | Outbreak) -> str:
+    """A record as JSON, its fields in declaration order."""
+    return _dump(dataclasses.asdict(record))
+
+
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -1393,7 +1370,8 @@ class _EventKeys:
 
     Keys are numbered as the script sees them (from 1; the five fixed keys
     first); ``plate`` numbers the distinct plates, which ``plate_args``
-    then describes (see ``_PLATES_LUA``), adding their keys.
+    then describes (see ``_PLATES_LUA``), adding their keys. ``event`` and
+    ``args`` put together what both scripts take.
     """
 
     def __init__(self, store: RedisStore) -> None:
@@ -1420,6 +1398,18 @@ class _EventKeys:
         if number is None:
             number = self.plates[plate] = len(self.plates) + 1
         return number
+
+    def event(self, event: PlateEvent) -> list[str | int]:
+        """An event's plate number and its checkpoint and feed key indexes."""
+        return [
+            self.plate(event.plate),
+            self.key(self._store._checkpoint_events_key(event.checkpoint)),
+            self.key(self._store._feed_events_key(event.feed_id)),
+        ]
+
+    def args(self, events: Sequence[object], described: list[str | int]) -> list[str | int]:
+        """A script's ARGV: event and plate counts, the events ``described``, the plates."""
+        return [len(events), len(self.plates), *described, *self.plate_args()]
 
     def plate_args(self) -> list[str | int]:
         args: list[str | int] = []
@@ -1584,22 +1574,6 @@ def _grant(raw: Raw) -> Grant:
         record["grantee_unit"],
         record["granted_by"],
         float(record["created_at"]),
-    )
-
-
-def _feed_json(feed: Feed) -> str:
-    return _dump(
-        {
-            "id": feed.id,
-            "name": feed.name,
-            "checkpoint": feed.checkpoint,
-            "location": feed.location,
-            "url": feed.url,
-            "unit_code": feed.unit_code,
-            "created_at": feed.created_at,
-            "created_by": feed.created_by,
-            "passthrough": feed.passthrough,
-        }
     )
 
 

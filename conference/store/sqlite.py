@@ -8,6 +8,7 @@ runs) can use the same file thanks to WAL mode.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import string
 import time
@@ -680,23 +681,17 @@ class SqliteStore:
 
     # -- checkpoint cameras -------------------------------------------------------------
 
+    async def _delete_by_id(self, table: str, record_id: str, missing: str) -> None:
+        """Delete the row of ``table`` with ``record_id``; :class:`NotFound` (``missing``) if none."""
+        if not await self._run(
+            lambda conn: conn.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,)).rowcount
+        ):
+            raise NotFound(missing)
+
     async def create_feed(self, feed: Feed) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                conn.execute(
-                    f"INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        feed.id,
-                        feed.name,
-                        feed.checkpoint,
-                        feed.location,
-                        feed.url,
-                        feed.unit_code,
-                        feed.created_at,
-                        feed.created_by,
-                        int(feed.passthrough),
-                    ),
-                )
+                conn.execute(_insert_sql("feeds", _FEED_COLUMNS), _row(feed))
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"feed {feed.id!r} already exists") from exc
 
@@ -721,38 +716,17 @@ class SqliteStore:
         return [_feed(r) for r in rows]
 
     async def delete_feed(self, feed_id: str) -> None:
-        if not await self._run(
-            lambda conn: conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount
-        ):
-            raise NotFound(f"no feed {feed_id!r}")
+        await self._delete_by_id("feeds", feed_id, f"no feed {feed_id!r}")
 
     async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
-        rows = [
-            (
-                e.id,
-                e.feed_id,
-                e.checkpoint,
-                e.at,
-                e.plate,
-                e.display,
-                e.province_code,
-                e.confidence,
-                e.crop,
-                e.thumbnail,
-                e.alert,
-            )
-            for e in events
-        ]
+        rows = [_row(e) for e in events]
 
         def insert(conn: sqlite3.Connection) -> None:
             # The connection is in autocommit mode: without an explicit
             # transaction the rows before a clash would stay.
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(
-                    f"INSERT INTO plate_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                conn.executemany(_insert_sql("plate_events", _EVENT_COLUMNS), rows)
             except sqlite3.IntegrityError as exc:
                 conn.execute("ROLLBACK")
                 raise Conflict(f"a plate event id is already stored: {exc}") from exc
@@ -783,7 +757,7 @@ class SqliteStore:
         are rare, and they are read from an index that holds them instead
         (the trigrams holding the short part, or the feeds' own index).
         """
-        query = _plate_query(plate)
+        query = plate_query(plate)
         if feed_ids is not None and not feed_ids:
             return []
         limit = max(1, min(limit, 1000))
@@ -896,10 +870,7 @@ class SqliteStore:
     async def add_watch(self, entry: WatchEntry) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                conn.execute(
-                    "INSERT INTO watchlist (id, pattern, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (entry.id, entry.pattern, entry.reason, entry.created_by, entry.created_at),
-                )
+                conn.execute(_insert_sql("watchlist", _WATCH_COLUMNS), _row(entry))
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"{entry.pattern!r} is already on the watch list") from exc
 
@@ -908,49 +879,29 @@ class SqliteStore:
     async def list_watch(self) -> list[WatchEntry]:
         rows = await self._run(
             lambda conn: conn.execute(
-                "SELECT id, pattern, reason, created_by, created_at FROM watchlist ORDER BY pattern"
+                f"SELECT {_WATCH_COLUMNS} FROM watchlist ORDER BY pattern"
             ).fetchall()
         )
         return [WatchEntry(*r) for r in rows]
 
     async def delete_watch(self, entry_id: str) -> None:
-        if not await self._run(
-            lambda conn: conn.execute("DELETE FROM watchlist WHERE id = ?", (entry_id,)).rowcount
-        ):
-            raise NotFound(f"no watch-list entry {entry_id!r}")
+        await self._delete_by_id("watchlist", entry_id, f"no watch-list entry {entry_id!r}")
 
     async def add_outbreak(self, outbreak: Outbreak) -> None:
         await self._run(
-            lambda conn: conn.execute(
-                'INSERT INTO outbreaks (id, province_code, start, "end", reason, created_by, created_at) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    outbreak.id,
-                    outbreak.province_code,
-                    outbreak.start,
-                    outbreak.end,
-                    outbreak.reason,
-                    outbreak.created_by,
-                    outbreak.created_at,
-                ),
-            )
+            lambda conn: conn.execute(_insert_sql("outbreaks", _OUTBREAK_COLUMNS), _row(outbreak))
         )
 
     async def list_outbreaks(self) -> list[Outbreak]:
         rows = await self._run(
             lambda conn: conn.execute(
-                'SELECT id, province_code, start, "end", reason, created_by, created_at FROM outbreaks '
-                "ORDER BY start, province_code"
+                f"SELECT {_OUTBREAK_COLUMNS} FROM outbreaks ORDER BY start, province_code"
             ).fetchall()
         )
         return [Outbreak(*r) for r in rows]
 
     async def delete_outbreak(self, outbreak_id: str) -> None:
-        deleted = await self._run(
-            lambda conn: conn.execute("DELETE FROM outbreaks WHERE id = ?", (outbreak_id,)).rowcount
-        )
-        if not deleted:
-            raise NotFound(f"no outbreak marking {outbreak_id!r}")
+        await self._delete_by_id("outbreaks", outbreak_id, f"no outbreak marking {outbreak_id!r}")
 
     # -- service state ---------------------------------------------------------------
 
@@ -974,12 +925,17 @@ class SqliteStore:
         self._executor.shutdown(wait=True)
 
 
+# The columns of the checkpoint-camera tables, in the order of their
+# records' fields: ``_row`` gives a record's values and ``Record(*row)`` reads
+# one back.
 _FEED_COLUMNS = (
     "id, name, checkpoint, location, url, unit_code, created_at, created_by, passthrough"
 )
 _EVENT_COLUMNS = (
     "id, feed_id, checkpoint, at, plate, display, province_code, confidence, crop, thumbnail, alert"
 )
+_WATCH_COLUMNS = "id, pattern, reason, created_by, created_at"
+_OUTBREAK_COLUMNS = 'id, province_code, start, "end", reason, created_by, created_at'
 _EVENT_COLUMNS_E = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
 _UNIT_COLUMNS = "code, name, type, parent, depth, position"
 _UNIT_COLUMNS_U = "u.code, u.name, u.type, u.parent, u.depth, u.position"
@@ -1035,6 +991,17 @@ def _meeting(row: tuple) -> Meeting:
     )
 
 
+def _insert_sql(table: str, columns: str) -> str:
+    """INSERT of one row of ``columns`` (a comma-separated list) into ``table``."""
+    placeholders = ", ".join("?" * (columns.count(",") + 1))
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+
+
+def _row(record: Feed | PlateEvent | WatchEntry | Outbreak) -> tuple[object, ...]:
+    """A record's values in field order (its table's columns, see ``_FEED_COLUMNS``)."""
+    return dataclasses.astuple(record)
+
+
 def _feed(row: tuple) -> Feed:
     return Feed(
         id=row[0],
@@ -1057,8 +1024,6 @@ def plate_query(text: str | None) -> str:
         :16
     ]
 
-
-_plate_query = plate_query
 
 # Virtual-machine steps (about five per event) a search may spend walking
 # events newest first before it reads a more selective index instead: some
