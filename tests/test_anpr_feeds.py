@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_client import ApiClient
-from tests.conftest import ServerProcess, start_server
+from tests.anpr_support import feed_body, logins, start_with_accounts
+from tests.conftest import ServerProcess
 from tests.waiting import eventually
 
-PASSWORD = "mat-khau-kiem-thu"
 ACCOUNTS = {
     "admin": ("admin", None),
     "host.tinh": ("host", "19"),
@@ -29,37 +28,15 @@ ACCOUNTS = {
 
 @pytest.fixture(scope="module")
 def anpr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_server(Path(tmp_path_factory.mktemp("anpr")) / "data")
-    for username, (role, unit) in ACCOUNTS.items():
-        server.add_user(username, role, unit, password=PASSWORD)
+    server = start_with_accounts(Path(tmp_path_factory.mktemp("anpr")) / "data", ACCOUNTS)
     yield server
     server.stop()
 
 
 @pytest.fixture
 async def as_user(anpr_server: ServerProcess) -> AsyncIterator:
-    clients: list[ApiClient] = []
-
-    async def login(username: str) -> ApiClient:
-        client = ApiClient(anpr_server.base_url)
-        reply = await client.login(username, PASSWORD)
-        assert reply.status == 200, reply.body
-        clients.append(client)
-        return client
-
-    yield login
-    for client in clients:
-        await client.close()
-
-
-def feed_body(url: str, **extra: object) -> dict[str, object]:
-    return {
-        "name": extra.pop("name", "Làn vào 1"),
-        "checkpoint": extra.pop("checkpoint", "Chốt Km 52 cao tốc Hà Nội - Thái Nguyên"),
-        "location": "Km 52",
-        "url": url,
-        **extra,
-    }
+    async with logins(anpr_server) as login:
+        yield login
 
 
 async def test_sources_we_cannot_use_are_refused_with_a_clear_error(as_user, tmp_path):

@@ -21,13 +21,13 @@ import pytest
 
 from anpr_feed import synth
 from recorder.manifest import read_manifest
+from tests.anpr_support import PASSWORD
+from tests.anpr_support import register_feed as _register_feed
 from tests.api_client import ApiClient, meeting_body
 from tests.conftest import ServerProcess, start_server
 from tests.media import SignalingClient, h264_nal_units
 from tests.test_console import Console
 from tests.waiting import eventually, wait_until
-
-PASSWORD = "mat-khau-kiem-thu"
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +57,7 @@ async def open_meeting(server: ServerProcess, host: ApiClient) -> tuple[str, dic
 
 
 async def register_feed(host: ApiClient, url: str, **extra: object) -> str:
-    created = await host.call(
-        "POST",
-        "/api/feeds",
-        {
-            "name": "Làn vào 1",
-            "checkpoint": "Chốt Km 52 cao tốc Hà Nội - Thái Nguyên",
-            "location": "Km 52",
-            "url": url,
-            "unit_code": "167",
-            **extra,
-        },
-    )
-    assert created.status == 201, created.body
-    feed_id = str(created.body["id"])
+    feed_id = str((await _register_feed(host, url, **{"unit_code": "167", **extra}))["id"])
 
     async def online() -> bool:
         status = (await host.call("GET", f"/api/feeds/{feed_id}")).body["status"]

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from aiohttp import web
 
+from tests.anpr_support import PASSWORD, register_feed
 from tests.api_client import ApiClient
 from tests.conftest import ServerProcess, free_port, start_server
 from tests.waiting import eventually
 
-PASSWORD = "mat-khau-kiem-thu"
 BOUNDARY = "khunghinh"
 
 
@@ -82,13 +82,10 @@ class MjpegCamera:
 
 
 async def add_feed(client: ApiClient, name: str, url: str) -> str:
-    created = await client.call(
-        "POST",
-        "/api/feeds",
-        {"name": name, "checkpoint": f"Chốt {name}", "url": url, "unit_code": "167"},
+    feed = await register_feed(
+        client, url, name=name, checkpoint=f"Chốt {name}", location="", unit_code="167"
     )
-    assert created.status == 201, created.body
-    return str(created.body["id"])
+    return str(feed["id"])
 
 
 async def status_of(client: ApiClient, feed_id: str) -> dict:

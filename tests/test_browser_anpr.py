@@ -26,12 +26,13 @@ from playwright.async_api import Browser, Page
 
 from anpr_feed import synth
 from conference.store import PlateEvent, SqliteStore
+from tests.anpr_support import PASSWORD, logins, start_with_accounts
+from tests.anpr_support import register_feed as _register_feed
 from tests.api_client import ApiClient, meeting_body
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "mat-khau-kiem-thu"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ACCOUNTS = {
     "admin": ("admin", None),
@@ -44,27 +45,15 @@ UNREACHABLE = "rtsp://127.0.0.1:9/Streaming/Channels/101"  # nothing listens on 
 
 @pytest.fixture
 def anpr_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = start_server(tmp_path / "data")
-    for username, (role, unit) in ACCOUNTS.items():
-        server.add_user(username, role, unit, password=PASSWORD)
+    server = start_with_accounts(tmp_path / "data", ACCOUNTS)
     yield server
     server.stop()
 
 
 @pytest.fixture
 async def api(anpr_server: ServerProcess) -> AsyncIterator:
-    clients: list[ApiClient] = []
-
-    async def login(username: str) -> ApiClient:
-        client = ApiClient(anpr_server.base_url)
-        reply = await client.login(username, PASSWORD)
-        assert reply.status == 200, reply.body
-        clients.append(client)
-        return client
-
-    yield login
-    for client in clients:
-        await client.close()
+    async with logins(anpr_server) as login:
+        yield login
 
 
 async def open_page(
@@ -93,17 +82,10 @@ async def open_page(
     return page
 
 
-async def register_feed(client: ApiClient, url: str, **extra: object) -> dict:
-    body = {
-        "name": extra.pop("name", "Camera làn vào 1"),
-        "checkpoint": extra.pop("checkpoint", "Chốt Km 52 cao tốc Hà Nội - Thái Nguyên"),
-        "location": "Km 52",
-        "url": url,
-        **extra,
-    }
-    created = await client.call("POST", "/api/feeds", body)
-    assert created.status == 201, created.body
-    return dict(created.body)
+async def register_feed(
+    client: ApiClient, url: str, name: str = "Camera làn vào 1", **extra: object
+) -> dict:
+    return await _register_feed(client, url, name=name, **extra)
 
 
 def jpeg(image: np.ndarray) -> bytes:

@@ -88,9 +88,35 @@ async def _feed_principal(request: web.Request) -> Principal:
     return principal
 
 
-async def _visible_feeds(request: web.Request, principal: Principal) -> list[Feed]:
+async def _supervisor(request: web.Request) -> Principal:
+    principal = await principal_of(request)
+    check_supervisor(principal)
+    return principal
+
+
+async def _visible_feeds(
+    request: web.Request, principal: Principal, feeds: list[Feed] | None = None
+) -> list[Feed]:
+    """``feeds`` (all of the store's if None) that ``principal`` may see."""
     store = request.app[CONFERENCE].store
-    return [f for f in await store.list_feeds() if await can_see_feed(store, principal, f)]
+    if feeds is None:
+        feeds = await store.list_feeds()
+    return [f for f in feeds if await can_see_feed(store, principal, f)]
+
+
+async def _visible_feed(request: web.Request, principal: Principal) -> Feed:
+    """The feed ``{id}`` of the path; 404 if ``principal`` may not see it."""
+    store = request.app[CONFERENCE].store
+    feed = await store.get_feed(request.match_info["id"])
+    if not await can_see_feed(store, principal, feed):
+        raise ApiError(404, "not-found", "no such feed")
+    return feed
+
+
+async def _lists_changed(request: web.Request, response: web.Response) -> web.Response:
+    """Have the cameras reload the watch list and outbreak provinces, then answer."""
+    await request.app[CONFERENCE].cameras.reload_lists()
+    return response
 
 
 def feed_json(request: web.Request, feed: Feed) -> dict[str, Any]:
@@ -153,11 +179,7 @@ async def list_feeds(request: web.Request) -> web.Response:
 async def get_feed(request: web.Request) -> web.Response:
     """``GET /api/feeds/{id}``."""
     principal = await _feed_principal(request)
-    conference = request.app[CONFERENCE]
-    feed = await conference.store.get_feed(request.match_info["id"])
-    if not await can_see_feed(conference.store, principal, feed):
-        raise ApiError(404, "not-found", "no such feed")
-    return web.json_response(feed_json(request, feed))
+    return web.json_response(feed_json(request, await _visible_feed(request, principal)))
 
 
 async def create_feed(request: web.Request) -> web.Response:
@@ -192,9 +214,7 @@ async def delete_feed(request: web.Request) -> web.Response:
     """``DELETE /api/feeds/{id}``: stop the camera and forget it (its events stay)."""
     principal = await principal_of(request)
     conference = request.app[CONFERENCE]
-    feed = await conference.store.get_feed(request.match_info["id"])
-    if not await can_see_feed(conference.store, principal, feed):
-        raise ApiError(404, "not-found", "no such feed")
+    feed = await _visible_feed(request, principal)
     await check_feed_admin(conference.store, principal, feed.unit_code)
     await conference.store.delete_feed(feed.id)
     await conference.feed_deleted(feed.id)
@@ -223,7 +243,7 @@ async def search_events(request: web.Request) -> web.Response:
     feed_ids = None
     if not principal.is_admin:
         all_feeds = await conference.store.list_feeds()
-        visible = await _visible_feeds(request, principal)
+        visible = await _visible_feeds(request, principal, all_feeds)
         if len(visible) < len(all_feeds) or not all_feeds:
             feed_ids = [f.id for f in visible]
     events = await conference.store.search_plate_events(
@@ -296,8 +316,7 @@ async def list_watch(request: web.Request) -> web.Response:
 
 async def add_watch(request: web.Request) -> web.Response:
     """``POST /api/anpr/watchlist`` {pattern, reason}."""
-    principal = await principal_of(request)
-    check_supervisor(principal)
+    principal = await _supervisor(request)
     data: WatchIn = await body(request, WatchIn)
     try:
         pattern = normalize_pattern(data.pattern)
@@ -310,16 +329,13 @@ async def add_watch(request: web.Request) -> web.Response:
         created_by=principal.username,
         created_at=time.time(),
     )
-    conference = request.app[CONFERENCE]
-    await conference.store.add_watch(entry)
-    await conference.cameras.reload_lists()
-    return web.json_response(watch_json(entry), status=201)
+    await request.app[CONFERENCE].store.add_watch(entry)
+    return await _lists_changed(request, web.json_response(watch_json(entry), status=201))
 
 
 async def upload_watch(request: web.Request) -> web.Response:
     """``POST /api/anpr/watchlist/upload``: a CSV (pattern,reason) or JSON list; all or nothing."""
-    principal = await principal_of(request)
-    check_supervisor(principal)
+    principal = await _supervisor(request)
     data = await request.content.read(UPLOAD_MAX_BYTES + 1)
     if len(data) > UPLOAD_MAX_BYTES:
         raise ApiError(413, "too-large", f"the file is over {UPLOAD_MAX_BYTES // 1024 // 1024} MB")
@@ -343,18 +359,16 @@ async def upload_watch(request: web.Request) -> web.Response:
             added += 1
         except Conflict:
             already += 1
-    await conference.cameras.reload_lists()
-    return web.json_response({"added": added, "already_listed": already}, status=201)
+    return await _lists_changed(
+        request, web.json_response({"added": added, "already_listed": already}, status=201)
+    )
 
 
 async def delete_watch(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/watchlist/{id}``."""
-    principal = await principal_of(request)
-    check_supervisor(principal)
-    conference = request.app[CONFERENCE]
-    await conference.store.delete_watch(request.match_info["id"])
-    await conference.cameras.reload_lists()
-    return web.Response(status=204)
+    await _supervisor(request)
+    await request.app[CONFERENCE].store.delete_watch(request.match_info["id"])
+    return await _lists_changed(request, web.Response(status=204))
 
 
 def outbreak_json(outbreak: Outbreak) -> dict[str, Any]:
@@ -382,8 +396,7 @@ async def list_outbreaks(request: web.Request) -> web.Response:
 
 async def add_outbreak(request: web.Request) -> web.Response:
     """``POST /api/anpr/outbreaks`` {province_code, start, end, reason}."""
-    principal = await principal_of(request)
-    check_supervisor(principal)
+    principal = await _supervisor(request)
     data: OutbreakIn = await body(request, OutbreakIn)
     if data.end < data.start:
         raise ApiError(400, "bad-dates", "end must not be before start")
@@ -396,20 +409,15 @@ async def add_outbreak(request: web.Request) -> web.Response:
         created_by=principal.username,
         created_at=time.time(),
     )
-    conference = request.app[CONFERENCE]
-    await conference.store.add_outbreak(outbreak)
-    await conference.cameras.reload_lists()
-    return web.json_response(outbreak_json(outbreak), status=201)
+    await request.app[CONFERENCE].store.add_outbreak(outbreak)
+    return await _lists_changed(request, web.json_response(outbreak_json(outbreak), status=201))
 
 
 async def delete_outbreak(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/outbreaks/{id}``."""
-    principal = await principal_of(request)
-    check_supervisor(principal)
-    conference = request.app[CONFERENCE]
-    await conference.store.delete_outbreak(request.match_info["id"])
-    await conference.cameras.reload_lists()
-    return web.Response(status=204)
+    await _supervisor(request)
+    await request.app[CONFERENCE].store.delete_outbreak(request.match_info["id"])
+    return await _lists_changed(request, web.Response(status=204))
 
 
 async def list_provinces(request: web.Request) -> web.Response:
