@@ -12,10 +12,8 @@ from __future__ import annotations
 import random
 import time
 
-from aiortc.codecs.h264 import H264Encoder
-from aiortc.codecs.vpx import Vp8Encoder
-
 from anpr_feed.manager import FeedRunner
+from conference.media.aiortc_glue import packetize_h264, packetize_vp8
 from conference.media.codecs import H264, VP8
 from conference.rooms.participant import Participant
 from conference.sfu import MediaPacket, SfuMetrics, Source, abs_send_time_bytes, ntp_now
@@ -76,10 +74,10 @@ class FeedPublisher:
     def on_frame(self, data: bytes, pts: int, keyframe: bool, codec: str) -> None:
         """One encoded frame from the worker: packetise and forward it."""
         if codec == "vp8":
-            payloads = Vp8Encoder._packetize(data, self._picture_id)
+            payloads = packetize_vp8(data, self._picture_id)
             self._picture_id = (self._picture_id + 1) & 0x7FFF
         else:
-            payloads = H264Encoder._packetize(H264Encoder._split_bitstream(data))
+            payloads = packetize_h264(data)
         if not payloads:
             return
         timestamp = pts & 0xFFFFFFFF

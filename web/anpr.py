@@ -28,8 +28,15 @@ from conference.permissions import (
     check_supervisor,
     require_role,
 )
-from conference.store import Conflict, Feed, NotFound, Outbreak, PlateEvent, WatchEntry
-from conference.store.sqlite import plate_query
+from conference.store import (
+    Conflict,
+    Feed,
+    NotFound,
+    Outbreak,
+    PlateEvent,
+    WatchEntry,
+    plate_query,
+)
 from web.api import body, epoch, iso, principal_of, zone
 from web.errors import ApiError
 from web.keys import CONFERENCE

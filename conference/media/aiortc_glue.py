@@ -475,6 +475,20 @@ class SlotSender(RTCRtpSender):
                 slot.report.remb_bitrate = bitrate
 
 
+def packetize_vp8(frame: bytes, picture_id: int) -> list[bytes]:
+    """RTP payloads of one encoded VP8 frame (aiortc's packetiser: descriptor, 1,300-byte cuts)."""
+    from aiortc.codecs.vpx import Vp8Encoder
+
+    return cast(list[bytes], Vp8Encoder._packetize(frame, picture_id))
+
+
+def packetize_h264(annex_b: bytes) -> list[bytes]:
+    """RTP payloads of one H.264 access unit in Annex B (aiortc's STAP-A/FU-A packetiser)."""
+    from aiortc.codecs.h264 import H264Encoder
+
+    return cast(list[bytes], H264Encoder._packetize(H264Encoder._split_bitstream(annex_b)))
+
+
 def make_forwarding_receiver(receiver: RTCRtpReceiver, source: Source) -> ForwardingReceiver:
     """Turn an aiortc receiver into one that feeds ``source``."""
     receiver.__class__ = ForwardingReceiver

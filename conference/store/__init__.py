@@ -24,6 +24,7 @@ from conference.store.base import (
     UnitNotFound,
     User,
     WatchEntry,
+    plate_query,
 )
 from conference.store.sqlite import SqliteStore
 
@@ -49,6 +50,7 @@ __all__ = [
     "User",
     "WatchEntry",
     "open_store",
+    "plate_query",
 ]
 
 

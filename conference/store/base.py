@@ -196,6 +196,15 @@ class Outbreak:
     created_at: float
 
 
+def plate_query(text: str | None) -> str:
+    """What part of a plate a search means: upper case letters and digits only (both engines)."""
+    if not text:
+        return ""
+    return "".join(ch for ch in text.upper().replace("Đ", "D") if ch.isascii() and ch.isalnum())[
+        :16
+    ]
+
+
 def new_room_id() -> str:
     """A short id that is safe in URLs and easy to read out on the phone."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"

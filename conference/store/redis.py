@@ -97,8 +97,8 @@ from conference.store.base import (
     batch_cycle,
     default_site,
     new_room_id,
+    plate_query,
 )
-from conference.store.sqlite import plate_query
 
 if TYPE_CHECKING:
     from conference.store.base import Store

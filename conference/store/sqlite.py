@@ -41,6 +41,7 @@ from conference.store.base import (
     batch_cycle,
     default_site,
     new_room_id,
+    plate_query,
 )
 
 T = TypeVar("T")
@@ -1014,15 +1015,6 @@ def _feed(row: tuple) -> Feed:
         created_by=row[7],
         passthrough=bool(row[8]),
     )
-
-
-def plate_query(text: str | None) -> str:
-    """What part of a plate a search means: upper case letters and digits only."""
-    if not text:
-        return ""
-    return "".join(ch for ch in text.upper().replace("Đ", "D") if ch.isascii() and ch.isalnum())[
-        :16
-    ]
 
 
 # Virtual-machine steps (about five per event) a search may spend walking
