@@ -50,7 +50,9 @@ class Console:
         await self.ws.send_str(
             json.dumps({"type": "command", "id": ident, "command": command, "site": site})
         )
-        for _ in range(200):
+        # A generous deadline (a busy machine can take seconds to close a removed
+        # site's peer connection): it turns a hang into a failure, nothing more.
+        for _ in range(600):
             for message in self.messages:
                 if message.get("id") == ident and message["type"] in ("result", "error"):
                     return message
