@@ -570,6 +570,7 @@ async def test_plate_events_search_by_any_part(any_store):
     assert (await any_store.get_plate_event("e3")).alert == "watch: 20B*"
     gone = await any_store.delete_plate_events_before(2500.0)
     assert sorted(e.id for e in gone) == ["e1", "e2"]
+    assert [e.id for e in gone] == ["e1", "e2"]  # oldest first, on both engines
     assert await ids(plate="1234") == ["e4", "e3"]
     assert await any_store.count_plate_events() == 2
     with pytest.raises(NotFound):
@@ -592,6 +593,10 @@ async def test_watch_list_and_outbreaks(any_store):
     await any_store.add_outbreak(
         Outbreak("o2", "99", "2021-10-15", "2021-11-10", "vùng dịch", "host.tinh", 1.0)
     )
+    with pytest.raises(Conflict):  # the same id again: refused alike by both engines
+        await any_store.add_outbreak(
+            Outbreak("o1", "30", "2021-11-01", "2021-11-30", "trùng", "host.tinh", 2.0)
+        )
     assert [o.id for o in await any_store.list_outbreaks()] == ["o2", "o1"]
     await any_store.delete_outbreak("o1")
     with pytest.raises(NotFound):

@@ -854,7 +854,8 @@ class SqliteStore:
         def delete(conn: sqlite3.Connection) -> list[PlateEvent]:
             with conn:
                 rows = conn.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM plate_events WHERE at < ?", (before,)
+                    f"SELECT {_EVENT_COLUMNS} FROM plate_events WHERE at < ? ORDER BY at, id",
+                    (before,),
                 ).fetchall()
                 conn.execute("DELETE FROM plate_events WHERE at < ?", (before,))
             return [PlateEvent(*row) for row in rows]
@@ -889,9 +890,13 @@ class SqliteStore:
         await self._delete_by_id("watchlist", entry_id, f"no watch-list entry {entry_id!r}")
 
     async def add_outbreak(self, outbreak: Outbreak) -> None:
-        await self._run(
-            lambda conn: conn.execute(_insert_sql("outbreaks", _OUTBREAK_COLUMNS), _row(outbreak))
-        )
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(_insert_sql("outbreaks", _OUTBREAK_COLUMNS), _row(outbreak))
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"outbreak marking {outbreak.id!r} already exists") from exc
+
+        await self._run(insert)
 
     async def list_outbreaks(self) -> list[Outbreak]:
         rows = await self._run(
