@@ -436,6 +436,13 @@ async def test_host_adds_a_camera_from_the_console_and_sees_its_alerts(
         f"() => window.consoleState.sites.get('feed-{feed['id']}')?.status === 'connected'",
         timeout=30_000,
     )
+    # The camera is its own group in the counts, not a present site: no site
+    # has joined, so attendance stays 0 of the 2 invited.
+    camera_count = page.locator('#tier-counts [data-kind="camera"]')
+    await camera_count.wait_for()
+    assert await camera_count.inner_text() == "Camera: 1"
+    assert await page.inner_text("#present-count") == "0"
+    assert await page.inner_text("#invited-count") == "2"
 
     # The real reader reads a plate from an outbreak province: a toast and a list entry.
     toast = page.locator("#alert-toasts .alert-toast").first

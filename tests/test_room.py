@@ -42,10 +42,20 @@ async def test_roll_call_counts_per_tier(room):
         ("Xã", 0, 3),
     ]
     room.join(site("05539", []))
-    room.join(site("guest", []))  # not invited: added at the top tier
-    tiers = {t["label"]: (t["present"], t["total"]) for t in room.roll_call.tiers()}
-    assert tiers["Xã"] == (1, 3)
+    room.join(site("guest", []))  # not invited: its own group, not attendance
+    camera = Participant(
+        id="feed-cam1", name="Chốt Sơn Cẩm", role=Role.PARTICIPANT, client="camera"
+    )
+    room.join(camera)
+    assert [(t["label"], t["kind"], t["present"], t["total"]) for t in room.roll_call.tiers()] == [
+        ("Huyện", "site", 0, 1),
+        ("Xã", "site", 1, 3),
+        ("Khách mời", "guest", 1, 1),
+        ("Camera", "camera", 1, 1),
+    ]
     assert room.roll_call.entries["guest"].invited is False
+    assert room.roll_call.entries["feed-cam1"].as_json()["kind"] == "camera"
+    assert room.console_state()["present"] == 2  # two sites; the camera is not one
     room.leave(room.participants["05539"])
     assert room.roll_call.entries["05539"].status.value == "left"
     room.roll_call.connection("guest", "connected")

@@ -3,6 +3,11 @@
 Built for thousands of sites: the table is a dict by site id, counts per tier
 are kept up to date incrementally, and changes are collected so that the host
 console gets one batch per second, not one message per site.
+
+Attendance is the invited sites' tiers. Sites that come in uninvited (guests)
+and checkpoint cameras a host brought in have rows too, so the console can
+show and remove them, but each kind is its own group after the real tiers and
+neither counts towards "present / invited".
 """
 
 from __future__ import annotations
@@ -30,6 +35,21 @@ class SiteStatus(StrEnum):
 
 
 PRESENT = {SiteStatus.CONNECTING, SiteStatus.CONNECTED, SiteStatus.POOR}
+
+
+class EntryKind(StrEnum):
+    """What a roll-call row stands for."""
+
+    SITE = "site"  # an invited site: attendance
+    GUEST = "guest"  # a site that came in without an invitation
+    CAMERA = "camera"  # a checkpoint camera brought into the meeting
+
+
+# Groups of the uninvited rows, after every unit tier (units are at most 16 deep).
+GUEST_DEPTH = 1000
+CAMERA_DEPTH = 1001
+GUEST_LABEL = "Khách mời"
+CAMERA_LABEL = "Camera"
 
 
 @dataclass
@@ -61,6 +81,7 @@ class RollCallEntry:
     depth: int
     unit_type: str
     invited: bool
+    kind: EntryKind = EntryKind.SITE
     status: SiteStatus = SiteStatus.NOT_JOINED
     joined_at: float | None = None
     left_at: float | None = None
@@ -73,6 +94,7 @@ class RollCallEntry:
         """The row on the wire."""
         out = asdict(self)
         out["status"] = self.status.value
+        out["kind"] = self.kind.value
         return out
 
 
@@ -96,13 +118,21 @@ class RollCall:
         self._present_by_depth: Counter[int] = Counter()
         self._total_by_depth: Counter[int] = Counter()
         self._types_by_depth: dict[int, Counter[str]] = {}
+        self._kind_by_depth: dict[int, EntryKind] = {}
         for site in invited or []:
-            self._add(site, invited=True)
+            self._add(site, EntryKind.SITE)
 
-    def _add(self, site: InvitedSite, invited: bool) -> RollCallEntry:
+    def _add(self, site: InvitedSite, kind: EntryKind) -> RollCallEntry:
         entry = RollCallEntry(
-            site.site_id, site.name, site.unit_code, site.depth, site.unit_type, invited
+            site.site_id,
+            site.name,
+            site.unit_code,
+            site.depth,
+            site.unit_type,
+            invited=kind is EntryKind.SITE,
+            kind=kind,
         )
+        self._kind_by_depth.setdefault(site.depth, kind)
         self.entries[site.site_id] = entry
         self._total_by_depth[site.depth] += 1
         self._types_by_depth.setdefault(site.depth, Counter())[site.unit_type] += 1
@@ -117,16 +147,23 @@ class RollCall:
             self._present_by_depth[entry.depth] += 1 if is_present else -1
         self._dirty.add(entry.site_id)
 
-    def entry(self, site_id: str, name: str) -> RollCallEntry:
-        """The row of a site, added (uninvited, top tier) if it was not invited."""
+    def entry(self, site_id: str, name: str, camera: bool = False) -> RollCallEntry:
+        """The row of a site, added as a guest (or a camera) if it was not invited."""
         found = self.entries.get(site_id)
         if found is None:
-            found = self._add(InvitedSite(site_id, name, None, 0, "Khách mời"), invited=False)
+            if camera:
+                uninvited = InvitedSite(site_id, name, None, CAMERA_DEPTH, CAMERA_LABEL)
+                found = self._add(uninvited, EntryKind.CAMERA)
+            else:
+                uninvited = InvitedSite(site_id, name, None, GUEST_DEPTH, GUEST_LABEL)
+                found = self._add(uninvited, EntryKind.GUEST)
         return found
 
-    def joined(self, site_id: str, name: str, now: float | None = None) -> None:
-        """A site connected (its peer connection may still be coming up)."""
-        entry = self.entry(site_id, name)
+    def joined(
+        self, site_id: str, name: str, now: float | None = None, camera: bool = False
+    ) -> None:
+        """A site (or a camera) connected; its peer connection may still be coming up."""
+        entry = self.entry(site_id, name, camera)
         entry.joined_at = time.time() if now is None else now
         entry.left_at = None
         self._set_status(entry, SiteStatus.CONNECTING)
@@ -189,14 +226,20 @@ class RollCall:
             self._dirty.add(site_id)
 
     def tiers(self) -> list[dict[str, Any]]:
-        """Present/total per tier, top tier first; a tier is named after its commonest unit type."""
+        """Present/total per tier, top tier first, then guests and cameras.
+
+        A unit tier is named after its commonest unit type. ``kind`` says
+        whether a group is attendance (``site``) or not (``guest``, ``camera``:
+        their total is how many came, not how many were invited).
+        """
         out = []
         for depth in sorted(self._total_by_depth):
-            kind = self._types_by_depth[depth].most_common(1)[0][0]
+            label = self._types_by_depth[depth].most_common(1)[0][0]
             out.append(
                 {
                     "depth": depth,
-                    "label": kind,
+                    "label": label,
+                    "kind": self._kind_by_depth[depth].value,
                     "present": self._present_by_depth[depth],
                     "total": self._total_by_depth[depth],
                 }

@@ -130,7 +130,9 @@ class Room:
             participant.host_muted = True
             participant.audio_muted = True
         self.ever_joined.add(participant.id)
-        self.roll_call.joined(participant.id, participant.name)
+        self.roll_call.joined(
+            participant.id, participant.name, camera=participant.client == "camera"
+        )
         if previous is not None:
             self._detach(previous)
             previous.send(ParticipantLeft(previous.id, "replaced"))
@@ -393,7 +395,8 @@ class Room:
             "locked": self.locked,
             "recording": self.recording,
             "open": not self.closed,
-            "present": len(self.participants),
+            # Sites in the room; cameras are not attendance.
+            "present": sum(p.client != "camera" for p in self.participants.values()),
         }
 
     def snapshot(self) -> list[Participant]:

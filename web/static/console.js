@@ -203,6 +203,9 @@ function siteName(id) {
   return site ? site.name : id;
 }
 
+/** Whether a roll-call group counts towards attendance (invited sites), not guests or cameras. */
+const isAttendance = (tier) => !tier.kind || tier.kind === 'site';
+
 function tierLabel(label) {
   if (getLang() === 'en') return UNIT_TYPES_EN[label] || label || '–';
   return label || '–';
@@ -576,14 +579,21 @@ function renderCounts() {
   let present = 0;
   let total = 0;
   store.tiers.forEach((tier, index) => {
-    present += Number(tier.present) || 0;
-    total += Number(tier.total) || 0;
+    // Guests and cameras have their own groups: shown as "how many are in",
+    // never added to the invited sites' attendance.
+    const attendance = isAttendance(tier);
+    if (attendance) {
+      present += Number(tier.present) || 0;
+      total += Number(tier.total) || 0;
+    }
     if (index > 0) parts.push(el('span', 'tier-sep', ' · '));
-    const item = el('span', 'tier-count', `${tierLabel(tier.label)}: ${tier.present}/${tier.total}`);
+    const count = attendance ? `${tier.present}/${tier.total}` : String(tier.present);
+    const item = el('span', 'tier-count', `${tierLabel(tier.label)}: ${count}`);
     item.dataset.tierDepth = String(tier.depth);
+    item.dataset.kind = tier.kind || 'site';
     item.dataset.present = String(tier.present);
     item.dataset.total = String(tier.total);
-    item.classList.toggle('is-complete', tier.total > 0 && tier.present === tier.total);
+    item.classList.toggle('is-complete', attendance && tier.total > 0 && tier.present === tier.total);
     parts.push(item);
   });
   for (const sep of parts) if (sep.classList.contains('tier-sep')) sep.setAttribute('aria-hidden', 'true');

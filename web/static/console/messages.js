@@ -376,4 +376,5 @@ export const UNIT_TYPES_EN = {
   'Phường': 'Ward',
   'Thị trấn': 'Township',
   'Khách mời': 'Guests',
+  'Camera': 'Cameras',
 };
