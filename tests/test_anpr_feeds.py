@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.anpr_support import feed_body, logins, start_with_accounts
+from tests.accounts import logins, start_with_accounts
+from tests.anpr_support import feed_body
 from tests.conftest import ServerProcess
 from tests.waiting import eventually
 

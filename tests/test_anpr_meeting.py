@@ -21,7 +21,7 @@ import pytest
 
 from anpr_feed import synth
 from recorder.manifest import read_manifest
-from tests.anpr_support import PASSWORD
+from tests.accounts import PASSWORD
 from tests.anpr_support import register_feed as _register_feed
 from tests.api_client import ApiClient, meeting_body
 from tests.conftest import ServerProcess, start_server

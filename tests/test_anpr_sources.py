@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from aiohttp import web
 
-from tests.anpr_support import PASSWORD, register_feed
+from tests.accounts import PASSWORD
+from tests.anpr_support import register_feed
 from tests.api_client import ApiClient
 from tests.conftest import ServerProcess, free_port, start_server
 from tests.waiting import eventually

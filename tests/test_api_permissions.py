@@ -16,10 +16,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.accounts import PASSWORD, Login, logins, start_with_accounts
 from tests.api_client import ApiClient, meeting_body
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 
-PASSWORD = "mat-khau-kiem-thu"
 ACCOUNTS = {
     "admin": ("admin", None),
     "host.tinh": ("host", "19"),
@@ -35,27 +35,15 @@ DINH_HOA_FIRST_COMMUNES = ["05536", "05539", "05542"]
 
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_server(Path(tmp_path_factory.mktemp("api")) / "data")
-    for username, (role, unit) in ACCOUNTS.items():
-        server.add_user(username, role, unit, password=PASSWORD)
+    server = start_with_accounts(Path(tmp_path_factory.mktemp("api")) / "data", ACCOUNTS)
     yield server
     server.stop()
 
 
 @pytest.fixture
-async def as_user(api_server: ServerProcess) -> AsyncIterator:
-    clients: list[ApiClient] = []
-
-    async def login(username: str) -> ApiClient:
-        client = ApiClient(api_server.base_url)
-        reply = await client.login(username, PASSWORD)
-        assert reply.status == 200, reply.body
-        clients.append(client)
-        return client
-
-    yield login
-    for client in clients:
-        await client.close()
+async def as_user(api_server: ServerProcess) -> AsyncIterator[Login]:
+    async with logins(api_server) as login:
+        yield login
 
 
 _SLOTS = itertools.count(1)

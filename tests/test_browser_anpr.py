@@ -26,7 +26,7 @@ from playwright.async_api import Browser, Page
 
 from anpr_feed import synth
 from conference.store import PlateEvent, SqliteStore
-from tests.anpr_support import PASSWORD, logins, start_with_accounts
+from tests.accounts import PASSWORD, logins, start_with_accounts
 from tests.anpr_support import register_feed as _register_feed
 from tests.api_client import ApiClient, meeting_body
 from tests.conftest import ServerProcess
