@@ -1131,17 +1131,17 @@ def generate(
 
     scene = CheckpointScene(
         seconds,
-        fps,
-        width,
-        height,
-        seed,
-        vehicles_per_minute,
-        night,
-        layouts,
-        zoom,
-        exposure,
-        noise,
-        distractors,
+        fps=fps,
+        width=width,
+        height=height,
+        seed=seed,
+        vehicles_per_minute=vehicles_per_minute,
+        night=night,
+        layouts=layouts,
+        zoom=zoom,
+        exposure=exposure,
+        noise=noise,
+        distractors=distractors,
     )
     target = Path(path)
     vp8 = target.suffix.lower() == ".webm"
