@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from anpr_feed import worker
 from anpr_feed.watchlist import Alert, Matcher
 from conference.store import Feed, PlateEvent, Store
+from conference.store.base import PLATE_COLOURS
 
 logger = logging.getLogger(__name__)
 
@@ -392,6 +393,7 @@ class FeedManager:
             crop=crop,
             thumbnail=thumbnail,
             alert="; ".join(a.describe() for a in alerts) or None,
+            colour=colour if (colour := message.get("colour")) in PLATE_COLOURS else None,
         )
         await self.store.add_plate_events([event])
         self.events_stored += 1

@@ -352,6 +352,7 @@ def _pass_message(event: Any) -> dict[str, Any]:
         "started_at": float(event.started_at),
         "ended_at": float(event.ended_at),
         "reads": int(getattr(event, "reads", 1)),
+        "colour": getattr(event, "colour", None),
         "crop": bytes(event.crop_jpeg or b""),
         "thumbnail": bytes(event.thumbnail_jpeg or b""),
     }

@@ -112,7 +112,7 @@ def ensure_clip(clip: Clip, cache: Path) -> tuple[Path, list[dict[str, Any]]]:
 
     video = cache / f"{clip.name}.mp4"
     truth_file = cache / f"{clip.name}.json"
-    if not (video.is_file() and truth_file.is_file()):
+    if not (video.is_file() and truth_file.is_file() and _has_colours(truth_file)):
         cache.mkdir(parents=True, exist_ok=True)
         tmp = cache / f".{clip.name}.{os.getpid()}.mp4"
         truth = synth.generate(
@@ -129,6 +129,7 @@ def ensure_clip(clip: Clip, cache: Path) -> tuple[Path, list[dict[str, Any]]]:
                 "plate": v.plate.normalized,
                 "province_code": v.plate.province_code,
                 "layout": v.plate.layout,
+                "colour": v.plate.colour,
                 "kind": v.kind,
                 "direction": v.direction,
                 "entry": v.entry_frame / FPS,
@@ -141,6 +142,12 @@ def ensure_clip(clip: Clip, cache: Path) -> tuple[Path, list[dict[str, Any]]]:
         truth_file.write_text(json.dumps(rows), encoding="utf-8")
         tmp.replace(video)
     return video, json.loads(truth_file.read_text(encoding="utf-8"))
+
+
+def _has_colours(truth_file: Path) -> bool:
+    """Whether a cached truth file is recent enough to carry plate colours."""
+    rows = json.loads(truth_file.read_text(encoding="utf-8"))
+    return all("colour" in row for row in rows)
 
 
 def read_clip(
@@ -186,11 +193,25 @@ def read_clip(
                 "confidence": e.confidence,
                 "reads": e.reads,
                 "attempts": e.attempts,
+                "colour": e.colour,
             }
             for e in events
         ],
         "reader_calls": pipeline.stats.reads,
         "cpu_ms_per_frame": round(cpu * 1000 / max(frames, 1), 2),
+    }
+
+
+def colour_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Plate background colour of the vehicles that got a pass: right, wrong, or not seen."""
+    passed = [v for v in rows if v.get("pass_colour", "missed") != "missed"]
+    right = sum(1 for v in passed if v["pass_colour"] == v["colour"])
+    unseen = sum(1 for v in passed if v["pass_colour"] is None)
+    return {
+        "colour_right": right,
+        "colour_wrong": len(passed) - right - unseen,
+        "colour_unseen": unseen,
+        "colour_rate": round(right / len(passed), 4) if passed else None,
     }
 
 
@@ -225,6 +246,9 @@ def score_clip(result: dict[str, Any]) -> dict[str, Any]:
             )
             used.add(best)
             vehicle["read"], vehicle["pass"] = passes[best]["plate"], best
+    for vehicle in vehicles:
+        index = vehicle["pass"]
+        vehicle["pass_colour"] = "missed" if index is None else passes[index].get("colour")
     false_passes = [p["plate"] for p in passes if p["plate"] not in plates]
     duplicates = len(passes) - len({p["plate"] for p in passes})
     return {"vehicles": vehicles, "false_passes": false_passes, "duplicates": duplicates}
@@ -362,6 +386,7 @@ def synthetic(
             if n
             else None,
             "missed": sum(1 for v in rows if v["read"] is None),
+            **colour_summary(rows),
         }
 
     every = [v for s in scored for v in s["vehicles"]]

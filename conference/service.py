@@ -646,6 +646,7 @@ class Conference:
             "display": event.display,
             "province_code": event.province_code,
             "confidence": event.confidence,
+            "colour": event.colour,
             "alerts": [
                 {"kind": a.kind, "reason": a.reason, "pattern": a.pattern, "fuzzy": a.fuzzy}
                 for a in alerts

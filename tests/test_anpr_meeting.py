@@ -132,6 +132,8 @@ async def test_camera_in_a_meeting_is_watched_spotlit_alerted_recorded_and_searc
         assert found.status == 200
         [event] = [e for e in found.body["events"] if e["id"] == alert["event"]]
         assert event["plate"] == watched.normalized and event["feed_id"] == feed_id
+        # The plate's colour, where the camera saw it, is never a wrong one.
+        assert event["colour"] in (watched.colour, None) and alert["colour"] == event["colour"]
         for kind in ("plate", "frame"):
             async with host.session.get(
                 f"{anpr_server.base_url}/api/anpr/events/{event['id']}/{kind}.jpg"

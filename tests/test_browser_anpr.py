@@ -95,9 +95,13 @@ def jpeg(image: np.ndarray) -> bytes:
 
 
 async def seed_passes(
-    data_dir: Path, passes: list[tuple[str, str, str, str, float]]
+    data_dir: Path,
+    passes: list[tuple[str, str, str, str, float]],
+    colours: dict[str, str] | None = None,
 ) -> list[PlateEvent]:
     """Store passes (feed id, checkpoint, plate, display, at) as FeedManager does.
+
+    ``colours`` gives some plates a background colour (the rest: none seen).
 
     The crop is the plate drawn by the synthetic-video renderer; the
     thumbnail a frame holding it.
@@ -107,7 +111,10 @@ async def seed_passes(
         local = datetime.fromtimestamp(at, VN)
         event_id = local.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(5)
         folder = local.strftime("%Y-%m-%d")
-        spec = synth.PlateSpec(plate, display, (display,), "car_1line", "white", plate[:2])
+        colour = (colours or {}).get(plate)
+        spec = synth.PlateSpec(
+            plate, display, (display,), "car_1line", colour or "white", plate[:2]
+        )
         crop = synth.render_plate(spec, 0.5)
         frame = np.full((270, 480, 3), (70, 80, 90), np.uint8)
         frame[150 : 150 + crop.shape[0], 180 : 180 + crop.shape[1]] = crop
@@ -127,6 +134,7 @@ async def seed_passes(
                 confidence=0.97,
                 crop=f"{folder}/{event_id}-plate.jpg",
                 thumbnail=f"{folder}/{event_id}-frame.jpg",
+                colour=colour,
             )
         )
     store = SqliteStore(data_dir / "conference.sqlite3")
@@ -208,6 +216,7 @@ async def test_operator_finds_a_partial_plate_on_a_phone_within_their_scope(
             (ours["id"], ours["checkpoint"], "30F55555", "30F-555.55", now - 200),
             (theirs["id"], theirs["checkpoint"], "20A12377", "20A-123.77", now - 100),
         ],
+        colours={"20A12399": "yellow"},
     )
 
     page = await open_page(browser, anpr_server.base_url, "operator.dinhhoa", "/anpr", phone=True)
@@ -229,6 +238,10 @@ async def test_operator_finds_a_partial_plate_on_a_phone_within_their_scope(
     assert "20A-123.99" in await first.locator(".plate-display").inner_text()
     assert await first.locator(".plate-display mark").inner_text() == "A-123"
     assert await first.locator(".plate-checkpoint").inner_text() == "Chốt Định Hóa"
+    # The plate colour is shown where the camera saw it, and only there.
+    colour = first.locator('[data-fact="colour"] dd')
+    assert await colour.inner_text() == "Nền vàng (xe kinh doanh vận tải)"
+    assert await results.nth(1).locator('[data-fact="colour"]').count() == 0
     for index in range(3):
         crop = results.nth(index).locator("img.plate-crop")
         await crop.scroll_into_view_if_needed()

@@ -167,7 +167,7 @@ def _sign_scene(frames: int) -> list[Image]:
         (15, 12, 240, 34),
         (30, 30, 180),
     )
-    car_plate = synth.render_plate(_plate(("51G-382.17",), "car_1line"), 0.32)
+    car_plate = synth.render_plate(_plate(("51G-382.17",), "car_1line", "yellow"), 0.32)
     out = []
     for i in range(frames):
         frame = background.copy()
@@ -191,6 +191,7 @@ def test_static_sign_never_passes_but_a_plate_crossing_it_is_read(reader: RapidO
         events += pipeline.process(frame, index / FPS)
     events += pipeline.flush()
     assert [e.plate.normalized for e in events] == ["51G38217"]
+    assert events[0].colour == "yellow"  # a commercial vehicle's plate, kept with the pass
     # The sign was found by the detector all along, and never read.
     assert pipeline.stats.candidates > len(frames)
     assert pipeline.stats.reads <= 4

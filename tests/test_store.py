@@ -49,6 +49,24 @@ async def test_reopening_keeps_data_and_schema_version(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
+async def test_upgrading_keeps_plate_events_from_before_colours(tmp_path):
+    """A store made before plate colours were kept opens with its events intact."""
+    path = tmp_path / "s.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript("".join(MIGRATIONS[:4]) + "PRAGMA user_version = 4;")
+    conn.execute(
+        "INSERT INTO plate_events (id, feed_id, checkpoint, at, plate, display, province_code,"
+        " confidence) VALUES ('old', 'cam', 'Chốt Km 52', 1.0, '20A12345', '20A-123.45', '20', 0.9)"
+    )
+    conn.commit()
+    conn.close()
+    store = SqliteStore(path)
+    old = await store.get_plate_event("old")
+    assert (old.plate, old.colour) == ("20A12345", None)
+    assert [e.id for e in await store.search_plate_events(plate="2345")] == ["old"]
+    await store.close()
+
+
 async def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "s.sqlite3"
     conn = sqlite3.connect(path)

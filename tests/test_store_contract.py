@@ -545,7 +545,13 @@ async def test_plate_events_search_by_any_part(any_store):
         plate_event("e1", "20A12345", 1000.0),
         plate_event("e2", "29A99999", 2000.0, checkpoint="Chốt Km 30"),
         plate_event(
-            "e3", "20B123456", 3000.0, crop="e3-crop.jpg", thumbnail="e3.jpg", alert="watch: 20B*"
+            "e3",
+            "20B123456",
+            3000.0,
+            crop="e3-crop.jpg",
+            thumbnail="e3.jpg",
+            alert="watch: 20B*",
+            colour="yellow",
         ),
         plate_event("e4", "98C11234", 4000.0),
     ]
@@ -567,7 +573,8 @@ async def test_plate_events_search_by_any_part(any_store):
     assert await ids(checkpoint="Chốt Km 30") == ["e2"]
     assert await ids(limit=2) == ["e4", "e3"]
     assert await ids(plate="77777") == []
-    assert (await any_store.get_plate_event("e3")).alert == "watch: 20B*"
+    assert await any_store.get_plate_event("e3") == events[2]  # every field, colour too
+    assert (await any_store.get_plate_event("e4")).colour is None
     gone = await any_store.delete_plate_events_before(2500.0)
     assert sorted(e.id for e in gone) == ["e1", "e2"]
     assert [e.id for e in gone] == ["e1", "e2"]  # oldest first, on both engines

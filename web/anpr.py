@@ -153,6 +153,7 @@ def event_json(request: web.Request, event: PlateEvent) -> dict[str, Any]:
         "province_code": event.province_code,
         "province": province_name(event.province_code),
         "confidence": event.confidence,
+        "colour": event.colour,
         "alert": event.alert,
         "crop_url": f"{base}/plate.jpg" if event.crop else None,
         "thumbnail_url": f"{base}/frame.jpg" if event.thumbnail else None,

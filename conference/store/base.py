@@ -170,6 +170,12 @@ class PlateEvent:
     crop: str | None = None  # file name of the plate crop (JPEG) under DATA_DIR/anpr
     thumbnail: str | None = None  # file name of the frame thumbnail (JPEG)
     alert: str | None = None  # why it raised an alert, if it did
+    colour: str | None = None  # plate background where the reader saw it: see PLATE_COLOURS
+
+
+# Plate backgrounds (Circular 58/2020/TT-BCA art. 25): white private, yellow
+# commercial transport, blue state bodies, red military.
+PLATE_COLOURS = ("white", "yellow", "blue", "red")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1607,6 +1607,7 @@ def _plate_event_json(event: PlateEvent) -> str:
             "crop": event.crop,
             "thumbnail": event.thumbnail,
             "alert": event.alert,
+            "colour": event.colour,
         }
     )
 
@@ -1625,6 +1626,7 @@ def _plate_event(raw: Raw) -> PlateEvent:
         crop=record["crop"],
         thumbnail=record["thumbnail"],
         alert=record["alert"],
+        colour=record.get("colour"),  # events stored before colours were kept have none
     )
 
 

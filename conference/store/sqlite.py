@@ -186,6 +186,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX plate_events_feed ON plate_events(feed_id, at);
     CREATE INDEX plate_events_short ON plate_events(at) WHERE length(plate) < 3;
     """,
+    """
+    -- The plate's background colour (white, yellow, blue, red) where it was seen.
+    ALTER TABLE plate_events ADD COLUMN colour TEXT;
+    """,
 ]
 
 
@@ -938,7 +942,8 @@ _FEED_COLUMNS = (
     "id, name, checkpoint, location, url, unit_code, created_at, created_by, passthrough"
 )
 _EVENT_COLUMNS = (
-    "id, feed_id, checkpoint, at, plate, display, province_code, confidence, crop, thumbnail, alert"
+    "id, feed_id, checkpoint, at, plate, display, province_code, confidence, crop, thumbnail,"
+    " alert, colour"
 )
 _WATCH_COLUMNS = "id, pattern, reason, created_by, created_at"
 _OUTBREAK_COLUMNS = 'id, province_code, start, "end", reason, created_by, created_at'

@@ -35,6 +35,7 @@ const ALERTS_KEPT = 100; // as the server keeps per room
 const SERVER_UTC_OFFSET_MIN = 7 * 60; // times are shown in Vietnam time, like the other pages
 const STATUSES = ['not-joined', 'connecting', 'connected', 'poor', 'left', 'removed'];
 const PRESENT = new Set(['connecting', 'connected', 'poor']);
+const PLATE_COLOURS = new Set(['white', 'yellow', 'blue', 'red']);
 // Status filter values: which row statuses each one shows.
 const STATUS_FILTERS = {
   all: null,
@@ -954,6 +955,10 @@ function fillAlertItem(li, alert) {
   if (typeof alert.at === 'number') time.dateTime = new Date(alert.at * 1000).toISOString();
   head.append(plate, time);
   const where = el('p', 'alert-checkpoint', alert.checkpoint || cameraName(alert.feed));
+  // The plate's background says what kind of vehicle it is (yellow: commercial transport).
+  if (PLATE_COLOURS.has(alert.colour)) {
+    where.append(el('span', 'alert-colour', ` · ${t(`console.alert.colour.${alert.colour}`)}`));
+  }
   const reasons = el('ul', 'alert-reasons');
   for (const line of alertReasons(alert)) reasons.append(el('li', 'alert-reason', line));
   const text = el('div', 'alert-item-text');

@@ -37,6 +37,11 @@ const MESSAGES = {
     'anpr.place': 'Chốt',
     'anpr.province': 'Tỉnh',
     'anpr.confidence': 'Độ tin cậy',
+    'anpr.colour': 'Màu biển',
+    'anpr.colour.white': 'Nền trắng (xe cá nhân)',
+    'anpr.colour.yellow': 'Nền vàng (xe kinh doanh vận tải)',
+    'anpr.colour.blue': 'Nền xanh (cơ quan nhà nước)',
+    'anpr.colour.red': 'Nền đỏ (quân đội)',
     'anpr.lowConfidence': 'thấp, xin đối chiếu ảnh',
     'anpr.alert': 'Cảnh báo',
     'anpr.cropAlt': 'Ảnh chụp biển số {plate}',
@@ -78,6 +83,11 @@ const MESSAGES = {
     'anpr.place': 'Checkpoint',
     'anpr.province': 'Province',
     'anpr.confidence': 'Confidence',
+    'anpr.colour': 'Plate colour',
+    'anpr.colour.white': 'White (private)',
+    'anpr.colour.yellow': 'Yellow (commercial transport)',
+    'anpr.colour.blue': 'Blue (state body)',
+    'anpr.colour.red': 'Red (military)',
     'anpr.lowConfidence': 'low, check the picture',
     'anpr.alert': 'Alert',
     'anpr.cropAlt': 'Photo of the plate {plate}',
@@ -97,6 +107,7 @@ const PAGE_SIZE = 50;
 const MAX_RESULTS = 500; // the API's cap
 const TYPE_DELAY_MS = 350;
 const LOW_CONFIDENCE = 0.8;
+const COLOURS = new Set(['white', 'yellow', 'blue', 'red']);
 
 const $ = (id) => document.getElementById(id);
 const dom = {
@@ -309,6 +320,13 @@ function eventCard(ev) {
     h('div', { dataset: { fact: 'province' } },
       h('dt', {}, t('anpr.province')),
       h('dd', {}, province)),
+    // The background colour says what kind of vehicle it is; shown only where the camera saw it.
+    COLOURS.has(ev.colour)
+      ? h('div', { dataset: { fact: 'colour' } },
+        h('dt', {}, t('anpr.colour')),
+        h('dd', {}, h('span', { class: `plate-swatch plate-swatch-${ev.colour}`, 'aria-hidden': 'true' }),
+          t(`anpr.colour.${ev.colour}`)))
+      : null,
     h('div', { dataset: { fact: 'confidence' } },
       h('dt', {}, t('anpr.confidence')),
       h('dd', { class: low ? 'is-low' : '' },

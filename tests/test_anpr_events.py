@@ -1,4 +1,4 @@
-"""Retention of plate events: old rows and their pictures go, recent ones stay."""
+"""Stored plate events: what a pass keeps, and retention (old rows and pictures go)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from anpr_feed.manager import FeedManager
-from conference.store import PlateEvent
+from anpr_feed.manager import FeedManager, FeedRunner
+from anpr_feed.pipeline import PassEvent
+from anpr_feed.plates import parse
+from anpr_feed.worker import _pass_message
+from conference.store import Feed, PlateEvent
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -56,3 +59,24 @@ async def test_expire_deletes_old_events_and_their_pictures(any_store, tmp_path:
     # A name that is not one of ours is never a path (no way out of the folder).
     assert manager.image_path("../secret.key") is None
     assert manager.image_path("2026-01-01/../../x") is None
+
+
+def _pass(plate: str, colour: str | None) -> PassEvent:
+    parsed = parse(plate)
+    assert parsed is not None
+    return PassEvent(
+        parsed, 0.97, 10.0, 11.0, 3, 4, b"", b"", (0, 0, 10, 5), colour=colour, alert=None
+    )
+
+
+async def test_a_pass_is_stored_with_its_plate_colour(any_store, tmp_path: Path) -> None:
+    """What a worker sends of a pass reaches the store: the colour too, when it is one."""
+    manager = FeedManager(any_store, tmp_path, "Asia/Ho_Chi_Minh")
+    feed = Feed("cam-1", "Làn vào", "Chốt Km 52", "Km 52", "file:///x.mp4", "167", 1.0, "admin")
+    runner = FeedRunner(feed, manager)
+    await manager._store_pass(runner, _pass_message(_pass("20C12345", "yellow")))
+    await manager._store_pass(runner, _pass_message(_pass("29A99999", None)))
+    bad = _pass_message(_pass("99A11111", None)) | {"colour": "purple<script>"}
+    await manager._store_pass(runner, bad)
+    stored = {e.plate: e.colour for e in await any_store.search_plate_events(limit=10)}
+    assert stored == {"20C12345": "yellow", "29A99999": None, "99A11111": None}
