@@ -161,3 +161,18 @@ async def check_feed_admin(store: Store, principal: Principal, unit_code: str | 
 def check_supervisor(principal: Principal) -> None:
     """The watch list and outbreak provinces: the operators' supervisors (hosts) and admins."""
     require_role(principal, AccountRole.HOST)
+
+
+async def can_remove_listing(store: Store, principal: Principal, unit_code: str | None) -> bool:
+    """Take a plate or an outbreak province off the lists that ``unit_code`` put it on.
+
+    Every camera alerts on every entry (a wanted vehicle is wanted at every
+    checkpoint), but an entry is its unit's: admins and the hosts of that unit
+    or of a unit above it may remove it; a neighbouring district may not. An
+    entry an admin made (no unit) is removed by admins only.
+    """
+    if principal.is_admin:
+        return True
+    if principal.role is not AccountRole.HOST or principal.unit_code is None or unit_code is None:
+        return False
+    return await in_subtree(store, unit_code, principal.unit_code)

@@ -20,6 +20,8 @@ from tests.waiting import eventually
 ACCOUNTS = {
     "admin": ("admin", None),
     "host.tinh": ("host", "19"),
+    "host.dinhhoa": ("host", "167"),
+    "host.tp": ("host", "164"),
     "operator.dinhhoa": ("operator", "167"),
     "operator.tp": ("operator", "164"),
     "site.chochu": ("site", "05536"),
@@ -149,6 +151,55 @@ async def test_watch_list_and_outbreaks_are_edited_by_supervisors(as_user):
     assert (await host.call("DELETE", f"/api/anpr/outbreaks/{created.body['id']}")).status == 204
     provinces = (await operator.call("GET", "/api/anpr/provinces")).body["provinces"]
     assert {"code": "20", "name": "Thái Nguyên"} in provinces
+
+
+async def test_a_listing_is_removed_by_its_unit_and_the_units_above(as_user):
+    """Every checkpoint alerts on every entry, but a neighbouring district cannot remove one."""
+    admin = await as_user("admin")
+    province = await as_user("host.tinh")
+    district = await as_user("host.dinhhoa")
+    neighbour = await as_user("host.tp")
+    operator = await as_user("operator.dinhhoa")
+
+    async def removable(client, path: str, key: str) -> dict[str, bool]:
+        reply = await client.call("GET", path)
+        return {e.get("pattern") or e["province_code"]: e["can_remove"] for e in reply.body[key]}
+
+    created = await district.call(
+        "POST", "/api/anpr/watchlist", {"pattern": "20B11111", "reason": "xe trốn chốt"}
+    )
+    assert created.status == 201
+    assert created.body["unit_code"] == "167" and created.body["can_remove"] is True
+    assert created.body["unit"] and "Định Hóa" in created.body["unit"]
+    ours = created.body["id"]
+    by_admin = await admin.call("POST", "/api/anpr/watchlist", {"pattern": "29C*", "reason": "Bộ"})
+    assert by_admin.status == 201 and by_admin.body["unit_code"] is None
+
+    path = "/api/anpr/watchlist"
+    assert await removable(district, path, "entries") == {"20B11111": True, "29C*": False}
+    assert await removable(neighbour, path, "entries") == {"20B11111": False, "29C*": False}
+    assert await removable(province, path, "entries") == {"20B11111": True, "29C*": False}
+    assert await removable(operator, path, "entries") == {"20B11111": False, "29C*": False}
+    assert await removable(admin, path, "entries") == {"20B11111": True, "29C*": True}
+
+    refused = await neighbour.call("DELETE", f"{path}/{ours}")
+    assert refused.status == 403 and refused.code == "out-of-scope"
+    assert (await province.call("DELETE", f"{path}/{by_admin.body['id']}")).status == 403
+    assert {e["pattern"] for e in (await operator.call("GET", path)).body["entries"]} == {
+        "20B11111",
+        "29C*",
+    }
+    assert (await province.call("DELETE", f"{path}/{ours}")).status == 204  # the unit above
+    assert (await admin.call("DELETE", f"{path}/{by_admin.body['id']}")).status == 204
+    assert (await admin.call("DELETE", f"{path}/{ours}")).status == 404
+
+    outbreak = {"province_code": "98", "start": "2021-08-01", "end": "2021-08-31", "reason": "F0"}
+    marked = await district.call("POST", "/api/anpr/outbreaks", outbreak)
+    assert marked.status == 201 and marked.body["unit_code"] == "167"
+    refused = await neighbour.call("DELETE", f"/api/anpr/outbreaks/{marked.body['id']}")
+    assert refused.status == 403 and refused.code == "out-of-scope"
+    assert await removable(neighbour, "/api/anpr/outbreaks", "outbreaks") == {"98": False}
+    assert (await district.call("DELETE", f"/api/anpr/outbreaks/{marked.body['id']}")).status == 204
 
 
 def test_feed_cli_add_list_remove(anpr_server, tmp_path):

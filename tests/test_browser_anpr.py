@@ -388,7 +388,15 @@ async def test_supervisor_edits_the_lists_and_an_operator_reads_them(
     await page.locator('#watch-list li[data-pattern="29A12345"]').wait_for(state="detached")
     entries = (await host.call("GET", "/api/anpr/watchlist")).body["entries"]
     assert [e["pattern"] for e in entries] == ["30A99999"]
-    assert not page.errors and not reader.errors  # type: ignore[attr-defined]
+
+    # A district host sees the province's entry as the province's: no delete button.
+    district = await open_page(browser, anpr_server.base_url, "host.dinhhoa", "/anpr/lists")
+    theirs = district.locator('#watch-list li[data-pattern="30A99999"]')
+    await theirs.wait_for()
+    assert await theirs.locator("button.lists-delete").count() == 0
+    assert "Do Tỉnh Thái Nguyên đưa vào" in await theirs.locator(".lists-locked").inner_text()
+    assert "Thái Nguyên" in await theirs.locator(".lists-by").inner_text()
+    assert not page.errors and not reader.errors and not district.errors  # type: ignore[attr-defined]
 
 
 # -- (d) the host console: a camera in the meeting and its alerts -----------------------------

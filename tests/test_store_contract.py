@@ -585,17 +585,20 @@ async def test_plate_events_search_by_any_part(any_store):
 
 
 async def test_watch_list_and_outbreaks(any_store):
-    await any_store.add_watch(WatchEntry("w1", "30A12345", "xe vi phạm", "host.tinh", 1.0))
+    await any_store.add_watch(WatchEntry("w1", "30A12345", "xe vi phạm", "host.tinh", 1.0, "19"))
     await any_store.add_watch(WatchEntry("w2", "29A*", "kiểm tra", "host.tinh", 2.0))
     with pytest.raises(Conflict):
         await any_store.add_watch(WatchEntry("w3", "29A*", "trùng", "host.tinh", 3.0))
-    assert [w.pattern for w in await any_store.list_watch()] == ["29A*", "30A12345"]
+    assert [(w.pattern, w.unit_code) for w in await any_store.list_watch()] == [
+        ("29A*", None),
+        ("30A12345", "19"),
+    ]
     await any_store.delete_watch("w2")
     assert [w.id for w in await any_store.list_watch()] == ["w1"]
     with pytest.raises(NotFound):
         await any_store.delete_watch("w2")
     await any_store.add_outbreak(
-        Outbreak("o1", "29", "2021-11-01", "2021-11-30", "vùng dịch", "host.tinh", 1.0)
+        Outbreak("o1", "29", "2021-11-01", "2021-11-30", "vùng dịch", "host.tinh", 1.0, "19")
     )
     await any_store.add_outbreak(
         Outbreak("o2", "99", "2021-10-15", "2021-11-10", "vùng dịch", "host.tinh", 1.0)
@@ -604,7 +607,10 @@ async def test_watch_list_and_outbreaks(any_store):
         await any_store.add_outbreak(
             Outbreak("o1", "30", "2021-11-01", "2021-11-30", "trùng", "host.tinh", 2.0)
         )
-    assert [o.id for o in await any_store.list_outbreaks()] == ["o2", "o1"]
+    assert [(o.id, o.unit_code) for o in await any_store.list_outbreaks()] == [
+        ("o2", None),
+        ("o1", "19"),
+    ]
     await any_store.delete_outbreak("o1")
     with pytest.raises(NotFound):
         await any_store.delete_outbreak("o1")

@@ -22,7 +22,9 @@ from anpr_feed.watchlist import WatchListError, normalize_pattern, parse_upload
 from anpr_feed.worker import FeedSourceError, check_source
 from conference.permissions import (
     FEED_ROLES,
+    Forbidden,
     Principal,
+    can_remove_listing,
     can_see_feed,
     check_feed_admin,
     check_supervisor,
@@ -304,22 +306,67 @@ async def event_image(request: web.Request) -> web.StreamResponse:
 # -- watch list and outbreak provinces -------------------------------------------------------
 
 
-def watch_json(entry: WatchEntry) -> dict[str, Any]:
-    """A watch-list entry on the wire."""
+class _Listings:
+    """Whose each list entry is, for one principal: the unit's name and whether it may remove it."""
+
+    def __init__(self, names: dict[str, str], removable: dict[str | None, bool]) -> None:
+        self.names = names
+        self.removable = removable
+
+    @classmethod
+    async def of(
+        cls, request: web.Request, principal: Principal, entries: list[WatchEntry] | list[Outbreak]
+    ) -> _Listings:
+        store = request.app[CONFERENCE].store
+        codes = {e.unit_code for e in entries}
+        units = await store.get_units([c for c in codes if c is not None])
+        removable = {code: await can_remove_listing(store, principal, code) for code in codes}
+        return cls({code: unit.name for code, unit in units.items()}, removable)
+
+    def fields(self, unit_code: str | None) -> dict[str, Any]:
+        """``unit_code``, ``unit`` (its name) and ``can_remove`` of an entry."""
+        return {
+            "unit_code": unit_code,
+            "unit": self.names.get(unit_code or ""),
+            "can_remove": self.removable.get(unit_code, False),
+        }
+
+
+async def _removable_listing(
+    request: web.Request, principal: Principal, entries: list[WatchEntry] | list[Outbreak]
+) -> str:
+    """The ``{id}`` of the path if it is listed and ``principal`` may remove it."""
+    entry_id = request.match_info["id"]
+    entry = next((e for e in entries if e.id == entry_id), None)
+    if entry is None:
+        raise ApiError(404, "not-found", "no such entry")
+    store = request.app[CONFERENCE].store
+    if not await can_remove_listing(store, principal, entry.unit_code):
+        raise Forbidden(
+            "out-of-scope",
+            "this entry was listed by another unit; its supervisors or an admin may remove it",
+        )
+    return entry_id
+
+
+def watch_json(entry: WatchEntry, listings: _Listings | None = None) -> dict[str, Any]:
+    """A watch-list entry on the wire (with its unit and ``can_remove`` given ``listings``)."""
     return {
         "id": entry.id,
         "pattern": entry.pattern,
         "reason": entry.reason,
         "created_by": entry.created_by,
         "created_at": entry.created_at,
+        **(listings.fields(entry.unit_code) if listings else {"unit_code": entry.unit_code}),
     }
 
 
 async def list_watch(request: web.Request) -> web.Response:
     """``GET /api/anpr/watchlist``."""
-    await _feed_principal(request)
+    principal = await _feed_principal(request)
     entries = await request.app[CONFERENCE].store.list_watch()
-    return web.json_response({"entries": [watch_json(e) for e in entries]})
+    listings = await _Listings.of(request, principal, entries)
+    return web.json_response({"entries": [watch_json(e, listings) for e in entries]})
 
 
 async def add_watch(request: web.Request) -> web.Response:
@@ -336,9 +383,11 @@ async def add_watch(request: web.Request) -> web.Response:
         reason=data.reason.strip(),
         created_by=principal.username,
         created_at=time.time(),
+        unit_code=None if principal.is_admin else principal.unit_code,
     )
     await request.app[CONFERENCE].store.add_watch(entry)
-    return await _lists_changed(request, web.json_response(watch_json(entry), status=201))
+    listings = await _Listings.of(request, principal, [entry])
+    return await _lists_changed(request, web.json_response(watch_json(entry, listings), status=201))
 
 
 async def upload_watch(request: web.Request) -> web.Response:
@@ -362,7 +411,14 @@ async def upload_watch(request: web.Request) -> web.Response:
         listed.add(pattern)
         try:
             await conference.store.add_watch(
-                WatchEntry(secrets.token_hex(6), pattern, reason, principal.username, now)
+                WatchEntry(
+                    secrets.token_hex(6),
+                    pattern,
+                    reason,
+                    principal.username,
+                    now,
+                    None if principal.is_admin else principal.unit_code,
+                )
             )
             added += 1
         except Conflict:
@@ -373,14 +429,15 @@ async def upload_watch(request: web.Request) -> web.Response:
 
 
 async def delete_watch(request: web.Request) -> web.Response:
-    """``DELETE /api/anpr/watchlist/{id}``."""
-    await _supervisor(request)
-    await request.app[CONFERENCE].store.delete_watch(request.match_info["id"])
+    """``DELETE /api/anpr/watchlist/{id}``: the listing unit's supervisors (and above), admins."""
+    principal = await _supervisor(request)
+    store = request.app[CONFERENCE].store
+    await store.delete_watch(await _removable_listing(request, principal, await store.list_watch()))
     return await _lists_changed(request, web.Response(status=204))
 
 
-def outbreak_json(outbreak: Outbreak) -> dict[str, Any]:
-    """An outbreak marking on the wire."""
+def outbreak_json(outbreak: Outbreak, listings: _Listings | None = None) -> dict[str, Any]:
+    """An outbreak marking on the wire (with its unit and ``can_remove`` given ``listings``)."""
     from anpr_feed.provinces import province_name
 
     return {
@@ -392,14 +449,16 @@ def outbreak_json(outbreak: Outbreak) -> dict[str, Any]:
         "reason": outbreak.reason,
         "created_by": outbreak.created_by,
         "created_at": outbreak.created_at,
+        **(listings.fields(outbreak.unit_code) if listings else {"unit_code": outbreak.unit_code}),
     }
 
 
 async def list_outbreaks(request: web.Request) -> web.Response:
     """``GET /api/anpr/outbreaks``."""
-    await _feed_principal(request)
+    principal = await _feed_principal(request)
     outbreaks = await request.app[CONFERENCE].store.list_outbreaks()
-    return web.json_response({"outbreaks": [outbreak_json(o) for o in outbreaks]})
+    listings = await _Listings.of(request, principal, outbreaks)
+    return web.json_response({"outbreaks": [outbreak_json(o, listings) for o in outbreaks]})
 
 
 async def add_outbreak(request: web.Request) -> web.Response:
@@ -416,15 +475,21 @@ async def add_outbreak(request: web.Request) -> web.Response:
         reason=data.reason.strip(),
         created_by=principal.username,
         created_at=time.time(),
+        unit_code=None if principal.is_admin else principal.unit_code,
     )
     await request.app[CONFERENCE].store.add_outbreak(outbreak)
-    return await _lists_changed(request, web.json_response(outbreak_json(outbreak), status=201))
+    listings = await _Listings.of(request, principal, [outbreak])
+    return await _lists_changed(
+        request, web.json_response(outbreak_json(outbreak, listings), status=201)
+    )
 
 
 async def delete_outbreak(request: web.Request) -> web.Response:
-    """``DELETE /api/anpr/outbreaks/{id}``."""
-    await _supervisor(request)
-    await request.app[CONFERENCE].store.delete_outbreak(request.match_info["id"])
+    """``DELETE /api/anpr/outbreaks/{id}``: the marking unit's supervisors (and above), admins."""
+    principal = await _supervisor(request)
+    store = request.app[CONFERENCE].store
+    outbreaks = await store.list_outbreaks()
+    await store.delete_outbreak(await _removable_listing(request, principal, outbreaks))
     return await _lists_changed(request, web.Response(status=204))
 
 

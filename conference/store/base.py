@@ -187,6 +187,7 @@ class WatchEntry:
     reason: str
     created_by: str
     created_at: float
+    unit_code: str | None = None  # the unit of the supervisor who listed it (None: an admin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,7 @@ class Outbreak:
     reason: str
     created_by: str
     created_at: float
+    unit_code: str | None = None  # the unit of the supervisor who marked it (None: an admin)
 
 
 def plate_query(text: str | None) -> str:

@@ -1638,6 +1638,7 @@ def _watch_entry(raw: Raw) -> WatchEntry:
         reason=record["reason"],
         created_by=record["created_by"],
         created_at=float(record["created_at"]),
+        unit_code=record.get("unit_code"),  # none on entries from before units were kept
     )
 
 
@@ -1651,6 +1652,7 @@ def _outbreak(raw: Raw) -> Outbreak:
         reason=record["reason"],
         created_by=record["created_by"],
         created_at=float(record["created_at"]),
+        unit_code=record.get("unit_code"),  # none on entries from before units were kept
     )
 
 

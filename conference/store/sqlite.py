@@ -190,6 +190,11 @@ MIGRATIONS: list[str] = [
     -- The plate's background colour (white, yellow, blue, red) where it was seen.
     ALTER TABLE plate_events ADD COLUMN colour TEXT;
     """,
+    """
+    -- Who may take an entry off the lists: supervisors of the unit that put it on.
+    ALTER TABLE watchlist ADD COLUMN unit_code TEXT;
+    ALTER TABLE outbreaks ADD COLUMN unit_code TEXT;
+    """,
 ]
 
 
@@ -945,8 +950,8 @@ _EVENT_COLUMNS = (
     "id, feed_id, checkpoint, at, plate, display, province_code, confidence, crop, thumbnail,"
     " alert, colour"
 )
-_WATCH_COLUMNS = "id, pattern, reason, created_by, created_at"
-_OUTBREAK_COLUMNS = 'id, province_code, start, "end", reason, created_by, created_at'
+_WATCH_COLUMNS = "id, pattern, reason, created_by, created_at, unit_code"
+_OUTBREAK_COLUMNS = 'id, province_code, start, "end", reason, created_by, created_at, unit_code'
 _EVENT_COLUMNS_E = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
 _UNIT_COLUMNS = "code, name, type, parent, depth, position"
 _UNIT_COLUMNS_U = "u.code, u.name, u.type, u.parent, u.depth, u.position"

@@ -3,7 +3,9 @@
 // (GET/POST/DELETE /api/anpr/outbreaks, provinces from /api/anpr/provinces).
 // Hosts (the operators' supervisors) and administrators change them; for
 // operators the page is read-only (the forms are not rendered and no delete
-// buttons are shown; the API refuses anyway).
+// buttons are shown; the API refuses anyway). An entry belongs to the unit
+// that listed it: a host removes only its own unit's entries and those of
+// the units below (the API says so per entry in `can_remove`).
 
 import { t, plural, addMessages, onLangChange, getLang } from './i18n.js';
 import { api, page, showError, errorText, h, fold, ApiError } from './api.js';
@@ -15,6 +17,9 @@ const MESSAGES = {
     'lists.readOnly': 'Bạn chỉ xem được các danh sách này. Chủ trì hoặc quản trị mới thêm, xóa được.',
     'lists.delete': 'Xóa',
     'lists.by': '{who}, {time}',
+    'lists.byUnit': '{who} ({unit}), {time}',
+    'lists.notYours': 'Do {unit} đưa vào: chỉ chủ trì của đơn vị đó, cấp trên hoặc quản trị mới xóa được.',
+    'lists.admin': 'quản trị',
 
     'lists.watch.title': 'Danh sách theo dõi',
     'lists.watch.hint': 'Xe có biển số khớp sẽ được cảnh báo ở mọi chốt. Dấu * thay cho một dãy ký tự, dấu ? thay cho đúng một ký tự: 29A* (mọi xe 29A), *8888, 30?1234. Biển đọc lệch một ký tự dễ nhầm (8/B, 0/D…) vẫn được cảnh báo, kèm ghi chú “gần đúng”.',
@@ -73,6 +78,7 @@ const MESSAGES = {
     'error.bad-pattern': 'Biển số hoặc mẫu không hợp lệ: chỉ dùng chữ, số, * và ?, và cần ít nhất 2 chữ hoặc số.',
     'error.bad-dates': '“Đến ngày” phải sau hoặc bằng “Từ ngày”.',
     'error.conflict': 'Mục này đã có trong danh sách.',
+    'error.out-of-scope': 'Mục này do đơn vị khác đưa vào: chỉ chủ trì của đơn vị đó, cấp trên hoặc quản trị mới xóa được.',
     'error.too-large': 'Tệp lớn hơn 5 MB.',
     // What the server says about an upload, for the Vietnamese page.
     'upload.line': 'dòng {n}',
@@ -92,6 +98,9 @@ const MESSAGES = {
     'lists.readOnly': 'You can only view these lists. Hosts and administrators add and remove entries.',
     'lists.delete': 'Delete',
     'lists.by': '{who}, {time}',
+    'lists.byUnit': '{who} ({unit}), {time}',
+    'lists.notYours': 'Listed by {unit}: only its hosts, the units above it or an administrator can remove it.',
+    'lists.admin': 'administrator',
 
     'lists.watch.title': 'Watch list',
     'lists.watch.hint': 'A vehicle whose plate matches raises an alert at every checkpoint. * stands for any run of characters, ? for exactly one: 29A* (every 29A vehicle), *8888, 30?1234. A read that is one easily confused character off (8/B, 0/D…) still alerts, marked “near match”.',
@@ -191,8 +200,8 @@ const dom = {
 };
 
 const state = {
-  watch: null, // [{id, pattern, reason, created_by, created_at}]
-  outbreaks: null, // [{id, province_code, province, start, end, reason, created_by, created_at}]
+  watch: null, // [{id, pattern, reason, created_by, created_at, unit_code, unit, can_remove}]
+  outbreaks: null, // [{id, province_code, province, start, end, reason, created_by, created_at, unit_code, unit, can_remove}]
   provinces: [], // [{code, name}]
   errors: {}, // banner id -> what it shows (an ApiError, or {key, params}), for the language switch
   notices: {}, // 'watch' | 'outbreak' -> [key, params] of the last change
@@ -309,19 +318,35 @@ async function loadProvinces() {
 
 // -- the watch list -----------------------------------------------------------------------
 
+/** Who listed an entry, and for which unit. */
+function listedBy(entry) {
+  const unit = entry.unit || entry.unit_code;
+  const args = { who: entry.created_by, time: when(entry.created_at), unit };
+  return h('span', { class: 'lists-by muted small' }, t(unit ? 'lists.byUnit' : 'lists.by', args));
+}
+
+/** The remove button where this account may remove the entry, else a note saying whose it is. */
+function removeControl(entry, dataset, label) {
+  if (!canEdit) return null;
+  if (entry.can_remove === false) {
+    const unit = entry.unit || entry.unit_code || t('lists.admin');
+    return h('span', { class: 'lists-locked muted small', dataset: { locked: 'true' } }, t('lists.notYours', { unit }));
+  }
+  return h('button', {
+    class: 'btn btn-sm btn-ghost lists-delete',
+    type: 'button',
+    dataset,
+    'aria-label': label,
+  }, t('lists.delete'));
+}
+
 function watchRow(entry) {
   return h('li', { class: 'lists-row watch-row', dataset: { entryId: entry.id, pattern: entry.pattern } },
     h('span', { class: 'watch-pattern plate-chip' }, entry.pattern),
     h('span', { class: 'lists-reason' }, entry.reason),
-    h('span', { class: 'lists-by muted small' }, t('lists.by', { who: entry.created_by, time: when(entry.created_at) })),
-    canEdit
-      ? h('button', {
-        class: 'btn btn-sm btn-ghost lists-delete',
-        type: 'button',
-        dataset: { action: 'delete-watch', entryId: entry.id },
-        'aria-label': t('lists.watch.deleteLabel', { pattern: entry.pattern }),
-      }, t('lists.delete'))
-      : null);
+    listedBy(entry),
+    removeControl(entry, { action: 'delete-watch', entryId: entry.id },
+      t('lists.watch.deleteLabel', { pattern: entry.pattern })));
 }
 
 function renderWatch() {
@@ -496,15 +521,9 @@ function outbreakRow(o, today) {
       h('span', { class: 'status-badge outbreak-phase', dataset: { status: phase } }, t(`lists.outbreak.${phase}`)),
       ' ', range),
     h('span', { class: 'lists-reason' }, o.reason || ''),
-    h('span', { class: 'lists-by muted small' }, t('lists.by', { who: o.created_by, time: when(o.created_at) })),
-    canEdit
-      ? h('button', {
-        class: 'btn btn-sm btn-ghost lists-delete',
-        type: 'button',
-        dataset: { action: 'delete-outbreak', outbreakId: o.id },
-        'aria-label': t('lists.outbreak.deleteLabel', { province: provinceText(o), range }),
-      }, t('lists.delete'))
-      : null);
+    listedBy(o),
+    removeControl(o, { action: 'delete-outbreak', outbreakId: o.id },
+      t('lists.outbreak.deleteLabel', { province: provinceText(o), range })));
 }
 
 function renderOutbreaks() {
