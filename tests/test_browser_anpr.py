@@ -394,7 +394,9 @@ async def test_supervisor_edits_the_lists_and_an_operator_reads_them(
     theirs = district.locator('#watch-list li[data-pattern="30A99999"]')
     await theirs.wait_for()
     assert await theirs.locator("button.lists-delete").count() == 0
-    assert "Do Tỉnh Thái Nguyên đưa vào" in await theirs.locator(".lists-locked").inner_text()
+    locked = theirs.locator(".lists-locked")
+    assert await locked.inner_text() == "Chỉ Tỉnh Thái Nguyên xóa được"
+    assert "cấp trên hoặc quản trị" in (await locked.get_attribute("title") or "")
     assert "Thái Nguyên" in await theirs.locator(".lists-by").inner_text()
     assert not page.errors and not reader.errors and not district.errors  # type: ignore[attr-defined]
 

@@ -18,7 +18,8 @@ const MESSAGES = {
     'lists.delete': 'Xóa',
     'lists.by': '{who}, {time}',
     'lists.byUnit': '{who} ({unit}), {time}',
-    'lists.notYours': 'Do {unit} đưa vào: chỉ chủ trì của đơn vị đó, cấp trên hoặc quản trị mới xóa được.',
+    'lists.notYours': 'Chỉ {unit} xóa được',
+    'lists.notYoursTitle': 'Do {unit} đưa vào: chỉ chủ trì của đơn vị đó, cấp trên hoặc quản trị mới xóa được.',
     'lists.admin': 'quản trị',
 
     'lists.watch.title': 'Danh sách theo dõi',
@@ -99,7 +100,8 @@ const MESSAGES = {
     'lists.delete': 'Delete',
     'lists.by': '{who}, {time}',
     'lists.byUnit': '{who} ({unit}), {time}',
-    'lists.notYours': 'Listed by {unit}: only its hosts, the units above it or an administrator can remove it.',
+    'lists.notYours': 'Only {unit} can remove it',
+    'lists.notYoursTitle': 'Listed by {unit}: only its hosts, the units above it or an administrator can remove it.',
     'lists.admin': 'administrator',
 
     'lists.watch.title': 'Watch list',
@@ -330,7 +332,11 @@ function removeControl(entry, dataset, label) {
   if (!canEdit) return null;
   if (entry.can_remove === false) {
     const unit = entry.unit || entry.unit_code || t('lists.admin');
-    return h('span', { class: 'lists-locked muted small', dataset: { locked: 'true' } }, t('lists.notYours', { unit }));
+    return h('span', {
+      class: 'lists-locked muted small',
+      title: t('lists.notYoursTitle', { unit }),
+      dataset: { locked: 'true' },
+    }, t('lists.notYours', { unit }));
   }
   return h('button', {
     class: 'btn btn-sm btn-ghost lists-delete',
