@@ -31,6 +31,25 @@ PATH_VALUES = ["x", "-1", "%2e%2e%2f", "a" * 3000, "Định Hóa", "%00", "167"]
 FIELD_VALUES: list[Any] = [None, -1, 1e308, "", "𝕏" * 5000, [], {}, True, "2021-13-45", [1, "a"]]
 RAW_BODIES = [b"", b"null", b"[]", b"{}", b"{not json", b'"text"', b"1e999", b"\xff\xfe"]
 SKIPPED = {"/api/logout"}  # it would end the session the rest of the run needs
+# Routes outside the OpenAPI document (recordings, WHIP/WHEP, pages), with the
+# kind of body each takes.
+EXTRA_ROUTES = [
+    ("POST", "/api/meetings/{id}/recording", "json"),
+    ("GET", "/api/recordings", None),
+    ("GET", "/api/recordings/{id}", None),
+    ("DELETE", "/api/recordings/{id}", None),
+    ("GET", "/api/recordings/{id}/files/{name}", None),
+    ("POST", "/api/recordings/{id}/render", "json"),
+    ("POST", "/whip/{room}", "sdp"),
+    ("POST", "/whep/{room}", "sdp"),
+    ("DELETE", "/whip/{room}/{session}", None),
+    ("PATCH", "/whep/{room}/{session}", "sdp"),
+    ("GET", "/join/{room}", None),
+    ("GET", "/meetings/{id}", None),
+    ("GET", "/meetings/{id}/console", None),
+    ("GET", "/recordings/{id}", None),
+]
+SDP_BODIES = [b"", b"v=0\r\nnonsense", b"\xff" * 100, b"v=0\r\n" + b"a=x\r\n" * 5000]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +86,16 @@ def requests_of(document: dict[str, Any]) -> Iterator[tuple[str, str, bytes | No
             for path in dict.fromkeys(paths if names else [route]):
                 for body in bodies:
                     yield method.upper(), path, body
+    for method, route, kind in EXTRA_ROUTES:
+        extra_bodies: list[bytes | None] = {"json": RAW_BODIES, "sdp": SDP_BODIES}.get(
+            kind or "", [None]
+        )
+        for value in PATH_VALUES:
+            path = route
+            for name in ("id", "name", "room", "session"):
+                path = path.replace("{" + name + "}", value)
+            for body in extra_bodies:
+                yield method, path, body
 
 
 async def test_no_route_answers_garbage_with_a_server_error(garbage_server: ServerProcess):
@@ -83,10 +112,13 @@ async def test_no_route_answers_garbage_with_a_server_error(garbage_server: Serv
             async with session.get(garbage_server.base_url + "/api/openapi.json") as reply:
                 document = await reply.json()
             for method, path, body in requests_of(document):
-                if body is not None:
-                    headers["Content-Type"] = "application/json"
+                sdp = path.startswith(("/whip/", "/whep/"))
+                kind = "application/sdp" if sdp else "application/json"
                 async with session.request(
-                    method, garbage_server.base_url + path, data=body, headers=headers
+                    method,
+                    garbage_server.base_url + path,
+                    data=body,
+                    headers={**headers, "Content-Type": kind} if body is not None else headers,
                 ) as response:
                     statuses[response.status] += 1
                     text = await response.text()
@@ -102,6 +134,17 @@ async def test_no_route_answers_garbage_with_a_server_error(garbage_server: Serv
     assert sum(statuses.values()) > 3000
     # The bodies were read, not refused at the door: most were judged as bad input.
     assert statuses[400] > 1000, statuses
+    # With a valid token for a real room, a WHIP or WHEP offer that is not SDP is a 400.
+    room = garbage_server.create_room()
+    async with aiohttp.ClientSession() as session:
+        for kind, body in itertools.product(("whip", "whep"), SDP_BODIES):
+            token = garbage_server.token(room, "Bộ mã hóa")
+            async with session.post(
+                f"{garbage_server.base_url}/{kind}/{room}",
+                data=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
+            ) as response:
+                assert response.status == 400, (kind, body[:40], await response.text())
     log = (garbage_server.data_dir / "server.log").read_text(encoding="utf-8")
     assert "Traceback" not in log
     async with aiohttp.ClientSession() as session:
