@@ -176,6 +176,9 @@ async def test_roll_call_hands_floor_mute_remove_and_lock(server, clips):
         assert refused["type"] == "error" and refused["code"] == "cannot-remove"
         unknown = await console.command("give-floor", "khong-co")
         assert unknown["type"] == "error" and unknown["code"] == "not-present"
+        # A malformed command still gets its answer by id (the console waits for it).
+        malformed = await console.command("give-floor", "x" * 500)
+        assert malformed["type"] == "error" and malformed["code"] == "invalid-message"
     finally:
         for client in sites.values():
             await client.close()

@@ -149,15 +149,31 @@ async def console_handler(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+def _command_id(text: str) -> int | None:
+    """The ``id`` of a command that failed validation, if it has a valid one."""
+    try:
+        ident = json.loads(text).get("id")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    valid = isinstance(ident, int) and not isinstance(ident, bool) and 0 <= ident <= 2**53
+    return ident if valid else None
+
+
 async def _command(conference: Any, principal: Any, meeting_id: str, text: str, send: Any) -> None:
     try:
         command = Command.model_validate_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        await send(
-            {"type": "error", "code": "invalid-message", "message": f"{where}: {first.get('msg')}"}
-        )
+        error: dict[str, Any] = {
+            "type": "error",
+            "code": "invalid-message",
+            "message": f"{where}: {first.get('msg')}",
+        }
+        ident = _command_id(text)
+        if ident is not None:
+            error["id"] = ident  # the console is waiting for this command's answer
+        await send(error)
         return
     try:
         result = await conference.console_command(
