@@ -76,6 +76,7 @@ PLATE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "white": ((236, 240, 242), (20, 20, 20)),
     "yellow": ((40, 200, 240), (20, 20, 20)),
     "blue": ((150, 70, 20), (240, 240, 240)),
+    "red": ((40, 40, 200), (240, 240, 240)),  # military: drawn for tests, not in scenes
 }
 
 CAR_SERIES = "ABCDEFGHKLMNPSTUVXYZ"  # no I, J, O, Q, R, W on domestic car plates
@@ -95,7 +96,7 @@ class PlateSpec:
     display: str  # "20A-123.45" or "20-B1 123.45"
     rows: tuple[str, ...]  # as printed: ("20A-123.45",) or ("20-B1", "123.45")
     layout: str  # one of LAYOUTS
-    colour: str  # "white", "yellow", "blue"
+    colour: str  # "white", "yellow", "blue" (or "red", never picked at random)
     province_code: str
 
 

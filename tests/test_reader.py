@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from anpr_feed import synth
-from anpr_feed.reader import RapidOcrReader
+from anpr_feed.reader import RapidOcrReader, plate_colour
 from anpr_feed.types import Image
 
 REAL_DEV = Path("/work/shared/data/anpr-real-dev")
@@ -78,6 +79,38 @@ def test_plate_colour_is_reported(reader: RapidOcrReader) -> None:
     readings = reader.read(synth.render_plate(spec, 0.6))
     assert readings and readings[0].plate.normalized == spec.normalized
     assert readings[0].colour == "yellow"
+
+
+CAR_BODIES = {  # BGR
+    "red": (40, 40, 190),
+    "blue": (160, 80, 30),
+    "white": (235, 235, 235),
+    "black": (25, 25, 25),
+    "silver": (170, 170, 165),
+    "yellow": (30, 190, 230),
+}
+
+
+@pytest.mark.parametrize("colour", ["white", "yellow", "blue", "red"])
+def test_plate_colour_is_the_plates_not_the_cars(colour: str) -> None:
+    """A loose box takes in the car around the plate; the plate's colour still wins.
+
+    (A white plate on a red car once came out yellow, a blue plate on a silver
+    car white.) Dimmed to 45 % as at night, a white plate is still white.
+    """
+    rng = np.random.default_rng(3)
+    for (body, bgr), loose, light in itertools.product(CAR_BODIES.items(), (0.0, 0.3), (1.0, 0.45)):
+        plate = synth.render_plate(synth.random_plate(rng, "car_1line", colour=colour), 0.35)
+        h, w = plate.shape[:2]
+        image = np.empty((3 * h, 2 * w, 3), np.uint8)
+        image[:] = bgr
+        image[h : 2 * h, w // 2 : w // 2 + w] = plate
+        image = cv2.GaussianBlur(image, (3, 3), 0)
+        noisy = image.astype(np.float32) * light + rng.normal(0, 4, image.shape)
+        image = np.clip(noisy, 0, 255).astype(np.uint8)
+        dy, dx = int(h * loose), int(w * loose / 4)
+        box = (w // 2 - dx, h - dy, w + 2 * dx, h + 2 * dy)
+        assert plate_colour(image, box) == colour, (body, loose, light)
 
 
 @pytest.mark.parametrize(
