@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
@@ -28,7 +29,7 @@ from conference.peer import PeerSession, SdpError, SlotLayout
 from conference.permissions import Forbidden, Principal, can_manage_meeting, can_see_feed
 from conference.rooms.events import RoomEvent
 from conference.rooms.participant import Participant
-from conference.rooms.roll_call import InvitedSite, Quality
+from conference.rooms.roll_call import InvitedSite, Quality, RollCall
 from conference.rooms.room import Room, RoomRefused
 from conference.settings import Settings
 from conference.sfu import SfuMetrics
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 SCHEDULER_SECONDS = 2.0
 QUALITY_SECONDS = 5.0
 ALERTS_KEPT = 100  # per room, for a console opened after the alert
+ATTENDANCE_META = "attendance:"  # + meeting id: its roll call as last saved (store meta)
+ATTENDANCE_SAVE_SECONDS = 30.0  # at most this often while sites come and go; always at the end
 
 
 def meeting_channel(room_id: str) -> str:
@@ -109,6 +112,7 @@ class Conference:
         self._consoles: dict[str, _ConsoleFeed] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._warned: set[str] = set()
+        self._attendance_saved: dict[str, tuple[int, float]] = {}  # room: (revision, when)
         self.recorders: dict[str, RoomRecorder] = {}
         self.renders = RenderJobs(
             settings.data_dir,
@@ -201,11 +205,68 @@ class Conference:
                 room.on_empty(self._forget_room)  # an ad-hoc room ends with its last site
             else:
                 self.room_meetings[record.id] = meeting
+                # Reopened (a restart, a meeting moved): who came before still counts.
+                saved = await self._saved_attendance(meeting)
+                if saved is not None:
+                    room.roll_call.restore(*saved)
             self.rooms[record.id] = room
             # Consoles already open: a new room has no camera and no alert yet.
             state = {**room.console_state(), "alerts": [], "feeds": []}
             room.publish({"type": "state", "state": state})
             return room
+
+    # -- attendance --------------------------------------------------------------------
+
+    async def save_attendance(self, room: Room, final: bool = False) -> None:
+        """Keep a meeting room's roll call in the store, so the record outlives the room.
+
+        Saved when it changed, at most every :data:`ATTENDANCE_SAVE_SECONDS`
+        while the meeting runs (a crash loses at most that much), and at once
+        when the room closes (``final``).
+        """
+        meeting = self.room_meetings.get(room.id)
+        if meeting is None:
+            return
+        revision, now = room.roll_call.revision, time.monotonic()
+        last = self._attendance_saved.get(room.id)
+        if last is not None and (
+            last[0] == revision or (not final and now - last[1] < ATTENDANCE_SAVE_SECONDS)
+        ):
+            return
+        self._attendance_saved[room.id] = (revision, now)
+        saved = {"meeting": meeting.id, "saved_at": time.time(), "sites": room.roll_call.snapshot()}
+        await self.store.set_meta(ATTENDANCE_META + meeting.id, json.dumps(saved))
+        if final:
+            self._attendance_saved.pop(room.id, None)
+
+    async def _saved_attendance(
+        self, meeting: Meeting
+    ) -> tuple[list[dict[str, Any]], float] | None:
+        """The rows and time of a meeting's saved roll call, if there is a readable one."""
+        text = await self.store.get_meta(ATTENDANCE_META + meeting.id)
+        if not text:
+            return None
+        try:
+            saved = json.loads(text)
+            rows, saved_at = saved["sites"], float(saved["saved_at"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("the saved roll call of meeting %s is unreadable", meeting.id)
+            return None
+        return (rows, saved_at) if isinstance(rows, list) else None
+
+    async def attendance(self, meeting: Meeting) -> tuple[RollCall, bool]:
+        """A meeting's roll call: the live room's, else as saved, else every site not joined.
+
+        The flag says whether the room is live (present times still grow).
+        """
+        room = self.rooms.get(meeting.room_id)
+        if room is not None and self.room_meetings.get(room.id, meeting).id == meeting.id:
+            return room.roll_call, True
+        roll_call = RollCall(await self._invited_sites(meeting))
+        saved = await self._saved_attendance(meeting)
+        if saved is not None:
+            roll_call.restore(*saved)
+        return roll_call, False
 
     async def _meeting_of_room(self, room_id: str) -> Meeting | None:
         try:
@@ -252,6 +313,7 @@ class Conference:
         self.room_alerts.pop(room_id, None)
         for connection in [c for c in self.connections.values() if c.room is room]:
             await self.end(connection.id, reason)
+        await self.save_attendance(room, final=True)
         await room.close(reason)
         if self.rooms.get(room_id) is room:
             del self.rooms[room_id]
@@ -292,6 +354,7 @@ class Conference:
             live = self.rooms.get(meeting.room_id)
             if live is not None:
                 self.room_meetings[meeting.room_id] = meeting  # pick up edits
+                await self.save_attendance(live)
                 left = meeting.end - now
                 if left <= CLOSE_WARNING_SECONDS and meeting.id not in self._warned:
                     self._warned.add(meeting.id)
@@ -482,9 +545,7 @@ class Conference:
             state["alerts"] = list(self.room_alerts.get(room.id, ()))
             state["feeds"] = sorted(self.feed_publishers.get(room.id, {}))
             return state
-        from conference.rooms.roll_call import RollCall
-
-        roll_call = RollCall(await self._invited_sites(meeting))
+        roll_call, _live = await self.attendance(meeting)
         return {
             "room": {"id": meeting.room_id, "name": meeting.title},
             "sites": roll_call.snapshot(),
@@ -797,6 +858,9 @@ class Conference:
         await asyncio.gather(
             *(self.end(cid, "shutdown") for cid in list(self.connections)), return_exceptions=True
         )
+        for room in list(self.rooms.values()):
+            with contextlib.suppress(Exception):  # a store that is gone must not stop the exit
+                await self.save_attendance(room, final=True)
         await asyncio.gather(*(room.close("shutdown") for room in list(self.rooms.values())))
         self.rooms.clear()
         for feed in list(self._consoles.values()):

@@ -9,7 +9,9 @@ other two (slot events and getStats).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -99,6 +101,15 @@ async def test_district_host_runs_a_meeting_of_its_communes(server, browser):
     await eventually(three_connected)
     tiers = await host.inner_text("#tier-counts")
     assert "3/23" in tiers
+    # The attendance record downloads from the console as a spreadsheet.
+    async with host.expect_download() as download_info:
+        await host.click("#attendance-download")
+    download = await download_info.value
+    assert download.suggested_filename.startswith("diem-danh-")
+    saved = Path(await download.path())
+    table = (await asyncio.to_thread(saved.read_text, encoding="utf-8-sig")).splitlines()
+    assert table[0].startswith("STT,") and len(table) == 1 + 24
+    assert sum("Có mặt" in line for line in table) == 3
 
     # A commune raises its hand; the host gives it the floor from the queue.
     speaker = "05539"

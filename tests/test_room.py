@@ -11,7 +11,7 @@ from conference.rooms.events import (
     ParticipantJoined,
 )
 from conference.rooms.participant import Participant
-from conference.rooms.roll_call import InvitedSite, Quality
+from conference.rooms.roll_call import InvitedSite, Quality, RollCall
 from conference.rooms.room import Room, RoomRefused
 from conference.tokens import Role
 
@@ -122,3 +122,32 @@ async def test_large_room_sends_counts_not_every_join(room):
     room.flush_console(10**9, force=True)
     counts = [e for e in first if isinstance(e, ParticipantCount)]
     assert counts and counts[-1].count == 6
+
+
+def test_roll_call_counts_time_in_the_meeting_and_restores_it() -> None:
+    roll_call = RollCall(INVITED)
+    roll_call.joined("05539", "Xã Linh Thông", now=100.0)
+    assert roll_call.entries["05539"].present_for(160.0) == 60.0
+    roll_call.left("05539", now=190.0)
+    roll_call.joined("05539", "Xã Linh Thông", now=300.0)  # back after a break
+    roll_call.joined("05539", "Xã Linh Thông", now=310.0)  # a reconnect: same stretch goes on
+    entry = roll_call.entries["05539"]
+    assert (entry.first_joined_at, entry.present_for(400.0)) == (100.0, 190.0)
+    roll_call.joined("guest", "Khách", now=350.0)
+    revision = roll_call.revision
+    roll_call.muted("05539", True, False)
+    assert roll_call.revision == revision  # mutes are not attendance
+
+    # A saved copy, read back by a room that reopened at 500: who was in left at 400.
+    again = RollCall(INVITED)
+    rows = [*roll_call.snapshot(), {"site_id": "x", "status": "nonsense"}, {"name": "no id"}]
+    again.restore(rows, saved_at=400.0)
+    restored = again.entries["05539"]
+    assert (restored.status.value, restored.left_at) == ("left", 400.0)
+    assert (restored.first_joined_at, restored.present_for(999.0)) == (100.0, 190.0)
+    assert again.entries["guest"].kind.value == "guest"
+    assert again.entries["guest"].present_seconds == 50.0
+    assert "x" not in again.entries
+    assert again.entries["05542"].status.value == "not-joined"
+    tiers = {t["label"]: (t["present"], t["total"]) for t in again.tiers()}
+    assert tiers["Xã"] == (0, 3) and tiers["Khách mời"] == (0, 1)

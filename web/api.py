@@ -572,9 +572,9 @@ def openapi() -> dict[str, Any]:
     """An OpenAPI 3.1 document of :data:`ROUTES`, bodies from the pydantic models."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    from web import anpr
+    from web import anpr, attendance
 
-    for method, route, handler, model in [*ROUTES, *anpr.ROUTES]:
+    for method, route, handler, model in [*ROUTES, *anpr.ROUTES, *attendance.ROUTES]:
         # aiohttp's {name:regex} is {name} in OpenAPI.
         path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", route)
         operation: dict[str, Any] = {

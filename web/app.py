@@ -18,7 +18,7 @@ from conference.keys import load_or_create_secret
 from conference.service import Conference
 from conference.settings import Settings
 from conference.store import Store, open_store
-from web import anpr, api, console, health, pages, recordings, signaling, whip
+from web import anpr, api, attendance, console, health, pages, recordings, signaling, whip
 from web.errors import error_middleware
 from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES
 
@@ -85,6 +85,7 @@ def create_app(
     api.setup(app)
     recordings.setup(app)
     anpr.setup(app)
+    attendance.setup(app)
     app.router.add_get("/ws/console/{meeting}", console.console_handler)
     app.router.add_get("/ws/{room}", signaling.websocket_handler)
     app.router.add_get("/healthz", health.healthz)

@@ -83,8 +83,10 @@ class RollCallEntry:
     invited: bool
     kind: EntryKind = EntryKind.SITE
     status: SiteStatus = SiteStatus.NOT_JOINED
-    joined_at: float | None = None
+    joined_at: float | None = None  # the latest join
     left_at: float | None = None
+    first_joined_at: float | None = None
+    present_seconds: float = 0.0  # in the meeting over the joins that ended (see present_for)
     hand_raised_at: float | None = None
     audio_muted: bool = False
     video_muted: bool = False
@@ -96,6 +98,12 @@ class RollCallEntry:
         out["status"] = self.status.value
         out["kind"] = self.kind.value
         return out
+
+    def present_for(self, now: float) -> float:
+        """Seconds in the meeting so far, the current join included."""
+        if self.status in PRESENT and self.joined_at is not None:
+            return self.present_seconds + max(0.0, now - self.joined_at)
+        return self.present_seconds
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ class RollCall:
         self._total_by_depth: Counter[int] = Counter()
         self._types_by_depth: dict[int, Counter[str]] = {}
         self._kind_by_depth: dict[int, EntryKind] = {}
+        self.revision = 0  # counts joins, leaves and status moves: when a saved copy is stale
         for site in invited or []:
             self._add(site, EntryKind.SITE)
 
@@ -136,8 +145,12 @@ class RollCall:
         self.entries[site.site_id] = entry
         self._total_by_depth[site.depth] += 1
         self._types_by_depth.setdefault(site.depth, Counter())[site.unit_type] += 1
-        self._dirty.add(site.site_id)
+        self._changed(site.site_id)
+        self.revision += 1
         return entry
+
+    def _changed(self, site_id: str) -> None:
+        self._dirty.add(site_id)
 
     def _set_status(self, entry: RollCallEntry, status: SiteStatus) -> None:
         was_present = entry.status in PRESENT
@@ -145,7 +158,8 @@ class RollCall:
         is_present = status in PRESENT
         if was_present != is_present:
             self._present_by_depth[entry.depth] += 1 if is_present else -1
-        self._dirty.add(entry.site_id)
+        self._changed(entry.site_id)
+        self.revision += 1
 
     def entry(self, site_id: str, name: str, camera: bool = False) -> RollCallEntry:
         """The row of a site, added as a guest (or a camera) if it was not invited."""
@@ -164,7 +178,15 @@ class RollCall:
     ) -> None:
         """A site (or a camera) connected; its peer connection may still be coming up."""
         entry = self.entry(site_id, name, camera)
-        entry.joined_at = time.time() if now is None else now
+        if now is None:
+            now = time.time()
+        if entry.status in PRESENT and entry.joined_at is not None:
+            # The same site again (a reconnect replacing its connection): the
+            # time so far counts, and a new stretch begins.
+            entry.present_seconds += max(0.0, now - entry.joined_at)
+        entry.joined_at = now
+        if entry.first_joined_at is None:
+            entry.first_joined_at = now
         entry.left_at = None
         self._set_status(entry, SiteStatus.CONNECTING)
 
@@ -183,7 +205,11 @@ class RollCall:
         entry = self.entries.get(site_id)
         if entry is None:
             return
-        entry.left_at = time.time() if now is None else now
+        if now is None:
+            now = time.time()
+        if entry.status in PRESENT and entry.joined_at is not None:
+            entry.present_seconds += max(0.0, now - entry.joined_at)
+        entry.left_at = now
         entry.hand_raised_at = None
         self._set_status(entry, SiteStatus.REMOVED if removed else SiteStatus.LEFT)
 
@@ -209,21 +235,21 @@ class RollCall:
         entry.quality = quality
         if entry.status in (SiteStatus.CONNECTED, SiteStatus.POOR):
             self._set_status(entry, SiteStatus.POOR if quality.poor else SiteStatus.CONNECTED)
-        self._dirty.add(site_id)
+        self._changed(site_id)
 
     def hand(self, site_id: str, raised_at: float | None) -> None:
         """A site raised (time) or lowered (None) its hand."""
         entry = self.entries.get(site_id)
         if entry is not None and entry.hand_raised_at != raised_at:
             entry.hand_raised_at = raised_at
-            self._dirty.add(site_id)
+            self._changed(site_id)
 
     def muted(self, site_id: str, audio: bool, video: bool) -> None:
         """A site's microphone and camera state."""
         entry = self.entries.get(site_id)
         if entry is not None and (entry.audio_muted, entry.video_muted) != (audio, video):
             entry.audio_muted, entry.video_muted = audio, video
-            self._dirty.add(site_id)
+            self._changed(site_id)
 
     def tiers(self) -> list[dict[str, Any]]:
         """Present/total per tier, top tier first, then guests and cameras.
@@ -246,6 +272,35 @@ class RollCall:
             )
         return out
 
+    def restore(self, rows: list[dict[str, Any]], saved_at: float) -> None:
+        """Take back a saved copy of this meeting's roll call (the room reopened).
+
+        Who came, when, and for how long is kept; a site that was in when the
+        copy was saved counts as having left then. A row this version cannot
+        read is skipped, never fatal.
+        """
+        for row in rows:
+            try:
+                site_id = str(row["site_id"])
+                kind = EntryKind(row.get("kind", EntryKind.SITE.value))
+                status = SiteStatus(row["status"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if status is SiteStatus.NOT_JOINED:
+                continue
+            entry = self.entry(site_id, str(row.get("name") or site_id), kind is EntryKind.CAMERA)
+            joined_at = _seconds(row.get("joined_at"))
+            entry.first_joined_at = _seconds(row.get("first_joined_at")) or joined_at
+            entry.joined_at = joined_at
+            entry.present_seconds = _seconds(row.get("present_seconds")) or 0.0
+            entry.left_at = _seconds(row.get("left_at"))
+            if status in PRESENT:
+                if joined_at is not None:
+                    entry.present_seconds += max(0.0, saved_at - joined_at)
+                entry.left_at = saved_at
+                status = SiteStatus.LEFT
+            self._set_status(entry, status)
+
     def take_changes(self) -> list[dict[str, Any]]:
         """The rows changed since the last call, as JSON."""
         changed = [self.entries[s].as_json() for s in self._dirty if s in self.entries]
@@ -256,3 +311,10 @@ class RollCall:
         """Every row, top tier first, then by name."""
         rows = sorted(self.entries.values(), key=lambda e: (e.depth, e.name))
         return [e.as_json() for e in rows]
+
+
+def _seconds(value: Any) -> float | None:
+    """A time or duration from a saved row (a number), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

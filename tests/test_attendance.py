@@ -1,0 +1,135 @@
+"""A meeting's attendance record: live, as a spreadsheet, for its hosts only, and kept
+across a server restart."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.accounts import logins, start_with_accounts
+from tests.api_client import ApiClient, meeting_body
+from tests.conftest import start_server
+from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
+from tests.waiting import eventually
+
+ACCOUNTS = {
+    "host.dinhhoa": ("host", "167"),
+    "host.tp": ("host", "164"),
+    "operator.dinhhoa": ("operator", "167"),
+}
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return encode_vp8(frames=60, gop=30), encode_opus(1.0)
+
+
+async def statuses(host: ApiClient, meeting: str) -> dict[str, str]:
+    reply = await host.call("GET", f"/api/meetings/{meeting}/attendance")
+    assert reply.status == 200, reply.body
+    return {s["site_id"]: s["status"] for s in reply.body["sites"]}
+
+
+async def test_attendance_is_recorded_downloaded_and_kept(tmp_path: Path, clips) -> None:
+    data_dir = tmp_path / "data"
+    server = start_with_accounts(data_dir, ACCOUNTS)
+    sites: list[SignalingClient] = []
+    try:
+        async with logins(server) as login:
+            host = await login("host.dinhhoa")
+            created = await host.call(
+                "POST", "/api/meetings", meeting_body("167", ["167", "05536", "05539"], start_in=0)
+            )
+            assert created.status == 201, created.body
+            meeting = created.body["meeting"]["id"]
+            links = {
+                link["site"]["id"]: link["url"].split("token=")[1]
+                for link in (await host.call("GET", f"/api/meetings/{meeting}/links")).body["links"]
+            }
+            video, audio = clips
+            for code in ("05536", "05539"):
+                site = SignalingClient(
+                    server.base_url,
+                    meeting,
+                    links[code],
+                    publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
+                )
+                sites.append(site)
+                await site.connect()
+                await site.wait_for(lambda m: m["type"] == "offer")
+
+            async def both_in() -> bool:
+                now = await statuses(host, meeting)
+                return now["05536"] == now["05539"] == "connected"
+
+            await eventually(both_in)
+            await sites[1].send({"type": "leave"})
+
+            async def one_left() -> bool:
+                return (await statuses(host, meeting))["05539"] == "left"
+
+            await eventually(one_left)
+
+            record = (await host.call("GET", f"/api/meetings/{meeting}/attendance")).body
+            assert record["live"] is True
+            assert (record["invited"], record["attended"]) == (3, 2)
+            rows = {s["site_id"]: s for s in record["sites"]}
+            assert rows["167"]["status"] == "not-joined" and rows["167"]["present_seconds"] == 0
+            assert rows["167"]["first_joined_at"] is None
+            assert rows["05536"]["first_joined_at"] and rows["05536"]["left_at"] is None
+            assert rows["05539"]["left_at"] and rows["05539"]["present_seconds"] > 0
+            assert rows["05539"]["kind"] == "site" and rows["05539"]["invited"] is True
+
+            # The spreadsheet: a byte-order mark, Vietnamese headings, one row per site.
+            async with host.session.get(
+                f"{server.base_url}/api/meetings/{meeting}/attendance.csv"
+            ) as response:
+                assert response.status == 200
+                assert response.content_type == "text/csv"
+                assert "attachment" in response.headers["Content-Disposition"]
+                raw = await response.read()
+            assert raw.startswith("\ufeff".encode())
+            table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+            assert table[0][:3] == ["STT", "Mã điểm cầu", "Điểm cầu"]
+            by_site = {row[1]: row for row in table[1:]}
+            assert set(by_site) == {"167", "05536", "05539"}
+            assert by_site["05539"][6] == "Đã rời" and by_site["05539"][8] != ""
+            assert by_site["167"][6] == "Chưa vào" and by_site["167"][7] == ""
+            assert by_site["05536"][6] == "Có mặt" and by_site["05536"][8] == ""
+
+            # Only the meeting's hosts: not another district, not an operator.
+            for username in ("host.tp", "operator.dinhhoa"):
+                other = await login(username)
+                for suffix in ("attendance", "attendance.csv"):
+                    refused = await other.call("GET", f"/api/meetings/{meeting}/{suffix}")
+                    assert refused.status == 403, (username, suffix, refused.body)
+            missing = await host.call("GET", "/api/meetings/khong-co/attendance")
+            assert missing.status == 404
+            first_joined = rows["05536"]["first_joined_at"]
+            before = rows["05539"]["present_seconds"]
+        for site in sites:
+            await site.close()
+        sites.clear()
+    finally:
+        for site in sites:
+            await site.close()
+        server.stop()
+
+    # After a restart the record is still there: who came, when, and for how long.
+    again = start_server(data_dir)
+    try:
+        async with logins(again) as login:
+            host = await login("host.dinhhoa")
+            record = (await host.call("GET", f"/api/meetings/{meeting}/attendance")).body
+            rows = {s["site_id"]: s for s in record["sites"]}
+            assert rows["05536"]["status"] == "left" and rows["05536"]["left_at"]
+            assert rows["05536"]["first_joined_at"] == first_joined
+            assert rows["05536"]["present_seconds"] > 0
+            assert rows["05539"]["present_seconds"] == pytest.approx(before, abs=0.2)
+            assert rows["167"]["status"] == "not-joined"
+            assert (record["invited"], record["attended"]) == (3, 2)
+    finally:
+        again.stop()
