@@ -233,9 +233,14 @@ class Conference:
             last[0] == revision or (not final and now - last[1] < ATTENDANCE_SAVE_SECONDS)
         ):
             return
-        self._attendance_saved[room.id] = (revision, now)
         saved = {"meeting": meeting.id, "saved_at": time.time(), "sites": room.roll_call.snapshot()}
-        await self.store.set_meta(ATTENDANCE_META + meeting.id, json.dumps(saved))
+        try:
+            await self.store.set_meta(ATTENDANCE_META + meeting.id, json.dumps(saved))
+        except Exception:
+            # A store that fails must not keep a room from closing; the next pass retries.
+            logger.exception("saving the roll call of meeting %s failed", meeting.id)
+            return
+        self._attendance_saved[room.id] = (revision, now)
         if final:
             self._attendance_saved.pop(room.id, None)
 
@@ -859,8 +864,7 @@ class Conference:
             *(self.end(cid, "shutdown") for cid in list(self.connections)), return_exceptions=True
         )
         for room in list(self.rooms.values()):
-            with contextlib.suppress(Exception):  # a store that is gone must not stop the exit
-                await self.save_attendance(room, final=True)
+            await self.save_attendance(room, final=True)
         await asyncio.gather(*(room.close("shutdown") for room in list(self.rooms.values())))
         self.rooms.clear()
         for feed in list(self._consoles.values()):
