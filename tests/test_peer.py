@@ -216,3 +216,33 @@ async def test_subscriber_keyframe_request_reaches_the_publisher_throttled():
     finally:
         await close(peers)
         await room.close()
+
+
+async def test_subscriber_nack_and_reports_reach_the_slot():
+    """RTCP from a subscriber (taken off the socket synchronously) lands on its slot."""
+    peers, sessions, room = await meeting("vp8", lambda: encode_vp8(frames=60, gop=30))
+    try:
+        await wait_frames(peers, "main", 10)
+        subscriber_pc = peers[1][1]
+        main_mid = sessions[1].slot_mids["main"]
+        receiver = next(t.receiver for t in subscriber_pc.getTransceivers() if t.mid == main_mid)
+        ssrc = next(iter(receiver.__dict__["_RTCRtpReceiver__remote_streams"]))
+        slot = next(s for s in sessions[1].slots if s.name == "main")
+        metrics = slot.metrics
+        retransmitted = metrics.retransmissions
+        recent = (slot._max_out_seq - 3) & 0xFFFF  # still in the send history
+        await receiver._send_rtcp_nack(ssrc, [recent])
+        for _ in range(50):
+            if metrics.retransmissions > retransmitted:
+                break
+            await asyncio.sleep(0.1)
+        assert metrics.retransmissions == retransmitted + 1
+        # aiortc's receiver reports about once a second: the slot learns the loss and RTT.
+        for _ in range(50):
+            if slot.report.round_trip_time is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert slot.report.round_trip_time is not None and slot.report.fraction_lost >= 0
+    finally:
+        await close(peers)
+        await room.close()

@@ -39,6 +39,8 @@ from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     AnyRtcpPacket,
+    RtcpByePacket,
+    RtcpPacket,
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpRtpfbPacket,
@@ -103,6 +105,50 @@ def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     return True
 
 
+def _rtcp_recipients(router: Any, packet: AnyRtcpPacket) -> list[Any]:
+    """``RtpRouter.route_rtcp`` without its per-call closure and ``typing`` work."""
+    found: list[Any] = []
+    if isinstance(packet, RtcpSrPacket):
+        found.append(router.ssrc_table.get(packet.ssrc))
+    elif isinstance(packet, RtcpByePacket):
+        found.extend(router.ssrc_table.get(source) for source in packet.sources)
+    if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+        found.extend(router.senders.get(report.ssrc) for report in packet.reports)
+    elif isinstance(packet, RtcpPsfbPacket | RtcpRtpfbPacket):
+        found.append(router.senders.get(packet.media_ssrc))
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                found.extend(router.senders.get(ssrc) for ssrc in unpack_remb_fci(packet.fci)[1])
+            except ValueError:
+                pass
+    # One call per recipient, as aiortc's set does, in the order they were found.
+    return [r for r in dict.fromkeys(found) if r is not None]
+
+
+def _receive_rtcp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """Decrypt, parse and route one compound RTCP packet right away; False to fall back.
+
+    Subscribers' receiver reports, REMB, NACK and PLI reach their slot
+    synchronously; what is for aiortc's own objects (a publisher's sender
+    report, a BYE) goes to their handler as aiortc would send it.
+    """
+    srtp = dtls._rx_srtp
+    if srtp is None or dtls._state is not DtlsState.CONNECTED:
+        return False
+    try:
+        packets = RtcpPacket.parse(srtp.unprotect_rtcp(data))
+    except (ValueError, pylibsrtp.Error):
+        return True  # undecryptable or malformed: dropped, as aiortc would
+    router = dtls._rtp_router
+    for packet in packets:
+        for recipient in _rtcp_recipients(router, packet):
+            if isinstance(recipient, SlotSender):
+                recipient.handle_rtcp(packet)
+            else:
+                spawn(recipient._handle_rtcp_packet(packet))
+    return True
+
+
 def install_fast_demux() -> None:
     """Give media datagrams a short way in.
 
@@ -110,8 +156,9 @@ def install_fast_demux() -> None:
     STUN"), then queues it for the DTLS transport's task, which decrypts and
     routes it. For a forwarder that is most of the cost of a received packet.
     RFC 7983 tells the protocols apart by the first byte (STUN 0-3, DTLS 20-63,
-    RTP/RTCP 128-191): RTP of a registered session is decrypted and forwarded
-    right here, anything else that cannot be STUN skips the STUN parser.
+    RTP/RTCP 128-191): SRTP and SRTCP of a registered session are decrypted
+    and handled right here, anything else that cannot be STUN skips the STUN
+    parser.
     """
     from aioice.ice import StunProtocol
 
@@ -121,10 +168,14 @@ def install_fast_demux() -> None:
 
     def datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
         if isinstance(data, bytes) and data and data[0] > 3:
-            if 127 < data[0] < 192 and not is_rtcp(data):
+            if 127 < data[0] < 192:
                 dtls = _FAST_RECEIVE.get(self.receiver)
-                if dtls is not None and _receive_rtp_now(dtls, data):
-                    return
+                if dtls is not None:
+                    if is_rtcp(data):
+                        if _receive_rtcp_now(dtls, data):
+                            return
+                    elif _receive_rtp_now(dtls, data):
+                        return
             self.receiver.data_received(data, self.local_candidate.component)
             return
         original(self, data, addr)
@@ -168,6 +219,45 @@ AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
+SRTP_MAX_TRAILER_LEN = 16 + 128  # libsrtp's SRTP_MAX_TRAILER_LEN (tag and MKI), as pylibsrtp
+
+
+class LeanProtect:
+    """``pylibsrtp.Session.protect`` without its per-call allocations.
+
+    pylibsrtp allocates an ``int *`` with cffi, checks the type and looks its
+    session up again on every packet: 3.1 µs for a 1,200-byte packet here,
+    2.4 µs this way, on a path taken once per packet per subscriber. Same
+    libsrtp call, same buffer (the session's own), same errors.
+    """
+
+    __slots__ = ("_buffer", "_cdata", "_length", "_limit", "_protect", "_srtp", "session")
+
+    def __init__(self, session: pylibsrtp.Session) -> None:
+        from pylibsrtp._binding import ffi, lib
+
+        self.session = session  # keeps the libsrtp context below alive
+        self._srtp = session._srtp[0]
+        self._cdata = session._cdata
+        self._buffer = session._buffer
+        self._length = ffi.new("int *")
+        self._protect = lib.srtp_protect
+        self._limit = len(session._cdata) - SRTP_MAX_TRAILER_LEN
+
+    def __call__(self, packet: bytes) -> bytes:
+        size = len(packet)
+        if size > self._limit:
+            raise ValueError("packet is too long")
+        length = self._length
+        length[0] = size
+        buffer = self._buffer
+        buffer[0:size] = packet
+        status = self._protect(self._srtp, self._cdata, length)
+        if status:
+            raise pylibsrtp.Error(f"srtp_protect failed ({status})")
+        return cast(bytes, buffer[0 : length[0]])
+
+
 class DtlsRtpOutput:
     """Sends plaintext RTP/RTCP through a DTLS transport's SRTP session.
 
@@ -176,7 +266,7 @@ class DtlsRtpOutput:
     session and the nominated ICE pair's socket directly, synchronously.
     """
 
-    __slots__ = ("_addr", "_dtls", "_ice", "_pair", "_sendto")
+    __slots__ = ("_addr", "_dtls", "_ice", "_pair", "_protect", "_sendto")
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
@@ -184,6 +274,7 @@ class DtlsRtpOutput:
         self._pair: Any = None
         self._sendto: Callable[[bytes, Any], Any] | None = None
         self._addr: Any = None
+        self._protect: LeanProtect | None = None
 
     def _route(self) -> bool:
         """Find the socket of the nominated ICE pair (it can change on re-nomination)."""
@@ -209,8 +300,11 @@ class DtlsRtpOutput:
         if self._ice._nominated.get(1) is not self._pair and not self._route():
             return False
         srtp = dtls._tx_srtp
+        protect = self._protect
+        if protect is None or protect.session is not srtp:
+            protect = self._protect = LeanProtect(srtp)
         try:
-            self._sendto(srtp.protect_rtcp(data) if rtcp else srtp.protect(data), self._addr)  # type: ignore[misc]
+            self._sendto(srtp.protect_rtcp(data) if rtcp else protect(data), self._addr)  # type: ignore[misc]
         except (OSError, ValueError, pylibsrtp.Error):  # full or closed socket, SRTP error
             return False
         return True
@@ -448,6 +542,10 @@ class SlotSender(RTCRtpSender):
         return report
 
     async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:
+        self.handle_rtcp(packet)
+
+    def handle_rtcp(self, packet: AnyRtcpPacket) -> None:
+        """A subscriber's feedback about this slot: reports, REMB, NACK, PLI. Synchronous."""
         slot = self.sfu_slot
         if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for block in packet.reports:
