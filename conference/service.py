@@ -112,7 +112,7 @@ class Conference:
         self._consoles: dict[str, _ConsoleFeed] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._warned: set[str] = set()
-        self._attendance_saved: dict[str, tuple[int, float]] = {}  # room: (revision, when)
+        self._attendance_saved: dict[str, tuple[Any, float]] = {}  # room: (what, when)
         self.recorders: dict[str, RoomRecorder] = {}
         self.renders = RenderJobs(
             settings.data_dir,
@@ -205,10 +205,14 @@ class Conference:
                 room.on_empty(self._forget_room)  # an ad-hoc room ends with its last site
             else:
                 self.room_meetings[record.id] = meeting
-                # Reopened (a restart, a meeting moved): who came before still counts.
+                # Reopened (a restart, a meeting moved): who came before still
+                # counts, and what the host decided (lock, removals, mutes) holds.
                 saved = await self._saved_attendance(meeting)
                 if saved is not None:
-                    room.roll_call.restore(*saved)
+                    rows, saved_at, host_state = saved
+                    room.roll_call.restore(rows, saved_at)
+                    joined = [s for s, e in room.roll_call.entries.items() if e.first_joined_at]
+                    room.restore_host_state(host_state, joined)
             self.rooms[record.id] = room
             # Consoles already open: a new room has no camera and no alert yet.
             state = {**room.console_state(), "alerts": [], "feeds": []}
@@ -227,13 +231,20 @@ class Conference:
         meeting = self.room_meetings.get(room.id)
         if meeting is None:
             return
-        revision, now = room.roll_call.revision, time.monotonic()
+        host_state = room.host_state()
+        revision = (room.roll_call.revision, json.dumps(host_state))
+        now = time.monotonic()
         last = self._attendance_saved.get(room.id)
         if last is not None and (
             last[0] == revision or (not final and now - last[1] < ATTENDANCE_SAVE_SECONDS)
         ):
             return
-        saved = {"meeting": meeting.id, "saved_at": time.time(), "sites": room.roll_call.snapshot()}
+        saved = {
+            "meeting": meeting.id,
+            "saved_at": time.time(),
+            "sites": room.roll_call.snapshot(),
+            "room": host_state,
+        }
         try:
             await self.store.set_meta(ATTENDANCE_META + meeting.id, json.dumps(saved))
         except Exception:
@@ -246,18 +257,21 @@ class Conference:
 
     async def _saved_attendance(
         self, meeting: Meeting
-    ) -> tuple[list[dict[str, Any]], float] | None:
-        """The rows and time of a meeting's saved roll call, if there is a readable one."""
+    ) -> tuple[list[dict[str, Any]], float, dict[str, Any]] | None:
+        """A meeting's saved roll call: its rows, when it was saved, the host's decisions."""
         text = await self.store.get_meta(ATTENDANCE_META + meeting.id)
         if not text:
             return None
         try:
             saved = json.loads(text)
             rows, saved_at = saved["sites"], float(saved["saved_at"])
-        except (ValueError, KeyError, TypeError):
+            host_state = saved.get("room") or {}
+        except (ValueError, KeyError, TypeError, AttributeError):
             logger.warning("the saved roll call of meeting %s is unreadable", meeting.id)
             return None
-        return (rows, saved_at) if isinstance(rows, list) else None
+        if not isinstance(rows, list) or not isinstance(host_state, dict):
+            return None
+        return rows, saved_at, host_state
 
     async def attendance(self, meeting: Meeting) -> tuple[RollCall, bool]:
         """A meeting's roll call: the live room's, else as saved, else every site not joined.
@@ -270,7 +284,7 @@ class Conference:
         roll_call = RollCall(await self._invited_sites(meeting))
         saved = await self._saved_attendance(meeting)
         if saved is not None:
-            roll_call.restore(*saved)
+            roll_call.restore(saved[0], saved[1])
         return roll_call, False
 
     async def _meeting_of_room(self, room_id: str) -> Meeting | None:

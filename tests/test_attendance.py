@@ -108,6 +108,19 @@ async def test_attendance_is_recorded_downloaded_and_kept(tmp_path: Path, clips)
                     assert refused.status == 403, (username, suffix, refused.body)
             missing = await host.call("GET", "/api/meetings/khong-co/attendance")
             assert missing.status == 404
+
+            # The host keeps 05539 out and locks the room: that holds after a restart too.
+            console = await host.session.ws_connect(
+                server.base_url.replace("http", "ws") + f"/ws/console/{meeting}"
+            )
+            for number, (command, site_id) in enumerate((("remove", "05539"), ("lock", None))):
+                await console.send_json(
+                    {"type": "command", "id": number, "command": command, "site": site_id}
+                )
+                while (answer := await console.receive_json(timeout=30)).get("id") != number:
+                    pass
+                assert answer["type"] == "result", answer
+            await console.close()
             first_joined = rows["05536"]["first_joined_at"]
             before = rows["05539"]["present_seconds"]
         for site in sites:
@@ -118,14 +131,25 @@ async def test_attendance_is_recorded_downloaded_and_kept(tmp_path: Path, clips)
             await site.close()
         server.stop()
 
-    # After a restart the record is still there: who came, when, and for how long.
+    # After a restart the record is still there: who came, when, and for how long;
+    # the removed site stays out, and the locked room lets in only who was in.
     again = start_server(data_dir)
     try:
+        for code, refusal in (("05539", "removed"), ("167", "room-locked"), ("05536", None)):
+            client = SignalingClient(again.base_url, meeting, links[code])
+            await client.connect()
+            first = await client.wait_for(lambda m: m["type"] in ("error", "welcome"))
+            await client.close()
+            if refusal is None:
+                assert first["type"] == "welcome", (code, first)
+            else:
+                assert first["type"] == "error" and first["code"] == refusal, (code, first)
         async with logins(again) as login:
             host = await login("host.dinhhoa")
             record = (await host.call("GET", f"/api/meetings/{meeting}/attendance")).body
             rows = {s["site_id"]: s for s in record["sites"]}
-            assert rows["05536"]["status"] == "left" and rows["05536"]["left_at"]
+            assert rows["05539"]["status"] == "removed"
+            assert rows["05536"]["status"] in ("left", "connecting", "connected")
             assert rows["05536"]["first_joined_at"] == first_joined
             assert rows["05536"]["present_seconds"] > 0
             assert rows["05539"]["present_seconds"] == pytest.approx(before, abs=0.2)

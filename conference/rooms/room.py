@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from conference.rooms.events import (
@@ -308,6 +308,27 @@ class Room:
             self.removed.discard(site_id)
             self.roll_call.readmitted(site_id)
             self.publish({"type": "readmitted", "id": site_id})
+
+    def host_state(self) -> dict[str, Any]:
+        """What the host decided that must outlive this room object: lock, removals, mutes."""
+        return {
+            "locked": self.locked,
+            "removed": sorted(self.removed),
+            "host_muted": sorted(self.host_muted),
+        }
+
+    def restore_host_state(self, state: dict[str, Any], joined: Iterable[str]) -> None:
+        """Take back :meth:`host_state` after a restart; ``joined``: sites that were in before.
+
+        A locked room lets those sites back, as it would have; a site the host
+        removed stays out, one the host muted stays muted.
+        """
+        self.ever_joined.update(joined)
+        self.locked = bool(state.get("locked"))
+        for key, target in (("removed", self.removed), ("host_muted", self.host_muted)):
+            values = state.get(key)
+            if isinstance(values, list):
+                target.update(v for v in values if isinstance(v, str))
 
     def lift_host_mute(self, site_id: str) -> Participant | None:
         """The host lets a site unmute itself again; returns the site if it is here."""
