@@ -95,6 +95,10 @@ async def test_recording_keeps_every_track_without_transcoding(server, clips):
         await b.connect()
         welcome = await b.wait_for(lambda m: m["type"] == "welcome")
         assert welcome["recording"] is True  # a late joiner sees the indicator too
+        await b.wait_for(lambda m: m["type"] == "offer")
+        # Three seconds of media once it is connected (a loaded machine may take a
+        # while to connect; the checks below want ≥ 50 audio frames per file).
+        await wait_until(lambda: b.pc is not None and b.pc.connectionState == "connected")
         await asyncio.sleep(3)
         stopped = await host.call("POST", f"/api/meetings/{meeting}/recording", {"action": "stop"})
         assert stopped.body["active"] is False
