@@ -106,7 +106,9 @@ class Matcher:
         for outbreak in self._outbreaks:
             if outbreak.province_code == province_code and outbreak.start <= day <= outbreak.end:
                 alerts.append(Alert("outbreak", outbreak.reason, province_code=province_code))
-        return alerts
+        # The same province marked twice for the same reason (overlapping
+        # dates, or entered twice) is one reason to stop the vehicle, said once.
+        return list(dict.fromkeys(alerts))
 
 
 def _one_confusion(plate: str, regex: re.Pattern[str]) -> str | None:

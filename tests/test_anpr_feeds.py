@@ -144,6 +144,8 @@ async def test_watch_list_and_outbreaks_are_edited_by_supervisors(as_user):
     assert bad.status == 400 and bad.code == "bad-dates"
     created = await host.call("POST", "/api/anpr/outbreaks", outbreak)
     assert created.status == 201 and created.body["province"] == "Bắc Ninh"
+    again = await host.call("POST", "/api/anpr/outbreaks", {**outbreak, "reason": "lần nữa"})
+    assert again.status == 409 and again.code == "conflict"  # entered twice: said, not doubled
     listed = (await operator.call("GET", "/api/anpr/outbreaks")).body["outbreaks"]
     assert [(o["province_code"], o["start"], o["end"]) for o in listed] == [
         ("99", "2021-07-01", "2021-07-31")

@@ -510,6 +510,7 @@ async def test_host_adds_a_camera_from_the_console_and_sees_its_alerts(
     assert await row.locator("button[data-spotlight]").count() == 1
     assert await row.locator(f'button[data-remove-feed="{feed["id"]}"]').count() == 1
     assert await row.locator("button[data-give-floor], button[data-remove]").count() == 0
+    assert await row.locator(".tag-guest").count() == 0  # a camera, not a guest site
 
     # Taken out of the meeting from the cameras card.
     await listed.locator("button[data-remove-feed]").click()

@@ -477,7 +477,11 @@ async def add_outbreak(request: web.Request) -> web.Response:
         created_at=time.time(),
         unit_code=None if principal.is_admin else principal.unit_code,
     )
-    await request.app[CONFERENCE].store.add_outbreak(outbreak)
+    store = request.app[CONFERENCE].store
+    same = (outbreak.province_code, outbreak.start, outbreak.end)
+    if any((o.province_code, o.start, o.end) == same for o in await store.list_outbreaks()):
+        raise ApiError(409, "conflict", "that province is already marked for those dates")
+    await store.add_outbreak(outbreak)
     listings = await _Listings.of(request, principal, [outbreak])
     return await _lists_changed(
         request, web.json_response(outbreak_json(outbreak, listings), status=201)

@@ -1506,7 +1506,8 @@ function fillSite(row, site) {
   const meta = el('span', 'site-meta', site.unit_code || site.site_id);
   const tags = [];
   if (isHost) tags.push(['tag-host', 'console.tag.host']);
-  if (!site.invited) tags.push(['tag-guest', 'console.tag.guest']);
+  // A camera is not a guest: its group says what it is.
+  if (site.kind ? site.kind === 'guest' : !site.invited) tags.push(['tag-guest', 'console.tag.guest']);
   if (isFloor) tags.push(['tag-floor', 'console.tag.floor']);
   if (isSpot) tags.push(['tag-spotlight', 'console.tag.spotlight']);
   if (isSpeaker && !isFloor) tags.push(['tag-speaking', 'console.tag.speaker']);
