@@ -383,7 +383,7 @@ class RapidOcrReader:
         # most plates are read the same from every box and variant.
         projected = self._recognise(engine, images, first)
         readings = self._decide(engine, img, rows, candidates, projected)
-        if readings and all(r.confidence >= self.sure and _votes(r) >= 2 for r in readings):
+        if readings and all(r.confidence >= self.sure and r.votes >= 2 for r in readings):
             return readings
         more = self._recognise(engine, images, rest)
         projected = [a + b for a, b in zip(projected, more, strict=True)]
@@ -535,7 +535,8 @@ class RapidOcrReader:
                     box=box,
                     raw_text=v.raw,
                     colour=plate_colour(img, box),
-                    notes=(*tuple(sorted(v.notes)), f"votes={v.votes}"),
+                    notes=tuple(sorted(v.notes)),
+                    votes=v.votes,
                 )
             )
         readings.sort(key=lambda r: r.confidence, reverse=True)
@@ -791,14 +792,6 @@ def _best_one(res: dict[str, Decoded], g: _Grammar) -> tuple[Decoded, _Pattern] 
         if best is None or score > best[0]:
             best = (score, d, pat)
     return None if best is None else (best[1], best[2])
-
-
-def _votes(reading: Reading) -> int:
-    """How many box/variant readings agreed on ``reading`` (from its notes)."""
-    for note in reading.notes:
-        if note.startswith("votes="):
-            return int(note[6:])
-    return 1
 
 
 def _free_score(projected: npt.NDArray[np.float64]) -> float:

@@ -42,6 +42,7 @@ class Reading:
     raw_text: str = ""  # what the OCR saw, before parsing
     colour: str | None = None  # "white", "yellow", "blue", "red" background, where visible
     notes: tuple[str, ...] = field(default_factory=tuple)
+    votes: int = 1  # box and variant readings that agreed on this plate
 
 
 class PlateReader(Protocol):

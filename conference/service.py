@@ -209,10 +209,7 @@ class Conference:
                 # counts, and what the host decided (lock, removals, mutes) holds.
                 saved = await self._saved_attendance(meeting)
                 if saved is not None:
-                    rows, saved_at, host_state = saved
-                    room.roll_call.restore(rows, saved_at)
-                    joined = [s for s, e in room.roll_call.entries.items() if e.first_joined_at]
-                    room.restore_host_state(host_state, joined)
+                    room.restore(*saved)
             self.rooms[record.id] = room
             # Consoles already open: a new room has no camera and no alert yet.
             state = {**room.console_state(), "alerts": [], "feeds": []}
@@ -279,7 +276,7 @@ class Conference:
         The flag says whether the room is live (present times still grow).
         """
         room = self.rooms.get(meeting.room_id)
-        if room is not None and self.room_meetings.get(room.id, meeting).id == meeting.id:
+        if room is not None:
             return room.roll_call, True
         roll_call = RollCall(await self._invited_sites(meeting))
         saved = await self._saved_attendance(meeting)

@@ -332,6 +332,11 @@ class _Listings:
         }
 
 
+def _listing_unit(principal: Principal) -> str | None:
+    """The unit a new list entry belongs to: the supervisor's (none for an admin's)."""
+    return None if principal.is_admin else principal.unit_code
+
+
 async def _removable_listing(
     request: web.Request, principal: Principal, entries: list[WatchEntry] | list[Outbreak]
 ) -> str:
@@ -349,15 +354,15 @@ async def _removable_listing(
     return entry_id
 
 
-def watch_json(entry: WatchEntry, listings: _Listings | None = None) -> dict[str, Any]:
-    """A watch-list entry on the wire (with its unit and ``can_remove`` given ``listings``)."""
+def watch_json(entry: WatchEntry, listings: _Listings) -> dict[str, Any]:
+    """A watch-list entry on the wire, with its unit and whether the caller may remove it."""
     return {
         "id": entry.id,
         "pattern": entry.pattern,
         "reason": entry.reason,
         "created_by": entry.created_by,
         "created_at": entry.created_at,
-        **(listings.fields(entry.unit_code) if listings else {"unit_code": entry.unit_code}),
+        **listings.fields(entry.unit_code),
     }
 
 
@@ -383,7 +388,7 @@ async def add_watch(request: web.Request) -> web.Response:
         reason=data.reason.strip(),
         created_by=principal.username,
         created_at=time.time(),
-        unit_code=None if principal.is_admin else principal.unit_code,
+        unit_code=_listing_unit(principal),
     )
     await request.app[CONFERENCE].store.add_watch(entry)
     listings = await _Listings.of(request, principal, [entry])
@@ -417,7 +422,7 @@ async def upload_watch(request: web.Request) -> web.Response:
                     reason,
                     principal.username,
                     now,
-                    None if principal.is_admin else principal.unit_code,
+                    _listing_unit(principal),
                 )
             )
             added += 1
@@ -436,8 +441,8 @@ async def delete_watch(request: web.Request) -> web.Response:
     return await _lists_changed(request, web.Response(status=204))
 
 
-def outbreak_json(outbreak: Outbreak, listings: _Listings | None = None) -> dict[str, Any]:
-    """An outbreak marking on the wire (with its unit and ``can_remove`` given ``listings``)."""
+def outbreak_json(outbreak: Outbreak, listings: _Listings) -> dict[str, Any]:
+    """An outbreak marking on the wire, with its unit and whether the caller may remove it."""
     from anpr_feed.provinces import province_name
 
     return {
@@ -449,7 +454,7 @@ def outbreak_json(outbreak: Outbreak, listings: _Listings | None = None) -> dict
         "reason": outbreak.reason,
         "created_by": outbreak.created_by,
         "created_at": outbreak.created_at,
-        **(listings.fields(outbreak.unit_code) if listings else {"unit_code": outbreak.unit_code}),
+        **listings.fields(outbreak.unit_code),
     }
 
 
@@ -475,7 +480,7 @@ async def add_outbreak(request: web.Request) -> web.Response:
         reason=data.reason.strip(),
         created_by=principal.username,
         created_at=time.time(),
-        unit_code=None if principal.is_admin else principal.unit_code,
+        unit_code=_listing_unit(principal),
     )
     store = request.app[CONFERENCE].store
     same = (outbreak.province_code, outbreak.start, outbreak.end)

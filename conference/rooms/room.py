@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from conference.rooms.events import (
@@ -317,13 +317,14 @@ class Room:
             "host_muted": sorted(self.host_muted),
         }
 
-    def restore_host_state(self, state: dict[str, Any], joined: Iterable[str]) -> None:
-        """Take back :meth:`host_state` after a restart; ``joined``: sites that were in before.
+    def restore(self, rows: list[dict[str, Any]], saved_at: float, state: dict[str, Any]) -> None:
+        """Take back a saved roll call and :meth:`host_state` (the room reopened).
 
-        A locked room lets those sites back, as it would have; a site the host
-        removed stays out, one the host muted stays muted.
+        A locked room lets the sites that were in back, as it would have; a
+        site the host removed stays out, one the host muted stays muted.
         """
-        self.ever_joined.update(joined)
+        self.roll_call.restore(rows, saved_at)
+        self.ever_joined.update(s for s, e in self.roll_call.entries.items() if e.first_joined_at)
         self.locked = bool(state.get("locked"))
         for key, target in (("removed", self.removed), ("host_muted", self.host_muted)):
             values = state.get(key)

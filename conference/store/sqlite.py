@@ -698,14 +698,21 @@ class SqliteStore:
         ):
             raise NotFound(missing)
 
-    async def create_feed(self, feed: Feed) -> None:
+    async def _insert_unique(
+        self, table: str, columns: str, record: Feed | WatchEntry | Outbreak, taken: str
+    ) -> None:
+        """Insert ``record`` as a row of ``table``; :class:`Conflict` (``taken``) on a clash."""
+
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                conn.execute(_insert_sql("feeds", _FEED_COLUMNS), _row(feed))
+                conn.execute(_insert_sql(table, columns), _row(record))
             except sqlite3.IntegrityError as exc:
-                raise Conflict(f"feed {feed.id!r} already exists") from exc
+                raise Conflict(taken) from exc
 
         await self._run(insert)
+
+    async def create_feed(self, feed: Feed) -> None:
+        await self._insert_unique("feeds", _FEED_COLUMNS, feed, f"feed {feed.id!r} already exists")
 
     async def get_feed(self, feed_id: str) -> Feed:
         row = await self._run(
@@ -879,13 +886,9 @@ class SqliteStore:
         )
 
     async def add_watch(self, entry: WatchEntry) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(_insert_sql("watchlist", _WATCH_COLUMNS), _row(entry))
-            except sqlite3.IntegrityError as exc:
-                raise Conflict(f"{entry.pattern!r} is already on the watch list") from exc
-
-        await self._run(insert)
+        await self._insert_unique(
+            "watchlist", _WATCH_COLUMNS, entry, f"{entry.pattern!r} is already on the watch list"
+        )
 
     async def list_watch(self) -> list[WatchEntry]:
         rows = await self._run(
@@ -899,13 +902,12 @@ class SqliteStore:
         await self._delete_by_id("watchlist", entry_id, f"no watch-list entry {entry_id!r}")
 
     async def add_outbreak(self, outbreak: Outbreak) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(_insert_sql("outbreaks", _OUTBREAK_COLUMNS), _row(outbreak))
-            except sqlite3.IntegrityError as exc:
-                raise Conflict(f"outbreak marking {outbreak.id!r} already exists") from exc
-
-        await self._run(insert)
+        await self._insert_unique(
+            "outbreaks",
+            _OUTBREAK_COLUMNS,
+            outbreak,
+            f"outbreak marking {outbreak.id!r} already exists",
+        )
 
     async def list_outbreaks(self) -> list[Outbreak]:
         rows = await self._run(
