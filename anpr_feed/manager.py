@@ -76,6 +76,9 @@ class FeedStatus:
     codec: str | None = None
     passthrough: bool = False
     error: str | None = None
+    # Why a feed marked passthrough is re-encoded: "passthrough-b-frames" (browsers
+    # cannot play reordered frames) or "passthrough-not-h264".
+    note: str | None = None
     last_frame_at: float | None = None
     last_read: dict[str, Any] | None = None  # plate, display, at, event id
     watching: list[str] = field(default_factory=list)  # rooms showing the feed now
@@ -94,6 +97,7 @@ class FeedStatus:
             "codec": self.codec,
             "passthrough": self.passthrough,
             "error": self.error,
+            "note": self.note,
             "last_frame_at": self.last_frame_at,
             "last_read": self.last_read,
             "watching": list(self.watching),
@@ -241,6 +245,7 @@ class FeedRunner:
             status.height = report.get("height")
             status.codec = report.get("codec")
             status.passthrough = bool(report.get("passthrough"))
+            status.note = report.get("note")
             if status.state == "online":
                 self._backoff = RESTART_START
         elif kind == "pass":

@@ -153,6 +153,7 @@ def run(
         "passes": 0,
         "codec": None,
         "passthrough": False,
+        "note": None,
     }
     wanted: set[str] = set()
     keyframe_wanted = False
@@ -238,7 +239,13 @@ def run(
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             source_codec = stream.codec_context.name
-            forward = passthrough and source_codec == "h264"
+            forward, note = passthrough, None
+            if passthrough and source_codec != "h264":
+                forward, note = False, "passthrough-not-h264"
+            elif passthrough and stream.codec_context.has_b_frames:
+                # Browsers' WebRTC decoders take no reordered frames: a B-frame stream
+                # would show a picture every few seconds. Re-encode it instead.
+                forward, note = False, "passthrough-b-frames"
             annexb = _annexb_filter(stream) if forward else None
             state.update(
                 state="online",
@@ -247,6 +254,7 @@ def run(
                 height=stream.codec_context.height,
                 codec=source_codec,
                 passthrough=forward,
+                note=note,
             )
             send("status", dict(state))
             backoff = BACKOFF_START

@@ -159,13 +159,13 @@ async def test_camera_in_a_meeting_is_watched_spotlit_alerted_recorded_and_searc
     assert recorded and (directory / recorded[0].file).stat().st_size > 0
 
 
-def write_h264_clip(path: Path, frames: int = 150) -> list[bytes]:
-    """An H.264 camera's stream (constrained baseline, no B-frames) in MP4; its NAL units."""
+def write_h264_clip(path: Path, frames: int = 150, b_frames: int = 0) -> list[bytes]:
+    """An H.264 camera's stream in MP4 (constrained baseline unless ``b_frames``); its NAL units."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        stream.codec_context.profile = "baseline"
-        stream.codec_context.options = {"bf": "0", "g": "25", "preset": "ultrafast"}
+        stream.codec_context.profile = "main" if b_frames else "baseline"
+        stream.codec_context.options = {"bf": str(b_frames), "g": "25", "preset": "ultrafast"}
         yy, xx = np.mgrid[0:360, 0:640]
         for index in range(frames):
             image = np.zeros((360, 640, 3), np.uint8)
@@ -221,3 +221,28 @@ async def test_h264_camera_is_forwarded_without_transcoding(tmp_path: Path) -> N
         await host.close()
         server.stop()
     await asyncio.sleep(0)
+
+
+async def test_an_h264_camera_with_b_frames_is_re_encoded_and_says_why(
+    tmp_path: Path,
+) -> None:
+    """Browsers cannot play reordered frames in a call: such a camera is not passed through."""
+    server = start_server(tmp_path / "data", env={"CONFERENCE_DEFAULT_CODEC": "h264"})
+    server.add_user("host.dinhhoa", "host", "167", password=PASSWORD)
+    host = ApiClient(server.base_url)
+    try:
+        clip = tmp_path / "camera.mp4"
+        write_h264_clip(clip, frames=100, b_frames=2)
+        await host.login("host.dinhhoa", PASSWORD)
+        feed_id = await register_feed(host, str(clip), passthrough=True)
+
+        async def online() -> dict | None:
+            status = (await host.call("GET", f"/api/feeds/{feed_id}")).body["status"]
+            return status if status["state"] == "online" else None
+
+        status = await eventually(online)
+        assert status["codec"] == "h264" and status["passthrough"] is False
+        assert status["note"] == "passthrough-b-frames"
+    finally:
+        await host.close()
+        server.stop()
