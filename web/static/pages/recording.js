@@ -447,6 +447,11 @@ function eventText(e, names, beforeStart) {
         : t('rec.detail.handsNone');
       break;
     }
+    case 'plate-alert':
+      // A camera in the meeting read a listed plate: which, and why.
+      type = 'rec.event.plate-alert';
+      detail = [data.display || data.plate, data.text].filter(Boolean).join(' — ');
+      break;
     default:
       type = `rec.event.${e.type}`;
   }
