@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from anpr_feed.manager import STATUS_META, feed_fields
-from anpr_feed.worker import FeedSourceError, check_source
+from anpr_feed.sources import FeedSourceError, SourcePolicy, register
 from conference.settings import Settings
 from conference.store import Feed, open_store
 
@@ -30,9 +30,14 @@ def _store(settings: Settings) -> Any:
 
 
 def feed_add(settings: Settings, args: argparse.Namespace) -> int:
-    """Register a feed and print its id (or a JSON object with ``--json``)."""
+    """Register a feed and print its id (or a JSON object with ``--json``).
+
+    The machine's operator runs this, so it may register file feeds (from the
+    feed files folder) as an administrator may; cameras must be in the camera
+    networks all the same.
+    """
     try:
-        url = check_source(args.url)
+        url = register(args.url, SourcePolicy.from_settings(settings))
     except FeedSourceError as exc:
         raise FeedCliError(str(exc)) from exc
     for name in ("name", "checkpoint"):
@@ -137,7 +142,11 @@ def add_parsers(
     add = feed_sub.add_parser("add", parents=[common], help="register a camera feed")
     add.add_argument("--name", required=True, help="the camera, e.g. 'Làn vào 1'")
     add.add_argument("--checkpoint", required=True, help="the checkpoint it belongs to")
-    add.add_argument("--url", required=True, help="rtsp://, http(s):// (MJPEG or a file), a file")
+    add.add_argument(
+        "--url",
+        required=True,
+        help="rtsp://, http(s):// (MJPEG or a file), or a file in the feed files folder",
+    )
     add.add_argument("--location", help="where it is, e.g. 'Km 52 cao tốc Hà Nội - Thái Nguyên'")
     add.add_argument("--unit", help="the unit code the checkpoint belongs to (operators' scope)")
     add.add_argument(

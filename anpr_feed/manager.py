@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from anpr_feed import worker
+from anpr_feed.sources import SourcePolicy
 from anpr_feed.watchlist import Alert, Matcher
 from conference.store import Feed, PlateEvent, Store
 from conference.store.base import PLATE_COLOURS
@@ -131,6 +132,8 @@ class FeedRunner:
             kwargs={
                 "passthrough": self.feed.passthrough,
                 "pipeline_factory": self.manager.pipeline_factory,
+                "policy": self.manager.policy,
+                "log_level": self.manager.log_level,
             },
             name=f"feed-{self.feed.id}",
             daemon=True,
@@ -290,8 +293,13 @@ class FeedManager:
         data_dir: Path,
         timezone: str = "Asia/Ho_Chi_Minh",
         pipeline_factory: Any = None,
+        policy: SourcePolicy | None = None,
+        log_level: str = "WARNING",
     ) -> None:
         self.store = store
+        # Where feeds may read from: the camera networks and the feed files folder.
+        self.policy = policy if policy is not None else SourcePolicy(data_dir / "feed-files")
+        self.log_level = log_level
         self.files_dir = data_dir / "anpr"
         self.zone = ZoneInfo(timezone)
         self.pipeline_factory = pipeline_factory
@@ -304,6 +312,8 @@ class FeedManager:
 
     async def start(self) -> None:
         """Load the lists and start every registered feed."""
+        with contextlib.suppress(OSError):  # made for the administrator to put videos in
+            self.policy.files_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
         await self.reload_lists()
         for feed in await self.store.list_feeds():
             self.run(feed)

@@ -20,59 +20,61 @@ server -> worker
 The camera is reopened with exponential backoff (1 s doubling to 60 s) when it
 cannot be reached or its stream stops; a file source is replayed in a loop,
 paced to its own timestamps, as a camera would be.
+
+Every connection is checked first (:func:`anpr_feed.sources.connect_target`):
+the camera's host is resolved and checked against the allowed networks, and
+FFmpeg opens the checked address with protocol and format whitelists. A
+failure to connect reads the same whatever answered, and not sooner than
+FFmpeg's own timeout, so the feed's status cannot serve to scan ports; the
+details are logged at debug level.
 """
 
 from __future__ import annotations
 
 import fractions
 import logging
-import os
 import time
 from dataclasses import asdict
 from multiprocessing.connection import Connection
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import av
 
+from anpr_feed.sources import (
+    CANNOT_CONNECT,
+    FILE_UNREADABLE,
+    FeedSourceError,
+    SourcePolicy,
+    Target,
+    check_source,
+    connect_target,
+    is_file_source,
+)
+
 logger = logging.getLogger(__name__)
 
-SUPPORTED_SCHEMES = ("rtsp", "rtsps", "http", "https", "file", "")
 BACKOFF_START = 1.0
 BACKOFF_MAX = 60.0
 STATUS_SECONDS = 1.0
 OUTPUT_TIME_BASE = fractions.Fraction(1, 90000)
+IO_TIMEOUT_US = 5_000_000  # FFmpeg's socket timeout, microseconds: never hang forever
+# A camera that cannot be reached is reported no sooner than this after the attempt
+# began: a closed port (refused at once) and a silent one (FFmpeg's timeout) look alike.
+OPEN_FAILURE_SECONDS = IO_TIMEOUT_US / 1e6 + 1.0
 
 
-class FeedSourceError(ValueError):
-    """A source URL we cannot use at all (wrong scheme, no such file)."""
+def _open(target: Target) -> tuple[Any, Any]:
+    """Open the source and find its video stream (the container is closed on failure)."""
+    container = av.open(target.url, container_options=dict(target.options), timeout=(10.0, 10.0))
+    if not container.streams.video:
+        container.close()
+        raise av.error.InvalidDataError(0, "the source has no video stream")
+    return container, container.streams.video[0]
 
 
-def check_source(url: str) -> str:
-    """Validate a feed URL before anything runs; returns it normalised."""
-    url = url.strip()
-    if not url:
-        raise FeedSourceError("the source URL is empty")
-    scheme = urlsplit(url).scheme.lower()
-    if len(scheme) == 1:  # a Windows drive letter is not a scheme
-        scheme = ""
-    if scheme not in SUPPORTED_SCHEMES:
-        raise FeedSourceError(
-            f"unsupported source {scheme!r}: use rtsp://, http(s):// (MJPEG or a video file) or a local file"
-        )
-    if scheme in ("", "file"):
-        path = urlsplit(url).path if scheme == "file" else url
-        if not os.path.isfile(path):
-            raise FeedSourceError(f"no such file: {path}")
-        return path
-    return url
-
-
-def _open(url: str) -> Any:
-    options = {"rw_timeout": "5000000", "timeout": "5000000"}  # microseconds: never hang forever
-    if url.startswith(("rtsp://", "rtsps://")):
-        options["rtsp_transport"] = "tcp"
-    return av.open(url, options=options, timeout=(10.0, 10.0))
+def _why(exc: BaseException) -> str:
+    """An exception for the log, without its text: FFmpeg's repeats the URL and its password."""
+    return f"{type(exc).__name__} {getattr(exc, 'errno', '')} {getattr(exc, 'strerror', '')}"
 
 
 class _Encoder:
@@ -139,9 +141,12 @@ def run(
     passthrough: bool = False,
     loop_files: bool = True,
     pipeline_factory: Any = None,
+    *,
+    policy: SourcePolicy,
+    log_level: str = "WARNING",
 ) -> None:
-    """The worker's main loop (the process target)."""
-    logging.basicConfig(level=logging.WARNING)
+    """The worker's main loop (the process target); ``policy`` says where it may read."""
+    logging.basicConfig(level=log_level.upper())
     state: dict[str, Any] = {
         "state": "connecting",
         "fps": 0.0,
@@ -207,13 +212,13 @@ def run(
             return Pipeline(reader, PipelineConfig(background_reads=True))
 
     try:
-        source = check_source(url)
+        source = check_source(url, policy)
     except FeedSourceError as exc:
         state.update(state="failed", error=str(exc))
         send("status", dict(state))
         return
     pipeline = pipeline_factory()
-    is_file = os.path.isfile(source)
+    is_file = is_file_source(source)
     backoff = BACKOFF_START
     encoders: dict[str, _Encoder] = {}
     # Passthrough timestamps run on across reconnections and file loops, as a
@@ -225,18 +230,33 @@ def run(
         poll()
         state.update(state="connecting")
         send("status", dict(state))
+        attempt = time.monotonic()
         try:
-            container = _open(source)
+            # Checked again at every connection: a name may resolve elsewhere by now.
+            container, stream = _open(connect_target(source, policy, IO_TIMEOUT_US))
+        except FeedSourceError as exc:
+            if not is_file:  # the camera's name now leads somewhere not allowed
+                logger.warning("feed %s: refused: %s", feed_id, exc)
+                state.update(state="failed", error=str(exc), fps=0.0)
+                send("status", dict(state))
+                return
+            logger.debug("feed %s: %s", feed_id, exc)
+            state.update(state="offline", error=FILE_UNREADABLE, fps=0.0)
+            send("status", dict(state))
+            wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+            continue
         except (av.FFmpegError, OSError) as exc:
-            state.update(state="offline", error=f"cannot open the camera: {exc}", fps=0.0)
+            logger.debug("feed %s: cannot open the source: %s", feed_id, _why(exc))
+            if not is_file:
+                wait(attempt + OPEN_FAILURE_SECONDS - time.monotonic())
+            error = FILE_UNREADABLE if is_file else CANNOT_CONNECT
+            state.update(state="offline", error=error, fps=0.0)
             send("status", dict(state))
             wait(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
             continue
         try:
-            if not container.streams.video:
-                raise av.error.InvalidDataError(0, "the source has no video stream")
-            stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             source_codec = stream.codec_context.name
             forward, note = passthrough, None
@@ -341,7 +361,9 @@ def run(
                 state.update(state="offline", error="the stream ended", fps=0.0)
                 send("status", dict(state))
         except (av.FFmpegError, OSError) as exc:
-            state.update(state="offline", error=f"the stream stopped: {exc}", fps=0.0)
+            logger.debug("feed %s: the source stopped: %s", feed_id, _why(exc))
+            error = FILE_UNREADABLE if is_file else "the stream stopped"
+            state.update(state="offline", error=error, fps=0.0)
             send("status", dict(state))
         finally:
             container.close()

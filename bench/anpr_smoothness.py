@@ -33,6 +33,7 @@ import cv2
 from anpr_feed import synth, worker
 from anpr_feed.pipeline import Pipeline, PipelineConfig
 from anpr_feed.reader import RapidOcrReader
+from anpr_feed.sources import SourcePolicy
 
 
 def run(clip: Path, background: bool, seconds: float) -> dict[str, Any]:
@@ -45,7 +46,10 @@ def run(clip: Path, background: bool, seconds: float) -> dict[str, Any]:
 
     ours, theirs = mp.Pipe()
     thread = threading.Thread(
-        target=worker.run, args=("bench", str(clip), theirs, False, False, factory), daemon=True
+        target=worker.run,
+        args=("bench", str(clip), theirs, False, False, factory),
+        kwargs={"policy": SourcePolicy(files_dir=clip.parent)},
+        daemon=True,
     )
     thread.start()
     ours.send(("video", ["vp8"]))

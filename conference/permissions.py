@@ -158,6 +158,20 @@ async def check_feed_admin(store: Store, principal: Principal, unit_code: str | 
     await require_scope(store, principal, unit_code)
 
 
+def check_file_feed(principal: Principal) -> None:
+    """A feed read from a file on the server: administrators only.
+
+    The file is on the server's disk (in the feed files folder): choosing one
+    is the machine's business, not a checkpoint's.
+    """
+    if not principal.is_admin:
+        raise Forbidden(
+            "admin-only",
+            "only administrators may register a file as a feed; "
+            "cameras are rtsp://, rtsps:// or http(s):// URLs",
+        )
+
+
 def check_supervisor(principal: Principal) -> None:
     """The watch list and outbreak provinces: the operators' supervisors (hosts) and admins."""
     require_role(principal, AccountRole.HOST)

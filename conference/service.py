@@ -22,6 +22,7 @@ from typing import Any
 
 from anpr_feed.manager import FeedManager
 from anpr_feed.participant import CODECS, FeedPublisher, feed_site_id
+from anpr_feed.sources import SourcePolicy
 from anpr_feed.watchlist import Alert
 from conference.bus import EventBus, MemoryBus
 from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS, MeetingService
@@ -118,7 +119,13 @@ class Conference:
             settings.data_dir,
             {k: v for k, v in {"CONFERENCE_REDIS_URL": settings.redis_url}.items() if v},
         )
-        self.cameras = FeedManager(store, settings.data_dir, settings.timezone)
+        self.cameras = FeedManager(
+            store,
+            settings.data_dir,
+            settings.timezone,
+            policy=SourcePolicy.from_settings(settings),
+            log_level=settings.log_level,
+        )
         self.cameras.on_pass.append(self._plate_pass)
         self.feed_publishers: dict[str, dict[str, FeedPublisher]] = {}  # room -> feed -> publisher
         self.room_alerts: dict[str, deque[dict[str, Any]]] = {}

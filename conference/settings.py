@@ -7,13 +7,24 @@ a clear message instead of half-way through a meeting.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 VideoCodec = Literal["vp8", "h264"]
+
+# Private LANs, where cameras are (anpr_feed/sources.py refuses loopback and the like).
+DEFAULT_CAMERA_NETWORKS = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+)
+_SYSTEM_DIRS = ("/proc", "/dev", "/sys", "/etc", "/boot")
 
 
 class IceServer(BaseModel):
@@ -89,6 +100,14 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(
         "conference:", min_length=1, max_length=64, description="key and channel prefix in Redis"
     )
+    camera_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_CAMERA_NETWORKS),
+        description="CIDRs camera feeds may connect to (comma-separated or a JSON list); "
+        "loopback, link-local, metadata and multicast only when listed themselves",
+    )
+    feed_files_dir: Path | None = Field(
+        None, description="the only folder file feeds are read from (default DATA_DIR/feed-files)"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -106,7 +125,57 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        if value and not value.startswith("unix://"):
+            from urllib.parse import urlsplit
+
+            # Never quote the URL or redis-py's own error: either shows part of the password.
+            try:
+                parts = urlsplit(value)
+                valid = bool(parts.hostname) and parts.port != 0
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ValueError(
+                    "redis_url is not a valid URL: percent-encode / # ? @ : in the user name "
+                    "and password (%2F %23 %3F %40 %3A)"
+                ) from None
+            if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+                raise ValueError("redis_url: the database after the host must be a number")
         return value or None
+
+    @field_validator("camera_networks", mode="before")
+    @classmethod
+    def _networks_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in text.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("camera_networks")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        networks = []
+        for text in value:
+            try:
+                networks.append(str(ipaddress.ip_network(text.strip())))
+            except ValueError as exc:
+                raise ValueError(f"{text!r} is not a network (CIDR such as 10.0.0.0/8)") from exc
+        return networks
+
+    @field_validator("feed_files_dir")
+    @classmethod
+    def _not_a_system_folder(cls, value: Path | None) -> Path | None:
+        import os
+
+        if value is not None:
+            real = os.path.realpath(value)
+            if real == "/" or any(real == d or real.startswith(d + "/") for d in _SYSTEM_DIRS):
+                raise ValueError(f"{real} is a system folder, not a folder of video files")
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -132,6 +201,13 @@ class Settings(BaseSettings):
     def recordings_dir(self) -> Path:
         """Where recordings are kept."""
         return self.data_dir / "recordings"
+
+    @property
+    def feed_files(self) -> Path:
+        """The folder file feeds are read from (and only from)."""
+        return (
+            self.feed_files_dir if self.feed_files_dir is not None else self.data_dir / "feed-files"
+        )
 
     @property
     def tls(self) -> bool:

@@ -14,10 +14,12 @@ Login = Callable[[str], Awaitable[ApiClient]]
 
 
 def start_with_accounts(
-    data_dir: Path, accounts: dict[str, tuple[str, str | None]]
+    data_dir: Path,
+    accounts: dict[str, tuple[str, str | None]],
+    env: dict[str, str] | None = None,
 ) -> ServerProcess:
     """A server with ``accounts`` (username: (role, unit code)), all with ``PASSWORD``."""
-    server = start_server(data_dir)
+    server = start_server(data_dir, env=env)
     for username, (role, unit) in accounts.items():
         server.add_user(username, role, unit, password=PASSWORD)
     return server

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.accounts import logins, start_with_accounts
-from tests.anpr_support import feed_body
+from tests.anpr_support import LOCAL_CAMERAS, feed_body
 from tests.conftest import ServerProcess
 from tests.waiting import eventually
 
@@ -31,7 +31,9 @@ ACCOUNTS = {
 
 @pytest.fixture(scope="module")
 def anpr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_with_accounts(Path(tmp_path_factory.mktemp("anpr")) / "data", ACCOUNTS)
+    server = start_with_accounts(
+        Path(tmp_path_factory.mktemp("anpr")) / "data", ACCOUNTS, env=LOCAL_CAMERAS
+    )
     yield server
     server.stop()
 
@@ -47,8 +49,10 @@ async def test_sources_we_cannot_use_are_refused_with_a_clear_error(as_user, tmp
     reply = await admin.call("POST", "/api/feeds", feed_body("ftp://camera.local/stream"))
     assert reply.status == 400 and reply.code == "bad-source"
     assert "unsupported" in reply.body["error"]["message"]
-    reply = await admin.call("POST", "/api/feeds", feed_body(str(tmp_path / "missing.mp4")))
-    assert reply.status == 400 and "no such file" in reply.body["error"]["message"]
+    reply = await admin.call("POST", "/api/feeds", feed_body("missing.mp4"))  # in the folder
+    assert reply.status == 400 and "no readable video file" in reply.body["error"]["message"]
+    reply = await admin.call("POST", "/api/feeds", feed_body(str(tmp_path / "elsewhere.mp4")))
+    assert reply.status == 400 and "feed files" in reply.body["error"]["message"]
     reply = await admin.call("POST", "/api/feeds", feed_body("  "))
     assert reply.status == 400
     reply = await admin.call("POST", "/api/feeds", feed_body("rtsp://x", unit_code="nope"))
@@ -82,7 +86,7 @@ async def test_who_may_register_and_see_feeds(as_user, anpr_server):
         return feed if feed["status"]["state"] == "offline" else None
 
     feed = await eventually(offline)
-    assert "cannot open the camera" in feed["status"]["error"]
+    assert feed["status"]["error"] == "cannot connect to the camera"
     async with operator.session.get(anpr_server.base_url + "/metrics") as response:
         metrics = await response.text()
     assert f'conference_feed_up{{feed="{feed_id}",' in metrics
@@ -237,7 +241,7 @@ def test_feed_cli_add_list_remove(anpr_server, tmp_path):
     while listed()["state"] != "offline":
         assert time.monotonic() < deadline, listed()
         time.sleep(0.5)
-    assert "cannot open" in listed()["status"]["error"]
+    assert listed()["status"]["error"] == "cannot connect to the camera"
     plain = anpr_server.cli("feed", "list")
     assert feed["id"] in plain.stdout and "offline" in plain.stdout
     removed = anpr_server.cli("feed", "remove", feed["id"])

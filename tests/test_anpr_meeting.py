@@ -22,7 +22,7 @@ import pytest
 from anpr_feed import synth
 from recorder.manifest import read_manifest
 from tests.accounts import PASSWORD
-from tests.anpr_support import register_feed as _register_feed
+from tests.anpr_support import register_file_feed
 from tests.api_client import ApiClient, meeting_body
 from tests.conftest import ServerProcess, start_server
 from tests.media import SignalingClient, h264_nal_units
@@ -56,8 +56,9 @@ async def open_meeting(server: ServerProcess, host: ApiClient) -> tuple[str, dic
     return meeting, {link["site"]["id"]: link["url"].split("token=")[1] for link in links}
 
 
-async def register_feed(host: ApiClient, url: str, **extra: object) -> str:
-    feed_id = str((await _register_feed(host, url, **{"unit_code": "167", **extra}))["id"])
+async def register_feed(server: ServerProcess, host: ApiClient, clip: Path, **extra: object) -> str:
+    """``clip`` as a file feed of the host's district (an administrator registers files)."""
+    feed_id = str((await register_file_feed(server, clip, **{"unit_code": "167", **extra}))["id"])
 
     async def online() -> bool:
         status = (await host.call("GET", f"/api/feeds/{feed_id}")).body["status"]
@@ -87,7 +88,7 @@ async def test_camera_in_a_meeting_is_watched_spotlit_alerted_recorded_and_searc
     watched = min(truth, key=lambda v: v.exit_frame).plate  # the first vehicle to leave
     host = ApiClient(anpr_server.base_url)
     await host.login("host.dinhhoa", PASSWORD)
-    feed_id = await register_feed(host, str(path))
+    feed_id = await register_feed(anpr_server, host, path)
     entry = {"pattern": watched.display, "reason": "Khai báo sai nơi đi"}
     assert (await host.call("POST", "/api/anpr/watchlist", entry)).status == 201
 
@@ -194,7 +195,7 @@ async def test_h264_camera_is_forwarded_without_transcoding(tmp_path: Path) -> N
         clip = tmp_path / "camera.mp4"
         sent = set(write_h264_clip(clip))
         await host.login("host.dinhhoa", PASSWORD)
-        feed_id = await register_feed(host, str(clip), passthrough=True)
+        feed_id = await register_feed(server, host, clip, passthrough=True)
         meeting, tokens = await open_meeting(server, host)
         ws_url = server.base_url.replace("http", "ws") + f"/ws/console/{meeting}"
         console = Console(await host.session.ws_connect(ws_url))
@@ -234,7 +235,7 @@ async def test_an_h264_camera_with_b_frames_is_re_encoded_and_says_why(
         clip = tmp_path / "camera.mp4"
         write_h264_clip(clip, frames=100, b_frames=2)
         await host.login("host.dinhhoa", PASSWORD)
-        feed_id = await register_feed(host, str(clip), passthrough=True)
+        feed_id = await register_feed(server, host, clip, passthrough=True)
 
         async def online() -> dict | None:
             status = (await host.call("GET", f"/api/feeds/{feed_id}")).body["status"]

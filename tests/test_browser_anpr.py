@@ -27,6 +27,7 @@ from playwright.async_api import Browser, Page
 from anpr_feed import synth
 from conference.store import PlateEvent, SqliteStore
 from tests.accounts import PASSWORD, logins, start_with_accounts
+from tests.anpr_support import LOCAL_CAMERAS, register_file_feed
 from tests.anpr_support import register_feed as _register_feed
 from tests.api_client import ApiClient, meeting_body
 from tests.conftest import ServerProcess
@@ -45,7 +46,7 @@ UNREACHABLE = "rtsp://127.0.0.1:9/Streaming/Channels/101"  # nothing listens on 
 
 @pytest.fixture
 def anpr_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = start_with_accounts(tmp_path / "data", ACCOUNTS)
+    server = start_with_accounts(tmp_path / "data", ACCOUNTS, env=LOCAL_CAMERAS)
     yield server
     server.stop()
 
@@ -423,8 +424,8 @@ async def test_host_adds_a_camera_from_the_console_and_sees_its_alerts(
     for code in provinces:
         body = {"province_code": code, "start": "2021-01-01", "end": "2099-12-31", "reason": "F0"}
         assert (await host.call("POST", "/api/anpr/outbreaks", body)).status == 201
-    feed = await register_feed(
-        host, str(path), unit_code="167", name="Camera tổng hợp", checkpoint="Chốt Quán Vuông"
+    feed = await register_file_feed(  # an administrator registers files; the host uses it
+        anpr_server, path, unit_code="167", name="Camera tổng hợp", checkpoint="Chốt Quán Vuông"
     )
     created = await host.call(
         "POST", "/api/meetings", meeting_body("167", ["167", "05536"], start_in=0)

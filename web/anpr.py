@@ -9,6 +9,7 @@ supervisors (hosts) and administrators.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from datetime import date, datetime
@@ -18,8 +19,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from anpr_feed.manager import feed_fields
+from anpr_feed.sources import FeedSourceError, is_file_source, register
 from anpr_feed.watchlist import WatchListError, normalize_pattern, parse_upload
-from anpr_feed.worker import FeedSourceError, check_source
 from conference.permissions import (
     FEED_ROLES,
     Forbidden,
@@ -27,6 +28,7 @@ from conference.permissions import (
     can_remove_listing,
     can_see_feed,
     check_feed_admin,
+    check_file_feed,
     check_supervisor,
     require_role,
 )
@@ -55,7 +57,10 @@ class FeedIn(BaseModel):
     checkpoint: str = Field(min_length=1, max_length=200)
     location: str = Field("", max_length=300)
     url: str = Field(
-        min_length=1, max_length=2000, description="rtsp://, http(s):// or a local file"
+        min_length=1,
+        max_length=2000,
+        description="rtsp://, rtsps://, http(s):// in the camera networks, "
+        "or (administrators) a file in the feed files folder",
     )
     unit_code: str | None = Field(None, max_length=64)
     passthrough: bool = Field(False, description="forward an H.264 camera as it is")
@@ -200,8 +205,11 @@ async def create_feed(request: web.Request) -> web.Response:
     await check_feed_admin(conference.store, principal, data.unit_code)
     if data.unit_code is not None:
         await conference.store.get_unit(data.unit_code)  # 404 for an unknown unit
+    if is_file_source(data.url):
+        check_file_feed(principal)  # before the path is looked at: no file oracle for others
     try:
-        url = check_source(data.url)
+        # Resolves the camera's host (off the loop) and checks every address.
+        url = await asyncio.to_thread(register, data.url, conference.cameras.policy)
     except FeedSourceError as exc:
         raise ApiError(400, "bad-source", str(exc)) from exc
     feed = Feed(
