@@ -44,6 +44,19 @@ class Conflict(StoreError):
     """The record clashes with one already stored (duplicate, overlap)."""
 
 
+class FeedLimitReached(Conflict):
+    """Registering one more camera would pass a limit (see :class:`FeedLimits`).
+
+    ``code`` is stable for clients: ``too-many-feeds`` (the server's) or
+    ``too-many-unit-feeds`` (the unit's); ``limit`` is the number reached.
+    """
+
+    def __init__(self, code: str, limit: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.limit = limit
+
+
 class AccountRole(StrEnum):
     """What an account may do (see ``conference/permissions.py``)."""
 
@@ -171,6 +184,11 @@ class PlateEvent:
     thumbnail: str | None = None  # file name of the frame thumbnail (JPEG)
     alert: str | None = None  # why it raised an alert, if it did
     colour: str | None = None  # plate background where the reader saw it: see PLATE_COLOURS
+    # The unit of the camera's checkpoint when the pass was read: who may see the
+    # event (its subtree's hosts and operators), whatever becomes of the camera.
+    # None (a camera of no unit, or the camera was gone when units were first
+    # kept): administrators only.
+    unit_code: str | None = None
 
 
 # Plate backgrounds (Circular 58/2020/TT-BCA art. 25): white private, yellow
@@ -188,6 +206,36 @@ class WatchEntry:
     created_by: str
     created_at: float
     unit_code: str | None = None  # the unit of the supervisor who listed it (None: an admin)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLimits:
+    """How many cameras may be registered: in all, and for one unit.
+
+    Each feed runs a process that keeps about one core busy at 720p25 and
+    holds some 180 MiB, whether its camera answers or not.
+    """
+
+    total: int  # CONFERENCE_MAX_FEEDS
+    per_unit: int  # CONFERENCE_MAX_FEEDS_PER_UNIT (a feed of no unit counts in the total only)
+
+    def refusal(self, feed: Feed, total: int, in_unit: int) -> FeedLimitReached | None:
+        """Why ``feed`` may not join ``total`` feeds (``in_unit`` of its unit), or None."""
+        if total >= self.total:
+            return FeedLimitReached(
+                "too-many-feeds",
+                self.total,
+                f"this server runs at most {self.total} camera feeds (CONFERENCE_MAX_FEEDS); "
+                "remove one, or have the administrator raise the limit for a larger machine",
+            )
+        if feed.unit_code is not None and in_unit >= self.per_unit:
+            return FeedLimitReached(
+                "too-many-unit-feeds",
+                self.per_unit,
+                f"unit {feed.unit_code} already has {self.per_unit} camera feeds, its limit "
+                "(CONFERENCE_MAX_FEEDS_PER_UNIT); remove one first",
+            )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,8 +443,12 @@ class Store(Protocol):
 
     # -- checkpoint cameras -------------------------------------------------------------
 
-    async def create_feed(self, feed: Feed) -> None:
-        """Register a camera; :class:`Conflict` if the id is taken."""
+    async def create_feed(self, feed: Feed, limits: FeedLimits | None = None) -> None:
+        """Register a camera; :class:`Conflict` if the id is taken.
+
+        With ``limits``, counting the feeds and adding this one is atomic:
+        :class:`FeedLimitReached` if it would pass either limit.
+        """
         ...
 
     async def get_feed(self, feed_id: str) -> Feed:
@@ -423,10 +475,13 @@ class Store(Protocol):
         checkpoint: str | None = None,
         limit: int = 100,
         feed_ids: Sequence[str] | None = None,
+        unit_codes: Sequence[str] | None = None,
     ) -> list[PlateEvent]:
         """Passes whose plate contains ``plate`` (any part of it), newest first.
 
-        ``feed_ids`` limits the search to those cameras (a caller's scope).
+        ``feed_ids`` limits the search to those cameras; ``unit_codes`` to the
+        events kept for those units (a caller's scope: an event of no unit is
+        in none).
         """
         ...
 

@@ -28,6 +28,7 @@ Key layout, ``P`` being the prefix (``conference:`` unless told otherwise)::
     P plate_events_by_at              zset   every event id, score = at
     P checkpoint_events:<checkpoint>  zset   the checkpoint's event ids, score = at
     P feed_events:<feed id>           zset   the feed's event ids, score = at (kept with the feed)
+    P unit_events:<unit code>         zset   ids of the events kept for the unit, score = at
     P plate_events_of:<plate>         zset   the plate's event ids, score = at
     P plates                          set    every plate that has events (a plate_events_of key)
     P short_plates                    set    those of them with fewer than 3 characters
@@ -36,7 +37,7 @@ Key layout, ``P`` being the prefix (``conference:`` unless told otherwise)::
     P watch                           hash   entry id -> watch-list entry JSON
     P watch_patterns                  hash   pattern -> entry id (one entry per pattern)
     P outbreaks                       hash   outbreak id -> outbreak JSON
-    P meta                            hash   key -> value
+    P meta                            hash   key -> value (and schema markers, see below)
 
 Fixed names have no ``:`` and every family ends with exactly one variable
 part after a ``:``, so no id, whatever characters it has, can make the keys
@@ -55,6 +56,11 @@ either intersects trigram sets into candidate plates and merges their
 ``plate_events_of`` sets by time, or walks a time index newest first and tests
 each plate, whichever the counts say is cheaper (see
 :meth:`RedisStore.search_plate_events`).
+
+Events stored before each kept its camera's unit get it once, before any
+plate event is read or written after an upgrade: the unit of their camera if
+it is still registered, none (administrators only) otherwise; ``meta`` then
+holds ``schema:plate-event-units`` (see :meth:`RedisStore._events_ready`).
 """
 
 from __future__ import annotations
@@ -79,6 +85,7 @@ from conference.store.base import (
     AccountRole,
     Conflict,
     Feed,
+    FeedLimits,
     Grant,
     Login,
     Meeting,
@@ -175,8 +182,8 @@ end
 """
 
 # add_plate_events: ARGV = event count, plate count, then per event its id,
-# score, JSON, plate number, checkpoint key index and feed key index, then
-# the plates. Returns
+# score, JSON, plate number, checkpoint, feed and unit key indexes (0: the
+# event has no unit), then the plates. Returns
 # a taken id (and writes nothing) or nil. A plate's first event (SADD answers
 # 1) puts it into the search indexes.
 _ADD_EVENTS_LUA = (
@@ -185,18 +192,20 @@ _ADD_EVENTS_LUA = (
 local events, by_at, plates, grams, short = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
-    local id = ARGV[3 + i * 6]
+    local id = ARGV[3 + i * 7]
     if redis.call('HEXISTS', events, id) == 1 then return id end
 end
-local described = read_plates(3 + n * 6, tonumber(ARGV[2]))
+local described = read_plates(3 + n * 7, tonumber(ARGV[2]))
 for i = 0, n - 1 do
-    local at = 3 + i * 6
+    local at = 3 + i * 7
     local id, score = ARGV[at], ARGV[at + 1]
     local plate = described[tonumber(ARGV[at + 3])]
     redis.call('HSET', events, id, ARGV[at + 2])
     redis.call('ZADD', by_at, score, id)
     redis.call('ZADD', KEYS[tonumber(ARGV[at + 4])], score, id)
     redis.call('ZADD', KEYS[tonumber(ARGV[at + 5])], score, id)
+    local unit = tonumber(ARGV[at + 6])
+    if unit > 0 then redis.call('ZADD', KEYS[unit], score, id) end
     redis.call('ZADD', plate.key, score, id)
     if redis.call('SADD', plates, plate.text) == 1 then
         if #plate.trigrams == 0 then redis.call('SADD', short, plate.text) end
@@ -210,7 +219,7 @@ return false
 
 # delete_plate_events_before, one chunk: ARGV = event count, plate count, then
 # per event its id, the JSON read before (empty: none was found), plate
-# number, checkpoint and feed key indexes (all 0 for none), then the plates. Deletes an
+# number, checkpoint, feed and unit key indexes (all 0 for none), then the plates. Deletes an
 # event only if it still has that JSON (an id without an event only leaves the
 # time index) and returns the JSON of those it deleted. A plate's last event
 # takes it out of the search indexes.
@@ -219,10 +228,10 @@ _DELETE_EVENTS_LUA = (
     + """
 local events, by_at, plates, grams, short = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local n = tonumber(ARGV[1])
-local described = read_plates(3 + n * 5, tonumber(ARGV[2]))
+local described = read_plates(3 + n * 6, tonumber(ARGV[2]))
 local deleted = {}
 for i = 0, n - 1 do
-    local at = 3 + i * 5
+    local at = 3 + i * 6
     local id, expected = ARGV[at], ARGV[at + 1]
     local raw = redis.call('HGET', events, id)
     if not raw then
@@ -233,6 +242,8 @@ for i = 0, n - 1 do
         redis.call('ZREM', by_at, id)
         redis.call('ZREM', KEYS[tonumber(ARGV[at + 3])], id)
         redis.call('ZREM', KEYS[tonumber(ARGV[at + 4])], id)
+        local unit = tonumber(ARGV[at + 5])
+        if unit > 0 then redis.call('ZREM', KEYS[unit], id) end
         redis.call('ZREM', plate.key, id)
         if redis.call('EXISTS', plate.key) == 0 and redis.call('SREM', plates, plate.text) == 1 then
             redis.call('SREM', short, plate.text)
@@ -254,13 +265,15 @@ return deleted
 # escapes is decoded the long way). ``newer`` orders events newest first, and
 # equal times by id from the largest, as ZREVRANGE does (bytes, not strcoll:
 # Lua compares strings in the server's locale). ``read_filter`` reads the
-# query ('' for any plate), checkpoint ('' for any) and feed ids (a count,
-# 0 for any, then the ids) from ARGV[at...] and returns whether there is any
-# condition and the test of an event's JSON.
+# query ('' for any plate), checkpoint ('' for any), feed ids and unit codes
+# (each a count, 0 for any, then the ids) from ARGV[at...] and returns whether
+# there is any condition and the test of an event's JSON. A field that is
+# null (an event of no unit) reads as '' without decoding the JSON.
 _SEARCH_LUA = r"""
 local function field(raw, name)
     local value = string.match(raw, '"' .. name .. '":"([^"\\]*)"')
     if value then return value end
+    if string.find(raw, '"' .. name .. '":null', 1, true) then return '' end
     value = cjson.decode(raw)[name]
     if type(value) == 'string' then return value end
     return ''
@@ -275,26 +288,33 @@ local function newer(a_score, a_id, b_score, b_id)
     return #a_id > #b_id
 end
 
-local function read_filter(at)
-    local query, checkpoint, count = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
-    local feeds = nil
+local function read_set(at)
+    local count, set = tonumber(ARGV[at]), nil
     if count > 0 then
-        feeds = {}
-        for i = 1, count do feeds[ARGV[at + 2 + i]] = true end
+        set = {}
+        for i = 1, count do set[ARGV[at + i]] = true end
     end
+    return set, at + 1 + count
+end
+
+local function read_filter(at)
+    local query, checkpoint = ARGV[at], ARGV[at + 1]
+    local feeds, next_at = read_set(at + 2)
+    local units = read_set(next_at)
     local function accept(raw)
         if query ~= '' and not string.find(string.upper(field(raw, 'plate')), query, 1, true) then
             return false
         end
         if checkpoint ~= '' and field(raw, 'checkpoint') ~= checkpoint then return false end
         if feeds and not feeds[field(raw, 'feed_id')] then return false end
+        if units and not units[field(raw, 'unit_code')] then return false end
         return true
     end
-    return query ~= '' or checkpoint ~= '' or feeds ~= nil, accept
+    return query ~= '' or checkpoint ~= '' or feeds ~= nil or units ~= nil, accept
 end
 """
 
-# The walk: the time indexes KEYS[2..] (one, or a feed's each) merged newest
+# The walk: the time indexes KEYS[2..] (one, or each feed's or unit's) merged newest
 # first, reading each event from KEYS[1] and keeping those the filter
 # accepts. ARGV = limit, a budget of events to read (0: no bound), the
 # window's min and max bounds, its end as a score ('' for none), then the
@@ -398,6 +418,41 @@ return found
 """
 )
 
+# The events' units, once (see RedisStore._events_ready), a chunk at a time:
+# ARGV = per event its id, the JSON read, the JSON with its unit, its score
+# and its unit key index (0: none). An event is rewritten only if it still
+# has the JSON read (retention or another node may have been first).
+_EVENT_UNITS_LUA = """
+for at = 1, #ARGV, 5 do
+    local id = ARGV[at]
+    if redis.call('HGET', KEYS[1], id) == ARGV[at + 1] then
+        redis.call('HSET', KEYS[1], id, ARGV[at + 2])
+        local unit = tonumber(ARGV[at + 4])
+        if unit > 0 then redis.call('ZADD', KEYS[unit], ARGV[at + 3], id) end
+    end
+end
+return 0
+"""
+_EVENT_UNITS_DONE = "schema:plate-event-units"  # in P meta once every event has its unit
+
+# create_feed with limits: ARGV = id, JSON, total limit, unit ('' for none),
+# unit limit. Returns {1 (added), 0 (id taken) or -1 (a limit), feeds, feeds of
+# the unit}; the rule is FeedLimits.refusal's. Feeds are few: reading them all is cheap.
+_CREATE_FEED_LUA = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {0, 0, 0} end
+local total, in_unit, unit = redis.call('HLEN', KEYS[1]), 0, ARGV[4]
+if unit ~= '' then
+    for _, raw in ipairs(redis.call('HVALS', KEYS[1])) do
+        if cjson.decode(raw)['unit_code'] == unit then in_unit = in_unit + 1 end
+    end
+end
+if total >= tonumber(ARGV[3]) or (unit ~= '' and in_unit >= tonumber(ARGV[5])) then
+    return {-1, total, in_unit}
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return {1, total + 1, in_unit}
+"""
+
 # add_watch: the id and the pattern must both be free; entry and pattern
 # index appear together.
 _ADD_WATCH_LUA = """
@@ -465,6 +520,10 @@ class RedisStore:
         self._delete_events_script = self._redis.register_script(_DELETE_EVENTS_LUA)
         self._walk_events_script = self._redis.register_script(_WALK_EVENTS_LUA)
         self._merge_events_script = self._redis.register_script(_MERGE_EVENTS_LUA)
+        self._event_units_script = self._redis.register_script(_EVENT_UNITS_LUA)
+        self._create_feed_script = self._redis.register_script(_CREATE_FEED_LUA)
+        self._events_migrated = False
+        self._events_migrating = asyncio.Lock()
         self._add_watch_script = self._redis.register_script(_ADD_WATCH_LUA)
         self._delete_watch_script = self._redis.register_script(_DELETE_WATCH_LUA)
 
@@ -505,6 +564,9 @@ class RedisStore:
 
     def _feed_events_key(self, feed_id: str) -> str:
         return f"{self.prefix}feed_events:{feed_id}"
+
+    def _unit_events_key(self, unit_code: str) -> str:
+        return f"{self.prefix}unit_events:{unit_code}"
 
     def _plate_events_key(self, plate: str) -> str:
         return f"{self.prefix}plate_events_of:{plate}"
@@ -1040,10 +1102,33 @@ class RedisStore:
 
     # -- checkpoint cameras -------------------------------------------------------------
 
-    async def create_feed(self, feed: Feed) -> None:
-        """Register a camera; :class:`Conflict` if the id is taken."""
-        if not await self._redis.hsetnx(self._feeds, feed.id, _record_json(feed)):
+    async def create_feed(self, feed: Feed, limits: FeedLimits | None = None) -> None:
+        """Register a camera; :class:`Conflict` if the id is taken.
+
+        With ``limits``, one script counts the feeds (in all, and of the
+        feed's unit) and adds it, so that two nodes cannot both take the
+        last place: :class:`FeedLimitReached` if it would pass a limit.
+        """
+        if limits is None:
+            if not await self._redis.hsetnx(self._feeds, feed.id, _record_json(feed)):
+                raise Conflict(f"feed {feed.id!r} already exists")
+            return
+        added, total, in_unit = await self._create_feed_script(
+            keys=[self._feeds],
+            args=[
+                feed.id,
+                _record_json(feed),
+                limits.total,
+                feed.unit_code or "",
+                limits.per_unit,
+            ],
+        )
+        if int(added) == 0:
             raise Conflict(f"feed {feed.id!r} already exists")
+        if int(added) < 0:
+            refusal = limits.refusal(feed, int(total), int(in_unit))
+            assert refusal is not None  # the script applies the same rule
+            raise refusal
 
     async def get_feed(self, feed_id: str) -> Feed:
         """The feed or :class:`NotFound`."""
@@ -1061,6 +1146,50 @@ class RedisStore:
         """Remove a feed (its events stay); :class:`NotFound` if unknown."""
         await self._hdel_or_missing(self._feeds, feed_id, f"no feed {feed_id!r}")
 
+    async def _events_ready(self) -> None:
+        """Give the events stored before units were kept theirs, once per database.
+
+        An event takes the unit of its camera if the camera is still
+        registered, and none (administrators only) if it is gone. Every node
+        runs this before its first plate-event call; a second one finds the
+        marker, or repeats the same idempotent rewrite.
+        """
+        if self._events_migrated:
+            return
+        async with self._events_migrating:
+            if self._events_migrated:
+                return
+            if await self._redis.hget(self._meta, _EVENT_UNITS_DONE) is None:
+                units = {feed.id: feed.unit_code for feed in await self.list_feeds()}
+                cursor = 0
+                while True:
+                    cursor, chunk = await self._redis.hscan(
+                        self._plate_events, cursor, count=_EVENT_CHUNK
+                    )
+                    if isinstance(chunk, dict):  # always (a field list only with no_values)
+                        await self._give_units(chunk, units)
+                    if not cursor:
+                        break
+                await self._redis.hset(self._meta, _EVENT_UNITS_DONE, str(time.time()))
+            self._events_migrated = True
+
+    async def _give_units(self, chunk: dict[Any, Any], units: dict[str, str | None]) -> None:
+        """One chunk of :meth:`_events_ready`: the events in it that have no unit field."""
+        keys = {self._plate_events: 1}  # key: its index in KEYS
+        args: list[str | int] = []
+        for event_id, raw in chunk.items():
+            if '"unit_code":' in _text(raw):
+                continue  # stored with its unit (a key only ever written by us)
+            event = _plate_event(raw)
+            unit = units.get(event.feed_id)
+            index = 0
+            if unit is not None:
+                index = keys.setdefault(self._unit_events_key(unit), len(keys) + 1)
+            fixed = _plate_event_json(dataclasses.replace(event, unit_code=unit))
+            args += [_text(event_id), _text(raw), fixed, repr(float(event.at)), index]
+        if args:
+            await self._event_units_script(keys=list(keys), args=args)
+
     async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
         """Store vehicle passes, all or none: :class:`Conflict` if an id is taken.
 
@@ -1073,6 +1202,7 @@ class RedisStore:
         batch = list(events)
         if not batch:
             return
+        await self._events_ready()
         seen: set[str] = set()
         for event in batch:
             if event.id in seen:
@@ -1099,19 +1229,21 @@ class RedisStore:
         checkpoint: str | None = None,
         limit: int = 100,
         feed_ids: Sequence[str] | None = None,
+        unit_codes: Sequence[str] | None = None,
     ) -> list[PlateEvent]:
         """Passes whose plate contains ``plate`` (any part of it), newest first.
 
         ``plate`` is read as :func:`plate_query` reads it (letters and digits,
         upper case); the window is ``start <= at < end``; ``limit`` is
-        clamped to 1..1000; ``feed_ids`` limits the search to those cameras.
+        clamped to 1..1000; ``feed_ids`` limits the search to those cameras,
+        ``unit_codes`` to the events kept for those units.
 
         One round trip of counts (events in the window of each index that
         could be walked, plates, plates holding the query) chooses between
 
         * the walk: a time index newest first (the checkpoint's or the global
-          one, or the feeds' merged, whichever has fewer events in the
-          window), testing each event's plate, checkpoint and feed until
+          one, or the feeds' or the units' merged, whichever has fewer events
+          in the window), testing each event's plate, checkpoint, feed and unit until
           ``limit`` pass: about ``limit * plates / candidates`` events, or
           the whole window if it holds fewer matches;
         * the merge: the candidate plates (trigram sets intersected for a
@@ -1128,8 +1260,10 @@ class RedisStore:
         query = plate_query(plate)
         limit = max(1, min(limit, _MAX_RESULTS))
         feeds = None if feed_ids is None else sorted(set(feed_ids))
-        if feeds is not None and not feeds:
+        units = None if unit_codes is None else sorted(set(unit_codes))
+        if (feeds is not None and not feeds) or (units is not None and not units):
             return []
+        await self._events_ready()
         if (start is not None and math.isnan(start)) or (end is not None and math.isnan(end)):
             return []  # SQLite compares with NULL: nothing matches
         window = (
@@ -1139,12 +1273,16 @@ class RedisStore:
         main = self._checkpoint_events_key(checkpoint) if checkpoint else self._events_by_at
         feed_keys = [] if feeds is None else list(map(self._feed_events_key, feeds))
         walk_feeds = 0 < len(feed_keys) <= _MAX_WALKED_FEEDS
+        unit_keys = [] if units is None else list(map(self._unit_events_key, units))
         trigrams = _trigrams(query)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zcount(main, *window)
             if walk_feeds:
                 for key in feed_keys:
                     pipe.zcount(key, *window)
+            # Every unit of the scope: most have no camera, and drop out here.
+            for key in unit_keys:
+                pipe.zcount(key, *window)
             if query:
                 pipe.scard(self._plates)
                 if trigrams:  # plates holding every trigram of the query
@@ -1154,14 +1292,24 @@ class RedisStore:
             counts = await pipe.execute()
         in_main = int(counts[0])
         in_feeds = [int(count) for count in counts[1 : 1 + len(feed_keys)]] if walk_feeds else []
+        after = 1 + len(in_feeds)
+        in_units = {
+            key: int(count)
+            for key, count in zip(unit_keys, counts[after : after + len(unit_keys)], strict=True)
+            if int(count)
+        }
+        if units is not None and not in_units:
+            return []  # no event of the scope in the window
 
-        # Walk the feeds' indexes (testing the checkpoint) or the main one
-        # (testing the feeds), whichever holds fewer events in the window.
-        if walk_feeds and sum(in_feeds) <= in_main:
+        # Walk the feeds' indexes, or the units', or the main one, whichever
+        # holds fewest events in the window, testing every other condition.
+        sources, in_window, walk_filter = [main], in_main, _filter(query, None, feeds, units)
+        if walk_feeds and sum(in_feeds) <= in_window:
             sources = [key for key, count in zip(feed_keys, in_feeds, strict=True) if count]
-            in_window, walk_filter = sum(in_feeds), _filter(query, checkpoint, None)
-        else:
-            sources, in_window, walk_filter = [main], in_main, _filter(query, None, feeds)
+            in_window, walk_filter = sum(in_feeds), _filter(query, checkpoint, None, units)
+        if 0 < len(in_units) <= _MAX_WALKED_FEEDS and sum(in_units.values()) <= in_window:
+            sources, in_window = list(in_units), sum(in_units.values())
+            walk_filter = _filter(query, checkpoint, feeds, None)
         if not in_window:
             return []
         if not query:
@@ -1184,7 +1332,7 @@ class RedisStore:
             return []
         found = await self._merge_events_script(
             keys=[self._plate_events, *map(self._plate_events_key, candidates)],
-            args=[limit, *window, *_filter("", checkpoint, feeds)],
+            args=[limit, *window, *_filter("", checkpoint, feeds, units)],
         )
         return [_plate_event(raw) for raw in found]
 
@@ -1241,6 +1389,7 @@ class RedisStore:
 
     async def get_plate_event(self, event_id: str) -> PlateEvent:
         """One pass or :class:`NotFound`."""
+        await self._events_ready()
         raw = await self._redis.hget(self._plate_events, event_id)
         if raw is None:
             raise NotFound(f"no plate event {event_id!r}")
@@ -1257,6 +1406,7 @@ class RedisStore:
         """
         if math.isnan(before):
             return []
+        await self._events_ready()
         deleted: list[PlateEvent] = []
         while True:
             ids = [
@@ -1272,7 +1422,7 @@ class RedisStore:
             described: list[str | int] = []
             for event_id, raw in zip(ids, raws, strict=True):
                 if raw is None:
-                    described += [event_id, "", 0, 0, 0]
+                    described += [event_id, "", 0, 0, 0, 0]
                 else:
                     described += [event_id, raw, *keys.event(_plate_event(raw))]
             args = keys.args(ids, described)  # before keys.keys: it adds the plates' keys
@@ -1281,6 +1431,7 @@ class RedisStore:
 
     async def count_plate_events(self) -> int:
         """How many passes are stored."""
+        await self._events_ready()
         return int(await self._redis.hlen(self._plate_events))
 
     async def add_watch(self, entry: WatchEntry) -> None:
@@ -1400,11 +1551,13 @@ class _EventKeys:
         return number
 
     def event(self, event: PlateEvent) -> list[str | int]:
-        """An event's plate number and its checkpoint and feed key indexes."""
+        """An event's plate number and its checkpoint, feed and unit (0: none) key indexes."""
+        unit = event.unit_code
         return [
             self.plate(event.plate),
             self.key(self._store._checkpoint_events_key(event.checkpoint)),
             self.key(self._store._feed_events_key(event.feed_id)),
+            0 if unit is None else self.key(self._store._unit_events_key(unit)),
         ]
 
     def args(self, events: Sequence[object], described: list[str | int]) -> list[str | int]:
@@ -1432,9 +1585,21 @@ _SHORT_QUERY_COST = {1: 500, 2: 50}
 _MAX_WALKED_FEEDS = 64
 
 
-def _filter(query: str, checkpoint: str | None, feeds: Sequence[str] | None) -> list[str | int]:
+def _filter(
+    query: str,
+    checkpoint: str | None,
+    feeds: Sequence[str] | None,
+    units: Sequence[str] | None,
+) -> list[str | int]:
     """The filter arguments of a search script (see ``read_filter`` in ``_SEARCH_LUA``)."""
-    return [query, checkpoint or "", len(feeds or ()), *(feeds or ())]
+    return [
+        query,
+        checkpoint or "",
+        len(feeds or ()),
+        *(feeds or ()),
+        len(units or ()),
+        *(units or ()),
+    ]
 
 
 def _fold(plate: str) -> str:
@@ -1608,6 +1773,7 @@ def _plate_event_json(event: PlateEvent) -> str:
             "thumbnail": event.thumbnail,
             "alert": event.alert,
             "colour": event.colour,
+            "unit_code": event.unit_code,
         }
     )
 
@@ -1627,6 +1793,7 @@ def _plate_event(raw: Raw) -> PlateEvent:
         thumbnail=record["thumbnail"],
         alert=record["alert"],
         colour=record.get("colour"),  # events stored before colours were kept have none
+        unit_code=record.get("unit_code"),  # see RedisStore._events_ready
     )
 
 

@@ -23,6 +23,7 @@ from conference.store.base import (
     AccountRole,
     Conflict,
     Feed,
+    FeedLimits,
     Grant,
     Login,
     Meeting,
@@ -194,6 +195,17 @@ MIGRATIONS: list[str] = [
     -- Who may take an entry off the lists: supervisors of the unit that put it on.
     ALTER TABLE watchlist ADD COLUMN unit_code TEXT;
     ALTER TABLE outbreaks ADD COLUMN unit_code TEXT;
+    """,
+    """
+    -- Whose each pass is: its camera's unit when it was read, kept with the event
+    -- so that removing (or moving) the camera never changes who may see it.
+    -- Events stored before take their camera's unit if it is still registered;
+    -- the others keep none, which only administrators see.
+    ALTER TABLE plate_events ADD COLUMN unit_code TEXT;
+    UPDATE plate_events SET unit_code = (
+        SELECT feeds.unit_code FROM feeds WHERE feeds.id = plate_events.feed_id
+    );
+    CREATE INDEX plate_events_unit ON plate_events(unit_code, at);
     """,
 ]
 
@@ -711,8 +723,35 @@ class SqliteStore:
 
         await self._run(insert)
 
-    async def create_feed(self, feed: Feed) -> None:
-        await self._insert_unique("feeds", _FEED_COLUMNS, feed, f"feed {feed.id!r} already exists")
+    async def create_feed(self, feed: Feed, limits: FeedLimits | None = None) -> None:
+        if limits is None:
+            await self._insert_unique(
+                "feeds", _FEED_COLUMNS, feed, f"feed {feed.id!r} already exists"
+            )
+            return
+
+        def insert(conn: sqlite3.Connection) -> None:
+            # One write transaction from the count to the insert: two registrations
+            # (or the CLI and the server) cannot both take the last place.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                total, in_unit = conn.execute(
+                    "SELECT COUNT(*), COUNT(CASE WHEN unit_code = ? THEN 1 END) FROM feeds",
+                    (feed.unit_code,),
+                ).fetchone()
+                refusal = limits.refusal(feed, total, in_unit)
+                if refusal is not None:
+                    raise refusal
+                conn.execute(_insert_sql("feeds", _FEED_COLUMNS), _row(feed))
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK")
+                raise Conflict(f"feed {feed.id!r} already exists") from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        await self._run(insert)
 
     async def get_feed(self, feed_id: str) -> Feed:
         row = await self._run(
@@ -762,6 +801,7 @@ class SqliteStore:
         checkpoint: str | None = None,
         limit: int = 100,
         feed_ids: Sequence[str] | None = None,
+        unit_codes: Sequence[str] | None = None,
     ) -> list[PlateEvent]:
         """Passes whose plate contains ``plate`` (any part of it), newest first.
 
@@ -772,10 +812,10 @@ class SqliteStore:
         match, which is quick when matches are common ("20", "A"). A walk
         that reads ``_WALK_BUDGET`` events without finishing stops: matches
         are rare, and they are read from an index that holds them instead
-        (the trigrams holding the short part, or the feeds' own index).
+        (the trigrams holding the short part, or the units' or feeds' own index).
         """
         query = plate_query(plate)
-        if feed_ids is not None and not feed_ids:
+        if (feed_ids is not None and not feed_ids) or (unit_codes is not None and not unit_codes):
             return []
         limit = max(1, min(limit, 1000))
         clauses: list[str] = []
@@ -783,6 +823,10 @@ class SqliteStore:
         if feed_ids is not None:
             clauses.append(f"e.feed_id IN ({', '.join('?' * len(feed_ids))})")
             params.extend(feed_ids)
+        if unit_codes is not None:
+            units = sorted(set(unit_codes))
+            clauses.append(f"e.unit_code IN ({', '.join('?' * len(units))})")
+            params.extend(units)
         if start is not None:
             clauses.append("e.at >= ?")
             params.append(start)
@@ -822,18 +866,25 @@ class SqliteStore:
             rows = _bounded(conn, walk_sql, [*params, limit], _WALK_BUDGET)
             if rows is not None:
                 return rows
-            if feed_ids is not None:
-                # Few of the feeds' events in the window: their own index.
-                feed_events = _bounded(
+            # Few of the scope's events in the window: the units' (or feeds') own index.
+            scope_index = (
+                "plate_events_unit"
+                if unit_codes is not None
+                else "plate_events_feed"
+                if feed_ids is not None
+                else None
+            )
+            if scope_index is not None:
+                scoped = _bounded(
                     conn,
-                    f"SELECT COUNT(*) FROM plate_events e INDEXED BY plate_events_feed {where}",
+                    f"SELECT COUNT(*) FROM plate_events e INDEXED BY {scope_index} {where}",
                     params,
                     _WALK_BUDGET,
                 )
-                if feed_events is not None:
+                if scoped is not None:
                     return conn.execute(
                         f"SELECT {_EVENT_COLUMNS_E} FROM plate_events e "
-                        f"INDEXED BY plate_events_feed {where} ORDER BY e.at DESC LIMIT ?",
+                        f"INDEXED BY {scope_index} {where} ORDER BY e.at DESC LIMIT ?",
                         [*params, limit],
                     ).fetchall()
             if not query:
@@ -950,7 +1001,7 @@ _FEED_COLUMNS = (
 )
 _EVENT_COLUMNS = (
     "id, feed_id, checkpoint, at, plate, display, province_code, confidence, crop, thumbnail,"
-    " alert, colour"
+    " alert, colour, unit_code"
 )
 _WATCH_COLUMNS = "id, pattern, reason, created_by, created_at, unit_code"
 _OUTBREAK_COLUMNS = 'id, province_code, start, "end", reason, created_by, created_at, unit_code'
