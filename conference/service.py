@@ -176,6 +176,10 @@ class Conference:
                 raise Forbidden("meeting-ended", "this meeting has ended")
             if now < meeting.start - OPEN_LEAD_SECONDS:
                 raise Forbidden("meeting-not-open", "the meeting room is not open yet")
+            # A meeting's link is one invitation: it lapses when the site is taken
+            # off the list, however long the signed token would still run.
+            if not await self._still_invited(meeting, claims.sub):
+                raise Forbidden("not-invited", "this site is no longer invited to the meeting")
         room = self.rooms.get(record.id)
         if room is not None:
             try:
@@ -344,6 +348,25 @@ class Conference:
         feed = self._consoles.pop(room_id, None)
         if feed is not None:
             await feed.close()
+
+    async def _still_invited(self, meeting: Meeting, site_id: str) -> bool:
+        return site_id == meeting.host_site or site_id in await self.store.invitations(meeting.id)
+
+    async def meeting_updated(self, meeting: Meeting) -> None:
+        """A meeting's invitations changed: sites taken off the list leave its live room.
+
+        Only connections that came with the meeting's own links are checked:
+        a guest let in with a room token was never on the list.
+        """
+        room = self.rooms.get(meeting.room_id)
+        if room is None:
+            return
+        self.room_meetings[meeting.room_id] = meeting
+        for connection in [c for c in self.connections.values() if c.room is room]:
+            if connection.claims.mtg != meeting.id:
+                continue
+            if not await self._still_invited(meeting, connection.claims.sub):
+                await self.end(connection.id, "uninvited")
 
     async def meeting_cancelled(self, meeting: Meeting) -> None:
         """A meeting was cancelled: close its room if it is open."""

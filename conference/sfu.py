@@ -91,6 +91,7 @@ class SfuMetrics:
     nacks_received: int = 0
     retransmissions: int = 0
     packets_dropped: int = 0
+    packets_oversized: int = 0  # larger than any datagram: dropped, logged
     sources: int = 0
     slots: int = 0
 

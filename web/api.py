@@ -401,6 +401,7 @@ async def update_meeting(request: web.Request) -> web.Response:
     view = await _service(request).update(
         principal, request.match_info["id"], _meeting_request(data, tz)
     )
+    await request.app[CONFERENCE].meeting_updated(view.meeting)
     return web.json_response(_view_json(view, tz))
 
 

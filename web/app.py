@@ -18,9 +18,10 @@ from conference.keys import load_or_create_secret
 from conference.service import Conference
 from conference.settings import Settings
 from conference.store import Store, open_store
+from conference.watchdog import LoopWatchdog
 from web import anpr, api, attendance, console, health, pages, recordings, signaling, whip
 from web.errors import error_middleware
-from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES
+from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES, WATCHDOG
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,12 @@ def create_app(
         bus = open_bus(settings.redis_url, settings.redis_prefix)
         conference = Conference(settings, the_store, key, bus)
         app[CONFERENCE] = conference
+        watchdog = LoopWatchdog(asyncio.get_running_loop())
+        app[WATCHDOG] = watchdog
+        watchdog.start()
         conference.start()
         yield
+        watchdog.close()
         await bus.close()
         if own_store:
             await the_store.close()
@@ -134,8 +139,17 @@ async def serve(settings: Settings, banner: list[str] | None = None) -> None:
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    watchdog = app[WATCHDOG]
+
+    def on_signal(signum: int, frame: object) -> None:
+        # A plain handler, not loop.add_signal_handler: it runs even while the
+        # loop is stuck, so the watchdog knows a stop was asked for and can end
+        # a process whose loop never comes back.
+        watchdog.stop_requested()
+        loop.call_soon_threadsafe(stop.set)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        signal.signal(sig, on_signal)
     for line in banner or []:
         print(line, flush=True)
     print(f"Serving on {settings.base_url()}  (Ctrl+C to stop)", flush=True)

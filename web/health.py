@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from conference import __version__
-from web.keys import CONFERENCE
+from web.keys import CONFERENCE, WATCHDOG
 
 _STARTED = time.time()
 
@@ -133,6 +133,37 @@ async def metrics(request: web.Request) -> web.Response:
         "Packets not forwarded (waiting for a keyframe, transport not ready).",
         sfu.packets_dropped,
     )
+    _line(
+        out,
+        "conference_packets_oversized_total",
+        "counter",
+        "Packets dropped because no UDP datagram can carry them (each logged).",
+        sfu.packets_oversized,
+    )
+    watchdog = request.app.get(WATCHDOG)
+    if watchdog is not None:
+        loop = watchdog.health
+        _line(
+            out,
+            "conference_event_loop_stalls_total",
+            "counter",
+            "Times the event loop did not answer the watchdog for a second or more.",
+            loop.stalls,
+        )
+        _line(
+            out,
+            "conference_event_loop_stalled_seconds_total",
+            "counter",
+            "Time spent in those stalls.",
+            round(loop.stalled_seconds, 3),
+        )
+        _line(
+            out,
+            "conference_event_loop_lag_seconds",
+            "gauge",
+            "How late the event loop answered the watchdog's latest heartbeat.",
+            round(loop.lag_seconds, 4),
+        )
     _feed_metrics(out, conference)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _line(

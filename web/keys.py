@@ -7,8 +7,10 @@ from jinja2 import Environment
 
 from conference.service import Conference
 from conference.settings import Settings
+from conference.watchdog import LoopWatchdog
 
 SETTINGS = web.AppKey("settings", Settings)
 CONFERENCE = web.AppKey("conference", Conference)
 TEMPLATES = web.AppKey("templates", Environment)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+WATCHDOG = web.AppKey("watchdog", LoopWatchdog)

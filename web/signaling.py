@@ -62,6 +62,7 @@ CLOSE_CODES = {
     "meeting-not-open": 4403,
     "meeting-not-found": 4404,
     "removed": 4403,
+    "not-invited": 4403,
     "room-locked": 4403,
     "room-closed": 4403,
     "token-not-yet-valid": 4401,
@@ -366,7 +367,7 @@ class SignalingSocket:
         return [p for p in room.snapshot() if p.id == me or p.role is Role.HOST]
 
     def _connection_ended(self, reason: str) -> None:
-        if reason in ("connection-lost", "shutdown", "removed", "ended", "cancelled"):
+        if reason in ("connection-lost", "shutdown", "removed", "uninvited", "ended", "cancelled"):
             self.post(m.Bye(reason=reason))
             self.finish(1001 if reason == "shutdown" else 1000, reason)
 

@@ -16,7 +16,9 @@ The private names used here (``_RTCRtpReceiver__codecs``, ``_tx_srtp``,
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -25,6 +27,7 @@ import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rate import RateCounter
 from aiortc.rate import RemoteBitrateEstimator as _RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import (
@@ -32,12 +35,13 @@ from aiortc.rtcrtpparameters import (
     RTCRtpReceiveParameters,
     RTCRtpSendParameters,
 )
-from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
+    RTP_HISTORY_SIZE,
     AnyRtcpPacket,
     RtcpByePacket,
     RtcpPacket,
@@ -52,12 +56,15 @@ from aiortc.rtp import (
     unwrap_rtx,
 )
 from aiortc.stats import RTCOutboundRtpStreamStats, RTCStatsReport
+from aiortc.utils import uint16_add, uint16_gt
 
 from conference.media.codecs import is_keyframe
 from conference.media.rtcp import round_trip_time
+from conference.ratelog import RateLimitedLog
 from conference.sfu import (
     MediaPacket,
     ReceptionReport,
+    SfuMetrics,
     Slot,
     SlotConfig,
     Source,
@@ -68,6 +75,7 @@ from conference.sfu import (
 from conference.tasks import spawn
 
 logger = logging.getLogger(__name__)
+OVERSIZED_LOG = RateLimitedLog(logger)
 
 
 # aioice connection -> the DTLS transport on top of it, for sessions whose
@@ -90,9 +98,7 @@ def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     srtp = dtls._rx_srtp
     if srtp is None or dtls._state is not DtlsState.CONNECTED:
         return False
-    # Any millisecond clock will do for the REMB estimator (it uses differences);
-    # aiortc's current_ms() goes through datetime arithmetic, this does not.
-    arrival_ms = int(time.monotonic() * 1000)
+    arrival_ms = arrival_clock_ms()
     try:
         packet = RtpPacket.parse(srtp.unprotect(data), dtls._rtp_header_extensions_map)
     except (ValueError, pylibsrtp.Error):
@@ -103,6 +109,19 @@ def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     elif receiver is not None:
         spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_ms))
     return True
+
+
+def arrival_clock_ms() -> int:
+    """Arrival time in milliseconds on aiortc's clock (NTP milliseconds).
+
+    Every path that stamps a received packet for a bitrate estimator must use
+    one clock. aiortc's own receive task stamps with ``clock.current_ms()``
+    (milliseconds since 1900); a packet stamped with another clock (say
+    ``time.monotonic()``) next to one of those made aiortc's rate counter walk
+    the 10^12 milliseconds between the two, one by one, on the event loop.
+    This is the same clock without aiortc's datetime arithmetic.
+    """
+    return int((time.time() + NTP_EPOCH_OFFSET) * 1000)
 
 
 def _rtcp_recipients(router: Any, packet: AnyRtcpPacket) -> list[Any]:
@@ -214,12 +233,133 @@ def install_lazy_estimator() -> None:
 
 install_lazy_estimator()
 
+
+def _bounded_erase_old(self: RateCounter, now_ms: int) -> None:
+    """``RateCounter._erase_old`` in at most one pass over its window.
+
+    aiortc's version steps one millisecond bucket at a time from the window's
+    origin to ``now_ms``: after a gap of hours (or a jump between two clocks)
+    that is billions of steps on the event loop. Past a whole window every
+    bucket is old, so it is emptied at once.
+    """
+    origin = self._origin_ms
+    if origin is None:
+        return
+    size = self._window_size
+    new_origin = now_ms - size + 1
+    steps = new_origin - origin
+    if steps <= 0:
+        return
+    if steps >= size:
+        for bucket in self._buckets:
+            bucket.count = 0
+            bucket.value = 0
+        self._total.count = 0
+        self._total.value = 0
+        self._origin_index = (self._origin_index + steps) % size
+        self._origin_ms = new_origin
+        return
+    buckets, total = self._buckets, self._total
+    index = self._origin_index
+    for _ in range(steps):
+        bucket = buckets[index]
+        total.count -= bucket.count
+        total.value -= bucket.value
+        bucket.count = 0
+        bucket.value = 0
+        index = (index + 1) % size
+    self._origin_index = index
+    self._origin_ms = new_origin
+
+
+def _bounded_nack_add(self: NackGenerator, packet: RtpPacket) -> bool:
+    """``NackGenerator.add`` that marks at most ``RTP_HISTORY_SIZE`` packets missing.
+
+    aiortc's version adds every sequence number of a forward jump (up to
+    32,767 of them) and then drops all but the last 128: a publisher whose
+    sequence numbers leap costs milliseconds per packet. Only the numbers that
+    would be kept are added.
+    """
+    seq = packet.sequence_number
+    if self.max_seq is None:
+        self.max_seq = seq
+        return False
+    if uint16_gt(seq, self.max_seq):
+        gap = (seq - self.max_seq - 1) & 0xFFFF
+        first = uint16_add(seq, -min(gap, RTP_HISTORY_SIZE))
+        missing = self.missing
+        for offset in range(min(gap, RTP_HISTORY_SIZE)):
+            missing.add(uint16_add(first, offset))
+        self.max_seq = seq
+        self.truncate()
+        return gap > 0
+    self.missing.discard(seq)
+    self.truncate()
+    return False
+
+
+# aiortc's own versions, kept for the tests that compare the two.
+AIORTC_ERASE_OLD = RateCounter._erase_old
+AIORTC_NACK_ADD = NackGenerator.add
+
+
+def install_bounded_estimators() -> None:
+    """No receive-side estimator of aiortc may loop over a gap in time or sequence."""
+    RateCounter._erase_old = _bounded_erase_old  # type: ignore[method-assign]
+    NackGenerator.add = _bounded_nack_add  # type: ignore[method-assign]
+
+
+install_bounded_estimators()
+
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
 SRTP_MAX_TRAILER_LEN = 16 + 128  # libsrtp's SRTP_MAX_TRAILER_LEN (tag and MKI), as pylibsrtp
+SRTCP_MAX_TRAILER_LEN = 4 + 16 + 128  # and SRTP_MAX_SRTCP_TRAILER_LEN (index, tag, MKI)
+# The largest datagram UDP carries (65,535 - 8 UDP - 20 IPv4 header bytes): any
+# packet the transport can carry must fit in the SRTP buffer, with its trailer.
+MAX_UDP_PAYLOAD = 65507
+SRTP_BUFFER_BYTES = MAX_UDP_PAYLOAD + SRTCP_MAX_TRAILER_LEN
+
+_srtp_buffers = threading.local()
+
+
+def _thread_srtp_buffer() -> tuple[Any, Any]:
+    """This thread's SRTP work buffer, (cdata, buffer), made on first use.
+
+    pylibsrtp gives every session its own 1,500-byte buffer, so a plaintext
+    packet over 1,356 bytes (GStreamer's H.264 payloader sends 1,400) could
+    neither be protected nor unprotected. Every call copies its result out of
+    the buffer before returning and nothing awaits in between, so the sessions
+    of one thread can share one large buffer: 64 KiB per thread instead of
+    64 KiB per session.
+    """
+    pair = getattr(_srtp_buffers, "pair", None)
+    if pair is None:
+        from pylibsrtp._binding import ffi
+
+        cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
+        pair = _srtp_buffers.pair = (cdata, ffi.buffer(cdata))
+    return cast(tuple[Any, Any], pair)
+
+
+def install_large_srtp_buffers() -> None:
+    """Make every pylibsrtp session (aiortc's and ours) carry any UDP-sized packet."""
+    if getattr(pylibsrtp.Session.__init__, "_conference_large", False):
+        return
+    original = pylibsrtp.Session.__init__
+
+    def __init__(self: pylibsrtp.Session, policy: pylibsrtp.Policy | None = None) -> None:
+        original(self, policy)
+        self._cdata, self._buffer = _thread_srtp_buffer()
+
+    __init__._conference_large = True  # type: ignore[attr-defined]
+    pylibsrtp.Session.__init__ = __init__  # type: ignore[method-assign]
+
+
+install_large_srtp_buffers()
 
 
 class LeanProtect:
@@ -266,10 +406,11 @@ class DtlsRtpOutput:
     session and the nominated ICE pair's socket directly, synchronously.
     """
 
-    __slots__ = ("_addr", "_dtls", "_ice", "_pair", "_protect", "_sendto")
+    __slots__ = ("_addr", "_dtls", "_ice", "_metrics", "_pair", "_protect", "_sendto")
 
-    def __init__(self, dtls: RTCDtlsTransport) -> None:
+    def __init__(self, dtls: RTCDtlsTransport, metrics: SfuMetrics | None = None) -> None:
         self._dtls = dtls
+        self._metrics = metrics
         self._ice = dtls.transport._connection
         self._pair: Any = None
         self._sendto: Callable[[bytes, Any], Any] | None = None
@@ -305,9 +446,26 @@ class DtlsRtpOutput:
             protect = self._protect = LeanProtect(srtp)
         try:
             self._sendto(srtp.protect_rtcp(data) if rtcp else protect(data), self._addr)  # type: ignore[misc]
-        except (OSError, ValueError, pylibsrtp.Error):  # full or closed socket, SRTP error
+        except ValueError:  # larger than the SRTP buffer
+            self._oversized(len(data), rtcp)
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EMSGSIZE:  # larger than a datagram once protected
+                self._oversized(len(data), rtcp)
+            return False  # else a full or closed socket: UDP would lose it too
+        except pylibsrtp.Error:
             return False
         return True
+
+    def _oversized(self, size: int, rtcp: bool) -> None:
+        """A packet no UDP datagram can carry: counted and logged, never silent."""
+        if self._metrics is not None:
+            self._metrics.packets_oversized += 1
+        OVERSIZED_LOG.warning(
+            "dropped a %d-byte %s packet: larger than a UDP datagram can carry",
+            size,
+            "RTCP" if rtcp else "RTP",
+        )
 
     def send_rtp(self, data: bytes) -> bool:
         return self._send(data, False)
@@ -394,7 +552,8 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         # The slow path (through aioice's queue and the DTLS task): same work.
-        self.handle_rtp(packet, arrival_time_ms)
+        # Restamped, whatever the caller's clock: the estimator sees one clock.
+        self.handle_rtp(packet, arrival_clock_ms())
 
     def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         """Account for one packet, ask for what was lost, and forward it. Synchronous."""
@@ -503,7 +662,7 @@ class SlotSender(RTCRtpSender):
         )
         ext_ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
         self.transport._register_rtp_sender(self, parameters)
-        output = DtlsRtpOutput(self.transport)
+        output = DtlsRtpOutput(self.transport, self.sfu_slot.metrics)
         self.sfu_slot.configure(
             SlotConfig(
                 ssrc=self._ssrc,

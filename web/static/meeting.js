@@ -23,6 +23,7 @@ const STATS_INTERVAL_MS = 5_000; // own connection report for the host's roll ca
 const TERMINAL_BYES = {
   replaced: 'replaced',
   removed: 'removed',
+  uninvited: 'uninvited',
   ended: 'ended',
   cancelled: 'cancelled',
   'room-closed': 'closed',
@@ -31,12 +32,12 @@ const TERMINAL_BYES = {
   'room-cancelled': 'cancelled',
 };
 // Ends after which "Join again" makes no sense.
-const FINAL_ENDS = new Set(['ended', 'cancelled', 'closed']);
+const FINAL_ENDS = new Set(['ended', 'cancelled', 'closed', 'uninvited']);
 // Fatal `error` codes that retrying cannot fix.
 const STOP_ERRORS = new Set([
   'token-expired', 'token-invalid', 'token-malformed', 'token-missing',
   'wrong-room', 'room-not-found', 'role-cannot-publish',
-  'removed', 'room-locked', 'room-closed', 'meeting-ended', 'meeting-cancelled', 'meeting-not-found',
+  'removed', 'not-invited', 'room-locked', 'room-closed', 'meeting-ended', 'meeting-cancelled', 'meeting-not-found',
 ]);
 // WebSocket close codes the server uses for the same (in case the error message was lost).
 const STOP_CLOSE_CODES = { 4401: 'token-invalid', 4403: 'wrong-room', 4404: 'room-not-found' };
