@@ -6,6 +6,8 @@ from pathlib import Path
 
 from conference.store.base import (
     AccountRole,
+    Attempt,
+    Backoff,
     Conflict,
     Feed,
     Grant,
@@ -24,12 +26,15 @@ from conference.store.base import (
     UnitNotFound,
     User,
     WatchEntry,
+    login_key,
     plate_query,
 )
 from conference.store.sqlite import SqliteStore
 
 __all__ = [
     "AccountRole",
+    "Attempt",
+    "Backoff",
     "Conflict",
     "Feed",
     "Grant",
@@ -49,6 +54,7 @@ __all__ = [
     "UnitNotFound",
     "User",
     "WatchEntry",
+    "login_key",
     "open_store",
     "plate_query",
 ]

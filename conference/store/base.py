@@ -7,6 +7,7 @@ contract test suite (``tests/test_store_contract.py``) runs against both.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -113,13 +114,55 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Login:
-    """A browser's logged-in session (the cookie holds its id)."""
+    """A browser's logged-in session (the cookie holds its id).
+
+    Engines keep only :func:`login_key` of the id, never the id itself: a copy
+    of the store (a backup, a readable file) opens no session.
+    """
 
     id: str
     username: str
     csrf_token: str
     created_at: float
     expires_at: float
+
+
+def login_key(login_id: str) -> str:
+    """What an engine stores in place of a login id: its SHA-256, in hex."""
+    return hashlib.sha256(login_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """How often attempts under one key may come (see :meth:`Store.take_attempt`).
+
+    The first ``free`` attempts go back to back; after the ``free``-th the
+    next one waits ``delay`` seconds, and each further one twice as long as
+    the one before, up to ``max_delay``. A key is forgotten ``window``
+    seconds after its last counted attempt (or once its wait is over, if
+    that is later).
+    """
+
+    free: int
+    delay: float
+    max_delay: float
+    window: float
+
+
+def backoff_wait(backoff: Backoff, count: int) -> float:
+    """The wait after the ``count``-th attempt under a key (both engines use this rule)."""
+    if count < backoff.free:
+        return 0.0
+    return float(min(backoff.max_delay, backoff.delay * 2.0 ** min(count - backoff.free, 60)))
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The answer of :meth:`Store.take_attempt`."""
+
+    granted: bool
+    count: int  # attempts counted under the key, this one included when granted
+    wait: float  # refused: seconds until one is allowed; granted: before the next one is
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +432,21 @@ class Store(Protocol):
 
     async def delete_login(self, login_id: str) -> None:
         """Forget a session (logout); no error if unknown."""
+        ...
+
+    # -- attempt counters (login throttling, shared by every process) ---------------
+
+    async def take_attempt(self, key: str, now: float, backoff: Backoff) -> Attempt:
+        """Count one attempt under ``key`` if ``backoff`` allows one at ``now``.
+
+        Atomic across processes and nodes: of many concurrent callers, only
+        as many are granted as the backoff allows. A refused attempt is not
+        counted and changes nothing.
+        """
+        ...
+
+    async def return_attempt(self, key: str, forget: bool = False) -> None:
+        """Give back one counted attempt under ``key`` or, with ``forget``, the whole key."""
         ...
 
     # -- meetings --------------------------------------------------------------------

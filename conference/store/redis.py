@@ -13,7 +13,8 @@ Key layout, ``P`` being the prefix (``conference:`` unless told otherwise)::
     P sites                           hash   site id -> site JSON
     P unit_sites:<code>               zset   ids of the unit's sites, all scores 0 (so: by id)
     P users                           hash   username -> user JSON
-    P login:<id>                      string login JSON, with a TTL at its expiry
+    P session:<sha256 of login id>    string login JSON without the id, with a TTL at its expiry
+    P attempt:<throttle key>          hash   count, next_at, expires_at (Store.take_attempt)
     P meeting:<id>                    string meeting JSON
     P invitations:<meeting id>        list   invited site ids, in the order given
     P meetings_by_start               zset   every meeting id, score = start
@@ -83,6 +84,8 @@ from conference.settings import VideoCodec
 from conference.store.base import (
     ROOM_ID_PATTERN,
     AccountRole,
+    Attempt,
+    Backoff,
     Conflict,
     Feed,
     FeedLimits,
@@ -103,6 +106,7 @@ from conference.store.base import (
     WatchEntry,
     batch_cycle,
     default_site,
+    login_key,
     new_room_id,
     plate_query,
 )
@@ -111,6 +115,43 @@ if TYPE_CHECKING:
     from conference.store.base import Store
 
 T = TypeVar("T")
+
+# Store.take_attempt: ARGV = now, free, delay, max_delay, window. The rule is
+# conference.store.base.backoff_wait; numbers come back as strings (Lua
+# numbers returned to Redis lose their fractions).
+_TAKE_ATTEMPT_LUA = """
+local now = tonumber(ARGV[1])
+local free, delay, max_delay, window =
+    tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 'count', 'next_at', 'expires_at')
+local count, next_at = 0, 0
+if state[3] and tonumber(state[3]) > now then
+    count, next_at = tonumber(state[1]), tonumber(state[2])
+end
+if now < next_at then
+    return {0, count, string.format('%.17g', next_at - now)}
+end
+count = count + 1
+local wait = 0
+if count >= free then
+    wait = math.min(max_delay, delay * 2 ^ math.min(count - free, 60))
+end
+local expires_at = now + math.max(window, wait)
+redis.call('HSET', KEYS[1], 'count', count, 'next_at', string.format('%.17g', now + wait),
+    'expires_at', string.format('%.17g', expires_at))
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', math.ceil(expires_at * 1000)))
+return {1, count, string.format('%.17g', wait)}
+"""
+
+_RETURN_ATTEMPT_LUA = """
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+if count > 0 then redis.call('HSET', KEYS[1], 'count', count - 1) end
+return count
+"""
+
+# Logins used to be kept under their raw ids (P login:<id>); the first login
+# call of a process deletes what is left of them, once per database.
+_HASHED_LOGINS_DONE = "schema:hashed-logins"
 
 # A WATCHed transaction that keeps losing to other writers gives up after this
 # many tries; in practice the second try sees the winner's write and decides.
@@ -526,6 +567,9 @@ class RedisStore:
         self._events_migrating = asyncio.Lock()
         self._add_watch_script = self._redis.register_script(_ADD_WATCH_LUA)
         self._delete_watch_script = self._redis.register_script(_DELETE_WATCH_LUA)
+        self._take_attempt_script = self._redis.register_script(_TAKE_ATTEMPT_LUA)
+        self._return_attempt_script = self._redis.register_script(_RETURN_ATTEMPT_LUA)
+        self._raw_logins_swept = False
 
     # -- key names ----------------------------------------------------------------------
 
@@ -536,7 +580,10 @@ class RedisStore:
         return f"{self.prefix}unit_sites:{code}"
 
     def _login_key(self, login_id: str) -> str:
-        return f"{self.prefix}login:{login_id}"
+        return f"{self.prefix}session:{login_key(login_id)}"
+
+    def _attempt_key(self, key: str) -> str:
+        return f"{self.prefix}attempt:{key}"
 
     def _meeting_key(self, meeting_id: str) -> str:
         return f"{self.prefix}meeting:{meeting_id}"
@@ -869,13 +916,30 @@ class RedisStore:
         if not replaced:
             raise NotFound(f"no user {user.username!r}")
 
+    async def _sweep_raw_logins(self) -> None:
+        """Delete logins kept under raw ids by older versions (their users log in again)."""
+        if self._raw_logins_swept:
+            return
+        if not await self._redis.hexists(self._meta, _HASHED_LOGINS_DONE):
+            pattern = _glob_escape(self.prefix) + "login:*"
+            batch: list[str] = []
+            async for key in self._redis.scan_iter(match=pattern, count=_CHUNK):
+                batch.append(key)
+                if len(batch) >= _CHUNK:
+                    await self._redis.delete(*batch)
+                    batch.clear()
+            if batch:
+                await self._redis.delete(*batch)
+            await self._redis.hset(self._meta, _HASHED_LOGINS_DONE, "1")
+        self._raw_logins_swept = True
+
     async def create_login(self, login: Login) -> None:
         """Store a logged-in session; Redis drops it by itself once it expires."""
+        await self._sweep_raw_logins()
         if not await self._redis.hexists(self._users, login.username):
             raise StoreError(f"no user {login.username!r} to log in")
         record = _dump(
             {
-                "id": login.id,
                 "username": login.username,
                 "csrf_token": login.csrf_token,
                 "created_at": login.created_at,
@@ -888,16 +952,17 @@ class RedisStore:
         if math.isfinite(login.expires_at):
             expiry["pxat"] = max(1, math.ceil(login.expires_at * 1000))
         if not await self._redis.set(self._login_key(login.id), record, nx=True, **expiry):
-            raise Conflict(f"login {login.id!r} already exists")
+            raise Conflict("a login with this id already exists")
 
     async def get_login(self, login_id: str, now: float) -> Login | None:
         """The session if it exists and ``expires_at > now``."""
+        await self._sweep_raw_logins()
         raw = await self._redis.get(self._login_key(login_id))
         if raw is None:
             return None
         record = json.loads(raw)
         login = Login(
-            id=record["id"],
+            id=login_id,
             username=record["username"],
             csrf_token=record["csrf_token"],
             created_at=float(record["created_at"]),
@@ -908,6 +973,29 @@ class RedisStore:
     async def delete_login(self, login_id: str) -> None:
         """Forget a session (logout); no error if unknown."""
         await self._redis.delete(self._login_key(login_id))
+
+    # -- attempt counters ------------------------------------------------------------
+
+    async def take_attempt(self, key: str, now: float, backoff: Backoff) -> Attempt:
+        """One Lua script reads and counts, so concurrent nodes cannot both pass a limit."""
+        granted, count, wait = await self._take_attempt_script(
+            keys=[self._attempt_key(key)],
+            args=[
+                repr(float(now)),
+                backoff.free,
+                repr(float(backoff.delay)),
+                repr(float(backoff.max_delay)),
+                repr(float(backoff.window)),
+            ],
+        )
+        return Attempt(bool(granted), int(count), float(wait))
+
+    async def return_attempt(self, key: str, forget: bool = False) -> None:
+        """Give back one counted attempt, or forget the key."""
+        if forget:
+            await self._redis.delete(self._attempt_key(key))
+        else:
+            await self._return_attempt_script(keys=[self._attempt_key(key)])
 
     # -- meetings --------------------------------------------------------------------
 
@@ -1776,6 +1864,11 @@ def _plate_event_json(event: PlateEvent) -> str:
             "unit_code": event.unit_code,
         }
     )
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally in a SCAN pattern."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 def _plate_event(raw: Raw) -> PlateEvent:

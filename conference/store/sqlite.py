@@ -17,10 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from conference.private_files import FILE_MODE, private_dir, private_file, tighten
 from conference.settings import VideoCodec
 from conference.store.base import (
     ROOM_ID_PATTERN,
     AccountRole,
+    Attempt,
+    Backoff,
     Conflict,
     Feed,
     FeedLimits,
@@ -39,8 +42,10 @@ from conference.store.base import (
     UnitNotFound,
     User,
     WatchEntry,
+    backoff_wait,
     batch_cycle,
     default_site,
+    login_key,
     new_room_id,
     plate_query,
 )
@@ -207,6 +212,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX plate_events_unit ON plate_events(unit_code, at);
     """,
+    """
+    -- Logins are kept by the SHA-256 of their id (the cookie holds the id), so
+    -- this file opens no session; rows from before hold raw ids: they go, and
+    -- their users log in again.
+    DELETE FROM logins;
+    -- The login throttle's attempt counters (Store.take_attempt).
+    CREATE TABLE attempts (
+        key TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        next_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX attempts_expiry ON attempts(expires_at);
+    """,
 ]
 
 
@@ -230,7 +249,12 @@ class SqliteStore:
     """:class:`conference.store.Store` on a SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner only: SQLite gives its -wal and -shm files the database's mode,
+        # so a file made 0600 before SQLite opens it keeps its journal private.
+        private_dir(path.parent)
+        private_file(path)
+        for journal in ("-wal", "-shm"):
+            tighten(path.with_name(path.name + journal), FILE_MODE)
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         try:
@@ -532,7 +556,7 @@ class SqliteStore:
                 conn.execute(
                     "INSERT INTO logins (id, username, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                     (
-                        login.id,
+                        login_key(login.id),
                         login.username,
                         login.csrf_token,
                         login.created_at,
@@ -549,15 +573,57 @@ class SqliteStore:
     async def get_login(self, login_id: str, now: float) -> Login | None:
         row = await self._run(
             lambda conn: conn.execute(
-                "SELECT id, username, csrf_token, created_at, expires_at FROM logins "
+                "SELECT username, csrf_token, created_at, expires_at FROM logins "
                 "WHERE id = ? AND expires_at > ?",
-                (login_id, now),
+                (login_key(login_id), now),
             ).fetchone()
         )
-        return None if row is None else Login(*row)
+        return None if row is None else Login(login_id, *row)
 
     async def delete_login(self, login_id: str) -> None:
-        await self._run(lambda conn: conn.execute("DELETE FROM logins WHERE id = ?", (login_id,)))
+        await self._run(
+            lambda conn: conn.execute("DELETE FROM logins WHERE id = ?", (login_key(login_id),))
+        )
+
+    # -- attempt counters ------------------------------------------------------------
+
+    async def take_attempt(self, key: str, now: float, backoff: Backoff) -> Attempt:
+        def take(conn: sqlite3.Connection) -> Attempt:
+            # IMMEDIATE: the read and the write hold the file's write lock
+            # together, so other processes' attempts wait instead of racing.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM attempts WHERE expires_at <= ?", (now,))
+                row = conn.execute(
+                    "SELECT count, next_at FROM attempts WHERE key = ?", (key,)
+                ).fetchone()
+                count, next_at = (0, 0.0) if row is None else (int(row[0]), float(row[1]))
+                if now < next_at:
+                    conn.execute("COMMIT")
+                    return Attempt(False, count, next_at - now)
+                count += 1
+                wait = backoff_wait(backoff, count)
+                conn.execute(
+                    "INSERT INTO attempts (key, count, next_at, expires_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET count = excluded.count, "
+                    "next_at = excluded.next_at, expires_at = excluded.expires_at",
+                    (key, count, now + wait, now + max(backoff.window, wait)),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return Attempt(True, count, wait)
+
+        return await self._run(take)
+
+    async def return_attempt(self, key: str, forget: bool = False) -> None:
+        sql = (
+            "DELETE FROM attempts WHERE key = ?"
+            if forget
+            else "UPDATE attempts SET count = max(count - 1, 0) WHERE key = ?"
+        )
+        await self._run(lambda conn: conn.execute(sql, (key,)))
 
     # -- meetings --------------------------------------------------------------------
 
