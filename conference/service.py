@@ -25,7 +25,9 @@ from anpr_feed.participant import CODECS, FeedPublisher, feed_site_id
 from anpr_feed.sources import SourcePolicy
 from anpr_feed.watchlist import Alert
 from conference.bus import EventBus, MemoryBus
+from conference.login_throttle import LoginThrottle
 from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS, MeetingService
+from conference.passwords import PasswordHasher
 from conference.peer import PeerSession, SdpError, SlotLayout
 from conference.permissions import Forbidden, Principal, can_manage_meeting, can_see_feed
 from conference.rooms.events import RoomEvent
@@ -106,6 +108,11 @@ class Conference:
         self.secret = secret
         self.bus: EventBus = bus if bus is not None else MemoryBus()
         self.meetings = MeetingService(store, secret, settings.default_codec)
+        # Logins: scrypt on its own threads, attempts counted in the store.
+        self.passwords = PasswordHasher(settings.login_workers, settings.login_queue)
+        self.login_throttle = LoginThrottle(
+            store, settings.login_free_attempts, settings.login_delay, settings.login_max_delay
+        )
         self.metrics = SfuMetrics()
         self.rooms: dict[str, Room] = {}
         self.room_meetings: dict[str, Meeting] = {}
@@ -911,6 +918,7 @@ class Conference:
         for feed in list(self._consoles.values()):
             await feed.close()
         self._consoles.clear()
+        self.passwords.close()
 
 
 def _feed_of_site(site: str) -> str:

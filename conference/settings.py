@@ -87,6 +87,33 @@ class Settings(BaseSettings):
         ge=0,
         description="plate events and their pictures older than this are deleted (0: keep)",
     )
+    login_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="threads that check passwords (scrypt: about 0.1 s of a core and 32 MiB "
+        "each), off the event loop that carries the meetings",
+    )
+    login_queue: int = Field(
+        16,
+        ge=0,
+        le=1000,
+        description="logins that may wait for a password thread; more are answered 503 with "
+        "Retry-After at once",
+    )
+    login_free_attempts: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="login attempts for one account from one address before each next one "
+        "waits (LOGIN_DELAY, doubling)",
+    )
+    login_delay: float = Field(
+        1.0, gt=0, le=3600, description="seconds of the first wait, doubled after each attempt"
+    )
+    login_max_delay: float = Field(
+        300.0, gt=0, le=86400, description="the longest wait between login attempts"
+    )
     large_room_sites: int = Field(
         50,
         ge=2,

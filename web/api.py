@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from conference.accounts import AccountError, check_password, check_username, hash_password
+from conference.accounts import AccountError, check_password, check_username
 from conference.ics import calendar
 from conference.meetings import MeetingRequest, MeetingService
+from conference.passwords import PasswordsBusy
 from conference.permissions import Forbidden, Principal, check_grant, require_role, require_scope
 from conference.store import AccountRole, Grant, Meeting, NotFound, Site, Unit, User
-from web.auth import authenticate, csrf_ok, current_login, end_login, start_login
-from web.errors import ApiError
+from web.auth import LoginRefused, authenticate, csrf_ok, current_login, end_login, start_login
+from web.errors import ApiError, json_error
 from web.keys import CONFERENCE, SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -233,13 +234,19 @@ def _window(request: web.Request) -> tuple[float, float]:
 async def login(request: web.Request) -> web.Response:
     """``POST /api/login`` {username, password}: sets the session cookie."""
     data: LoginIn = await body(request, LoginIn)
-    principal = await authenticate(
-        request.app[CONFERENCE].store, data.username.strip().lower(), data.password
-    )
-    if principal is None:
-        raise ApiError(
-            401, "invalid-credentials", "wrong username or password (or too many attempts)"
+    try:
+        principal = await authenticate(request, data.username.strip().lower(), data.password)
+    except LoginRefused as exc:
+        message = (
+            "too many login attempts: try again after Retry-After seconds"
+            if exc.status == 429
+            else "the server is checking many logins: try again after Retry-After seconds"
         )
+        return json_error(
+            exc.status, exc.code, message, headers={"Retry-After": str(exc.retry_after)}
+        )
+    if principal is None:
+        raise ApiError(401, "invalid-credentials", "wrong username or password")
     response = web.Response(content_type="application/json")
     session = await start_login(request, response, principal)
     response.text = json.dumps(
@@ -290,12 +297,21 @@ async def create_user(request: web.Request) -> web.Response:
             await store.get_site(data.unit_code)
         else:
             await store.get_unit(data.unit_code)
+    try:
+        password_hash = await request.app[CONFERENCE].passwords.hash(data.password)
+    except PasswordsBusy as exc:
+        return json_error(
+            503,
+            "busy",
+            "the server is checking many passwords: try again after Retry-After seconds",
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     user = User(
         data.username,
         data.display_name.strip(),
         data.role,
         data.unit_code if data.role is not AccountRole.ADMIN else None,
-        hash_password(data.password),
+        password_hash,
         time.time(),
     )
     await store.create_user(user)

@@ -1,7 +1,8 @@
 """Logins: the session cookie, CSRF tokens and login throttling.
 
 The cookie holds only a random id of a login stored in the Store (so logout
-and expiry take effect everywhere); it is HttpOnly, SameSite=Lax, and Secure
+and expiry take effect everywhere; the store keeps its SHA-256, not the id
+itself); it is HttpOnly, SameSite=Lax, and Secure
 on HTTPS. Every state-changing request must carry the login's CSRF token:
 forms as a hidden ``csrf_token`` field, scripts as an ``X-CSRF-Token``
 header. The login form itself is protected by a double-submit cookie.
@@ -12,43 +13,32 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections import defaultdict
 
 from aiohttp import web
 
-from conference.accounts import dummy_verify, verify_password
+from conference.accounts import MAX_PASSWORD_LENGTH
+from conference.login_throttle import TooManyAttempts
+from conference.passwords import PasswordsBusy
 from conference.permissions import Principal
 from conference.store import Login, Store
+from conference.store.base import USERNAME_PATTERN
 from web.keys import CONFERENCE, SETTINGS
 
 COOKIE = "conference_session"
 PRELOGIN_COOKIE = "conference_prelogin"
 LOGIN_SECONDS = 12 * 3600
-FAILURES_BEFORE_DELAY = 5
-LOCKOUT_SECONDS = 300
 _PRINCIPAL = "principal"
 _LOGIN = "login"
 
 
-class LoginThrottle:
-    """After a few failed logins for a username, refuse it for a while."""
+class LoginRefused(Exception):
+    """A login that was not checked: too many attempts (429) or too many waiting (503)."""
 
-    def __init__(self) -> None:
-        self._failures: dict[str, list[float]] = defaultdict(list)
-
-    def locked(self, username: str, now: float) -> bool:
-        recent = [t for t in self._failures.get(username, []) if now - t < LOCKOUT_SECONDS]
-        self._failures[username] = recent
-        return len(recent) >= FAILURES_BEFORE_DELAY
-
-    def failed(self, username: str, now: float) -> None:
-        self._failures[username].append(now)
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username, None)
-
-
-THROTTLE = LoginThrottle()
+    def __init__(self, status: int, code: str, retry_after: int) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
 
 
 def _secure(request: web.Request) -> bool:
@@ -59,20 +49,36 @@ def _store(request: web.Request) -> Store:
     return request.app[CONFERENCE].store
 
 
-async def authenticate(store: Store, username: str, password: str) -> Principal | None:
-    """The principal for valid credentials of an enabled account, else None."""
-    now = time.time()
-    if THROTTLE.locked(username, now):
-        return None
-    user = await store.get_user(username)
-    if user is None or user.disabled:
-        dummy_verify()  # the same time for unknown and known usernames
-        THROTTLE.failed(username, now)
-        return None
-    if not verify_password(password, user.password_hash):
-        THROTTLE.failed(username, now)
-        return None
-    THROTTLE.succeeded(username)
+async def authenticate(request: web.Request, username: str, password: str) -> Principal | None:
+    """The principal for valid credentials of an enabled account, else None.
+
+    The attempt is counted (see :mod:`conference.login_throttle`) before the
+    password is checked, and the check runs on the password threads, never on
+    the event loop. Raises :class:`LoginRefused` when the attempt is not
+    checked at all.
+    """
+    if not USERNAME_PATTERN.match(username) or len(password) > MAX_PASSWORD_LENGTH:
+        return None  # no such account can exist: nothing to count or check
+    conference = request.app[CONFERENCE]
+    passwords, throttle = conference.passwords, conference.login_throttle
+    try:
+        passwords.admit()  # refuse early, before anything is counted
+        reservation = await throttle.reserve(username, request.remote)
+    except PasswordsBusy as exc:
+        raise LoginRefused(503, "busy", exc.retry_after) from exc
+    except TooManyAttempts as exc:
+        raise LoginRefused(429, "too-many-attempts", exc.retry_after) from exc
+    try:
+        user = await conference.store.get_user(username)
+        if user is None or user.disabled:
+            await passwords.dummy_verify()  # the same time for unknown and known usernames
+            return None
+        if not await passwords.verify(password, user.password_hash):
+            return None
+    except PasswordsBusy as exc:
+        await throttle.abandoned(reservation)
+        raise LoginRefused(503, "busy", exc.retry_after) from exc
+    await throttle.succeeded(reservation)
     return Principal.of(user)
 
 

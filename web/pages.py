@@ -7,12 +7,14 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from yarl import URL
 
 from conference.meetings import MeetingError
 from conference.permissions import Forbidden, Principal
 from conference.store import AccountRole, NotFound, RoomNotFound
 from conference.tokens import TokenError
 from web.auth import (
+    LoginRefused,
     authenticate,
     csrf_ok,
     current_login,
@@ -82,25 +84,40 @@ def render(
     return response
 
 
-def error_page(request: web.Request, status: int, code: str) -> web.Response:
-    """A bilingual error page for people who opened a bad link."""
+def error_page(
+    request: web.Request, status: int, code: str, join_link: bool = False
+) -> web.Response:
+    """A bilingual error page for people who opened a bad link.
+
+    ``join_link``: the page answers ``/join/{room}``, and its script hides the
+    token or comes back with the tab's own (see ``static/join_token.js``).
+    """
     vi, en = PAGE_ERRORS.get(code, ("Đã có lỗi xảy ra.", "Something went wrong."))
-    return render(request, "error.html", status=status, code=code, message_vi=vi, message_en=en)
+    return render(
+        request,
+        "error.html",
+        status=status,
+        code=code,
+        message_vi=vi,
+        message_en=en,
+        join_link=join_link,
+    )
 
 
 async def join_page(request: web.Request) -> web.Response:
     """``GET /join/{room}?token=...``: the meeting page."""
     token = request.query.get("token", "")
     if not token:
-        return error_page(request, 401, "token-missing")
+        return error_page(request, 401, "token-missing", join_link=True)
     try:
         claims, record = await request.app[CONFERENCE].authorize(token, request.match_info["room"])
     except TokenError as exc:
-        return error_page(request, 401, exc.code)
+        return error_page(request, 401, exc.code, join_link=True)
     except Forbidden as exc:
-        return error_page(request, 404 if exc.code == "meeting-not-found" else 403, exc.code)
+        status = 404 if exc.code == "meeting-not-found" else 403
+        return error_page(request, status, exc.code, join_link=True)
     except RoomNotFound:
-        return error_page(request, 404, "room-not-found")
+        return error_page(request, 404, "room-not-found", join_link=True)
     config = {
         "room": {"id": record.id, "name": record.name},
         "site": {"name": claims.name, "role": claims.role.value},
@@ -153,23 +170,55 @@ def _page_context(principal: Principal, csrf_token: str, **extra: Any) -> dict[s
     }
 
 
-def _safe_next(value: str | None) -> str:
-    # Only local paths: an open redirect would let a phishing link bounce through us.
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/meetings"
-    return value
+_SAFE_PATH_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?%"
+)
+
+
+def safe_next(value: str | None, default: str = "/meetings") -> str:
+    r"""``value`` if it is a path on this site, rebuilt; else ``default``.
+
+    An open redirect would let a phishing link bounce through us. Browsers
+    drop tabs and newlines from URLs and read a backslash as a slash, so
+    ``/\t/evil.example`` or ``/\evil.example`` would leave the site: only a
+    path of plain URL characters (no control character, space, backslash or
+    fragment) that starts with exactly one ``/`` is kept, and it is rebuilt
+    from its parsed path and query so nothing else rides along.
+    """
+    if (
+        not value
+        or len(value) > 2000
+        or not value.startswith("/")
+        or value[1:2] in ("/", "\\")
+        or not set(value) <= _SAFE_PATH_CHARS
+    ):
+        return default
+    url = URL(value, encoded=True)
+    if url.is_absolute() or url.scheme or url.raw_host or not url.raw_path.startswith("/"):
+        return default
+    rebuilt = url.raw_path + (f"?{url.raw_query_string}" if url.raw_query_string else "")
+    if rebuilt != value or rebuilt.startswith("//"):
+        return default
+    return rebuilt
 
 
 async def login_page(request: web.Request) -> web.Response:
     """``GET /login``: the login form."""
-    return _login_form(request, 200, _safe_next(request.query.get("next")), None)
+    return _login_form(request, 200, safe_next(request.query.get("next")), None)
 
 
 def _login_form(
-    request: web.Request, status: int, target: str, error: str | None, username: str = ""
+    request: web.Request,
+    status: int,
+    target: str,
+    error: str | None,
+    username: str = "",
+    retry_after: int | None = None,
 ) -> web.Response:
     response = web.Response()
     token = prelogin_token(request, response)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return render(
         request,
         "login.html",
@@ -179,18 +228,24 @@ def _login_form(
         error=error,
         form_token=token,
         username=username,
+        retry_after=retry_after,
     )
 
 
 async def login_submit(request: web.Request) -> web.Response:
     """``POST /login``: check the form, set the session cookie, go on."""
     form = await request.post()
-    target = _safe_next(str(form.get("next") or ""))
+    target = safe_next(str(form.get("next") or ""))
     if not prelogin_ok(request, str(form.get("form_token") or "")):
         return _login_form(request, 403, target, "form-expired")
-    username = str(form.get("username") or "").strip().lower()
+    username = str(form.get("username") or "").strip().lower()[:64]
     password = str(form.get("password") or "")
-    principal = await authenticate(request.app[CONFERENCE].store, username, password)
+    try:
+        principal = await authenticate(request, username, password)
+    except LoginRefused as exc:
+        return _login_form(
+            request, exc.status, target, exc.code, username, retry_after=exc.retry_after
+        )
     if principal is None:
         return _login_form(request, 401, target, "invalid-credentials", username)
     if target == "/meetings" and principal.role is AccountRole.OPERATOR:

@@ -8,6 +8,7 @@
 
 import { t, getLang, applyI18n, onLangChange, toggleLang, formatDateTime } from './i18n.js';
 import { icon, fillIcons } from './console/icons.js';
+import { takeJoinToken } from './join_token.js';
 
 const BACKOFF_SECONDS = [1, 2, 4, 8, 15];
 const PING_INTERVAL_MS = 20_000;
@@ -57,7 +58,8 @@ function readConfig() {
 const config = readConfig();
 const room = config.room || { id: '', name: '' };
 const site = config.site || { name: '', role: 'participant' };
-const token = new URLSearchParams(window.location.search).get('token') || '';
+// Taken out of the address bar and the history at once (see join_token.js).
+const token = takeJoinToken(room.id);
 const isViewer = site.role === 'viewer';
 
 const dom = {

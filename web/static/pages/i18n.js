@@ -44,8 +44,10 @@ const MESSAGES = {
     'login.showPassword': 'Hiện mật khẩu',
     'login.submit': 'Đăng nhập',
     'login.help': 'Quên mật khẩu hoặc chưa có tài khoản? Xin liên hệ quản trị hệ thống của đơn vị.',
-    'login.error.invalid-credentials': 'Tên đăng nhập hoặc mật khẩu không đúng. Nếu đã nhập sai nhiều lần, xin đợi 5 phút rồi thử lại.',
+    'login.error.invalid-credentials': 'Tên đăng nhập hoặc mật khẩu không đúng.',
     'login.error.form-expired': 'Biểu mẫu đăng nhập đã hết hạn. Xin nhập lại và bấm “Đăng nhập”.',
+    'login.error.too-many-attempts': 'Đã đăng nhập sai nhiều lần. Xin đợi một lát (thời gian chờ tăng dần sau mỗi lần sai) rồi thử lại.',
+    'login.error.busy': 'Máy chủ đang bận kiểm tra nhiều lượt đăng nhập. Xin thử lại sau vài giây.',
 
     'meetings.title': 'Lịch họp',
     'meetings.new': 'Tạo cuộc họp',
@@ -220,8 +222,10 @@ const MESSAGES = {
     'login.showPassword': 'Show password',
     'login.submit': 'Log in',
     'login.help': 'Forgot your password or have no account? Please contact your unit’s system administrator.',
-    'login.error.invalid-credentials': 'Wrong username or password. After several failed attempts, wait 5 minutes and try again.',
+    'login.error.invalid-credentials': 'Wrong username or password.',
     'login.error.form-expired': 'The login form expired. Please enter your details again and press “Log in”.',
+    'login.error.too-many-attempts': 'Too many failed attempts. Please wait a moment (the wait grows after each failure) and try again.',
+    'login.error.busy': 'The server is checking many logins. Please try again in a few seconds.',
 
     'meetings.title': 'Meetings',
     'meetings.new': 'New meeting',
