@@ -24,13 +24,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import stat
 import string
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from conference.settings import DEFAULT_CAMERA_NETWORKS
 
@@ -230,8 +231,6 @@ def check_file(source: str, policy: SourcePolicy) -> str:
         parts = urlsplit(text)
         if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
             raise FeedSourceError("a file: URL names a local path only (file:///path)")
-        from urllib.parse import unquote
-
         text = unquote(parts.path)
     folder = _real_folder(policy)
     path = os.path.realpath(os.path.join(folder, text))  # an absolute ``text`` stays absolute
@@ -251,13 +250,11 @@ def check_file(source: str, policy: SourcePolicy) -> str:
     readable = False
     if fd is not None:
         try:
-            import stat
-
             readable = stat.S_ISREG(os.fstat(fd).st_mode)
         finally:
             os.close(fd)
     if not readable:
-        raise FeedSourceError(f"no readable video file {text!r} in the feed files folder")
+        raise FeedSourceError("no readable video file by that name in the feed files folder")
     return path
 
 
@@ -389,8 +386,8 @@ def connect_target(source: str, policy: SourcePolicy, timeout_us: int = 5_000_00
         if _is_name(name):
             host_header = name + (f":{parts.port}" if parts.port is not None else "")
             options["headers"] = f"Host: {host_header}\r\n"
-    if parts.scheme in ("rtsps", "https") and _is_name(name):
-        options["verifyhost"] = name  # TLS server name: the camera's, not the address
+    # rtsps and https go to the address too, so FFmpeg sends no TLS server name (SNI); it
+    # does not verify cameras' certificates anyway (most are self-signed).
     return Target(parts._replace(netloc="@".join(netloc)).geturl(), options)
 
 
