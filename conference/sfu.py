@@ -31,6 +31,11 @@ from conference.media.rtcp import build_sdes, build_sender_report
 logger = logging.getLogger(__name__)
 
 KEYFRAME_REQUEST_INTERVAL = 1.0  # seconds; at most one request per source per interval
+# Retransmissions a slot may send: a burst of a whole send history, then this
+# many per second (a 2.5 Mbit/s stream losing a third of its packets needs
+# ~100). A subscriber's NACKs must not turn the server into an amplifier.
+RETRANSMIT_BURST = 512
+RETRANSMIT_PER_SECOND = 400.0
 SPEECH_FLOOR_DBOV = 50  # RFC 6464 levels quieter than -50 dBov count as silence
 ACTIVITY_ALPHA = 0.05  # per-packet weight of the speech activity average (~20 packets)
 ACTIVITY_TIME_CONSTANT = 0.4  # seconds; how fast activity fades when packets stop
@@ -90,6 +95,7 @@ class SfuMetrics:
     keyframe_requests_received: int = 0
     nacks_received: int = 0
     retransmissions: int = 0
+    retransmissions_refused: int = 0  # asked for beyond a slot's retransmission budget
     packets_dropped: int = 0
     packets_oversized: int = 0  # larger than any datagram: dropped, logged
     sources: int = 0
@@ -321,6 +327,8 @@ class Slot:
         self._tl0_delta = 0
         self._munge_picture_id = False
         self._rtx_seq = random.getrandbits(15)
+        self._rtx_tokens = float(RETRANSMIT_BURST)
+        self._rtx_refilled = time.monotonic()
         self._header_byte0 = 0x80
         self._pt = 0
         self._ssrc = 0
@@ -478,10 +486,22 @@ class Slot:
         history = self.history
         if history is None:
             return
-        for seq in lost:
+        now = time.monotonic()
+        tokens = min(
+            float(RETRANSMIT_BURST),
+            self._rtx_tokens + (now - self._rtx_refilled) * RETRANSMIT_PER_SECOND,
+        )
+        self._rtx_refilled = now
+        # Each number once, and no more of them than the history could hold.
+        wanted = list(dict.fromkeys(lost[: 2 * RETRANSMIT_BURST]))[:RETRANSMIT_BURST]
+        for index, seq in enumerate(wanted):
+            if tokens < 1.0:
+                self.metrics.retransmissions_refused += len(wanted) - index
+                break
             entry = history.get(seq)
             if entry is None:
                 continue
+            tokens -= 1.0
             timestamp, marker, ext, payload = entry
             flags = 0x90 if ext else 0x80
             if config.rtx_payload_type is not None and config.rtx_ssrc is not None:
@@ -504,6 +524,7 @@ class Slot:
                 data += ext + payload
             if output.send_rtp(data):
                 self.metrics.retransmissions += 1
+        self._rtx_tokens = tokens
 
     def handle_keyframe_request(self) -> None:
         """The subscriber lost a picture: pass the request on to the source."""

@@ -25,6 +25,10 @@ from conference.media.codecs import (
 )
 
 MAX_PENDING_FRAMES = 4  # frames waiting for a late packet before the oldest is given up
+# A frame spans at most this many sequence numbers (a 4K keyframe is ~800
+# packets). Checking a frame walks its span, once per packet that arrives, so
+# a publisher sending one endless frame must not make that walk endless too.
+MAX_FRAME_PACKETS = 2048
 
 
 @dataclass
@@ -101,6 +105,11 @@ class VideoFrameAssembler:
             pending = self._pending[timestamp] = _Pending()
             self._order.append(timestamp)
         pending.packets[seq] = payload
+        if len(pending.packets) > MAX_FRAME_PACKETS or (
+            pending.start is not None and abs(seq - pending.start) > MAX_FRAME_PACKETS
+        ):
+            self._give_up(timestamp)
+            return self._collect()
         if self._starts_frame(payload):
             pending.start = seq
             pending.keyframe = pending.keyframe or self._is_keyframe(payload)
@@ -109,6 +118,14 @@ class VideoFrameAssembler:
         if marker:
             pending.end = seq
         return self._collect()
+
+    def _give_up(self, timestamp: int) -> None:
+        """Drop a frame that cannot be real (too many packets) and what depends on it."""
+        self._order.remove(timestamp)
+        del self._pending[timestamp]
+        self._abandoned.append(timestamp)
+        self.dropped_frames += 1
+        self._need_keyframe = True
 
     def _starts_frame(self, payload: bytes) -> bool:
         if self.codec == VP8:
@@ -129,6 +146,9 @@ class VideoFrameAssembler:
             pending.start = min(pending.packets)
         if pending.start is None:
             return False
+        span = pending.end - pending.start + 1
+        if not 0 < span <= min(len(pending.packets), MAX_FRAME_PACKETS):
+            return False  # some packet is still missing (or the frame is not real)
         return all(s in pending.packets for s in range(pending.start, pending.end + 1))
 
     def _collect(self) -> list[Frame]:

@@ -296,3 +296,60 @@ async def test_join_leave_loop_with_abs_send_time_keeps_the_server_answering(ser
         await watcher.close()
     assert server.process.poll() is None
     assert "Traceback" not in server.log()
+
+
+# -- the same class elsewhere: work per packet that a sender could make endless ------------
+
+
+def test_a_nack_flood_gets_at_most_a_history_of_retransmissions():
+    """A subscriber NACKing every packet it was sent, again and again, is not an amplifier."""
+    from conference.sfu import RETRANSMIT_BURST
+    from tests.test_sfu import make_slot, make_source, video_packets
+
+    slot, output, metrics = make_slot()
+    source = make_source(metrics, [])
+    slot.assign(source)
+    for packet in video_packets(60, first_seq=1000, first_ts=0):
+        source.push(packet)
+    sent = [p.sequence_number for p in output.rtp]
+    assert len(sent) > 100
+    before = len(output.rtp)
+    for _ in range(50):
+        slot.handle_nack(sent * 20)  # every number, twenty times over
+    resent = len(output.rtp) - before
+    assert 0 < resent <= RETRANSMIT_BURST + 50  # the burst, plus what refilled meanwhile
+    assert metrics.retransmissions == resent
+    assert metrics.retransmissions_refused > 0
+
+
+def _nack(entries: int) -> bytes:
+    """A generic NACK (RFC 4585) with ``entries`` FCI entries, each naming 17 packets."""
+    fci = b"".join(((n * 17) & 0xFFFF).to_bytes(2, "big") + b"\xff\xff" for n in range(entries))
+    length = (12 + len(fci)) // 4 - 1
+    return bytes((0x81, 205)) + length.to_bytes(2, "big") + bytes((0, 0, 0, 1, 0, 0, 0, 2)) + fci
+
+
+def test_a_compound_with_an_endless_nack_is_not_parsed():
+    from aiortc.rtp import RtcpPacket, RtcpRrPacket
+
+    report = bytes(RtcpRrPacket(ssrc=1, reports=[]))
+    honest = report + _nack(aiortc_glue.MAX_NACK_ITEMS)
+    assert aiortc_glue.rtcp_is_reasonable(honest)
+    assert len(RtcpPacket.parse(honest)) == 2
+    assert not aiortc_glue.rtcp_is_reasonable(report + _nack(5000))
+    assert not aiortc_glue.rtcp_is_reasonable(_nack(aiortc_glue.MAX_NACK_ITEMS + 1) + report)
+
+
+def test_the_recorder_gives_up_a_frame_that_never_ends():
+    """Packets of one timestamp without end: kept to a bound, then dropped."""
+    from recorder.frames import MAX_FRAME_PACKETS, VideoFrameAssembler
+
+    assembler = VideoFrameAssembler("VP8")
+    keyframe_start = bytes((0x10, 0x00, 0x00, 0x00))  # VP8 descriptor S=1, then a key flag
+    assembler.add(1, 9000, 0, keyframe_start + bytes(50))
+    assembler.add(40_000 & 0xFFFF, 9000, 1, bytes((0x00,)) + bytes(50))  # an end far away
+    for seq in range(2, 6000):
+        assembler.add(seq, 9000, 0, bytes((0x00,)) + bytes(50))
+        held = sum(len(p.packets) for p in assembler._pending.values())
+        assert held <= MAX_FRAME_PACKETS + 1
+    assert assembler.dropped_frames >= 1

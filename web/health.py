@@ -135,6 +135,13 @@ async def metrics(request: web.Request) -> web.Response:
     )
     _line(
         out,
+        "conference_retransmissions_refused_total",
+        "counter",
+        "Retransmissions asked for beyond a slot's budget (a NACK flood), not sent.",
+        sfu.retransmissions_refused,
+    )
+    _line(
+        out,
         "conference_packets_oversized_total",
         "counter",
         "Packets dropped because no UDP datagram can carry them (each logged).",

@@ -40,6 +40,7 @@ from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
+    RTCP_RTPFB,
     RTCP_RTPFB_NACK,
     RTP_HISTORY_SIZE,
     AnyRtcpPacket,
@@ -76,6 +77,7 @@ from conference.tasks import spawn
 
 logger = logging.getLogger(__name__)
 OVERSIZED_LOG = RateLimitedLog(logger)
+RTCP_LOG = RateLimitedLog(logger)
 
 
 # aioice connection -> the DTLS transport on top of it, for sessions whose
@@ -144,6 +146,26 @@ def _rtcp_recipients(router: Any, packet: AnyRtcpPacket) -> list[Any]:
     return [r for r in dict.fromkeys(found) if r is not None]
 
 
+MAX_NACK_ITEMS = 64  # NACK FCI entries (up to 17 lost packets each) in one feedback packet
+
+
+def rtcp_is_reasonable(data: bytes) -> bool:
+    """Whether a (decrypted) compound RTCP packet is cheap enough to parse.
+
+    aiortc's parser expands every NACK entry into up to 17 numbers in Python:
+    a datagram of NACK entries is tens of thousands of steps, on the loop,
+    per packet. A receiver with honest losses names far fewer than 64 entries
+    (1,088 packets); a compound with a longer NACK is dropped unread.
+    """
+    pos, size = 0, len(data)
+    while pos + 4 <= size:
+        length = (int.from_bytes(data[pos + 2 : pos + 4], "big") + 1) * 4
+        if data[pos + 1] == RTCP_RTPFB and (length - 12) // 4 > MAX_NACK_ITEMS:
+            return False
+        pos += length
+    return True
+
+
 def _receive_rtcp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     """Decrypt, parse and route one compound RTCP packet right away; False to fall back.
 
@@ -155,7 +177,11 @@ def _receive_rtcp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     if srtp is None or dtls._state is not DtlsState.CONNECTED:
         return False
     try:
-        packets = RtcpPacket.parse(srtp.unprotect_rtcp(data))
+        plain = srtp.unprotect_rtcp(data)
+        if not rtcp_is_reasonable(plain):
+            RTCP_LOG.warning("dropped a compound RTCP packet with an oversized NACK")
+            return True
+        packets = RtcpPacket.parse(plain)
     except (ValueError, pylibsrtp.Error):
         return True  # undecryptable or malformed: dropped, as aiortc would
     router = dtls._rtp_router
@@ -304,9 +330,25 @@ AIORTC_NACK_ADD = NackGenerator.add
 
 
 def install_bounded_estimators() -> None:
-    """No receive-side estimator of aiortc may loop over a gap in time or sequence."""
+    """No receive-side estimator of aiortc may loop over a gap in time or sequence.
+
+    Nor its RTCP parser over an endless NACK, on the slow path (before the
+    fast path takes a connection over) as on the fast one.
+    """
     RateCounter._erase_old = _bounded_erase_old  # type: ignore[method-assign]
     NackGenerator.add = _bounded_nack_add  # type: ignore[method-assign]
+    if getattr(RTCDtlsTransport._handle_rtcp_data, "_conference_bounded", False):
+        return
+    original = RTCDtlsTransport._handle_rtcp_data
+
+    async def _handle_rtcp_data(self: RTCDtlsTransport, data: bytes) -> None:
+        if rtcp_is_reasonable(data):
+            await original(self, data)
+        else:
+            RTCP_LOG.warning("dropped a compound RTCP packet with an oversized NACK")
+
+    _handle_rtcp_data._conference_bounded = True  # type: ignore[attr-defined]
+    RTCDtlsTransport._handle_rtcp_data = _handle_rtcp_data  # type: ignore[method-assign]
 
 
 install_bounded_estimators()
