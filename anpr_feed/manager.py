@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from anpr_feed import worker
 from anpr_feed.sources import SourcePolicy
 from anpr_feed.watchlist import Alert, Matcher
+from conference.private_files import private_dir, write_private
 from conference.store import Feed, PlateEvent, Store
 from conference.store.base import PLATE_COLOURS
 
@@ -432,8 +433,8 @@ class FeedManager:
         if not data:
             return None
         directory = self.files_dir / folder
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / name).write_bytes(data)
+        private_dir(directory)  # plates and faces at a checkpoint: the service's own
+        write_private(directory / name, data)
         return f"{folder}/{name}"
 
     def image_path(self, name: str) -> Path | None:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from anpr_feed.cli import FeedCliError
 from conference.accounts import AccountError, check_username, hash_password
 from conference.keys import load_or_create_secret
+from conference.private_files import private_dir, use_private_umask
 from conference.settings import IceServer, Settings
 from conference.store import AccountRole, RoomNotFound, StoreError, User, open_store
 from conference.tokens import Role, issue_token, parse_duration
@@ -27,7 +28,9 @@ DEMO_ROOM_KEY = "demo_room_id"
 SERVED_URL_KEY = "served_url"  # where `serve` last listened: the default base of join links
 DEMO_ROOM_NAME = "Phòng họp thử nghiệm"
 DEMO_SITES = ("UBND tỉnh Thái Nguyên", "UBND huyện Định Hóa", "UBND xã Yên Bình")
-DEMO_TTL = timedelta(hours=12)
+# The banner goes to the terminal and often to a log: its links are
+# participants' only, and short-lived. A host link is made on purpose.
+DEMO_TTL = timedelta(hours=2)
 
 
 class CliError(Exception):
@@ -91,16 +94,25 @@ async def _ensure_demo(settings: Settings) -> list[str]:
     finally:
         await store.close()
     secret = load_or_create_secret(settings.data_dir)
+    hours = int(DEMO_TTL.total_seconds() // 3600)
     lines.append(
         ("Created" if first else "Demo room")
-        + f" {room.name!r} (id {room.id}). Join links, valid 12 h:"
+        + f" {room.name!r} (id {room.id}). Site join links, valid {hours} h:"
     )
     for index, name in enumerate(DEMO_SITES):
-        role = Role.HOST if index == 0 else Role.PARTICIPANT
         token = issue_token(
-            secret, room=room.id, name=name, role=role, ttl=DEMO_TTL, site_id=f"demo-{index + 1}"
+            secret,
+            room=room.id,
+            name=name,
+            role=Role.PARTICIPANT,
+            ttl=DEMO_TTL,
+            site_id=f"demo-{index + 1}",
         )
         lines.append(f"  {name}: {join_url(settings.base_url(), room.id, token)}")
+    lines.append(
+        "A host link (mute, spotlight, lock) is not printed: make one when you need it with "
+        f'`conference token {room.id} --name "{DEMO_SITES[0]}" --role host --ttl 2h`.'
+    )
     return lines
 
 
@@ -111,6 +123,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Everything the server and its workers write is the service account's own
+    # (see conference/private_files.py), the data directory first.
+    use_private_umask()
+    private_dir(settings.data_dir)
     banner = asyncio.run(_ensure_demo(settings))
     asyncio.run(serve(settings, banner))
     return 0

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from conference.private_files import FILE_MODE, private_dir, tighten
+
 KEY_FILE = "secret.key"
 ENV_SECRET = "CONFERENCE_SECRET"
 
@@ -23,13 +25,14 @@ def load_or_create_secret(data_dir: Path) -> bytes:
         return from_env.encode("utf-8")
     path = data_dir / KEY_FILE
     if path.exists():
+        tighten(path, FILE_MODE)
         key = path.read_bytes().strip()
         if len(key) < 32:
             raise ValueError(
                 f"{path} holds a key shorter than 32 bytes; delete it to make a new one"
             )
         return key
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = secrets.token_hex(32).encode("ascii")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

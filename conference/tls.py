@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import socket
 import ssl
 from pathlib import Path
@@ -18,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from conference.private_files import private_dir, write_private
 
 CERT_FILE = "tls/self-signed.crt"
 KEY_FILE = "tls/self-signed.key"
@@ -43,7 +44,7 @@ def ensure_self_signed(data_dir: Path, extra_hosts: list[str] | None = None) -> 
         remaining = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
         if remaining > datetime.timedelta(days=30):
             return cert_path, key_path
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(cert_path.parent)
     key = ec.generate_private_key(ec.SECP256R1())
     names, addresses = _local_names()
     for host in extra_hosts or []:
@@ -70,16 +71,15 @@ def ensure_self_signed(data_dir: Path, extra_hosts: list[str] | None = None) -> 
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(
+        key_path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 
 

@@ -118,7 +118,8 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
     target = directory / MANIFEST
     temporary = directory / f".{MANIFEST}.tmp"
     data = manifest.model_dump_json(indent=1).encode("utf-8")
-    with open(temporary, "wb") as handle:
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

@@ -37,6 +37,7 @@ from typing import Any, Literal
 import av
 import numpy as np
 
+from conference.private_files import private_file
 from recorder.compose import Canvas, Rect, grid_rects, speaker_rects
 from recorder.fonts import find_font
 from recorder.manifest import Event, Manifest, TrackEntry, read_manifest
@@ -225,6 +226,7 @@ def _tiles(
 
 
 def _open_output(path: Path, width: int, height: int, fps: int) -> tuple[Any, Any, Any]:
+    private_file(path)  # 0600 before the muxer opens it (it truncates and keeps the mode)
     container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
     video = container.add_stream("libx264", rate=fps)
     video.width = width

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from conference.private_files import private_dir
 from conference.rooms.participant import Participant
 from recorder.manifest import (
     Event,
@@ -60,7 +61,7 @@ class RoomRecorder:
         self._files: dict[str, int] = {}  # "site-kind" -> files made so far
         self._dirty = True
         self._task: asyncio.Task[None] | None = None
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)  # recordings are for the library's users, not the machine's
         write_manifest(directory, manifest)
 
     def start(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import av
 
 from conference.media.codecs import OPUS, VP8
+from conference.private_files import private_file
 from conference.sfu import MediaPacket, Source
 from recorder.frames import Frame, VideoFrameAssembler, vp8_dimensions
 from recorder.manifest import TrackEntry
@@ -124,6 +125,7 @@ class TrackRecorder:
                 return False  # wait for a keyframe we can read the size from
             width, height = size or (1280, 720)
             self.entry.width, self.entry.height = width, height
+        private_file(self.path)  # made 0600 here; the muxer then truncates and keeps the mode
         container = av.open(
             str(self.path),
             "w",

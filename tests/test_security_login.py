@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,8 +20,7 @@ import pytest
 
 from conference.login_throttle import LoginThrottle, TooManyAttempts, client_network
 from conference.passwords import PasswordHasher, PasswordsBusy
-from conference.store import Backoff, Login, SqliteStore, Store, User, login_key
-from conference.store.base import AccountRole
+from conference.store import Backoff, SqliteStore, Store
 from tests.conftest import ServerProcess, delete_prefixed, start_server, unique_prefix
 from web.pages import safe_next
 
@@ -101,59 +99,6 @@ async def test_concurrent_attempts_from_two_connections_pass_a_limit_only_once(
         assert all(a.wait > 500 for a in results if not a.granted)
     finally:
         await other.close()
-
-
-async def test_logins_are_kept_by_the_hash_of_their_id(any_store: Store) -> None:
-    await any_store.create_user(User("admin", "Quản trị", AccountRole.ADMIN, None, "scrypt$x", 1.0))
-    raw = secrets.token_urlsafe(32)
-    now = time.time()
-    await any_store.create_login(Login(raw, "admin", "csrf-1", now, now + 600))
-    login = await any_store.get_login(raw, now)
-    assert login is not None and (login.id, login.csrf_token) == (raw, "csrf-1")
-    assert await any_store.get_login(login_key(raw), now) is None  # the hash opens nothing
-    stored = await _everything_stored(any_store)
-    assert raw not in stored
-    assert login_key(raw) in stored
-    await any_store.delete_login(raw)
-    assert await any_store.get_login(raw, now) is None
-
-
-async def _everything_stored(store: Store) -> str:
-    """Every key and value the engine holds, as one string."""
-    if isinstance(store, SqliteStore):
-        with sqlite3.connect(store.path) as conn:
-            rows = conn.execute("SELECT * FROM logins").fetchall()
-        return repr(rows) + store.path.read_bytes().decode("latin-1")
-    from conference.store.redis import RedisStore
-
-    assert isinstance(store, RedisStore)
-    client = store._redis
-    parts = []
-    async for key in client.scan_iter(match=store.prefix + "*"):
-        kind = await client.type(key)
-        value = await client.get(key) if kind == "string" else await client.hgetall(key)
-        parts.append(f"{key}={value!r}")
-    return "\n".join(parts)
-
-
-async def test_old_sqlite_logins_are_dropped_by_the_migration(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    store = SqliteStore(path)
-    await store.create_user(User("admin", "Quản trị", AccountRole.ADMIN, None, "scrypt$x", 1.0))
-    await store.close()
-    with sqlite3.connect(path) as conn:  # a login row as an older version kept it: the raw id
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        conn.execute(f"PRAGMA user_version = {version - 1}")
-        conn.execute(
-            "INSERT INTO logins VALUES ('raw-session-id', 'admin', 'c', 1, ?)", (time.time() + 600,)
-        )
-        conn.execute("DROP TABLE attempts")
-    store = SqliteStore(path)
-    try:
-        with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT count(*) FROM logins").fetchone()[0] == 0
-    finally:
-        await store.close()
 
 
 # -- the throttle's rules, on the store ------------------------------------------------------
