@@ -39,8 +39,8 @@ def verify_password(password: str, encoded: str) -> bool:
         scheme, n, r, p, salt, digest = encoded.split("$")
         if scheme != "scrypt" or len(password) > MAX_PASSWORD_LENGTH:
             return False
-        expected = base64.b64decode(digest)
-        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+        expected = base64.b64decode(digest, validate=True)
+        actual = _scrypt(password, base64.b64decode(salt, validate=True), int(n), int(r), int(p))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(expected, actual)

@@ -115,9 +115,18 @@ class Manifest(BaseModel):
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically (a crash leaves the old or the new one, never half)."""
+    write_manifest_bytes(directory, manifest_bytes(manifest))
+
+
+def manifest_bytes(manifest: Manifest) -> bytes:
+    """What :func:`write_manifest` writes (taken on the thread that owns the manifest)."""
+    return manifest.model_dump_json(indent=1).encode("utf-8")
+
+
+def write_manifest_bytes(directory: Path, data: bytes) -> None:
+    """Replace the manifest with ``data`` atomically; it waits for the disk (fsync)."""
     target = directory / MANIFEST
     temporary = directory / f".{MANIFEST}.tmp"
-    data = manifest.model_dump_json(indent=1).encode("utf-8")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

@@ -8,6 +8,7 @@ import logging
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +21,10 @@ from recorder.manifest import (
     Manifest,
     RecordingStatus,
     TrackEntry,
+    manifest_bytes,
     read_manifest,
     write_manifest,
+    write_manifest_bytes,
 )
 from recorder.track import ClockOffset, TrackRecorder
 
@@ -61,6 +64,11 @@ class RoomRecorder:
         self._files: dict[str, int] = {}  # "site-kind" -> files made so far
         self._dirty = True
         self._task: asyncio.Task[None] | None = None
+        # The periodic save waits for the disk (fsync) on a thread, not on the
+        # event loop; numbered snapshots keep an older one from landing last.
+        self._write_lock = threading.Lock()
+        self._snapshots = 0
+        self._on_disk = 0
         private_dir(directory)  # recordings are for the library's users, not the machine's
         write_manifest(directory, manifest)
 
@@ -141,10 +149,24 @@ class RoomRecorder:
 
     def save(self) -> None:
         """Write the manifest now (with the latest clock mappings)."""
+        self._write(*self._snapshot())
+
+    async def _save_off_loop(self) -> None:
+        await asyncio.to_thread(self._write, *self._snapshot())
+
+    def _snapshot(self) -> tuple[int, bytes]:
         for recorder in self._all():
             recorder.sync_entry()
-        write_manifest(self.directory, self.manifest)
         self._dirty = False
+        self._snapshots += 1
+        return self._snapshots, manifest_bytes(self.manifest)
+
+    def _write(self, number: int, data: bytes) -> None:
+        with self._write_lock:
+            if number <= self._on_disk:
+                return  # a newer snapshot is on disk already
+            write_manifest_bytes(self.directory, data)
+            self._on_disk = number
 
     def free_bytes(self) -> int:
         """Free space where the files go."""
@@ -162,7 +184,7 @@ class RoomRecorder:
                         self.stop(RecordingStatus.STOPPED_LOW_DISK, "low-disk")
                         return
                 if self._dirty or self._tracks:  # frames keep coming: keep the copy on disk fresh
-                    self.save()
+                    await self._save_off_loop()
                 await asyncio.sleep(SAVE_SECONDS)
         except asyncio.CancelledError:
             pass
@@ -183,7 +205,7 @@ class RoomRecorder:
         self.manifest.status = status
         self.manifest.stop_reason = reason
         self.manifest.ended_at = round(time.time(), 3)
-        write_manifest(self.directory, self.manifest)
+        self.save()
         if self._task is not None and not self._task.done():
             self._task.cancel()
         if self._on_stopped is not None:

@@ -413,3 +413,17 @@ async def test_login_form_refusals_say_when_to_come_back(tmp_path) -> None:
             assert 'data-code="too-many-attempts"' in html
     finally:
         server.stop()
+
+
+async def test_non_ascii_csrf_and_form_tokens_are_refused_not_crashed(form_client) -> None:
+    """hmac.compare_digest raises TypeError on non-ASCII str: that was a 500."""
+    http, base = form_client
+    await _form_token(http, base)  # sets the pre-login cookie
+    form = {"username": "host.dinhhoa", "password": PASSWORD, "form_token": "mã-giả"}
+    async with http.post(base + "/login", data=form, allow_redirects=False) as response:
+        assert response.status == 403
+    assert (await _api_login(http, base, "host.dinhhoa", PASSWORD))[0] == 200
+    async with http.post(
+        base + "/api/logout", headers={"X-CSRF-Token": "mã".encode().decode("latin-1")}
+    ) as response:
+        assert response.status == 403

@@ -8,6 +8,7 @@ history; and the first-start banner printed a 12-hour host link.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -404,3 +405,20 @@ async def test_old_redis_logins_are_swept(redis_url: str) -> None:
     finally:
         await store.close()
         await delete_prefixed(redis_url, prefix)
+
+
+# -- recordings: the periodic manifest save waits for the disk off the event loop -----------
+
+
+async def test_an_older_manifest_snapshot_never_lands_after_a_newer_one(tmp_path: Path) -> None:
+    from recorder.manifest import Manifest, RecordingStatus
+    from recorder.session import RoomRecorder
+
+    manifest = Manifest(id="r1", room_id="phong", room_name="Phòng", started_at=time.time())
+    recorder = RoomRecorder(tmp_path / "r1", manifest, min_free_bytes=0)
+    older = recorder._snapshot()  # as the upkeep task takes it, then hands it to a thread
+    recorder.stop()  # the final manifest, written at once
+    await asyncio.to_thread(recorder._write, *older)  # the thread gets to it only now
+    on_disk = read_manifest(tmp_path / "r1")
+    assert on_disk.status is RecordingStatus.COMPLETE and on_disk.ended_at is not None
+    assert _loose(tmp_path / "r1") == []

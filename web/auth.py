@@ -140,7 +140,15 @@ async def current_login(request: web.Request) -> tuple[Principal, Login] | None:
 
 def csrf_ok(login: Login, supplied: str | None) -> bool:
     """Constant-time comparison of the request's CSRF token with the login's."""
-    return bool(supplied) and hmac.compare_digest(login.csrf_token, supplied or "")
+    return bool(supplied) and _same(login.csrf_token, supplied or "")
+
+
+def _same(expected: str, supplied: str) -> bool:
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError,
+    # so a 500 for any client that sends one).
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogateescape"), supplied.encode("utf-8", "surrogateescape")
+    )
 
 
 def prelogin_token(request: web.Request, response: web.StreamResponse) -> str:
@@ -163,4 +171,4 @@ def prelogin_token(request: web.Request, response: web.StreamResponse) -> str:
 def prelogin_ok(request: web.Request, supplied: str | None) -> bool:
     """Whether the login form came with the token of its own cookie."""
     cookie = request.cookies.get(PRELOGIN_COOKIE)
-    return bool(cookie) and bool(supplied) and hmac.compare_digest(cookie or "", supplied or "")
+    return bool(cookie) and bool(supplied) and _same(cookie or "", supplied or "")

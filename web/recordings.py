@@ -89,7 +89,7 @@ def summary(info: RecordingInfo) -> dict[str, Any]:
 
 async def _visible(request: web.Request, principal: Principal, recording_id: str) -> RecordingInfo:
     try:
-        info = request.app[LIBRARY].get(recording_id)
+        info = await asyncio.to_thread(request.app[LIBRARY].get, recording_id)
     except KeyError as exc:
         raise ApiError(404, "not-found", "no such recording") from exc
     if not await can_view(request, principal, info.manifest):
@@ -124,7 +124,8 @@ async def list_recordings(request: web.Request) -> web.Response:
     start = _time(request, "from")
     end = _time(request, "to")
     out = []
-    for info in request.app[LIBRARY].all():
+    # Off the loop: the first listing after a start reads every manifest.
+    for info in await asyncio.to_thread(request.app[LIBRARY].all):
         manifest = info.manifest
         if start is not None and manifest.started_at < start:
             continue
@@ -157,9 +158,13 @@ async def get_recording(request: web.Request) -> web.Response:
     """``GET /api/recordings/{id}``: the summary and the whole manifest."""
     principal = await principal_of(request)
     info = await _visible(request, principal, request.match_info["id"])
-    return web.json_response(
-        {**summary(info), "manifest": json.loads(info.manifest.model_dump_json())}
-    )
+
+    def encode() -> str:  # a long meeting's manifest is large: encode it off the loop
+        return json.dumps(
+            {**summary(info), "manifest": json.loads(info.manifest.model_dump_json())}
+        )
+
+    return web.Response(text=await asyncio.to_thread(encode), content_type="application/json")
 
 
 async def recording_file(request: web.Request) -> web.StreamResponse:
@@ -167,7 +172,9 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     principal = await principal_of(request)
     info = await _visible(request, principal, request.match_info["id"])
     try:
-        path = request.app[LIBRARY].file(info.manifest.id, request.match_info["name"])
+        path = await asyncio.to_thread(
+            request.app[LIBRARY].file, info.manifest.id, request.match_info["name"]
+        )
     except KeyError as exc:
         raise ApiError(404, "not-found", "no such file in this recording") from exc
     response = web.FileResponse(path)
@@ -189,8 +196,8 @@ async def delete_recording(request: web.Request) -> web.Response:
     """``DELETE /api/recordings/{id}`` (administrators)."""
     principal = await principal_of(request)
     require_role(principal)
-    try:
-        request.app[LIBRARY].delete(request.match_info["id"])
+    try:  # off the loop: removing hours of tracks takes a while
+        await asyncio.to_thread(request.app[LIBRARY].delete, request.match_info["id"])
     except KeyError as exc:
         raise ApiError(404, "not-found", "no such recording") from exc
     except ValueError as exc:
