@@ -244,15 +244,13 @@ def check_file(source: str, policy: SourcePolicy) -> str:
             "CONFERENCE_FEED_FILES_DIR): put the video there"
         )
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        # A regular file before anything is opened (a pipe or a device is not read at all),
+        # then opened, as FFmpeg will, to know it can be read.
+        readable = stat.S_ISREG(os.lstat(path).st_mode)
+        if readable:
+            os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK))
     except OSError:
-        fd = None
-    readable = False
-    if fd is not None:
-        try:
-            readable = stat.S_ISREG(os.fstat(fd).st_mode)
-        finally:
-            os.close(fd)
+        readable = False
     if not readable:
         raise FeedSourceError("no readable video file by that name in the feed files folder")
     return path
@@ -383,6 +381,7 @@ def connect_target(source: str, policy: SourcePolicy, timeout_us: int = 5_000_00
         options["rtsp_transport"] = "tcp"
     else:
         options["max_redirects"] = "0"  # a redirect would go to an address nobody checked
+        options["http_proxy"] = ""  # nor a proxy from the environment (it resolves names itself)
         if _is_name(name):
             host_header = name + (f":{parts.port}" if parts.port is not None else "")
             options["headers"] = f"Host: {host_header}\r\n"

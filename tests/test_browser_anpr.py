@@ -160,7 +160,7 @@ async def test_feeds_page_shows_an_offline_camera_and_an_admin_adds_and_removes_
     await card.locator('.feed-state[data-state="offline"]').wait_for(timeout=40_000)
     assert await card.locator(".feed-state").inner_text() == "Mất tín hiệu"
     error = await card.locator(".feed-error-text").inner_text()
-    assert "cannot open the camera" in error, error
+    assert error == "cannot connect to the camera", error  # whatever answered, if anything
     assert await card.locator('[data-fact="fps"] dd').inner_text() == "0,0"
     assert "Chưa đọc được biển số nào" in await card.locator(".feed-last").inner_text()
 

@@ -277,6 +277,17 @@ def test_camera_settings_are_validated(tmp_path, monkeypatch):
             Settings(feed_files_dir=Path(system))
 
 
+def test_other_urls_in_the_settings_have_no_line_breaks():
+    """The same fault elsewhere: links people are sent, and the STUN/TURN servers."""
+    with pytest.raises(ValidationError, match="control or space"):
+        Settings(public_url="https://hop.thainguyen.gov.vn\r\nSet-Cookie: x=1")
+    with pytest.raises(ValidationError, match="control or space"):
+        Settings(ice_servers=[{"urls": "turn:turn.thainguyen.gov.vn:3478\r\nx"}])
+    assert Settings(public_url="https://hop.thainguyen.gov.vn/").public_url == (
+        "https://hop.thainguyen.gov.vn"
+    )
+
+
 # -- item 2: what a failure says, and where FFmpeg goes ---------------------------------------------
 
 
@@ -386,9 +397,10 @@ async def test_a_closed_port_and_ports_that_are_no_camera_read_the_same(guarded,
             await part.stop()
 
 
-async def test_ffmpeg_opens_the_address_that_was_checked(tmp_path):
+async def test_ffmpeg_opens_the_address_that_was_checked(tmp_path, monkeypatch):
     """A name is resolved and checked, and FFmpeg is given that address (DNS rebinding gets
-    nothing); the camera still sees its own name in the Host header."""
+    nothing), not a proxy; the camera still sees its own name in the Host header."""
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{closed_port('127.0.0.1')}")
     addresses = resolve("localhost", 80)
     policy = SourcePolicy(tmp_path, tuple(ipaddress.ip_network(a) for a in addresses))
     seen: list[tuple[str | None, str | None]] = []
@@ -534,9 +546,16 @@ async def test_file_feeds_come_from_the_folder_only_and_from_administrators_only
         reply = await admin.call("POST", "/api/feeds", feed_body(path))
         assert reply.status == 400 and "feed files folder only" in reply.body["error"]["message"]
 
-    # Missing, a folder, a pipe: one answer, so nobody learns which files exist.
+    # Missing, a folder, a pipe (not even opened), unreadable: one answer, so nobody
+    # learns which files exist.
+    unreadable = folder / "unreadable.mp4"
+    write_clip(unreadable)
+    unreadable.chmod(0)
+    names = ["missing.mp4", "a-folder", "a-pipe.mp4", "sub/missing.mp4"]
+    if os.geteuid() != 0:  # root reads it all the same
+        names.append("unreadable.mp4")
     answers = set()
-    for path in ("missing.mp4", "a-folder", "a-pipe.mp4", "sub/missing.mp4"):
+    for path in names:
         reply = await admin.call("POST", "/api/feeds", feed_body(path))
         assert reply.status == 400, (path, reply.body)
         answers.add(reply.body["error"]["message"])
