@@ -11,18 +11,25 @@ import argparse
 import asyncio
 import json
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from anpr_feed.manager import STATUS_META, feed_fields
+from anpr_feed.masking import mask_url
 from anpr_feed.sources import FeedSourceError, SourcePolicy, register
 from conference.settings import Settings
 from conference.store import Feed, open_store
+from conference.store.base import FeedLimitReached, FeedLimits
 
 
 class FeedCliError(Exception):
     """An error for the command line (printed without a traceback, exit status 2)."""
+
+
+# `feed add` when the server's or the unit's feed limit is reached (2: a usage error).
+LIMIT_EXIT = 3
 
 
 def _store(settings: Settings) -> Any:
@@ -60,11 +67,17 @@ def feed_add(settings: Settings, args: argparse.Namespace) -> int:
         try:
             if feed.unit_code is not None:
                 await store.get_unit(feed.unit_code)
-            await store.create_feed(feed)
+            await store.create_feed(
+                feed, FeedLimits(settings.max_feeds, settings.max_feeds_per_unit)
+            )
         finally:
             await store.close()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except FeedLimitReached as exc:
+        print(f"conference: error: {exc} [{exc.code}]", file=sys.stderr)
+        return LIMIT_EXIT
     if args.json:
         print(json.dumps(_feed_json(feed, None), ensure_ascii=False))
     else:
@@ -98,7 +111,8 @@ def feed_list(settings: Settings, args: argparse.Namespace) -> int:
             if last.get("at")
             else "-"
         )
-        print(f"{feed.id}\t{state}\t{fps}\t{read}\t{feed.checkpoint}\t{feed.name}\t{feed.url}")
+        url = mask_url(feed.url)  # the worker alone reads the password
+        print(f"{feed.id}\t{state}\t{fps}\t{read}\t{feed.checkpoint}\t{feed.name}\t{url}")
     return 0
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from anpr_feed import worker
+from anpr_feed.masking import mask_url, redact
 from anpr_feed.sources import SourcePolicy
 from anpr_feed.watchlist import Alert, Matcher
 from conference.private_files import private_dir, write_private
@@ -51,13 +52,16 @@ VideoListener = Callable[[bytes, int, bool, str], None]
 
 
 def feed_fields(feed: Feed) -> dict[str, Any]:
-    """A registered feed as JSON (the API and ``conference feed list --json`` add its status)."""
+    """A registered feed as JSON (the API and ``conference feed list --json`` add its status).
+
+    The URL is masked (``rtsp://user:***@host/...``): only the worker opens the real one.
+    """
     return {
         "id": feed.id,
         "name": feed.name,
         "checkpoint": feed.checkpoint,
         "location": feed.location,
-        "url": feed.url,
+        "url": mask_url(feed.url),
         "unit_code": feed.unit_code,
         "passthrough": feed.passthrough,
     }
@@ -243,7 +247,8 @@ class FeedRunner:
             status.state = report.get("state", status.state)
             status.fps = float(report.get("fps") or 0.0)
             status.frames = int(report.get("frames") or 0)
-            status.error = report.get("error")
+            # FFmpeg's errors quote the URL they were given, password and all.
+            status.error = redact(report.get("error"), self.feed.url)
             status.last_frame_at = report.get("last_frame_at")
             status.width = report.get("width")
             status.height = report.get("height")
@@ -296,6 +301,7 @@ class FeedManager:
         pipeline_factory: Any = None,
         policy: SourcePolicy | None = None,
         log_level: str = "WARNING",
+        max_running: int | None = None,
     ) -> None:
         self.store = store
         # Where feeds may read from: the camera networks and the feed files folder.
@@ -305,6 +311,11 @@ class FeedManager:
         self.zone = ZoneInfo(timezone)
         self.pipeline_factory = pipeline_factory
         self.runners: dict[str, FeedRunner] = {}
+        # At most this many workers (CONFERENCE_MAX_FEEDS): registration keeps to it,
+        # but feeds registered before it was lowered must not all start either.
+        # The others wait here, shown stopped with the reason, until a place frees.
+        self.max_running = max_running
+        self.held: dict[str, FeedStatus] = {}
         self.matcher = Matcher()
         self.on_pass: list[PassListener] = []
         self.events_stored = 0
@@ -329,6 +340,8 @@ class FeedManager:
         gone = [feed_id for feed_id in self.runners if feed_id not in feeds]
         for feed_id in gone:
             await self.remove(feed_id)
+        for feed_id in [feed_id for feed_id in self.held if feed_id not in feeds]:
+            del self.held[feed_id]
         for feed_id, feed in feeds.items():
             runner = self.runners.get(feed_id)
             if runner is None:
@@ -336,14 +349,23 @@ class FeedManager:
             elif runner.feed != feed:
                 await self.remove(feed_id)
                 self.run(feed)
-        for feed_id, runner in self.runners.items():
-            status = runner.status.as_dict()
+        statuses = [(i, r.status) for i, r in self.runners.items()] + list(self.held.items())
+        for feed_id, feed_status in statuses:
+            status = feed_status.as_dict()
             status["updated_at"] = time.time()
             await self.store.set_meta(STATUS_META + feed_id, json.dumps(status))
         return gone
 
-    def run(self, feed: Feed) -> FeedRunner:
-        """Start (or restart) one feed's worker."""
+    def run(self, feed: Feed) -> FeedRunner | None:
+        """Start (or restart) one feed's worker; None if ``max_running`` workers run already."""
+        if self.max_running is not None and len(self.runners) >= self.max_running:
+            self.held[feed.id] = FeedStatus(
+                state="stopped",
+                error=f"not started: this server runs at most {self.max_running} camera "
+                "feeds (CONFERENCE_MAX_FEEDS); it starts when another one is removed",
+            )
+            return None
+        self.held.pop(feed.id, None)
         runner = FeedRunner(feed, self)
         self.runners[feed.id] = runner
         runner.start()
@@ -351,6 +373,7 @@ class FeedManager:
 
     async def remove(self, feed_id: str) -> None:
         """Stop a feed's worker (the store record is the caller's business)."""
+        self.held.pop(feed_id, None)
         runner = self.runners.pop(feed_id, None)
         if runner is not None:
             await runner.stop()
@@ -362,9 +385,11 @@ class FeedManager:
             await asyncio.wait(list(self._tasks), timeout=2.0)
 
     def status(self, feed_id: str) -> FeedStatus:
-        """A feed's status (``stopped`` if it has no worker)."""
+        """A feed's status (``stopped`` if it has no worker, with the reason if it was held)."""
         runner = self.runners.get(feed_id)
-        return runner.status if runner is not None else FeedStatus(state="stopped")
+        if runner is not None:
+            return runner.status
+        return self.held.get(feed_id) or FeedStatus(state="stopped")
 
     async def reload_lists(self) -> None:
         """Rebuild the matcher after the watch list or outbreak provinces changed."""
@@ -410,6 +435,8 @@ class FeedManager:
             thumbnail=thumbnail,
             alert="; ".join(a.describe() for a in alerts) or None,
             colour=colour if (colour := message.get("colour")) in PLATE_COLOURS else None,
+            # The event is its checkpoint unit's from now on, whatever becomes of the feed.
+            unit_code=feed.unit_code,
         )
         await self.store.add_plate_events([event])
         self.events_stored += 1

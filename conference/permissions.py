@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from conference.store import AccountRole, Feed, Meeting, Site, Store, UnitNotFound, User
+from conference.store import (
+    AccountRole,
+    Feed,
+    Meeting,
+    PlateEvent,
+    Site,
+    Store,
+    UnitNotFound,
+    User,
+)
 
 
 class Forbidden(Exception):
@@ -136,16 +145,42 @@ FEED_ROLES = (AccountRole.HOST, AccountRole.OPERATOR)  # and administrators
 
 
 async def can_see_feed(store: Store, principal: Principal, feed: Feed) -> bool:
-    """Admins; hosts and operators whose unit holds the feed's (a feed of no unit: all of them)."""
+    """Admins; hosts and operators whose unit holds the feed's.
+
+    A feed of no unit is nobody's district: administrators only (it could
+    carry any camera, and its address a password).
+    """
+    return await _in_feed_scope(store, principal, feed.unit_code)
+
+
+async def can_see_plate_event(store: Store, principal: Principal, event: PlateEvent) -> bool:
+    """A plate event (and its pictures) by the unit kept with it, never by today's feeds.
+
+    Admins; hosts and operators whose unit holds the event's. An event of no
+    unit (its camera had none, or was gone when units were first kept):
+    administrators only.
+    """
+    return await _in_feed_scope(store, principal, event.unit_code)
+
+
+async def plate_event_scope(store: Store, principal: Principal) -> list[str] | None:
+    """The units whose plate events ``principal`` may search (None: every event, admins)."""
+    if principal.is_admin:
+        return None
+    if principal.role not in FEED_ROLES or principal.unit_code is None:
+        return []
+    try:
+        return [unit.code for unit in await store.subtree(principal.unit_code)]
+    except UnitNotFound:
+        return []
+
+
+async def _in_feed_scope(store: Store, principal: Principal, unit_code: str | None) -> bool:
     if principal.is_admin:
         return True
-    if principal.role not in FEED_ROLES:
+    if principal.role not in FEED_ROLES or unit_code is None or principal.unit_code is None:
         return False
-    if feed.unit_code is None:
-        return True
-    return principal.unit_code is not None and await in_subtree(
-        store, feed.unit_code, principal.unit_code
-    )
+    return await in_subtree(store, unit_code, principal.unit_code)
 
 
 async def check_feed_admin(store: Store, principal: Principal, unit_code: str | None) -> None:

@@ -132,6 +132,7 @@ class Conference:
             settings.timezone,
             policy=SourcePolicy.from_settings(settings),
             log_level=settings.log_level,
+            max_running=settings.max_feeds,
         )
         self.cameras.on_pass.append(self._plate_pass)
         self.feed_publishers: dict[str, dict[str, FeedPublisher]] = {}  # room -> feed -> publisher
@@ -848,8 +849,8 @@ class Conference:
             days = self.settings.recording_retention_days
             if days > 0:
                 try:
-                    removed = await asyncio.to_thread(  # deleting hours of tracks takes a while
-                        delete_expired, self.settings.recordings_dir, time.time() - days * 86400
+                    removed = delete_expired(
+                        self.settings.recordings_dir, time.time() - days * 86400
                     )
                     if removed:
                         logger.info("retention: deleted %d recording(s)", len(removed))

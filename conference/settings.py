@@ -87,6 +87,21 @@ class Settings(BaseSettings):
         ge=0,
         description="plate events and their pictures older than this are deleted (0: keep)",
     )
+    max_feeds: int = Field(
+        16,
+        ge=0,
+        le=1000,
+        description="camera feeds that may be registered in all (one takes about a core at "
+        "720p25 and some 180 MiB): size it to the machine",
+    )
+    max_feeds_per_unit: int = Field(
+        8, ge=0, le=1000, description="camera feeds that may be registered for one unit"
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="bearer token for /metrics from other machines (at least 32 characters); "
+        "without it, /metrics answers only on the machine itself",
+    )
     login_workers: int = Field(
         1,
         ge=1,
@@ -202,6 +217,18 @@ class Settings(BaseSettings):
             real = os.path.realpath(value)
             if real == "/" or any(real == d or real.startswith(d + "/") for d in _SYSTEM_DIRS):
                 raise ValueError(f"{real} is a system folder, not a folder of video files")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if len(value) < 32 or not value.isascii() or not value.isprintable() or " " in value:
+            raise ValueError(
+                "metrics_token must be at least 32 printable ASCII characters without spaces "
+                "(e.g. from `openssl rand -hex 32`)"
+            )
         return value
 
     @field_validator("public_url")

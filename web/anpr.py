@@ -1,8 +1,11 @@
 """Checkpoint cameras over HTTP: feeds, plate events, the watch list, outbreak provinces.
 
 Who may do what (``conference/permissions.py``): hosts and operators see the
-feeds and the events of their unit's subtree (a feed with no unit is seen by
-all of them), and register or remove feeds there; the watch list and the
+feeds of their unit's subtree (a feed with no unit: administrators only), and
+register or remove feeds there, up to the limits of the server and of the
+unit; they see the plate events, and their pictures, that were kept for a
+unit of their subtree (the unit of the camera when it read the plate,
+whatever became of the camera since); the watch list and the
 outbreak provinces are read by all of them and changed by the operators'
 supervisors (hosts) and administrators.
 """
@@ -27,23 +30,25 @@ from conference.permissions import (
     Principal,
     can_remove_listing,
     can_see_feed,
+    can_see_plate_event,
     check_feed_admin,
     check_file_feed,
     check_supervisor,
+    plate_event_scope,
     require_role,
 )
 from conference.store import (
     Conflict,
     Feed,
-    NotFound,
     Outbreak,
     PlateEvent,
     WatchEntry,
     plate_query,
 )
+from conference.store.base import FeedLimitReached, FeedLimits
 from web.api import body, epoch, iso, principal_of, zone
 from web.errors import ApiError
-from web.keys import CONFERENCE
+from web.keys import CONFERENCE, SETTINGS
 
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # a watch list of some 100 000 plates
 SEARCH_MAX = 500
@@ -152,6 +157,7 @@ def event_json(request: web.Request, event: PlateEvent) -> dict[str, Any]:
     return {
         "id": event.id,
         "feed_id": event.feed_id,
+        "unit_code": event.unit_code,  # whose it is: who may see it
         "checkpoint": event.checkpoint,
         "at": event.at,
         "time": iso(event.at, zone(request)),
@@ -223,7 +229,13 @@ async def create_feed(request: web.Request) -> web.Response:
         created_by=principal.username,
         passthrough=data.passthrough,
     )
-    await conference.store.create_feed(feed)
+    settings = request.app[SETTINGS]
+    try:
+        await conference.store.create_feed(
+            feed, FeedLimits(settings.max_feeds, settings.max_feeds_per_unit)
+        )
+    except FeedLimitReached as exc:
+        raise ApiError(409, exc.code, str(exc)) from exc
     await conference.feed_changed(feed)
     return web.json_response(feed_json(request, feed), status=201)
 
@@ -258,19 +270,15 @@ async def search_events(request: web.Request) -> web.Response:
     if plate and not plate_query(plate):
         raise ApiError(400, "bad-plate", "a plate search needs letters or digits")
     start, end = _time(request, "from"), _time(request, "to")
-    feed_ids = None
-    if not principal.is_admin:
-        all_feeds = await conference.store.list_feeds()
-        visible = await _visible_feeds(request, principal, all_feeds)
-        if len(visible) < len(all_feeds) or not all_feeds:
-            feed_ids = [f.id for f in visible]
     events = await conference.store.search_plate_events(
         plate=plate or None,
         start=start,
         end=end,
         checkpoint=request.query.get("checkpoint") or None,
         limit=limit,
-        feed_ids=feed_ids,
+        # By the unit kept with each event: removing a camera narrows nobody's scope
+        # into everybody's, and its events stay their district's.
+        unit_codes=await plate_event_scope(conference.store, principal),
     )
     return web.json_response(
         {
@@ -281,16 +289,12 @@ async def search_events(request: web.Request) -> web.Response:
 
 
 async def _visible_event(request: web.Request) -> PlateEvent:
+    """The event ``{id}`` of the path, by its own unit; 404 out of the caller's scope."""
     principal = await _feed_principal(request)
     store = request.app[CONFERENCE].store
     event = await store.get_plate_event(request.match_info["id"])
-    if not principal.is_admin:
-        try:
-            feed = await store.get_feed(event.feed_id)
-        except NotFound:
-            feed = None
-        if feed is None or not await can_see_feed(store, principal, feed):
-            raise ApiError(404, "not-found", "no such event")
+    if not await can_see_plate_event(store, principal, event):
+        raise ApiError(404, "not-found", "no such event")
     return event
 
 

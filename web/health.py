@@ -11,24 +11,20 @@ from aiohttp import web
 
 from conference import __version__
 from web.keys import CONFERENCE, WATCHDOG
+from web.metrics_access import metrics_refusal
 
 _STARTED = time.time()
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness and a short summary, as JSON."""
+    """Liveness, as JSON: the status and nothing else (it needs no login).
+
+    The version, the uptime and how many rooms and connections there are
+    are in ``/metrics``, which is not open to everybody.
+    """
     conference = request.app[CONFERENCE]
     status = "shutting-down" if conference.closing else "ok"
-    return web.json_response(
-        {
-            "status": status,
-            "version": __version__,
-            "uptime_seconds": round(time.time() - _STARTED, 1),
-            "rooms": len(conference.rooms),
-            "connections": len(conference.connections),
-        },
-        status=200 if status == "ok" else 503,
-    )
+    return web.json_response({"status": status}, status=200 if status == "ok" else 503)
 
 
 def _line(
@@ -40,10 +36,27 @@ def _line(
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Counters and gauges in the Prometheus text format (version 0.0.4)."""
+    """Counters and gauges in the Prometheus text format (version 0.0.4).
+
+    Who may read them: :mod:`web.metrics_access`.
+    """
+    refused = await metrics_refusal(request)
+    if refused is not None:
+        return refused
     conference = request.app[CONFERENCE]
     sfu = conference.metrics
     out: list[str] = []
+    _line(
+        out,
+        "conference_build_info",
+        "gauge",
+        "The running version (always 1).",
+        1,
+        f'{{version="{_label(__version__)}"}}',
+    )
+    _line(
+        out, "process_start_time_seconds", "gauge", "When the server started.", round(_STARTED, 3)
+    )
     peers = list(conference.connections.values())
     by_client: dict[str, int] = {}
     for connection in peers:
