@@ -849,8 +849,8 @@ class Conference:
             days = self.settings.recording_retention_days
             if days > 0:
                 try:
-                    removed = delete_expired(
-                        self.settings.recordings_dir, time.time() - days * 86400
+                    removed = await asyncio.to_thread(  # deleting hours of tracks takes a while
+                        delete_expired, self.settings.recordings_dir, time.time() - days * 86400
                     )
                     if removed:
                         logger.info("retention: deleted %d recording(s)", len(removed))
