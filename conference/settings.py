@@ -27,6 +27,11 @@ DEFAULT_CAMERA_NETWORKS = (
 _SYSTEM_DIRS = ("/proc", "/dev", "/sys", "/etc", "/boot")
 
 
+def _has_control_or_space(text: str) -> bool:
+    """Whether ``text`` would end a line or a word where it goes (a request, a header, a link)."""
+    return any(not char.isprintable() or char.isspace() for char in text)
+
+
 class IceServer(BaseModel):
     """A STUN or TURN server, as in the browser's ``RTCIceServer`` dictionary."""
 
@@ -47,6 +52,8 @@ class IceServer(BaseModel):
                 raise ValueError(
                     f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})"
                 )
+            if _has_control_or_space(url):
+                raise ValueError(f"ICE server URL has a control or space character ({url!r})")
         return urls
 
 
@@ -238,6 +245,8 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
+        if _has_control_or_space(value):
+            raise ValueError("public_url has a control or space character")
         return value.rstrip("/")
 
     @model_validator(mode="after")
