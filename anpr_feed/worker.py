@@ -217,7 +217,9 @@ def run(
         state.update(state="failed", error=str(exc))
         send("status", dict(state))
         return
-    pipeline = pipeline_factory()
+    # The reader's models (some 150 MiB) are loaded once a camera answers: a
+    # registered camera that never does costs a bare process, not a reader.
+    pipeline: Any = None
     is_file = is_file_source(source)
     backoff = BACKOFF_START
     encoders: dict[str, _Encoder] = {}
@@ -256,6 +258,8 @@ def run(
             wait(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
             continue
+        if pipeline is None:
+            pipeline = pipeline_factory()
         try:
             stream.thread_type = "AUTO"
             source_codec = stream.codec_context.name
