@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from conference import client_json
 from conference.store import Outbreak, WatchEntry
 
 # Characters OCR mistakes for each other on plates (both ways).
@@ -46,15 +46,21 @@ class WatchListError(ValueError):
     """A pattern or an upload that cannot be used; the message says what is wrong."""
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, cut short: an upload's field may be huge."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 def normalize_pattern(text: str) -> str:
     """Upper case, Đ as D, separators dropped; raises :class:`WatchListError` if unusable."""
     pattern = "".join(ch for ch in text.upper().replace("Đ", "D") if ch not in " -._")
     if not PATTERN_CHARS.match(pattern):
         raise WatchListError(
-            f"{text!r} is not a plate pattern: use letters, digits, * (any run) and ? (one character)"
+            f"{_shown(text)} is not a plate pattern: use letters, digits, * (any run) "
+            "and ? (one character)"
         )
     if pattern.strip("*?") == "" or len(pattern.replace("*", "").replace("?", "")) < 2:
-        raise WatchListError(f"{text!r} would match almost every plate")
+        raise WatchListError(f"{_shown(text)} would match almost every plate")
     return pattern
 
 
@@ -121,6 +127,20 @@ def _one_confusion(plate: str, regex: re.Pattern[str]) -> str | None:
     return None
 
 
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """The non-empty rows of a CSV text, numbered; a malformed one raises WatchListError."""
+    rows: list[tuple[int, list[str]]] = []
+    number = 0
+    try:
+        # csv raises csv.Error on a field over its limit (128 KiB) or a stray newline.
+        for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+            if any(row):
+                rows.append((number, row))
+    except csv.Error as exc:
+        raise WatchListError(f"line {number + 1}: the CSV is malformed ({exc})") from exc
+    return rows
+
+
 def parse_upload(data: bytes, content_type: str) -> list[tuple[str, str]]:
     """(pattern, reason) pairs from an uploaded CSV (pattern,reason) or JSON list.
 
@@ -136,8 +156,8 @@ def parse_upload(data: bytes, content_type: str) -> list[tuple[str, str]]:
     rows: Iterable[tuple[int, list[str]]]
     if "json" in content_type or text.lstrip().startswith(("[", "{")):
         try:
-            items = json.loads(text)
-        except ValueError as exc:
+            items = client_json.loads(text)
+        except client_json.ClientJsonError as exc:
             raise WatchListError(f"the JSON is malformed: {exc}") from exc
         if not isinstance(items, list):
             raise WatchListError('the JSON must be a list of {"pattern": ..., "reason": ...}')
@@ -147,9 +167,7 @@ def parse_upload(data: bytes, content_type: str) -> list[tuple[str, str]]:
                 raise WatchListError(f"item {number}: needs a text 'pattern'")
             rows.append((number, [item["pattern"], str(item.get("reason", ""))]))
     else:
-        rows = (
-            (number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), 1) if any(row)
-        )
+        rows = _csv_rows(text)
     out: list[tuple[str, str]] = []
     for number, row in rows:
         if (

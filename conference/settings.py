@@ -79,6 +79,29 @@ class Settings(BaseSettings):
     thumbnail_slots: int = Field(8, ge=0, le=8)
     audio_slots: int = Field(3, ge=1, le=3)
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
+    http_idle_timeout: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="seconds a connection has to send a complete request head after it opens "
+        "or after its previous response (idle keep-alive and half-sent requests alike), and to "
+        "finish a TLS handshake",
+    )
+    http_body_timeout: float = Field(
+        120.0, gt=0, le=3600, description="seconds a request's body has to arrive in full"
+    )
+    http_max_connections_per_address: int = Field(
+        200,
+        ge=0,
+        description="open connections one client address (an IPv6 /64) may hold; more are "
+        "closed at once (0: no limit; raise it behind a reverse proxy)",
+    )
+    http_max_connections: int = Field(
+        0,
+        ge=0,
+        description="open connections in all (0: half the file descriptor limit, the rest is "
+        "kept for media sockets and files)",
+    )
     token_ttl_default: str = "8h"
     log_level: str = "INFO"
     recording_min_free_mb: int = Field(

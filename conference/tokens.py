@@ -20,6 +20,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, ValidationError
 
+from conference import client_json
+
 _HEADER = {"alg": "HS256", "typ": "JWT"}
 _MAX_TOKEN_CHARS = 4096
 _CLOCK_SKEW_SECONDS = 30
@@ -127,7 +129,7 @@ def verify_token(secret: bytes, token: str, *, now: float | None = None) -> Toke
     if len(parts) != 3:
         raise TokenError("token-malformed", "token must have three dot-separated parts")
     try:
-        header = json.loads(_unb64(parts[0]))
+        header = client_json.loads(_unb64(parts[0]))  # the client's bytes: depth-limited
         signature = _unb64(parts[2])
     except (ValueError, UnicodeDecodeError) as exc:
         raise TokenError("token-malformed", "token is not valid base64url JSON") from exc

@@ -49,6 +49,7 @@ from conference.store.base import FeedLimitReached, FeedLimits
 from web.api import body, epoch, iso, principal_of, zone
 from web.errors import ApiError
 from web.keys import CONFERENCE, SETTINGS
+from web.request_body import max_bytes
 
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # a watch list of some 100 000 plates
 SEARCH_MAX = 500
@@ -407,10 +408,11 @@ async def add_watch(request: web.Request) -> web.Response:
     return await _lists_changed(request, web.json_response(watch_json(entry, listings), status=201))
 
 
+@max_bytes(UPLOAD_MAX_BYTES)
 async def upload_watch(request: web.Request) -> web.Response:
     """``POST /api/anpr/watchlist/upload``: a CSV (pattern,reason) or JSON list; all or nothing."""
     principal = await _supervisor(request)
-    data = await request.content.read(UPLOAD_MAX_BYTES + 1)
+    data = await request.read()  # whole: web/request_body.py read it, in time
     if len(data) > UPLOAD_MAX_BYTES:
         raise ApiError(413, "too-large", f"the file is over {UPLOAD_MAX_BYTES // 1024 // 1024} MB")
     try:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from conference import client_json
 from conference.accounts import AccountError, check_password, check_username
 from conference.ics import calendar
 from conference.meetings import MeetingRequest, MeetingService
@@ -116,9 +117,9 @@ async def body(request: web.Request, model: type[BaseModel]) -> Any:
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported-media-type", "send application/json")
     try:
-        data = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "bad-json", "the body is not valid JSON") from exc
+        data = client_json.loads(await request.read())
+    except client_json.ClientJsonError as exc:
+        raise ApiError(400, exc.code, f"the body is not usable JSON: {exc.message}") from exc
     return model.model_validate(data)
 
 

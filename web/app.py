@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from conference import log_floods
 from conference.bus import open_bus
 from conference.keys import load_or_create_secret
 from conference.service import Conference
@@ -22,6 +23,8 @@ from conference.watchdog import LoopWatchdog
 from web import anpr, api, attendance, console, health, pages, recordings, signaling, whip
 from web.errors import error_middleware
 from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES, WATCHDOG
+from web.listener import GuardedSite, raise_descriptor_limit
+from web.request_body import read_body_in_time
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,9 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
     """Headers every response carries."""
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.secure:
+        # Only over our own TLS: browsers then refuse plain HTTP to this host for a year.
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.path.startswith("/static/"):
         # Revalidate (cheap 304s) so a deploy never leaves an old meeting.js behind.
         response.headers.setdefault("Cache-Control", "no-cache")
@@ -42,7 +48,8 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-            "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'",
+            # 'self' covers ws:/wss: to this same host (CSP3; Chromium and Firefox).
+            "connect-src 'self'; style-src 'self'; script-src 'self'",
         )
     return response
 
@@ -52,7 +59,8 @@ def create_app(
 ) -> web.Application:
     """Build the application; the store is opened here unless one is given."""
     app = web.Application(
-        middlewares=[error_middleware, security_headers], client_max_size=256 * 1024
+        middlewares=[error_middleware, security_headers, read_body_in_time],
+        client_max_size=256 * 1024,
     )
     app[SETTINGS] = settings
     app[SOCKETS] = set()
@@ -130,12 +138,29 @@ async def serve(settings: Settings, banner: list[str] | None = None) -> None:
     elif settings.cert is not None and settings.key is not None:
         ssl_context = server_context(settings.cert, settings.key)
 
+    log_floods.install()
+    descriptors = raise_descriptor_limit()
     app = create_app(settings)
     runner = web.AppRunner(
-        app, handle_signals=False, shutdown_timeout=1.0, access_log_class=AccessLogger
+        app,
+        handle_signals=False,
+        shutdown_timeout=1.0,
+        access_log_class=AccessLogger,
+        # aiohttp arms this when a connection opens and after each response, and
+        # closes a connection still waiting for a complete request head when it
+        # fires: the idle keep-alive limit and the slow-headers limit in one.
+        keepalive_timeout=settings.http_idle_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=ssl_context)
+    site = GuardedSite(
+        runner,
+        settings.host,
+        settings.port,
+        ssl_context=ssl_context,
+        per_address=settings.http_max_connections_per_address,
+        total=settings.http_max_connections or max(64, descriptors // 2),
+        handshake_timeout=settings.http_idle_timeout,
+    )
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -8,7 +8,6 @@ meeting's hosts only.
 
 from __future__ import annotations
 
-import csv
 import io
 import time
 from datetime import datetime
@@ -20,6 +19,7 @@ from pydantic import BaseModel
 
 from conference.permissions import Forbidden
 from conference.rooms.roll_call import PRESENT, EntryKind, RollCallEntry, SiteStatus
+from web import csv_export
 from web.api import iso, meeting_json, principal_of, zone
 from web.keys import CONFERENCE
 
@@ -104,7 +104,7 @@ async def attendance_csv(request: web.Request) -> web.Response:
         return datetime.fromtimestamp(seconds, tz).strftime("%d/%m/%Y %H:%M:%S") if seconds else ""
 
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_export.writer(out)  # a site's name could be a formula
     writer.writerow(CSV_HEADER)
     for number, entry in enumerate(rows, 1):
         writer.writerow(

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from conference import client_json
 from conference.permissions import Forbidden
 from conference.service import meeting_channel
 from conference.store import MeetingNotFound
@@ -152,8 +153,8 @@ async def console_handler(request: web.Request) -> web.StreamResponse:
 def _command_id(text: str) -> int | None:
     """The ``id`` of a command that failed validation, if it has a valid one."""
     try:
-        ident = json.loads(text).get("id")
-    except (ValueError, AttributeError, RecursionError):
+        ident = client_json.loads(text).get("id")
+    except (ValueError, AttributeError):
         return None
     valid = isinstance(ident, int) and not isinstance(ident, bool) and 0 <= ident <= 2**53
     return ident if valid else None
@@ -161,7 +162,10 @@ def _command_id(text: str) -> int | None:
 
 async def _command(conference: Any, principal: Any, meeting_id: str, text: str, send: Any) -> None:
     try:
-        command = Command.model_validate_json(text)
+        command = Command.model_validate(client_json.loads(text))
+    except client_json.ClientJsonError as exc:
+        await send({"type": "error", "code": exc.code, "message": exc.message})
+        return
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
+from conference import client_json
 from conference.peer import SdpError
 from conference.rooms.events import (
     FloorChanged,
@@ -223,9 +223,10 @@ class SignalingSocket:
             )
             return
         try:
-            data: Any = json.loads(text)
-        except ValueError:
-            self.error("bad-json", "message is not valid JSON")
+            data: Any = client_json.loads(text)
+        except client_json.ClientJsonError as exc:
+            why = "message is not valid JSON" if exc.code == "bad-json" else exc.message
+            self.error(exc.code, why)
             return
         try:
             message = m.client_message_adapter.validate_python(data)

@@ -72,7 +72,7 @@ async def _read_offer(request: web.Request) -> str | web.Response:
             f"the offer is larger than {MAX_OFFER_BYTES} bytes",
             CORS_HEADERS,
         )
-    body = await request.content.read(MAX_OFFER_BYTES + 1)
+    body = await request.read()  # whole: web/request_body.py read it, in time
     if len(body) > MAX_OFFER_BYTES:
         return json_error(
             413,

@@ -1,0 +1,69 @@
+"""Request bodies: read whole, within a size limit and a deadline, before any handler runs.
+
+A client that sends its headers and then one byte of its body a minute holds
+a connection, a task and a buffer for as long as it likes unless something
+times the body out. Every request with a body is therefore read here, in
+full, within ``CONFERENCE_HTTP_BODY_TIMEOUT`` seconds and within the route's
+size limit (the application's ``client_max_size`` unless the handler is
+marked with :func:`max_bytes`); a late body gets 408 and the connection is
+closed. Handlers then take the body with ``await request.read()`` (or
+``request.json()``/``request.post()``), which return the bytes read here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiohttp import web
+
+from web.errors import json_error
+from web.keys import SETTINGS
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+_ATTRIBUTE = "max_body_bytes"
+
+
+def max_bytes(limit: int) -> Callable[[H], H]:
+    """Mark a handler whose route takes bodies up to ``limit`` bytes (an upload)."""
+
+    def mark(handler: H) -> H:
+        setattr(handler, _ATTRIBUTE, limit)
+        return handler
+
+    return mark
+
+
+@web.middleware
+async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read a request's body before its handler, in time and within the route's limit."""
+    if not request.body_exists:
+        return await handler(request)
+    limit = getattr(request.match_info.handler, _ATTRIBUTE, None)
+    if limit is not None and limit != request.client_max_size:
+        request = request.clone(client_max_size=limit)
+    limit = request.client_max_size
+    timeout = request.app[SETTINGS].http_body_timeout
+    try:
+        # A declared length over the limit is refused without waiting for the bytes.
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
+        async with asyncio.timeout(timeout):
+            await request.read()
+    except TimeoutError:
+        return _closing(
+            408, "body-timeout", f"the request body did not arrive within {timeout:g} s"
+        )
+    except web.HTTPRequestEntityTooLarge:
+        return _closing(413, "too-large", f"the request body is larger than {limit} bytes")
+    return await handler(request)
+
+
+def _closing(status: int, code: str, message: str) -> web.Response:
+    """An error after which the connection closes: the rest of the body may still be coming."""
+    response = json_error(status, code, message)
+    response.force_close()
+    return response
