@@ -217,7 +217,7 @@ def run(
         state.update(state="failed", error=str(exc))
         send("status", dict(state))
         return
-    # The reader's models (some 150 MiB) are loaded once a camera answers: a
+    # The reader's models (some 100 MiB) are loaded once a camera answers: a
     # registered camera that never does costs a bare process, not a reader.
     pipeline: Any = None
     is_file = is_file_source(source)

@@ -102,11 +102,15 @@ async def seed_passes(
 ) -> list[PlateEvent]:
     """Store passes (feed id, checkpoint, plate, display, at) as FeedManager does.
 
+    Each keeps its feed's unit, which says who may see it.
+
     ``colours`` gives some plates a background colour (the rest: none seen).
 
     The crop is the plate drawn by the synthetic-video renderer; the
     thumbnail a frame holding it.
     """
+    store = SqliteStore(data_dir / "conference.sqlite3")
+    units = {feed.id: feed.unit_code for feed in await store.list_feeds()}
     events = []
     for feed_id, checkpoint, plate, display, at in passes:
         local = datetime.fromtimestamp(at, VN)
@@ -136,9 +140,9 @@ async def seed_passes(
                 crop=f"{folder}/{event_id}-plate.jpg",
                 thumbnail=f"{folder}/{event_id}-frame.jpg",
                 colour=colour,
+                unit_code=units[feed_id],
             )
         )
-    store = SqliteStore(data_dir / "conference.sqlite3")
     try:
         await store.add_plate_events(events)
     finally:
