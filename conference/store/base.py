@@ -212,6 +212,36 @@ class Feed:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedLimits:
+    """How many cameras may be registered: in all, and for one unit.
+
+    Each feed runs a process that keeps about one core busy at 720p25 and
+    holds some 180 MiB, whether its camera answers or not.
+    """
+
+    total: int  # CONFERENCE_MAX_FEEDS
+    per_unit: int  # CONFERENCE_MAX_FEEDS_PER_UNIT (a feed of no unit counts in the total only)
+
+    def refusal(self, feed: Feed, total: int, in_unit: int) -> FeedLimitReached | None:
+        """Why ``feed`` may not join ``total`` feeds (``in_unit`` of its unit), or None."""
+        if total >= self.total:
+            return FeedLimitReached(
+                "too-many-feeds",
+                self.total,
+                f"this server runs at most {self.total} camera feeds (CONFERENCE_MAX_FEEDS); "
+                "remove one, or have the administrator raise the limit for a larger machine",
+            )
+        if feed.unit_code is not None and in_unit >= self.per_unit:
+            return FeedLimitReached(
+                "too-many-unit-feeds",
+                self.per_unit,
+                f"unit {feed.unit_code} already has {self.per_unit} camera feeds, its limit "
+                "(CONFERENCE_MAX_FEEDS_PER_UNIT); remove one first",
+            )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class PlateEvent:
     """One vehicle pass read at a checkpoint."""
 
@@ -249,36 +279,6 @@ class WatchEntry:
     created_by: str
     created_at: float
     unit_code: str | None = None  # the unit of the supervisor who listed it (None: an admin)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedLimits:
-    """How many cameras may be registered: in all, and for one unit.
-
-    Each feed runs a process that keeps about one core busy at 720p25 and
-    holds some 180 MiB, whether its camera answers or not.
-    """
-
-    total: int  # CONFERENCE_MAX_FEEDS
-    per_unit: int  # CONFERENCE_MAX_FEEDS_PER_UNIT (a feed of no unit counts in the total only)
-
-    def refusal(self, feed: Feed, total: int, in_unit: int) -> FeedLimitReached | None:
-        """Why ``feed`` may not join ``total`` feeds (``in_unit`` of its unit), or None."""
-        if total >= self.total:
-            return FeedLimitReached(
-                "too-many-feeds",
-                self.total,
-                f"this server runs at most {self.total} camera feeds (CONFERENCE_MAX_FEEDS); "
-                "remove one, or have the administrator raise the limit for a larger machine",
-            )
-        if feed.unit_code is not None and in_unit >= self.per_unit:
-            return FeedLimitReached(
-                "too-many-unit-feeds",
-                self.per_unit,
-                f"unit {feed.unit_code} already has {self.per_unit} camera feeds, its limit "
-                "(CONFERENCE_MAX_FEEDS_PER_UNIT); remove one first",
-            )
-        return None
 
 
 @dataclass(frozen=True, slots=True)
