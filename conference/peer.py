@@ -30,6 +30,8 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from conference import offer_answer
+from conference.media import h264
 from conference.media.aiortc_glue import (
     ForwardingReceiver,
     disable_fast_receive,
@@ -38,6 +40,7 @@ from conference.media.aiortc_glue import (
     make_slot_sender,
     slim_unused_receiver,
 )
+from conference.media.dtls import handshake_failure, harden
 from conference.settings import IceServer, VideoCodec
 from conference.sfu import SfuMetrics, Slot, Source, Subscription
 
@@ -76,11 +79,21 @@ class SlotLayout:
         return out
 
 
-def _codec_preferences(kind: str, video_codec: VideoCodec) -> list[RTCRtpCodecCapability]:
+def _codec_preferences(
+    kind: str, video_codec: VideoCodec, answering: bool = False
+) -> list[RTCRtpCodecCapability]:
     """Only the room's codec (and its RTX) is offered: a forwarded stream is
-    only useful to subscribers that accept the publisher's codec."""
+    only useful to subscribers that accept the publisher's codec.
+
+    For H.264 the server offers Constrained Baseline 3.1 (``42e01f``), which
+    every browser answers. Answering a WHIP/WHEP client it also takes
+    Baseline (aiortc's ``42001f`` entry, which aiortc matches by profile, so
+    FFmpeg's ``42001e`` or ``42000d`` fits it); ``conference.media.h264``
+    says why Main and High are refused.
+    """
     capabilities = RTCRtpReceiver.getCapabilities(kind)
     assert capabilities is not None
+    h264_wanted = [h264.OUR_PROFILE_LEVEL_ID] + (["42001f"] if answering else [])
     wanted: list[RTCRtpCodecCapability] = []
     for codec in capabilities.codecs:
         name = codec.mimeType.split("/")[1].lower()
@@ -89,9 +102,12 @@ def _codec_preferences(kind: str, video_codec: VideoCodec) -> list[RTCRtpCodecCa
         elif kind == "video" and name == "rtx":
             wanted.append(codec)
         elif kind == "video" and name == video_codec:
-            if name == "h264" and codec.parameters.get("profile-level-id") != "42e01f":
-                continue  # one H.264 profile for all: constrained baseline 3.1
+            if name == "h264" and codec.parameters.get("profile-level-id") not in h264_wanted:
+                continue
             wanted.append(codec)
+    if kind == "video" and video_codec == "h264":
+        # Constrained Baseline first: it is the one put in the answer when both are offered.
+        wanted.sort(key=lambda c: c.parameters.get("profile-level-id") != h264.OUR_PROFILE_LEVEL_ID)
     return wanted
 
 
@@ -205,6 +221,7 @@ class PeerSession:
 
     async def create_offer(self) -> str:
         """The server's offer; ICE candidates are gathered into it."""
+        self._harden_dtls()
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)
         self._note_mids()
@@ -216,6 +233,12 @@ class PeerSession:
         if self.pc.signalingState != "have-local-offer":
             raise SdpError("no offer is waiting for an answer")
         self._check_answer_directions(description)
+        for media in description.media:
+            if media.port == 0 or media.direction == "inactive":
+                continue  # a section the site declined carries no codec
+            reason = offer_answer.codec_refusal(media, self.video_codec)
+            if reason is not None:
+                raise SdpError(f"answer refused: {reason}")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
@@ -271,7 +294,7 @@ class PeerSession:
                 if media.direction not in ("sendonly", "sendrecv"):
                     raise SdpError(f"WHIP {media.kind} section must be sendonly")
                 self.add_publish(media.kind)
-        return await self._answer(sdp)
+        return await self._answer(sdp, description)
 
     async def answer_view_offer(self, sdp: str, max_video: int = 9, max_audio: int = 3) -> str:
         """WHEP: accept a client's recvonly offer; each section becomes a slot."""
@@ -294,9 +317,17 @@ class PeerSession:
                 self.add_slot(f"audio-{audios}", "audio")
         if not videos and not audios:
             raise SdpError("offer has neither audio nor video")
-        return await self._answer(sdp)
+        return await self._answer(sdp, description)
 
-    async def _answer(self, sdp: str) -> str:
+    async def _answer(self, sdp: str, description: SessionDescription) -> str:
+        reason = offer_answer.offer_refusal(description, self.video_codec)
+        if reason is not None:
+            raise SdpError(reason)
+        for transceiver in self.pc.getTransceivers():
+            transceiver.setCodecPreferences(
+                _codec_preferences(transceiver.kind, self.video_codec, answering=True)
+            )
+        self._harden_dtls()
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except Exception as exc:
@@ -313,7 +344,8 @@ class PeerSession:
             ]:
                 raise SdpError("offer has media sections of an unexpected kind or direction")
         answer = await self.pc.createAnswer()
-        await self.pc.setLocalDescription(answer)
+        shaped = offer_answer.shape_answer(answer.sdp, description)
+        await self.pc.setLocalDescription(RTCSessionDescription(sdp=shaped, type="answer"))
         self._note_mids()
         self._drop_unused_publishers()
         return str(self.pc.localDescription.sdp)
@@ -331,6 +363,27 @@ class PeerSession:
 
     # -- life cycle --------------------------------------------------------------------
 
+    def _harden_dtls(self) -> None:
+        """Cipher suites for RSA peers and a reason when a handshake fails (media/dtls.py)."""
+        for transport in self._dtls_transports():
+            harden(transport)
+
+    def _report_dtls_failure(self) -> None:
+        for transport in self._dtls_transports():
+            failure = handshake_failure(transport)
+            if failure is not None:
+                self.metrics.dtls_failures += 1
+                logger.warning(
+                    "DTLS handshake failed: peer %s (site %s, session %s), "
+                    "the server was DTLS %s: %s",
+                    failure.peer,
+                    self.owner,
+                    self.id,
+                    failure.role,
+                    failure.reason,
+                )
+                return
+
     async def _on_connection_state(self) -> None:
         state = self.pc.connectionState
         if state == "connected":
@@ -338,6 +391,8 @@ class PeerSession:
                 enable_fast_receive(transport)
             self.connected.set()
         elif state in ("failed", "closed"):
+            if state == "failed" and not self.closed:
+                self._report_dtls_failure()
             await self.close()
 
     def quality_counters(self) -> QualityCounters:

@@ -98,6 +98,7 @@ class SfuMetrics:
     retransmissions_refused: int = 0  # asked for beyond a slot's retransmission budget
     packets_dropped: int = 0
     packets_oversized: int = 0  # larger than any datagram: dropped, logged
+    dtls_failures: int = 0  # peer connections whose DTLS handshake failed (each logged)
     sources: int = 0
     slots: int = 0
 

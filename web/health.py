@@ -160,6 +160,13 @@ async def metrics(request: web.Request) -> web.Response:
         "Packets dropped because no UDP datagram can carry them (each logged).",
         sfu.packets_oversized,
     )
+    _line(
+        out,
+        "conference_dtls_handshake_failures_total",
+        "counter",
+        "Peer connections whose DTLS handshake failed (each logged with its reason).",
+        sfu.dtls_failures,
+    )
     watchdog = request.app.get(WATCHDOG)
     if watchdog is not None:
         loop = watchdog.health

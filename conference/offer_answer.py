@@ -1,0 +1,111 @@
+"""What the server accepts in an SDP offer or answer, and how it shapes its own answer.
+
+aiortc negotiates codecs and the DTLS role; this module adds what the
+server's policy needs around it, on aiortc's parsed SDP:
+
+* **Precise refusals.** aiortc only says "Failed to set remote video
+  description send parameters". Before handing it an offer, each section is
+  checked against the room's codec, and a refusal names what was offered and
+  what to use instead ("H.264 profile High (640028) is not accepted in this
+  room; use Constrained Baseline (42e01f) or Baseline (42001f)").
+* **H.264 by profile, not by string** (``conference.media.h264``): the answer
+  carries the offer's profile at the level RFC 6184 allows.
+* **The DTLS role.** To an ``actpass`` offer (or one without ``a=setup``,
+  which RFC 4145 reads as ``active``) the server answers ``passive``: it is
+  the DTLS server, so it picks a cipher suite for its own ECDSA certificate
+  from what the client offers, whatever the client's certificate is
+  (RFC 5763 section 5 and RFC 8842 section 5.3 let the answerer choose either
+  role; JSEP only recommends ``active``). Browsers in meetings are not
+  affected: there the server makes the offer (``actpass``) and the browser
+  answers ``active``, as before.
+"""
+
+from __future__ import annotations
+
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.sdp import MediaDescription, SessionDescription
+
+from conference.media import h264
+
+ROOM_CODEC_NAMES = {"vp8": "VP8", "h264": "H.264"}
+
+
+def _is_rtx(codec: RTCRtpCodecParameters) -> bool:
+    return codec.mimeType.lower().endswith("/rtx")
+
+
+def _offered(media: MediaDescription) -> str:
+    names = [
+        f"{c.mimeType.split('/')[-1]}/{c.clockRate}"
+        for c in media.rtp.codecs
+        if not _is_rtx(c) and c.mimeType.split("/")[-1].lower() not in ("red", "ulpfec", "cn")
+    ]
+    return ", ".join(dict.fromkeys(names)) or "none"
+
+
+def _section(media: MediaDescription) -> str:
+    mid = media.rtp.muxId
+    return f"the {media.kind} section" + (f" (mid {mid})" if mid else "")
+
+
+def codec_refusal(media: MediaDescription, video_codec: str) -> str | None:
+    """Why a section of an offer or answer has no codec the room uses; None if it has one."""
+    codecs = [c for c in media.rtp.codecs if not _is_rtx(c)]
+    if media.kind == "audio":
+        if any(c.mimeType.lower() == "audio/opus" and c.clockRate == 48000 for c in codecs):
+            return None
+        return f"{_section(media)} offers no Opus (offered: {_offered(media)}); audio must be Opus"
+    if media.kind != "video":
+        return None
+    room = ROOM_CODEC_NAMES.get(video_codec, video_codec.upper())
+    if video_codec == "vp8":
+        if any(c.mimeType.lower() == "video/vp8" for c in codecs):
+            return None
+        return (
+            f"{_section(media)} offers no VP8, this room's video codec (offered: {_offered(media)})"
+        )
+    formats = [c for c in codecs if c.mimeType.lower() == "video/h264" and c.clockRate == 90000]
+    if not formats:
+        return (
+            f"{_section(media)} offers no {room}, this room's video codec "
+            f"(offered: {_offered(media)})"
+        )
+    reasons = [h264.refusal(c.parameters) for c in formats]
+    if any(reason is None for reason in reasons):
+        return None
+    return "; ".join(dict.fromkeys(r for r in reasons if r is not None))
+
+
+def offer_refusal(description: SessionDescription, video_codec: str) -> str | None:
+    """The first reason an offer's audio or video sections cannot be answered, if any."""
+    for media in description.media:
+        reason = codec_refusal(media, video_codec)
+        if reason is not None:
+            return reason
+    return None
+
+
+def shape_answer(answer_sdp: str, offer: SessionDescription) -> str:
+    """Our answer with the DTLS role and the H.264 levels this server's policy wants.
+
+    aiortc answers ``active`` to every ``actpass`` offer and copies its own
+    H.264 ``profile-level-id`` (level 3.1) whatever the offer's level.
+    """
+    answer = SessionDescription.parse(answer_sdp)
+    offered = {m.rtp.muxId: m for m in offer.media}
+    for media in answer.media:
+        theirs = offered.get(media.rtp.muxId)
+        if theirs is None:
+            continue
+        if media.dtls is not None and (theirs.dtls is None or theirs.dtls.role in (None, "auto")):
+            media.dtls.role = "server"  # a=setup:passive
+        by_type = {c.payloadType: c for c in theirs.rtp.codecs}
+        for codec in media.rtp.codecs:
+            if codec.mimeType.lower() != "video/h264":
+                continue
+            their_codec = by_type.get(codec.payloadType)
+            if their_codec is not None and h264.accepted(their_codec.parameters):
+                codec.parameters["profile-level-id"] = h264.answer_profile_level_id(
+                    their_codec.parameters
+                )
+    return str(answer)
