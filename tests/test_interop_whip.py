@@ -49,6 +49,7 @@ from tests.media import (
     EncodedClip,
     FrameCapture,
     PacketTrack,
+    SignalingClient,
     capture_frames,
     client_pc,
     encode_h264,
@@ -348,6 +349,50 @@ async def test_failed_handshake_is_logged_with_its_reason_and_counted(server, ro
         await pc.close()
 
 
+class PassiveRsaSite(SignalingClient):
+    """A meeting site with an RSA certificate that answers the server's offer ``passive``."""
+
+    async def _answer(self, offer: dict[str, Any]) -> None:
+        self.pc = pc = rsa_pc()
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        kinds = {mid: kind for kind, mid in offer["publish"].items()}
+        for transceiver in pc.getTransceivers():
+            track = self.publish.get(kinds.get(transceiver.mid or "", ""))
+            if track is not None:
+                transceiver.sender.replaceTrack(track)
+                transceiver.direction = "sendonly"
+            elif transceiver.mid in kinds:
+                transceiver.direction = "inactive"
+        answer = await pc.createAnswer()
+        # aiortc takes its DTLS role from the answer it sets: passive makes it the server.
+        passive = with_setup(answer.sdp, "passive")
+        await pc.setLocalDescription(RTCSessionDescription(passive, "answer"))
+        await self.send({"type": "answer", "sdp": pc.localDescription.sdp})
+
+
+async def test_a_site_answering_passive_with_an_rsa_certificate(server, room, vp8_clips):
+    video, audio = vp8_clips
+    site = PassiveRsaSite(
+        server.base_url,
+        room,
+        server.token(room, "Xã RSA", site_id="rsa-site"),
+        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
+    )
+    watcher = SignalingClient(server.base_url, room, server.token(room, "Tỉnh"), publish={})
+    try:
+        await site.connect()
+        await watcher.connect()
+        await watcher.wait_for(lambda m: m["type"] == "offer")
+        await wait_until(lambda: watcher.current_slots().get("main") == "rsa-site")
+        decoded = Decoded(watcher.captures["main"], "vp8")
+        await wait_until(lambda: decoded.count() >= WANTED_FRAMES, timeout=60)
+        assert site.pc is not None and setups(site.pc.localDescription.sdp) == {"passive"}
+        assert "DTLS handshake failed" not in server.log()
+    finally:
+        await site.close()
+        await watcher.close()
+
+
 # -- GStreamer webrtcbin ----------------------------------------------------------------------
 
 
@@ -524,3 +569,67 @@ async def test_a_vp8_room_names_what_was_offered(server, room):
         assert "offers no VP8, this room's video codec (offered: H264/90000)" in message
     finally:
         await pc.close()
+
+
+# -- and a browser watching them ---------------------------------------------------------------
+
+
+@pytest.mark.browser
+async def test_chromium_in_an_h264_room_decodes_gstreamer_and_ffmpeg(server, browser, tmp_path):
+    """The meeting page's path is unchanged (server offers actpass, the browser answers
+    active) and a browser decodes what outside encoders publish: webrtcbin's
+    Constrained Baseline and FFmpeg's Baseline-labelled 42001e."""
+    from tests.browser_support import decoded_from
+    from tests.test_browser import open_site, slot_stats
+    from tests.waiting import eventually
+
+    require_gstreamer()
+    room = server.create_room("Phòng H.264", codec="h264")
+    cert, key = write_rsa_pem(tmp_path)
+    gst = OutsideClient(
+        [
+            SYSTEM_PYTHON,
+            str(GST_CLIENT),
+            f"{server.base_url}/whip/{room}",
+            server.token(room, "GStreamer", site_id="gst"),
+            "--codec",
+            "h264",
+        ]
+    )
+    ffmpeg = OutsideClient(
+        [
+            sys.executable,
+            str(FFMPEG_CLIENT),
+            f"{server.base_url}/whip/{room}",
+            server.token(room, "FFmpeg", site_id="ffmpeg"),
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+        ]
+    )
+    try:
+        await gst.start()
+        await ffmpeg.start()
+        page = await open_site(
+            browser, f"{server.base_url}/join/{room}?token={server.token(room, 'Tỉnh')}"
+        )
+        local = await page.evaluate("() => window.conference.pc.localDescription.sdp")
+        remote = await page.evaluate("() => window.conference.pc.remoteDescription.sdp")
+        assert setups(remote) == {"actpass"} and setups(local) == {"active"}
+
+        async def both_decoded() -> bool:
+            stats = await slot_stats(page)
+            return decoded_from(stats, "gst") >= 30 and decoded_from(stats, "ffmpeg") >= 30
+
+        try:
+            await eventually(both_decoded, timeout=60)
+        except AssertionError:
+            raise AssertionError(
+                f"slots: {await slot_stats(page)}\nGStreamer:\n{gst.transcript()}\n"
+                f"FFmpeg:\n{ffmpeg.transcript()}"
+            ) from None
+        assert not page.errors  # type: ignore[attr-defined]
+    finally:
+        await gst.stop()
+        await ffmpeg.stop()
