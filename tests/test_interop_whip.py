@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import fractions
 import json
 import os
 import re
@@ -37,6 +38,7 @@ import aiohttp
 import av
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcdtlstransport import RTCCertificate, SRTPProtectionProfile
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -390,6 +392,76 @@ async def test_a_site_answering_passive_with_an_rsa_certificate(server, room, vp
         assert "DTLS handshake failed" not in server.log()
     finally:
         await site.close()
+        await watcher.close()
+
+
+class ToneTrack(MediaStreamTrack):
+    """A loud tone as raw audio: aiortc encodes it and writes RFC 6464 audio levels."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._index = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        import numpy as np
+
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        delay = self._start + self._index * 0.02 - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        t = (np.arange(960) + self._index * 960) / 48000
+        tone = (np.sin(2 * np.pi * 440 * t) * 16000).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(
+            np.repeat(tone[:, None], 2, axis=1).reshape(1, -1), format="s16", layout="stereo"
+        )
+        frame.sample_rate = 48000
+        frame.pts = self._index * 960
+        frame.time_base = fractions.Fraction(1, 48000)
+        self._index += 1
+        return frame
+
+
+async def test_header_extension_ids_other_than_ours(server, room, vp8_clips):
+    """A publisher numbering its header extensions differently (as GStreamer, OBS and
+    browsers each do) is answered with its numbers and its audio levels are read."""
+    watcher = SignalingClient(server.base_url, room, server.token(room, "Tỉnh"), publish={})
+    pc = client_pc()
+    try:
+        await watcher.connect()
+        await watcher.wait_for(lambda m: m["type"] == "offer")
+        pc.addTransceiver(PacketTrack(vp8_clips[0]), direction="sendonly")
+        pc.addTransceiver(ToneTrack(), direction="sendonly")
+        offer = await pc.createOffer()
+        await pc.setLocalDescription(offer)
+        renumber = {1: 9, 2: 10, 3: 11}  # mid, audio level, abs-send-time
+        sdp = re.sub(
+            r"a=extmap:(\d+) ",
+            lambda m: f"a=extmap:{renumber[int(m.group(1))]} ",
+            pc.localDescription.sdp,
+        )
+        token = server.token(room, "Bộ mã hóa", site_id="renumbered")
+        status, answer = await post_sdp(server, "whip", room, token, sdp)
+        assert status == 201, answer
+        ids = dict(re.findall(r"a=extmap:(\d+) (\S+)", answer))
+        assert ids == {
+            "9": "urn:ietf:params:rtp-hdrext:sdes:mid",
+            "10": "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+            "11": "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+        }
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        # The tone's levels are read under id 10: the publisher becomes the speaker.
+        await watcher.wait_for(
+            lambda m: m["type"] == "speaker" and m["id"] == "renumbered", timeout=40
+        )
+        decoded = Decoded(watcher.captures["main"], "vp8")
+        await wait_until(lambda: decoded.count() >= WANTED_FRAMES, timeout=60)
+    finally:
+        await pc.close()
         await watcher.close()
 
 
