@@ -10,14 +10,16 @@ server's policy needs around it, on aiortc's parsed SDP:
   room; use Constrained Baseline (42e01f) or Baseline (42001f)").
 * **H.264 by profile, not by string** (``conference.media.h264``): the answer
   carries the offer's profile at the level RFC 6184 allows.
-* **The DTLS role.** To an ``actpass`` offer (or one without ``a=setup``,
-  which RFC 4145 reads as ``active``) the server answers ``passive``: it is
-  the DTLS server, so it picks a cipher suite for its own ECDSA certificate
-  from what the client offers, whatever the client's certificate is
-  (RFC 5763 section 5 and RFC 8842 section 5.3 let the answerer choose either
-  role; JSEP only recommends ``active``). Browsers in meetings are not
-  affected: there the server makes the offer (``actpass``) and the browser
-  answers ``active``, as before.
+* **The DTLS role.** To an ``actpass`` offer the server answers
+  ``passive``, as aiortc already does to ``active`` and as RFC 4145's
+  default gives for an offer without ``a=setup``: the server is the DTLS
+  server, so it picks a cipher suite for its own ECDSA certificate from what
+  the client offers, whatever the client's certificate is (RFC 5763 section
+  5 and RFC 8842 section 5.3 let the answerer choose either role; JSEP only
+  recommends ``active``). Browsers in meetings are not affected: there the
+  server makes the offer (``actpass``) and the browser answers ``active``.
+* **One transport.** Several sections must carry ``a=mid`` and share one
+  ICE session (BUNDLE); aiortc would otherwise answer wrongly or fail.
 """
 
 from __future__ import annotations
@@ -85,13 +87,63 @@ def offer_refusal(description: SessionDescription, video_codec: str) -> str | No
     return None
 
 
+def default_setup(offer_sdp: str) -> str:
+    """An offer without any ``a=setup`` gets RFC 4145's default for offers: ``active``.
+
+    aiortc drops the DTLS parameters of a section without a setup attribute
+    and would refuse the offer as having no fingerprint.
+    """
+    if "a=setup:" in offer_sdp or "a=fingerprint:" not in offer_sdp:
+        return offer_sdp
+    newline = "\r\n" if "\r\n" in offer_sdp else "\n"
+    head, separator, rest = offer_sdp.partition(f"{newline}m=")
+    if not separator:
+        return offer_sdp
+    return f"{head}{newline}a=setup:active{separator}{rest}"
+
+
+def transport_refusal(description: SessionDescription) -> str | None:
+    """Why an offer's sections cannot share the server's one ICE and DTLS transport.
+
+    The server runs one transport per session (max-bundle). Several sections
+    must therefore be told apart by ``a=mid`` (aiortc otherwise maps them all
+    to one transceiver), and must share one ICE session: bundled
+    (``a=group:BUNDLE``, which RFC 9725 requires) or with the same ICE
+    credentials. A single section needs neither.
+    """
+    sections = [m for m in description.media if m.kind in ("audio", "video")]
+    if len(sections) < 2:
+        return None
+    for media in sections:
+        if not media.rtp.muxId:
+            return (
+                f"the {media.kind} section has no a=mid: an offer with several sections "
+                "must name them (a=mid) and bundle them (a=group:BUNDLE), as RFC 9725 requires"
+            )
+    mids = [m.rtp.muxId for m in sections]
+    if len(set(mids)) != len(mids):
+        return f"the offer uses an a=mid twice ({', '.join(mids)})"
+    bundled = any(g.semantic == "BUNDLE" and set(mids) <= set(g.items) for g in description.group)
+    credentials = {(m.ice.usernameFragment, m.ice.password) for m in sections if m.ice}
+    if not bundled and len(credentials) > 1:
+        return (
+            "the sections are not bundled (a=group:BUNDLE) and each has its own ICE "
+            "credentials; this server carries a session on one transport: bundle them"
+        )
+    return None
+
+
 def shape_answer(answer_sdp: str, offer: SessionDescription) -> str:
     """Our answer with the DTLS role and the H.264 levels this server's policy wants.
 
-    aiortc answers ``active`` to every ``actpass`` offer and copies its own
-    H.264 ``profile-level-id`` (level 3.1) whatever the offer's level.
+    aiortc answers ``active`` to every ``actpass`` offer, copies its own
+    H.264 ``profile-level-id`` (level 3.1) whatever the offer's level, and
+    adds a BUNDLE group even when the offer has none.
     """
     answer = SessionDescription.parse(answer_sdp)
+    if not any(g.semantic == "BUNDLE" for g in offer.group):
+        # RFC 9143: no BUNDLE in the answer to an offer without it (aiortc adds one).
+        answer.group = [g for g in answer.group if g.semantic != "BUNDLE"]
     offered = {m.rtp.muxId: m for m in offer.media}
     for media in answer.media:
         theirs = offered.get(media.rtp.muxId)

@@ -124,6 +124,11 @@ def validate_sdp(text: str) -> SessionDescription:
     except Exception as exc:
         raise SdpError(f"SDP could not be parsed: {exc}") from exc
     for media in description.media:
+        if media.kind in ("audio", "video") and media.dtls is None and "a=fingerprint:" in text:
+            raise SdpError(
+                f"{media.kind} section has no a=setup (RFC 8842: actpass in an offer, "
+                "active or passive in an answer)"
+            )
         if media.kind in ("audio", "video") and (media.dtls is None or not media.dtls.fingerprints):
             raise SdpError(f"{media.kind} section has no DTLS fingerprint")
         if media.kind in ("audio", "video") and media.ice is None:
@@ -282,6 +287,7 @@ class PeerSession:
 
     async def answer_publish_offer(self, sdp: str) -> str:
         """WHIP: accept a client's sendonly offer; return our answer."""
+        sdp = offer_answer.default_setup(sdp)
         description = validate_sdp(sdp)
         kinds = [m.kind for m in description.media if m.kind in ("audio", "video")]
         if not kinds:
@@ -298,6 +304,7 @@ class PeerSession:
 
     async def answer_view_offer(self, sdp: str, max_video: int = 9, max_audio: int = 3) -> str:
         """WHEP: accept a client's recvonly offer; each section becomes a slot."""
+        sdp = offer_answer.default_setup(sdp)
         description = validate_sdp(sdp)
         videos = audios = 0
         for media in description.media:
@@ -320,7 +327,9 @@ class PeerSession:
         return await self._answer(sdp, description)
 
     async def _answer(self, sdp: str, description: SessionDescription) -> str:
-        reason = offer_answer.offer_refusal(description, self.video_codec)
+        reason = offer_answer.transport_refusal(description) or offer_answer.offer_refusal(
+            description, self.video_codec
+        )
         if reason is not None:
             raise SdpError(reason)
         for transceiver in self.pc.getTransceivers():
@@ -343,9 +352,12 @@ class PeerSession:
                 t for _, t in self._slot_transceivers
             ]:
                 raise SdpError("offer has media sections of an unexpected kind or direction")
-        answer = await self.pc.createAnswer()
-        shaped = offer_answer.shape_answer(answer.sdp, description)
-        await self.pc.setLocalDescription(RTCSessionDescription(sdp=shaped, type="answer"))
+        try:
+            answer = await self.pc.createAnswer()
+            shaped = offer_answer.shape_answer(answer.sdp, description)
+            await self.pc.setLocalDescription(RTCSessionDescription(sdp=shaped, type="answer"))
+        except ValueError as exc:  # an offer aiortc took but cannot answer
+            raise SdpError(f"offer cannot be answered: {exc}") from exc
         self._note_mids()
         self._drop_unused_publishers()
         return str(self.pc.localDescription.sdp)

@@ -7,7 +7,13 @@ from aiortc.sdp import SessionDescription
 
 from conference.media import h264
 from conference.media.h264 import Profile
-from conference.offer_answer import codec_refusal, offer_refusal, shape_answer
+from conference.offer_answer import (
+    codec_refusal,
+    default_setup,
+    offer_refusal,
+    shape_answer,
+    transport_refusal,
+)
 
 
 @pytest.mark.parametrize(
@@ -237,3 +243,32 @@ def test_answer_level_follows_the_offer():
     assert codec.parameters["profile-level-id"] == "42001e"
     assert codec.parameters["packetization-mode"] == "1"
     assert codec.payloadType == 104
+
+
+def test_several_sections_need_mids_and_one_ice_session():
+    offer = SessionDescription.parse(OFFER)
+    assert transport_refusal(offer) is None
+    no_mid = SessionDescription.parse(OFFER.replace("a=mid:1\r\n", ""))
+    assert "the audio section has no a=mid" in str(transport_refusal(no_mid))
+    same_mid = SessionDescription.parse(OFFER.replace("a=mid:1", "a=mid:0"))
+    assert "uses an a=mid twice" in str(transport_refusal(same_mid))
+    # Not bundled, one ICE session: it works on one transport.
+    unbundled = OFFER.replace("a=group:BUNDLE 0 1\r\n", "")
+    assert transport_refusal(SessionDescription.parse(unbundled)) is None
+    # Not bundled, two ICE sessions: the second could never connect.
+    video_part, audio_part = unbundled.split("m=audio")
+    two_sessions = video_part + "m=audio" + audio_part.replace("ice-ufrag:abcd", "ice-ufrag:wxyz")
+    assert "not bundled" in str(transport_refusal(SessionDescription.parse(two_sessions)))
+    # One section needs neither a mid nor a group.
+    single = OFFER.split("m=audio")[0].replace("a=mid:0\r\n", "").replace("0 1", "0")
+    assert transport_refusal(SessionDescription.parse(single)) is None
+
+
+def test_an_offer_without_setup_gets_the_offer_default_active():
+    without = OFFER.replace("a=setup:actpass\r\n", "")
+    fixed = default_setup(without)
+    assert fixed.count("a=setup:active") == 1
+    assert fixed.index("a=setup:active") < fixed.index("m=video")
+    parsed = SessionDescription.parse(fixed)
+    assert [m.dtls.role for m in parsed.media] == ["client", "client"]
+    assert default_setup(OFFER) == OFFER

@@ -465,6 +465,49 @@ async def test_header_extension_ids_other_than_ours(server, room, vp8_clips):
         await watcher.close()
 
 
+async def test_offers_shaped_unlike_aiortcs(server, room, vp8_clips):
+    """Sections without a=mid, without BUNDLE, without a=setup: answered or refused
+    with a reason (several unnamed sections were a 500 before)."""
+    video, audio = vp8_clips
+    token = server.token(room, "Bộ mã hóa", site_id="odd")
+
+    async def offer(*tracks: PacketTrack) -> tuple[RTCPeerConnection, str]:
+        pc = client_pc()
+        for track in tracks:
+            pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        return pc, pc.localDescription.sdp
+
+    pc, sdp = await offer(PacketTrack(video), PacketTrack(audio))
+    await pc.close()
+    status, body = await post_sdp(server, "whip", room, token, re.sub(r"a=mid:\S+\r\n", "", sdp))
+    assert status == 400 and "has no a=mid" in json.loads(body)["error"]["message"]
+    video_part, audio_part = re.sub(r"a=group:BUNDLE[^\r]*\r\n", "", sdp).split("m=audio")
+    two_sessions = video_part + "m=audio" + re.sub(r"a=ice-ufrag:\S+", "a=ice-ufrag:zz", audio_part)
+    status, body = await post_sdp(server, "whip", room, token, two_sessions)
+    assert status == 400 and "not bundled" in json.loads(body)["error"]["message"]
+
+    # One video section with neither a=mid, BUNDLE nor a=setup: published, watched.
+    pc, sdp = await offer(PacketTrack(video))
+    viewer = None
+    try:
+        bare = re.sub(r"a=(mid|setup|group:BUNDLE)[^\r]*\r\n", "", sdp)
+        bare = re.sub(r"a=extmap:\d+ urn:ietf:params:rtp-hdrext:sdes:mid\r\n", "", bare)
+        status, answer = await post_sdp(server, "whip", room, token, bare)
+        assert status == 201, answer
+        assert setups(answer) == {"passive"}  # RFC 4145: an offer without a=setup is active
+        assert "a=mid" not in answer and "a=group:BUNDLE" not in answer
+        # Our aiortc client itself keeps mids: give it back the one it knows.
+        answer = answer.replace("a=recvonly\r\n", "a=recvonly\r\na=mid:0\r\n")
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        viewer, decoded, _, _ = await whep_viewer(server, room, "vp8")
+        await wait_until(lambda: decoded.count() >= WANTED_FRAMES, timeout=60)
+    finally:
+        await pc.close()
+        if viewer is not None:
+            await viewer.close()
+
+
 # -- GStreamer webrtcbin ----------------------------------------------------------------------
 
 
