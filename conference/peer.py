@@ -133,7 +133,25 @@ def validate_sdp(text: str) -> SessionDescription:
             raise SdpError(f"{media.kind} section has no DTLS fingerprint")
         if media.kind in ("audio", "video") and media.ice is None:
             raise SdpError(f"{media.kind} section has no ICE credentials")
+        for candidate in media.ice_candidates:
+            check_candidate(candidate)
     return description
+
+
+def check_candidate(candidate: RTCIceCandidate) -> None:
+    """Refuse an ICE candidate whose numbers are out of range.
+
+    aiortc parses them as plain integers; a port of 99999999 is only noticed
+    when the first connectivity check is sent to it, where it raises inside
+    the UDP transport, which then closes with a traceback in the log.
+    """
+    ports = [candidate.port] + ([candidate.relatedPort] if candidate.relatedPort else [])
+    if not all(0 <= port <= 65535 for port in ports):
+        raise SdpError("invalid ICE candidate: a port is not between 0 and 65535")
+    if not 0 <= candidate.priority <= 0xFFFFFFFF:
+        raise SdpError("invalid ICE candidate: the priority is not a 32-bit number")
+    if not 1 <= candidate.component <= 256:
+        raise SdpError("invalid ICE candidate: the component is not between 1 and 256")
 
 
 def ice_configuration(servers: list[IceServer]) -> RTCConfiguration:
@@ -279,6 +297,7 @@ class PeerSession:
             parsed: RTCIceCandidate = candidate_from_sdp(text)
         except Exception as exc:
             raise SdpError(f"invalid ICE candidate: {exc}") from exc
+        check_candidate(parsed)
         parsed.sdpMid = sdp_mid
         parsed.sdpMLineIndex = sdp_mline_index
         await self.pc.addIceCandidate(parsed)

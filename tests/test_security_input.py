@@ -267,6 +267,85 @@ async def test_a_site_named_like_a_formula_is_text_in_the_attendance_sheet(
     assert_no_traceback(input_server)
 
 
+# -- the same faults elsewhere -----------------------------------------------------------
+
+
+async def test_malformed_forms_are_a_400(input_server) -> None:
+    forms = {
+        "multipart/form-data": b"junk",  # no boundary at all
+        "multipart/form-data; boundary=x": b'--x\r\nContent-Disposition: form-data; name="u"\r\n',
+        "application/x-www-form-urlencoded; charset=no-such-charset": b"username=a",
+    }
+    async with aiohttp.ClientSession() as session:
+        for content_type, data in forms.items():
+            async with session.post(
+                input_server.base_url + "/login",
+                data=data,
+                headers={"Content-Type": content_type},
+                allow_redirects=False,
+            ) as reply:
+                assert reply.status == 400, (content_type, await reply.text())
+                assert (await reply.json())["error"]["code"] == "bad-form"
+    assert_no_traceback(input_server)
+
+
+def test_a_request_aiohttp_cannot_parse_is_one_log_line_without_its_bytes(input_server) -> None:
+    import socket
+
+    port = int(input_server.base_url.rsplit(":", 1)[1])
+    for request in (
+        b"GET /join/x?token=SECRET-TOKEN-" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: SECRET-TOKEN-" + b"a" * 9000 + b"\r\n\r\n",
+    ):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(request)
+            assert sock.recv(65536).split(b"\r\n")[0].endswith(b" 400 Bad Request")
+    log = input_server.log()
+    assert "SECRET-TOKEN" not in log
+    assert "LineTooLong (400)" in log
+    assert_no_traceback(input_server)
+
+
+async def test_ice_candidates_with_out_of_range_numbers_are_refused(input_server) -> None:
+    import re
+
+    from tests.media import client_pc
+
+    room = input_server.create_room()
+    pc = client_pc()
+    pc.addTransceiver("audio", direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = pc.localDescription.sdp
+    await pc.close()
+    assert "a=candidate:" in offer
+    bad_port = re.sub(r"(a=candidate:\S+ \d+ \S+ \d+ \S+ )\d+", r"\g<1>99999999", offer)
+    bad_priority = re.sub(r"(a=candidate:\S+ \d+ \S+ )\d+", r"\g<1>99999999999", offer)
+    async with aiohttp.ClientSession() as session:
+        for sdp in (bad_port, bad_priority):
+            async with session.post(
+                input_server.base_url + f"/whip/{room}",
+                data=sdp,
+                headers={
+                    "Content-Type": "application/sdp",
+                    "Authorization": f"Bearer {input_server.token(room, 'Xã')}",
+                },
+            ) as reply:
+                assert reply.status == 400
+                assert (await reply.json())["error"]["code"] == "invalid-sdp"
+    # Trickled on the signaling socket: an error message, and the site stays.
+    site = SignalingClient(input_server.base_url, room, input_server.token(room, "Xã"))
+    await site.connect()
+    try:
+        await site.wait_for(lambda m: m["type"] == "offer")
+        candidate = "candidate:1 1 udp 2130706431 192.0.2.1 99999999 typ host"
+        await site.send({"type": "ice", "candidate": {"candidate": candidate, "sdpMid": "0"}})
+        error = await site.wait_for(lambda m: m["type"] == "error")
+        assert error["code"] == "invalid-sdp" and "port" in error["message"]
+    finally:
+        await site.close()
+    assert_no_traceback(input_server)
+
+
 # -- headers ---------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from conference.settings import Settings
 from conference.store import Store, open_store
 from conference.watchdog import LoopWatchdog
 from web import anpr, api, attendance, console, health, pages, recordings, signaling, whip
-from web.errors import error_middleware
+from web.errors import error_middleware, quiet_client_faults
 from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES, WATCHDOG
 from web.listener import GuardedSite, raise_descriptor_limit
 from web.request_body import read_body_in_time
@@ -139,6 +139,7 @@ async def serve(settings: Settings, banner: list[str] | None = None) -> None:
         ssl_context = server_context(settings.cert, settings.key)
 
     log_floods.install()
+    quiet_client_faults()
     descriptors = raise_descriptor_limit()
     app = create_app(settings)
     runner = web.AppRunner(

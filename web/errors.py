@@ -11,6 +11,37 @@ from aiohttp import web
 logger = logging.getLogger(__name__)
 
 
+class ClientFaultFilter(logging.Filter):
+    """aiohttp's "Error handling request" for a malformed request, as one INFO line.
+
+    aiohttp logs every request it cannot parse (a 10 KB URL, a broken header)
+    at ERROR with a traceback, so anyone can write tracebacks into the log at
+    will. It is the client's fault: the line keeps who and what kind of fault,
+    and drops the traceback and the request's bytes (a join link's token may be
+    among them).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a client-fault record; let every other record through unchanged."""
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 400) < 500:
+            text = record.getMessage()
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "%s: %s (%d)", (text, type(exc).__name__, exc.code or 400)
+            record.exc_info, record.exc_text = None, None
+            return logging.getLogger().isEnabledFor(logging.INFO)
+        return True
+
+
+def quiet_client_faults() -> None:
+    """Put :class:`ClientFaultFilter` on aiohttp's server logger (once)."""
+    server_logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientFaultFilter) for f in server_logger.filters):
+        server_logger.addFilter(ClientFaultFilter())
+
+
 def json_error(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:

@@ -6,8 +6,9 @@ times the body out. Every request with a body is therefore read here, in
 full, within ``CONFERENCE_HTTP_BODY_TIMEOUT`` seconds and within the route's
 size limit (the application's ``client_max_size`` unless the handler is
 marked with :func:`max_bytes`); a late body gets 408 and the connection is
-closed. Handlers then take the body with ``await request.read()`` (or
-``request.json()``/``request.post()``), which return the bytes read here.
+closed. Forms are parsed here as well, so a malformed one is a 400. Handlers
+then take the body with ``await request.read()`` (or ``request.json()``,
+``request.post()``), which return what was read here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
 _ATTRIBUTE = "max_body_bytes"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def max_bytes(limit: int) -> Callable[[H], H]:
@@ -52,14 +54,27 @@ async def read_body_in_time(request: web.Request, handler: Handler) -> web.Strea
         if request.content_length is not None and request.content_length > limit:
             raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
         async with asyncio.timeout(timeout):
-            await request.read()
+            if request.content_type in FORM_TYPES and request.method in request.POST_METHODS:
+                # Parsed here (aiohttp keeps the result for request.post()): a form with
+                # a bad boundary or an unknown charset raises ValueError or LookupError
+                # from deep inside aiohttp, which a handler would let out as a 500. A
+                # multipart form is read from the stream by the parser itself.
+                await request.post()
+            else:
+                await request.read()
     except TimeoutError:
         return _closing(
             408, "body-timeout", f"the request body did not arrive within {timeout:g} s"
         )
     except web.HTTPRequestEntityTooLarge:
         return _closing(413, "too-large", f"the request body is larger than {limit} bytes")
+    except (ValueError, LookupError) as exc:
+        return _closing(400, "bad-form", f"the form cannot be read: {_first_line(exc)}")
     return await handler(request)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _closing(status: int, code: str, message: str) -> web.Response:
