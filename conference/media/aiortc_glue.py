@@ -1,4 +1,5 @@
-"""Where the SFU meets aiortc 1.16: the only module that touches its internals.
+"""Where the SFU meets aiortc 1.16: with ``dtls.py`` (DTLS cipher suites and
+handshake failures), the only module that touches its internals.
 
 aiortc is built to terminate media: every ``RTCRtpReceiver`` reassembles
 frames in a jitter buffer and starts a decoder thread, and every
