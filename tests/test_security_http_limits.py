@@ -313,3 +313,42 @@ def test_a_tls_handshake_that_never_comes_is_closed(tmp_path: Path) -> None:
         assert healthz(server) == 200
     finally:
         server.stop()
+
+
+def test_the_flood_filter_lets_a_few_lines_a_second_through_and_counts_the_rest() -> None:
+    import logging
+
+    from conference.log_floods import FloodFilter
+
+    now = [0.0]
+    flood = FloodFilter(burst=5, period=1.0, clock=lambda: now[0])
+
+    def record(message: str, level: int = logging.ERROR) -> logging.LogRecord:
+        return logging.LogRecord("web.listener", level, __file__, 1, message, ("x",), None)
+
+    passed = [r for r in (record("accept failed: %s") for _ in range(1000)) if flood.filter(r)]
+    assert len(passed) == 5
+    assert flood.filter(record("another kind: %s"))  # its own budget
+    assert all(flood.filter(record("access %s", logging.INFO)) for _ in range(100))
+    now[0] = 1.5
+    line = record("accept failed: %s")
+    assert flood.filter(line)
+    assert (
+        line.getMessage() == "accept failed: x [995 more like this in the last 2 s were not logged]"
+    )
+
+
+def test_connections_count_against_their_address_or_ipv6_64() -> None:
+    from web.listener import ConnectionGate, address_key
+
+    assert address_key(("192.0.2.7", 4000)) == "192.0.2.7"
+    assert address_key(("::ffff:192.0.2.7", 4000, 0, 0)) == "192.0.2.7"
+    assert address_key(("2001:db8:1:2:aaaa::1", 4000, 0, 0)) == "2001:db8:1:2::/64"
+    assert address_key(("2001:db8:1:2:bbbb::9", 4000, 0, 0)) == "2001:db8:1:2::/64"
+    gate = ConnectionGate(per_address=2, total=3)
+    assert gate.admit("a") is None and gate.admit("a") is None
+    assert gate.admit("a") is not None  # over the address's cap
+    assert gate.admit("b") is None
+    assert gate.admit("c") is not None  # over the total
+    gate.release("a")
+    assert gate.admit("c") is None and gate.held_by("a") == 1
