@@ -23,5 +23,7 @@ def test_lean_protect_writes_what_pylibsrtp_writes() -> None:
     for seq in range(50):
         packet = struct.pack("!BBHII", 0x80, 96, seq, seq * 3000, 0x1234) + payload[: 100 + seq]
         assert lean(packet) == reference.protect(packet)
+    big = struct.pack("!BBHII", 0x80, 96, 99, 0, 0x1234) + os.urandom(1500)
+    assert lean(big) == reference.protect(big)  # any datagram-sized packet has room
     with pytest.raises(ValueError):
-        lean(b"\x80" * 1500)  # no room for the authentication tag
+        lean(b"\x80" * 70_000)  # no UDP datagram could carry it
