@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
 import os
 import resource
@@ -45,6 +44,7 @@ from typing import Any
 from aiohttp import web
 
 from conference.log_floods import FloodFilter
+from conference.login_throttle import client_network
 
 logger = logging.getLogger(__name__)
 logger.addFilter(FloodFilter())  # refusals come by the thousand in a flood
@@ -70,15 +70,7 @@ def raise_descriptor_limit() -> int:
 def address_key(peer: Any) -> str:
     """The client a connection counts against: its IPv4 address, or its IPv6 /64."""
     host = peer[0] if isinstance(peer, tuple) else str(peer)
-    try:
-        address = ipaddress.ip_address(str(host).split("%")[0])
-    except ValueError:
-        return str(host)
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
-    return str(address)
+    return client_network(str(host))
 
 
 class ConnectionGate:
