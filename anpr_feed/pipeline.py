@@ -35,7 +35,12 @@ gives no vote, and a read track that rode just above another read one, at
 its speed (a coach's phone number above its plate), is not a plate. A pass
 is emitted when its track ends (lost for a few frames
 or gone out of the picture), once per vehicle; a second track of the same
-plate within ``dedupe_seconds`` (a pass cut in two by glare) is folded in.
+plate within ``dedupe_seconds`` (a pass cut in two by glare) is folded in,
+and so is a track that ran at the same time as an earlier-started one whose
+plate differs from it in one character only: the tracker split one vehicle
+(a plate shrinking fast as it drives away) and the smaller view misread a
+character. Two vehicles in view together with plates one character apart
+are far rarer than that split.
 
 ``annotate`` draws the tracks, their plate and province, and a banner for
 plates marked with :meth:`Pipeline.alert` (or found by the ``watch`` hook).
@@ -224,7 +229,7 @@ class Pipeline:
         self._now = 0.0
         self._budget: float | None = None
         self._budget_time: float | None = None
-        self._recent: deque[tuple[float, str]] = deque()
+        self._recent: deque[tuple[float, str, float]] = deque()  # (last, plate, first time)
         self._read_ended: deque[Track] = deque()  # tracks with readings that ended lately
         self._executor: ThreadPoolExecutor | None = None
         self._awaiting: list[Track] = []  # ended while their reading was in the background
@@ -535,10 +540,16 @@ class Pipeline:
         plate = leader.plate
         while self._recent and self._recent[0][0] < track.last_time - c.dedupe_seconds:
             self._recent.popleft()
-        if any(p == plate.normalized for _, p in self._recent):
+        if any(p == plate.normalized for _, p, _ in self._recent) or any(
+            one_character_apart(p, plate.normalized) and first <= track.first_time <= last
+            for last, p, first in self._recent
+        ):
             self.stats.duplicates += 1
             return None
-        self._recent.append((track.last_time, plate.normalized))
+        if self._split_from_a_live_track(track, ev):
+            self.stats.duplicates += 1
+            return None
+        self._recent.append((track.last_time, plate.normalized, track.first_time))
         alert = ev.alert or (
             self._alerts[plate.normalized][0] if plate.normalized in self._alerts else None
         )
@@ -567,8 +578,31 @@ class Pipeline:
             ),
         )
 
+    def _split_from_a_live_track(self, track: Track, ev: _Evidence) -> bool:
+        """Whether ``track`` is a piece split off a vehicle still tracked (see the module
+        docstring). The piece's own reading is left out, not added to that track's
+        votes: it is the smaller view, and a misread vote would only make the
+        vehicle's reading less sure."""
+        leader = ev.leader
+        assert leader is not None
+        for other in self.tracker.tracks:
+            if other is track or other.first_time >= track.first_time:
+                continue
+            their = self._evidence.get(other.id)
+            their_leader = their.leader if their is not None else None
+            if their_leader is not None and one_character_apart(
+                their_leader.plate.normalized, leader.plate.normalized
+            ):
+                return True
+        return False
+
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def one_character_apart(a: str, b: str) -> bool:
+    """Two plates of one length that differ in exactly one character."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def _rides_above(upper: Track, lower: Track) -> bool:

@@ -254,3 +254,12 @@ def test_background_reads_let_the_frames_go_on(reader: RapidOcrReader) -> None:
     read = [e.plate.normalized for e in events]
     assert set(read) <= truth  # nothing read that is not there
     assert len(set(read)) >= len(truth) - 1 and len(read) == len(set(read))
+
+
+def test_plates_one_character_apart() -> None:
+    from anpr_feed.pipeline import one_character_apart
+
+    assert one_character_apart("69MD351779", "59MD351779")
+    assert not one_character_apart("69MD351779", "69MD351779")  # the same plate
+    assert not one_character_apart("69MD351779", "58MD351779")  # two apart
+    assert not one_character_apart("29A12345", "29A123456")  # another length
