@@ -23,7 +23,7 @@ from web.auth import (
     prelogin_token,
     start_login,
 )
-from web.keys import CONFERENCE, TEMPLATES
+from web.keys import CONFERENCE, SETTINGS, TEMPLATES
 
 # Messages for the error page, Vietnamese first.
 PAGE_ERRORS = {
@@ -311,7 +311,12 @@ async def console_page(request: web.Request) -> web.Response:
     return render(
         request,
         "console.html",
-        **_page_context(principal, csrf, meeting_id=request.match_info["id"]),
+        **_page_context(
+            principal,
+            csrf,
+            meeting_id=request.match_info["id"],
+            timezone=request.app[SETTINGS].timezone,
+        ),
     )
 
 

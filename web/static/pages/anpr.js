@@ -4,10 +4,10 @@
 // (?plate=&from=&to=&checkpoint=) so a search can be bookmarked or sent, and
 // the feeds page links a camera's last plate here.
 
-import { t, plural, addMessages, onLangChange, getLang } from './i18n.js';
+import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
 import { api, showError, h, ApiError } from './api.js';
-import { learnOffset, formatDateTime, fromLocalInput, toLocalInput, parseIso } from './time.js';
-import { icon, fillIcons } from '../console/icons.js';
+import { learnOffset, formatDateTime, fromLocalInput, toLocalInput, parseIso } from '../shared/time.js';
+import { icon, fillIcons } from '../shared/icons.js';
 
 const MESSAGES = {
   vi: {

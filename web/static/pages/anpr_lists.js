@@ -7,9 +7,10 @@
 // that listed it: a host removes only its own unit's entries and those of
 // the units below (the API says so per entry in `can_remove`).
 
-import { t, plural, addMessages, onLangChange, getLang } from './i18n.js';
-import { api, page, showError, errorText, h, fold, ApiError } from './api.js';
-import { partsAt, formatDateTime, formatDate, todayKey, addDays, parseIso } from './time.js';
+import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
+import { api, page, showError, errorText, h, ApiError } from './api.js';
+import { fold } from '../shared/text.js';
+import { partsAt, formatDateTime, formatDate, todayKey, addDays, parseIso } from '../shared/time.js';
 
 const MESSAGES = {
   vi: {

@@ -1,6 +1,6 @@
 // Page data (from <body data-page>), the JSON API client and its error messages.
 
-import { t, has } from './i18n.js';
+import { t, has } from '../shared/i18n.js';
 
 function readPage() {
   try {
@@ -139,15 +139,4 @@ export function h(tag, attrs = {}, ...children) {
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return el;
-}
-
-/** Lower-case without Vietnamese diacritics, for searching ("Định Hóa" ~ "dinh hoa"). */
-export function fold(text) {
-  return String(text || '')
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/đ/g, 'd')
-    .replace(/Đ/g, 'D')
-    .toLowerCase()
-    .trim();
 }

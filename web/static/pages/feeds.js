@@ -3,9 +3,9 @@
 // a form to register a camera (POST /api/feeds) and deletion with
 // confirmation (DELETE /api/feeds/{id}).
 
-import { t, plural, addMessages, onLangChange, getLang } from './i18n.js';
+import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
 import { api, showError, errorText, h, ApiError } from './api.js';
-import { partsAt, formatDateTime, formatTime } from './time.js';
+import { partsAt, formatDateTime, formatTime } from '../shared/time.js';
 
 const MESSAGES = {
   vi: {

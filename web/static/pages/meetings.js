@@ -1,12 +1,12 @@
 // /meetings: the meetings the user may see, as a list grouped by day (from a
 // week ago to 60 days ahead) or one week at a time.
 
-import { t, plural, onLangChange } from './i18n.js';
+import { t, plural, onLangChange } from '../shared/i18n.js';
 import { api, user, isManagerRole, showError, mapLimit, h } from './api.js';
 import {
   learnOffset, isoAt, dayKey, formatDay, formatDate, formatTime, todayKey, addDays,
   weekdayOf, dayStartIso,
-} from './time.js';
+} from '../shared/time.js';
 
 const DAY_MS = 86400000;
 const VIEW_KEY = 'conference.meetingsView';

@@ -5,7 +5,7 @@
 // polling); shows what happened during the meeting; administrators can
 // delete the recording.
 
-import { t, plural, onLangChange } from './i18n.js';
+import { t, plural, onLangChange } from '../shared/i18n.js';
 import { api, page, user, showError, errorText, h, ApiError } from './api.js';
 import {
   LAYOUTS, clockOf, offsetOf, sizeOf, dateTimeOf, isoOf, statusLabel, orderUnits,

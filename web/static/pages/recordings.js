@@ -3,9 +3,9 @@
 // URL (?unit=&from=YYYY-MM-DD&to=YYYY-MM-DD) so a filtered list can be
 // bookmarked or sent. The list is loaded on demand only (no polling).
 
-import { t, plural, onLangChange } from './i18n.js';
+import { t, plural, onLangChange } from '../shared/i18n.js';
 import { api, showError, h } from './api.js';
-import { getOffset, addDays } from './time.js';
+import { getOffset, addDays } from '../shared/time.js';
 import {
   clockOf, sizeOf, dateTimeOf, isoOf, statusLabel, orderUnits, unitsSummary,
 } from './recordings_i18n.js';

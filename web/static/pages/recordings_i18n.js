@@ -6,8 +6,8 @@
 // in the server's zone (+07:00), whatever the browser's own zone, like the
 // meetings pages.
 
-import { t, addMessages, getLang } from './i18n.js';
-import { partsAt, formatDateTime, formatDate, formatTime } from './time.js';
+import { t, addMessages, getLang } from '../shared/i18n.js';
+import { partsAt, formatDateTime, formatDate, formatTime } from '../shared/time.js';
 
 export const MESSAGES = {
   vi: {
