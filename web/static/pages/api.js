@@ -1,17 +1,10 @@
 // Page data (from <body data-page>), the JSON API client and its error messages.
 
 import { t, has } from '../shared/i18n.js';
+import { bodyJson } from '../shared/page_data.js';
 
-function readPage() {
-  try {
-    return JSON.parse(document.body.dataset.page || '{}');
-  } catch {
-    return {};
-  }
-}
-
-/** {user: {username, display_name, role, unit_code}, csrf_token, meeting_id?} */
-export const page = readPage();
+/** {user: {username, display_name, role, unit_code}, csrf_token, meeting_id?, timezone?} */
+export const page = bodyJson('page');
 export const user = page.user || null;
 
 export const isManagerRole = (role = user?.role) => role === 'host' || role === 'admin';

@@ -1,0 +1,40 @@
+// Small helpers for elements: translated text, icons, playing media.
+
+import { t } from '../shared/i18n.js';
+import { icon } from '../shared/icons.js';
+import { dom } from './dom.js';
+
+// -- small helpers ----------------------------------------------------------------------
+
+export function setText(el, key, params) {
+  if (!el) return;
+  if (params) {
+    delete el.dataset.i18n;
+  } else {
+    el.dataset.i18n = key;
+  }
+  el.textContent = t(key, params);
+}
+
+export function setIcon(button, name) {
+  const holder = button && button.querySelector('[data-icon]');
+  if (holder && holder.dataset.icon !== name) {
+    holder.dataset.icon = name;
+    holder.replaceChildren(icon(name));
+  }
+}
+
+export function liveTrack(track) {
+  return track && track.readyState === 'live' ? track : null;
+}
+
+export function playMedia(el) {
+  const promise = el.play && el.play();
+  if (promise && promise.catch) {
+    promise.catch((err) => {
+      if (err && err.name === 'NotAllowedError' && el.tagName === 'AUDIO') {
+        dom.enableAudio.hidden = false; // autoplay with sound blocked: ask for a click
+      }
+    });
+  }
+}
