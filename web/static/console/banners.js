@@ -1,41 +1,24 @@
 // The banners above the roll call: the closing countdown, notices and errors.
 
+import { Countdown, showCountdown } from '../shared/countdown.js';
 import { t } from '../shared/i18n.js';
 import { dom } from './dom.js';
 import { renderClosed } from './header.js';
 import { MESSAGES } from './messages.js';
 import { store, ui } from './state.js';
-import { pad } from './view.js';
 
 const NOTICE_MS = 6_000;
 const ERROR_MS = 15_000;
 
 // -- closing countdown ------------------------------------------------------------------
 
-export function startClosing(seconds) {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return;
-  store.closingAt = Date.now() + Math.max(0, seconds) * 1000;
-  clearInterval(ui.closingTimer);
-  ui.closingTimer = setInterval(renderClosing, 1000);
-  renderClosing();
-}
+const CLOSING_KEYS = { minutes: 'console.closing', seconds: 'console.closingSeconds', now: 'console.closingSeconds' };
 
-export function stopClosing() {
-  clearInterval(ui.closingTimer);
-  ui.closingTimer = null;
-  store.closingAt = 0;
-  renderClosing();
-}
+/** The room's announced end (`closing`), counted down in #console-closing. */
+export const closing = new Countdown(renderClosing);
 
 export function renderClosing() {
-  dom.closing.hidden = !store.closingAt;
-  if (!store.closingAt) return;
-  const left = Math.max(0, Math.ceil((store.closingAt - Date.now()) / 1000));
-  dom.closing.dataset.seconds = String(left);
-  dom.closingText.textContent = left >= 60
-    ? `${t('console.closing', { n: Math.ceil(left / 60) })} (${pad(Math.floor(left / 60))}:${pad(left % 60)})`
-    : t('console.closingSeconds', { n: left });
-  dom.closing.classList.toggle('is-urgent', left <= 60);
+  showCountdown(dom.closing, dom.closingText, closing, CLOSING_KEYS, closing.running);
 }
 
 // -- notices and errors -----------------------------------------------------------------

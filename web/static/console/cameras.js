@@ -1,5 +1,6 @@
 // Checkpoint cameras in the meeting, and the picker that brings one in.
 
+import { ApiError, api } from '../shared/api.js';
 import { t } from '../shared/i18n.js';
 import { icon } from '../shared/icons.js';
 import { cameraName, feedInfo, feedOfSite } from './alerts.js';
@@ -103,21 +104,12 @@ async function loadFeeds() {
   ui.feedsLoading = true;
   renderPicker();
   try {
-    const response = await fetch('/api/feeds', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      ui.feedsError = (data && data.error && data.error.code) || `http-${response.status}`;
-    } else {
-      store.registeredFeeds = Array.isArray(data && data.feeds) ? data.feeds : [];
-      ui.feedsError = null;
-    }
-  } catch {
-    ui.feedsError = 'not-connected';
+    const data = await api('/api/feeds');
+    store.registeredFeeds = Array.isArray(data?.feeds) ? data.feeds : [];
+    ui.feedsError = null;
+  } catch (exc) {
+    // No answer at all reads as the console's own "not connected".
+    ui.feedsError = exc instanceof ApiError && exc.status ? exc.code : 'not-connected';
   } finally {
     ui.feedsLoading = false;
   }

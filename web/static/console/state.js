@@ -1,7 +1,7 @@
 // What the console knows (`store`, also `window.consoleState`) and its own
 // bookkeeping (`ui`): the one place the modules share state.
 
-import { page } from '../pages/api.js';
+import { page } from '../shared/api.js';
 
 export const STATUSES = ['not-joined', 'connecting', 'connected', 'poor', 'left', 'removed'];
 export const PRESENT = new Set(['connecting', 'connected', 'poor']);
@@ -24,7 +24,6 @@ export const store = {
   meeting: { id: meetingId, title: '', host_site: null },
   room: null,
   closed: null, // reason, once the room closed
-  closingAt: 0, // ms epoch of the announced end
   state: 'connecting', // the console socket: connecting | connected | reconnecting
   loaded: false,
   recording: false, // the room is being recorded (console state `recording`, `recording` events)
@@ -43,7 +42,6 @@ export const ui = {
   reconnectTimer: null,
   reconnectAt: 0,
   countdownTimer: null,
-  closingTimer: null,
   nextId: 1,
   pending: new Map(), // command id -> {command, site, button, timer}
   order: [], // site ids sorted by tier then name

@@ -2,7 +2,7 @@
 
 import { fold } from '../shared/text.js';
 import { ALERTS_KEPT, addAlert, feedOfSite, isFeedSite, renderAlerts } from './alerts.js';
-import { showError, startClosing, stopClosing } from './banners.js';
+import { closing, showError } from './banners.js';
 import { dropFeed, feedRowChanged, renderCameras } from './cameras.js';
 import { renderHands, renderHolders } from './floor.js';
 import { renderClosed, renderControls, renderCounts, renderTitle } from './header.js';
@@ -72,7 +72,7 @@ export function handle(message) {
       break;
     }
     case 'closing':
-      startClosing(message.seconds);
+      closing.start(message.seconds);
       break;
     case 'recording':
       store.recording = !!message.active;
@@ -93,7 +93,7 @@ export function handle(message) {
       store.hands = [];
       store.feeds = [];
       renderCameras();
-      stopClosing();
+      closing.stop();
       renderClosed();
       renderHolders();
       renderHands();

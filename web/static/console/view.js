@@ -4,7 +4,7 @@ import { getLang, t } from '../shared/i18n.js';
 import { icon } from '../shared/icons.js';
 import { clockIn } from '../shared/time.js';
 import { UNIT_TYPES_EN } from './messages.js';
-import { page } from '../pages/api.js';
+import { page } from '../shared/api.js';
 import { store } from './state.js';
 
 // -- small helpers ----------------------------------------------------------------------

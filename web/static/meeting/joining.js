@@ -2,17 +2,12 @@
 
 import { dom } from './dom.js';
 import { renderFloor } from './floor.js';
-import { acquireMedia, applyTrackStates, stopLocalMedia, updateControls, updateMediaViews } from './media.js';
+import {
+  acquireMedia, applyTrackStates, reacquireMedia, stopLocalMedia, updateControls, updateMediaViews,
+} from './media.js';
 import { renderParticipants } from './participants.js';
 import { clearReconnectTimer, teardownSession } from './reconnect.js';
-import {
-  errorMessage,
-  setState,
-  showError,
-  showNotice,
-  showScreen,
-  stopClosingCountdown,
-} from './screens.js';
+import { closing, errorMessage, setState, showError, showNotice, showScreen } from './screens.js';
 import { connect } from './session.js';
 import { STOP_ERRORS } from './signaling.js';
 import { app, isViewer } from './state.js';
@@ -102,7 +97,7 @@ export function endMeeting(kind) {
   app.handRaised = false;
   app.mutedByHost = false;
   app.count = 0;
-  stopClosingCountdown();
+  closing.stop();
   renderParticipants();
   showNotice(null);
   dom.enableAudio.hidden = true;
@@ -142,14 +137,9 @@ export async function backToPrejoin() {
   showNotice(null);
   showScreen('prejoin');
   setState('idle');
-  app.mediaPromise = acquireMedia();
-  dom.joinButton.disabled = true;
   try {
-    await app.mediaPromise;
+    await reacquireMedia();
   } finally {
-    dom.joinButton.disabled = false;
-    updateMediaViews();
-    updateControls();
     dom.joinButton.focus({ preventScroll: true });
   }
 }

@@ -29,7 +29,7 @@ import {
 } from './media.js';
 import { renderPeople } from './participants.js';
 import { clearReconnectTimer, teardownSession, updateCountdown } from './reconnect.js';
-import { renderClosing, setState, showError, showNotice, showScreen } from './screens.js';
+import { closing, renderClosing, setState, showError, showNotice, showScreen } from './screens.js';
 import { connect } from './session.js';
 import { app, audioElements, config, isViewer, room, token } from './state.js';
 import { registerTile } from './tiles.js';
@@ -205,7 +205,7 @@ window.conference = {
     return app.names;
   },
   get closingSeconds() {
-    return app.closingDeadline ? Math.max(0, Math.ceil((app.closingDeadline - Date.now()) / 1000)) : null;
+    return closing.running ? closing.left : null;
   },
   join,
   leave,

@@ -138,6 +138,11 @@ export async function fillDevicePickers() {
 
 export async function switchDevice() {
   if (app.screen !== 'prejoin') return;
+  await reacquireMedia();
+}
+
+/** Ask for the camera and microphone again (the join button waits meanwhile). */
+export async function reacquireMedia() {
   dom.joinButton.disabled = true;
   app.mediaPromise = acquireMedia();
   try {

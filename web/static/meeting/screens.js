@@ -1,6 +1,7 @@
 // The three screens, the connection indicator, the banners (notices, errors,
 // the closing countdown) and the recording indicator.
 
+import { Countdown, showCountdown } from '../shared/countdown.js';
 import { t } from '../shared/i18n.js';
 import { icon } from '../shared/icons.js';
 import { dom } from './dom.js';
@@ -75,32 +76,11 @@ function renderRecording() {
   dom.body.dataset.recording = String(app.recording);
 }
 
-export function startClosingCountdown(seconds) {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return;
-  app.closingDeadline = Date.now() + Math.max(0, seconds) * 1000;
-  clearInterval(app.closingTimer);
-  app.closingTimer = setInterval(renderClosing, 1000);
-  renderClosing();
-}
+const CLOSING_KEYS = { minutes: 'closing.minutes', seconds: 'closing.seconds', now: 'closing.now' };
 
-export function stopClosingCountdown() {
-  clearInterval(app.closingTimer);
-  app.closingTimer = null;
-  app.closingDeadline = 0;
-  renderClosing();
-}
+/** The meeting's announced end (`closing`), counted down in #closing-banner. */
+export const closing = new Countdown(renderClosing);
 
 export function renderClosing() {
-  const show = !!app.closingDeadline && app.screen === 'meeting';
-  dom.closingBanner.hidden = !show;
-  if (!show) return;
-  const left = Math.max(0, Math.ceil((app.closingDeadline - Date.now()) / 1000));
-  const pad = (n) => String(n).padStart(2, '0');
-  let text;
-  if (left >= 60) text = `${t('closing.minutes', { n: Math.ceil(left / 60) })} (${pad(Math.floor(left / 60))}:${pad(left % 60)})`;
-  else if (left > 0) text = t('closing.seconds', { n: left });
-  else text = t('closing.now');
-  dom.closingText.textContent = text;
-  dom.closingBanner.dataset.seconds = String(left);
-  dom.closingBanner.classList.toggle('is-urgent', left <= 60);
+  showCountdown(dom.closingBanner, dom.closingText, closing, CLOSING_KEYS, closing.running && app.screen === 'meeting');
 }

@@ -6,7 +6,7 @@ import { sendMute, updateControls } from './media.js';
 import { renderParticipants, renderPeople } from './participants.js';
 import { onOffer } from './peer.js';
 import { scheduleReconnect } from './reconnect.js';
-import { onRecording, startClosingCountdown } from './screens.js';
+import { closing, onRecording } from './screens.js';
 import { app } from './state.js';
 import { setSlots } from './tiles.js';
 
@@ -58,7 +58,7 @@ export async function handleMessage(session, message) {
       onMutedByHost(!!message.muted);
       break;
     case 'closing':
-      startClosingCountdown(message.seconds);
+      closing.start(message.seconds);
       break;
     case 'recording':
       onRecording(!!message.active);

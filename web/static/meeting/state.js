@@ -42,8 +42,6 @@ export const app = {
   recording: false, // the meeting is being recorded (`welcome.recording`, `recording`)
   handRaised: false,
   mutedByHost: false,
-  closingDeadline: 0, // ms epoch when the meeting ends (after `closing`), 0: not announced
-  closingTimer: null,
   slots: {},
   slotKinds: {},
   wakeLock: null,

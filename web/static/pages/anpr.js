@@ -5,7 +5,7 @@
 // the feeds page links a camera's last plate here.
 
 import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
-import { api, showError, h, ApiError } from './api.js';
+import { api, showError, h, ApiError } from '../shared/api.js';
 import { learnOffset, formatDateTime, fromLocalInput, toLocalInput, parseIso } from '../shared/time.js';
 import { icon, fillIcons } from '../shared/icons.js';
 

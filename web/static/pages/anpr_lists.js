@@ -8,7 +8,7 @@
 // the units below (the API says so per entry in `can_remove`).
 
 import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
-import { api, page, showError, errorText, h, ApiError } from './api.js';
+import { api, showError, errorText, h, ApiError } from '../shared/api.js';
 import { fold } from '../shared/text.js';
 import { partsAt, formatDateTime, formatDate, todayKey, addDays, parseIso } from '../shared/time.js';
 
@@ -464,27 +464,7 @@ async function upload(event) {
   }
   busy(dom.uploadButton, true, 'lists.upload.sending');
   try {
-    let response;
-    try {
-      response = await fetch('/api/anpr/watchlist/upload', {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: { Accept: 'application/json', 'Content-Type': uploadType(file), 'X-CSRF-Token': page.csrf_token || '' },
-        body: file,
-      });
-    } catch (exc) {
-      throw new ApiError(0, 'network', String(exc?.message || exc));
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      const err = data?.error || {};
-      throw new ApiError(response.status, err.code || `http-${response.status}`, err.message || response.statusText);
-    }
+    const data = await api('/api/anpr/watchlist/upload', { method: 'POST', body: file, contentType: uploadType(file) });
     setError(dom.uploadError, null);
     delete state.notices.watch; // the upload's own result says what changed
     showUploadResult(['lists.upload.done', { file: file.name, added: data?.added ?? 0, already: data?.already_listed ?? 0 }]);

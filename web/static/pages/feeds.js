@@ -4,7 +4,7 @@
 // confirmation (DELETE /api/feeds/{id}).
 
 import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
-import { api, showError, errorText, h, ApiError } from './api.js';
+import { api, showError, errorText, h, ApiError } from '../shared/api.js';
 import { partsAt, formatDateTime, formatTime } from '../shared/time.js';
 
 const MESSAGES = {

@@ -1,7 +1,7 @@
 // /meetings/new and /meetings/{id}/edit: the scheduling form.
 
 import { t, onLangChange } from '../shared/i18n.js';
-import { api, page, user, showError, h, ApiError } from './api.js';
+import { api, page, user, showError, h, ApiError } from '../shared/api.js';
 import { fold } from '../shared/text.js';
 import {
   learnOffset, toLocalInput, fromLocalInput, parseIso, partsAt, msOf, formatDay, dayKey,

@@ -2,7 +2,7 @@
 // week ago to 60 days ahead) or one week at a time.
 
 import { t, plural, onLangChange } from '../shared/i18n.js';
-import { api, user, isManagerRole, showError, mapLimit, h } from './api.js';
+import { api, user, isManagerRole, showError, mapLimit, h } from '../shared/api.js';
 import {
   learnOffset, isoAt, dayKey, formatDay, formatDate, formatTime, todayKey, addDays,
   weekdayOf, dayStartIso,

@@ -6,7 +6,7 @@
 // delete the recording.
 
 import { t, plural, onLangChange } from '../shared/i18n.js';
-import { api, page, user, showError, errorText, h, ApiError } from './api.js';
+import { api, page, user, showError, errorText, h, ApiError } from '../shared/api.js';
 import {
   LAYOUTS, clockOf, offsetOf, sizeOf, dateTimeOf, isoOf, statusLabel, orderUnits,
   unitsSummary, reasonText, layoutName, layoutPhrase, fileUrl, numberOf, partsOf,

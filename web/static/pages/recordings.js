@@ -4,7 +4,7 @@
 // bookmarked or sent. The list is loaded on demand only (no polling).
 
 import { t, plural, onLangChange } from '../shared/i18n.js';
-import { api, showError, h } from './api.js';
+import { api, showError, h } from '../shared/api.js';
 import { getOffset, addDays } from '../shared/time.js';
 import {
   clockOf, sizeOf, dateTimeOf, isoOf, statusLabel, orderUnits, unitsSummary,

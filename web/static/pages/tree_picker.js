@@ -8,7 +8,7 @@
 // subtree stay checked whether their nodes are shown or not.
 
 import { t, plural } from '../shared/i18n.js';
-import { api, h, showError } from './api.js';
+import { api, h, showError } from '../shared/api.js';
 import { fold } from '../shared/text.js';
 
 export class TreePicker {

@@ -12,7 +12,7 @@
 //   data-i18n-alt="key"          -> alt
 
 const STORAGE_KEY = 'conference.lang';
-export const LANGUAGES = ['vi', 'en'];
+const LANGUAGES = ['vi', 'en'];
 const DEFAULT_LANG = 'vi';
 
 const MESSAGES = { vi: {}, en: {} };

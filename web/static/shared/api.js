@@ -1,7 +1,7 @@
 // Page data (from <body data-page>), the JSON API client and its error messages.
 
-import { t, has } from '../shared/i18n.js';
-import { bodyJson } from '../shared/page_data.js';
+import { t, has } from './i18n.js';
+import { bodyJson } from './page_data.js';
 
 /** {user: {username, display_name, role, unit_code}, csrf_token, meeting_id?, timezone?} */
 export const page = bodyJson('page');
@@ -19,18 +19,21 @@ export class ApiError extends Error {
   }
 }
 
-/** fetch() a JSON API path; resolves to the parsed body (null for 204), rejects with ApiError. */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+/**
+ * fetch() a JSON API path; resolves to the parsed body (null for 204), rejects with ApiError.
+ * `body` goes as JSON, or as it is (a file) when `contentType` names its type.
+ */
+export async function api(path, { method = 'GET', body, contentType, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = page.csrf_token || '';
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || contentType ? body : JSON.stringify(body),
       signal,
     });
   } catch (exc) {
