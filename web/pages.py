@@ -90,7 +90,7 @@ def error_page(
     """A bilingual error page for people who opened a bad link.
 
     ``join_link``: the page answers ``/join/{room}``, and its script hides the
-    token or comes back with the tab's own (see ``static/join_token.js``).
+    token or comes back with the tab's own (see ``static/shared/join_token.js``).
     """
     vi, en = PAGE_ERRORS.get(code, ("Đã có lỗi xảy ra.", "Something went wrong."))
     return render(

@@ -4,7 +4,7 @@
 // confirmation (DELETE /api/feeds/{id}).
 
 import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
-import { api, showError, errorText, h, ApiError } from '../shared/api.js';
+import { api, showError, errorText, h, ApiError, setPageError } from '../shared/api.js';
 import { partsAt, formatDateTime, formatTime } from '../shared/time.js';
 
 const MESSAGES = {
@@ -207,13 +207,11 @@ async function load() {
     if (seq !== state.seq) return;
     state.feeds = Array.isArray(data?.feeds) ? data.feeds : [];
     state.loadedAt = Date.now();
-    state.error = null;
-    showError(dom.error, null);
+    setPageError(state, dom.error, null);
     render();
   } catch (exc) {
     if (seq !== state.seq) return;
-    state.error = exc;
-    showError(dom.error, exc);
+    setPageError(state, dom.error, exc);
     if (!state.feeds) setStatus(t('feeds.loadError'));
   } finally {
     state.loading = false;

@@ -2,7 +2,7 @@
 // site's join link with a copy button.
 
 import { t, plural, onLangChange } from '../shared/i18n.js';
-import { api, page, user, showError, mapLimit, h } from '../shared/api.js';
+import { api, page, user, showError, mapLimit, h, setPageError } from '../shared/api.js';
 import { learnOffset, formatDay, dayKey, formatRange, formatDateTime, formatTime } from '../shared/time.js';
 import { fillIcons } from '../shared/icons.js';
 
@@ -46,8 +46,7 @@ function absolute(url) {
 }
 
 function setError(error) {
-  state.error = error;
-  showError(dom.error, error);
+  setPageError(state, dom.error, error);
 }
 
 function setNotice(key) {

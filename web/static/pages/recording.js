@@ -6,7 +6,7 @@
 // delete the recording.
 
 import { t, plural, onLangChange } from '../shared/i18n.js';
-import { api, page, user, showError, errorText, h, ApiError } from '../shared/api.js';
+import { api, page, user, errorText, h, ApiError, setPageError } from '../shared/api.js';
 import {
   LAYOUTS, clockOf, offsetOf, sizeOf, dateTimeOf, isoOf, statusLabel, orderUnits,
   unitsSummary, reasonText, layoutName, layoutPhrase, fileUrl, numberOf, partsOf,
@@ -124,8 +124,7 @@ function setNotice(key, params) {
 }
 
 function setError(error) {
-  state.error = error;
-  showError(dom.error, error);
+  setPageError(state, dom.error, error);
   if (error && error instanceof ApiError && error.status === 404 && error.code === 'not-found' && !state.data) {
     dom.error.textContent = t('error.recording-not-found');
   }

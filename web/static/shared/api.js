@@ -100,6 +100,12 @@ export function showError(el, error) {
   el.hidden = false;
 }
 
+/** Keep `error` as the page's `state.error` (shown again after a language switch) and show it in `banner`; null clears both. */
+export function setPageError(state, banner, error) {
+  state.error = error;
+  showError(banner, error);
+}
+
 /** Run `fn` over items with at most `limit` at a time. */
 export async function mapLimit(items, limit, fn) {
   const out = new Array(items.length);
