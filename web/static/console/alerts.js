@@ -17,9 +17,12 @@ const PLATE_COLOURS = new Set(['white', 'yellow', 'blue', 'red']);
 // or from an outbreak province. It heads the list (#alert-list, newest first)
 // and pops a toast (#alert-toasts) that goes by itself after TOAST_MS.
 
+/** Whether a roll-call site id is a checkpoint camera's (`feed-…`). */
 export const isFeedSite = (id) => typeof id === 'string' && id.startsWith('feed-');
+/** The feed id of a camera's roll-call site id. */
 export const feedOfSite = (id) => (isFeedSite(id) ? id.slice(5) : String(id || ''));
 
+/** The registered feed `feedId` (GET /api/feeds), or null when not loaded or not allowed. */
 export function feedInfo(feedId) {
   return (store.registeredFeeds || []).find((f) => f.id === feedId) || null;
 }
@@ -70,6 +73,7 @@ function alertCrop(alert, className) {
   return img;
 }
 
+/** An `alert` message: heads the list and pops a toast. */
 export function addAlert(message) {
   store.alerts.push(message);
   if (store.alerts.length > ALERTS_KEPT) store.alerts.splice(0, store.alerts.length - ALERTS_KEPT);
@@ -114,6 +118,7 @@ function renderAlertCount() {
   dom.alertsEmpty.hidden = store.alerts.length > 0;
 }
 
+/** The alert list, newest first, and its count. */
 export function renderAlerts() {
   const items = store.alerts.slice().reverse().map(alertItem);
   dom.alertList.replaceChildren(...items);
@@ -142,6 +147,7 @@ function showToast(alert) {
   toast.addEventListener('focusout', release);
 }
 
+/** A toast's content for `alert` (again after a language switch). */
 export function fillToast(toast, alert) {
   if (!alert) return;
   const title = el('p', 'alert-toast-title');
@@ -165,6 +171,7 @@ export function fillToast(toast, alert) {
   toast.replaceChildren(...(crop ? [crop, text, close] : [text, close]));
 }
 
+/** Take a toast off the screen. */
 export function hideToast(toast) {
   if (!toast) return;
   clearTimeout(toast._timer);

@@ -17,12 +17,14 @@ const CLOSING_KEYS = { minutes: 'console.closing', seconds: 'console.closingSeco
 /** The room's announced end (`closing`), counted down in #console-closing. */
 export const closing = new Countdown(renderClosing);
 
+/** The closing banner: hidden, or the time left. */
 export function renderClosing() {
   showCountdown(dom.closing, dom.closingText, closing, CLOSING_KEYS, closing.running);
 }
 
 // -- notices and errors -----------------------------------------------------------------
 
+/** A notice for `ms` milliseconds (0: until replaced). */
 export function showNotice(text, ms = NOTICE_MS) {
   clearTimeout(ui.noticeTimer);
   dom.noticeText.textContent = text;
@@ -31,6 +33,7 @@ export function showNotice(text, ms = NOTICE_MS) {
   if (ms) ui.noticeTimer = setTimeout(hideNotice, ms);
 }
 
+/** Hide the notice (a closed room's own notice comes back instead). */
 export function hideNotice() {
   clearTimeout(ui.noticeTimer);
   if (store.closed && dom.notice.dataset.sticky !== 'true') {
@@ -42,12 +45,14 @@ export function hideNotice() {
   delete dom.notice.dataset.sticky;
 }
 
+/** The words for an error code. */
 export function errorMessage(code) {
   const key = `console.error.${code}`;
   if (MESSAGES.vi[key]) return t(key);
   return t('console.error.generic', { code });
 }
 
+/** An error banner for `code` (`detail`: the server's text, as its tooltip). */
 export function showError(code, detail) {
   clearTimeout(ui.errorTimer);
   ui.errorCode = code;
@@ -59,6 +64,7 @@ export function showError(code, detail) {
   ui.errorTimer = setTimeout(clearError, ERROR_MS);
 }
 
+/** Hide the error banner. */
 export function clearError() {
   clearTimeout(ui.errorTimer);
   ui.errorCode = null;

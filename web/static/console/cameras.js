@@ -19,6 +19,7 @@ function addFeedId(feedId) {
   return true;
 }
 
+/** A camera left the meeting; false when it was not in it. */
 export function dropFeed(feedId) {
   if (!store.feeds.includes(feedId)) return false;
   store.feeds = store.feeds.filter((id) => id !== feedId);
@@ -44,6 +45,7 @@ function feedStateText(feed) {
   return MESSAGES.vi[key] ? t(key) : state;
 }
 
+/** The list of cameras in the meeting. */
 export function renderCameras() {
   const open = roomOpen() && store.roomLive;
   const items = store.feeds.map((feedId) => {
@@ -75,6 +77,7 @@ export function renderCameras() {
   dom.camerasEmpty.hidden = store.feeds.length > 0;
 }
 
+/** Enable the camera buttons while the live room is open. */
 export function renderCameraControls() {
   if (!dom.addCamera) return;
   const open = roomOpen() && store.roomLive;
@@ -90,6 +93,7 @@ export function renderCameraControls() {
   }
 }
 
+/** Open (loading the registered feeds) or close the camera picker. */
 export function togglePicker(show = dom.picker.hidden) {
   dom.picker.hidden = !show;
   dom.addCamera.setAttribute('aria-expanded', String(show));
@@ -117,6 +121,7 @@ async function loadFeeds() {
   renderCameras();
 }
 
+/** The picker's feeds: those not yet in the meeting, or why there are none. */
 export function renderPicker() {
   if (!dom.feedOptions) return;
   const open = roomOpen() && store.roomLive;
@@ -147,6 +152,7 @@ export function renderPicker() {
   dom.feedOptions.replaceChildren(...items);
 }
 
+/** A click in the picker: bring that camera into the meeting (`add-feed`). */
 export function onPickFeed(event) {
   const button = event.target.closest('button[data-add-feed]');
   if (!button || button.disabled) return;
@@ -166,6 +172,7 @@ export function onPickFeed(event) {
     .catch(() => {});
 }
 
+/** A click on a camera's remove button (`remove-feed`). */
 export function onCameraAction(event) {
   const button = event.target.closest('button[data-remove-feed]');
   if (!button || button.disabled) return;

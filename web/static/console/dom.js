@@ -1,8 +1,10 @@
 // The console's elements in console.html (the recording controls are added by
 // ./recording.js when the page starts).
 
+/** The first element under `root` matching `selector`. */
 export const $ = (selector, root = document) => root.querySelector(selector);
 
+/** The console's elements, by what they show. */
 export const dom = {
   title: $('#meeting-title'),
   state: $('#console-state'),

@@ -8,6 +8,7 @@ import { scheduleRender } from './roll_call.js';
 import { store, ui } from './state.js';
 import { clock, el, roomOpen, siteName } from './view.js';
 
+/** Who has the floor, the spotlight, and who is speaking. */
 export function renderHolders() {
   for (const [node, id, emptyKey] of [
     [dom.floorHolder, store.floor, 'console.nobody'],
@@ -25,6 +26,7 @@ export function renderHolders() {
 
 // -- raised hands -----------------------------------------------------------------------
 
+/** The raised hands, in the order they were raised. */
 export function renderHands() {
   const items = store.hands.map((hand, index) => {
     const li = el('li', 'hand');

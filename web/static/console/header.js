@@ -11,12 +11,14 @@ import { el, isAttendance, roomOpen, tierLabel } from './view.js';
 
 // -- header: title, counts, connection, lock ----------------------------------------------
 
+/** The meeting's title in the heading and the document title. */
 export function renderTitle() {
   const title = store.meeting.title || (store.room && store.room.name) || '';
   dom.title.textContent = title || '\u00a0';
   document.title = `${title ? `${title} – ` : ''}${t('console.title')} – ${t('app.title')}`;
 }
 
+/** Present / invited, per tier and per status. */
 export function renderCounts() {
   // Tiers: "Tỉnh: 1/1 · Huyện: 1/9 · Xã: 171/178".
   const parts = [];
@@ -51,6 +53,7 @@ export function renderCounts() {
   dom.invited.textContent = String(total || store.sites.size);
 }
 
+/** Enable the room controls as the room and the socket allow. */
 export function renderControls() {
   const connected = store.state === 'connected';
   const open = roomOpen();
@@ -85,6 +88,7 @@ export function renderControls() {
   renderCameraControls();
 }
 
+/** A closed room's sticky notice, or none once it opens again. */
 export function renderClosed() {
   if (store.closed) {
     showNotice(t(store.closed === 'cancelled' ? 'console.closed.cancelled' : 'console.closed'), 0);

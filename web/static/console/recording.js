@@ -12,15 +12,26 @@ import { el, roomOpen } from './view.js';
 // toggle (#toggle-recording), its side card and the warning banner
 // (#console-warning) are built here.
 
+/** A decorative <span> (screen readers skip it). */
+function mark(className, text) {
+  const span = el('span', className, text);
+  span.setAttribute('aria-hidden', 'true');
+  return span;
+}
+
+/** A <span> with the text of `key`, translated again on a language switch. */
+function translated(className, key) {
+  const span = el('span', className, t(key));
+  span.dataset.i18n = key;
+  return span;
+}
+
+/** Build the recording badge, card and warning banner; their elements, for `dom`. */
 export function createRecordingControls() {
   const badge = el('p', 'recording-badge');
   badge.id = 'recording-badge';
   badge.hidden = true;
-  const dot = el('span', 'recording-dot', '●');
-  dot.setAttribute('aria-hidden', 'true');
-  const badgeText = el('span', 'recording-badge-text', t('console.recording.badge'));
-  badgeText.dataset.i18n = 'console.recording.badge';
-  badge.append(dot, ' ', badgeText);
+  badge.append(mark('recording-dot', '●'), ' ', translated('recording-badge-text', 'console.recording.badge'));
   const indicators = $('.console-indicators');
   if (indicators) indicators.prepend(badge);
 
@@ -28,22 +39,14 @@ export function createRecordingControls() {
   card.setAttribute('aria-labelledby', 'recording-title');
   const title = el('h2', 'side-title');
   title.id = 'recording-title';
-  const titleDot = el('span', 'recording-title-dot');
-  titleDot.setAttribute('aria-hidden', 'true');
-  const titleText = el('span', '', t('console.recording.title'));
-  titleText.dataset.i18n = 'console.recording.title';
-  title.append(titleDot, titleText);
+  title.append(mark('recording-title-dot'), translated('', 'console.recording.title'));
   const toggle = el('button', 'btn btn-small btn-block btn-record');
   toggle.id = 'toggle-recording';
   toggle.type = 'button';
   toggle.disabled = true;
   toggle.setAttribute('aria-pressed', 'false');
   toggle.setAttribute('aria-describedby', 'recording-state');
-  const toggleDot = el('span', 'record-icon');
-  toggleDot.setAttribute('aria-hidden', 'true');
-  const toggleText = el('span', 'btn-text', t('console.recording.start'));
-  toggleText.dataset.i18n = 'console.recording.start';
-  toggle.append(toggleDot, toggleText);
+  toggle.append(mark('record-icon'), translated('btn-text', 'console.recording.start'));
   const stateLine = el('p', 'side-hint recording-state');
   stateLine.id = 'recording-state';
   const link = el('a', 'recording-link', t('console.recording.library'));
@@ -79,6 +82,7 @@ export function createRecordingControls() {
   };
 }
 
+/** The recording toggle, badge, state line and library link. */
 export function renderRecording() {
   if (!dom.toggleRecording) return;
   const on = store.recording;
@@ -114,6 +118,7 @@ function reasonText(reason) {
   return MESSAGES.vi[key] ? t(key) : reason;
 }
 
+/** The words for a `warning` event. */
 export function warningMessage(warning) {
   const key = `console.warning.${warning.code}`;
   if (MESSAGES.vi[key]) return t(key);
@@ -129,6 +134,7 @@ export function showWarning(code, message) {
   dom.warning.hidden = false;
 }
 
+/** Dismiss the recording warning. */
 export function hideWarning() {
   store.warning = null;
   dom.warning.hidden = true;

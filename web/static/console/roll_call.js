@@ -31,6 +31,7 @@ function sortOrder() {
   ui.orderDirty = false;
 }
 
+/** The tier filter's options, from the roll call's tiers. */
 export function renderTierOptions() {
   const depths = new Map();
   for (const tier of store.tiers) depths.set(tier.depth, tier.label);
@@ -137,6 +138,7 @@ function renderFilterCounts() {
 
 // -- roll call: the virtual table -------------------------------------------------------------
 
+/** Render the visible rows at the next animation frame (once per frame). */
 export function scheduleRender() {
   if (ui.frame) return;
   ui.frame = requestAnimationFrame(() => {
@@ -197,6 +199,7 @@ function render() {
   store.rendered = ordered.length;
 }
 
+/** Change the filters and show the matching rows from the top. */
 export function setFilter(change) {
   Object.assign(ui.filter, change);
   ui.listDirty = true;

@@ -9,6 +9,7 @@ import { command } from './socket.js';
 import { PRESENT, store, ui } from './state.js';
 import { clock, el, iconButton, number, roomOpen, siteName, statusText, tierLabel } from './view.js';
 
+/** A new, empty tier header row. */
 export function groupRow() {
   const row = el('div', 'rc-row rc-group');
   row.setAttribute('role', 'row');
@@ -23,6 +24,7 @@ export function groupRow() {
   return row;
 }
 
+/** A tier header row for `item` (name, counts, folded or not). */
 export function fillGroup(row, item) {
   const tier = store.tiers.find((x) => x.depth === item.depth);
   const label = tierLabel(tier ? tier.label : item.unitType);
@@ -47,6 +49,7 @@ const CELL_CLASS = {
   out: 'rc-num', hand: 'rc-icon', mic: 'rc-icon', cam: 'rc-icon', actions: 'rc-actions',
 };
 
+/** A new, empty site row. */
 export function siteRow() {
   const row = el('div', 'rc-row rc-site');
   row.setAttribute('role', 'row');
@@ -72,6 +75,7 @@ function stateIcon(kind, off, present) {
   return holder;
 }
 
+/** A site row's cells for `site`. */
 export function fillSite(row, site) {
   if (!site) return;
   const signature = `${site._v}|${ui.epoch}`;
@@ -187,6 +191,7 @@ export function fillSite(row, site) {
 
 // -- user actions -----------------------------------------------------------------------------
 
+/** A click on a row's action button: the matching console command. */
 export function onAction(event) {
   const button = event.target.closest('button');
   if (!button || button.disabled) return;

@@ -21,6 +21,7 @@ function wsUrl() {
   return `${scheme}://${window.location.host}/ws/console/${encodeURIComponent(meetingId)}`;
 }
 
+/** The socket's state (connecting | connected | reconnecting), shown in the header. */
 export function setConnState(state) {
   store.state = state;
   dom.state.dataset.state = state;
@@ -31,6 +32,7 @@ export function setConnState(state) {
   scheduleRender();
 }
 
+/** The connection indicator's words (offline, or the countdown to the next try). */
 export function renderConnState() {
   const state = store.state;
   let text;
@@ -41,6 +43,7 @@ export function renderConnState() {
   dom.stateText.textContent = text;
 }
 
+/** Open the console socket (again). */
 export function connect() {
   clearTimeout(ui.reconnectTimer);
   clearInterval(ui.countdownTimer);
@@ -131,6 +134,7 @@ export function command(name, site = null, button = null) {
   });
 }
 
+/** A command's `result` or `error` arrived: resolve or reject it. */
 export function settle(id, result, error) {
   const pending = ui.pending.get(id);
   if (!pending) return;

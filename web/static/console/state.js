@@ -3,10 +3,14 @@
 
 import { page } from '../shared/api.js';
 
+/** A roll-call row's statuses, in the order the filters list them. */
 export const STATUSES = ['not-joined', 'connecting', 'connected', 'poor', 'left', 'removed'];
+/** The statuses that count as present. */
 export const PRESENT = new Set(['connecting', 'connected', 'poor']);
 
+/** The console's root element (#console). */
 export const root = document.getElementById('console');
+/** The meeting this console runs. */
 export const meetingId = page.meeting_id || (root && root.dataset.meetingId) || '';
 
 // -- state ------------------------------------------------------------------------------
@@ -36,6 +40,7 @@ export const store = {
   registeredFeeds: null, // GET /api/feeds: the cameras this user may bring in
 };
 
+/** The console's own bookkeeping: the socket, timers, pending commands, the virtual table. */
 export const ui = {
   ws: null,
   attempt: 0,
@@ -63,4 +68,5 @@ export const ui = {
   feedsError: null, // why GET /api/feeds failed
 };
 
+/** Sorts names the Vietnamese way, numbers by value. */
 export const collator = new Intl.Collator('vi', { sensitivity: 'base', numeric: true });

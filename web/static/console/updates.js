@@ -13,6 +13,7 @@ import { store, ui } from './state.js';
 
 // -- messages ---------------------------------------------------------------------------
 
+/** Apply one server message to the state and the page. */
 export function handle(message) {
   switch (message.type) {
     case 'console':
@@ -155,6 +156,7 @@ function loadState(state) {
   scheduleRender();
 }
 
+/** A site row changed: re-render it. */
 export function touch(site) {
   site._v = (site._v || 0) + 1;
   ui.listDirty = true;

@@ -9,6 +9,7 @@ import { store } from './state.js';
 
 // -- small helpers ----------------------------------------------------------------------
 
+/** Two digits. */
 export const pad = (n) => String(n).padStart(2, '0');
 
 /** "HH:mm:ss" of an epoch-seconds time in the server's zone (CONFERENCE_TIMEZONE, from the page). */
@@ -16,6 +17,7 @@ export function clock(seconds) {
   return clockIn(seconds, page.timezone);
 }
 
+/** A number in the active language's format; '–' when unknown. */
 export function number(value, digits = 0) {
   if (typeof value !== 'number' || !Number.isFinite(value)) return '–';
   return value.toLocaleString(getLang() === 'vi' ? 'vi-VN' : 'en-GB', {
@@ -24,6 +26,7 @@ export function number(value, digits = 0) {
   });
 }
 
+/** A site's name, or its id when the roll call does not know it. */
 export function siteName(id) {
   if (!id) return '';
   const site = store.sites.get(id);
@@ -33,15 +36,18 @@ export function siteName(id) {
 /** Whether a roll-call group counts towards attendance (invited sites), not guests or cameras. */
 export const isAttendance = (tier) => !tier.kind || tier.kind === 'site';
 
+/** A tier's name in the active language. */
 export function tierLabel(label) {
   if (getLang() === 'en') return UNIT_TYPES_EN[label] || label || '–';
   return label || '–';
 }
 
+/** A roll-call status in words. */
 export function statusText(status) {
   return t(`console.status.${status}`);
 }
 
+/** A new element with a class and text. */
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -49,6 +55,7 @@ export function el(tag, className, text) {
   return node;
 }
 
+/** A row's icon button for `action` on `site`, labelled for screen readers. */
 export function iconButton(action, site, iconName, label, extraClass = '') {
   const button = el('button', `rc-btn ${extraClass}`.trim());
   button.type = 'button';
@@ -59,6 +66,7 @@ export function iconButton(action, site, iconName, label, extraClass = '') {
   return button;
 }
 
+/** Whether commands can go: the socket is up and the room not closed. */
 export function roomOpen() {
   return !store.closed && store.state === 'connected';
 }

@@ -1,7 +1,9 @@
 // The meeting page's elements in meeting.html.
 
+/** The first element under `root` matching `selector`. */
 export const $ = (selector, root = document) => root.querySelector(selector);
 
+/** The meeting page's elements, by what they show. */
 export const dom = {
   body: document.body,
   prejoin: $('#prejoin'),

@@ -11,6 +11,7 @@ import { liveTrack, setText } from './view.js';
 
 // -- floor control: raised hand, the floor, the host's mute, the closing countdown ----
 
+/** The raise-hand button: pressed, its words, enabled while connected. */
 export function updateHandButton() {
   const button = dom.toggleHand;
   const hasFloor = !!app.floor && app.floor === app.selfId;
@@ -37,6 +38,7 @@ export function setHandRaised(raised) {
   return true;
 }
 
+/** The server's word on this site's hand (raised or lowered). */
 export function onHand(raised) {
   const wasRaised = app.handRaised;
   app.handRaised = raised;
@@ -44,6 +46,7 @@ export function onHand(raised) {
   updateHandButton();
 }
 
+/** The floor moved to `id` (null: nobody). */
 export function onFloor(id) {
   const previous = app.floor;
   app.floor = id;
@@ -71,6 +74,7 @@ export function onFloor(id) {
   renderPeople();
 }
 
+/** The floor banner (meeting screen): who has the floor, this site included. */
 export function renderFloor() {
   const id = app.floor;
   const show = !!id && app.screen === 'meeting';
@@ -87,6 +91,7 @@ export function renderFloor() {
   }
 }
 
+/** The host muted (or unmuted) this site's microphone; `refused`: this site's unmute was refused. */
 export function onMutedByHost(muted, refused = false) {
   app.mutedByHost = muted;
   if (muted) {

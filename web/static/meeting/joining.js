@@ -19,6 +19,7 @@ const FINAL_ENDS = new Set(['ended', 'cancelled', 'closed', 'uninvited']);
 
 // -- joining, leaving, ending -----------------------------------------------------------
 
+/** Keep the screen on during the meeting where the browser allows it. */
 export async function requestWakeLock() {
   try {
     if ('wakeLock' in navigator && document.visibilityState === 'visible' && !app.wakeLock) {
@@ -39,6 +40,7 @@ function releaseWakeLock() {
   }
 }
 
+/** Join the meeting (the camera and microphone first, then the socket). */
 export async function join() {
   if (!app.stopped) return; // already in (or joining)
   if (typeof window.RTCPeerConnection !== 'function' || typeof window.WebSocket !== 'function') {
@@ -75,6 +77,7 @@ export async function join() {
   requestWakeLock();
 }
 
+/** Leave the meeting on purpose. */
 export function leave() {
   if (app.stopped && app.screen !== 'meeting') return;
   const session = app.session;
@@ -109,6 +112,7 @@ export function endMeeting(kind) {
   dom.rejoinButton.focus({ preventScroll: true });
 }
 
+/** The left screen's words for how the meeting ended. */
 export function renderEnded() {
   const kind = app.endedKind;
   dom.rejoinButton.hidden = false;
@@ -127,11 +131,13 @@ export function renderEnded() {
   }
 }
 
+/** Stop with error `code` shown on the left screen. */
 export function fail(code) {
   showError(code);
   endMeeting('error');
 }
 
+/** From the left screen back to the pre-join check. */
 export async function backToPrejoin() {
   showError(null);
   showNotice(null);

@@ -108,6 +108,7 @@ export async function acquireMedia() {
   if (stream) await fillDevicePickers();
 }
 
+/** The camera and microphone pickers, from the devices the browser lists. */
 export async function fillDevicePickers() {
   let list = [];
   try {
@@ -136,6 +137,7 @@ export async function fillDevicePickers() {
   dom.devicePickers.hidden = cameras < 2 && mics < 2;
 }
 
+/** Another camera or microphone picked before joining. */
 export async function switchDevice() {
   if (app.screen !== 'prejoin') return;
   await reacquireMedia();
@@ -154,6 +156,7 @@ export async function reacquireMedia() {
   }
 }
 
+/** Stop the camera and microphone. */
 export function stopLocalMedia() {
   for (const track of app.localStream ? app.localStream.getTracks() : []) track.stop();
   app.localStream = null;
@@ -163,11 +166,13 @@ export function stopLocalMedia() {
   dom.selfVideo.srcObject = null;
 }
 
+/** Mute or unmute the local tracks as the toggles say. */
 export function applyTrackStates() {
   if (app.audioTrack) app.audioTrack.enabled = !app.micMuted;
   if (app.videoTrack) app.videoTrack.enabled = !app.camMuted;
 }
 
+/** The preview and self view: the camera, or the camera-off placeholder. */
 export function updateMediaViews() {
   const video = liveTrack(app.videoTrack);
   const stream = video ? new MediaStream([video]) : null;
@@ -199,6 +204,7 @@ function updateToggle(button, kind, muted, hasTrack) {
   setText(button.querySelector('.btn-text'), key);
 }
 
+/** The microphone and camera toggles on both screens. */
 export function updateControls() {
   const hasMic = !!liveTrack(app.audioTrack);
   const hasCam = !!liveTrack(app.videoTrack);
@@ -219,6 +225,7 @@ export function updateControls() {
   updateHandButton();
 }
 
+/** Tell the server this site's mute state. */
 export function sendMute() {
   const session = app.session;
   if (session && session.welcomed) {
@@ -226,6 +233,7 @@ export function sendMute() {
   }
 }
 
+/** Mute or unmute the microphone; false when the host's mute holds it. */
 export function setMicMuted(muted) {
   if (!muted && app.mutedByHost && app.screen === 'meeting') {
     // Only the host (or being given the floor) lifts the host's mute: point at the hint.
@@ -242,6 +250,7 @@ export function setMicMuted(muted) {
   return true;
 }
 
+/** Turn the camera off or on. */
 export function setCamMuted(muted) {
   app.camMuted = !!muted;
   applyTrackStates();

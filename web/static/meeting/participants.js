@@ -63,6 +63,7 @@ function participantRow(p) {
   return li;
 }
 
+/** The participants panel and its counts. */
 export function renderParticipants() {
   const list = [...app.participants.values()].sort((a, b) => {
     if (a.id === app.selfId) return -1;
@@ -86,6 +87,7 @@ export function renderParticipants() {
   dom.participantCountButton.textContent = String(n);
 }
 
+/** Everything that shows people: the panel and the tiles. */
 export function renderPeople() {
   renderParticipants();
   renderTiles();

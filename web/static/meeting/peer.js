@@ -8,6 +8,7 @@ import { liveTrack, playMedia } from './view.js';
 
 const DISCONNECTED_GRACE_MS = 5_000;
 
+/** The server's offer: a new peer connection (replacing any old one), answered. */
 export async function onOffer(session, message) {
   if (session.pc) session.pc.close();
   const pc = new RTCPeerConnection({ iceServers: session.iceServers || [], bundlePolicy: 'max-bundle' });
@@ -87,6 +88,7 @@ function attachSlots(pc, slotList) {
   renderTiles();
 }
 
+/** A peer connection's state, from its connection or ICE state. */
 export function peerState(pc) {
   if (pc.connectionState) return pc.connectionState;
   const ice = pc.iceConnectionState; // older browsers

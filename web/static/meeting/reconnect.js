@@ -11,6 +11,7 @@ const BACKOFF_SECONDS = [1, 2, 4, 8, 15];
 
 // -- reconnecting -----------------------------------------------------------------------
 
+/** Cancel a scheduled reconnect. */
 export function clearReconnectTimer() {
   clearTimeout(app.reconnectTimer);
   clearInterval(app.countdownTimer);
@@ -18,11 +19,13 @@ export function clearReconnectTimer() {
   app.countdownTimer = null;
 }
 
+/** Close the current session, if any. */
 export function teardownSession() {
   if (app.session) app.session.close();
   app.session = null;
 }
 
+/** The stage overlay's words while reconnecting. */
 export function updateCountdown() {
   // Shown over the stage (not in a banner) so the layout does not jump.
   if (!navigator.onLine) {
@@ -34,6 +37,7 @@ export function updateCountdown() {
   else setText(dom.stageOverlayText, 'stage.reconnecting');
 }
 
+/** Reconnect after a backoff (unless stopped), counting down on the stage. */
 export function scheduleReconnect(reason) {
   if (app.stopped) return;
   console.info(`reconnecting (${reason})`);

@@ -11,6 +11,7 @@ import { setText } from './view.js';
 
 // -- screens, state indicator, banners -------------------------------------------------
 
+/** Show one of the three screens: prejoin | meeting | left. */
 export function showScreen(name) {
   app.screen = name;
   dom.prejoin.hidden = name !== 'prejoin';
@@ -21,6 +22,7 @@ export function showScreen(name) {
   renderRecording();
 }
 
+/** The connection state, shown in the top bar. */
 export function setState(state) {
   app.state = state;
   dom.connectionState.dataset.state = state;
@@ -32,6 +34,7 @@ export function setState(state) {
   updateHandButton();
 }
 
+/** A notice banner (null `key`: none), translated again on a language switch. */
 export function showNotice(key, params) {
   app.noticeKey = key ? { key, params } : null;
   if (!key) {
@@ -43,12 +46,14 @@ export function showNotice(key, params) {
   dom.noticeBanner.hidden = false;
 }
 
+/** The words for an error code. */
 export function errorMessage(code) {
   const key = `error.${code}`;
   const text = t(key);
   return text === key ? t('error.generic', { code }) : text;
 }
 
+/** The error banner for `code` (null: none). */
 export function showError(code) {
   app.errorCode = code;
   if (!code) {
@@ -81,6 +86,7 @@ const CLOSING_KEYS = { minutes: 'closing.minutes', seconds: 'closing.seconds', n
 /** The meeting's announced end (`closing`), counted down in #closing-banner. */
 export const closing = new Countdown(renderClosing);
 
+/** The closing banner: the time left, on the meeting screen only. */
 export function renderClosing() {
   showCountdown(dom.closingBanner, dom.closingText, closing, CLOSING_KEYS, closing.running && app.screen === 'meeting');
 }

@@ -130,6 +130,7 @@ function joinMessage() {
   };
 }
 
+/** Open a new signaling session (the socket, then `join`). */
 export function connect() {
   clearReconnectTimer();
   setText(dom.stageOverlayText, 'stage.reconnecting');

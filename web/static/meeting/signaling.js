@@ -30,6 +30,7 @@ export const STOP_ERRORS = new Set([
   'removed', 'not-invited', 'room-locked', 'room-closed', 'meeting-ended', 'meeting-cancelled', 'meeting-not-found',
 ]);
 
+/** One message from the server on `session`. */
 export async function handleMessage(session, message) {
   switch (message.type) {
     case 'welcome':

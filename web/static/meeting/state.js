@@ -6,16 +6,20 @@ import { bodyJson } from '../shared/page_data.js';
 
 // -- page data --------------------------------------------------------------------------
 
+/** The page's data from meeting.html: room, site, expiry. */
 export const config = bodyJson('config');
 
+/** The room: {id, name}. */
 export const room = config.room || { id: '', name: '' };
 const site = config.site || { name: '', role: 'participant' };
 // Taken out of the address bar and the history at once (see ../shared/join_token.js).
 export const token = takeJoinToken(room.id);
+/** This site only watches and listens. */
 export const isViewer = site.role === 'viewer';
 
 // -- state ------------------------------------------------------------------------------
 
+/** What the page knows; also read by `window.conference`. */
 export const app = {
   screen: 'prejoin', // prejoin | meeting | left
   state: 'idle', // idle | connecting | connected | reconnecting | disconnected | left | error
@@ -51,5 +55,7 @@ export const app = {
   endedKind: null,
 };
 
+/** The video tiles, by slot name. */
 export const tiles = new Map(); // slot name -> tile parts
+/** The <audio> elements, by slot name. */
 export const audioElements = new Map(); // slot name -> <audio>

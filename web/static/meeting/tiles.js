@@ -7,6 +7,7 @@ import { setText } from './view.js';
 
 // -- tiles ------------------------------------------------------------------------------
 
+/** Take a tile element into the layout (its parts, by slot). */
 export function registerTile(el) {
   const parts = {
     el,
@@ -27,6 +28,7 @@ function slotNumber(name) {
   return Number.isFinite(n) ? n : 0;
 }
 
+/** The thumbnail tile of `slot`, made when first needed. */
 export function ensureThumbTile(slot) {
   const existing = tiles.get(slot);
   if (existing) return existing;
@@ -65,6 +67,7 @@ export function ensureThumbTile(slot) {
   return registerTile(el);
 }
 
+/** The <audio> element of `slot`, made when first needed. */
 export function ensureAudio(slot) {
   let el = audioElements.get(slot);
   if (!el) {
@@ -124,6 +127,7 @@ function renderTile(parts) {
   parts.badge.hidden = !speaking;
 }
 
+/** Every tile, and the stage's layout for the thumbnails shown. */
 export function renderTiles() {
   for (const parts of tiles.values()) renderTile(parts);
   const visibleThumbs = [...tiles.values()].filter((p) => p.slot !== 'main' && !p.el.hidden).length;
@@ -132,11 +136,13 @@ export function renderTiles() {
   dom.stageArea.classList.toggle('many-thumbs', visibleThumbs > 4);
 }
 
+/** A site's name, or '' when the page does not know it. */
 export function siteName(id) {
   const p = app.participants.get(id);
   return (p && p.name) || app.names.get(id) || '';
 }
 
+/** A `slots` message: which site is in which slot, and their names. */
 export function setSlots(assignments, names) {
   for (const [id, name] of Object.entries(names || {})) {
     if (typeof name === 'string' && name) app.names.set(id, name);
@@ -148,6 +154,7 @@ export function setSlots(assignments, names) {
   renderTiles();
 }
 
+/** Empty every tile and audio element (the session is gone). */
 export function resetMediaElements() {
   for (const parts of tiles.values()) parts.video.srcObject = null;
   for (const el of audioElements.values()) el.srcObject = null;

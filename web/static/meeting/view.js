@@ -6,6 +6,7 @@ import { dom } from './dom.js';
 
 // -- small helpers ----------------------------------------------------------------------
 
+/** The text of `key` in `el`; without params it follows language switches. */
 export function setText(el, key, params) {
   if (!el) return;
   if (params) {
@@ -16,6 +17,7 @@ export function setText(el, key, params) {
   el.textContent = t(key, params);
 }
 
+/** Swap a button's icon. */
 export function setIcon(button, name) {
   const holder = button && button.querySelector('[data-icon]');
   if (holder && holder.dataset.icon !== name) {
@@ -24,10 +26,12 @@ export function setIcon(button, name) {
   }
 }
 
+/** `track` if it is still live, else null. */
 export function liveTrack(track) {
   return track && track.readyState === 'live' ? track : null;
 }
 
+/** Play a media element; when the browser blocks audio, offer the enable-audio button. */
 export function playMedia(el) {
   const promise = el.play && el.play();
   if (promise && promise.catch) {

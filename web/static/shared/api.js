@@ -5,8 +5,10 @@ import { bodyJson } from './page_data.js';
 
 /** {user: {username, display_name, role, unit_code}, csrf_token, meeting_id?, timezone?} */
 export const page = bodyJson('page');
+/** The logged-in user, or null. */
 export const user = page.user || null;
 
+/** Whether `role` manages meetings (host or admin). */
 export const isManagerRole = (role = user?.role) => role === 'host' || role === 'admin';
 
 /** An error from the API: `code` is stable, `message` is the server's text. */

@@ -15,6 +15,7 @@ export function learnOffset(iso) {
   if (parts && parts.offset) serverOffset = parts.offset;
 }
 
+/** The server's UTC offset as last learned ("+07:00"). */
 export function getOffset() {
   return serverOffset;
 }
