@@ -1,6 +1,6 @@
 // Texts and formatting shared by the recordings pages (/recordings and
 // /recordings/{id}), Vietnamese first. Importing this module registers the
-// texts with ./i18n.js (addMessages).
+// texts with ../shared/i18n.js (addMessages).
 //
 // The API gives times as Unix seconds (the server's clock); they are shown
 // in the server's zone (+07:00), whatever the browser's own zone, like the
