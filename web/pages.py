@@ -23,7 +23,7 @@ from web.auth import (
     prelogin_token,
     start_login,
 )
-from web.keys import CONFERENCE, TEMPLATES
+from web.keys import CONFERENCE, SETTINGS, TEMPLATES
 
 # Messages for the error page, Vietnamese first.
 PAGE_ERRORS = {
@@ -90,7 +90,7 @@ def error_page(
     """A bilingual error page for people who opened a bad link.
 
     ``join_link``: the page answers ``/join/{room}``, and its script hides the
-    token or comes back with the tab's own (see ``static/join_token.js``).
+    token or comes back with the tab's own (see ``static/shared/join_token.js``).
     """
     vi, en = PAGE_ERRORS.get(code, ("Đã có lỗi xảy ra.", "Something went wrong."))
     return render(
@@ -311,7 +311,12 @@ async def console_page(request: web.Request) -> web.Response:
     return render(
         request,
         "console.html",
-        **_page_context(principal, csrf, meeting_id=request.match_info["id"]),
+        **_page_context(
+            principal,
+            csrf,
+            meeting_id=request.match_info["id"],
+            timezone=request.app[SETTINGS].timezone,
+        ),
     )
 
 

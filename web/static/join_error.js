@@ -1,4 +1,4 @@
-// The error page of a join link: see join_token.js.
-import { recoverJoin } from './join_token.js';
+// The error page of a join link: see shared/join_token.js.
+import { recoverJoin } from './shared/join_token.js';
 
 recoverJoin();

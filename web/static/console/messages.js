@@ -1,5 +1,5 @@
 // Texts of the host console ("Điều hành cuộc họp"), Vietnamese first.
-// Registered with ../pages/i18n.js (the logged-in pages' translations).
+// Registered with ../shared/i18n.js by ./main.js (next to the logged-in pages' texts).
 
 export const MESSAGES = {
   vi: {

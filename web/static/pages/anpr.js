@@ -4,10 +4,10 @@
 // (?plate=&from=&to=&checkpoint=) so a search can be bookmarked or sent, and
 // the feeds page links a camera's last plate here.
 
-import { t, plural, addMessages, onLangChange, getLang } from './i18n.js';
-import { api, showError, h, ApiError } from './api.js';
-import { learnOffset, formatDateTime, fromLocalInput, toLocalInput, parseIso } from './time.js';
-import { icon, fillIcons } from '../console/icons.js';
+import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
+import { api, showError, h, ApiError, setPageError } from '../shared/api.js';
+import { learnOffset, formatDateTime, fromLocalInput, toLocalInput, parseIso } from '../shared/time.js';
+import { icon, fillIcons } from '../shared/icons.js';
 
 const MESSAGES = {
   vi: {
@@ -224,13 +224,11 @@ async function search({ more = false } = {}) {
     if (seq !== state.seq) return;
     state.events = Array.isArray(data?.events) ? data.events : [];
     if (state.events[0]?.time) learnOffset(state.events[0].time);
-    state.error = null;
-    showError(dom.error, null);
+    setPageError(state, dom.error, null);
     render();
   } catch (exc) {
     if (seq !== state.seq) return;
-    state.error = exc;
-    showError(dom.error, exc);
+    setPageError(state, dom.error, exc);
     if (exc instanceof ApiError && exc.code === 'bad-plate') dom.plate.setAttribute('aria-invalid', 'true');
     setStatus(t('anpr.loadError'));
   } finally {

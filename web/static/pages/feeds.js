@@ -3,9 +3,9 @@
 // a form to register a camera (POST /api/feeds) and deletion with
 // confirmation (DELETE /api/feeds/{id}).
 
-import { t, plural, addMessages, onLangChange, getLang } from './i18n.js';
-import { api, showError, errorText, h, ApiError } from './api.js';
-import { partsAt, formatDateTime, formatTime } from './time.js';
+import { t, plural, addMessages, onLangChange, getLang } from '../shared/i18n.js';
+import { api, showError, errorText, h, ApiError, setPageError } from '../shared/api.js';
+import { partsAt, formatDateTime, formatTime } from '../shared/time.js';
 
 const MESSAGES = {
   vi: {
@@ -207,13 +207,11 @@ async function load() {
     if (seq !== state.seq) return;
     state.feeds = Array.isArray(data?.feeds) ? data.feeds : [];
     state.loadedAt = Date.now();
-    state.error = null;
-    showError(dom.error, null);
+    setPageError(state, dom.error, null);
     render();
   } catch (exc) {
     if (seq !== state.seq) return;
-    state.error = exc;
-    showError(dom.error, exc);
+    setPageError(state, dom.error, exc);
     if (!state.feeds) setStatus(t('feeds.loadError'));
   } finally {
     state.loading = false;

@@ -1,25 +1,15 @@
 // The shared layout of base.html: translations of the header, the language
 // switch (#lang-toggle) and the current page in the navigation. Loaded by
 // every page that uses base.html's default body; page scripts listen with
-// onLangChange() from ./i18n.js and must not bind #lang-toggle themselves.
+// onLangChange() from ../shared/i18n.js and must not bind #lang-toggle themselves.
 
-import { applyI18n, toggleLang, onLangChange, getLang, addMessages } from './i18n.js';
-import { fillIcons } from '../icons.js';
+import { applyI18n, toggleLang, onLangChange, getLang, addMessages } from '../shared/i18n.js';
+import { fillIcons } from '../shared/icons.js';
+import { MESSAGES } from './messages.js';
 
-// The checkpoint-camera entries of the navigation (base.html); the pages'
-// own texts are in their scripts.
-addMessages({
-  vi: {
-    'nav.anpr': 'Tra cứu biển số',
-    'nav.feeds': 'Camera chốt',
-    'nav.anprLists': 'Danh sách cảnh báo',
-  },
-  en: {
-    'nav.anpr': 'Plate search',
-    'nav.feeds': 'Cameras',
-    'nav.anprLists': 'Alert lists',
-  },
-});
+// Every page on base.html gets these texts before its own script runs
+// (module scripts run in document order, this one first).
+addMessages(MESSAGES);
 
 function markCurrent() {
   const path = location.pathname.replace(/\/+$/, '') || '/';

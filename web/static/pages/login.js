@@ -1,7 +1,7 @@
 // The login page works without JavaScript; this adds the show-password
 // switch, keeps the window title in the chosen language and stops double submits.
 
-import { t, onLangChange, getLang } from './i18n.js';
+import { t, onLangChange, getLang } from '../shared/i18n.js';
 
 const field = document.getElementById('show-password-field');
 const box = document.getElementById('show-password');

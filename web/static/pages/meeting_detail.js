@@ -1,10 +1,10 @@
 // /meetings/{id}: a meeting, its invited sites and (for its managers) every
 // site's join link with a copy button.
 
-import { t, plural, onLangChange } from './i18n.js';
-import { api, page, user, showError, mapLimit, h } from './api.js';
-import { learnOffset, formatDay, dayKey, formatRange, formatDateTime, formatTime } from './time.js';
-import { fillIcons } from '../icons.js';
+import { t, plural, onLangChange } from '../shared/i18n.js';
+import { api, page, user, showError, mapLimit, h, setPageError } from '../shared/api.js';
+import { learnOffset, formatDay, dayKey, formatRange, formatDateTime, formatTime } from '../shared/time.js';
+import { fillIcons } from '../shared/icons.js';
 
 const $ = (id) => document.getElementById(id);
 const dom = {
@@ -46,8 +46,7 @@ function absolute(url) {
 }
 
 function setError(error) {
-  state.error = error;
-  showError(dom.error, error);
+  setPageError(state, dom.error, error);
 }
 
 function setNotice(key) {

@@ -1,11 +1,12 @@
 // /meetings/new and /meetings/{id}/edit: the scheduling form.
 
-import { t, onLangChange } from './i18n.js';
-import { api, page, user, showError, h, fold, ApiError } from './api.js';
+import { t, onLangChange } from '../shared/i18n.js';
+import { api, page, user, showError, h, ApiError } from '../shared/api.js';
+import { fold } from '../shared/text.js';
 import {
   learnOffset, toLocalInput, fromLocalInput, parseIso, partsAt, msOf, formatDay, dayKey,
   formatTime, formatDuration, isoAt,
-} from './time.js';
+} from '../shared/time.js';
 import { TreePicker } from './tree_picker.js';
 
 const $ = (id) => document.getElementById(id);

@@ -1,12 +1,12 @@
 // /meetings: the meetings the user may see, as a list grouped by day (from a
 // week ago to 60 days ahead) or one week at a time.
 
-import { t, plural, onLangChange } from './i18n.js';
-import { api, user, isManagerRole, showError, mapLimit, h } from './api.js';
+import { t, plural, onLangChange } from '../shared/i18n.js';
+import { api, user, isManagerRole, showError, mapLimit, h, setPageError } from '../shared/api.js';
 import {
   learnOffset, isoAt, dayKey, formatDay, formatDate, formatTime, todayKey, addDays,
   weekdayOf, dayStartIso,
-} from './time.js';
+} from '../shared/time.js';
 
 const DAY_MS = 86400000;
 const VIEW_KEY = 'conference.meetingsView';
@@ -80,8 +80,7 @@ async function load({ quiet = false } = {}) {
     const meetings = (data?.meetings || []).slice().sort((a, b) => a.start_ts - b.start_ts);
     if (meetings[0]) learnOffset(meetings[0].start);
     const signature = JSON.stringify([state.view, range.fromKey, range.toKey, meetings.map((m) => [m.id, m.status, m.title, m.start, m.end])]);
-    state.error = null;
-    showError(dom.error, null);
+    setPageError(state, dom.error, null);
     if (quiet && signature === state.signature) return; // nothing changed: keep the DOM (and focus)
     state.signature = signature;
     state.meetings = meetings;
@@ -91,8 +90,7 @@ async function load({ quiet = false } = {}) {
   } catch (exc) {
     if (seq !== state.loadSeq) return;
     if (!quiet || !state.meetings) {
-      state.error = exc;
-      showError(dom.error, exc);
+      setPageError(state, dom.error, exc);
       setStatus(t('meetings.loadError'));
     }
   } finally {

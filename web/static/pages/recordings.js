@@ -3,9 +3,9 @@
 // URL (?unit=&from=YYYY-MM-DD&to=YYYY-MM-DD) so a filtered list can be
 // bookmarked or sent. The list is loaded on demand only (no polling).
 
-import { t, plural, onLangChange } from './i18n.js';
-import { api, showError, h } from './api.js';
-import { getOffset, addDays } from './time.js';
+import { t, plural, onLangChange } from '../shared/i18n.js';
+import { api, showError, h, setPageError } from '../shared/api.js';
+import { getOffset, addDays } from '../shared/time.js';
 import {
   clockOf, sizeOf, dateTimeOf, isoOf, statusLabel, orderUnits, unitsSummary,
 } from './recordings_i18n.js';
@@ -74,16 +74,14 @@ async function load() {
     if (seq !== state.seq) return;
     state.recordings = data?.recordings || [];
     state.retentionDays = typeof data?.retention_days === 'number' ? data.retention_days : null;
-    state.error = null;
-    showError(dom.error, null);
+    setPageError(state, dom.error, null);
     for (const r of state.recordings) {
       for (const u of r.units || []) if (u?.code && !state.units.has(u.code)) state.units.set(u.code, u);
     }
     render();
   } catch (exc) {
     if (seq !== state.seq) return;
-    state.error = exc;
-    showError(dom.error, exc);
+    setPageError(state, dom.error, exc);
     setStatus(t('rec.loadError'));
   } finally {
     if (seq === state.seq) dom.list.setAttribute('aria-busy', 'false');

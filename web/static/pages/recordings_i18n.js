@@ -1,13 +1,13 @@
 // Texts and formatting shared by the recordings pages (/recordings and
 // /recordings/{id}), Vietnamese first. Importing this module registers the
-// texts with ./i18n.js (addMessages).
+// texts with ../shared/i18n.js (addMessages).
 //
 // The API gives times as Unix seconds (the server's clock); they are shown
 // in the server's zone (+07:00), whatever the browser's own zone, like the
 // meetings pages.
 
-import { t, addMessages, getLang } from './i18n.js';
-import { partsAt, formatDateTime, formatDate, formatTime } from './time.js';
+import { t, addMessages, getLang } from '../shared/i18n.js';
+import { partsAt, formatDateTime, formatDate, formatTime } from '../shared/time.js';
 
 export const MESSAGES = {
   vi: {

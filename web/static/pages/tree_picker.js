@@ -7,8 +7,9 @@
 // The selection is kept as a set of unit codes, so units checked through a
 // subtree stay checked whether their nodes are shown or not.
 
-import { t, plural } from './i18n.js';
-import { api, h, fold, showError } from './api.js';
+import { t, plural } from '../shared/i18n.js';
+import { api, h, showError } from '../shared/api.js';
+import { fold } from '../shared/text.js';
 
 export class TreePicker {
   /**

@@ -2,7 +2,7 @@
 // with the server's offset ("2026-11-27T08:00:00+07:00"); we show their wall
 // time as written (dd/mm/yyyy HH:mm, 24 h), whatever the browser's own zone.
 
-import { t } from './i18n.js';
+import { t, locale } from './i18n.js';
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -15,6 +15,7 @@ export function learnOffset(iso) {
   if (parts && parts.offset) serverOffset = parts.offset;
 }
 
+/** The server's UTC offset as last learned ("+07:00"). */
 export function getOffset() {
   return serverOffset;
 }
@@ -144,4 +145,33 @@ export function formatDuration(minutes) {
   if (h && m) return t('duration.hm', { h, m });
   if (h) return t('duration.h', { h });
   return t('duration.m', { m });
+}
+
+/** A moment in the browser's own zone and the active language's conventions, e.g. "17:30 12/05/2026". */
+export function formatMoment(date) {
+  try {
+    return new Intl.DateTimeFormat(locale(), {
+      hour: '2-digit', minute: '2-digit', day: '2-digit', month: '2-digit', year: 'numeric',
+    }).format(date);
+  } catch {
+    return date.toLocaleString();
+  }
+}
+
+const clockFormats = new Map(); // IANA zone -> Intl.DateTimeFormat
+
+/** "HH:mm:ss" of an epoch-seconds time in the IANA zone `timeZone` ('' for none known). */
+export function clockIn(seconds, timeZone) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return '';
+  let format = clockFormats.get(timeZone);
+  if (!format) {
+    const options = { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+    try {
+      format = new Intl.DateTimeFormat('en-GB', { ...options, timeZone: timeZone || undefined });
+    } catch {
+      format = new Intl.DateTimeFormat('en-GB', options); // a zone this browser does not know: its own
+    }
+    clockFormats.set(timeZone, format);
+  }
+  return format.format(new Date(seconds * 1000));
 }

@@ -1,4 +1,4 @@
-// Small line icons drawn as inline SVG (no icon fonts, nothing external).
+// The line icons of every page, drawn as inline SVG (no icon fonts, nothing external).
 // Shapes follow the Feather icon set (MIT licence). Colour comes from CSS
 // (`currentColor`), so they follow the button's text colour.
 
@@ -55,6 +55,59 @@ const SHAPES = {
     ['path', { d: 'M15 3h4a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2h-4' }],
     ['polyline', { points: '10 17 15 12 10 7' }],
     ['line', { x1: 15, y1: 12, x2: 3, y2: 12 }],
+  ],
+  // A raised open hand.
+  hand: [
+    ['path', { d: 'M18 11V6a2 2 0 0 0-4 0v5' }],
+    ['path', { d: 'M14 10V4a2 2 0 0 0-4 0v6' }],
+    ['path', { d: 'M10 10.5V6a2 2 0 0 0-4 0v8' }],
+    ['path', { d: 'M18 8a2 2 0 1 1 4 0v6a8 8 0 0 1-8 8h-2c-2.8 0-4.5-.86-5.99-2.34l-3.6-3.6a2 2 0 0 1 2.83-2.82L7 15' }],
+  ],
+  // The floor: a lectern microphone with sound waves.
+  floor: [
+    ['path', { d: 'M12 2a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V5a3 3 0 0 0-3-3z' }],
+    ['path', { d: 'M19 10v1a7 7 0 0 1-14 0v-1' }],
+    ['line', { x1: 12, y1: 18, x2: 12, y2: 22 }],
+    ['path', { d: 'M21.5 6.5a9 9 0 0 1 0 7M2.5 6.5a9 9 0 0 0 0 7' }],
+  ],
+  // Spotlight: a star.
+  spotlight: [
+    ['polygon', { points: '12 2 15.09 8.26 22 9.27 17 14.14 18.18 21.02 12 17.77 5.82 21.02 7 14.14 2 9.27 8.91 8.26 12 2' }],
+  ],
+  lock: [
+    ['rect', { x: 3, y: 11, width: 18, height: 11, rx: 2, ry: 2 }],
+    ['path', { d: 'M7 11V7a5 5 0 0 1 10 0v4' }],
+  ],
+  unlock: [
+    ['rect', { x: 3, y: 11, width: 18, height: 11, rx: 2, ry: 2 }],
+    ['path', { d: 'M7 11V7a5 5 0 0 1 9.9-1' }],
+  ],
+  remove: [
+    ['path', { d: 'M16 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2' }],
+    ['circle', { cx: 8.5, cy: 7, r: 4 }],
+    ['line', { x1: 18, y1: 8, x2: 23, y2: 13 }],
+    ['line', { x1: 23, y1: 8, x2: 18, y2: 13 }],
+  ],
+  readmit: [
+    ['path', { d: 'M16 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2' }],
+    ['circle', { cx: 8.5, cy: 7, r: 4 }],
+    ['polyline', { points: '17 11 19 13 23 9' }],
+  ],
+  'hand-down': [
+    ['line', { x1: 12, y1: 5, x2: 12, y2: 19 }],
+    ['polyline', { points: '19 12 12 19 5 12' }],
+  ],
+  clock: [
+    ['circle', { cx: 12, cy: 12, r: 10 }],
+    ['polyline', { points: '12 6 12 12 16 14' }],
+  ],
+  x: [
+    ['line', { x1: 18, y1: 6, x2: 6, y2: 18 }],
+    ['line', { x1: 6, y1: 6, x2: 18, y2: 18 }],
+  ],
+  search: [
+    ['circle', { cx: 11, cy: 11, r: 8 }],
+    ['line', { x1: 21, y1: 21, x2: 16.65, y2: 16.65 }],
   ],
 };
 

@@ -1,19 +1,14 @@
 // Page data (from <body data-page>), the JSON API client and its error messages.
 
 import { t, has } from './i18n.js';
+import { bodyJson } from './page_data.js';
 
-function readPage() {
-  try {
-    return JSON.parse(document.body.dataset.page || '{}');
-  } catch {
-    return {};
-  }
-}
-
-/** {user: {username, display_name, role, unit_code}, csrf_token, meeting_id?} */
-export const page = readPage();
+/** {user: {username, display_name, role, unit_code}, csrf_token, meeting_id?, timezone?} */
+export const page = bodyJson('page');
+/** The logged-in user, or null. */
 export const user = page.user || null;
 
+/** Whether `role` manages meetings (host or admin). */
 export const isManagerRole = (role = user?.role) => role === 'host' || role === 'admin';
 
 /** An error from the API: `code` is stable, `message` is the server's text. */
@@ -26,18 +21,21 @@ export class ApiError extends Error {
   }
 }
 
-/** fetch() a JSON API path; resolves to the parsed body (null for 204), rejects with ApiError. */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+/**
+ * fetch() a JSON API path; resolves to the parsed body (null for 204), rejects with ApiError.
+ * `body` goes as JSON, or as it is (a file) when `contentType` names its type.
+ */
+export async function api(path, { method = 'GET', body, contentType, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = page.csrf_token || '';
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || contentType ? body : JSON.stringify(body),
       signal,
     });
   } catch (exc) {
@@ -104,6 +102,12 @@ export function showError(el, error) {
   el.hidden = false;
 }
 
+/** Keep `error` as the page's `state.error` (shown again after a language switch) and show it in `banner`; null clears both. */
+export function setPageError(state, banner, error) {
+  state.error = error;
+  showError(banner, error);
+}
+
 /** Run `fn` over items with at most `limit` at a time. */
 export async function mapLimit(items, limit, fn) {
   const out = new Array(items.length);
@@ -139,15 +143,4 @@ export function h(tag, attrs = {}, ...children) {
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return el;
-}
-
-/** Lower-case without Vietnamese diacritics, for searching ("Định Hóa" ~ "dinh hoa"). */
-export function fold(text) {
-  return String(text || '')
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/đ/g, 'd')
-    .replace(/Đ/g, 'D')
-    .toLowerCase()
-    .trim();
 }

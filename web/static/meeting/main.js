@@ -1,0 +1,217 @@
+// The browser meeting page: pre-join check, signaling, the peer connection,
+// the slot layout and automatic reconnection.
+//
+// Protocol (web/messages.py): the client sends `join`, the server answers with
+// `welcome`, `offer` and `slots`; the client answers the offer. Video arrives in
+// fixed receive slots ("main", "thumb-N"), audio in "audio-N"; `slots` says
+// which site is in which slot.
+//
+// This module starts the page and binds its controls. The rest is in the
+// modules next to it: session (the signaling socket), signaling (the server's
+// messages), peer (the peer connection), reconnect, joining (join, leave, end),
+// media (camera and microphone), tiles, participants, floor, stats, screens
+// (screens, indicator, banners); shared state in state.js, elements in dom.js.
+
+import { addMessages, applyI18n, getLang, onLangChange, t, toggleLang } from '../shared/i18n.js';
+import { fillIcons } from '../shared/icons.js';
+import { formatMoment } from '../shared/time.js';
+import { dom } from './dom.js';
+import { renderFloor, setHandRaised } from './floor.js';
+import { backToPrejoin, join, leave, renderEnded, requestWakeLock } from './joining.js';
+import {
+  acquireMedia,
+  fillDevicePickers,
+  setCamMuted,
+  setMicMuted,
+  switchDevice,
+  updateControls,
+  updateMediaViews,
+} from './media.js';
+import { renderPeople } from './participants.js';
+import { clearReconnectTimer, teardownSession, updateCountdown } from './reconnect.js';
+import { closing, renderClosing, setState, showError, showNotice, showScreen } from './screens.js';
+import { connect } from './session.js';
+import { app, audioElements, config, isViewer, room, token } from './state.js';
+import { registerTile } from './tiles.js';
+import { playMedia, setText } from './view.js';
+import { MESSAGES } from './messages.js';
+
+addMessages(MESSAGES);
+
+const WIDE_PANEL_MIN_WIDTH = 1500;
+
+window.addEventListener('online', () => {
+  if (app.stopped) return;
+  if (app.reconnectTimer) {
+    clearReconnectTimer();
+    connect();
+  } else if (app.session && !app.session.connected && app.state !== 'connecting') {
+    connect();
+  }
+});
+
+window.addEventListener('offline', () => {
+  if (!app.stopped && app.screen === 'meeting') setText(dom.stageOverlayText, 'reconnect.offline');
+});
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && !app.stopped) requestWakeLock();
+});
+
+window.addEventListener('pagehide', () => {
+  // Closing or reloading the tab: tell the server now rather than after a timeout.
+  if (app.session) app.session.send({ type: 'leave' });
+  teardownSession();
+});
+
+// -- layout: participants panel ------------------------------------------------------------
+
+function setPanelOpen(open) {
+  dom.panel.hidden = !open;
+  dom.meeting.classList.toggle('panel-open', open);
+  dom.toggleParticipants.setAttribute('aria-expanded', String(open));
+  dom.toggleParticipants.classList.toggle('is-active', open);
+}
+
+// -- language ---------------------------------------------------------------------------
+
+function renderLanguage() {
+  applyI18n();
+  document.title = `${room.name} – ${t('app.title')}`;
+  dom.langToggle.setAttribute('lang', getLang() === 'vi' ? 'en' : 'vi');
+  if (config.expires) {
+    dom.prejoinExpires.hidden = false;
+    setText(dom.prejoinExpires, 'prejoin.expires', { time: formatMoment(new Date(config.expires * 1000)) });
+  }
+  if (app.noticeKey) showNotice(app.noticeKey.key, app.noticeKey.params);
+  if (app.reconnectTimer) updateCountdown();
+  if (app.errorCode) showError(app.errorCode);
+  if (app.screen === 'left') renderEnded();
+  updateControls();
+  updateMediaViews();
+  renderPeople();
+  renderFloor();
+  renderClosing();
+  // Device names that were numbered ("Camera 1") follow the language too.
+  if (!dom.devicePickers.hidden) fillDevicePickers();
+}
+
+// -- start ------------------------------------------------------------------------------
+
+function init() {
+  fillIcons();
+  registerTile(dom.mainTile);
+  dom.joinButton.addEventListener('click', () => join());
+  dom.leaveButton.addEventListener('click', () => leave());
+  dom.rejoinButton.addEventListener('click', () => backToPrejoin());
+  dom.langToggle.addEventListener('click', () => toggleLang());
+  for (const button of [dom.toggleMic, dom.prejoinMic]) {
+    button.addEventListener('click', () => setMicMuted(!app.micMuted));
+  }
+  for (const button of [dom.toggleCam, dom.prejoinCam]) {
+    button.addEventListener('click', () => setCamMuted(!app.camMuted));
+  }
+  dom.toggleParticipants.addEventListener('click', () => setPanelOpen(dom.panel.hidden));
+  dom.toggleHand.addEventListener('click', () => setHandRaised(!app.handRaised));
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !dom.panel.hidden && window.innerWidth < WIDE_PANEL_MIN_WIDTH) {
+      setPanelOpen(false);
+      dom.toggleParticipants.focus();
+    }
+  });
+  dom.enableAudio.addEventListener('click', () => {
+    dom.enableAudio.hidden = true;
+    for (const el of audioElements.values()) playMedia(el);
+  });
+  dom.cameraSelect.addEventListener('change', () => switchDevice());
+  dom.micSelect.addEventListener('change', () => switchDevice());
+  onLangChange(renderLanguage);
+
+  dom.body.classList.toggle('is-viewer', isViewer);
+  setPanelOpen(window.innerWidth >= WIDE_PANEL_MIN_WIDTH);
+  showScreen('prejoin');
+  setState('idle');
+  renderLanguage();
+
+  if (!token) {
+    showError('token-missing');
+    dom.joinButton.disabled = true;
+    return;
+  }
+  dom.joinButton.disabled = true;
+  app.mediaPromise = acquireMedia()
+    .catch((err) => console.error('media setup failed', err))
+    .finally(() => {
+      dom.joinButton.disabled = false;
+      updateMediaViews();
+      updateControls();
+    });
+}
+
+// For automated tests and for support staff looking at the console.
+window.conference = {
+  get pc() {
+    return app.session ? app.session.pc : null;
+  },
+  get socket() {
+    return app.session ? app.session.ws : null;
+  },
+  get state() {
+    return app.state;
+  },
+  get screen() {
+    return app.screen;
+  },
+  get slots() {
+    return app.slots;
+  },
+  get participants() {
+    return app.participants;
+  },
+  get localStream() {
+    return app.localStream;
+  },
+  get selfId() {
+    return app.selfId;
+  },
+  get speaker() {
+    return app.speaker;
+  },
+  get micMuted() {
+    return app.micMuted;
+  },
+  get camMuted() {
+    return app.camMuted;
+  },
+  get lang() {
+    return getLang();
+  },
+  get floor() {
+    return app.floor;
+  },
+  get recording() {
+    return app.recording;
+  },
+  get mutedByHost() {
+    return app.mutedByHost;
+  },
+  get handRaised() {
+    return app.handRaised;
+  },
+  get count() {
+    return Math.max(app.count, app.participants.size);
+  },
+  get names() {
+    return app.names;
+  },
+  get closingSeconds() {
+    return closing.running ? closing.left : null;
+  },
+  join,
+  leave,
+  setMicMuted,
+  setCamMuted,
+  raiseHand: setHandRaised,
+};
+
+init();

@@ -1,0 +1,260 @@
+// Local media: the camera and microphone, the device pickers, the mute toggles.
+
+import { t } from '../shared/i18n.js';
+import { dom } from './dom.js';
+import { updateHandButton } from './floor.js';
+import { showNotice } from './screens.js';
+import { app, isViewer } from './state.js';
+import { liveTrack, playMedia, setIcon, setText } from './view.js';
+
+// -- local media ------------------------------------------------------------------------
+
+function classifyMediaError(err) {
+  const name = err && err.name;
+  if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') return 'media.denied';
+  if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') return 'media.busy';
+  return 'media.none';
+}
+
+function videoConstraints() {
+  const c = { width: 640, height: 360 };
+  const id = dom.cameraSelect.value;
+  if (id) c.deviceId = { exact: id };
+  return c;
+}
+
+function audioConstraints() {
+  const id = dom.micSelect.value;
+  return id ? { deviceId: { exact: id } } : true;
+}
+
+function setMediaWarning(key) {
+  app.mediaWarningKey = key;
+  dom.mediaWarning.hidden = !key;
+  if (key) setText(dom.mediaWarningText, key);
+}
+
+function setMediaStatus(key) {
+  app.mediaStatusKey = key;
+  dom.mediaStatus.hidden = !key;
+  if (key) setText(dom.mediaStatus, key);
+}
+
+function watchTrack(track) {
+  track.addEventListener('ended', () => {
+    if (track !== app.audioTrack && track !== app.videoTrack) return;
+    if (track === app.audioTrack) app.audioTrack = null;
+    if (track === app.videoTrack) app.videoTrack = null;
+    updateMediaViews();
+    updateControls();
+    if (app.screen === 'meeting') showNotice('media.ended');
+    else setMediaWarning('media.ended');
+  });
+}
+
+/** Ask for camera and microphone; fall back to microphone only, camera only, then nothing. */
+export async function acquireMedia() {
+  stopLocalMedia();
+  if (isViewer) {
+    setMediaStatus('prejoin.viewer');
+    setMediaWarning(null);
+    return;
+  }
+  const devices = navigator.mediaDevices;
+  if (!devices || !devices.getUserMedia) {
+    setMediaStatus(null);
+    setMediaWarning(window.isSecureContext === false ? 'media.insecure' : 'media.none');
+    return;
+  }
+  setMediaStatus('prejoin.checking');
+  const attempts = [
+    { audio: audioConstraints(), video: videoConstraints() },
+    { audio: audioConstraints() },
+    { video: videoConstraints() },
+  ];
+  let stream = null;
+  let firstError = null;
+  for (const constraints of attempts) {
+    try {
+      stream = await devices.getUserMedia(constraints);
+      break;
+    } catch (err) {
+      firstError = firstError || err;
+      if (err && err.name === 'OverconstrainedError' && (dom.cameraSelect.value || dom.micSelect.value)) {
+        // A remembered device is gone: forget the choice and try the defaults.
+        dom.cameraSelect.value = '';
+        dom.micSelect.value = '';
+      }
+    }
+  }
+  app.localStream = stream;
+  app.audioTrack = stream ? stream.getAudioTracks()[0] || null : null;
+  app.videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
+  for (const track of stream ? stream.getTracks() : []) watchTrack(track);
+  applyTrackStates();
+  if (app.audioTrack && app.videoTrack) {
+    setMediaWarning(null);
+    setMediaStatus('prejoin.ready');
+  } else if (app.audioTrack) {
+    setMediaWarning('media.audioOnly');
+    setMediaStatus(null);
+  } else if (app.videoTrack) {
+    setMediaWarning('media.videoOnly');
+    setMediaStatus(null);
+  } else {
+    setMediaWarning(classifyMediaError(firstError));
+    setMediaStatus(null);
+  }
+  if (stream) await fillDevicePickers();
+}
+
+/** The camera and microphone pickers, from the devices the browser lists. */
+export async function fillDevicePickers() {
+  let list = [];
+  try {
+    list = await navigator.mediaDevices.enumerateDevices();
+  } catch {
+    return;
+  }
+  const fill = (select, kind, track, fallbackKey) => {
+    const devices = list.filter((d) => d.kind === kind && d.deviceId);
+    const current = track ? track.getSettings().deviceId : '';
+    select.replaceChildren(
+      ...devices.map((d, i) => {
+        const option = document.createElement('option');
+        option.value = d.deviceId;
+        option.textContent = d.label || `${t(fallbackKey)} ${i + 1}`;
+        option.selected = d.deviceId === current;
+        return option;
+      }),
+    );
+    return devices.length;
+  };
+  const cameras = fill(dom.cameraSelect, 'videoinput', app.videoTrack, 'prejoin.camera');
+  const mics = fill(dom.micSelect, 'audioinput', app.audioTrack, 'prejoin.microphone');
+  dom.cameraField.hidden = cameras < 2;
+  dom.micField.hidden = mics < 2;
+  dom.devicePickers.hidden = cameras < 2 && mics < 2;
+}
+
+/** Another camera or microphone picked before joining. */
+export async function switchDevice() {
+  if (app.screen !== 'prejoin') return;
+  await reacquireMedia();
+}
+
+/** Ask for the camera and microphone again (the join button waits meanwhile). */
+export async function reacquireMedia() {
+  dom.joinButton.disabled = true;
+  app.mediaPromise = acquireMedia();
+  try {
+    await app.mediaPromise;
+  } finally {
+    dom.joinButton.disabled = false;
+    updateMediaViews();
+    updateControls();
+  }
+}
+
+/** Stop the camera and microphone. */
+export function stopLocalMedia() {
+  for (const track of app.localStream ? app.localStream.getTracks() : []) track.stop();
+  app.localStream = null;
+  app.audioTrack = null;
+  app.videoTrack = null;
+  dom.preview.srcObject = null;
+  dom.selfVideo.srcObject = null;
+}
+
+/** Mute or unmute the local tracks as the toggles say. */
+export function applyTrackStates() {
+  if (app.audioTrack) app.audioTrack.enabled = !app.micMuted;
+  if (app.videoTrack) app.videoTrack.enabled = !app.camMuted;
+}
+
+/** The preview and self view: the camera, or the camera-off placeholder. */
+export function updateMediaViews() {
+  const video = liveTrack(app.videoTrack);
+  const stream = video ? new MediaStream([video]) : null;
+  for (const el of [dom.preview, dom.selfVideo]) {
+    const currentTrack = el.srcObject && el.srcObject.getVideoTracks()[0];
+    if ((currentTrack || null) !== (video || null)) {
+      el.srcObject = stream;
+      if (stream) playMedia(el);
+    }
+  }
+  const off = !video || app.camMuted;
+  setText(dom.previewOffText, isViewer ? 'role.viewer' : video ? 'camera.off' : 'cam.none');
+  dom.previewOff.hidden = !off;
+  dom.preview.classList.toggle('is-off', off);
+  dom.selfOff.hidden = !off;
+  dom.selfView.hidden = isViewer || (!video && !app.audioTrack);
+  dom.selfVideo.classList.toggle('is-off', off);
+}
+
+// -- microphone / camera toggles ---------------------------------------------------------
+
+function updateToggle(button, kind, muted, hasTrack) {
+  button.setAttribute('aria-pressed', String(muted || !hasTrack));
+  button.classList.toggle('is-off', muted || !hasTrack);
+  button.disabled = !hasTrack;
+  const base = kind === 'mic' ? 'mic' : 'cam';
+  setIcon(button, muted || !hasTrack ? `${base}-off` : base);
+  const key = !hasTrack ? `${base}.none` : muted ? `${base}.unmute` : `${base}.mute`;
+  setText(button.querySelector('.btn-text'), key);
+}
+
+/** The microphone and camera toggles on both screens. */
+export function updateControls() {
+  const hasMic = !!liveTrack(app.audioTrack);
+  const hasCam = !!liveTrack(app.videoTrack);
+  for (const button of [dom.toggleMic, dom.prejoinMic]) updateToggle(button, 'mic', app.micMuted, hasMic);
+  for (const button of [dom.toggleCam, dom.prejoinCam]) updateToggle(button, 'cam', app.camMuted, hasCam);
+  for (const button of [dom.toggleMic, dom.toggleCam, dom.prejoinMic, dom.prejoinCam]) button.hidden = isViewer;
+  // Muted by the host: the microphone button says so, and the hint below says how to speak.
+  const locked = app.mutedByHost && app.screen === 'meeting';
+  dom.toggleMic.classList.toggle('is-locked', locked);
+  if (locked) {
+    setText(dom.toggleMic.querySelector('.btn-text'), 'hostMute.button');
+    dom.toggleMic.title = t('hostMute.hint');
+  } else {
+    dom.toggleMic.removeAttribute('title');
+  }
+  dom.micHint.hidden = !locked || isViewer;
+  if (locked) setText(dom.micHint, 'hostMute.hint');
+  updateHandButton();
+}
+
+/** Tell the server this site's mute state. */
+export function sendMute() {
+  const session = app.session;
+  if (session && session.welcomed) {
+    session.send({ type: 'mute', audio: app.micMuted, video: app.camMuted });
+  }
+}
+
+/** Mute or unmute the microphone; false when the host's mute holds it. */
+export function setMicMuted(muted) {
+  if (!muted && app.mutedByHost && app.screen === 'meeting') {
+    // Only the host (or being given the floor) lifts the host's mute: point at the hint.
+    updateControls();
+    dom.micHint.classList.remove('is-flash');
+    void dom.micHint.offsetWidth; // restart the animation
+    dom.micHint.classList.add('is-flash');
+    return false;
+  }
+  app.micMuted = !!muted;
+  applyTrackStates();
+  updateControls();
+  sendMute();
+  return true;
+}
+
+/** Turn the camera off or on. */
+export function setCamMuted(muted) {
+  app.camMuted = !!muted;
+  applyTrackStates();
+  updateControls();
+  updateMediaViews();
+  sendMute();
+}

@@ -1,0 +1,165 @@
+// The server's messages on the signaling socket.
+
+import { onFloor, onHand, onMutedByHost, renderFloor } from './floor.js';
+import { endMeeting, fail } from './joining.js';
+import { sendMute, updateControls } from './media.js';
+import { renderParticipants, renderPeople } from './participants.js';
+import { onOffer } from './peer.js';
+import { scheduleReconnect } from './reconnect.js';
+import { closing, onRecording } from './screens.js';
+import { app } from './state.js';
+import { setSlots } from './tiles.js';
+
+// `bye` reasons after which this window must not reconnect by itself.
+const TERMINAL_BYES = {
+  replaced: 'replaced',
+  removed: 'removed',
+  uninvited: 'uninvited',
+  ended: 'ended',
+  cancelled: 'cancelled',
+  'room-closed': 'closed',
+  'room-deleted': 'closed',
+  'room-ended': 'ended',
+  'room-cancelled': 'cancelled',
+};
+
+// Fatal `error` codes that retrying cannot fix.
+export const STOP_ERRORS = new Set([
+  'token-expired', 'token-invalid', 'token-malformed', 'token-missing',
+  'wrong-room', 'room-not-found', 'role-cannot-publish',
+  'removed', 'not-invited', 'room-locked', 'room-closed', 'meeting-ended', 'meeting-cancelled', 'meeting-not-found',
+]);
+
+/** One message from the server on `session`. */
+export async function handleMessage(session, message) {
+  switch (message.type) {
+    case 'welcome':
+      onWelcome(session, message);
+      break;
+    case 'offer':
+      await onOffer(session, message);
+      break;
+    case 'slots':
+      setSlots(message.assignments || {}, message.names);
+      renderFloor();
+      break;
+    case 'participant-count':
+      if (Number.isInteger(message.count)) {
+        app.count = message.count;
+        renderParticipants();
+      }
+      break;
+    case 'floor':
+      onFloor(message.id ?? null);
+      break;
+    case 'hand':
+      onHand(!!message.raised);
+      break;
+    case 'muted-by-host':
+      onMutedByHost(!!message.muted);
+      break;
+    case 'closing':
+      closing.start(message.seconds);
+      break;
+    case 'recording':
+      onRecording(!!message.active);
+      break;
+    case 'participant-joined':
+    case 'participant-updated':
+      if (message.participant) {
+        const p = message.participant;
+        if (message.type === 'participant-joined' && !app.participants.has(p.id)) app.count += 1;
+        app.participants.set(p.id, p);
+        if (p.name) app.names.set(p.id, p.name);
+        app.count = Math.max(app.count, app.participants.size);
+        renderPeople();
+      }
+      break;
+    case 'participant-left':
+      if (message.id !== app.selfId) {
+        if (app.participants.has(message.id)) app.count = Math.max(app.count - 1, 1);
+        app.participants.delete(message.id);
+        if (app.speaker === message.id) app.speaker = null;
+        renderPeople();
+      }
+      break;
+    case 'speaker':
+      app.speaker = message.id ?? null;
+      renderPeople();
+      break;
+    case 'pong':
+      session.lastPong = Date.now();
+      session.unanswered = 0;
+      break;
+    case 'bye':
+      onBye(session, message.reason || '');
+      break;
+    case 'error':
+      onServerError(session, message);
+      break;
+    default:
+      break;
+  }
+}
+
+function onWelcome(session, message) {
+  session.welcomed = true;
+  session.lastPong = Date.now();
+  app.selfId = message.participant ? message.participant.id : null;
+  app.speaker = message.speaker ?? null;
+  session.iceServers = message.ice_servers || [];
+  app.participants.clear();
+  for (const p of message.participants || []) app.participants.set(p.id, p);
+  if (message.participant && !app.participants.has(message.participant.id)) {
+    app.participants.set(message.participant.id, message.participant);
+  }
+  for (const p of app.participants.values()) if (p.name) app.names.set(p.id, p.name);
+  app.count = Math.max(Number.isInteger(message.count) ? message.count : 0, app.participants.size);
+  // A new connection is a new participant on the server: no host mute, no hand (yet).
+  app.mutedByHost = false;
+  app.floor = message.floor ?? null;
+  onRecording(!!message.recording);
+  renderPeople();
+  renderFloor();
+  session.startPing();
+  session.startStats();
+  if (app.micMuted || app.camMuted) sendMute();
+  if (app.handRaised) {
+    // Still asking for the floor after a reconnect: ask again (the server ignores a repeat).
+    session.send({ type: 'hand', raised: true });
+  }
+  updateControls();
+}
+
+function onBye(session, reason) {
+  if (session.byeReason !== null) return; // the server may say bye twice (room closed)
+  session.byeReason = reason;
+  const terminal = TERMINAL_BYES[reason];
+  if (terminal) {
+    endMeeting(terminal);
+  } else if (reason === 'left') {
+    if (!app.stopped) endMeeting('left');
+  } else {
+    // shutdown, room-shutdown, connection-lost...: try again.
+    scheduleReconnect(`bye-${reason}`);
+  }
+}
+
+function onServerError(session, message) {
+  const code = message.code || 'internal';
+  if (code === 'muted-by-host' && !message.fatal) {
+    // We tried to unmute while the host keeps us muted (a race with `muted-by-host`).
+    onMutedByHost(true, true);
+    return;
+  }
+  if (!message.fatal) {
+    console.warn(`server error ${code}: ${message.message || ''}`);
+    return;
+  }
+  if (STOP_ERRORS.has(code)) {
+    fail(code);
+  } else {
+    session.byeReason = `error-${code}`;
+    scheduleReconnect(`error-${code}`);
+  }
+}
