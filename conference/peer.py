@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from aiortc import (
     RTCConfiguration,
@@ -43,6 +44,7 @@ from conference.media.aiortc_glue import (
 from conference.media.dtls import handshake_failure, harden
 from conference.settings import IceServer, VideoCodec
 from conference.sfu import SfuMetrics, Slot, Source, Subscription
+from conference.wire import WireMessage
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,14 @@ class SlotLayout:
         out += [(f"thumb-{i + 1}", "video") for i in range(self.thumbnails)]
         out += [(f"audio-{i + 1}", "audio") for i in range(self.audio)]
         return out
+
+
+class SlotSection(WireMessage):
+    """One receive slot and the m-line (``mid``) that carries it, as ``offer`` lists it."""
+
+    slot: str
+    kind: Literal["audio", "video"]
+    mid: str
 
 
 def _codec_preferences(
@@ -231,6 +241,21 @@ class PeerSession:
         self.subscription.slots.append(slot)
         self._slot_transceivers.append((slot, transceiver))
         return slot
+
+    def publish_sections(self) -> dict[str, str]:
+        """Kind -> the ``mid`` of the section on which the site sends it."""
+        return dict(self.publish_mids)
+
+    def slot_sections(self) -> list[SlotSection]:
+        """Each negotiated slot and the ``mid`` of its section, in m-line order."""
+        return [
+            # Validated: a slot's kind is a plain string on the media side.
+            SlotSection.model_validate(
+                {"slot": slot.name, "kind": slot.kind, "mid": self.slot_mids[slot.name]}
+            )
+            for slot in self.slots
+            if slot.name in self.slot_mids
+        ]
 
     def _note_mids(self) -> None:
         self.publish_mids = {

@@ -30,6 +30,18 @@ from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS, Meetin
 from conference.passwords import PasswordHasher
 from conference.peer import PeerSession, SdpError, SlotLayout
 from conference.permissions import Forbidden, Principal, can_manage_meeting, can_see_feed
+from conference.rooms.console_events import (
+    AlertMatch,
+    CommandDone,
+    CommandReply,
+    ConsoleEvent,
+    ConsoleState,
+    ConsoleWarning,
+    PlateAlert,
+    RecordingCommanded,
+    SitesMuted,
+    StateChanged,
+)
 from conference.rooms.events import RoomEvent
 from conference.rooms.participant import Participant
 from conference.rooms.roll_call import InvitedSite, Quality, RollCall
@@ -78,16 +90,16 @@ class _ConsoleFeed:
     def __init__(self, bus: EventBus, channel: str) -> None:
         self.bus = bus
         self.channel = channel
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[ConsoleEvent | None] = asyncio.Queue()
         self.task = spawn(self._drain(), name=f"console-feed-{channel}")
 
-    def put(self, message: dict[str, Any]) -> None:
-        self.queue.put_nowait(message)
+    def put(self, event: ConsoleEvent) -> None:
+        self.queue.put_nowait(event)
 
     async def _drain(self) -> None:
-        while (message := await self.queue.get()) is not None:
+        while (event := await self.queue.get()) is not None:
             try:
-                await self.bus.publish(self.channel, message)
+                await self.bus.publish(self.channel, event.to_wire())
             except Exception:
                 logger.exception("publishing on %s failed", self.channel)
 
@@ -136,7 +148,7 @@ class Conference:
         )
         self.cameras.on_pass.append(self._plate_pass)
         self.feed_publishers: dict[str, dict[str, FeedPublisher]] = {}  # room -> feed -> publisher
-        self.room_alerts: dict[str, deque[dict[str, Any]]] = {}
+        self.room_alerts: dict[str, deque[PlateAlert]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.closing = False
 
@@ -231,8 +243,9 @@ class Conference:
                     room.restore(*saved)
             self.rooms[record.id] = room
             # Consoles already open: a new room has no camera and no alert yet.
-            state = {**room.console_state(), "alerts": [], "feeds": []}
-            room.publish({"type": "state", "state": state})
+            state = room.console_state()
+            state["alerts"], state["feeds"] = [], []
+            room.publish(StateChanged(state=state))
             return room
 
     # -- attendance --------------------------------------------------------------------
@@ -591,7 +604,7 @@ class Conference:
             raise Forbidden("not-your-meeting", "only the meeting's hosts run its console")
         return meeting, self.rooms.get(meeting.room_id)
 
-    async def console_state(self, meeting: Meeting) -> dict[str, Any]:
+    async def console_state(self, meeting: Meeting) -> ConsoleState:
         """What a console shows: the live room's state, or every invited site not joined yet."""
         room = self.rooms.get(meeting.room_id)
         if room is not None:
@@ -600,25 +613,25 @@ class Conference:
             state["feeds"] = sorted(self.feed_publishers.get(room.id, {}))
             return state
         roll_call, _live = await self.attendance(meeting)
-        return {
-            "room": {"id": meeting.room_id, "name": meeting.title},
-            "sites": roll_call.snapshot(),
-            "tiers": roll_call.tiers(),
-            "hands": [],
-            "floor": None,
-            "spotlight": None,
-            "speaker": None,
-            "locked": False,
-            "recording": False,
-            "open": False,
-            "present": 0,
-            "alerts": [],
-            "feeds": [],
-        }
+        return ConsoleState(
+            room={"id": meeting.room_id, "name": meeting.title},
+            sites=roll_call.snapshot(),
+            tiers=roll_call.tiers(),
+            hands=[],
+            floor=None,
+            spotlight=None,
+            speaker=None,
+            locked=False,
+            recording=False,
+            open=False,
+            present=0,
+            alerts=[],
+            feeds=[],
+        )
 
     async def console_command(
         self, principal: Principal, meeting_id: str, command: str, site: str | None = None
-    ) -> dict[str, Any]:
+    ) -> CommandReply:
         """Floor control from the host console; returns what changed."""
         meeting, room = await self.console_room(principal, meeting_id)
         if room is None:
@@ -631,9 +644,9 @@ class Conference:
             elif command == "spotlight":
                 room.set_spotlight(site)
             elif command == "mute":
-                return {"muted": room.mute([site] if site else [])}
+                return SitesMuted(muted=room.mute([site] if site else []))
             elif command == "mute-all":
-                return {"muted": room.mute(None)}
+                return SitesMuted(muted=room.mute(None))
             elif command == "unmute":
                 room.lift_host_mute(site or "")
             elif command == "lower-hand":
@@ -643,7 +656,7 @@ class Conference:
                     raise Forbidden("cannot-remove", "the host site cannot be removed")
                 if site.startswith("feed-") and self.remove_feed(room.id, site[5:], "removed"):
                     room.flush_console(time.monotonic(), force=True)
-                    return {"ok": True}
+                    return CommandDone()
                 removed = room.remove(site)
                 if removed is not None:
                     connection = next(
@@ -662,16 +675,16 @@ class Conference:
                     raise Forbidden("feed-not-in-meeting", "this camera is not in the meeting")
             elif command == "record-start":
                 recorder = self.start_recording(room, principal.username)
-                return {"ok": True, "recording": recorder.manifest.id}
+                return RecordingCommanded(recording=recorder.manifest.id)
             elif command == "record-stop":
                 stopped = self.stop_recording(room.id, reason="stopped-by-host")
-                return {"ok": True, "recording": stopped.id if stopped else None}
+                return RecordingCommanded(recording=stopped.id if stopped else None)
             else:
                 raise Forbidden("unknown-command", f"unknown console command {command!r}")
         except RoomRefused as exc:
             raise Forbidden(exc.code, exc.message) from exc
         room.flush_console(time.monotonic(), force=True)
-        return {"ok": True}
+        return CommandDone()
 
     # -- camera feeds in meetings --------------------------------------------------------
 
@@ -750,26 +763,25 @@ class Conference:
         if not alerts:
             return
         site_id = feed_site_id(feed.id)
-        message = {
-            "type": "alert",
-            "event": event.id,
-            "feed": feed.id,
-            "site": site_id,
-            "checkpoint": event.checkpoint,
-            "at": event.at,
-            "plate": event.plate,
-            "display": event.display,
-            "province_code": event.province_code,
-            "confidence": event.confidence,
-            "colour": event.colour,
-            "alerts": [
-                {"kind": a.kind, "reason": a.reason, "pattern": a.pattern, "fuzzy": a.fuzzy}
+        message = PlateAlert(
+            event=event.id,
+            feed=feed.id,
+            site=site_id,
+            checkpoint=event.checkpoint,
+            at=event.at,
+            plate=event.plate,
+            display=event.display,
+            province_code=event.province_code,
+            confidence=event.confidence,
+            colour=event.colour,
+            alerts=[
+                AlertMatch(kind=a.kind, reason=a.reason, pattern=a.pattern, fuzzy=a.fuzzy)
                 for a in alerts
             ],
-            "text": event.alert,
-            "crop": f"/api/anpr/events/{event.id}/plate.jpg" if event.crop else None,
-            "frame": f"/api/anpr/events/{event.id}/frame.jpg" if event.thumbnail else None,
-        }
+            text=event.alert,
+            crop=f"/api/anpr/events/{event.id}/plate.jpg" if event.crop else None,
+            frame=f"/api/anpr/events/{event.id}/frame.jpg" if event.thumbnail else None,
+        )
         for room_id, publishers in self.feed_publishers.items():
             room = self.rooms.get(room_id)
             if feed.id not in publishers or room is None:
@@ -836,11 +848,10 @@ class Conference:
             room.set_recording(False, recorder.manifest.stop_reason)
             if recorder.manifest.status is RecordingStatus.STOPPED_LOW_DISK:
                 room.publish(
-                    {
-                        "type": "warning",
-                        "code": "recording-low-disk",
-                        "message": "recording stopped: the disk is almost full",
-                    }
+                    ConsoleWarning(
+                        code="recording-low-disk",
+                        message="recording stopped: the disk is almost full",
+                    )
                 )
 
     async def _retention(self) -> None:

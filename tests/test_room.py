@@ -29,8 +29,15 @@ def site(site_id: str, inbox: list) -> Participant:
 
 @pytest.fixture
 async def room():
-    published: list[dict] = []
-    the_room = Room("r", "Họp", "vp8", invited=INVITED, publish=published.append, large_room=3)
+    published: list[dict] = []  # console events in their wire form, as the bus carries them
+    the_room = Room(
+        "r",
+        "Họp",
+        "vp8",
+        invited=INVITED,
+        publish=lambda event: published.append(event.to_wire()),
+        large_room=3,
+    )
     the_room.published = published  # type: ignore[attr-defined]
     yield the_room
     await the_room.close()

@@ -1,11 +1,13 @@
 """The host console socket: roll call and floor control, pushed live.
 
 ``GET /ws/console/{meeting}`` with the host's login cookie. The server sends
-``console`` (the whole state) first, then whatever the room publishes on the
-event bus (``roll-call`` batches, ``hands``, ``floor``, ``spotlight``,
-``speaker``, ``locked``, ``removed``, ``closing``, ``closed``, ``state``).
-The console sends ``{"type": "command", "id": n, "command": ..., "site": ...}``
-and gets ``{"type": "result", "id": n, ...}`` or an ``error`` with that id.
+:class:`~web.console_messages.ConsoleSnapshot` (``console``: the whole state)
+first, then every console event the room publishes on the event bus
+(:data:`conference.rooms.console_events.ConsoleEvent`: ``roll-call`` batches,
+``hands``, ``floor``, ``spotlight``, ``speaker``, ``locked``, ``removed``,
+``closing``, ``closed``, ``state``...), as the bus gives it. The console sends
+a :class:`~web.console_messages.Command` and gets a ``result`` with the same
+id, or an ``error``.
 """
 
 from __future__ import annotations
@@ -14,64 +16,35 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from conference import client_json
-from conference.permissions import Forbidden
-from conference.service import meeting_channel
+from conference.bus.base import Message
+from conference.permissions import Forbidden, Principal
+from conference.service import Conference, meeting_channel
 from conference.store import MeetingNotFound
+from conference.wire import WireMessage
 from web.auth import current_login
+from web.console_messages import (
+    Command,
+    CommandError,
+    ConsoleRefresh,
+    ConsoleSnapshot,
+    MeetingHeader,
+    MessageError,
+    Result,
+)
 from web.errors import json_error
 from web.keys import CONFERENCE, SOCKETS
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = (
-    "give-floor",
-    "take-floor",
-    "spotlight",
-    "mute",
-    "mute-all",
-    "unmute",
-    "lower-hand",
-    "remove",
-    "readmit",
-    "lock",
-    "unlock",
-    "record-start",
-    "record-stop",
-)
-
-
-class Command(BaseModel):
-    """A floor-control command from the console."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    type: Literal["command"]
-    id: int = Field(ge=0, le=2**53)
-    command: Literal[
-        "give-floor",
-        "take-floor",
-        "spotlight",
-        "mute",
-        "mute-all",
-        "unmute",
-        "lower-hand",
-        "remove",
-        "readmit",
-        "lock",
-        "unlock",
-        "record-start",
-        "record-stop",
-        "add-feed",
-        "remove-feed",
-    ]
-    site: str | None = Field(None, max_length=64)
+Send = Callable[[WireMessage | Message], Awaitable[None]]
+# Writes one message to the console: a model, or a console event as the bus gave it.
 
 
 def same_origin(request: web.Request) -> bool:
@@ -108,30 +81,29 @@ async def console_handler(request: web.Request) -> web.StreamResponse:
     subscription = conference.bus.subscribe(meeting_channel(meeting.room_id))
     send_lock = asyncio.Lock()
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: WireMessage | Message) -> None:
+        wire = message.to_wire() if isinstance(message, WireMessage) else message
         async with send_lock:
-            await ws.send_str(json.dumps(message, ensure_ascii=False))
+            await ws.send_str(json.dumps(wire, ensure_ascii=False))
 
     async def forward() -> None:
+        # Console events come off the bus in their wire form and go out as they are.
         async for event in subscription:
             await send(event)
             if event.get("type") == "closed":
                 # The room closed: show the final state (everyone left) and keep the socket.
-                await send({"type": "console", "state": await conference.console_state(meeting)})
+                await send(ConsoleRefresh(state=await conference.console_state(meeting)))
 
     forwarder: asyncio.Task[None] | None = None
     try:
         await subscription.ready()
         await send(
-            {
-                "type": "console",
-                "meeting": {
-                    "id": meeting.id,
-                    "title": meeting.title,
-                    "host_site": meeting.host_site,
-                },
-                "state": await conference.console_state(meeting),
-            }
+            ConsoleSnapshot(
+                meeting=MeetingHeader(
+                    id=meeting.id, title=meeting.title, host_site=meeting.host_site
+                ),
+                state=await conference.console_state(meeting),
+            )
         )
         forwarder = asyncio.ensure_future(forward())
         async for raw in ws:
@@ -160,36 +132,34 @@ def _command_id(text: str) -> int | None:
     return ident if valid else None
 
 
-async def _command(conference: Any, principal: Any, meeting_id: str, text: str, send: Any) -> None:
+async def _command(
+    conference: Conference, principal: Principal, meeting_id: str, text: str, send: Send
+) -> None:
+    """Validate one command, carry it out, and answer with ``result`` or ``error``."""
     try:
         command = Command.model_validate(client_json.loads(text))
     except client_json.ClientJsonError as exc:
-        await send({"type": "error", "code": exc.code, "message": exc.message})
+        await send(MessageError(code=exc.code, message=exc.message))
         return
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        error: dict[str, Any] = {
-            "type": "error",
-            "code": "invalid-message",
-            "message": f"{where}: {first.get('msg')}",
-        }
+        why = f"{where}: {first.get('msg')}"
         ident = _command_id(text)
-        if ident is not None:
-            error["id"] = ident  # the console is waiting for this command's answer
-        await send(error)
+        if ident is None:
+            await send(MessageError(code="invalid-message", message=why))
+        else:  # the console is waiting for this command's answer
+            await send(CommandError(id=ident, code="invalid-message", message=why))
         return
     try:
-        result = await conference.console_command(
+        reply = await conference.console_command(
             principal, meeting_id, command.command, command.site
         )
     except Forbidden as exc:
-        await send({"type": "error", "id": command.id, "code": exc.code, "message": exc.message})
+        await send(CommandError(id=command.id, code=exc.code, message=exc.message))
         return
     except Exception:
         logger.exception("console command %s failed", command.command)
-        await send(
-            {"type": "error", "id": command.id, "code": "internal", "message": "the command failed"}
-        )
+        await send(CommandError(id=command.id, code="internal", message="the command failed"))
         return
-    await send({"type": "result", "id": command.id, **result})
+    await send(Result(id=command.id, reply=reply))

@@ -2,8 +2,10 @@
 
 Every message a client sends is validated against :data:`ClientMessage`
 before anything else looks at it; ``docs/protocol.md`` documents these same
-models. Server messages are models too, so both directions are written down
-in one place.
+models. Server messages are models too: the room's events are written once,
+in :mod:`conference.rooms.events`, and sent as they are; this module adds the
+few only the socket sends (``offer``, ``pong``, ``error``), and
+:data:`ServerMessage` names every one, so both directions are in one place.
 """
 
 from __future__ import annotations
@@ -11,6 +13,24 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from conference.peer import SlotSection
+from conference.rooms.events import (
+    Bye,
+    FloorChanged,
+    HandChanged,
+    MutedByHost,
+    ParticipantCount,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RecordingChanged,
+    RoomClosing,
+    SlotsChanged,
+    SpeakerChanged,
+    Welcome,
+)
+from conference.wire import WireMessage
 
 MAX_SDP_CHARS = 64 * 1024
 
@@ -103,167 +123,26 @@ client_message_adapter: TypeAdapter[Join | Answer | Ice | Mute | Hand | Stats | 
 )
 
 
-# -- server to client -----------------------------------------------------------------
+# -- server to client (the socket's own; the room's are in conference.rooms.events) -----
 
 
-class IceServerOut(BaseModel):
-    """A STUN/TURN server for the browser's ``RTCPeerConnection``."""
-
-    urls: list[str]
-    username: str | None = None
-    credential: str | None = None
-
-
-class RoomOut(BaseModel):
-    """The room a client joined."""
-
-    id: str
-    name: str
-    codec: str
-
-
-class ParticipantOut(BaseModel):
-    """A site in the room."""
-
-    id: str
-    name: str
-    role: str
-    client: str
-    audio: bool
-    video: bool
-    audio_muted: bool
-    video_muted: bool
-    joined_at: float
-    connection: str
-
-
-class Welcome(BaseModel):
-    """Sent after a valid ``join``."""
-
-    type: Literal["welcome"] = "welcome"
-    participant: ParticipantOut
-    room: RoomOut
-    ice_servers: list[IceServerOut]
-    participants: list[ParticipantOut]
-    speaker: str | None
-    floor: str | None = None
-    count: int = 0
-    recording: bool = False
-
-
-class SlotOut(BaseModel):
-    """One receive slot and the m-line (``mid``) that carries it."""
-
-    slot: str
-    kind: Literal["audio", "video"]
-    mid: str
-
-
-class Offer(BaseModel):
+class Offer(WireMessage):
     """The server's SDP offer; answer it with ``answer``."""
 
     type: Literal["offer"] = "offer"
     sdp: str
     publish: dict[str, str] = Field(description="kind -> mid on which the client sends it")
-    slots: list[SlotOut]
+    slots: list[SlotSection]
 
 
-class Slots(BaseModel):
-    """Which site is in each of the client's slots (``null``: empty), and their names."""
-
-    type: Literal["slots"] = "slots"
-    assignments: dict[str, str | None]
-    names: dict[str, str] = Field(default_factory=dict)
-
-
-class ParticipantCountOut(BaseModel):
-    """How many sites are in a large room (sent instead of every join and leave)."""
-
-    type: Literal["participant-count"] = "participant-count"
-    count: int
-
-
-class Floor(BaseModel):
-    """Who has the floor (``null``: nobody); its audio and video go to everyone."""
-
-    type: Literal["floor"] = "floor"
-    id: str | None
-    name: str | None = None
-
-
-class HandOut(BaseModel):
-    """This site's hand is raised (or not), as the room sees it."""
-
-    type: Literal["hand"] = "hand"
-    raised: bool
-
-
-class MutedByHostOut(BaseModel):
-    """The host muted this site's microphone (``muted`` false: the site may unmute again)."""
-
-    type: Literal["muted-by-host"] = "muted-by-host"
-    muted: bool
-
-
-class Recording(BaseModel):
-    """The meeting is being recorded (or no longer is): show it."""
-
-    type: Literal["recording"] = "recording"
-    active: bool
-    reason: str | None = None
-
-
-class Closing(BaseModel):
-    """The meeting ends in ``seconds``."""
-
-    type: Literal["closing"] = "closing"
-    seconds: int
-
-
-class ParticipantJoinedOut(BaseModel):
-    """A site joined."""
-
-    type: Literal["participant-joined"] = "participant-joined"
-    participant: ParticipantOut
-
-
-class ParticipantLeftOut(BaseModel):
-    """A site left."""
-
-    type: Literal["participant-left"] = "participant-left"
-    id: str
-    reason: str
-
-
-class ParticipantUpdatedOut(BaseModel):
-    """A site's state changed (mute, media, connection)."""
-
-    type: Literal["participant-updated"] = "participant-updated"
-    participant: ParticipantOut
-
-
-class Speaker(BaseModel):
-    """The active speaker changed."""
-
-    type: Literal["speaker"] = "speaker"
-    id: str | None
-
-
-class Pong(BaseModel):
+class Pong(WireMessage):
     """Answer to ``ping``."""
 
     type: Literal["pong"] = "pong"
     id: int
 
 
-class Bye(BaseModel):
-    """The server ends this connection (left, replaced, room closed, shutdown)."""
-
-    type: Literal["bye"] = "bye"
-    reason: str
-
-
-class Error(BaseModel):
+class Error(WireMessage):
     """Something the client sent could not be used; ``code`` is stable."""
 
     type: Literal["error"] = "error"
@@ -275,18 +154,40 @@ class Error(BaseModel):
 ServerMessage = (
     Welcome
     | Offer
-    | Slots
-    | ParticipantCountOut
-    | Floor
-    | HandOut
-    | MutedByHostOut
-    | Recording
-    | Closing
-    | ParticipantJoinedOut
-    | ParticipantLeftOut
-    | ParticipantUpdatedOut
-    | Speaker
+    | SlotsChanged
+    | ParticipantCount
+    | FloorChanged
+    | HandChanged
+    | MutedByHost
+    | RecordingChanged
+    | RoomClosing
+    | ParticipantJoined
+    | ParticipantLeft
+    | ParticipantUpdated
+    | SpeakerChanged
     | Pong
     | Bye
     | Error
 )
+"""Every message the server sends on the signaling socket."""
+
+__all__ = [
+    "Answer",
+    "Bye",
+    "Candidate",
+    "ClientMessage",
+    "Error",
+    "Hand",
+    "Ice",
+    "Join",
+    "Leave",
+    "Mute",
+    "Offer",
+    "Ping",
+    "Pong",
+    "ServerMessage",
+    "SlotSection",
+    "Stats",
+    "Welcome",
+    "client_message_adapter",
+]

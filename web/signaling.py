@@ -15,33 +15,17 @@ import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from conference import client_json
 from conference.peer import SdpError
-from conference.rooms.events import (
-    FloorChanged,
-    HandChanged,
-    MutedByHost,
-    ParticipantCount,
-    ParticipantInfo,
-    ParticipantJoined,
-    ParticipantLeft,
-    ParticipantUpdated,
-    RecordingChanged,
-    RoomClosed,
-    RoomClosing,
-    RoomEvent,
-    SlotsChanged,
-    SpeakerChanged,
-)
-from conference.rooms.participant import Participant
+from conference.rooms.events import Bye, ParticipantLeft, RoomClosed, RoomEvent
 from conference.rooms.roll_call import Quality
-from conference.rooms.room import Room
 from conference.service import Connection, Forbidden
 from conference.store import RoomNotFound
 from conference.tasks import spawn
-from conference.tokens import Role, TokenError
+from conference.tokens import TokenError
+from conference.wire import WireMessage
 from web import messages as m
 from web.keys import CONFERENCE, SETTINGS, SOCKETS
 
@@ -74,40 +58,6 @@ CLOSE_CODES = {
 }
 
 
-def participant_out(info: ParticipantInfo) -> m.ParticipantOut:
-    """The wire form of a site."""
-    return m.ParticipantOut(**info.__dict__)
-
-
-def event_message(event: RoomEvent) -> BaseModel | None:
-    """The message a room event becomes for a client."""
-    if isinstance(event, ParticipantJoined):
-        return m.ParticipantJoinedOut(participant=participant_out(event.participant))
-    if isinstance(event, ParticipantLeft):
-        return m.ParticipantLeftOut(id=event.participant_id, reason=event.reason)
-    if isinstance(event, ParticipantUpdated):
-        return m.ParticipantUpdatedOut(participant=participant_out(event.participant))
-    if isinstance(event, SpeakerChanged):
-        return m.Speaker(id=event.participant_id)
-    if isinstance(event, SlotsChanged):
-        return m.Slots(assignments=event.assignments, names=event.names)
-    if isinstance(event, ParticipantCount):
-        return m.ParticipantCountOut(count=event.count)
-    if isinstance(event, FloorChanged):
-        return m.Floor(id=event.participant_id, name=event.name)
-    if isinstance(event, HandChanged):
-        return m.HandOut(raised=event.raised)
-    if isinstance(event, MutedByHost):
-        return m.MutedByHostOut(muted=event.muted)
-    if isinstance(event, RoomClosing):
-        return m.Closing(seconds=event.seconds)
-    if isinstance(event, RecordingChanged):
-        return m.Recording(active=event.active, reason=event.reason)
-    if isinstance(event, RoomClosed):
-        return m.Bye(reason=f"room-{event.reason}")
-    return None
-
-
 class SignalingSocket:
     """The server side of one client's signaling socket."""
 
@@ -118,14 +68,14 @@ class SignalingSocket:
         self.settings = request.app[SETTINGS]
         self.room_id: str | None = request.match_info.get("room")
         self.connection: Connection | None = None
-        self.outbox: asyncio.Queue[BaseModel | None] = asyncio.Queue()
+        self.outbox: asyncio.Queue[WireMessage | None] = asyncio.Queue()
         self.closing = False
         # Room events before welcome are covered by welcome's snapshot.
         self.ready = False
 
     # -- sending ---------------------------------------------------------------------
 
-    def post(self, message: BaseModel) -> None:
+    def post(self, message: WireMessage) -> None:
         """Queue a message for the client, dropping the client if it cannot keep up."""
         if self.closing:
             return
@@ -138,21 +88,20 @@ class SignalingSocket:
         self.outbox.put_nowait(message)
 
     def on_room_event(self, event: RoomEvent) -> None:
-        """Room callback: translate and queue."""
+        """Room callback: queue the event as it is; a closed room or a replaced site says bye."""
         if not self.ready:
             return
-        message = event_message(event)
-        if message is not None:
-            self.post(message)
-        if isinstance(event, RoomClosed) or (
+        self.post(event)
+        if isinstance(event, RoomClosed):
+            self.post(Bye(reason=event.why))
+            self.finish()
+        elif (
             isinstance(event, ParticipantLeft)
             and self.connection is not None
             and event.participant_id == self.connection.participant.id
             and event.reason == "replaced"
         ):
-            self.post(
-                m.Bye(reason="replaced" if isinstance(event, ParticipantLeft) else event.reason)
-            )
+            self.post(Bye(reason="replaced"))
             self.finish()
 
     def error(self, code: str, message: str, fatal: bool = False) -> None:
@@ -175,7 +124,7 @@ class SignalingSocket:
             if message is None:
                 break
             try:
-                await self.ws.send_str(message.model_dump_json())
+                await self.ws.send_str(message.to_json())
             except (ConnectionError, RuntimeError):
                 break
         code, reason = getattr(self, "_close_code", (1000, ""))
@@ -286,7 +235,7 @@ class SignalingSocket:
                 ),
             )
         elif isinstance(message, m.Leave):
-            self.post(m.Bye(reason="left"))
+            self.post(Bye(reason="left"))
             await self.conference.end(connection.id, "left")
             self.connection = None
             self.finish()
@@ -321,55 +270,18 @@ class SignalingSocket:
             return
         self.connection = connection
         connection.on_end.append(self._connection_ended)
-        room = connection.room
+        room, participant, session = connection.room, connection.participant, connection.session
+        self.post(room.welcome(participant, self.settings.ice_servers))
         self.post(
-            m.Welcome(
-                participant=participant_out(connection.participant.info()),
-                room=m.RoomOut(id=room.id, name=room.name, codec=room.codec),
-                ice_servers=[m.IceServerOut(**s.model_dump()) for s in self.settings.ice_servers],
-                participants=[participant_out(p.info()) for p in self._visible(room)],
-                speaker=room.detector.speaker,
-                floor=room.floor,
-                count=len(room.participants),
-                recording=room.recording,
-            )
+            m.Offer(sdp=offer, publish=session.publish_sections(), slots=session.slot_sections())
         )
-        session = connection.session
-        self.post(
-            m.Offer(
-                sdp=offer,
-                publish=dict(session.publish_mids),
-                slots=[
-                    m.SlotOut(slot=slot.name, kind=slot.kind, mid=session.slot_mids[slot.name])  # type: ignore[arg-type]
-                    for slot in session.slots
-                    if slot.name in session.slot_mids
-                ],
-            )
-        )
-        plan = dict(connection.participant.plan)
-        names = {
-            s: room.participants[s].name for s in plan.values() if s and s in room.participants
-        }
-        self.post(m.Slots(assignments=plan, names=names))
-        if room.floor is not None:
-            holder = room.participants.get(room.floor)
-            self.post(m.Floor(id=room.floor, name=holder.name if holder else None))
-        if connection.participant.host_muted:
-            self.post(
-                m.MutedByHostOut(muted=True)
-            )  # a reconnection does not escape the host's mute
+        for event in room.catch_up(participant):
+            self.post(event)
         self.ready = True
-
-    def _visible(self, room: Room) -> list[Participant]:
-        """The sites listed in welcome: all of a small room; in a large one, itself and the hosts."""
-        if not room.large:
-            return room.snapshot()
-        me = self.connection.participant.id if self.connection else None
-        return [p for p in room.snapshot() if p.id == me or p.role is Role.HOST]
 
     def _connection_ended(self, reason: str) -> None:
         if reason in ("connection-lost", "shutdown", "removed", "uninvited", "ended", "cancelled"):
-            self.post(m.Bye(reason=reason))
+            self.post(Bye(reason=reason))
             self.finish(1001 if reason == "shutdown" else 1000, reason)
 
 

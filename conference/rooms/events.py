@@ -1,18 +1,28 @@
-"""What happens in a room, as plain records the web layer turns into messages."""
+"""What a room tells its sites: one model per message, sent to the client as it is.
+
+Each event is the wire message itself (``docs/protocol.md``, "Server to
+client"): the room builds it, :meth:`Participant.send` hands it to the site's
+socket, and the socket writes :meth:`WireMessage.to_json`. Nothing between the
+room and the socket translates it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+
+from conference.settings import IceServer
+from conference.wire import WireMessage
 
 
-@dataclass(frozen=True)
-class ParticipantInfo:
+class ParticipantInfo(WireMessage):
     """A site as the other sites see it."""
 
     id: str
     name: str
     role: str
-    client: str  # browser, whip or whep
+    client: str  # browser, whip, whep or camera
     audio: bool  # publishes a microphone
     video: bool  # publishes a camera
     audio_muted: bool
@@ -21,93 +31,134 @@ class ParticipantInfo:
     connection: str
 
 
-@dataclass(frozen=True)
-class ParticipantJoined:
+class RoomInfo(WireMessage):
+    """The room a client joined."""
+
+    id: str
+    name: str
+    codec: str
+
+
+class Welcome(WireMessage):
+    """Sent after a valid ``join``: who I am, where, and who else is here."""
+
+    type: Literal["welcome"] = "welcome"
+    participant: ParticipantInfo
+    room: RoomInfo
+    ice_servers: list[IceServer]
+    participants: list[ParticipantInfo]
+    speaker: str | None
+    floor: str | None = None
+    count: int = 0
+    recording: bool = False
+
+
+class ParticipantJoined(WireMessage):
     """A site came in."""
 
+    type: Literal["participant-joined"] = "participant-joined"
     participant: ParticipantInfo
 
 
-@dataclass(frozen=True)
-class ParticipantLeft:
+class ParticipantLeft(WireMessage):
     """A site went away (left, dropped, replaced by its own reconnection, removed)."""
 
-    participant_id: str
+    type: Literal["participant-left"] = "participant-left"
+    participant_id: str = Field(
+        validation_alias=AliasChoices("participant_id", "id"), serialization_alias="id"
+    )
     reason: str
 
 
-@dataclass(frozen=True)
-class ParticipantUpdated:
+class ParticipantUpdated(WireMessage):
     """A site's mute state, media or connection changed."""
 
+    type: Literal["participant-updated"] = "participant-updated"
     participant: ParticipantInfo
 
 
-@dataclass(frozen=True)
-class SpeakerChanged:
-    """The room's active speaker changed."""
+class SpeakerChanged(WireMessage):
+    """The room's active speaker changed (consoles get the same message)."""
 
-    participant_id: str | None
-
-
-@dataclass(frozen=True)
-class SlotsChanged:
-    """Which site is in which of one subscriber's slots (sent to that subscriber)."""
-
-    subscriber_id: str
-    assignments: dict[str, str | None] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)  # the names of the sites in them
+    type: Literal["speaker"] = "speaker"
+    participant_id: str | None = Field(
+        validation_alias=AliasChoices("participant_id", "id"), serialization_alias="id"
+    )
 
 
-@dataclass(frozen=True)
-class ParticipantCount:
-    """How many sites are in a large room (instead of every join and leave)."""
+class SlotsChanged(WireMessage):
+    """Which site is in each of the client's slots (``None``: empty), and their names."""
 
+    type: Literal["slots"] = "slots"
+    assignments: dict[str, str | None]
+    names: dict[str, str] = Field(default_factory=dict)  # the names of the sites in them
+
+
+class ParticipantCount(WireMessage):
+    """How many sites are in a large room (sent instead of every join and leave)."""
+
+    type: Literal["participant-count"] = "participant-count"
     count: int
 
 
-@dataclass(frozen=True)
-class FloorChanged:
-    """The host gave the floor to a site (None: took it back)."""
+class FloorChanged(WireMessage):
+    """The host gave the floor to a site (``None``: took it back)."""
 
-    participant_id: str | None
+    type: Literal["floor"] = "floor"
+    participant_id: str | None = Field(
+        validation_alias=AliasChoices("participant_id", "id"), serialization_alias="id"
+    )
     name: str | None = None
 
 
-@dataclass(frozen=True)
-class HandChanged:
-    """This site's hand is now raised or not (sent to the site)."""
+class HandChanged(WireMessage):
+    """This site's hand is now raised or not, as the room sees it (sent to the site)."""
 
+    type: Literal["hand"] = "hand"
     raised: bool
 
 
-@dataclass(frozen=True)
-class MutedByHost:
-    """The host muted this site's microphone (or lifted that)."""
+class MutedByHost(WireMessage):
+    """The host muted this site's microphone (``muted`` false: the site may unmute again)."""
 
+    type: Literal["muted-by-host"] = "muted-by-host"
     muted: bool
 
 
-@dataclass(frozen=True)
-class RecordingChanged:
-    """The room is (or is no longer) being recorded: every site shows it."""
+class RecordingChanged(WireMessage):
+    """The room is (or is no longer) being recorded: every site and console shows it."""
 
+    type: Literal["recording"] = "recording"
     active: bool
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class RoomClosing:
-    """The meeting ends in ``seconds``."""
+class RoomClosing(WireMessage):
+    """The meeting ends in ``seconds`` (sites and consoles get the same message)."""
 
+    type: Literal["closing"] = "closing"
     seconds: int
 
 
-@dataclass(frozen=True)
-class RoomClosed:
-    """The room is closing; everyone is disconnected."""
+class Bye(WireMessage):
+    """The server ends this connection (left, replaced, room closed, shutdown)."""
 
+    type: Literal["bye"] = "bye"
     reason: str
+
+
+class RoomClosed(Bye):
+    """The room is closing and everyone is disconnected: a ``bye`` saying ``room-<why>``."""
+
+    @classmethod
+    def because(cls, why: str) -> RoomClosed:
+        """The event for a room closing for ``why`` (ended, cancelled, empty, shutdown...)."""
+        return cls(reason=f"room-{why}")
+
+    @property
+    def why(self) -> str:
+        """Why the room closed, without the ``room-`` prefix."""
+        return self.reason.removeprefix("room-")
 
 
 RoomEvent = (
@@ -124,3 +175,4 @@ RoomEvent = (
     | RoomClosing
     | RecordingChanged
 )
+"""Everything a room sends a site on its own (``welcome`` and ``bye`` are the socket's)."""

@@ -9,11 +9,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from conference.rooms.console_events import (
+    ConsoleClosed,
+    ConsoleEvent,
+    ConsoleFloor,
+    ConsoleState,
+    HandsChanged,
+    LockChanged,
+    PlateAlert,
+    RaisedHand,
+    RollCallChanged,
+    SiteReadmitted,
+    SiteRemoved,
+    SpotlightChanged,
+)
 from conference.rooms.events import (
     FloorChanged,
     HandChanged,
     MutedByHost,
     ParticipantCount,
+    ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
@@ -21,8 +36,10 @@ from conference.rooms.events import (
     RoomClosed,
     RoomClosing,
     RoomEvent,
+    RoomInfo,
     SlotsChanged,
     SpeakerChanged,
+    Welcome,
 )
 from conference.rooms.observer import RoomObserver
 from conference.rooms.participant import Participant
@@ -35,6 +52,8 @@ from conference.rooms.router import (
     video_order,
 )
 from conference.rooms.speaker import MIN_ACTIVITY, ActiveSpeakerDetector
+from conference.settings import IceServer
+from conference.tokens import Role
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +63,7 @@ RANK_DEPTH = 4  # audio slots (3) plus the first challenger
 LARGE_ROOM = 50  # above this many sites, sites get a count instead of every join and leave
 CONSOLE_FLUSH_SECONDS = 0.5  # roll-call changes reach consoles in batches this often
 
-Publisher = Callable[[dict[str, Any]], None]
+Publisher = Callable[[ConsoleEvent], None]
 
 
 class RoomRefused(Exception):
@@ -135,10 +154,14 @@ class Room:
         )
         if previous is not None:
             self._detach(previous)
-            previous.send(ParticipantLeft(previous.id, "replaced"))
-            self._announce(ParticipantUpdated(participant.info()), exclude=participant.id)
+            previous.send(ParticipantLeft(participant_id=previous.id, reason="replaced"))
+            self._announce(
+                ParticipantUpdated(participant=participant.info()), exclude=participant.id
+            )
         else:
-            self._announce(ParticipantJoined(participant.info()), exclude=participant.id)
+            self._announce(
+                ParticipantJoined(participant=participant.info()), exclude=participant.id
+            )
         if previous is not None:
             self._observe("participant_left", previous, "replaced")
         self._observe("participant_joined", participant)
@@ -161,8 +184,8 @@ class Room:
             self._hands_changed()
         if self.floor == participant.id:
             self.floor = None
-            self.broadcast(FloorChanged(None))
-        self._announce(ParticipantLeft(participant.id, reason))
+            self.broadcast(FloorChanged(participant_id=None))
+        self._announce(ParticipantLeft(participant_id=participant.id, reason=reason))
         self.reroute(force=False)
         if not self.sites_present():
             for callback in self._on_empty:
@@ -182,7 +205,7 @@ class Room:
             return
         self.roll_call.connection(participant.id, participant.connection)
         self._observe("media_changed", participant)
-        self._announce(ParticipantUpdated(participant.info()))
+        self._announce(ParticipantUpdated(participant=participant.info()))
         self.reroute(force=True)
 
     def set_muted(self, participant: Participant, audio: bool, video: bool) -> None:
@@ -193,7 +216,7 @@ class Room:
         participant.video_muted = video
         self.roll_call.muted(participant.id, audio, video)
         self._observe("event", "mute", participant.id, {"audio": audio, "video": video})
-        self._announce(ParticipantUpdated(participant.info()))
+        self._announce(ParticipantUpdated(participant=participant.info()))
         self.reroute(force=True)
 
     def report_quality(self, site_id: str, quality: Quality) -> None:
@@ -225,13 +248,13 @@ class Room:
             at = self.hands.get(site_id)
             if entry.hand_raised_at != at:
                 self.roll_call.hand(site_id, at)
-        queue = [{"id": s, "at": at} for s, at in self.hands.items()]
-        self.publish({"type": "hands", "queue": queue})
+        queue = [RaisedHand(id=s, at=at) for s, at in self.hands.items()]
+        self.publish(HandsChanged(queue=queue))
         self._observe("event", "hands", None, {"queue": [h["id"] for h in queue]})
         for site_id in list(self.hands) + [p for p in self.participants if p not in self.hands]:
             participant = self.participants.get(site_id)
             if participant is not None:
-                participant.send(HandChanged(site_id in self.hands))
+                participant.send(HandChanged(raised=site_id in self.hands))
 
     def give_floor(self, site_id: str | None) -> None:
         """Give the floor to a site (None: take it back).
@@ -253,8 +276,8 @@ class Room:
             # The host gives the floor to be heard: lift the host's mute.
             holder.host_muted = False
             self.host_muted.discard(site_id)
-        self.broadcast(FloorChanged(site_id, name))
-        self.publish({"type": "floor", "id": site_id})
+        self.broadcast(FloorChanged(participant_id=site_id, name=name))
+        self.publish(ConsoleFloor(participant_id=site_id))
         self._observe("event", "floor", site_id)
         self.reroute(force=True)
 
@@ -263,7 +286,7 @@ class Room:
         if site_id is not None and site_id not in self.participants:
             raise RoomRefused("not-present", "that site is not in the meeting")
         self.spotlight = site_id
-        self.publish({"type": "spotlight", "id": site_id})
+        self.publish(SpotlightChanged(participant_id=site_id))
         self._observe("event", "spotlight", site_id)
         self.reroute(force=True)
 
@@ -278,7 +301,7 @@ class Room:
         for participant in targets:
             participant.host_muted = True
             self.host_muted.add(participant.id)
-            participant.send(MutedByHost(True))
+            participant.send(MutedByHost(muted=True))
             if not participant.audio_muted:
                 self.set_muted(participant, True, participant.video_muted)
         self.reroute(force=True)
@@ -288,7 +311,7 @@ class Room:
         """Lock (only sites that were in may come back) or unlock the room."""
         if self.locked != locked:
             self.locked = locked
-            self.publish({"type": "locked", "locked": locked})
+            self.publish(LockChanged(locked=locked))
             self._observe("event", "lock", None, {"locked": locked})
 
     def remove(self, site_id: str) -> Participant | None:
@@ -298,7 +321,7 @@ class Room:
         participant = self.participants.get(site_id)
         if participant is None:
             self.roll_call.left(site_id, removed=True)
-        self.publish({"type": "removed", "id": site_id})
+        self.publish(SiteRemoved(site_id=site_id))
         self._observe("event", "removed", site_id)
         return participant
 
@@ -307,7 +330,7 @@ class Room:
         if site_id in self.removed:
             self.removed.discard(site_id)
             self.roll_call.readmitted(site_id)
-            self.publish({"type": "readmitted", "id": site_id})
+            self.publish(SiteReadmitted(site_id=site_id))
 
     def host_state(self) -> dict[str, Any]:
         """What the host decided that must outlive this room object: lock, removals, mutes."""
@@ -337,7 +360,7 @@ class Room:
         participant = self.participants.get(site_id)
         if participant is not None and participant.host_muted:
             participant.host_muted = False
-            participant.send(MutedByHost(False))
+            participant.send(MutedByHost(muted=False))
         return participant
 
     def set_recording(self, active: bool, reason: str | None = None) -> None:
@@ -345,20 +368,22 @@ class Room:
         if self.recording == active:
             return
         self.recording = active
-        self.broadcast(RecordingChanged(active, reason))
-        self.publish({"type": "recording", "active": active, "reason": reason})
+        # Sites and consoles get the same message.
+        changed = RecordingChanged(active=active, reason=reason)
+        self.broadcast(changed)
+        self.publish(changed)
 
-    def plate_alert(self, site_id: str, message: dict[str, Any]) -> None:
+    def plate_alert(self, site_id: str, alert: PlateAlert) -> None:
         """A camera in the room read a plate on a list: tell the consoles and the recorder."""
-        self._observe(
-            "event", "plate-alert", site_id, {k: v for k, v in message.items() if k != "type"}
-        )
-        self.publish(message)
+        data = {k: v for k, v in alert.to_wire().items() if k != "type"}
+        self._observe("event", "plate-alert", site_id, data)
+        self.publish(alert)
 
     def closing_soon(self, seconds: int) -> None:
         """Warn everyone that the meeting ends in ``seconds``."""
-        self.broadcast(RoomClosing(seconds))
-        self.publish({"type": "closing", "seconds": seconds})
+        closing = RoomClosing(seconds=seconds)
+        self.broadcast(closing)
+        self.publish(closing)
 
     # -- events -----------------------------------------------------------------------
 
@@ -384,11 +409,11 @@ class Room:
         else:
             self.broadcast(event, exclude)
 
-    def publish(self, message: dict[str, Any]) -> None:
+    def publish(self, event: ConsoleEvent) -> None:
         """Tell the consoles (through the event bus)."""
         if self._publish is not None:
             try:
-                self._publish(message)
+                self._publish(event)
             except Exception:
                 logger.exception("console event for room %s failed", self.id)
 
@@ -399,27 +424,65 @@ class Room:
         self._last_flush = now
         changes = self.roll_call.take_changes()
         if changes:
-            self.publish({"type": "roll-call", "sites": changes, "tiers": self.roll_call.tiers()})
+            self.publish(RollCallChanged(sites=changes, tiers=self.roll_call.tiers()))
         if self._count_dirty and self.large:
             self._count_dirty = False
-            self.broadcast(ParticipantCount(len(self.participants)))
+            self.broadcast(ParticipantCount(count=len(self.participants)))
 
-    def console_state(self) -> dict[str, Any]:
+    def console_state(self) -> ConsoleState:
         """Everything a console shows, for a console that just connected."""
-        return {
-            "room": {"id": self.id, "name": self.name},
-            "sites": self.roll_call.snapshot(),
-            "tiers": self.roll_call.tiers(),
-            "hands": [{"id": s, "at": at} for s, at in self.hands.items()],
-            "floor": self.floor,
-            "spotlight": self.spotlight,
-            "speaker": self.detector.speaker,
-            "locked": self.locked,
-            "recording": self.recording,
-            "open": not self.closed,
+        return ConsoleState(
+            room={"id": self.id, "name": self.name},
+            sites=self.roll_call.snapshot(),
+            tiers=self.roll_call.tiers(),
+            hands=[RaisedHand(id=s, at=at) for s, at in self.hands.items()],
+            floor=self.floor,
+            spotlight=self.spotlight,
+            speaker=self.detector.speaker,
+            locked=self.locked,
+            recording=self.recording,
+            open=not self.closed,
             # Sites in the room; cameras are not attendance.
-            "present": sum(p.client != "camera" for p in self.participants.values()),
-        }
+            present=sum(p.client != "camera" for p in self.participants.values()),
+        )
+
+    # -- what a joining site is told ------------------------------------------------
+
+    def welcome(self, participant: Participant, ice_servers: list[IceServer]) -> Welcome:
+        """The ``welcome`` for a site that just joined: itself, the room, who is here."""
+        return Welcome(
+            participant=participant.info(),
+            room=RoomInfo(id=self.id, name=self.name, codec=self.codec),
+            ice_servers=ice_servers,
+            participants=self._visible_to(participant),
+            speaker=self.detector.speaker,
+            floor=self.floor,
+            count=len(self.participants),
+            recording=self.recording,
+        )
+
+    def _visible_to(self, participant: Participant) -> list[ParticipantInfo]:
+        """The sites listed in welcome: all of a small room; in a large one, itself and the hosts."""
+        return [
+            p.info()
+            for p in self.snapshot()
+            if not self.large or p.id == participant.id or p.role is Role.HOST
+        ]
+
+    def catch_up(self, participant: Participant) -> list[RoomEvent]:
+        """What a site that just joined must hear at once: its slots, the floor, its mute."""
+        plan = dict(participant.plan)
+        by_id = self.participants
+        names = {s: by_id[s].name for s in plan.values() if s and s in by_id}
+        events: list[RoomEvent] = [SlotsChanged(assignments=plan, names=names)]
+        if self.floor is not None:
+            holder = by_id.get(self.floor)
+            events.append(
+                FloorChanged(participant_id=self.floor, name=holder.name if holder else None)
+            )
+        if participant.host_muted:
+            events.append(MutedByHost(muted=True))  # a reconnection does not escape the host's mute
+        return events
 
     def snapshot(self) -> list[Participant]:
         """The sites in join order."""
@@ -489,7 +552,7 @@ class Room:
             names = {
                 sid: by_id[sid].name for sid in plan.values() if sid is not None and sid in by_id
             }
-            subscriber.send(SlotsChanged(subscriber.id, dict(plan), names))
+            subscriber.send(SlotsChanged(assignments=dict(plan), names=names))
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -508,8 +571,10 @@ class Room:
                 }
                 speaker_changed = self.detector.update(activity, now)
                 if speaker_changed:
-                    self.broadcast(SpeakerChanged(self.detector.speaker))
-                    self.publish({"type": "speaker", "id": self.detector.speaker})
+                    # Sites and consoles get the same message.
+                    speaker = SpeakerChanged(participant_id=self.detector.speaker)
+                    self.broadcast(speaker)
+                    self.publish(speaker)
                     self._observe("event", "speaker", self.detector.speaker)
                 # Slots only move when the speaker or the loudest few change
                 # (joins, leaves and mutes reroute at once); a periodic full
@@ -534,8 +599,8 @@ class Room:
         """Tell everyone, stop routing and forget the sites."""
         if self.closed:
             return
-        self.broadcast(RoomClosed(reason))
-        self.publish({"type": "closed", "reason": reason})
+        self.broadcast(RoomClosed.because(reason))
+        self.publish(ConsoleClosed(reason=reason))
         self.closed = True
         for participant in list(self.participants.values()):
             self._detach(participant)
