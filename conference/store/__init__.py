@@ -1,62 +1,70 @@
-"""State behind one protocol; engines live side by side in this package."""
+"""State behind small protocols, one per aggregate; engines live side by side in this package.
+
+:class:`Store` is their union (see :mod:`conference.store.base`);
+:func:`open_store` picks the engine. Plate events, the watch list and outbreak
+provinces are not here: they live with the cameras, in
+:mod:`anpr_feed.events_store`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from conference.store.base import (
-    AccountRole,
-    Attempt,
-    Backoff,
+from conference.store.accounts import AccountRole, AccountStore, Login, User, login_key
+from conference.store.attempts import Attempt, AttemptStore, Backoff
+from conference.store.attendance import AttendanceRecord, AttendanceStore
+from conference.store.base import Store
+from conference.store.errors import (
     Conflict,
-    Feed,
-    Grant,
-    Login,
-    Meeting,
+    FeedLimitReached,
     MeetingNotFound,
     NotFound,
-    Outbreak,
-    PlateEvent,
-    Room,
     RoomNotFound,
-    Site,
-    Store,
     StoreError,
-    Unit,
     UnitNotFound,
-    User,
-    WatchEntry,
-    login_key,
-    plate_query,
 )
+from conference.store.feeds import Feed, FeedLimits, FeedStore
+from conference.store.grants import Grant, GrantStore
+from conference.store.meetings import Meeting, MeetingStore
+from conference.store.meta import MetaStore
+from conference.store.rooms import Room, RoomStore
 from conference.store.sqlite import SqliteStore
+from conference.store.units import Site, Unit, UnitDirectory
 
 __all__ = [
     "AccountRole",
+    "AccountStore",
     "Attempt",
+    "AttemptStore",
+    "AttendanceRecord",
+    "AttendanceStore",
     "Backoff",
     "Conflict",
     "Feed",
+    "FeedLimitReached",
+    "FeedLimits",
+    "FeedStore",
     "Grant",
+    "GrantStore",
     "Login",
     "Meeting",
     "MeetingNotFound",
+    "MeetingStore",
+    "MetaStore",
     "NotFound",
-    "Outbreak",
-    "PlateEvent",
     "Room",
     "RoomNotFound",
+    "RoomStore",
     "Site",
     "SqliteStore",
     "Store",
     "StoreError",
     "Unit",
+    "UnitDirectory",
     "UnitNotFound",
     "User",
-    "WatchEntry",
     "login_key",
     "open_store",
-    "plate_query",
 ]
 
 
