@@ -3,7 +3,7 @@
 The manager starts a :mod:`anpr_feed.worker` process for every registered
 feed, reads its pipe from the event loop (``add_reader``: no thread per feed),
 keeps each feed's status for the feeds page and ``/metrics``, and turns each
-vehicle pass into a stored :class:`~conference.store.PlateEvent` with its crop
+vehicle pass into a stored :class:`~anpr_feed.events_store.PlateEvent` with its crop
 and thumbnail on disk and its alerts matched against the watch list and the
 outbreak provinces. Meetings subscribe to a feed's video; the worker encodes
 it once per codec however many meetings and sites watch.
@@ -32,12 +32,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from anpr_feed import worker
+from anpr_feed.events_store import PLATE_COLOURS, PlateEvent, PlateStore, plate_store_for
 from anpr_feed.masking import mask_url, redact
 from anpr_feed.sources import SourcePolicy
 from anpr_feed.watchlist import Alert, Matcher
 from conference.private_files import private_dir, write_private
-from conference.store import Feed, PlateEvent, Store
-from conference.store.base import PLATE_COLOURS
+from conference.store import Feed, Store
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +291,12 @@ class FeedRunner:
 
 
 class FeedManager:
-    """Every feed of this server, their events, alerts and retention."""
+    """Every feed of this server, their events, alerts and retention.
+
+    ``store`` holds the feeds (and their last status); ``plates`` the passes,
+    the watch list and outbreak provinces: by default the plate store kept
+    beside ``store`` (see :func:`~anpr_feed.events_store.plate_store_for`).
+    """
 
     def __init__(
         self,
@@ -302,8 +307,10 @@ class FeedManager:
         policy: SourcePolicy | None = None,
         log_level: str = "WARNING",
         max_running: int | None = None,
+        plates: PlateStore | None = None,
     ) -> None:
         self.store = store
+        self.plates: PlateStore = plates if plates is not None else plate_store_for(store)
         # Where feeds may read from: the camera networks and the feed files folder.
         self.policy = policy if policy is not None else SourcePolicy(data_dir / "feed-files")
         self.log_level = log_level
@@ -393,7 +400,7 @@ class FeedManager:
 
     async def reload_lists(self) -> None:
         """Rebuild the matcher after the watch list or outbreak provinces changed."""
-        self.matcher = Matcher(await self.store.list_watch(), await self.store.list_outbreaks())
+        self.matcher = Matcher(await self.plates.list_watch(), await self.plates.list_outbreaks())
 
     # -- passes -----------------------------------------------------------------------
 
@@ -438,7 +445,7 @@ class FeedManager:
             # The event is its checkpoint unit's from now on, whatever becomes of the feed.
             unit_code=feed.unit_code,
         )
-        await self.store.add_plate_events([event])
+        await self.plates.add_plate_events([event])
         self.events_stored += 1
         runner.status.last_read = {
             "plate": event.plate,
@@ -479,7 +486,7 @@ class FeedManager:
         if days <= 0:
             return 0
         cutoff = time.time() - days * 86400
-        removed = await self.store.delete_plate_events_before(cutoff)
+        removed = await self.plates.delete_plate_events_before(cutoff)
         cutoff_day = datetime.fromtimestamp(cutoff, self.zone).strftime("%Y-%m-%d")
 
         def remove_files() -> None:

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from anpr_feed.events_store.records import Outbreak, WatchEntry
 from conference import client_json
-from conference.store import Outbreak, WatchEntry
 
 # Characters OCR mistakes for each other on plates (both ways).
 CONFUSABLE: dict[str, str] = {}

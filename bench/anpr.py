@@ -262,7 +262,7 @@ ALERT_DAY = date(2026, 11, 26)
 def build_lists(all_truth: Sequence[dict[str, Any]]) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """A watch list from some true plates and an outbreak province (deterministic)."""
     from anpr_feed import synth
-    from conference.store import Outbreak, WatchEntry
+    from anpr_feed.events_store import Outbreak, WatchEntry
 
     plates = sorted({v["plate"] for v in all_truth})
     exact = plates[::7][:12]

@@ -5,7 +5,7 @@ retention, and searching a million events by partial plate answers in under
 200 ms. Each engine is filled with ``--events`` synthetic passes (default
 1,000,000: ~80 cameras at 40 checkpoints over 14 days, plates with real
 province codes and realistic series and numbers, ~5% of passes by vehicles
-that come back again and again) through ``Store.add_plate_events`` in
+that come back again and again) through ``PlateEventStore.add_plate_events`` in
 batches, then
 
 * ``search_plate_events`` is timed per query kind (p50/p95/max over
@@ -48,10 +48,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from anpr_feed.events_store import PlateEvent, plate_query, plate_store_for  # noqa: E402
 from anpr_feed.plates import SERIES_LETTERS, display_of  # noqa: E402
 from anpr_feed.provinces import PROVINCES  # noqa: E402
-from conference.store import PlateEvent, Store, open_store  # noqa: E402
-from conference.store.sqlite import plate_query  # noqa: E402
+from conference.store import Store, open_store  # noqa: E402
+from conference.store.sqlite import SqliteStore  # noqa: E402
 
 ZONE = timezone(timedelta(hours=7))
 DAY = 86400.0
@@ -364,18 +365,19 @@ async def bench_engine(
         baseline_kinds = ["partial_3", "partial_4", "partial_5", "full_plate"]
         baseline_count = args.redis_baseline_queries
         result["redis_prefix"] = prefix
+    plates = plate_store_for(store)
     try:
         log(f"{engine}: inserting {len(events)} events in batches of {BATCH}")
         batch_ms = []
         began = time.perf_counter()
         for first in range(0, len(events), BATCH):
             t0 = time.perf_counter()
-            await store.add_plate_events(events[first : first + BATCH])
+            await plates.add_plate_events(events[first : first + BATCH])
             batch_ms.append((time.perf_counter() - t0) * 1000)
             if first and first % 200_000 == 0:
                 log(f"{engine}: {first} inserted")
         elapsed = time.perf_counter() - began
-        assert await store.count_plate_events() == len(events)
+        assert await plates.count_plate_events() == len(events)
         result["insert"] = {
             "events": len(events),
             "batch": BATCH,
@@ -383,8 +385,8 @@ async def bench_engine(
             "events_per_s": round(len(events) / elapsed),
             "batch_ms": summary(batch_ms),
         }
-        if engine == "sqlite":
-            await store._run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))  # type: ignore[attr-defined]
+        if isinstance(store, SqliteStore):
+            await store.engine.run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
             sizes = sqlite_bytes(path)
             result["storage"] = sizes | {
                 "bytes_per_event": round(sizes["file_bytes"] / len(events))
@@ -398,7 +400,7 @@ async def bench_engine(
         log(f"{engine}: {result['insert']['events_per_s']} events/s; {result['storage']}")
 
         async def search(query: dict) -> list[str]:
-            return [e.id for e in await store.search_plate_events(**query)]
+            return [e.id for e in await plates.search_plate_events(**query)]
 
         # Warm up (first script loads, page cache).
         for query in queries["partial_4"][:3]:
@@ -444,14 +446,14 @@ async def bench_engine(
         cutoff = START + DAY
         expected = sum(1 for e in events if e.at < cutoff)
         began = time.perf_counter()
-        gone = await store.delete_plate_events_before(cutoff)
+        gone = await plates.delete_plate_events_before(cutoff)
         seconds = time.perf_counter() - began
         assert len(gone) == expected, (len(gone), expected)
         result["retention"] = {
             "deleted": len(gone),
             "seconds": round(seconds, 2),
             "events_per_s": round(len(gone) / seconds) if seconds else None,
-            "remaining": await store.count_plate_events(),
+            "remaining": await plates.count_plate_events(),
         }
         log(f"{engine} retention: {result['retention']}")
     finally:

@@ -10,17 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from conference.store import (
-    AccountRole,
-    Feed,
-    Meeting,
-    PlateEvent,
-    Site,
-    Store,
-    UnitNotFound,
-    User,
-)
+from conference.store import AccountRole, Feed, Meeting, Site, Store, UnitNotFound, User
 
 
 class Forbidden(Exception):
@@ -153,7 +145,16 @@ async def can_see_feed(store: Store, principal: Principal, feed: Feed) -> bool:
     return await _in_feed_scope(store, principal, feed.unit_code)
 
 
-async def can_see_plate_event(store: Store, principal: Principal, event: PlateEvent) -> bool:
+class UnitKept(Protocol):
+    """A record kept for a unit (a plate event: see :mod:`anpr_feed.events_store`)."""
+
+    @property
+    def unit_code(self) -> str | None:
+        """The unit whose subtree may see the record (None: administrators only)."""
+        ...
+
+
+async def can_see_plate_event(store: Store, principal: Principal, event: UnitKept) -> bool:
     """A plate event (and its pictures) by the unit kept with it, never by today's feeds.
 
     Admins; hosts and operators whose unit holds the event's. An event of no

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from anpr_feed.events_store import PlateEvent
 from anpr_feed.manager import FeedManager
 from anpr_feed.participant import CODECS, FeedPublisher, feed_site_id
 from anpr_feed.sources import SourcePolicy
@@ -48,7 +49,7 @@ from conference.rooms.roll_call import InvitedSite, Quality, RollCall
 from conference.rooms.room import Room, RoomRefused
 from conference.settings import Settings
 from conference.sfu import SfuMetrics
-from conference.store import Feed, Meeting, MeetingNotFound, NotFound, PlateEvent, Store
+from conference.store import AttendanceRecord, Feed, Meeting, MeetingNotFound, NotFound, Store
 from conference.store import Room as RoomRecord
 from conference.tasks import spawn
 from conference.tokens import Role, TokenClaims, TokenError, verify_token
@@ -62,7 +63,6 @@ logger = logging.getLogger(__name__)
 SCHEDULER_SECONDS = 2.0
 QUALITY_SECONDS = 5.0
 ALERTS_KEPT = 100  # per room, for a console opened after the alert
-ATTENDANCE_META = "attendance:"  # + meeting id: its roll call as last saved (store meta)
 ATTENDANCE_SAVE_SECONDS = 30.0  # at most this often while sites come and go; always at the end
 
 
@@ -268,14 +268,14 @@ class Conference:
             last[0] == revision or (not final and now - last[1] < ATTENDANCE_SAVE_SECONDS)
         ):
             return
-        saved = {
-            "meeting": meeting.id,
-            "saved_at": time.time(),
-            "sites": room.roll_call.snapshot(),
-            "room": host_state,
-        }
+        record = AttendanceRecord(
+            meeting_id=meeting.id,
+            saved_at=time.time(),
+            sites=room.roll_call.snapshot(),
+            room=host_state,
+        )
         try:
-            await self.store.set_meta(ATTENDANCE_META + meeting.id, json.dumps(saved))
+            await self.store.save_attendance(record)
         except Exception:
             # A store that fails must not keep a room from closing; the next pass retries.
             logger.exception("saving the roll call of meeting %s failed", meeting.id)
@@ -288,19 +288,10 @@ class Conference:
         self, meeting: Meeting
     ) -> tuple[list[dict[str, Any]], float, dict[str, Any]] | None:
         """A meeting's saved roll call: its rows, when it was saved, the host's decisions."""
-        text = await self.store.get_meta(ATTENDANCE_META + meeting.id)
-        if not text:
+        record = await self.store.get_attendance(meeting.id)
+        if record is None:
             return None
-        try:
-            saved = json.loads(text)
-            rows, saved_at = saved["sites"], float(saved["saved_at"])
-            host_state = saved.get("room") or {}
-        except (ValueError, KeyError, TypeError, AttributeError):
-            logger.warning("the saved roll call of meeting %s is unreadable", meeting.id)
-            return None
-        if not isinstance(rows, list) or not isinstance(host_state, dict):
-            return None
-        return rows, saved_at, host_state
+        return record.sites, record.saved_at, record.room
 
     async def attendance(self, meeting: Meeting) -> tuple[RollCall, bool]:
         """A meeting's roll call: the live room's, else as saved, else every site not joined.

@@ -7,11 +7,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from anpr_feed.events_store import PlateEvent
 from anpr_feed.manager import FeedManager, FeedRunner
 from anpr_feed.pipeline import PassEvent
 from anpr_feed.plates import parse
 from anpr_feed.worker import _pass_message
-from conference.store import Feed, PlateEvent
+from conference.store import Feed
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -41,14 +42,14 @@ async def test_expire_deletes_old_events_and_their_pictures(any_store, tmp_path:
         stored_event(manager.files_dir, f"new-{i}", f"99A5678{i}", now - i * 86400)
         for i in range(2)
     ]
-    await any_store.add_plate_events(old + recent)
+    await manager.plates.add_plate_events(old + recent)
 
     assert await manager.expire(0) == 0  # 0 keeps everything
-    assert await any_store.count_plate_events() == 5
+    assert await manager.plates.count_plate_events() == 5
 
     assert await manager.expire(90) == 3
-    assert await any_store.count_plate_events() == 2
-    left = await any_store.search_plate_events(limit=10)
+    assert await manager.plates.count_plate_events() == 2
+    left = await manager.plates.search_plate_events(limit=10)
     assert {e.id for e in left} == {"new-0", "new-1"}
     for event in old:
         assert manager.image_path(event.crop or "") is None
@@ -78,5 +79,5 @@ async def test_a_pass_is_stored_with_its_plate_colour(any_store, tmp_path: Path)
     await manager._store_pass(runner, _pass_message(_pass("29A99999", None)))
     bad = _pass_message(_pass("99A11111", None)) | {"colour": "purple<script>"}
     await manager._store_pass(runner, bad)
-    stored = {e.plate: e.colour for e in await any_store.search_plate_events(limit=10)}
+    stored = {e.plate: e.colour for e in await manager.plates.search_plate_events(limit=10)}
     assert stored == {"20C12345": "yellow", "29A99999": None, "99A11111": None}

@@ -25,7 +25,8 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from anpr_feed import synth
-from conference.store import PlateEvent, SqliteStore
+from anpr_feed.events_store import PlateEvent, plate_store_for
+from conference.store import SqliteStore
 from tests.accounts import PASSWORD, logins, start_with_accounts
 from tests.anpr_support import LOCAL_CAMERAS, register_file_feed
 from tests.anpr_support import register_feed as _register_feed
@@ -144,7 +145,7 @@ async def seed_passes(
             )
         )
     try:
-        await store.add_plate_events(events)
+        await plate_store_for(store).add_plate_events(events)
     finally:
         await store.close()
     return events

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from anpr_feed.events_store import plate_store_for
 from conference.store import RoomNotFound, SqliteStore, StoreError
 from conference.store.sqlite import MIGRATIONS
 
@@ -61,9 +62,10 @@ async def test_upgrading_keeps_plate_events_from_before_colours(tmp_path):
     conn.commit()
     conn.close()
     store = SqliteStore(path)
-    old = await store.get_plate_event("old")
+    plates = plate_store_for(store)
+    old = await plates.get_plate_event("old")
     assert (old.plate, old.colour) == ("20A12345", None)
-    assert [e.id for e in await store.search_plate_events(plate="2345")] == ["old"]
+    assert [e.id for e in await plates.search_plate_events(plate="2345")] == ["old"]
     await store.close()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from anpr_feed.events_store import Outbreak, WatchEntry
 from anpr_feed.watchlist import Matcher
-from conference.store import Outbreak, WatchEntry
 
 DAY = date(2021, 11, 20)
 

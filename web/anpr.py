@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from anpr_feed.events_store import Outbreak, PlateEvent, WatchEntry, plate_query
 from anpr_feed.manager import feed_fields
 from anpr_feed.sources import FeedSourceError, is_file_source, register
 from anpr_feed.watchlist import WatchListError, normalize_pattern, parse_upload
@@ -37,14 +38,7 @@ from conference.permissions import (
     plate_event_scope,
     require_role,
 )
-from conference.store import (
-    Conflict,
-    Feed,
-    Outbreak,
-    PlateEvent,
-    WatchEntry,
-    plate_query,
-)
+from conference.store import Conflict, Feed
 from conference.store.base import FeedLimitReached, FeedLimits
 from web.api import body, epoch, iso, principal_of, zone
 from web.errors import ApiError
@@ -271,7 +265,7 @@ async def search_events(request: web.Request) -> web.Response:
     if plate and not plate_query(plate):
         raise ApiError(400, "bad-plate", "a plate search needs letters or digits")
     start, end = _time(request, "from"), _time(request, "to")
-    events = await conference.store.search_plate_events(
+    events = await conference.cameras.plates.search_plate_events(
         plate=plate or None,
         start=start,
         end=end,
@@ -292,9 +286,9 @@ async def search_events(request: web.Request) -> web.Response:
 async def _visible_event(request: web.Request) -> PlateEvent:
     """The event ``{id}`` of the path, by its own unit; 404 out of the caller's scope."""
     principal = await _feed_principal(request)
-    store = request.app[CONFERENCE].store
-    event = await store.get_plate_event(request.match_info["id"])
-    if not await can_see_plate_event(store, principal, event):
+    conference = request.app[CONFERENCE]
+    event = await conference.cameras.plates.get_plate_event(request.match_info["id"])
+    if not await can_see_plate_event(conference.store, principal, event):
         raise ApiError(404, "not-found", "no such event")
     return event
 
@@ -382,7 +376,7 @@ def watch_json(entry: WatchEntry, listings: _Listings) -> dict[str, Any]:
 async def list_watch(request: web.Request) -> web.Response:
     """``GET /api/anpr/watchlist``."""
     principal = await _feed_principal(request)
-    entries = await request.app[CONFERENCE].store.list_watch()
+    entries = await request.app[CONFERENCE].cameras.plates.list_watch()
     listings = await _Listings.of(request, principal, entries)
     return web.json_response({"entries": [watch_json(e, listings) for e in entries]})
 
@@ -403,7 +397,7 @@ async def add_watch(request: web.Request) -> web.Response:
         created_at=time.time(),
         unit_code=_listing_unit(principal),
     )
-    await request.app[CONFERENCE].store.add_watch(entry)
+    await request.app[CONFERENCE].cameras.plates.add_watch(entry)
     listings = await _Listings.of(request, principal, [entry])
     return await _lists_changed(request, web.json_response(watch_json(entry, listings), status=201))
 
@@ -420,7 +414,7 @@ async def upload_watch(request: web.Request) -> web.Response:
     except WatchListError as exc:
         raise ApiError(400, "bad-upload", str(exc)) from exc
     conference = request.app[CONFERENCE]
-    listed = {e.pattern for e in await conference.store.list_watch()}
+    listed = {e.pattern for e in await conference.cameras.plates.list_watch()}
     added, already = 0, 0
     now = time.time()
     for pattern, reason in rows:
@@ -429,7 +423,7 @@ async def upload_watch(request: web.Request) -> web.Response:
             continue
         listed.add(pattern)
         try:
-            await conference.store.add_watch(
+            await conference.cameras.plates.add_watch(
                 WatchEntry(
                     secrets.token_hex(6),
                     pattern,
@@ -450,8 +444,10 @@ async def upload_watch(request: web.Request) -> web.Response:
 async def delete_watch(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/watchlist/{id}``: the listing unit's supervisors (and above), admins."""
     principal = await _supervisor(request)
-    store = request.app[CONFERENCE].store
-    await store.delete_watch(await _removable_listing(request, principal, await store.list_watch()))
+    plates = request.app[CONFERENCE].cameras.plates
+    await plates.delete_watch(
+        await _removable_listing(request, principal, await plates.list_watch())
+    )
     return await _lists_changed(request, web.Response(status=204))
 
 
@@ -475,7 +471,7 @@ def outbreak_json(outbreak: Outbreak, listings: _Listings) -> dict[str, Any]:
 async def list_outbreaks(request: web.Request) -> web.Response:
     """``GET /api/anpr/outbreaks``."""
     principal = await _feed_principal(request)
-    outbreaks = await request.app[CONFERENCE].store.list_outbreaks()
+    outbreaks = await request.app[CONFERENCE].cameras.plates.list_outbreaks()
     listings = await _Listings.of(request, principal, outbreaks)
     return web.json_response({"outbreaks": [outbreak_json(o, listings) for o in outbreaks]})
 
@@ -496,11 +492,11 @@ async def add_outbreak(request: web.Request) -> web.Response:
         created_at=time.time(),
         unit_code=_listing_unit(principal),
     )
-    store = request.app[CONFERENCE].store
+    plates = request.app[CONFERENCE].cameras.plates
     same = (outbreak.province_code, outbreak.start, outbreak.end)
-    if any((o.province_code, o.start, o.end) == same for o in await store.list_outbreaks()):
+    if any((o.province_code, o.start, o.end) == same for o in await plates.list_outbreaks()):
         raise ApiError(409, "conflict", "that province is already marked for those dates")
-    await store.add_outbreak(outbreak)
+    await plates.add_outbreak(outbreak)
     listings = await _Listings.of(request, principal, [outbreak])
     return await _lists_changed(
         request, web.json_response(outbreak_json(outbreak, listings), status=201)
@@ -510,9 +506,9 @@ async def add_outbreak(request: web.Request) -> web.Response:
 async def delete_outbreak(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/outbreaks/{id}``: the marking unit's supervisors (and above), admins."""
     principal = await _supervisor(request)
-    store = request.app[CONFERENCE].store
-    outbreaks = await store.list_outbreaks()
-    await store.delete_outbreak(await _removable_listing(request, principal, outbreaks))
+    plates = request.app[CONFERENCE].cameras.plates
+    outbreaks = await plates.list_outbreaks()
+    await plates.delete_outbreak(await _removable_listing(request, principal, outbreaks))
     return await _lists_changed(request, web.Response(status=204))
 
 

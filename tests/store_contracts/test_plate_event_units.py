@@ -1,6 +1,6 @@
-"""Store contract: a plate event keeps its camera's unit, searches scope by it, feed limits.
+"""PlateEventStore contract: a plate event keeps its camera's unit, searches scope by it.
 
-Both engines (``any_store``): the unit is stored with each event and searched
+Both engines (``any_plates``): the unit is stored with each event and searched
 by, whatever becomes of the feed; events stored before units were kept get
 their feed's unit once (SQLite: a migration; Redis: the first plate-event
 call), or none (administrators only) when the feed is gone; registering a
@@ -9,16 +9,13 @@ feed past a limit is refused atomically.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from conference.store import Feed, PlateEvent, SqliteStore
-from conference.store.base import FeedLimitReached, FeedLimits
+from anpr_feed.events_store import PlateEvent, plate_store_for
+from conference.store import Feed, SqliteStore
 from conference.store.sqlite import MIGRATIONS
 from tests.conftest import delete_prefixed, unique_prefix
 
@@ -44,8 +41,8 @@ def feed(feed_id: str, unit: str | None) -> Feed:
     return Feed(feed_id, f"Làn {feed_id}", "Chốt Km 52", "", "rtsp://10.0.0.1/s", unit, 1.0, "t")
 
 
-async def test_an_event_keeps_its_unit_and_a_scope_finds_only_its_units(any_store):
-    await any_store.add_plate_events(
+async def test_an_event_keeps_its_unit_and_a_scope_finds_only_its_units(any_plates):
+    await any_plates.add_plate_events(
         [
             event("a1", 1000.0, "20A12345", "05536"),
             event("a2", 2000.0, "20A12346", "167", feed_id="cam-2"),
@@ -53,11 +50,11 @@ async def test_an_event_keeps_its_unit_and_a_scope_finds_only_its_units(any_stor
             event("x1", 4000.0, "20A12348", None, feed_id="cam-4"),
         ]
     )
-    assert (await any_store.get_plate_event("a1")).unit_code == "05536"
-    assert (await any_store.get_plate_event("x1")).unit_code is None
+    assert (await any_plates.get_plate_event("a1")).unit_code == "05536"
+    assert (await any_plates.get_plate_event("x1")).unit_code is None
 
     async def ids(**query: object) -> list[str]:
-        return [e.id for e in await any_store.search_plate_events(**query)]  # type: ignore[arg-type]
+        return [e.id for e in await any_plates.search_plate_events(**query)]  # type: ignore[arg-type]
 
     assert await ids() == ["x1", "b1", "a2", "a1"]  # no scope: an administrator's search
     assert await ids(unit_codes=["167", "05536"]) == ["a2", "a1"]
@@ -73,12 +70,12 @@ async def test_an_event_keeps_its_unit_and_a_scope_finds_only_its_units(any_stor
         assert "x1" not in await ids(unit_codes=UNITS[:4], **query)
 
     # Retention takes events out of their unit's index too.
-    assert [e.id for e in await any_store.delete_plate_events_before(2500.0)] == ["a1", "a2"]
+    assert [e.id for e in await any_plates.delete_plate_events_before(2500.0)] == ["a1", "a2"]
     assert await ids(unit_codes=["167", "05536"]) == []
     assert await ids(unit_codes=["164", "167"]) == ["b1"]
 
 
-async def test_unit_scoped_search_agrees_with_a_brute_force_filter(any_store):
+async def test_unit_scoped_search_agrees_with_a_brute_force_filter(any_plates):
     """Many events over few units: every path of both engines (walk, merge, unit indexes)."""
     rng = random.Random(8)
     plates = [f"{rng.randint(11, 99)}A{rng.randint(0, 99999):05d}" for _ in range(300)]
@@ -94,7 +91,7 @@ async def test_unit_scoped_search_agrees_with_a_brute_force_filter(any_store):
         for n in range(3000)
     ]
     for first in range(0, len(events), 1000):
-        await any_store.add_plate_events(events[first : first + 1000])
+        await any_plates.add_plate_events(events[first : first + 1000])
 
     def brute(**query: object) -> list[str]:
         part = str(query.get("plate") or "")
@@ -125,36 +122,8 @@ async def test_unit_scoped_search_agrees_with_a_brute_force_filter(any_store):
             query["checkpoint"] = "Chốt Km 30"
         queries.append(query)
     for query in queries:
-        found = [e.id for e in await any_store.search_plate_events(**query)]  # type: ignore[arg-type]
+        found = [e.id for e in await any_plates.search_plate_events(**query)]  # type: ignore[arg-type]
         assert found == brute(**query), query
-
-
-async def test_feed_limits_are_counted_and_kept_atomically(any_store):
-    limits = FeedLimits(total=3, per_unit=2)
-    await any_store.create_feed(feed("f1", "167"), limits)
-    await any_store.create_feed(feed("f2", "167"), limits)
-    with pytest.raises(FeedLimitReached) as refused:
-        await any_store.create_feed(feed("f3", "167"), limits)
-    assert refused.value.code == "too-many-unit-feeds" and refused.value.limit == 2
-    assert "CONFERENCE_MAX_FEEDS_PER_UNIT" in str(refused.value)
-    await any_store.create_feed(feed("f3", None), limits)  # no unit: counts in the total only
-    with pytest.raises(FeedLimitReached) as refused:
-        await any_store.create_feed(feed("f4", "164"), limits)
-    assert refused.value.code == "too-many-feeds" and refused.value.limit == 3
-    assert sorted(f.id for f in await any_store.list_feeds()) == ["f1", "f2", "f3"]
-
-    # Many registrations at once for the last place: exactly one gets it.
-    await any_store.delete_feed("f3")
-    results = await asyncio.gather(
-        *(any_store.create_feed(feed(f"r{n}", "164"), limits) for n in range(8)),
-        return_exceptions=True,
-    )
-    assert sum(r is None for r in results) == 1
-    assert all(r is None or isinstance(r, FeedLimitReached) for r in results), results
-    assert len(await any_store.list_feeds()) == 3
-
-
-# -- events stored before units were kept ----------------------------------------------
 
 
 async def test_sqlite_migration_gives_old_events_their_feeds_unit(tmp_path: Path):
@@ -180,10 +149,11 @@ async def test_sqlite_migration_gives_old_events_their_feeds_unit(tmp_path: Path
     conn.close()
 
     store = SqliteStore(path)
+    plates = plate_store_for(store)
     try:
-        units = {e.id: e.unit_code for e in await store.search_plate_events()}
+        units = {e.id: e.unit_code for e in await plates.search_plate_events()}
         assert units == {"old-cam-a": "167", "old-cam-gone": None, "old-cam-x": None}
-        scoped = await store.search_plate_events(plate="20A", unit_codes=["167"])
+        scoped = await plates.search_plate_events(plate="20A", unit_codes=["167"])
         assert [e.id for e in scoped] == ["old-cam-a"]
     finally:
         await store.close()
@@ -197,7 +167,7 @@ async def test_redis_gives_old_events_their_feeds_unit_once(redis_url: str):
     try:
         await store.create_feed(feed("cam-a", "167"))
         await store.create_feed(feed("cam-x", None))
-        await store.add_plate_events(
+        await plate_store_for(store).add_plate_events(
             [
                 event("old-a", 1000.0, "20A12340", "167", feed_id="cam-a"),
                 event("old-gone", 1001.0, "20A12341", "164", feed_id="cam-gone"),
@@ -217,9 +187,9 @@ async def test_redis_gives_old_events_their_feeds_unit_once(redis_url: str):
 
     upgraded = RedisStore(redis_url, prefix=prefix)
     try:
-        units = {e.id: e.unit_code for e in await upgraded.search_plate_events()}
+        units = {e.id: e.unit_code for e in await plate_store_for(upgraded).search_plate_events()}
         assert units == {"old-a": "167", "old-gone": None, "old-x": None}
-        scoped = await upgraded.search_plate_events(unit_codes=["167", "164"])
+        scoped = await plate_store_for(upgraded).search_plate_events(unit_codes=["167", "164"])
         assert [e.id for e in scoped] == ["old-a"]
         assert await upgraded.get_meta("schema:plate-event-units") is not None
         # Once: an event stored later without a unit field (an older node) stays as it is.
@@ -228,7 +198,7 @@ async def test_redis_gives_old_events_their_feeds_unit_once(redis_url: str):
         await upgraded._redis.hset(prefix + "plate_events", "old-a", json.dumps(raw))
         again = RedisStore(redis_url, prefix=prefix)
         try:
-            assert (await again.get_plate_event("old-a")).unit_code is None
+            assert (await plate_store_for(again).get_plate_event("old-a")).unit_code is None
         finally:
             await again.close()
     finally:

@@ -1,0 +1,89 @@
+"""The stores of what the cameras read: :class:`PlateEventStore`, :class:`WatchListStore`,
+:class:`OutbreakStore`, and :class:`PlateStore`, all three in one.
+
+Each has an embedded engine (:mod:`.sqlite`, in the conference store's SQLite
+file) and a several-node one (:mod:`.redis`, in its Redis database), chosen by
+:func:`~anpr_feed.events_store.plate_store_for`; one contract suite runs on both
+(``tests/store_contracts/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from anpr_feed.events_store.records import Outbreak, PlateEvent, WatchEntry
+
+
+class PlateEventStore(Protocol):
+    """Vehicle passes, searched by any part of the plate."""
+
+    async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
+        """Store vehicle passes (ids unique), all or none."""
+        ...
+
+    async def search_plate_events(
+        self,
+        plate: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        checkpoint: str | None = None,
+        limit: int = 100,
+        feed_ids: Sequence[str] | None = None,
+        unit_codes: Sequence[str] | None = None,
+    ) -> list[PlateEvent]:
+        """Passes whose plate contains ``plate`` (any part of it), newest first.
+
+        ``feed_ids`` limits the search to those cameras; ``unit_codes`` to the
+        events kept for those units (a caller's scope: an event of no unit is
+        in none).
+        """
+        ...
+
+    async def get_plate_event(self, event_id: str) -> PlateEvent:
+        """One pass or :class:`~conference.store.NotFound`."""
+        ...
+
+    async def delete_plate_events_before(self, before: float) -> list[PlateEvent]:
+        """Remove passes older than ``before`` (retention); returns them (for their files)."""
+        ...
+
+    async def count_plate_events(self) -> int:
+        """How many passes are stored."""
+        ...
+
+
+class WatchListStore(Protocol):
+    """Plates to raise an alert for."""
+
+    async def add_watch(self, entry: WatchEntry) -> None:
+        """Add a watch-list entry; :class:`~conference.store.Conflict` if the pattern is listed."""
+        ...
+
+    async def list_watch(self) -> list[WatchEntry]:
+        """The watch list, by pattern."""
+        ...
+
+    async def delete_watch(self, entry_id: str) -> None:
+        """Remove an entry; :class:`~conference.store.NotFound` if unknown."""
+        ...
+
+
+class OutbreakStore(Protocol):
+    """Provinces marked as outbreak zones."""
+
+    async def add_outbreak(self, outbreak: Outbreak) -> None:
+        """Mark a province as an outbreak zone for a date range."""
+        ...
+
+    async def list_outbreaks(self) -> list[Outbreak]:
+        """Every outbreak marking, by start date."""
+        ...
+
+    async def delete_outbreak(self, outbreak_id: str) -> None:
+        """Remove a marking; :class:`~conference.store.NotFound` if unknown."""
+        ...
+
+
+class PlateStore(PlateEventStore, WatchListStore, OutbreakStore, Protocol):
+    """Everything the cameras keep: passes, the watch list, outbreak provinces."""
