@@ -377,12 +377,13 @@ async def test_old_logins_are_dropped_on_upgrade(tmp_path: Path) -> None:
     await store.create_user(User("admin", "Quản trị", AccountRole.ADMIN, None, "scrypt$x", 1.0))
     await store.close()
     with sqlite3.connect(path) as conn:  # a login row as an older version kept it: the raw id
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        conn.execute(f"PRAGMA user_version = {version - 1}")
+        # Version 7: before logins were hashed (migration 8), and so before what came after.
+        conn.execute("PRAGMA user_version = 7")
         conn.execute(
             "INSERT INTO logins VALUES ('raw-session-id', 'admin', 'c', 1, ?)", (time.time() + 600,)
         )
         conn.execute("DROP TABLE attempts")
+        conn.execute("DROP TABLE attendance")
     store = SqliteStore(path)
     try:
         assert await store.get_login("raw-session-id", time.time()) is None
