@@ -11,79 +11,27 @@ Each aggregate has its records and a small protocol in its own module
 contract test suite per protocol (``tests/store_contracts/``) runs against
 both. A new caller asks for the smallest protocol it needs.
 
-This module also re-exports the records, for the callers that import them
-from here.
+A few names callers imported from here before the split are re-exported;
+new code imports records from :mod:`conference.store` or their own module.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from conference.store.accounts import (
-    USERNAME_PATTERN,
-    AccountRole,
-    AccountStore,
-    Login,
-    User,
-    login_key,
-)
-from conference.store.attempts import Attempt, AttemptStore, Backoff, backoff_wait
-from conference.store.attendance import AttendanceRecord, AttendanceStore
-from conference.store.errors import (
-    Conflict,
-    FeedLimitReached,
-    MeetingNotFound,
-    NotFound,
-    RoomNotFound,
-    StoreError,
-    UnitNotFound,
-)
-from conference.store.feeds import Feed, FeedLimits, FeedStore
-from conference.store.grants import Grant, GrantStore
-from conference.store.meetings import Meeting, MeetingStore
+from conference.store.accounts import USERNAME_PATTERN as USERNAME_PATTERN
+from conference.store.accounts import AccountRole as AccountRole
+from conference.store.accounts import AccountStore
+from conference.store.attempts import AttemptStore
+from conference.store.attendance import AttendanceStore
+from conference.store.errors import FeedLimitReached as FeedLimitReached
+from conference.store.feeds import FeedLimits as FeedLimits
+from conference.store.feeds import FeedStore
+from conference.store.grants import GrantStore
+from conference.store.meetings import MeetingStore
 from conference.store.meta import MetaStore
-from conference.store.rooms import ROOM_ID_PATTERN, Room, RoomStore, new_room_id
-from conference.store.units import Site, Unit, UnitDirectory, batch_cycle, default_site
-
-__all__ = [
-    "ROOM_ID_PATTERN",
-    "USERNAME_PATTERN",
-    "AccountRole",
-    "AccountStore",
-    "Attempt",
-    "AttemptStore",
-    "AttendanceRecord",
-    "AttendanceStore",
-    "Backoff",
-    "Conflict",
-    "Feed",
-    "FeedLimitReached",
-    "FeedLimits",
-    "FeedStore",
-    "Grant",
-    "GrantStore",
-    "Login",
-    "Meeting",
-    "MeetingNotFound",
-    "MeetingStore",
-    "MetaStore",
-    "NotFound",
-    "Room",
-    "RoomNotFound",
-    "RoomStore",
-    "Site",
-    "Store",
-    "StoreError",
-    "Unit",
-    "UnitDirectory",
-    "UnitNotFound",
-    "User",
-    "backoff_wait",
-    "batch_cycle",
-    "default_site",
-    "login_key",
-    "new_room_id",
-]
+from conference.store.rooms import RoomStore
+from conference.store.units import UnitDirectory
 
 
 class Store(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 from conference.settings import VideoCodec
 from conference.store.errors import RoomNotFound, StoreError
 from conference.store.redis.engine import Raw, RedisAggregate, RedisEngine, dump
-from conference.store.rooms import ROOM_ID_PATTERN, Room, new_room_id
+from conference.store.rooms import Room, new_room
 
 
 class RedisRooms(RedisAggregate):
@@ -20,15 +19,10 @@ class RedisRooms(RedisAggregate):
 
     async def create_room(self, name: str, codec: VideoCodec, room_id: str | None = None) -> Room:
         """Create and return a room; :class:`StoreError` if ``room_id`` is taken or bad."""
-        name = name.strip()
-        if not name or len(name) > 120:
-            raise StoreError("room name must be 1 to 120 characters")
-        if room_id is not None and not ROOM_ID_PATTERN.match(room_id):
-            raise StoreError("room id must be 3-64 characters: lower-case letters, digits, '-'")
+        room = new_room(name, codec, room_id)
         # SQLite refuses other codecs with a CHECK constraint.
         if codec not in ("vp8", "h264"):
             raise StoreError(f"unknown video codec {codec!r}: use 'vp8' or 'h264'")
-        room = Room(id=room_id or new_room_id(), name=name, codec=codec, created_at=time.time())
         record = {
             "id": room.id,
             "name": room.name,

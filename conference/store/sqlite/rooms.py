@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 
 from conference.settings import VideoCodec
 from conference.store.errors import RoomNotFound, StoreError
-from conference.store.rooms import ROOM_ID_PATTERN, Room, new_room_id
+from conference.store.rooms import Room, new_room
 from conference.store.sqlite.engine import SqliteAggregate
 
 
@@ -15,12 +14,7 @@ class SqliteRooms(SqliteAggregate):
     """:class:`~conference.store.rooms.RoomStore` on SQLite."""
 
     async def create_room(self, name: str, codec: VideoCodec, room_id: str | None = None) -> Room:
-        name = name.strip()
-        if not name or len(name) > 120:
-            raise StoreError("room name must be 1 to 120 characters")
-        if room_id is not None and not ROOM_ID_PATTERN.match(room_id):
-            raise StoreError("room id must be 3-64 characters: lower-case letters, digits, '-'")
-        room = Room(id=room_id or new_room_id(), name=name, codec=codec, created_at=time.time())
+        room = new_room(name, codec, room_id)
 
         def insert(conn: sqlite3.Connection) -> None:
             try:
