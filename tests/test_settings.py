@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from conference.cli import CliError, _settings, build_parser
 from conference.peer import ice_configuration
 from conference.settings import Settings
+from server.cli import CliError, _settings, build_parser
 
 
 def test_ice_servers_from_the_environment_reach_aiortc(monkeypatch):

@@ -42,7 +42,7 @@ from conference.store import Conflict, Feed
 from conference.store.base import FeedLimitReached, FeedLimits
 from web.api import body, epoch, iso, principal_of, zone
 from web.errors import ApiError
-from web.keys import CONFERENCE, SETTINGS
+from web.keys import CAMERAS, CONFERENCE, FEEDS, SETTINGS
 from web.request_body import max_bytes
 
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # a watch list of some 100 000 plates
@@ -129,7 +129,7 @@ async def _visible_feed(request: web.Request, principal: Principal) -> Feed:
 
 async def _lists_changed(request: web.Request, response: web.Response) -> web.Response:
     """Have the cameras reload the watch list and outbreak provinces, then answer."""
-    await request.app[CONFERENCE].cameras.reload_lists()
+    await request.app[FEEDS].reload_lists()
     return response
 
 
@@ -140,7 +140,7 @@ def feed_json(request: web.Request, feed: Feed) -> dict[str, Any]:
         "created_at": feed.created_at,
         "created_by": feed.created_by,
         "site_id": f"feed-{feed.id}",
-        "status": request.app[CONFERENCE].cameras.status(feed.id).as_dict(),
+        "status": request.app[FEEDS].status(feed.id).as_dict(),
     }
 
 
@@ -210,7 +210,7 @@ async def create_feed(request: web.Request) -> web.Response:
         check_file_feed(principal)  # before the path is looked at: no file oracle for others
     try:
         # Resolves the camera's host (off the loop) and checks every address.
-        url = await asyncio.to_thread(register, data.url, conference.cameras.policy)
+        url = await asyncio.to_thread(register, data.url, request.app[FEEDS].policy)
     except FeedSourceError as exc:
         raise ApiError(400, "bad-source", str(exc)) from exc
     feed = Feed(
@@ -231,7 +231,7 @@ async def create_feed(request: web.Request) -> web.Response:
         )
     except FeedLimitReached as exc:
         raise ApiError(409, exc.code, str(exc)) from exc
-    await conference.feed_changed(feed)
+    await request.app[CAMERAS].feed_changed(feed)
     return web.json_response(feed_json(request, feed), status=201)
 
 
@@ -242,7 +242,7 @@ async def delete_feed(request: web.Request) -> web.Response:
     feed = await _visible_feed(request, principal)
     await check_feed_admin(conference.store, principal, feed.unit_code)
     await conference.store.delete_feed(feed.id)
-    await conference.feed_deleted(feed.id)
+    await request.app[CAMERAS].feed_deleted(feed.id)
     return web.Response(status=204)
 
 
@@ -265,7 +265,7 @@ async def search_events(request: web.Request) -> web.Response:
     if plate and not plate_query(plate):
         raise ApiError(400, "bad-plate", "a plate search needs letters or digits")
     start, end = _time(request, "from"), _time(request, "to")
-    events = await conference.cameras.plates.search_plate_events(
+    events = await request.app[FEEDS].plates.search_plate_events(
         plate=plate or None,
         start=start,
         end=end,
@@ -287,7 +287,7 @@ async def _visible_event(request: web.Request) -> PlateEvent:
     """The event ``{id}`` of the path, by its own unit; 404 out of the caller's scope."""
     principal = await _feed_principal(request)
     conference = request.app[CONFERENCE]
-    event = await conference.cameras.plates.get_plate_event(request.match_info["id"])
+    event = await request.app[FEEDS].plates.get_plate_event(request.match_info["id"])
     if not await can_see_plate_event(conference.store, principal, event):
         raise ApiError(404, "not-found", "no such event")
     return event
@@ -302,7 +302,7 @@ async def event_image(request: web.Request) -> web.StreamResponse:
     """``GET /api/anpr/events/{id}/plate.jpg`` (the crop) or ``.../frame.jpg`` (the thumbnail)."""
     event = await _visible_event(request)
     name = event.crop if request.match_info["kind"] == "plate" else event.thumbnail
-    path = request.app[CONFERENCE].cameras.image_path(name) if name else None
+    path = request.app[FEEDS].image_path(name) if name else None
     if path is None:
         raise ApiError(404, "not-found", "this picture is not kept (or was deleted by retention)")
     return web.FileResponse(
@@ -376,7 +376,7 @@ def watch_json(entry: WatchEntry, listings: _Listings) -> dict[str, Any]:
 async def list_watch(request: web.Request) -> web.Response:
     """``GET /api/anpr/watchlist``."""
     principal = await _feed_principal(request)
-    entries = await request.app[CONFERENCE].cameras.plates.list_watch()
+    entries = await request.app[FEEDS].plates.list_watch()
     listings = await _Listings.of(request, principal, entries)
     return web.json_response({"entries": [watch_json(e, listings) for e in entries]})
 
@@ -397,7 +397,7 @@ async def add_watch(request: web.Request) -> web.Response:
         created_at=time.time(),
         unit_code=_listing_unit(principal),
     )
-    await request.app[CONFERENCE].cameras.plates.add_watch(entry)
+    await request.app[FEEDS].plates.add_watch(entry)
     listings = await _Listings.of(request, principal, [entry])
     return await _lists_changed(request, web.json_response(watch_json(entry, listings), status=201))
 
@@ -413,8 +413,8 @@ async def upload_watch(request: web.Request) -> web.Response:
         rows = parse_upload(data, request.content_type or "")
     except WatchListError as exc:
         raise ApiError(400, "bad-upload", str(exc)) from exc
-    conference = request.app[CONFERENCE]
-    listed = {e.pattern for e in await conference.cameras.plates.list_watch()}
+    plates = request.app[FEEDS].plates
+    listed = {e.pattern for e in await plates.list_watch()}
     added, already = 0, 0
     now = time.time()
     for pattern, reason in rows:
@@ -423,7 +423,7 @@ async def upload_watch(request: web.Request) -> web.Response:
             continue
         listed.add(pattern)
         try:
-            await conference.cameras.plates.add_watch(
+            await plates.add_watch(
                 WatchEntry(
                     secrets.token_hex(6),
                     pattern,
@@ -444,7 +444,7 @@ async def upload_watch(request: web.Request) -> web.Response:
 async def delete_watch(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/watchlist/{id}``: the listing unit's supervisors (and above), admins."""
     principal = await _supervisor(request)
-    plates = request.app[CONFERENCE].cameras.plates
+    plates = request.app[FEEDS].plates
     await plates.delete_watch(
         await _removable_listing(request, principal, await plates.list_watch())
     )
@@ -471,7 +471,7 @@ def outbreak_json(outbreak: Outbreak, listings: _Listings) -> dict[str, Any]:
 async def list_outbreaks(request: web.Request) -> web.Response:
     """``GET /api/anpr/outbreaks``."""
     principal = await _feed_principal(request)
-    outbreaks = await request.app[CONFERENCE].cameras.plates.list_outbreaks()
+    outbreaks = await request.app[FEEDS].plates.list_outbreaks()
     listings = await _Listings.of(request, principal, outbreaks)
     return web.json_response({"outbreaks": [outbreak_json(o, listings) for o in outbreaks]})
 
@@ -492,7 +492,7 @@ async def add_outbreak(request: web.Request) -> web.Response:
         created_at=time.time(),
         unit_code=_listing_unit(principal),
     )
-    plates = request.app[CONFERENCE].cameras.plates
+    plates = request.app[FEEDS].plates
     same = (outbreak.province_code, outbreak.start, outbreak.end)
     if any((o.province_code, o.start, o.end) == same for o in await plates.list_outbreaks()):
         raise ApiError(409, "conflict", "that province is already marked for those dates")
@@ -506,7 +506,7 @@ async def add_outbreak(request: web.Request) -> web.Response:
 async def delete_outbreak(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/outbreaks/{id}``: the marking unit's supervisors (and above), admins."""
     principal = await _supervisor(request)
-    plates = request.app[CONFERENCE].cameras.plates
+    plates = request.app[FEEDS].plates
     outbreaks = await plates.list_outbreaks()
     await plates.delete_outbreak(await _removable_listing(request, principal, outbreaks))
     return await _lists_changed(request, web.Response(status=204))

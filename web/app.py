@@ -1,4 +1,8 @@
-"""The aiohttp application factory and the serve loop."""
+"""The aiohttp application factory and the serve loop.
+
+The services the application serves from are built by the composition root
+(``server/compose.py``); this module only wires them to routes and runs them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import WSCloseCode, web
@@ -14,17 +18,25 @@ from aiohttp.abc import AbstractAccessLogger
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from conference import log_floods
-from conference.bus import open_bus
-from conference.keys import load_or_create_secret
-from conference.service import Conference
 from conference.settings import Settings
-from conference.store import Store, open_store
 from conference.watchdog import LoopWatchdog
 from web import anpr, api, attendance, console, health, pages, recordings, signaling, whip
 from web.errors import error_middleware, quiet_client_faults
-from web.keys import CONFERENCE, SETTINGS, SOCKETS, TEMPLATES, WATCHDOG
+from web.keys import (
+    CAMERAS,
+    CONFERENCE,
+    FEEDS,
+    RECORDING,
+    RENDERS,
+    SERVICES,
+    SETTINGS,
+    SOCKETS,
+    TEMPLATES,
+    WATCHDOG,
+)
 from web.listener import GuardedSite, raise_descriptor_limit
 from web.request_body import read_body_in_time
+from web.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +66,19 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
     return response
 
 
-def create_app(
-    settings: Settings, store: Store | None = None, secret: bytes | None = None
-) -> web.Application:
-    """Build the application; the store is opened here unless one is given."""
+def create_app(settings: Settings, services: Services) -> web.Application:
+    """Build the application over ``services``; they start and stop with it."""
     app = web.Application(
         middlewares=[error_middleware, security_headers, read_body_in_time],
         client_max_size=256 * 1024,
     )
     app[SETTINGS] = settings
+    app[SERVICES] = services
+    app[CONFERENCE] = services.conference
+    app[RECORDING] = services.recording
+    app[FEEDS] = services.feeds
+    app[CAMERAS] = services.cameras
+    app[RENDERS] = services.renders
     app[SOCKETS] = set()
     app[TEMPLATES] = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -71,25 +87,13 @@ def create_app(
     )
 
     async def conference_ctx(app: web.Application) -> AsyncIterator[None]:
-        own_store = store is None
-        the_store = (
-            store
-            if store is not None
-            else open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
-        )
-        key = secret if secret is not None else load_or_create_secret(settings.data_dir)
-        bus = open_bus(settings.redis_url, settings.redis_prefix)
-        conference = Conference(settings, the_store, key, bus)
-        app[CONFERENCE] = conference
         watchdog = LoopWatchdog(asyncio.get_running_loop())
         app[WATCHDOG] = watchdog
         watchdog.start()
-        conference.start()
+        services.start()
         yield
         watchdog.close()
-        await bus.close()
-        if own_store:
-            await the_store.close()
+        await services.close()
 
     app.cleanup_ctx.append(conference_ctx)
     app.on_shutdown.append(_on_shutdown)
@@ -118,17 +122,20 @@ def create_app(
 
 async def _on_shutdown(app: web.Application) -> None:
     """Close every peer connection and socket, within the shutdown budget."""
-    conference = app[CONFERENCE]
     with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(conference.shutdown(), SHUTDOWN_BUDGET)
+        await asyncio.wait_for(app[SERVICES].shutdown(), SHUTDOWN_BUDGET)
     sockets = app[SOCKETS]
     for ws in list(sockets):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown"), 0.5)
 
 
-async def serve(settings: Settings, banner: list[str] | None = None) -> None:
-    """Run the server until SIGTERM or SIGINT, then close everything and return."""
+async def serve(
+    settings: Settings,
+    build_app: Callable[[], web.Application],
+    banner: list[str] | None = None,
+) -> None:
+    """Run the app ``build_app`` makes until SIGTERM or SIGINT, then close everything."""
     from conference.tls import ensure_self_signed, server_context
 
     ssl_context = None
@@ -141,7 +148,7 @@ async def serve(settings: Settings, banner: list[str] | None = None) -> None:
     log_floods.install()
     quiet_client_faults()
     descriptors = raise_descriptor_limit()
-    app = create_app(settings)
+    app = build_app()
     runner = web.AppRunner(
         app,
         handle_signals=False,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import resource
 import time
-from typing import Any
 
 from aiohttp import web
 
+from anpr_feed.manager import FeedManager
 from conference import __version__
-from web.keys import CONFERENCE, WATCHDOG
+from web.keys import CONFERENCE, FEEDS, WATCHDOG
 from web.metrics_access import metrics_refusal
 
 _STARTED = time.time()
@@ -191,7 +191,7 @@ async def metrics(request: web.Request) -> web.Response:
             "How late the event loop answered the watchdog's latest heartbeat.",
             round(loop.lag_seconds, 4),
         )
-    _feed_metrics(out, conference)
+    _feed_metrics(out, request.app[FEEDS])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _line(
         out,
@@ -213,9 +213,8 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def _feed_metrics(out: list[str], conference: Any) -> None:
+def _feed_metrics(out: list[str], cameras: FeedManager) -> None:
     """One series per camera feed, labelled with its id and checkpoint."""
-    cameras = conference.cameras
     runners = list(cameras.runners.values())
     series = (
         (

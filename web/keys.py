@@ -5,12 +5,22 @@ from __future__ import annotations
 from aiohttp import web
 from jinja2 import Environment
 
+from anpr_feed.in_meetings import CamerasInMeetings
+from anpr_feed.manager import FeedManager
 from conference.service import Conference
 from conference.settings import Settings
 from conference.watchdog import LoopWatchdog
+from recorder.control import RecordingControl
+from recorder.jobs import RenderJobs
+from web.services import Services
 
 SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
 CONFERENCE = web.AppKey("conference", Conference)
+RECORDING = web.AppKey("recording", RecordingControl)
+FEEDS = web.AppKey("feeds", FeedManager)  # the camera feeds' workers, events and lists
+CAMERAS = web.AppKey("cameras", CamerasInMeetings)  # which camera is in which meeting
+RENDERS = web.AppKey("renders", RenderJobs)
 TEMPLATES = web.AppKey("templates", Environment)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 WATCHDOG = web.AppKey("watchdog", LoopWatchdog)

@@ -26,7 +26,7 @@ from recorder.library import Library, RecordingInfo
 from recorder.manifest import Manifest
 from web.api import body, principal_of
 from web.errors import ApiError
-from web.keys import CONFERENCE, SETTINGS
+from web.keys import CONFERENCE, RECORDING, RENDERS, SETTINGS
 
 LIBRARY = web.AppKey("library", Library)
 LAYOUTS = ("grid", "speaker")
@@ -105,14 +105,15 @@ async def meeting_recording(request: web.Request) -> web.Response:
     meeting = await conference.store.get_meeting(request.match_info["id"])
     if not await can_manage_meeting(conference.store, principal, meeting):
         raise Forbidden("not-your-meeting", "only the meeting's hosts record it")
+    recording = request.app[RECORDING]
     room = conference.rooms.get(meeting.room_id)
     if data.action == "start":
         if room is None:
             raise ApiError(409, "room-not-open", "the meeting room is not open")
-        recorder = conference.start_recording(room, principal.username)
+        recorder = recording.start_recording(room, principal.username)
         return web.json_response({"recording": recorder.manifest.id, "active": True})
     if data.action == "stop":
-        stopped = conference.stop_recording(meeting.room_id, reason="stopped-by-host")
+        stopped = recording.stop_recording(meeting.room_id, reason="stopped-by-host")
         return web.json_response({"recording": stopped.id if stopped else None, "active": False})
     raise ApiError(400, "invalid-request", "action must be start or stop")
 
@@ -212,7 +213,7 @@ async def start_render(request: web.Request) -> web.Response:
     data: RenderRequest = await body(request, RenderRequest)
     if data.layout not in LAYOUTS:
         raise ApiError(400, "invalid-request", "layout must be grid or speaker")
-    job = request.app[CONFERENCE].renders.start(info.manifest.id, data.layout)
+    job = request.app[RENDERS].start(info.manifest.id, data.layout)
     return web.json_response(job.snapshot(), status=202)
 
 
@@ -221,7 +222,7 @@ async def render_events(request: web.Request) -> web.StreamResponse:
     principal = await principal_of(request)
     info = await _visible(request, principal, request.match_info["id"])
     layout = request.query.get("layout", "grid")
-    job = request.app[CONFERENCE].renders.get(info.manifest.id, layout)
+    job = request.app[RENDERS].get(info.manifest.id, layout)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )

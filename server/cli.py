@@ -117,6 +117,7 @@ async def _ensure_demo(settings: Settings) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from server.compose import build_app
     from web.app import serve
 
     settings = _settings(args)
@@ -128,7 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     use_private_umask()
     private_dir(settings.data_dir)
     banner = asyncio.run(_ensure_demo(settings))
-    asyncio.run(serve(settings, banner))
+    asyncio.run(serve(settings, lambda: build_app(settings), banner))
     return 0
 
 

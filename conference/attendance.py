@@ -1,0 +1,78 @@
+"""A meeting's roll call kept in the store, so the record outlives the live room."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from conference.invitations import invited_sites
+from conference.rooms.roll_call import RollCall
+from conference.rooms.room import Room
+from conference.store import AttendanceRecord, Meeting, Store
+
+logger = logging.getLogger(__name__)
+
+ATTENDANCE_SAVE_SECONDS = 30.0  # at most this often while sites come and go; always at the end
+
+SavedRollCall = tuple[list[dict[str, Any]], float, dict[str, Any]]
+
+
+class Attendance:
+    """Saves a meeting room's roll call and host decisions, and reads them back."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._saved: dict[str, tuple[Any, float]] = {}  # room: (what, when)
+
+    async def save(self, room: Room, meeting: Meeting, final: bool = False) -> None:
+        """Keep ``room``'s roll call (of ``meeting``) in the store.
+
+        Saved when it changed, at most every :data:`ATTENDANCE_SAVE_SECONDS`
+        while the meeting runs (a crash loses at most that much), and at once
+        when the room closes (``final``).
+        """
+        host_state = room.host_state()
+        revision = (room.roll_call.revision, json.dumps(host_state))
+        now = time.monotonic()
+        last = self._saved.get(room.id)
+        if last is not None and (
+            last[0] == revision or (not final and now - last[1] < ATTENDANCE_SAVE_SECONDS)
+        ):
+            return
+        record = AttendanceRecord(
+            meeting_id=meeting.id,
+            saved_at=time.time(),
+            sites=room.roll_call.snapshot(),
+            room=host_state,
+        )
+        try:
+            await self.store.save_attendance(record)
+        except Exception:
+            # A store that fails must not keep a room from closing; the next pass retries.
+            logger.exception("saving the roll call of meeting %s failed", meeting.id)
+            return
+        self._saved[room.id] = (revision, now)
+        if final:
+            self._saved.pop(room.id, None)
+
+    async def saved(self, meeting: Meeting) -> SavedRollCall | None:
+        """A meeting's saved roll call: its rows, when it was saved, the host's decisions."""
+        record = await self.store.get_attendance(meeting.id)
+        if record is None:
+            return None
+        return record.sites, record.saved_at, record.room
+
+    async def roll_call(self, meeting: Meeting, live: Room | None) -> tuple[RollCall, bool]:
+        """A meeting's roll call: the live room's, else as saved, else every site not joined.
+
+        The flag says whether the room is live (present times still grow).
+        """
+        if live is not None:
+            return live.roll_call, True
+        roll_call = RollCall(await invited_sites(self.store, meeting))
+        saved = await self.saved(meeting)
+        if saved is not None:
+            roll_call.restore(saved[0], saved[1])
+        return roll_call, False
