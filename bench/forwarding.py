@@ -5,7 +5,7 @@ Run by hand (it is not a test)::
     .venv/bin/python bench/forwarding.py [--n 1 10 20 40] [--seconds 20] [--no-baseline]
 
 For every N it starts a fresh server as a subprocess (``conference serve``
-through ``tests.conftest.start_server``; then ``bench/baseline_relay.py``, the
+through ``tests.support.server.start_server``; then ``bench/baseline_relay.py``, the
 MediaRelay fan-out a plain aiortc user writes), one publisher process sending
 a pre-encoded VP8 640x360@30 fps ~800 kbps clip plus Opus over WHIP, and N
 WHEP subscribers spread over ceil(N/10) worker processes. Subscribers never
@@ -90,7 +90,7 @@ def log(message: str) -> None:
 class Clip:
     """The pre-encoded media every publisher sends."""
 
-    video: Any  # tests.media.EncodedClip, GOP of GOP_SECONDS
+    video: Any  # tests.support.media.EncodedClip, GOP of GOP_SECONDS
     video_key: Any  # the same pictures, every one a keyframe (sent after a PLI)
     audio: Any
     seconds: float
@@ -135,7 +135,7 @@ def read_clip(path: Path) -> Clip:
 
 def load_clip(seconds: float) -> tuple[Clip, Path]:
     """Encode (or load from the cache) the clip; every frame is a different picture."""
-    from tests.media import encode_opus, encode_vp8
+    from tests.support.media import encode_opus, encode_vp8
 
     path = clip_path(seconds)
     if path.exists():
@@ -201,7 +201,7 @@ def _make_tracks(clip: Clip) -> tuple[Any, Any]:
     import av
     from aiortc.mediastreams import MediaStreamTrack
 
-    from tests.media import VIDEO_TIME_BASE, PacketTrack
+    from tests.support.media import VIDEO_TIME_BASE, PacketTrack
 
     class TeeTrack(MediaStreamTrack):
         """Sends what the publisher's video track sends, to a direct (serverless) peer."""
@@ -284,7 +284,8 @@ class PublisherWorker:
         self.audio: Any = None
 
     async def cmd_publish(self, base_url: str, room: str, token: str) -> dict[str, Any]:
-        from tests.media import PacketTrack, whip_publish
+        from tests.support.media import PacketTrack
+        from tests.support.peers import whip_publish
 
         self.video, tee_class = _make_tracks(self.clip)
         self.tee = tee_class()
@@ -303,7 +304,7 @@ class PublisherWorker:
         return {"connect_ms": (time.time() - started) * 1000}
 
     async def cmd_direct_offer(self) -> str:
-        from tests.media import client_pc
+        from tests.support.peers import client_pc
 
         self.video.tees.append(self.tee)
         self.direct_pc = client_pc()
@@ -362,7 +363,7 @@ class ClientStats:
 
 def _instrument(receiver: Any, stats: ClientStats, kind: str) -> None:
     """Capture frames undecoded; note each packet's arrival and each frame's RTP timestamp."""
-    from tests.media import capture_frames
+    from tests.support.peers import capture_frames
 
     capture = capture_frames(receiver)
     receiver._RTCRtpReceiver__timestamp_mapper = _IdentityTimestamps()
@@ -412,7 +413,7 @@ class SubscriberWorker:
         import aiohttp
         from aiortc import RTCSessionDescription
 
-        from tests.media import client_pc
+        from tests.support.peers import client_pc
 
         if self.session is None:
             self.session = aiohttp.ClientSession()
@@ -448,7 +449,7 @@ class SubscriberWorker:
     async def cmd_direct_answer(self, offer: str) -> str:
         from aiortc import RTCSessionDescription
 
-        from tests.media import client_pc
+        from tests.support.peers import client_pc
 
         stats = ClientStats("direct")
         pc = stats.pc = client_pc()
@@ -626,7 +627,7 @@ class ServerUnderTest:
         self.sfu: Any = None
         self.process: subprocess.Popen[bytes]
         if kind == "sfu":
-            from tests.conftest import start_server
+            from tests.support.server import start_server
 
             self.sfu = start_server(work_dir / "data")
             self.process = self.sfu.process
@@ -635,7 +636,7 @@ class ServerUnderTest:
             CHILDREN.append(self)
             self.room = self.sfu.create_room("Benchmark chuyển tiếp")
         else:
-            from tests.conftest import free_port
+            from tests.support.server import free_port
 
             port = free_port()
             self.log_path = work_dir / "baseline.log"

@@ -34,9 +34,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.api_client import ApiClient, meeting_body  # noqa: E402
-from tests.conftest import start_server  # noqa: E402
-from tests.media import PacketTrack, client_pc, encode_opus, encode_vp8, whip_publish  # noqa: E402
+from tests.support.api_client import ApiClient, meeting_body  # noqa: E402
+from tests.support.media import PacketTrack, encode_opus, encode_vp8  # noqa: E402
+from tests.support.peers import client_pc, whip_publish  # noqa: E402
+from tests.support.server import start_server  # noqa: E402
 
 PASSWORD = "mat-khau-bench-ghi-hinh"
 

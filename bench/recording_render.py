@@ -5,7 +5,7 @@ Run by hand (it is not a test)::
     .venv/bin/python bench/recording_render.py [--sites 4 16] [--seconds 60]
         [--layouts grid speaker]
 
-For every site count it writes a synthetic recording (tests/render_fixtures.py:
+For every site count it writes a synthetic recording (tests/support/recordings.py:
 VP8 640x360 at 25 fps and ~600 kbit/s with camera-like content — a still
 textured room, a moving face-sized blob, sensor noise — plus Opus audio with
 a beep every 2 s per site; the active speaker changes every 10 s), cached in
@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from recorder.manifest import Event  # noqa: E402
-from tests.render_fixtures import BASE_TIME, SiteSpec, write_recording  # noqa: E402
+from tests.support.recordings import BASE_TIME, SiteSpec, write_recording  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache" / "recording-render"
 RESULTS = ROOT / "bench" / "results"

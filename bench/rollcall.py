@@ -40,8 +40,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.api_client import ApiClient, meeting_body  # noqa: E402
-from tests.conftest import ServerProcess, start_server  # noqa: E402
+from tests.support.api_client import ApiClient, meeting_body  # noqa: E402
+from tests.support.server import ServerProcess, start_server  # noqa: E402
 
 NATIONAL = ROOT / "tests" / "data" / "vn-admin-units-2021-11-01.json"
 PASSWORD = "mat-khau-quan-tri-bench"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.accounts import logins, start_with_accounts
-from tests.anpr_support import LOCAL_CAMERAS, feed_body
-from tests.conftest import ServerProcess
-from tests.waiting import eventually
+from tests.support.accounts import logins, start_with_accounts
+from tests.support.feeds import LOCAL_CAMERAS, feed_body
+from tests.support.server import ServerProcess
+from tests.support.waiting import eventually
 
 ACCOUNTS = {
     "admin": ("admin", None),

@@ -21,13 +21,14 @@ import pytest
 
 from anpr_feed import synth
 from recorder.manifest import read_manifest
-from tests.accounts import PASSWORD
-from tests.anpr_support import register_file_feed
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import ServerProcess, start_server
-from tests.media import SignalingClient, h264_nal_units
+from tests.support.accounts import PASSWORD
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.feeds import register_file_feed
+from tests.support.media import h264_nal_units
+from tests.support.peers import SignalingClient
+from tests.support.server import ServerProcess, start_server
+from tests.support.waiting import eventually, wait_until
 from tests.test_console import Console
-from tests.waiting import eventually, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from aiohttp import web
 
-from tests.accounts import PASSWORD
-from tests.anpr_support import LOCAL_CAMERAS, register_feed, register_file_feed
-from tests.api_client import ApiClient
-from tests.conftest import ServerProcess, free_port, start_server
-from tests.waiting import eventually
+from tests.support.accounts import PASSWORD
+from tests.support.api_client import ApiClient
+from tests.support.feeds import LOCAL_CAMERAS, register_feed, register_file_feed
+from tests.support.server import ServerProcess, free_port, start_server
+from tests.support.waiting import eventually
 
 BOUNDARY = "khunghinh"
 

@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.accounts import PASSWORD, start_with_accounts
-from tests.conftest import ServerProcess
+from tests.support.accounts import PASSWORD, start_with_accounts
+from tests.support.server import ServerProcess
 
 ACCOUNTS = {
     "admin": ("admin", None),

@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.accounts import PASSWORD, Login, logins, start_with_accounts
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import ServerProcess
+from tests.support.accounts import PASSWORD, Login, logins, start_with_accounts
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.server import ServerProcess
 
 ACCOUNTS = {
     "admin": ("admin", None),

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.accounts import logins, start_with_accounts
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import start_server
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
-from tests.waiting import eventually
+from tests.support.accounts import logins, start_with_accounts
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.server import start_server
+from tests.support.waiting import eventually
 
 ACCOUNTS = {
     "host.dinhhoa": ("host", "167"),

@@ -9,8 +9,9 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
-from tests.waiting import eventually
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.browser_support import SLOT_STATS, audio_from, decoded_from
-from tests.waiting import eventually
+from tests.support.browser import SLOT_STATS, audio_from, decoded_from
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -102,7 +102,7 @@ async def test_mute_is_shown_to_others_and_language_switches(server, room, brows
 
 
 async def test_sites_reconnect_after_the_server_restarts(tmp_path, browser):
-    from tests.conftest import start_server
+    from tests.support.server import start_server
 
     first = start_server(tmp_path / "data")
     port = int(first.base_url.rsplit(":", 1)[1])
@@ -137,7 +137,8 @@ async def test_sites_reconnect_after_the_server_restarts(tmp_path, browser):
 
 
 async def test_browser_decodes_a_whip_publisher(server, room, browser):
-    from tests.media import PacketTrack, encode_opus, encode_vp8, whip_publish
+    from tests.support.media import PacketTrack, encode_opus, encode_vp8
+    from tests.support.peers import whip_publish
 
     token = server.token(room, "Camera hội trường", site_id="camera-1")
     pc, response, body = await whip_publish(

@@ -27,11 +27,11 @@ from playwright.async_api import Browser, Page
 from anpr_feed import synth
 from anpr_feed.events_store import PlateEvent, plate_store_for
 from conference.store import SqliteStore
-from tests.accounts import PASSWORD, logins, start_with_accounts
-from tests.anpr_support import LOCAL_CAMERAS, register_file_feed
-from tests.anpr_support import register_feed as _register_feed
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import ServerProcess
+from tests.support.accounts import PASSWORD, logins, start_with_accounts
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.feeds import LOCAL_CAMERAS, register_file_feed
+from tests.support.feeds import register_feed as _register_feed
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.api_client import VN
-from tests.browser_support import SLOT_STATS, decoded_from
-from tests.waiting import eventually
+from tests.support.api_client import VN
+from tests.support.browser import SLOT_STATS, decoded_from
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
 

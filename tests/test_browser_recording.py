@@ -15,9 +15,9 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from recorder.manifest import read_manifest
+from tests.support.waiting import eventually
 from tests.test_browser_meeting_flow import login
 from tests.test_recording import open_meeting, recording_dirs
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 MEETING_SECONDS = 20

@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 from conference.bus import EventBus
 from conference.bus.base import BusSubscription, Message
 from conference.bus.redis import RedisBus
-from tests.conftest import unique_prefix
-from tests.waiting import wait_until
+from tests.support.redis_keys import unique_prefix
+from tests.support.waiting import wait_until
 
 # Only turns a lost message into a failure instead of a hang; asserts no speed.
 RECEIVE_TIMEOUT = 10.0

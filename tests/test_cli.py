@@ -9,7 +9,7 @@ import sys
 from urllib.parse import parse_qs, urlparse
 
 from conference.tokens import Role, verify_token
-from tests.conftest import TEST_SECRET
+from tests.support.server import TEST_SECRET
 
 
 def run(

@@ -10,7 +10,7 @@ from conference.media.codecs import (
     rewrite_vp8_picture_id,
     vp8_is_keyframe,
 )
-from tests.media import encode_vp8
+from tests.support.media import encode_vp8
 
 
 def test_vp8_keyframes_found_in_real_packets():

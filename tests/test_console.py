@@ -9,9 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.api_client import ApiClient, meeting_body
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
-from tests.waiting import wait_until
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.waiting import wait_until
 
 PASSWORD = "mat-khau-kiem-thu"
 

@@ -7,8 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import start_server
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.server import start_server
 
 PASSWORD = "mat-khau-kiem-thu"
 

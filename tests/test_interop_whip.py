@@ -46,19 +46,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from OpenSSL import SSL
 
 from conference.tokens import Role
-from tests.conftest import ROOT, ServerProcess
-from tests.media import (
-    EncodedClip,
-    FrameCapture,
-    PacketTrack,
-    SignalingClient,
-    capture_frames,
-    client_pc,
-    encode_h264,
-    encode_opus,
-    encode_vp8,
-)
-from tests.waiting import wait_until
+from tests.support.media import EncodedClip, PacketTrack, encode_h264, encode_opus, encode_vp8
+from tests.support.peers import FrameCapture, SignalingClient, capture_frames, client_pc
+from tests.support.server import ROOT, ServerProcess
+from tests.support.waiting import wait_until
 
 GST_CLIENT = ROOT / "tests" / "gst_whip_client.py"
 FFMPEG_CLIENT = ROOT / "tests" / "ffmpeg_whip_client.py"
@@ -694,9 +685,9 @@ async def test_chromium_in_an_h264_room_decodes_gstreamer_and_ffmpeg(server, bro
     """The meeting page's path is unchanged (server offers actpass, the browser answers
     active) and a browser decodes what outside encoders publish: webrtcbin's
     Constrained Baseline and FFmpeg's Baseline-labelled 42001e."""
-    from tests.browser_support import decoded_from
+    from tests.support.browser import decoded_from
+    from tests.support.waiting import eventually
     from tests.test_browser import open_site, slot_stats
-    from tests.waiting import eventually
 
     require_gstreamer()
     room = server.create_room("Phòng H.264", codec="h264")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ServerProcess
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
-from tests.waiting import wait_until
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.server import ServerProcess
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8, whip_publish
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient, whip_publish
 
 
 async def test_frames_are_forwarded_byte_identical(server, room):

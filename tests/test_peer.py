@@ -12,15 +12,8 @@ from conference.rooms.participant import Participant
 from conference.rooms.room import Room
 from conference.sfu import SfuMetrics
 from conference.tokens import Role
-from tests.media import (
-    PacketTrack,
-    capture_frames,
-    client_pc,
-    encode_h264,
-    encode_opus,
-    encode_vp8,
-    h264_nal_units,
-)
+from tests.support.media import PacketTrack, encode_h264, encode_opus, encode_vp8, h264_nal_units
+from tests.support.peers import capture_frames, client_pc
 
 
 async def connect(session: PeerSession, publish: dict) -> tuple:

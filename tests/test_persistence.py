@@ -6,8 +6,9 @@ import signal
 
 import pytest
 
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import delete_prefixed, start_server, unique_prefix
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.server import start_server
 
 PASSWORD = "mat-khau-kiem-thu"
 

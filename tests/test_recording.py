@@ -13,10 +13,11 @@ import av
 import pytest
 
 from recorder.manifest import read_manifest
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import ServerProcess, start_server
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
-from tests.waiting import wait_until
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.server import ServerProcess, start_server
+from tests.support.waiting import wait_until
 
 PASSWORD = "mat-khau-kiem-thu"
 

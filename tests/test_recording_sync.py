@@ -22,7 +22,8 @@ import pytest
 from recorder.compose import grid_rects
 from recorder.manifest import read_manifest
 from recorder.render import render
-from tests.media import AUDIO_TIME_BASE, EncodedClip, PacketTrack, whip_publish
+from tests.support.media import AUDIO_TIME_BASE, EncodedClip, PacketTrack
+from tests.support.peers import whip_publish
 from tests.test_recording import open_meeting, recording_dirs
 from tests.test_render import SYNC_TOLERANCE, beep_onsets, decode, flash_onsets
 

@@ -1,7 +1,7 @@
 """recorder.render: composites of synthetic recordings, checked frame by frame and by ear.
 
 Each site flashes (a white picture) and beeps (a tone of its own frequency)
-at known wall-clock instants (tests/render_fixtures.py). The tests decode the
+at known wall-clock instants (tests/support/recordings.py). The tests decode the
 MP4 and find every flash in each site's tile and every beep in the mix, then
 compare them with the truth and with each other.
 """
@@ -23,13 +23,7 @@ from recorder.manifest import Event, RecordingStatus, read_manifest, write_manif
 from recorder.mix import AacFramer, soft_clip
 from recorder.render import RenderError, featured_changes, render
 from recorder.render_cli import ProgressBar, render_command
-from tests.render_fixtures import (
-    BEEP_LEVEL,
-    RecordingTruth,
-    SiteSpec,
-    truncate,
-    write_recording,
-)
+from tests.support.recordings import BEEP_LEVEL, RecordingTruth, SiteSpec, truncate, write_recording
 
 FPS = 25
 RATE = 48000

@@ -27,8 +27,9 @@ from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
 from conference.media import aiortc_glue
 from conference.watchdog import LoopWatchdog
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
-from tests.waiting import wait_until
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.waiting import wait_until
 
 # Each check runs in a child process: before the fix it never returns, and a
 # Python loop that never returns cannot be interrupted from inside.

@@ -26,11 +26,11 @@ import aiohttp
 import pytest
 
 from anpr_feed import synth
-from tests.accounts import PASSWORD, logins
-from tests.anpr_support import feed_body
-from tests.api_client import ApiClient
-from tests.conftest import ServerProcess, server_env, start_server
-from tests.waiting import eventually
+from tests.support.accounts import PASSWORD, logins
+from tests.support.api_client import ApiClient
+from tests.support.feeds import feed_body
+from tests.support.server import ServerProcess, server_env, start_server
+from tests.support.waiting import eventually
 
 TOKEN = "metrics-" + "k" * 40
 SECRET = "Chot2021Secret"  # a camera's password, in the URLs below

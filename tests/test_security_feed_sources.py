@@ -51,19 +51,12 @@ from conference.settings import Settings
 from conference.store import Feed
 from conference.store.redis import RedisStore
 from conference.tls import ensure_self_signed
-from tests.accounts import PASSWORD, logins, start_with_accounts
-from tests.anpr_support import feed_body, register_feed
-from tests.api_client import ApiClient
-from tests.conftest import (
-    ROOT,
-    ServerProcess,
-    delete_prefixed,
-    free_port,
-    server_env,
-    start_server,
-    unique_prefix,
-)
-from tests.waiting import eventually
+from tests.support.accounts import PASSWORD, logins, start_with_accounts
+from tests.support.api_client import ApiClient
+from tests.support.feeds import feed_body, register_feed
+from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.server import ROOT, ServerProcess, free_port, server_env, start_server
+from tests.support.waiting import eventually
 
 # The server's camera LAN is one loopback address, listed explicitly (as an
 # administrator would for a camera on the machine itself); 127.0.0.1, where

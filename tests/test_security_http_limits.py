@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, ServerProcess, free_port, server_env, start_server
+from tests.support.server import ROOT, ServerProcess, free_port, server_env, start_server
 
 DEADLINE = 90.0  # generous: turns a hang into a failure, asserts nothing about speed
 

@@ -23,11 +23,11 @@ import aiohttp
 import pytest
 
 from conference import client_json
-from tests.accounts import PASSWORD, logins, start_with_accounts
-from tests.api_client import meeting_body
-from tests.conftest import ServerProcess, start_server
-from tests.media import SignalingClient
-from tests.waiting import eventually
+from tests.support.accounts import PASSWORD, logins, start_with_accounts
+from tests.support.api_client import meeting_body
+from tests.support.peers import SignalingClient
+from tests.support.server import ServerProcess, start_server
+from tests.support.waiting import eventually
 from web import csv_export
 
 ACCOUNTS = {"host.tinh": ("host", "19"), "host.dinhhoa": ("host", "167")}
@@ -309,7 +309,7 @@ def test_a_request_aiohttp_cannot_parse_is_one_log_line_without_its_bytes(input_
 async def test_ice_candidates_with_out_of_range_numbers_are_refused(input_server) -> None:
     import re
 
-    from tests.media import client_pc
+    from tests.support.peers import client_pc
 
     room = input_server.create_room()
     pc = client_pc()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.api_client import ApiClient, meeting_body
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8, whip_publish
-from tests.waiting import wait_until
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient, whip_publish
+from tests.support.waiting import wait_until
 
 PASSWORD = "mat-khau-kiem-thu"
 HOST_UNIT = "167"  # huyện Định Hóa

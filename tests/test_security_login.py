@@ -21,7 +21,8 @@ import pytest
 from conference.login_throttle import LoginThrottle, TooManyAttempts, client_network
 from conference.passwords import PasswordHasher, PasswordsBusy
 from conference.store import SqliteStore
-from tests.conftest import ServerProcess, delete_prefixed, start_server, unique_prefix
+from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.server import ServerProcess, start_server
 from web.pages import safe_next
 
 PASSWORD = "mat-khau-kiem-thu"

@@ -17,8 +17,9 @@ import pytest
 
 from conference.media import aiortc_glue
 from conference.media.aiortc_glue import LeanProtect
-from tests.media import PacketTrack, SignalingClient, encode_vp8, whip_publish
-from tests.waiting import wait_until
+from tests.support.media import PacketTrack, encode_vp8
+from tests.support.peers import SignalingClient, whip_publish
+from tests.support.waiting import wait_until
 
 KEY = bytes(range(30))  # 16-byte master key and 14-byte salt, as DTLS would export
 

@@ -37,10 +37,11 @@ from conference.store.base import AccountRole
 from conference.tls import ensure_self_signed
 from conference.tokens import TokenError, issue_token, verify_token
 from recorder.manifest import read_manifest
-from tests.api_client import ApiClient, meeting_body
-from tests.conftest import ServerProcess, free_port, server_env, start_server
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
-from tests.waiting import wait_until
+from tests.support.api_client import ApiClient, meeting_body
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.server import ServerProcess, free_port, server_env, start_server
+from tests.support.waiting import wait_until
 
 PASSWORD = "mat-khau-kiem-thu"
 SECRET = b"k" * 40
@@ -395,7 +396,7 @@ async def test_old_logins_are_dropped_on_upgrade(tmp_path: Path) -> None:
 
 async def test_old_redis_logins_are_swept(redis_url: str) -> None:
     from conference.store.redis import RedisStore
-    from tests.conftest import delete_prefixed, unique_prefix
+    from tests.support.redis_keys import delete_prefixed, unique_prefix
 
     prefix = unique_prefix()
     store = RedisStore(redis_url, prefix=prefix)

@@ -13,8 +13,9 @@ import urllib.request
 
 import aiohttp
 
-from tests.conftest import free_port, server_env, start_server
-from tests.media import PacketTrack, SignalingClient, encode_opus, encode_vp8
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient
+from tests.support.server import free_port, server_env, start_server
 
 
 def test_first_start_creates_demo_room_with_three_links(tmp_path):

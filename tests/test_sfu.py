@@ -20,7 +20,7 @@ from conference.sfu import (
     Source,
     seq_newer,
 )
-from tests.media import encode_vp8
+from tests.support.media import encode_vp8
 
 EXT_MAP = HeaderExtensionsMap()
 EXT_MAP.configure(

@@ -10,16 +10,9 @@ import pytest
 from aiortc import RTCRtpSender
 
 from conference.tokens import Role
-from tests.media import (
-    PacketTrack,
-    SignalingClient,
-    capture_frames,
-    client_pc,
-    encode_opus,
-    encode_vp8,
-    whip_publish,
-)
-from tests.waiting import wait_until
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient, capture_frames, client_pc, whip_publish
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")

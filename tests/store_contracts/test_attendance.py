@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conference.store import AttendanceRecord, SqliteStore
 from conference.store.sqlite import MIGRATIONS
-from tests.conftest import delete_prefixed, unique_prefix
+from tests.support.redis_keys import delete_prefixed, unique_prefix
 
 ROWS = [
     {

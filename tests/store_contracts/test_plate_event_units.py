@@ -17,7 +17,7 @@ from pathlib import Path
 from anpr_feed.events_store import PlateEvent, plate_store_for
 from conference.store import Feed, SqliteStore
 from conference.store.sqlite import MIGRATIONS
-from tests.conftest import delete_prefixed, unique_prefix
+from tests.support.redis_keys import delete_prefixed, unique_prefix
 
 UNITS = ["167", "05536", "164", "19", None]  # None: a camera of no unit (admins only)
 

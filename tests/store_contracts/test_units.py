@@ -8,8 +8,8 @@ import time
 import pytest
 
 from conference.store import Conflict, NotFound, Site, StoreError, Unit, UnitNotFound
-from tests.conftest import ROOT
 from tests.store_contracts.records import tree
+from tests.support.server import ROOT
 
 
 async def test_units_tree(any_store):

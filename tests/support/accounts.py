@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.api_client import ApiClient
-from tests.conftest import ServerProcess, start_server
+from tests.support.api_client import ApiClient
+from tests.support.server import ServerProcess, start_server
 
 PASSWORD = "mat-khau-kiem-thu"
 Login = Callable[[str], Awaitable[ApiClient]]

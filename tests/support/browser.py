@@ -1,13 +1,11 @@
-"""Shared by the browser tests: Debian's chromium through Playwright, and getStats helpers."""
+"""Shared by the browser tests: how to start Debian's chromium, and getStats helpers.
+
+The ``browser`` fixture (tests/conftest.py) launches it with :data:`FLAGS`.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import AsyncIterator
-
-import pytest
-from playwright.async_api import Browser, async_playwright
 
 CHROMIUM = os.environ.get("CONFERENCE_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -47,18 +45,6 @@ async () => {
   return out;
 }
 """
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=FLAGS, headless=True
-        )
-        yield instance
-        await instance.close()
 
 
 def decoded_from(stats: dict[str, dict], who: str) -> int:

@@ -1,4 +1,4 @@
-"""What the checkpoint-camera tests share: registering a feed (accounts: tests/accounts.py)."""
+"""What the feed tests share: registering a feed (accounts: tests/support/accounts.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.accounts import PASSWORD
-from tests.api_client import ApiClient
-from tests.conftest import ServerProcess
+from tests.support.accounts import PASSWORD
+from tests.support.api_client import ApiClient
+from tests.support.server import ServerProcess
 
 CHECKPOINT = "Chốt Km 52 cao tốc Hà Nội - Thái Nguyên"
 # The tests' cameras (an MJPEG server, a closed port) are on this machine: their
