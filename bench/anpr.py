@@ -7,7 +7,7 @@ Usage::
 Prints one JSON document with three parts:
 
 ``synthetic``
-    Day and night clips from :mod:`anpr_feed.synth` (several seeds, every
+    Day and night clips from :mod:`tests.support.synth` (several seeds, every
     plate layout, signs, a plate-auction billboard, truck lettering and the
     camera caption as distractors) through :class:`anpr_feed.pipeline.Pipeline`
     with the RapidOCR reader: per-vehicle exact rate, per-character accuracy
@@ -108,7 +108,7 @@ def char_accuracy(truth: str, read: str) -> float:
 
 def ensure_clip(clip: Clip, cache: Path) -> tuple[Path, list[dict[str, Any]]]:
     """The clip's video and truth, generated on first use."""
-    from anpr_feed import synth
+    from tests.support import synth
 
     video = cache / f"{clip.name}.mp4"
     truth_file = cache / f"{clip.name}.json"
@@ -261,8 +261,8 @@ ALERT_DAY = date(2026, 11, 26)
 
 def build_lists(all_truth: Sequence[dict[str, Any]]) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """A watch list from some true plates and an outbreak province (deterministic)."""
-    from anpr_feed import synth
     from anpr_feed.events_store import Outbreak, WatchEntry
+    from tests.support import synth
 
     plates = sorted({v["plate"] for v in all_truth})
     exact = plates[::7][:12]

@@ -25,7 +25,7 @@ Prints JSON:
   and 2x, rotated by +-5 degrees, placed loosely in a larger road scene,
   JPEG-compressed at quality 30, darker and brighter;
 * ``synthetic`` (with ``--synthetic N``): N rendered plate crops per layout of
-  :mod:`anpr_feed.synth`, at random sizes with blur, noise and JPEG.
+  :mod:`tests.support.synth`, at random sizes with blur, noise and JPEG.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from anpr_feed import synth
 from anpr_feed.reader import RapidOcrReader, _find_model, _model_dir, _quiet_rapidocr
 from anpr_feed.types import Image
+from tests.support import synth
 
 DEFAULT_DATA = Path("/work/shared/data/anpr-real-dev")
 

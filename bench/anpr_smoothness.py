@@ -30,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2
 
-from anpr_feed import synth, worker
+from anpr_feed import worker
 from anpr_feed.pipeline import Pipeline, PipelineConfig
 from anpr_feed.reader import RapidOcrReader
 from anpr_feed.sources import SourcePolicy
+from tests.support import synth
 
 
 def run(clip: Path, background: bool, seconds: float) -> dict[str, Any]:

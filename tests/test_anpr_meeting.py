@@ -19,8 +19,8 @@ import av
 import numpy as np
 import pytest
 
-from anpr_feed import synth
 from recorder.manifest import read_manifest
+from tests.support import synth
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient, meeting_body
 from tests.support.feeds import register_file_feed

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from anpr_feed import synth
 from anpr_feed.provinces import PROVINCES
+from tests.support import synth
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 from playwright.async_api import Browser, Page
 
-from anpr_feed import synth
 from anpr_feed.events_store import PlateEvent, plate_store_for
 from conference.store import SqliteStore
+from tests.support import synth
 from tests.support.accounts import PASSWORD, logins, start_with_accounts
 from tests.support.api_client import ApiClient, meeting_body
 from tests.support.feeds import LOCAL_CAMERAS, register_file_feed

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from anpr_feed import synth
 from anpr_feed.pipeline import (
     PassEvent,
     Pipeline,
@@ -25,6 +24,7 @@ from anpr_feed.pipeline import (
 from anpr_feed.reader import RapidOcrReader
 from anpr_feed.tracker import Track
 from anpr_feed.types import Image, Plate
+from tests.support import synth
 
 FPS = 25
 WATCHED_REASON = "xe bị truy tìm"
@@ -161,9 +161,9 @@ def _sign_scene(frames: int) -> list[Image]:
     ph, pw = sign_plate.shape[:2]
     board[70 : 70 + ph, 15 : 15 + pw] = sign_plate
     heading = board.copy()
-    synth._stamp(
+    synth.stamp(
         heading,
-        synth._font(synth.SIGN_FONT).mask("ĐẤU GIÁ BIỂN SỐ", 30),
+        synth.font(synth.SIGN_FONT).mask("ĐẤU GIÁ BIỂN SỐ", 30),
         (15, 12, 240, 34),
         (30, 30, 180),
     )

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from anpr_feed import synth
 from anpr_feed.reader import RapidOcrReader, plate_colour
 from anpr_feed.types import Image
+from tests.support import synth
 
 REAL_DEV = Path("/work/shared/data/anpr-real-dev")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from anpr_feed import synth
+from tests.support import synth
 from tests.support.accounts import PASSWORD, logins
 from tests.support.api_client import ApiClient
 from tests.support.feeds import feed_body

@@ -8,7 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from anpr_feed import plates, synth
+from anpr_feed import plates
+from tests.support import synth
 
 W, H = 1280, 720
 
