@@ -35,8 +35,9 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from anpr_feed.reader import VIDEO_SUFFIXES, RapidOcrReader
+from anpr_feed.reader import RapidOcrReader
 from anpr_feed.types import Image, Plate
+from anpr_feed.video_files import VIDEO_SUFFIXES
 
 PROG = "conference anpr read"
 

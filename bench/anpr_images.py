@@ -49,7 +49,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from anpr_feed.reader import RapidOcrReader, _find_model, _model_dir, _quiet_rapidocr
+from anpr_feed.ocr_models import find_model, model_dir, quiet_rapidocr
+from anpr_feed.reader import RapidOcrReader
 from anpr_feed.types import Image
 from tests.support import synth
 
@@ -340,20 +341,20 @@ def naive_text(result: Any) -> str:
 
 
 def _naive_engine(threads: int | None) -> Any:
-    _quiet_rapidocr()
+    quiet_rapidocr()
     from rapidocr import RapidOCR
 
     params: dict[str, Any] = {
         "Global.log_level": "error",
-        "Det.model_path": str(_find_model("det")),
-        "Rec.model_path": str(_find_model("rec")),
+        "Det.model_path": str(find_model("det")),
+        "Rec.model_path": str(find_model("rec")),
         "EngineConfig.onnxruntime.intra_op_num_threads": threads if threads else -1,
     }
-    cls_model = next(iter(sorted(_model_dir().glob("*cls*.onnx"))), None)
+    cls_model = next(iter(sorted(model_dir().glob("*cls*.onnx"))), None)
     if cls_model is not None:
         params["Cls.model_path"] = str(cls_model)
     engine = RapidOCR(params=params)
-    _quiet_rapidocr()
+    quiet_rapidocr()
     return engine
 
 
