@@ -53,154 +53,29 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from anpr_feed.annotate import AMBER, GREEN, RED, Painter
-from anpr_feed.detector import Box, DetectorConfig, PlateDetector
+from anpr_feed.detector import Box, PlateDetector
+from anpr_feed.pass_event import PassEvent
+from anpr_feed.pass_images import crop_with_margin, image_from_jpeg, jpeg, thumbnail
+from anpr_feed.pipeline_config import PipelineConfig
+from anpr_feed.stage_stats import STAGES, StageStats, StageTimer
+from anpr_feed.track_evidence import TrackEvidence, Vote, one_character_apart
 from anpr_feed.tracker import Track, Tracker
 from anpr_feed.types import Image, Plate, PlateReader, Reading
 
-
-@dataclass(frozen=True)
-class PassEvent:
-    """One vehicle pass with its plate read."""
-
-    plate: Plate
-    confidence: float  # 0..1: the winning reading's confidence times its share of the votes
-    started_at: float  # timestamp of the first frame the plate was seen in
-    ended_at: float  # ... and of the last
-    reads: int  # readings that voted for this plate
-    attempts: int  # reader calls on this track
-    crop_jpeg: bytes  # the plate (with a margin) from the best reading's frame
-    thumbnail_jpeg: bytes  # that frame, scaled down, with the plate boxed
-    box: Box  # the plate's box in that frame (full-size pixels)
-    track_id: int = 0
-    colour: str | None = None  # plate background, if the reader said
-    alert: str | None = None  # why it is alerted, if it is (see Pipeline.alert)
-    alternatives: tuple[tuple[str, float], ...] = ()  # other readings and their vote weights
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Tuning of :class:`Pipeline`. Sizes are in full-frame pixels."""
-
-    detector: DetectorConfig = field(default_factory=DetectorConfig)
-    max_missed: int = 6  # frames a track coasts on its prediction before it ends
-    min_hits: int = 2  # detections before a track may be read
-    # px the track must have moved, in a steady run (Track.moving): static text is never read
-    min_travel: float = 12.0
-    edge_margin: int = 3  # the box must be this far inside the picture to be read
-    min_text_height: float = 8.0  # below this (estimated character height) never read
-    good_text_height: float = 16.0  # a growing plate is read once its text is this tall
-    patience: int = 8  # ... or after this many frames, whatever its size
-    reread_gap: int = 3  # frames between two readings of a track
-    max_reads: int = 4  # reader calls per track
-    max_failures: int = 2  # calls that gave no plate before a track is given up
-    confident: float = 0.97  # one reading this sure, and the track is not read again
-    max_reads_per_frame: int = 1
-    # Share of real time the reader may spend, in CPU seconds of the process per second of
-    # video (None: no limit): on one core, what is left of the 40 ms of a frame after
-    # decoding, detection, annotation and one VP8 encode (about 16 ms at 720p), with a margin.
-    ocr_budget: float | None = 0.45
-    ocr_burst: float = 1.5  # seconds of reading the budget may run ahead
-    # A two-row reading needs a box shaped like a two-row plate (2.0 for a car's, 1.36 for a
-    # motorbike's); a one-row line of text split into two "rows" is not a plate.
-    max_two_row_aspect: float = 2.6
-    # Read in a thread while frames go on (a live feed: the annotated video must not
-    # stall for a reader call); off, a read finishes within its frame (files, tests).
-    background_reads: bool = False
-    min_confidence: float = 0.5  # a pass below this is not emitted
-    min_single_confidence: float = 0.8  # a pass resting on one reading needs this
-    dedupe_seconds: float = 5.0
-    crop_margin: tuple[float, float] = (0.3, 0.45)  # of the box's width, height, each side
-    thumbnail_width: int = 640
-    jpeg_quality: int = 85
-    banner_seconds: float = 10.0
-    label_size: int = 16
-
-
-STAGES = ("detect", "track", "recognize", "emit", "annotate")
-
-
-@dataclass
-class StageStats:
-    """Time per stage: wall clock and CPU of the whole process (all threads)."""
-
-    frames: int = 0
-    wall: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    reads: int = 0  # reader calls
-    read_plates: int = 0  # calls that gave a plate
-    deferred: int = 0  # reads put off by the budget or the per-frame limit
-    events: int = 0
-    duplicates: int = 0  # passes folded into an earlier one with the same plate
-    rejected: int = 0  # tracks with readings whose vote was too weak to emit
-    lettering: int = 0  # tracks read as plates that rode above a plate (a truck's lettering)
-    candidates: int = 0  # detector boxes, summed over frames
-    tracks: int = 0  # tracks started
-
-    def per_frame_ms(self) -> dict[str, dict[str, float]]:
-        """Mean milliseconds per frame of each stage (wall and CPU)."""
-        n = max(self.frames, 1)
-        return {
-            "wall": {k: round(v * 1000 / n, 3) for k, v in self.wall.items()},
-            "cpu": {k: round(v * 1000 / n, 3) for k, v in self.cpu.items()},
-        }
-
-
-class _Timer:
-    def __init__(self, stats: StageStats, stage: str) -> None:
-        self.stats, self.stage = stats, stage
-
-    def __enter__(self) -> None:
-        self.w, self.c = time.perf_counter(), time.process_time()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stats.wall[self.stage] += time.perf_counter() - self.w
-        self.stats.cpu[self.stage] += time.process_time() - self.c
-
-
-@dataclass
-class _Vote:
-    plate: Plate
-    weight: float = 0.0
-    count: int = 0
-    confidence_sum: float = 0.0
-    best_confidence: float = 0.0
-
-
-@dataclass
-class _Evidence:
-    """What the pipeline knows about one track beyond its motion."""
-
-    track: Track
-    votes: dict[str, _Vote] = field(default_factory=dict)
-    attempts: int = 0
-    failures: int = 0
-    last_read_frame: int = -(10**9)
-    best_weight: float = -1.0
-    best_crop: Image | None = None
-    best_thumbnail: Image | None = None
-    best_box: Box = (0, 0, 0, 0)
-    best_colour: str | None = None
-    alert: str | None = None
-
-    @property
-    def leader(self) -> _Vote | None:
-        return max(self.votes.values(), key=lambda v: v.weight, default=None)
-
-    def settled(self, confident: float) -> bool:
-        """Enough readings agree (or one is ``confident``): no more OCR for this track."""
-        leader = self.leader
-        if leader is None:
-            return False
-        others = sum(v.weight for v in self.votes.values()) - leader.weight
-        if leader.count >= 2 and leader.weight > 2 * others:
-            return True
-        return leader.count == 1 and others == 0 and leader.best_confidence >= confident
+# Where these lived before they had modules of their own; callers import them from here.
+__all__ = [
+    "STAGES",
+    "PassEvent",
+    "Pipeline",
+    "PipelineConfig",
+    "StageStats",
+    "image_from_jpeg",
+    "one_character_apart",
+]
 
 
 class Pipeline:
@@ -224,7 +99,7 @@ class Pipeline:
         self.tracker = Tracker(max_missed=self.config.max_missed, min_travel=self.config.min_travel)
         self.stats = StageStats()
         self.painter = Painter()
-        self._evidence: dict[int, _Evidence] = {}
+        self._evidence: dict[int, TrackEvidence] = {}
         self._frame_index = -1
         self._now = 0.0
         self._budget: float | None = None
@@ -236,7 +111,7 @@ class Pipeline:
         # The read in the background: its track's evidence, the call, and the crop,
         # frame and box it was made from.
         self._pending: (
-            tuple[_Evidence, Future[tuple[list[Reading], float]], Image, Image, Box] | None
+            tuple[TrackEvidence, Future[tuple[list[Reading], float]], Image, Image, Box] | None
         ) = None
         self._alerts: dict[str, tuple[str, float]] = {}  # plate -> (reason, since)
         self._banner: tuple[str, float] | None = None  # text, until
@@ -253,16 +128,16 @@ class Pipeline:
             self.tracker.frame_size = (frame.shape[1], frame.shape[0])
         self.stats.frames += 1
         self._refill(timestamp)
-        with _Timer(self.stats, "detect"):
+        with StageTimer(self.stats, "detect"):
             candidates = self.detector.detect(frame)
         self.stats.candidates += len(candidates)
-        with _Timer(self.stats, "track"):
+        with StageTimer(self.stats, "track"):
             update = self.tracker.update(candidates, index, timestamp)
             for track in update.started:
-                self._evidence[track.id] = _Evidence(track)
+                self._evidence[track.id] = TrackEvidence(track)
             self.stats.tracks += len(update.started)
             wanted = self._wanted(update.seen, frame.shape[1], frame.shape[0], index)
-        with _Timer(self.stats, "recognize"):
+        with StageTimer(self.stats, "recognize"):
             if self._pending is not None and self._pending[1].done():
                 self._collect()
             done = 0
@@ -276,7 +151,7 @@ class Pipeline:
                     continue
                 self._read(evidence, frame, index)
                 done += 1
-        with _Timer(self.stats, "emit"):
+        with StageTimer(self.stats, "emit"):
             # A track whose reading is still running in the background ends when it
             # comes back, a frame or a few later: the video does not wait for it.
             ended = self._awaiting + list(update.ended)
@@ -292,7 +167,7 @@ class Pipeline:
 
         Alerts stay; frame numbering and tracks start afresh.
         """
-        with _Timer(self.stats, "emit"):
+        with StageTimer(self.stats, "emit"):
             if self._pending is not None:
                 self._collect()
             ended = self._awaiting + self.tracker.flush()
@@ -367,10 +242,12 @@ class Pipeline:
 
     # -- reading --
 
-    def _wanted(self, seen: list[Track], width: int, height: int, index: int) -> list[_Evidence]:
+    def _wanted(
+        self, seen: list[Track], width: int, height: int, index: int
+    ) -> list[TrackEvidence]:
         """Tracks worth a reading now, most urgent first."""
         c = self.config
-        out: list[tuple[tuple[float, ...], _Evidence]] = []
+        out: list[tuple[tuple[float, ...], TrackEvidence]] = []
         for track in seen:
             ev = self._evidence.get(track.id)
             if ev is None or ev.settled(c.confident) or ev.attempts >= c.max_reads:
@@ -406,7 +283,7 @@ class Pipeline:
         out.sort(key=lambda item: item[0])
         return [ev for _, ev in out]
 
-    def _affordable(self, ev: _Evidence) -> bool:
+    def _affordable(self, ev: TrackEvidence) -> bool:
         if self._budget is None:
             return True
         # A track without any reading may overdraw a little: a pass missed is worse
@@ -425,10 +302,10 @@ class Pipeline:
         self._budget = min(c.ocr_burst, self._budget + elapsed * c.ocr_budget)
         self._budget_time = timestamp
 
-    def _read(self, ev: _Evidence, frame: Image, index: int) -> None:
+    def _read(self, ev: TrackEvidence, frame: Image, index: int) -> None:
         c = self.config
         box = ev.track.box
-        crop, _ = _crop(frame, box, c.crop_margin)
+        crop, _ = crop_with_margin(frame, box, c.crop_margin)
         ev.attempts += 1
         ev.last_read_frame = index
         if c.background_reads:
@@ -454,7 +331,7 @@ class Pipeline:
 
     def _use(
         self,
-        ev: _Evidence,
+        ev: TrackEvidence,
         readings: list[Reading],
         spent: float,
         crop: Image,
@@ -478,7 +355,7 @@ class Pipeline:
         # Bigger text is more trustworthy: weight by confidence and (gently) by size.
         weight = float(reading.confidence) * min(1.0, 0.6 + _text_height(box) / 40.0)
         first = not ev.votes
-        vote = ev.votes.setdefault(plate.normalized, _Vote(plate))
+        vote = ev.votes.setdefault(plate.normalized, Vote(plate))
         vote.weight += weight
         vote.count += 1
         vote.confidence_sum += float(reading.confidence)
@@ -488,7 +365,7 @@ class Pipeline:
             ev.best_crop = crop.copy()
             ev.best_box = box
             ev.best_colour = reading.colour
-            ev.best_thumbnail = _thumbnail(frame, box, c.thumbnail_width)
+            ev.best_thumbnail = thumbnail(frame, box, c.thumbnail_width)
         if plate.normalized in self._alerts:
             ev.alert = self._alerts[plate.normalized][0]
         elif first and self.watch is not None:
@@ -553,9 +430,9 @@ class Pipeline:
         alert = ev.alert or (
             self._alerts[plate.normalized][0] if plate.normalized in self._alerts else None
         )
-        crop_jpeg = _jpeg(ev.best_crop, c.jpeg_quality) if ev.best_crop is not None else b""
+        crop_jpeg = jpeg(ev.best_crop, c.jpeg_quality) if ev.best_crop is not None else b""
         thumb_jpeg = (
-            _jpeg(ev.best_thumbnail, c.jpeg_quality) if ev.best_thumbnail is not None else b""
+            jpeg(ev.best_thumbnail, c.jpeg_quality) if ev.best_thumbnail is not None else b""
         )
         self.stats.events += 1
         return PassEvent(
@@ -578,7 +455,7 @@ class Pipeline:
             ),
         )
 
-    def _split_from_a_live_track(self, track: Track, ev: _Evidence) -> bool:
+    def _split_from_a_live_track(self, track: Track, ev: TrackEvidence) -> bool:
         """Whether ``track`` is a piece split off a vehicle still tracked (see the module
         docstring). The piece's own reading is left out, not added to that track's
         votes: it is the smaller view, and a misread vote would only make the
@@ -598,11 +475,6 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def one_character_apart(a: str, b: str) -> bool:
-    """Two plates of one length that differ in exactly one character."""
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def _rides_above(upper: Track, lower: Track) -> bool:
@@ -660,15 +532,6 @@ def _timed_read(reader: PlateReader, crop: Image) -> tuple[list[Reading], float]
     return readings, time.thread_time() - started
 
 
-def _crop(frame: Image, box: Box, margin: tuple[float, float]) -> tuple[Image, Box]:
-    """The plate with a margin (RapidOCR's detector finds text badly when it fills the image)."""
-    x, y, w, h = box
-    mx, my = max(6, round(w * margin[0])), max(6, round(h * margin[1]))
-    x0, y0 = max(0, x - mx), max(0, y - my)
-    x1, y1 = min(frame.shape[1], x + w + mx), min(frame.shape[0], y + h + my)
-    return frame[y0:y1, x0:x1], (x0, y0, x1 - x0, y1 - y0)
-
-
 def _central(readings: list[Reading], width: int, height: int) -> Reading | None:
     """The reading of the plate in the middle of the crop (a crop may catch a neighbour)."""
     if not readings:
@@ -682,28 +545,3 @@ def _central(readings: list[Reading], width: int, height: int) -> Reading | None
 
     best = min(readings, key=off_centre)
     return best if off_centre(best) < off_centre(readings[0]) - 0.1 else readings[0]
-
-
-def _thumbnail(frame: Image, box: Box, width: int) -> Image:
-    scale = min(1.0, width / frame.shape[1])
-    small = (
-        cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if scale < 1
-        else frame.copy()
-    )
-    x, y, w, h = (round(v * scale) for v in box)
-    cv2.rectangle(small, (x - 2, y - 2), (x + w + 2, y + h + 2), (0, 0, 255), 2)
-    return small
-
-
-def _jpeg(image: Image, quality: int) -> bytes:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return data.tobytes() if ok else b""
-
-
-def image_from_jpeg(data: bytes) -> Image:
-    """Decode a crop or thumbnail of a :class:`PassEvent` (BGR)."""
-    image: Image | None = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError("not a JPEG image")
-    return image

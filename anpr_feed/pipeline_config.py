@@ -1,0 +1,46 @@
+"""How the pipeline is tuned: when a track is read, how often, within which CPU budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from anpr_feed.detector import DetectorConfig
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Tuning of :class:`Pipeline`. Sizes are in full-frame pixels."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    max_missed: int = 6  # frames a track coasts on its prediction before it ends
+    min_hits: int = 2  # detections before a track may be read
+    # px the track must have moved, in a steady run (Track.moving): static text is never read
+    min_travel: float = 12.0
+    edge_margin: int = 3  # the box must be this far inside the picture to be read
+    min_text_height: float = 8.0  # below this (estimated character height) never read
+    good_text_height: float = 16.0  # a growing plate is read once its text is this tall
+    patience: int = 8  # ... or after this many frames, whatever its size
+    reread_gap: int = 3  # frames between two readings of a track
+    max_reads: int = 4  # reader calls per track
+    max_failures: int = 2  # calls that gave no plate before a track is given up
+    confident: float = 0.97  # one reading this sure, and the track is not read again
+    max_reads_per_frame: int = 1
+    # Share of real time the reader may spend, in CPU seconds of the process per second of
+    # video (None: no limit): on one core, what is left of the 40 ms of a frame after
+    # decoding, detection, annotation and one VP8 encode (about 16 ms at 720p), with a margin.
+    ocr_budget: float | None = 0.45
+    ocr_burst: float = 1.5  # seconds of reading the budget may run ahead
+    # A two-row reading needs a box shaped like a two-row plate (2.0 for a car's, 1.36 for a
+    # motorbike's); a one-row line of text split into two "rows" is not a plate.
+    max_two_row_aspect: float = 2.6
+    # Read in a thread while frames go on (a live feed: the annotated video must not
+    # stall for a reader call); off, a read finishes within its frame (files, tests).
+    background_reads: bool = False
+    min_confidence: float = 0.5  # a pass below this is not emitted
+    min_single_confidence: float = 0.8  # a pass resting on one reading needs this
+    dedupe_seconds: float = 5.0
+    crop_margin: tuple[float, float] = (0.3, 0.45)  # of the box's width, height, each side
+    thumbnail_width: int = 640
+    jpeg_quality: int = 85
+    banner_seconds: float = 10.0
+    label_size: int = 16
