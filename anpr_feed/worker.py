@@ -31,15 +31,15 @@ details are logged at debug level.
 
 from __future__ import annotations
 
-import fractions
 import logging
 import time
 from dataclasses import asdict
 from multiprocessing.connection import Connection
-from typing import Any, cast
+from typing import Any
 
 import av
 
+from anpr_feed.encoder import FeedEncoder
 from anpr_feed.sources import (
     CANNOT_CONNECT,
     FILE_UNREADABLE,
@@ -56,7 +56,6 @@ logger = logging.getLogger(__name__)
 BACKOFF_START = 1.0
 BACKOFF_MAX = 60.0
 STATUS_SECONDS = 1.0
-OUTPUT_TIME_BASE = fractions.Fraction(1, 90000)
 IO_TIMEOUT_US = 5_000_000  # FFmpeg's socket timeout, microseconds: never hang forever
 # A camera that cannot be reached is reported no sooner than this after the attempt
 # began: a closed port (refused at once) and a silent one (FFmpeg's timeout) look alike.
@@ -75,53 +74,6 @@ def _open(target: Target) -> tuple[Any, Any]:
 def _why(exc: BaseException) -> str:
     """An exception for the log, without its text: FFmpeg's repeats the URL and its password."""
     return f"{type(exc).__name__} {getattr(exc, 'errno', '')} {getattr(exc, 'strerror', '')}"
-
-
-class _Encoder:
-    """VP8 (or H.264) for the annotated picture: one encode, however many sites watch."""
-
-    def __init__(self, codec: str, width: int, height: int, fps: int) -> None:
-        name = "libvpx" if codec == "vp8" else "libx264"
-        self.codec = codec
-        self.context: Any = cast(Any, av.CodecContext.create(name, "w"))
-        self.context.width, self.context.height = width, height
-        self.context.pix_fmt = "yuv420p"
-        self.context.time_base = fractions.Fraction(1, 90000)
-        self.context.framerate = fractions.Fraction(fps, 1)
-        self.context.bit_rate = 1_500_000
-        self.context.gop_size = fps * 10
-        if name == "libvpx":
-            self.context.options = {
-                "deadline": "realtime",
-                # The fastest realtime speed: 7.8 ms a 720p frame against 18.4 at 8
-                # (one loaded core); the picture is a camera's, the reader needs the CPU.
-                "cpu-used": "16",
-                "lag-in-frames": "0",
-                "error-resilient": "1",
-                "threads": "1",
-            }
-        else:
-            self.context.options = {
-                "preset": "ultrafast",
-                "tune": "zerolatency",
-                "profile": "baseline",
-                "threads": "1",
-            }
-        self.force_keyframe = True
-
-    def encode(self, image: Any, pts: int) -> list[tuple[bytes, int, bool]]:
-        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-        if (frame.width, frame.height) != (self.context.width, self.context.height):
-            frame = frame.reformat(width=self.context.width, height=self.context.height)
-        frame = frame.reformat(format="yuv420p")
-        frame.pts = pts
-        frame.time_base = OUTPUT_TIME_BASE
-        if self.force_keyframe:
-            frame.pict_type = av.video.frame.PictureType.I
-            self.force_keyframe = False
-        return [
-            (bytes(p), int(p.pts or pts), bool(p.is_keyframe)) for p in self.context.encode(frame)
-        ]
 
 
 def _annexb_filter(stream: Any) -> Any:
@@ -222,7 +174,7 @@ def run(
     pipeline: Any = None
     is_file = is_file_source(source)
     backoff = BACKOFF_START
-    encoders: dict[str, _Encoder] = {}
+    encoders: dict[str, FeedEncoder] = {}
     # Passthrough timestamps run on across reconnections and file loops, as a
     # live camera's would: the meeting's receivers never see time go back.
     pts_shift, last_pts = 0, None
@@ -337,7 +289,7 @@ def run(
                         for codec in sorted(encode):
                             encoder = encoders.get(codec)
                             if encoder is None:
-                                encoder = encoders[codec] = _Encoder(
+                                encoder = encoders[codec] = FeedEncoder(
                                     codec, image.shape[1] & ~1, image.shape[0] & ~1, 25
                                 )
                             if keyframe_wanted:

@@ -487,15 +487,15 @@ def realtime_child(video: Path, max_frames: int, baseline_frames: int) -> dict[s
     import numpy as np
 
     cv2.setNumThreads(1)
+    from anpr_feed.encoder import FeedEncoder
     from anpr_feed.pipeline import Pipeline
     from anpr_feed.reader import RapidOcrReader
-    from anpr_feed.worker import _Encoder
 
     reader = RapidOcrReader(threads=1)
     reader.warm_up()
     reader.read(np.full((60, 200, 3), 255, np.uint8))
     pipeline = Pipeline(reader)
-    encoder: _Encoder | None = None
+    encoder: FeedEncoder | None = None
     decode_cpu = encode_cpu = 0.0
     frames: list[Any] = []  # a few frames kept for the baseline
     keep_every = max(1, max_frames // max(baseline_frames, 1))
@@ -519,7 +519,7 @@ def realtime_child(video: Path, max_frames: int, baseline_frames: int) -> dict[s
             annotated = pipeline.annotate(image)
             c0 = time.process_time()
             if encoder is None:
-                encoder = _Encoder("vp8", image.shape[1] & ~1, image.shape[0] & ~1, FPS)
+                encoder = FeedEncoder("vp8", image.shape[1] & ~1, image.shape[0] & ~1, FPS)
             for data, _, _ in encoder.encode(annotated, n * 3600):
                 encoded_bytes += len(data)
             encode_cpu += time.process_time() - c0
