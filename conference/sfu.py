@@ -26,6 +26,7 @@ from typing import Protocol
 
 from conference.media.codecs import VP8, rewrite_vp8_picture_id, vp8_picture_state
 from conference.media.history import SendHistory
+from conference.media.ntp import ntp_now
 from conference.media.rtcp import build_sdes, build_sender_report
 
 logger = logging.getLogger(__name__)
@@ -42,29 +43,11 @@ ACTIVITY_TIME_CONSTANT = 0.4  # seconds; how fast activity fades when packets st
 CLOCK_RATES = {"audio": 48000, "video": 90000}
 
 _RTP_HEADER = struct.Struct("!BBHII")
-_NTP_EPOCH_OFFSET = 2208988800
-
-
-def ntp_now() -> int:
-    """The current time as a 64-bit NTP timestamp."""
-    now = time.time() + _NTP_EPOCH_OFFSET
-    seconds = int(now)
-    return (seconds << 32) | int((now - seconds) * (1 << 32))
-
-
-def abs_send_time_bytes(ntp: int) -> bytes:
-    """The 24-bit abs-send-time value (6.18 fixed point seconds) for an NTP time."""
-    return ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
 
 
 def seq_newer(a: int, b: int) -> bool:
     """Whether 16-bit sequence number ``a`` comes after ``b`` (RFC 1982)."""
     return a != b and ((a - b) & 0xFFFF) < 0x8000
-
-
-def ts_newer(a: int, b: int) -> bool:
-    """Whether 32-bit RTP timestamp ``a`` comes after ``b``."""
-    return a != b and ((a - b) & 0xFFFFFFFF) < 0x80000000
 
 
 @dataclass(slots=True)
@@ -541,10 +524,6 @@ class Subscription:
         self.slots = slots
         self.cname = cname
         self._reporter: asyncio.Task[None] | None = None
-
-    def by_name(self, name: str) -> Slot | None:
-        """The slot called ``name`` (``main``, ``thumb-1``, ``audio-1``...)."""
-        return next((s for s in self.slots if s.name == name), None)
 
     def start_reports(self, send_rtcp: Callable[[bytes], bool], interval: float = 1.0) -> None:
         """Send SR + SDES for every active slot about once per ``interval``."""

@@ -61,6 +61,7 @@ from aiortc.stats import RTCOutboundRtpStreamStats, RTCStatsReport
 from aiortc.utils import uint16_add, uint16_gt
 
 from conference.media.codecs import is_keyframe
+from conference.media.ntp import NTP_EPOCH_OFFSET, abs_send_time_bytes, ntp_now
 from conference.media.rtcp import round_trip_time
 from conference.ratelog import RateLimitedLog
 from conference.sfu import (
@@ -71,8 +72,6 @@ from conference.sfu import (
     SlotConfig,
     Source,
     Subscription,
-    abs_send_time_bytes,
-    ntp_now,
 )
 from conference.tasks import spawn
 
@@ -354,7 +353,6 @@ def install_bounded_estimators() -> None:
 
 install_bounded_estimators()
 
-NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 

@@ -1,0 +1,19 @@
+"""NTP time, as RTCP sender reports and the abs-send-time header extension carry it."""
+
+from __future__ import annotations
+
+import time
+
+NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+
+
+def ntp_now() -> int:
+    """The current time as a 64-bit NTP timestamp."""
+    now = time.time() + NTP_EPOCH_OFFSET
+    seconds = int(now)
+    return (seconds << 32) | int((now - seconds) * (1 << 32))
+
+
+def abs_send_time_bytes(ntp: int) -> bytes:
+    """The 24-bit abs-send-time value (6.18 fixed point seconds) for an NTP time."""
+    return ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
