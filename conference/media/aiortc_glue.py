@@ -324,9 +324,8 @@ def _bounded_nack_add(self: NackGenerator, packet: RtpPacket) -> bool:
     return False
 
 
-# aiortc's own versions, kept for the tests that compare the two.
+# aiortc's own version, kept for the test that compares the two.
 AIORTC_ERASE_OLD = RateCounter._erase_old
-AIORTC_NACK_ADD = NackGenerator.add
 
 
 def install_bounded_estimators() -> None:
@@ -816,6 +815,3 @@ def make_slot_sender(sender: RTCRtpSender, slot: Slot, subscription: Subscriptio
     slot_sender = cast(SlotSender, sender)
     slot_sender.attach(slot, subscription)
     return slot_sender
-
-
-KeyframeCallback = Callable[[], None]
