@@ -58,7 +58,7 @@ class IceServer(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Every setting of the service; see ``docs/configuration.md``."""
+    """Every setting of the service; the README's "Configuration" table describes each."""
 
     model_config = SettingsConfigDict(env_prefix="CONFERENCE_", extra="ignore")
 
