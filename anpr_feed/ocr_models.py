@@ -33,7 +33,7 @@ def find_model(kind: str) -> Path:
 def quiet_rapidocr() -> None:
     """Silence RapidOCR's INFO logging (call again after it builds an engine)."""
     # RapidOCR logs every model load at INFO through its own non-propagating
-    # logger; a camera worker would print that for every process start.
+    # logger; a feed's worker would print that for every process start.
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
 
 
