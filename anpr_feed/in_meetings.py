@@ -39,24 +39,24 @@ def feed_of_site(site: str) -> str:
 
 
 class CamerasInMeetings(Extension):
-    """Which camera is in which live room, and the alerts each room's console has seen."""
+    """Which feed is in which live room, and the alerts each room's console has seen."""
 
     def __init__(
         self,
         settings: Settings,
         store: Store,
-        cameras: FeedManager,
+        feeds: FeedManager,
         live: LiveRooms,
         metrics: SfuMetrics,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.cameras = cameras
+        self.feeds = feeds
         self.live = live
         self.metrics = metrics
         self.feed_publishers: dict[str, dict[str, FeedPublisher]] = {}  # room -> feed -> publisher
         self.room_alerts: dict[str, deque[PlateAlert]] = {}
-        cameras.on_pass.append(self._plate_pass)
+        feeds.on_pass.append(self._plate_pass)
 
     # -- conference hooks -----------------------------------------------------------------
 
@@ -90,7 +90,7 @@ class CamerasInMeetings(Extension):
         for room_id in list(self.feed_publishers):
             for feed_id in list(self.feed_publishers[room_id]):
                 self.remove_feed(room_id, feed_id, "shutdown")
-        await self.cameras.shutdown()
+        await self.feeds.shutdown()
 
     # -- cameras in and out of rooms ------------------------------------------------------
 
@@ -105,7 +105,7 @@ class CamerasInMeetings(Extension):
         existing = self.feed_publishers.get(room.id, {}).get(feed_id)
         if existing is not None:
             return existing
-        runner = self.cameras.runners.get(feed_id)
+        runner = self.feeds.runners.get(feed_id)
         if runner is None:
             raise Forbidden("feed-not-running", "this camera feed is not running")
         if room.codec not in CODECS:
@@ -135,14 +135,14 @@ class CamerasInMeetings(Extension):
         """A feed was deleted: out of every meeting, and its worker stopped."""
         for room_id in list(self.feed_publishers):
             self.remove_feed(room_id, feed_id, "feed-deleted")
-        await self.cameras.remove(feed_id)
+        await self.feeds.remove(feed_id)
 
     async def feed_changed(self, feed: Feed) -> None:
         """A feed was registered (or re-registered): (re)start its worker."""
         for room_id in list(self.feed_publishers):
             self.remove_feed(room_id, feed.id, "feed-restarted")
-        await self.cameras.remove(feed.id)
-        self.cameras.run(feed)
+        await self.feeds.remove(feed.id)
+        self.feeds.run(feed)
 
     async def _add_feed_command(self, c: CommandContext) -> CommandResult:
         await self.add_feed(c.principal, c.room, c.site or "")
@@ -157,17 +157,17 @@ class CamerasInMeetings(Extension):
 
     async def _camera_feeds(self) -> None:
         """Start the feeds, then follow changes made elsewhere and expire old events."""
-        await self.cameras.start()
+        await self.feeds.start()
         last_expiry = 0.0
         while True:
             await asyncio.sleep(SYNC_SECONDS)
             try:
-                for feed_id in await self.cameras.sync():
+                for feed_id in await self.feeds.sync():
                     for room_id in list(self.feed_publishers):
                         self.remove_feed(room_id, feed_id, "feed-deleted")
                 if time.monotonic() - last_expiry > EXPIRY_SECONDS:
                     last_expiry = time.monotonic()
-                    removed = await self.cameras.expire(self.settings.anpr_retention_days)
+                    removed = await self.feeds.expire(self.settings.anpr_retention_days)
                     if removed:
                         logger.info("retention: deleted %d plate event(s)", removed)
             except Exception:

@@ -42,7 +42,7 @@ class EntryKind(StrEnum):
 
     SITE = "site"  # an invited site: attendance
     GUEST = "guest"  # a site that came in without an invitation
-    CAMERA = "camera"  # a checkpoint camera brought into the meeting
+    CAMERA = "camera"  # a feed brought into the meeting
 
 
 # Groups of the uninvited rows, after every unit tier (units are at most 16 deep).

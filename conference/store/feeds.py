@@ -14,7 +14,7 @@ from conference.store.errors import FeedLimitReached
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    """A checkpoint camera."""
+    """A feed: a camera configured in the service (its URL, name, checkpoint and unit)."""
 
     id: str
     name: str
