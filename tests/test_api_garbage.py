@@ -31,15 +31,9 @@ PATH_VALUES = ["x", "-1", "%2e%2e%2f", "a" * 3000, "Định Hóa", "%00", "167"]
 FIELD_VALUES: list[Any] = [None, -1, 1e308, "", "𝕏" * 5000, [], {}, True, "2021-13-45", [1, "a"]]
 RAW_BODIES = [b"", b"null", b"[]", b"{}", b"{not json", b'"text"', b"1e999", b"\xff\xfe"]
 SKIPPED = {"/api/logout"}  # it would end the session the rest of the run needs
-# Routes outside the OpenAPI document (recordings, WHIP/WHEP, pages), with the
-# kind of body each takes.
+# Routes outside the OpenAPI document (WHIP/WHEP, pages), with the kind of body
+# each takes.
 EXTRA_ROUTES = [
-    ("POST", "/api/meetings/{id}/recording", "json"),
-    ("GET", "/api/recordings", None),
-    ("GET", "/api/recordings/{id}", None),
-    ("DELETE", "/api/recordings/{id}", None),
-    ("GET", "/api/recordings/{id}/files/{name}", None),
-    ("POST", "/api/recordings/{id}/render", "json"),
     ("POST", "/whip/{room}", "sdp"),
     ("POST", "/whep/{room}", "sdp"),
     ("DELETE", "/whip/{room}/{session}", None),

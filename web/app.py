@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from conference import log_floods
 from conference.settings import Settings
 from conference.watchdog import LoopWatchdog
-from web import anpr, api, attendance, console, health, pages, recordings, signaling, whip
+from web import api, console, health, pages, signaling, whip
 from web.errors import error_middleware, quiet_client_faults
 from web.keys import (
     CAMERAS,
@@ -36,6 +36,7 @@ from web.keys import (
 )
 from web.listener import GuardedSite, raise_descriptor_limit
 from web.request_body import read_body_in_time
+from web.routes import Handler
 from web.services import Services
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ SHUTDOWN_BUDGET = 3.0  # seconds for closing peers; SIGTERM must exit within 5
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Headers every response carries."""
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -69,7 +70,9 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
 def create_app(settings: Settings, services: Services) -> web.Application:
     """Build the application over ``services``; they start and stop with it."""
     app = web.Application(
-        middlewares=[error_middleware, security_headers, read_body_in_time],
+        # Outermost first: the answers made of raised errors get the security headers
+        # too, and an error raised while the body is read is answered like a handler's.
+        middlewares=[security_headers, error_middleware, read_body_in_time],
         client_max_size=256 * 1024,
     )
     app[SETTINGS] = settings
@@ -100,9 +103,6 @@ def create_app(settings: Settings, services: Services) -> web.Application:
 
     pages.setup(app)
     api.setup(app)
-    recordings.setup(app)
-    anpr.setup(app)
-    attendance.setup(app)
     app.router.add_get("/ws/console/{meeting}", console.console_handler)
     app.router.add_get("/ws/{room}", signaling.websocket_handler)
     app.router.add_get("/healthz", health.healthz)

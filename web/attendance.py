@@ -15,13 +15,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from conference.permissions import Forbidden
 from conference.rooms.roll_call import PRESENT, EntryKind, RollCallEntry, SiteStatus
 from web import csv_export
-from web.api import iso, meeting_json, principal_of, zone
+from web.auth import principal_of
 from web.keys import CONFERENCE
+from web.meetings import meeting_json
+from web.routes import Route
+from web.times import iso, zone
 
 STATUS_VI = {
     SiteStatus.NOT_JOINED: "Chưa vào",
@@ -132,13 +134,7 @@ async def attendance_csv(request: web.Request) -> web.Response:
     )
 
 
-ROUTES: list[tuple[str, str, Any, type[BaseModel] | None]] = [
-    ("GET", "/api/meetings/{id}/attendance", attendance_json, None),
-    ("GET", "/api/meetings/{id}/attendance.csv", attendance_csv, None),
+ROUTES = [
+    Route("GET", "/api/meetings/{id}/attendance", attendance_json),
+    Route("GET", "/api/meetings/{id}/attendance.csv", attendance_csv),
 ]
-
-
-def setup(app: web.Application) -> None:
-    """Register the attendance routes."""
-    for method, path, handler, _ in ROUTES:
-        app.router.add_route(method, path, handler)

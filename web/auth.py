@@ -6,6 +6,10 @@ itself); it is HttpOnly, SameSite=Lax, and Secure
 on HTTPS. Every state-changing request must carry the login's CSRF token:
 forms as a hidden ``csrf_token`` field, scripts as an ``X-CSRF-Token``
 header. The login form itself is protected by a double-submit cookie.
+
+API handlers take their caller from :func:`principal_of` (401 without a
+login, 403 without the CSRF token), or from :func:`feed_principal` and
+:func:`supervisor_of` for the camera routes.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from aiohttp import web
 from conference.accounts import MAX_PASSWORD_LENGTH
 from conference.login_throttle import TooManyAttempts
 from conference.passwords import PasswordsBusy
-from conference.permissions import Principal
+from conference.permissions import FEED_ROLES, Principal, check_supervisor, require_role
 from conference.store import Login, Store
 from conference.store.base import USERNAME_PATTERN
+from web.errors import ApiError
 from web.keys import CONFERENCE, SETTINGS
 
 COOKIE = "conference_session"
@@ -136,6 +141,33 @@ async def current_login(request: web.Request) -> tuple[Principal, Login] | None:
     request[_PRINCIPAL] = principal
     request[_LOGIN] = login
     return principal, login
+
+
+async def principal_of(request: web.Request) -> Principal:
+    """The caller, or 401; for a state-changing method, also the CSRF check (403)."""
+    current = await current_login(request)
+    if current is None:
+        raise ApiError(401, "login-required", "log in first")
+    principal, login = current
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok(
+        login, request.headers.get("X-CSRF-Token")
+    ):
+        raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
+    return principal
+
+
+async def feed_principal(request: web.Request) -> Principal:
+    """The caller, who must hold a role that works with the cameras (403 otherwise)."""
+    principal = await principal_of(request)
+    require_role(principal, *FEED_ROLES)
+    return principal
+
+
+async def supervisor_of(request: web.Request) -> Principal:
+    """The caller, who must supervise the camera operators (a host or an admin; 403 otherwise)."""
+    principal = await principal_of(request)
+    check_supervisor(principal)
+    return principal
 
 
 def csrf_ok(login: Login, supplied: str | None) -> bool:

@@ -38,7 +38,7 @@ from web.console_messages import (
     MessageError,
     Result,
 )
-from web.errors import json_error
+from web.errors import ApiError
 from web.keys import CONFERENCE, SOCKETS
 
 logger = logging.getLogger(__name__)
@@ -59,17 +59,17 @@ async def console_handler(request: web.Request) -> web.StreamResponse:
     """``GET /ws/console/{meeting}``."""
     current = await current_login(request)
     if current is None:
-        return json_error(401, "login-required", "log in as a host first")
+        raise ApiError(401, "login-required", "log in as a host first")
     if not same_origin(request):
-        return json_error(403, "bad-origin", "the console must be opened from this server's pages")
+        raise ApiError(403, "bad-origin", "the console must be opened from this server's pages")
     principal, _ = current
     conference = request.app[CONFERENCE]
     try:
         meeting, _room = await conference.console_room(principal, request.match_info["meeting"])
     except Forbidden as exc:
-        return json_error(403, exc.code, exc.message)
+        raise ApiError(403, exc.code, exc.message) from exc
     except MeetingNotFound as exc:
-        return json_error(404, "not-found", str(exc))
+        raise ApiError(404, "not-found", str(exc)) from exc
 
     ws = web.WebSocketResponse(heartbeat=15, max_msg_size=64 * 1024)
     try:

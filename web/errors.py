@@ -1,14 +1,23 @@
-"""JSON errors for HTTP endpoints: a status, a stable code, a message for people."""
+"""Errors over HTTP: raised by handlers, answered in one place (:func:`error_middleware`).
+
+An API error is a status, a stable code and a message for people, as
+``{"error": {"code", "message"}}``; a page's error is the bilingual error page.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from web.html import error_page
+
 logger = logging.getLogger(__name__)
+
+# Paths whose every error is JSON, whatever raised it.
+API_PATHS = ("/api/", "/whip/", "/whep/", "/metrics", "/healthz")
 
 
 class ClientFaultFilter(logging.Filter):
@@ -42,27 +51,61 @@ def quiet_client_faults() -> None:
         server_logger.addFilter(ClientFaultFilter())
 
 
-def json_error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    """An error response with body ``{"error": {"code": ..., "message": ...}}``."""
-    return web.Response(
-        status=status,
-        text=json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False),
-        content_type="application/json",
-        headers=headers,
-    )
-
-
 class ApiError(Exception):
-    """An error an API handler raises to answer with a JSON error."""
+    """An error a handler raises; :func:`error_middleware` answers it with a JSON error.
 
-    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
+    The body is ``{"error": {"code": ..., "message": ...}}`` (and ``details``
+    when given). ``headers`` go on the response (``Retry-After``, CORS,
+    ``WWW-Authenticate``); ``close`` closes the connection after it (the rest
+    of a refused body may still be on its way).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: object = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = dict(headers or {})
+        self.close = close
+
+    def response(self) -> web.Response:
+        """The JSON error response."""
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        response = web.Response(
+            status=self.status,
+            text=json.dumps({"error": error}, ensure_ascii=False),
+            content_type="application/json",
+            headers=self.headers,
+        )
+        if self.close:
+            response.force_close()
+        return response
+
+
+class PageError(Exception):
+    """An error a browser page raises; :func:`error_middleware` answers the error page.
+
+    ``code`` picks the page's bilingual message (``web.html.PAGE_ERRORS``);
+    ``join_link`` is for the ``/join/{room}`` page (see :func:`web.html.error_page`).
+    """
+
+    def __init__(self, status: int, code: str, *, join_link: bool = False) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.join_link = join_link
 
 
 def domain_error(exc: Exception) -> ApiError | None:
@@ -98,26 +141,30 @@ def domain_error(exc: Exception) -> ApiError | None:
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Turn aiohttp's HTML errors and unexpected exceptions into JSON on API paths."""
-    api = request.path.startswith(("/api/", "/whip/", "/whep/", "/metrics", "/healthz"))
+    """The one place errors become responses.
+
+    :class:`ApiError` is answered with its JSON error wherever it is raised,
+    :class:`PageError` with the HTML error page. On the API's paths, the
+    service layer's errors (:func:`domain_error`), aiohttp's own HTML errors
+    and unexpected exceptions become JSON errors too; elsewhere they go on to
+    aiohttp as before.
+    """
+    api = request.path.startswith(API_PATHS)
     try:
         return await handler(request)
+    except PageError as exc:
+        return error_page(request, exc.status, exc.code, join_link=exc.join_link)
     except web.HTTPException as exc:
         if not api or exc.status < 400 or exc.content_type == "application/json":
             raise
-        return json_error(exc.status, exc.reason.lower().replace(" ", "-"), exc.reason)
+        return ApiError(exc.status, exc.reason.lower().replace(" ", "-"), exc.reason).response()
     except Exception as exc:
-        mapped = domain_error(exc)
-        if mapped is not None and api:
-            response = json_error(mapped.status, mapped.code, mapped.message)
-            if mapped.details is not None:
-                body = json.loads(response.text or "{}")
-                body["error"]["details"] = mapped.details
-                response.text = json.dumps(body, ensure_ascii=False)
-            return response
+        mapped = domain_error(exc)  # an ApiError maps to itself
+        if mapped is not None and (api or isinstance(exc, ApiError)):
+            return mapped.response()
         if mapped is not None:
             raise
         logger.exception("unhandled error on %s %s", request.method, request.path)
         if not api:
             raise
-        return json_error(500, "internal", "internal server error")
+        return ApiError(500, "internal", "internal server error").response()

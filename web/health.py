@@ -11,7 +11,7 @@ from aiohttp import web
 from anpr_feed.manager import FeedManager
 from conference import __version__
 from web.keys import CONFERENCE, FEEDS, WATCHDOG
-from web.metrics_access import metrics_refusal
+from web.metrics_access import check_metrics_access
 
 _STARTED = time.time()
 
@@ -40,9 +40,7 @@ async def metrics(request: web.Request) -> web.Response:
 
     Who may read them: :mod:`web.metrics_access`.
     """
-    refused = await metrics_refusal(request)
-    if refused is not None:
-        return refused
+    await check_metrics_access(request)
     conference = request.app[CONFERENCE]
     sfu = conference.metrics
     out: list[str] = []

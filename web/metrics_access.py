@@ -23,7 +23,8 @@ import ipaddress
 
 from aiohttp import web
 
-from web.errors import json_error
+from web.auth import current_login
+from web.errors import ApiError
 from web.keys import SETTINGS
 
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
@@ -52,20 +53,18 @@ def bearer_ok(request: web.Request, token: str | None) -> bool:
     return hmac.compare_digest(supplied.strip().encode(), token.encode())
 
 
-async def metrics_refusal(request: web.Request) -> web.Response | None:
-    """The 401/403 answer to a caller who may not read the metrics, or None if it may."""
+async def check_metrics_access(request: web.Request) -> None:
+    """Refuse (401, or 403 for a logged-in non-administrator) a caller who may not read metrics."""
     if is_local_client(request) or bearer_ok(request, request.app[SETTINGS].metrics_token):
-        return None
-    from web.auth import current_login
-
+        return
     current = await current_login(request)
     if current is not None and current[0].is_admin:
-        return None
+        return
     if current is not None:
-        return json_error(
+        raise ApiError(
             403, "role-forbidden", "the metrics are for administrators and the metrics token"
         )
-    return json_error(
+    raise ApiError(
         401,
         "metrics-token-required",
         "send Authorization: Bearer <CONFERENCE_METRICS_TOKEN>, or read /metrics on the "

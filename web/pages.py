@@ -23,101 +23,25 @@ from web.auth import (
     prelogin_token,
     start_login,
 )
-from web.keys import CONFERENCE, SETTINGS, TEMPLATES
-
-# Messages for the error page, Vietnamese first.
-PAGE_ERRORS = {
-    "token-missing": ("Thiếu mã tham gia trong đường dẫn.", "The link has no join token."),
-    "token-expired": (
-        "Đường dẫn tham gia đã hết hạn. Xin liên hệ ban tổ chức để nhận đường dẫn mới.",
-        "This join link has expired. Ask the organiser for a new one.",
-    ),
-    "token-invalid": ("Đường dẫn tham gia không hợp lệ.", "This join link is not valid."),
-    "token-malformed": ("Đường dẫn tham gia không hợp lệ.", "This join link is not valid."),
-    "wrong-room": (
-        "Đường dẫn này dành cho phòng họp khác.",
-        "This link is for another meeting room.",
-    ),
-    "room-not-found": ("Không tìm thấy phòng họp.", "The meeting room does not exist."),
-    "token-not-yet-valid": (
-        "Phòng họp chưa mở. Xin quay lại gần giờ họp.",
-        "The meeting room is not open yet. Come back closer to the start.",
-    ),
-    "meeting-not-open": (
-        "Phòng họp chưa mở. Xin quay lại gần giờ họp.",
-        "The meeting room is not open yet. Come back closer to the start.",
-    ),
-    "meeting-ended": ("Cuộc họp đã kết thúc.", "The meeting has ended."),
-    "meeting-cancelled": ("Cuộc họp đã bị hủy.", "The meeting was cancelled."),
-    "meeting-not-found": ("Không tìm thấy cuộc họp.", "The meeting does not exist."),
-    "removed": (
-        "Chủ trì đã mời điểm cầu này rời cuộc họp.",
-        "The host removed this site from the meeting.",
-    ),
-    "room-locked": ("Chủ trì đã khóa phòng họp.", "The host has locked the meeting."),
-    "not-invited": (
-        "Điểm cầu của bạn không được mời dự cuộc họp này.",
-        "Your site is not invited to this meeting.",
-    ),
-    "not-your-meeting": ("Bạn không chủ trì cuộc họp này.", "You do not host this meeting."),
-    "role-forbidden": ("Tài khoản của bạn không có quyền này.", "Your account may not do this."),
-}
-
-
-def render(
-    request: web.Request,
-    template: str,
-    status: int = 200,
-    response: web.Response | None = None,
-    **context: Any,
-) -> web.Response:
-    """Render a jinja2 template to HTML, into ``response`` if given (keeping its cookies)."""
-    html = request.app[TEMPLATES].get_template(template).render(**context)
-    if response is None:
-        response = web.Response()
-    response.set_status(status)
-    response.text = html
-    response.content_type = "text/html"
-    response.charset = "utf-8"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def error_page(
-    request: web.Request, status: int, code: str, join_link: bool = False
-) -> web.Response:
-    """A bilingual error page for people who opened a bad link.
-
-    ``join_link``: the page answers ``/join/{room}``, and its script hides the
-    token or comes back with the tab's own (see ``static/shared/join_token.js``).
-    """
-    vi, en = PAGE_ERRORS.get(code, ("Đã có lỗi xảy ra.", "Something went wrong."))
-    return render(
-        request,
-        "error.html",
-        status=status,
-        code=code,
-        message_vi=vi,
-        message_en=en,
-        join_link=join_link,
-    )
+from web.errors import PageError
+from web.html import render
+from web.keys import CONFERENCE, SETTINGS
 
 
 async def join_page(request: web.Request) -> web.Response:
     """``GET /join/{room}?token=...``: the meeting page."""
     token = request.query.get("token", "")
     if not token:
-        return error_page(request, 401, "token-missing", join_link=True)
+        raise PageError(401, "token-missing", join_link=True)
     try:
         claims, record = await request.app[CONFERENCE].authorize(token, request.match_info["room"])
     except TokenError as exc:
-        return error_page(request, 401, exc.code, join_link=True)
+        raise PageError(401, exc.code, join_link=True) from exc
     except Forbidden as exc:
         status = 404 if exc.code == "meeting-not-found" else 403
-        return error_page(request, status, exc.code, join_link=True)
-    except RoomNotFound:
-        return error_page(request, 404, "room-not-found", join_link=True)
+        raise PageError(status, exc.code, join_link=True) from exc
+    except RoomNotFound as exc:
+        raise PageError(404, "room-not-found", join_link=True) from exc
     config = {
         "room": {"id": record.id, "name": record.name},
         "site": {"name": claims.name, "role": claims.role.value},
@@ -276,7 +200,7 @@ async def meeting_form_page(request: web.Request) -> web.Response:
     """``GET /meetings/new`` and ``/meetings/{id}/edit``: the scheduling form."""
     principal, csrf = await _page_user(request)
     if principal.role not in (AccountRole.HOST, AccountRole.ADMIN):
-        return error_page(request, 403, "role-forbidden")
+        raise PageError(403, "role-forbidden")
     meeting_id = request.match_info.get("id")
     return render(
         request, "meeting_form.html", **_page_context(principal, csrf, meeting_id=meeting_id)
@@ -288,10 +212,10 @@ async def meeting_detail_page(request: web.Request) -> web.Response:
     principal, csrf = await _page_user(request)
     try:
         await request.app[CONFERENCE].meetings.view(principal, request.match_info["id"])
-    except Forbidden:
-        return error_page(request, 403, "not-invited")
-    except NotFound:
-        return error_page(request, 404, "meeting-not-found")
+    except Forbidden as exc:
+        raise PageError(403, "not-invited") from exc
+    except NotFound as exc:
+        raise PageError(404, "meeting-not-found") from exc
     return render(
         request,
         "meeting_detail.html",
@@ -304,10 +228,10 @@ async def console_page(request: web.Request) -> web.Response:
     principal, csrf = await _page_user(request)
     try:
         await request.app[CONFERENCE].console_room(principal, request.match_info["id"])
-    except Forbidden:
-        return error_page(request, 403, "not-your-meeting")
-    except NotFound:
-        return error_page(request, 404, "meeting-not-found")
+    except Forbidden as exc:
+        raise PageError(403, "not-your-meeting") from exc
+    except NotFound as exc:
+        raise PageError(404, "meeting-not-found") from exc
     return render(
         request,
         "console.html",
@@ -327,12 +251,12 @@ async def meeting_join_page(request: web.Request) -> web.Response:
         meeting, token = await request.app[CONFERENCE].meetings.join_token(
             principal, request.match_info["id"], request.query.get("site")
         )
-    except Forbidden:
-        return error_page(request, 403, "not-invited")
-    except NotFound:
-        return error_page(request, 404, "meeting-not-found")
+    except Forbidden as exc:
+        raise PageError(403, "not-invited") from exc
+    except NotFound as exc:
+        raise PageError(404, "meeting-not-found") from exc
     except MeetingError as exc:
-        return error_page(request, 409, exc.code)
+        raise PageError(409, exc.code) from exc
     raise web.HTTPFound(f"/join/{meeting.room_id}?token={token}")
 
 
@@ -357,36 +281,27 @@ async def recording_page(request: web.Request) -> web.Response:
 ANPR_ROLES = (AccountRole.ADMIN, AccountRole.HOST, AccountRole.OPERATOR)
 
 
-async def _anpr_user(request: web.Request) -> tuple[Principal, str] | web.Response:
-    """The logged-in user of a camera page, or the error page for other roles."""
+async def _anpr_user(request: web.Request) -> tuple[Principal, str]:
+    """The logged-in user of a camera page (the error page for other roles)."""
     principal, csrf = await _page_user(request)
     if principal.role not in ANPR_ROLES:
-        return error_page(request, 403, "role-forbidden")
+        raise PageError(403, "role-forbidden")
     return principal, csrf
 
 
 async def feeds_page(request: web.Request) -> web.Response:
     """``GET /feeds``: the checkpoint cameras in scope and their live status."""
-    user = await _anpr_user(request)
-    if isinstance(user, web.Response):
-        return user
-    return render(request, "feeds.html", **_page_context(*user))
+    return render(request, "feeds.html", **_page_context(*await _anpr_user(request)))
 
 
 async def anpr_page(request: web.Request) -> web.Response:
     """``GET /anpr``: plate search for checkpoint officers (phone-first)."""
-    user = await _anpr_user(request)
-    if isinstance(user, web.Response):
-        return user
-    return render(request, "anpr.html", **_page_context(*user))
+    return render(request, "anpr.html", **_page_context(*await _anpr_user(request)))
 
 
 async def anpr_lists_page(request: web.Request) -> web.Response:
     """``GET /anpr/lists``: the watch list and outbreak provinces (read-only for operators)."""
-    user = await _anpr_user(request)
-    if isinstance(user, web.Response):
-        return user
-    principal, csrf = user
+    principal, csrf = await _anpr_user(request)
     can_edit = principal.role in (AccountRole.ADMIN, AccountRole.HOST)
     return render(request, "anpr_lists.html", **_page_context(principal, csrf, can_edit=can_edit))
 

@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
 
 from conference.permissions import (
     Forbidden,
@@ -24,25 +23,26 @@ from conference.permissions import (
 from conference.store import AccountRole, NotFound
 from recorder.library import Library, RecordingInfo
 from recorder.manifest import Manifest
-from web.api import body, principal_of
+from web.auth import principal_of
 from web.errors import ApiError
 from web.keys import CONFERENCE, RECORDING, RENDERS, SETTINGS
+from web.request_body import StrictBody, json_body
+from web.routes import Route
+from web.times import query_time
 
 LIBRARY = web.AppKey("library", Library)
 LAYOUTS = ("grid", "speaker")
 
 
-class RecordingAction(BaseModel):
+class RecordingAction(StrictBody):
     """``POST /api/meetings/{id}/recording``."""
 
-    model_config = ConfigDict(extra="forbid")
     action: str
 
 
-class RenderRequest(BaseModel):
+class RenderRequest(StrictBody):
     """``POST /api/recordings/{id}/render``."""
 
-    model_config = ConfigDict(extra="forbid")
     layout: str = "grid"
 
 
@@ -100,7 +100,7 @@ async def _visible(request: web.Request, principal: Principal, recording_id: str
 async def meeting_recording(request: web.Request) -> web.Response:
     """``POST /api/meetings/{id}/recording`` {"action": "start"|"stop"}."""
     principal = await principal_of(request)
-    data: RecordingAction = await body(request, RecordingAction)
+    data = await json_body(request, RecordingAction)
     conference = request.app[CONFERENCE]
     meeting = await conference.store.get_meeting(request.match_info["id"])
     if not await can_manage_meeting(conference.store, principal, meeting):
@@ -122,8 +122,8 @@ async def list_recordings(request: web.Request) -> web.Response:
     """``GET /api/recordings[?unit=CODE&from=ISO&to=ISO]``."""
     principal = await principal_of(request)
     unit = request.query.get("unit")
-    start = _time(request, "from")
-    end = _time(request, "to")
+    start = query_time(request, "from")
+    end = query_time(request, "to")
     out = []
     # Off the loop: the first listing after a start reads every manifest.
     for info in await asyncio.to_thread(request.app[LIBRARY].all):
@@ -139,20 +139,6 @@ async def list_recordings(request: web.Request) -> web.Response:
     return web.json_response(
         {"recordings": out, "retention_days": request.app[SETTINGS].recording_retention_days}
     )
-
-
-def _time(request: web.Request, name: str) -> float | None:
-    value = request.query.get(name)
-    if not value:
-        return None
-    from datetime import datetime
-
-    from web.api import epoch, zone
-
-    try:
-        return epoch(datetime.fromisoformat(value), zone(request))
-    except ValueError as exc:
-        raise ApiError(400, "bad-time", f"{name} must be an ISO 8601 time") from exc
 
 
 async def get_recording(request: web.Request) -> web.Response:
@@ -210,7 +196,7 @@ async def start_render(request: web.Request) -> web.Response:
     """``POST /api/recordings/{id}/render`` {"layout": "grid"|"speaker"}: a background job."""
     principal = await principal_of(request)
     info = await _visible(request, principal, request.match_info["id"])
-    data: RenderRequest = await body(request, RenderRequest)
+    data = await json_body(request, RenderRequest)
     if data.layout not in LAYOUTS:
         raise ApiError(400, "invalid-request", "layout must be grid or speaker")
     job = request.app[RENDERS].start(info.manifest.id, data.layout)
@@ -255,13 +241,17 @@ async def render_events(request: web.Request) -> web.StreamResponse:
     return response
 
 
+ROUTES = [
+    Route("POST", "/api/meetings/{id}/recording", meeting_recording, RecordingAction),
+    Route("GET", "/api/recordings", list_recordings),
+    Route("GET", "/api/recordings/{id}", get_recording),
+    Route("DELETE", "/api/recordings/{id}", delete_recording),
+    Route("GET", "/api/recordings/{id}/files/{name}", recording_file),
+    Route("POST", "/api/recordings/{id}/render", start_render, RenderRequest),
+    Route("GET", "/api/recordings/{id}/render/events", render_events),
+]
+
+
 def setup(app: web.Application) -> None:
-    """Register the routes and the library."""
+    """Open the recordings library (the routes are in :data:`ROUTES`)."""
     app[LIBRARY] = Library(app[SETTINGS].recordings_dir)
-    app.router.add_post("/api/meetings/{id}/recording", meeting_recording)
-    app.router.add_get("/api/recordings", list_recordings)
-    app.router.add_get("/api/recordings/{id}", get_recording)
-    app.router.add_delete("/api/recordings/{id}", delete_recording)
-    app.router.add_get("/api/recordings/{id}/files/{name}", recording_file)
-    app.router.add_post("/api/recordings/{id}/render", start_render)
-    app.router.add_get("/api/recordings/{id}/render/events", render_events)

@@ -7,23 +7,27 @@ full, within ``CONFERENCE_HTTP_BODY_TIMEOUT`` seconds and within the route's
 size limit (the application's ``client_max_size`` unless the handler is
 marked with :func:`max_bytes`); a late body gets 408 and the connection is
 closed. Forms are parsed here as well, so a malformed one is a 400. Handlers
-then take the body with ``await request.read()`` (or ``request.json()``,
-``request.post()``), which return what was read here.
+then take the body with ``await request.read()`` (or ``request.post()``),
+which return what was read here, or as a validated model with
+:func:`json_body`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
-from web.errors import json_error
+from conference import client_json
+from web.errors import ApiError
 from web.keys import SETTINGS
+from web.routes import Handler
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
+M = TypeVar("M", bound=BaseModel)
 
 _ATTRIBUTE = "max_body_bytes"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -62,14 +66,14 @@ async def read_body_in_time(request: web.Request, handler: Handler) -> web.Strea
                 await request.post()
             else:
                 await request.read()
-    except TimeoutError:
-        return _closing(
+    except TimeoutError as exc:
+        raise _closing(
             408, "body-timeout", f"the request body did not arrive within {timeout:g} s"
-        )
-    except web.HTTPRequestEntityTooLarge:
-        return _closing(413, "too-large", f"the request body is larger than {limit} bytes")
+        ) from exc
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise _closing(413, "too-large", f"the request body is larger than {limit} bytes") from exc
     except (ValueError, LookupError) as exc:
-        return _closing(400, "bad-form", f"the form cannot be read: {_first_line(exc)}")
+        raise _closing(400, "bad-form", f"the form cannot be read: {_first_line(exc)}") from exc
     return await handler(request)
 
 
@@ -77,8 +81,27 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def _closing(status: int, code: str, message: str) -> web.Response:
+def _closing(status: int, code: str, message: str) -> ApiError:
     """An error after which the connection closes: the rest of the body may still be coming."""
-    response = json_error(status, code, message)
-    response.force_close()
-    return response
+    return ApiError(status, code, message, close=True)
+
+
+class StrictBody(BaseModel):
+    """The base of every JSON body model: a field the model does not name is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+async def json_body(request: web.Request, model: type[M]) -> M:
+    """The JSON body, validated by ``model`` (a 400 through ``web/errors.py`` if it fails).
+
+    415 unless the body is sent as ``application/json``; 400 for bytes that are
+    not JSON a client should send (see :mod:`conference.client_json`).
+    """
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported-media-type", "send application/json")
+    try:
+        data = client_json.loads(await request.read())
+    except client_json.ClientJsonError as exc:
+        raise ApiError(400, exc.code, f"the body is not usable JSON: {exc.message}") from exc
+    return model.model_validate(data)

@@ -14,9 +14,10 @@ from aiohttp import web
 
 from conference.peer import SdpError
 from conference.service import Connection, Forbidden
+from conference.store import Room as RoomRecord
 from conference.store import RoomNotFound
 from conference.tokens import TokenClaims, TokenError
-from web.errors import json_error
+from web.errors import ApiError
 from web.keys import CONFERENCE
 
 logger = logging.getLogger(__name__)
@@ -38,74 +39,70 @@ def _bearer(request: web.Request) -> str | None:
     return value.strip()
 
 
-async def _authorize(request: web.Request) -> tuple[TokenClaims, object] | web.Response:
+async def _authorize(request: web.Request) -> tuple[TokenClaims, RoomRecord]:
     token = _bearer(request)
     if token is None:
-        return json_error(
+        raise ApiError(
             401,
             "token-missing",
             "send the join token as 'Authorization: Bearer <token>'",
-            {"WWW-Authenticate": "Bearer", **CORS_HEADERS},
+            headers={"WWW-Authenticate": "Bearer", **CORS_HEADERS},
         )
     try:
         return await request.app[CONFERENCE].authorize(token, request.match_info["room"])
     except TokenError as exc:
-        return json_error(
-            401, exc.code, exc.message, {"WWW-Authenticate": "Bearer", **CORS_HEADERS}
-        )
+        raise ApiError(
+            401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer", **CORS_HEADERS}
+        ) from exc
     except Forbidden as exc:
-        return json_error(403, exc.code, exc.message, CORS_HEADERS)
+        raise ApiError(403, exc.code, exc.message, headers=CORS_HEADERS) from exc
     except RoomNotFound as exc:
-        return json_error(404, "room-not-found", str(exc), CORS_HEADERS)
+        raise ApiError(404, "room-not-found", str(exc), headers=CORS_HEADERS) from exc
 
 
-async def _read_offer(request: web.Request) -> str | web.Response:
+async def _read_offer(request: web.Request) -> str:
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type != "application/sdp":
-        return json_error(
-            415, "unsupported-media-type", "the offer must be sent as application/sdp", CORS_HEADERS
+        raise ApiError(
+            415,
+            "unsupported-media-type",
+            "the offer must be sent as application/sdp",
+            headers=CORS_HEADERS,
         )
+    too_large = ApiError(
+        413,
+        "offer-too-large",
+        f"the offer is larger than {MAX_OFFER_BYTES} bytes",
+        headers=CORS_HEADERS,
+    )
     if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
-        return json_error(
-            413,
-            "offer-too-large",
-            f"the offer is larger than {MAX_OFFER_BYTES} bytes",
-            CORS_HEADERS,
-        )
+        raise too_large
     body = await request.read()  # whole: web/request_body.py read it, in time
     if len(body) > MAX_OFFER_BYTES:
-        return json_error(
-            413,
-            "offer-too-large",
-            f"the offer is larger than {MAX_OFFER_BYTES} bytes",
-            CORS_HEADERS,
-        )
+        raise too_large
     try:
         return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return json_error(400, "invalid-sdp", "the offer is not UTF-8 text", CORS_HEADERS)
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            400, "invalid-sdp", "the offer is not UTF-8 text", headers=CORS_HEADERS
+        ) from exc
 
 
 async def _create(request: web.Request, kind: str) -> web.Response:
-    authorized = await _authorize(request)
-    if isinstance(authorized, web.Response):
-        return authorized
-    claims, record = authorized
+    claims, record = await _authorize(request)
     offer = await _read_offer(request)
-    if isinstance(offer, web.Response):
-        return offer
     conference = request.app[CONFERENCE]
     try:
         if kind == "whip":
-            connection, answer = await conference.publish_whip(claims, record, offer)  # type: ignore[arg-type]
+            connection, answer = await conference.publish_whip(claims, record, offer)
         else:
-            connection, answer = await conference.view_whep(claims, record, offer)  # type: ignore[arg-type]
+            connection, answer = await conference.view_whep(claims, record, offer)
     except SdpError as exc:
-        return json_error(400, "invalid-sdp", str(exc), CORS_HEADERS)
+        raise ApiError(400, "invalid-sdp", str(exc), headers=CORS_HEADERS) from exc
     except Forbidden as exc:
         status = 503 if exc.code == "shutting-down" else 403
-        return json_error(status, exc.code, exc.message, CORS_HEADERS)
-    location = f"/{kind}/{record.id}/{connection.id}"  # type: ignore[attr-defined]
+        raise ApiError(status, exc.code, exc.message, headers=CORS_HEADERS) from exc
+    location = f"/{kind}/{record.id}/{connection.id}"
     return web.Response(
         status=201,
         body=answer.encode("utf-8"),
@@ -124,18 +121,15 @@ def _session(request: web.Request, kind: str) -> Connection | None:
 
 
 async def _delete(request: web.Request, kind: str) -> web.Response:
-    authorized = await _authorize(request)
-    if isinstance(authorized, web.Response):
-        return authorized
-    claims, _ = authorized
+    claims, _ = await _authorize(request)
     connection = _session(request, kind)
     if connection is None:
-        return json_error(
-            404, "session-not-found", "no such session (it may have ended)", CORS_HEADERS
+        raise ApiError(
+            404, "session-not-found", "no such session (it may have ended)", headers=CORS_HEADERS
         )
     if connection.claims.sub != claims.sub and claims.role.value != "host":
-        return json_error(
-            403, "not-your-session", "this token cannot end that session", CORS_HEADERS
+        raise ApiError(
+            403, "not-your-session", "this token cannot end that session", headers=CORS_HEADERS
         )
     await request.app[CONFERENCE].end(connection.id, "left")
     return web.Response(status=200, headers=CORS_HEADERS)
@@ -163,11 +157,11 @@ async def whep_delete(request: web.Request) -> web.Response:
 
 async def session_patch(request: web.Request) -> web.Response:
     """Trickle ICE and ICE restarts are not supported: the answer carries all candidates."""
-    return json_error(
+    raise ApiError(
         405,
         "trickle-not-supported",
         "this server gathers all ICE candidates into its answer; PATCH is not supported",
-        {"Allow": "DELETE", **CORS_HEADERS},
+        headers={"Allow": "DELETE", **CORS_HEADERS},
     )
 
 
