@@ -6,7 +6,7 @@ import { dom, state } from './state.js';
 import { busy, setError, uploadDetail } from './view.js';
 import { loadWatch } from './watch.js';
 
-const UPLOAD_MAX_BYTES = 5 * 1024 * 1024; // as web/anpr.py
+const UPLOAD_MAX_BYTES = 5 * 1024 * 1024; // as web/anpr_lists.py
 
 // -- uploading ----------------------------------------------------------------------------
 
