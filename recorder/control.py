@@ -86,12 +86,13 @@ class RecordingControl(Extension):
 
     async def room_closing(self, room: Room, reason: str) -> None:
         """A closing room's recording ends with it."""
-        self.stop_recording(room.id, reason=f"room-{reason}")
+        await self.stop_recording(room.id, reason=f"room-{reason}")
 
     async def shutdown(self) -> None:
-        """Every recording ends, complete."""
-        for room_id in list(self.recorders):
-            self.stop_recording(room_id, reason="shutdown")
+        """Every recording ends, complete (its files finished before the process ends)."""
+        await asyncio.gather(
+            *(self.stop_recording(room_id, reason="shutdown") for room_id in list(self.recorders))
+        )
 
     def start_recording(self, room: Room, by: str | None) -> RoomRecorder:
         """Record every track of ``room`` from now on (no-op if it already records)."""
@@ -113,22 +114,31 @@ class RecordingControl(Extension):
         room.set_recording(True)
         return recorder
 
-    def stop_recording(self, room_id: str, reason: str = "stopped") -> Manifest | None:
-        """Stop a room's recording (complete); None if it was not recording."""
+    async def stop_recording(self, room_id: str, reason: str = "stopped") -> Manifest | None:
+        """Stop a room's recording (complete) and wait for its files; None if it was not recording.
+
+        A recording already stopping is waited for too (shutdown must not end
+        the process before its files are finished), but counts as not recording.
+        """
         recorder = self.recorders.get(room_id)
         if recorder is None:
             return None
-        return recorder.stop(RecordingStatus.COMPLETE, reason)
+        already = recorder.stopped
+        manifest = await recorder.stop(RecordingStatus.COMPLETE, reason)
+        return None if already else manifest
 
     def _recording_stopped(self, recorder: RoomRecorder) -> None:
         room_id = recorder.manifest.room_id
-        if self.recorders.get(room_id) is recorder:
+        # Its files took a moment to finish: a new recording may have started meanwhile.
+        current = self.recorders.get(room_id) is recorder
+        if current:
             del self.recorders[room_id]
         room = self.live.get(room_id)
         if room is not None:
             if recorder in room.observers:
                 room.observers.remove(recorder)
-            room.set_recording(False, recorder.manifest.stop_reason)
+            if current:
+                room.set_recording(False, recorder.manifest.stop_reason)
             if recorder.manifest.status is RecordingStatus.STOPPED_LOW_DISK:
                 room.publish(
                     ConsoleWarning(
@@ -142,7 +152,7 @@ class RecordingControl(Extension):
         return RecordingCommanded(recording=recorder.manifest.id)
 
     async def _record_stop(self, c: CommandContext) -> CommandResult:
-        stopped = self.stop_recording(c.room.id, reason="stopped-by-host")
+        stopped = await self.stop_recording(c.room.id, reason="stopped-by-host")
         return RecordingCommanded(recording=stopped.id if stopped else None)
 
     async def _retention(self) -> None:

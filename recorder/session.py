@@ -1,4 +1,12 @@
-"""Recording one room: a file per published track, a manifest, a disk-space guard."""
+"""Recording one room: a file per published track, a manifest, a disk-space guard.
+
+Nothing here waits for the disk on the event loop: track files are written
+by their writer threads (:mod:`recorder.writer`) and the manifest is saved
+on a worker thread. The manifest reaches the disk before any track file is
+created (the writers wait for :attr:`RoomRecorder.ready`), and the final
+one only after every track file is finished, so what a crash leaves is
+always described by the manifest next to it.
+"""
 
 from __future__ import annotations
 
@@ -64,16 +72,19 @@ class RoomRecorder:
         self._files: dict[str, int] = {}  # "site-kind" -> files made so far
         self._dirty = True
         self._task: asyncio.Task[None] | None = None
+        self._every: list[TrackRecorder] = []  # closed ones too: stop waits for their files
+        self._stopping: asyncio.Future[None] | None = None
+        # Set once the first manifest is on disk; track files are made only after it.
+        self.ready = threading.Event()
         # The periodic save waits for the disk (fsync) on a thread, not on the
         # event loop; numbered snapshots keep an older one from landing last.
         self._write_lock = threading.Lock()
         self._snapshots = 0
         self._on_disk = 0
         private_dir(directory)  # recordings are for the library's users, not the machine's
-        write_manifest(directory, manifest)
 
     def start(self) -> None:
-        """Start saving the manifest and watching the disk."""
+        """Start saving the manifest (the first copy at once) and watching the disk."""
         self.event("recording-started", data={"by": self.manifest.started_by})
         self._task = asyncio.ensure_future(self._run())
 
@@ -131,8 +142,14 @@ class RoomRecorder:
         self.manifest.tracks.append(entry)
         offset = self._offsets.setdefault(participant.id, ClockOffset())
         recorder = TrackRecorder(
-            source, self.directory / entry.file, entry, offset, on_change=self._changed
+            source,
+            self.directory / entry.file,
+            entry,
+            offset,
+            on_change=self._changed,
+            ready=self.ready,
         )
+        self._every.append(recorder)
         source.add_sink(recorder)
         if kind == "video":
             source.request_keyframe()  # a file must start with a keyframe
@@ -146,10 +163,6 @@ class RoomRecorder:
 
     def _all(self) -> list[TrackRecorder]:
         return [r for kinds in self._tracks.values() for r in kinds.values()]
-
-    def save(self) -> None:
-        """Write the manifest now (with the latest clock mappings)."""
-        self._write(*self._snapshot())
 
     async def _save_off_loop(self) -> None:
         await asyncio.to_thread(self._write, *self._snapshot())
@@ -181,37 +194,55 @@ class RoomRecorder:
                     last_disk_check = now
                     if self.free_bytes() < self.min_free_bytes:
                         logger.warning("recording %s: disk almost full, stopping", self.manifest.id)
-                        self.stop(RecordingStatus.STOPPED_LOW_DISK, "low-disk")
+                        await self.stop(RecordingStatus.STOPPED_LOW_DISK, "low-disk")
                         return
                 if self._dirty or self._tracks:  # frames keep coming: keep the copy on disk fresh
-                    await self._save_off_loop()
+                    try:
+                        await self._save_off_loop()
+                    finally:
+                        # The first copy is on disk: track files may be made now (also
+                        # if it failed: the tracks are still worth having).
+                        self.ready.set()
                 await asyncio.sleep(SAVE_SECONDS)
         except asyncio.CancelledError:
             pass
         except Exception:
             logger.exception("recording %s upkeep failed", self.manifest.id)
 
-    def stop(
+    async def stop(
         self, status: RecordingStatus = RecordingStatus.COMPLETE, reason: str = "stopped"
     ) -> Manifest:
-        """Finish every file, then the manifest; nothing is left half-written."""
-        if self.stopped:
-            return self.manifest
-        self.event("recording-stopped", data={"reason": reason})
-        self.stopped = True
-        for recorder in self._all():
-            recorder.close()
-        self._tracks.clear()
-        self.manifest.status = status
-        self.manifest.stop_reason = reason
-        self.manifest.ended_at = round(time.time(), 3)
-        self.save()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        if self._on_stopped is not None:
-            with contextlib.suppress(Exception):
-                self._on_stopped(self)
+        """Finish every file, then the manifest; nothing is left half-written.
+
+        The files are finished by their writer threads and the manifest is
+        saved on a worker thread: the loop goes on forwarding meanwhile. A
+        second call waits for the first one's work; a cancelled caller does
+        not interrupt it.
+        """
+        if self._stopping is None:
+            self.event("recording-stopped", data={"reason": reason})
+            self.stopped = True
+            self.manifest.status = status
+            self.manifest.stop_reason = reason
+            self.manifest.ended_at = round(time.time(), 3)
+            if self._task is not None and self._task is not asyncio.current_task():
+                self._task.cancel()
+            for recorder in self._all():
+                recorder.close()
+            self._tracks.clear()
+            self.ready.set()  # a writer still waiting for the first manifest: go
+            self._stopping = asyncio.ensure_future(self._finish())
+        await asyncio.shield(self._stopping)
         return self.manifest
+
+    async def _finish(self) -> None:
+        try:
+            await asyncio.gather(*(r.finished() for r in self._every), return_exceptions=True)
+            await self._save_off_loop()
+        finally:
+            if self._on_stopped is not None:
+                with contextlib.suppress(Exception):
+                    self._on_stopped(self)
 
 
 def recover_interrupted(recordings: Path) -> list[str]:

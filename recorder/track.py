@@ -1,33 +1,33 @@
 """One published track written to a Matroska/WebM file as it arrives, without decoding.
 
 A :class:`TrackRecorder` is a sink of the SFU like any subscriber: it gets the
-source's packets, reassembles frames (:mod:`recorder.frames`) and hands the
-encoded frames to PyAV's muxer with fixed clock-rate time bases (1/90000 for
-video, 1/48000 for Opus), so timestamps are exactly the publisher's. Clusters
-are closed every second and every packet is flushed to the file, so a server
-killed mid-recording leaves a file readable up to about a second before.
+source's packets and reassembles frames (:mod:`recorder.frames`) on the event
+loop, in arrival order, and stamps them with fixed clock-rate timestamps
+(1/90000 for video, 1/48000 for Opus), so timestamps are exactly the
+publisher's. It never touches the file: a :class:`~recorder.writer.TrackWriter`
+thread opens it, muxes and flushes, so a slow disk cannot stall forwarding.
+Clusters are closed every second and every packet is flushed to the file, so
+a server killed mid-recording leaves a file readable up to about a second
+before.
 """
 
 from __future__ import annotations
 
-import fractions
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import av
-
 from conference.media.codecs import OPUS, VP8
-from conference.private_files import private_file
 from conference.sfu import MediaPacket, Source
 from recorder.frames import Frame, VideoFrameAssembler, vp8_dimensions
 from recorder.manifest import TrackEntry
+from recorder.writer import TrackFormat, TrackWriter
 
 logger = logging.getLogger(__name__)
 
 SYNC_POINT_SECONDS = 5.0  # keep one sync point per this much media time
-CLUSTER_MS = "1000"
 _MONOTONIC_TO_WALL = time.time() - time.monotonic()
 
 
@@ -58,6 +58,7 @@ class TrackRecorder:
         entry: TrackEntry,
         offset: ClockOffset,
         on_change: Any = None,
+        ready: threading.Event | None = None,
     ) -> None:
         self.source = source
         self.path = path
@@ -69,10 +70,10 @@ class TrackRecorder:
         self._kind = source.kind
         self._codec = source.codec or (VP8 if source.kind == "video" else OPUS)
         self._clock = entry.clock_rate
-        self._time_base = fractions.Fraction(1, self._clock)
         self._assembler = VideoFrameAssembler(self._codec) if self._kind == "video" else None
-        self._container: Any = None
-        self._stream: Any = None
+        self._ready = ready  # set when the recording's manifest is on disk
+        self._writer: TrackWriter | None = None  # made at the first frame a file can start with
+        self._resync = False  # a video frame was dropped: skip to the next keyframe
         self._first_ts: int | None = None
         self._ts_cycles = 0
         self._last_raw_ts: int | None = None
@@ -88,6 +89,10 @@ class TrackRecorder:
 
     def on_packet(self, source: Source, packet: MediaPacket) -> None:
         if self.closed or source is not self.source:
+            return
+        if self._writer is not None and self._writer.failed:
+            self.failed = True  # the writer logged why
+            self.close()
             return
         try:
             if self._assembler is not None:
@@ -118,43 +123,44 @@ class TrackRecorder:
             self._last_keyframe_ask = now
             self.source.request_keyframe()
 
-    def _open(self, frame: Frame) -> bool:
+    def _start_writer(self, frame: Frame) -> bool:
+        width = height = 0
         if self._kind == "video":
             size = vp8_dimensions(frame.data) if self._codec == VP8 else None
             if size is None and self._codec == VP8:
                 return False  # wait for a keyframe we can read the size from
             width, height = size or (1280, 720)
             self.entry.width, self.entry.height = width, height
-        private_file(self.path)  # made 0600 here; the muxer then truncates and keeps the mode
-        container = av.open(
-            str(self.path),
-            "w",
-            format="webm" if self._codec in (VP8, OPUS) else "matroska",
-            options={"cluster_time_limit": CLUSTER_MS, "flush_packets": "1"},
-        )
-        stream: Any
-        if self._kind == "video":
-            stream = container.add_stream("libvpx" if self._codec == VP8 else "libx264", rate=30)
-            stream.width, stream.height = width, height
-            stream.pix_fmt = "yuv420p"
+            codec = "libvpx" if self._codec == VP8 else "libx264"
         else:
-            stream = container.add_stream("libopus", rate=48000)
-            stream.layout = "stereo"
-        self._container, self._stream = container, stream
+            codec = "libopus"
+        track_format = TrackFormat(
+            container="webm" if self._codec in (VP8, OPUS) else "matroska",
+            codec=codec,
+            clock_rate=self._clock,
+            width=width,
+            height=height,
+        )
+        self._writer = TrackWriter(
+            self.path, track_format, ready=self._ready, on_finished=self._file_finished
+        )
         return True
 
     def _write(self, frame: Frame, arrival: float) -> None:
-        if self._container is None and not self._open(frame):
+        if self._writer is None and not self._start_writer(frame):
             return
+        assert self._writer is not None
         pts = self._media_ticks(frame.timestamp)
         if pts <= self._last_pts:
             return  # out of order or duplicate: the muxer needs increasing timestamps
-        packet = av.Packet(frame.data)
-        packet.stream = self._stream
-        packet.pts = packet.dts = pts
-        packet.time_base = self._time_base
-        packet.is_keyframe = frame.keyframe
-        self._container.mux(packet)
+        if self._resync and not frame.keyframe:
+            return  # what follows a dropped frame cannot be decoded without it
+        if not self._writer.put(frame.data, pts, frame.keyframe):
+            if self._kind == "video":
+                self._resync = True
+                self._ask_keyframe()
+            return
+        self._resync = False
         self._last_pts = pts
         entry = self.entry
         media_seconds = pts / self._clock
@@ -220,18 +226,33 @@ class TrackRecorder:
         first_media, first_wall = entry.sync[0]
         entry.first_frame_at = round(first_wall - first_media, 4)
 
+    @property
+    def dropped_frames(self) -> int:
+        """Frames the writer's queue had no room for (the disk fell behind)."""
+        return self._writer.dropped if self._writer is not None else 0
+
     def close(self) -> None:
-        """Finish the file (trailer, cues); safe to call twice."""
+        """Stop taking packets and have the file finished (trailer, cues); safe to call twice.
+
+        Returns at once: the writer thread finishes the file, then the entry is
+        marked closed; :meth:`finished` waits for that.
+        """
         if self.closed:
             return
         self.closed = True
         self.source.remove_sink(self)
         self.sync_entry()
-        if self._container is not None:
-            try:
-                self._container.close()
-            except Exception:
-                logger.exception("closing %s failed", self.path.name)
+        if self._writer is not None:
+            self._writer.close()
+        else:
+            self._file_finished()  # no frame came: there is no file to finish
+
+    async def finished(self) -> None:
+        """Wait, without blocking the loop, until the file is complete."""
+        if self._writer is not None:
+            await self._writer.wait()
+
+    def _file_finished(self) -> None:
         self.entry.closed = True
         if self._on_change is not None:
             self._on_change(self)

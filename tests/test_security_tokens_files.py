@@ -419,7 +419,7 @@ async def test_an_older_manifest_snapshot_never_lands_after_a_newer_one(tmp_path
     manifest = Manifest(id="r1", room_id="phong", room_name="Phòng", started_at=time.time())
     recorder = RoomRecorder(tmp_path / "r1", manifest, min_free_bytes=0)
     older = recorder._snapshot()  # as the upkeep task takes it, then hands it to a thread
-    recorder.stop()  # the final manifest, written at once
+    await recorder.stop()  # the final manifest, written at once
     await asyncio.to_thread(recorder._write, *older)  # the thread gets to it only now
     on_disk = read_manifest(tmp_path / "r1")
     assert on_disk.status is RecordingStatus.COMPLETE and on_disk.ended_at is not None

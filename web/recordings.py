@@ -113,7 +113,7 @@ async def meeting_recording(request: web.Request) -> web.Response:
         recorder = recording.start_recording(room, principal.username)
         return web.json_response({"recording": recorder.manifest.id, "active": True})
     if data.action == "stop":
-        stopped = recording.stop_recording(meeting.room_id, reason="stopped-by-host")
+        stopped = await recording.stop_recording(meeting.room_id, reason="stopped-by-host")
         return web.json_response({"recording": stopped.id if stopped else None, "active": False})
     raise ApiError(400, "invalid-request", "action must be start or stop")
 

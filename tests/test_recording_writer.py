@@ -1,0 +1,261 @@
+"""recorder.writer: track files written on their own threads, off the forwarding loop.
+
+The loop only queues frames; a slow disk makes frames drop (counted), never
+the loop wait; files are complete once a recording stops; and while it
+records, what the crash-safety promise covers is in the file, readable by
+another process, within a batch interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+import recorder.writer as writer_module
+from conference.rooms.participant import Participant
+from conference.sfu import MediaPacket, SfuMetrics, Source
+from conference.tokens import Role
+from recorder.manifest import Manifest, RecordingStatus, read_manifest
+from recorder.session import RoomRecorder
+from recorder.writer import BATCH_SECONDS, TrackFormat, TrackWriter
+from tests.support.media import EncodedClip, encode_opus, encode_vp8
+
+VP8_FORMAT = TrackFormat(container="webm", codec="libvpx", clock_rate=90000, width=320, height=240)
+FRAME_TICKS = 3000  # 30 fps at 90 kHz
+
+
+@pytest.fixture(scope="module")
+def clip() -> EncodedClip:
+    return encode_vp8(frames=90, gop=30)  # 3 s, a keyframe a second
+
+
+def frames_in(path: Path) -> int:
+    """Video frames decoded from ``path`` by another process, as a player or the renderer would."""
+    script = (
+        "import av, sys\n"
+        "with av.open(sys.argv[1]) as c:\n"
+        "    print(sum(1 for _ in c.decode(video=0)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60
+    )
+    return int(done.stdout.strip() or 0)
+
+
+def put_clip(writer: TrackWriter, clip: EncodedClip, count: int | None = None) -> int:
+    accepted = 0
+    for index, data in enumerate(clip.payloads[:count]):
+        accepted += writer.put(data, index * FRAME_TICKS, clip.keyframes[index])
+    return accepted
+
+
+async def test_files_are_complete_once_the_writer_finishes(tmp_path: Path, clip) -> None:
+    writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT)
+    assert put_clip(writer, clip) == 90
+    writer.close()
+    await writer.wait()
+    assert writer.finished and not writer.failed and writer.written == 90
+    assert frames_in(tmp_path / "a.webm") == 90
+    with av.open(str(tmp_path / "a.webm")) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (320, 240)
+        # The trailer is written: the file knows its length (a player can seek it).
+        assert container.duration is not None and container.duration >= 2_900_000
+    assert (tmp_path / "a.webm").stat().st_mode & 0o077 == 0  # private, as before
+
+
+async def test_a_full_queue_drops_and_counts_and_never_blocks(
+    tmp_path: Path, clip, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The thread is held before it takes anything (the manifest is "not on
+    # disk yet"): the queue only fills, as it does when the disk stalls.
+    ready = threading.Event()
+    writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT, ready=ready, queue_frames=40)
+    with caplog.at_level(logging.WARNING, logger="recorder.writer"):
+        started = time.perf_counter()
+        accepted = put_clip(writer, clip)
+        spent = time.perf_counter() - started
+    assert accepted == 40 and writer.dropped == 50
+    assert spent < 0.05  # 90 puts against a stalled disk: no waiting on the loop
+    drops = [r for r in caplog.records if "frame(s) dropped" in r.getMessage()]
+    assert len(drops) == 1  # rate-limited: one line, not fifty
+    assert not (tmp_path / "a.webm").exists()  # no file before the manifest is on disk
+    ready.set()
+    writer.close()
+    await writer.wait()
+    assert writer.written == 40 and frames_in(tmp_path / "a.webm") == 40
+
+
+async def test_queue_is_bounded_in_bytes_too(tmp_path: Path, clip) -> None:
+    ready = threading.Event()
+    biggest = max(len(p) for p in clip.payloads)
+    writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT, ready=ready, queue_bytes=biggest * 3)
+    accepted = put_clip(writer, clip)
+    assert 3 <= accepted < 90 and writer.dropped == 90 - accepted
+    ready.set()
+    writer.close()
+    await writer.wait()
+    assert writer.written == accepted
+
+
+async def test_written_frames_are_readable_by_another_process_while_recording(
+    tmp_path: Path, clip
+) -> None:
+    # Crash safety: clusters close every second of media and each packet is
+    # flushed, so once the thread took a batch, everything up to the last
+    # closed cluster is in the file (kill -9 cannot take it back).
+    writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT)
+    try:
+        put_clip(writer, clip)
+        await asyncio.sleep(3 * BATCH_SECONDS)
+        assert writer.written == 90 and not writer.finished
+        assert frames_in(tmp_path / "a.webm") >= 60  # the first two 1 s clusters at least
+    finally:
+        writer.close()
+        await writer.wait()
+
+
+async def test_the_loop_keeps_turning_while_the_disk_is_slow(
+    tmp_path: Path, clip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_mux = writer_module.TrackWriter._mux
+
+    def mux_on_a_slow_disk(self: TrackWriter, *args: Any) -> None:
+        time.sleep(0.02)  # 20 ms a frame: a disk far behind
+        slow_mux(self, *args)
+
+    monkeypatch.setattr(writer_module.TrackWriter, "_mux", mux_on_a_slow_disk)
+    writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT)
+    put_clip(writer, clip, 30)
+    writer.close()
+    gaps: list[float] = []
+    finishing = asyncio.ensure_future(writer.wait())
+    last = time.perf_counter()
+    while not finishing.done():
+        await asyncio.sleep(0.005)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    assert writer.written == 30 and frames_in(tmp_path / "a.webm") == 30
+    assert len(gaps) > 20 and max(gaps) < 0.1  # ~0.6 s of writing, the loop never held
+
+
+def vp8_packets(clip: EncodedClip, source: Source) -> list[MediaPacket]:
+    """One RTP packet per frame: a VP8 payload descriptor (S=1, PID 0) and the frame."""
+    return [
+        MediaPacket(
+            sequence_number=index,
+            timestamp=index * FRAME_TICKS,
+            marker=1,
+            payload=b"\x10" + data,
+            keyframe=clip.keyframes[index],
+            audio_level=None,
+            arrival=time.monotonic(),
+            abs_send_time=b"\x00\x00\x00",
+        )
+        for index, data in enumerate(clip.payloads)
+    ]
+
+
+def opus_packets(audio: EncodedClip) -> list[MediaPacket]:
+    return [
+        MediaPacket(
+            sequence_number=index,
+            timestamp=index * 960,
+            marker=0,
+            payload=data,
+            keyframe=True,
+            audio_level=None,
+            arrival=time.monotonic(),
+            abs_send_time=b"\x00\x00\x00",
+        )
+        for index, data in enumerate(audio.payloads)
+    ]
+
+
+async def test_a_room_recording_writes_off_the_loop_and_stop_waits_for_the_files(
+    tmp_path: Path, clip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened_on: list[str] = []
+    real_open = writer_module.av.open
+
+    def watched_open(*args: Any, **kwargs: Any) -> Any:
+        opened_on.append(threading.current_thread().name)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(writer_module.av, "open", watched_open)
+    metrics = SfuMetrics()
+    video = Source(source_id="v", owner="05536", kind="video", metrics=metrics)
+    video.codec = "VP8"
+    audio = Source(source_id="a", owner="05536", kind="audio", metrics=metrics)
+    audio.codec = "opus"
+    site = Participant(id="05536", name="Xã Chợ Chu", role=Role.PARTICIPANT)
+    site.sources = {"video": video, "audio": audio}
+    manifest = Manifest(id="r1", room_id="phong", room_name="Phòng", started_at=time.time())
+    stopped: list[RoomRecorder] = []
+    recording = RoomRecorder(tmp_path / "r1", manifest, 0, on_stopped=stopped.append)
+    recording.start()
+    recording.participant_joined(site)
+    opus = encode_opus(2.0)
+    for packet in vp8_packets(clip, video):
+        video.push(packet)
+    for packet in opus_packets(opus):
+        audio.push(packet)
+    assert opened_on == []  # the loop only queued: the files are the threads' work
+    done = await recording.stop()
+    again = await recording.stop()  # a second stop waits for the same work
+    assert done is again is manifest and stopped == [recording]
+    assert opened_on and all(name.startswith("recorder ") for name in opened_on)
+    on_disk = read_manifest(tmp_path / "r1")
+    assert on_disk.status is RecordingStatus.COMPLETE
+    tracks = {t.kind: t for t in on_disk.tracks}
+    assert all(t.closed for t in on_disk.tracks)  # marked closed once the file was finished
+    assert tracks["video"].frames == 90 and frames_in(tmp_path / "r1" / tracks["video"].file) == 90
+    with av.open(str(tmp_path / "r1" / tracks["audio"].file)) as container:
+        assert sum(1 for _ in container.decode(audio=0)) == len(opus.payloads)
+    assert video.sinks == () and audio.sinks == ()
+
+
+async def test_after_a_drop_video_waits_for_the_next_keyframe(tmp_path: Path, clip) -> None:
+    from recorder.manifest import TrackEntry
+    from recorder.track import ClockOffset, TrackRecorder
+
+    video = Source(source_id="v", owner="05536", kind="video", metrics=SfuMetrics())
+    video.codec = "VP8"
+    entry = TrackEntry(
+        file="v.webm",
+        site_id="05536",
+        site_name="Xã Chợ Chu",
+        kind="video",
+        codec="vp8",
+        clock_rate=90000,
+        started_at=time.time(),
+    )
+    ready = threading.Event()  # the disk "stalls" until set
+    track = TrackRecorder(video, tmp_path / "v.webm", entry, ClockOffset(), ready=ready)
+    video.add_sink(track)
+    packets = vp8_packets(clip, video)
+    for packet in packets[:45]:
+        video.push(packet)
+    assert track._writer is not None
+    track._writer._queue_frames = 0  # full from now on
+    video.push(packets[45])  # dropped
+    track._writer._queue_frames = 500
+    for packet in packets[46:]:
+        video.push(packet)
+    assert track.dropped_frames == 1
+    ready.set()
+    track.close()
+    await track.finished()
+    # 0-44 kept; 46-59 depend on the dropped 45 and are skipped; 60 is a keyframe.
+    assert entry.closed and entry.frames == 45 + 30
+    assert frames_in(tmp_path / "v.webm") == 75
