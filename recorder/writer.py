@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
+import io
 import logging
 import threading
 import time
@@ -96,6 +97,7 @@ class TrackWriter:
         self._bytes_in = 0  # written by the loop only
         self._bytes_out = 0  # written by the thread only: no lost update between the two
         self._closing = threading.Event()
+        self._finished = False
         self._last_drop_log = 0.0
         self._done: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,8 +137,8 @@ class TrackWriter:
 
     @property
     def finished(self) -> bool:
-        """Whether the thread is done (the file is complete, or it failed)."""
-        return not self._thread.is_alive()
+        """Whether the file is done with (complete, or the writing failed)."""
+        return self._finished
 
     async def wait(self) -> None:
         """Wait, without blocking the loop, until the file is finished."""
@@ -177,6 +179,7 @@ class TrackWriter:
                     container.close()
                 except Exception:
                     logger.exception("closing %s failed", self.path.name)
+            self._finished = True
             self._signal_done()
 
     def _open(self) -> tuple[Any, Any]:
@@ -190,9 +193,21 @@ class TrackWriter:
         )
         stream: Any
         if spec.codec == "libopus":
+            # Opened as an encoder for its OpusHead: WebM players want it in the header.
             stream = container.add_stream("libopus", rate=48000)
             stream.layout = "stereo"
+        elif spec.codec == "libvpx":
+            # VP8 needs no codec data in the header, so the stream is described
+            # from a template and no encoder is opened: libvpx's would take about
+            # 23 MB per 720p track and a few ms holding the GIL, only to mux.
+            scratch = av.open(io.BytesIO(), "w", format=spec.container)
+            template = scratch.add_stream("libvpx", rate=30)
+            stream = container.add_stream_from_template(
+                template, width=spec.width, height=spec.height
+            )
+            scratch.close()
         else:
+            # libx264's header (avcC) comes from an encoder: Matroska refuses H.264 without it.
             stream = container.add_stream(spec.codec, rate=30)
             stream.width, stream.height = spec.width, spec.height
             stream.pix_fmt = "yuv420p"

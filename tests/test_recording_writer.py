@@ -27,7 +27,7 @@ from conference.tokens import Role
 from recorder.manifest import Manifest, RecordingStatus, read_manifest
 from recorder.session import RoomRecorder
 from recorder.writer import BATCH_SECONDS, TrackFormat, TrackWriter
-from tests.support.media import EncodedClip, encode_opus, encode_vp8
+from tests.support.media import EncodedClip, encode_h264, encode_opus, encode_vp8
 
 VP8_FORMAT = TrackFormat(container="webm", codec="libvpx", clock_rate=90000, width=320, height=240)
 FRAME_TICKS = 3000  # 30 fps at 90 kHz
@@ -71,6 +71,28 @@ async def test_files_are_complete_once_the_writer_finishes(tmp_path: Path, clip)
         # The trailer is written: the file knows its length (a player can seek it).
         assert container.duration is not None and container.duration >= 2_900_000
     assert (tmp_path / "a.webm").stat().st_mode & 0o077 == 0  # private, as before
+
+
+async def test_h264_and_opus_files(tmp_path: Path) -> None:
+    h264, opus = encode_h264(frames=30), encode_opus(1.0)
+    video = TrackWriter(
+        tmp_path / "v.mkv",
+        TrackFormat(container="matroska", codec="libx264", clock_rate=90000, width=320, height=240),
+    )
+    audio = TrackWriter(
+        tmp_path / "a.webm", TrackFormat(container="webm", codec="libopus", clock_rate=48000)
+    )
+    assert put_clip(video, h264) == 30
+    for index, data in enumerate(opus.payloads):
+        assert audio.put(data, index * 960, True)
+    video.close()
+    audio.close()
+    await asyncio.gather(video.wait(), audio.wait())
+    assert frames_in(tmp_path / "v.mkv") == 30
+    with av.open(str(tmp_path / "a.webm")) as container:
+        stream = container.streams.audio[0]
+        assert stream.codec_context.extradata  # OpusHead: browsers' WebM players want it
+        assert sum(1 for _ in container.decode(stream)) == len(opus.payloads)
 
 
 async def test_a_full_queue_drops_and_counts_and_never_blocks(
