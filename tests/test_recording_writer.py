@@ -281,3 +281,38 @@ async def test_after_a_drop_video_waits_for_the_next_keyframe(tmp_path: Path, cl
     # 0-44 kept; 46-59 depend on the dropped 45 and are skipped; 60 is a keyframe.
     assert entry.closed and entry.frames == 45 + 30
     assert frames_in(tmp_path / "v.webm") == 75
+
+
+async def test_a_recording_that_finishes_late_does_not_hide_the_next_ones_indicator(
+    tmp_path: Path,
+) -> None:
+    from conference.rooms.room import Room
+    from conference.settings import Settings
+    from recorder.control import RecordingControl
+
+    class Live:  # the two questions RecordingControl asks of the live rooms
+        def __init__(self, room: Room) -> None:
+            self.room = room
+
+        def get(self, room_id: str) -> Room | None:
+            return self.room if room_id == self.room.id else None
+
+        def meeting(self, room_id: str) -> None:
+            return None
+
+    room = Room("phong", "Phòng họp", "VP8")
+    control = RecordingControl(Settings(data_dir=tmp_path), Live(room))  # type: ignore[arg-type]
+    first = control.start_recording(room, "host.dinhhoa")
+    assert room.recording
+    # The host stops it and starts again while the first one's files are still finishing.
+    stopping = asyncio.ensure_future(control.stop_recording(room.id, reason="stopped-by-host"))
+    await asyncio.sleep(0)
+    assert first.stopped and not stopping.done()
+    second = control.start_recording(room, "host.dinhhoa")
+    assert second is not first
+    assert (await stopping) is first.manifest
+    assert room.recording and control.recorders[room.id] is second  # still on
+    assert first not in room.observers and second in room.observers
+    assert await control.stop_recording(room.id) is second.manifest
+    assert not room.recording and room.id not in control.recorders
+    assert await control.stop_recording(room.id) is None
