@@ -149,6 +149,8 @@ class RoomRecorder:
             on_change=self._changed,
             ready=self.ready,
         )
+        # Finished files need no waiting for: a long meeting's rejoins must not pile up.
+        self._every = [r for r in self._every if not r.entry.closed]
         self._every.append(recorder)
         source.add_sink(recorder)
         if kind == "video":
