@@ -1,0 +1,80 @@
+"""CPU from /proc: the server's, the workers', the whole machine's, and waiting for quiet."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from forwarding_parts.progress import log
+from forwarding_parts.server_under_test import ServerUnderTest
+from forwarding_parts.worker_process import Worker
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_times(pid: int) -> tuple[float, float]:
+    """(utime, stime) in seconds of every thread of ``pid`` (from /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rpartition(")")[2].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of every thread of ``pid``."""
+    return sum(process_cpu_times(pid))
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    total = sum(values[:8])
+    return total - idle, total
+
+
+@dataclass
+class Sample:
+    """The server's and workers' CPU, the server's counters and the machine's load at one time."""
+
+    wall: float
+    server_cpu: float
+    server_user: float
+    workers_cpu: dict[str, float]
+    metrics: dict[str, float]
+    busy: tuple[float, float]
+
+
+def take_sample(server: ServerUnderTest, workers: list[Worker]) -> Sample:
+    """A sample at the edge of the measurement window."""
+    return Sample(
+        wall=time.time(),
+        server_cpu=process_cpu_seconds(server.pid),
+        server_user=process_cpu_times(server.pid)[0],
+        workers_cpu={w.role: process_cpu_seconds(w.pid) for w in workers},
+        metrics=server.metrics(),
+        busy=machine_busy(),
+    )
+
+
+CONTENDED_PERCENT = 25.0  # of one core, used by processes that are not ours
+
+
+def background_cpu_percent(seconds: float = 1.0) -> float:
+    """How busy the machine is (percent of one core) with none of our processes running."""
+    busy0, total0 = machine_busy()
+    time.sleep(seconds)
+    busy1, total1 = machine_busy()
+    return round((busy1 - busy0) / max(1, total1 - total0) * 100 * (os.cpu_count() or 1), 1)
+
+
+def wait_for_quiet(limit: float) -> float:
+    """Wait (up to ``limit`` s) until others use less than CONTENDED_PERCENT of a core."""
+    deadline = time.monotonic() + limit
+    load = background_cpu_percent()
+    while load > CONTENDED_PERCENT and time.monotonic() < deadline:
+        log(f"other processes use {load} % of a core; waiting for a quieter machine")
+        time.sleep(4)
+        load = background_cpu_percent()
+    return load
