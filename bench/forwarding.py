@@ -25,6 +25,9 @@ copy to ``bench/results/``). The encoded clip is cached in ``bench/.cache/``.
 ``--repeat K`` runs our server K times per N and reports the median run;
 ``--py-spy`` profiles it during each window. Method, caveats and the latest
 results: ``docs/benchmarks.md``.
+
+The parts are in ``bench/forwarding_parts/``, one noun a module; this script
+is their command line.
 """
 
 from __future__ import annotations
