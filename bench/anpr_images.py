@@ -49,28 +49,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from anpr_parts.scoring import char_accuracy  # the same scoring as bench/anpr.py's
+
 from anpr_feed.ocr_models import find_model, model_dir, quiet_rapidocr
 from anpr_feed.reader import RapidOcrReader
 from anpr_feed.types import Image
 from tests.support import synth
 
 DEFAULT_DATA = Path("/work/shared/data/anpr-real-dev")
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def char_accuracy(truth: str, read: str) -> float:
-    """1 - edit distance / truth length, floored at 0."""
-    return max(0.0, 1.0 - edit_distance(truth, read) / max(1, len(truth)))
 
 
 def load_rows(data: Path, limit: int | None = None, every: int = 1) -> list[dict[str, str]]:
