@@ -1,8 +1,8 @@
-"""Cameras in meetings: a checkpoint camera joins a live room as a participant, and its
-alerts reach the hosts of every meeting showing it.
+"""Feeds in meetings: a feed joins a live room as a participant, and its alerts reach
+the hosts of every meeting showing it.
 
 A conference :class:`~conference.extensions.Extension`: the composition root
-registers it, so the conference never imports the camera code.
+registers it, so the conference never imports the ANPR code.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def feed_of_site(site: str) -> str:
     return site[5:] if site.startswith("feed-") else site
 
 
-class CamerasInMeetings(Extension):
+class FeedsInMeetings(Extension):
     """Which feed is in which live room, and the alerts each room's console has seen."""
 
     def __init__(
@@ -62,7 +62,7 @@ class CamerasInMeetings(Extension):
 
     def periodic(self) -> dict[str, PeriodicTask]:
         """Start the feeds, then follow changes made elsewhere."""
-        return {"camera-feeds": self._camera_feeds}
+        return {"feeds": self._run_feeds}
 
     def add_commands(self, commands: ConsoleCommands) -> None:
         """``add-feed`` and ``remove-feed`` on the host console."""
@@ -70,32 +70,32 @@ class CamerasInMeetings(Extension):
         commands.add("remove-feed", self._remove_feed_command)
 
     def console_state(self, room_id: str, state: ConsoleState) -> None:
-        """The room's alerts so far and the cameras in it."""
+        """The room's alerts so far and the feeds in it."""
         state["alerts"] = list(self.room_alerts.get(room_id, ()))
         state["feeds"] = sorted(self.feed_publishers.get(room_id, {}))
 
     def remove_site(self, room: Room, site_id: str) -> bool:
-        """A host removes a camera's site: the camera leaves the meeting."""
+        """A host removes a feed's site: the feed leaves the meeting."""
         return site_id.startswith("feed-") and self.remove_feed(room.id, site_id[5:], "removed")
 
     async def room_closing(self, room: Room, reason: str) -> None:
-        """Every camera leaves a closing room; its alerts are forgotten."""
+        """Every feed leaves a closing room; its alerts are forgotten."""
         for feed_id in list(self.feed_publishers.get(room.id, {})):
             self.remove_feed(room.id, feed_id, reason)
         self.feed_publishers.pop(room.id, None)
         self.room_alerts.pop(room.id, None)
 
     async def shutdown(self) -> None:
-        """Every camera leaves its meetings, then the feed workers stop."""
+        """Every feed leaves its meetings, then the feed workers stop."""
         for room_id in list(self.feed_publishers):
             for feed_id in list(self.feed_publishers[room_id]):
                 self.remove_feed(room_id, feed_id, "shutdown")
         await self.feeds.shutdown()
 
-    # -- cameras in and out of rooms ------------------------------------------------------
+    # -- feeds in and out of rooms --------------------------------------------------------
 
     async def add_feed(self, principal: Principal, room: Room, feed_id: str) -> FeedPublisher:
-        """Bring a checkpoint camera into a live room as a participant (idempotent)."""
+        """Bring a feed into a live room as a participant (idempotent)."""
         try:
             feed = await self.store.get_feed(feed_id)
         except NotFound as exc:
@@ -119,7 +119,7 @@ class CamerasInMeetings(Extension):
         return publisher
 
     def remove_feed(self, room_id: str, feed_id: str, reason: str = "removed") -> bool:
-        """Take a camera out of a room; False if it was not in it."""
+        """Take a feed out of a room; False if it was not in it."""
         publisher = self.feed_publishers.get(room_id, {}).pop(feed_id, None)
         if publisher is None:
             return False
@@ -155,7 +155,7 @@ class CamerasInMeetings(Extension):
 
     # -- background -----------------------------------------------------------------------
 
-    async def _camera_feeds(self) -> None:
+    async def _run_feeds(self) -> None:
         """Start the feeds, then follow changes made elsewhere and expire old events."""
         await self.feeds.start()
         last_expiry = 0.0
@@ -171,10 +171,10 @@ class CamerasInMeetings(Extension):
                     if removed:
                         logger.info("retention: deleted %d plate event(s)", removed)
             except Exception:
-                logger.exception("camera feed sync failed")
+                logger.exception("feed sync failed")
 
     def _plate_pass(self, feed: Feed, event: PlateEvent, alerts: list[Alert]) -> None:
-        """An alerting pass reaches the hosts of every meeting showing that camera."""
+        """An alerting pass reaches the hosts of every meeting showing that feed."""
         if not alerts:
             return
         site_id = feed_site_id(feed.id)

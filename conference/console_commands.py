@@ -29,7 +29,7 @@ CommandHandler = Callable[[CommandContext], Awaitable[CommandResult]]
 
 class ConsoleCommands:
     """Command name -> handler. The conference registers the floor commands; extensions
-    (recording, cameras) add theirs, so the console grows without the conference
+    (recording, feeds) add theirs, so the console grows without the conference
     knowing what they do."""
 
     def __init__(self) -> None:

@@ -1,4 +1,4 @@
-"""How optional parts (recording, cameras in meetings) plug into the conference.
+"""How optional parts (recording, feeds in meetings) plug into the conference.
 
 The conference never imports them: the composition root (``server/compose.py``)
 builds them and hands them to :meth:`conference.service.Conference.add_extension`.
@@ -47,7 +47,7 @@ class Extension(Protocol):
         return None
 
     def remove_site(self, room: Room, site_id: str) -> bool:
-        """The host removes ``site_id``: True if it is this part's (e.g. a camera) and left."""
+        """The host removes ``site_id``: True if it is this part's (e.g. a feed) and left."""
         return False
 
     async def room_closing(self, room: Room, reason: str) -> None:

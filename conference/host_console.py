@@ -1,7 +1,7 @@
 """The host console: which meeting a host may run, what it shows, and its commands.
 
 Commands are looked up in a :class:`ConsoleCommands` table: the floor
-commands are registered here, recording and cameras register theirs as
+commands are registered here, recording and feeds register theirs as
 extensions (see :mod:`conference.extensions`).
 """
 
@@ -157,7 +157,7 @@ class HostConsole:
         return CommandDone()
 
     async def _remove(self, c: CommandContext) -> CommandResult:
-        """Take a site out of the meeting (a camera through its extension), ending its connection."""
+        """Take a site out of the meeting (a feed through its extension), ending its connection."""
         if c.site is None or c.site == c.meeting.host_site:
             raise Forbidden("cannot-remove", "the host site cannot be removed")
         if self.extensions.remove_site(c.room, c.site):

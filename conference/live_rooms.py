@@ -89,7 +89,7 @@ class LiveRooms:
                 if saved is not None:
                     room.restore(*saved)
             self.rooms[record.id] = room
-            # Consoles already open: a new room has no camera and no alert yet.
+            # Consoles already open: a new room has no feed and no alert yet.
             state = self.extensions.console_state(record.id, room.console_state())
             room.publish(StateChanged(state=state))
             return room

@@ -5,7 +5,7 @@ live rooms (:mod:`conference.live_rooms`), the sites' connections
 (:mod:`conference.connections`), the scheduler (:mod:`conference.schedule`),
 the saved roll call (:mod:`conference.attendance`), quality sampling
 (:mod:`conference.quality`) and the host console
-(:mod:`conference.host_console`). Optional parts (recording, cameras in
+(:mod:`conference.host_console`). Optional parts (recording, feeds in
 meetings) plug in as :class:`~conference.extensions.Extension`; the
 composition root (``server/compose.py``) builds and registers them, so this
 package never imports them. The web layer calls the facade and turns its

@@ -1,6 +1,6 @@
 """Wiring: the store, the bus, the conference and the parts that plug into it.
 
-This is where recording control (``recorder/``) and cameras in meetings
+This is where recording control (``recorder/``) and feeds in meetings
 (``anpr_feed/``) become conference extensions, so that ``conference/`` never
 imports them.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from anpr_feed.in_meetings import CamerasInMeetings
+from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
@@ -48,14 +48,14 @@ def services(settings: Settings) -> Services:
         log_level=settings.log_level,
         max_running=settings.max_feeds,
     )
-    cameras = CamerasInMeetings(settings, store, feeds, conference.live, conference.metrics)
+    in_meetings = FeedsInMeetings(settings, store, feeds, conference.live, conference.metrics)
     recording = RecordingControl(settings, conference.live)
     renders = RenderJobs(
         settings.data_dir,
         {k: v for k, v in {"CONFERENCE_REDIS_URL": settings.redis_url}.items() if v},
     )
-    # Shutdown runs the extensions in this order: cameras leave, recordings end, renders stop.
-    for extension in (cameras, recording, StopRenders(renders)):
+    # Shutdown runs the extensions in this order: feeds leave, recordings end, renders stop.
+    for extension in (in_meetings, recording, StopRenders(renders)):
         conference.add_extension(extension)
     return Services(
         settings=settings,
@@ -63,8 +63,8 @@ def services(settings: Settings) -> Services:
         bus=bus,
         conference=conference,
         recording=recording,
-        feeds=feeds,
-        cameras=cameras,
+        feed_manager=feeds,
+        feeds_in_meetings=in_meetings,
         renders=renders,
     )
 

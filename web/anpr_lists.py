@@ -24,7 +24,7 @@ from conference.permissions import Forbidden, Principal, can_remove_listing
 from conference.store import Conflict
 from web.auth import feed_principal, supervisor_of
 from web.errors import ApiError
-from web.keys import CONFERENCE, FEEDS
+from web.keys import CONFERENCE, FEED_MANAGER
 from web.request_body import StrictBody, json_body, max_bytes
 from web.routes import Route
 
@@ -56,7 +56,7 @@ class OutbreakIn(StrictBody):
 
 async def _lists_changed(request: web.Request, response: web.Response) -> web.Response:
     """Have the cameras reload the watch list and outbreak provinces, then answer."""
-    await request.app[FEEDS].reload_lists()
+    await request.app[FEED_MANAGER].reload_lists()
     return response
 
 
@@ -123,7 +123,7 @@ def watch_json(entry: WatchEntry, listings: _Listings) -> dict[str, Any]:
 async def list_watch(request: web.Request) -> web.Response:
     """``GET /api/anpr/watchlist``."""
     principal = await feed_principal(request)
-    entries = await request.app[FEEDS].plates.list_watch()
+    entries = await request.app[FEED_MANAGER].plates.list_watch()
     listings = await _Listings.of(request, principal, entries)
     return web.json_response({"entries": [watch_json(e, listings) for e in entries]})
 
@@ -144,7 +144,7 @@ async def add_watch(request: web.Request) -> web.Response:
         created_at=time.time(),
         unit_code=_listing_unit(principal),
     )
-    await request.app[FEEDS].plates.add_watch(entry)
+    await request.app[FEED_MANAGER].plates.add_watch(entry)
     listings = await _Listings.of(request, principal, [entry])
     return await _lists_changed(request, web.json_response(watch_json(entry, listings), status=201))
 
@@ -160,7 +160,7 @@ async def upload_watch(request: web.Request) -> web.Response:
         rows = parse_upload(data, request.content_type or "")
     except WatchListError as exc:
         raise ApiError(400, "bad-upload", str(exc)) from exc
-    plates = request.app[FEEDS].plates
+    plates = request.app[FEED_MANAGER].plates
     listed = {e.pattern for e in await plates.list_watch()}
     added, already = 0, 0
     now = time.time()
@@ -191,7 +191,7 @@ async def upload_watch(request: web.Request) -> web.Response:
 async def delete_watch(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/watchlist/{id}``: the listing unit's supervisors (and above), admins."""
     principal = await supervisor_of(request)
-    plates = request.app[FEEDS].plates
+    plates = request.app[FEED_MANAGER].plates
     await plates.delete_watch(
         await _removable_listing(request, principal, await plates.list_watch())
     )
@@ -216,7 +216,7 @@ def outbreak_json(outbreak: Outbreak, listings: _Listings) -> dict[str, Any]:
 async def list_outbreaks(request: web.Request) -> web.Response:
     """``GET /api/anpr/outbreaks``."""
     principal = await feed_principal(request)
-    outbreaks = await request.app[FEEDS].plates.list_outbreaks()
+    outbreaks = await request.app[FEED_MANAGER].plates.list_outbreaks()
     listings = await _Listings.of(request, principal, outbreaks)
     return web.json_response({"outbreaks": [outbreak_json(o, listings) for o in outbreaks]})
 
@@ -237,7 +237,7 @@ async def add_outbreak(request: web.Request) -> web.Response:
         created_at=time.time(),
         unit_code=_listing_unit(principal),
     )
-    plates = request.app[FEEDS].plates
+    plates = request.app[FEED_MANAGER].plates
     same = (outbreak.province_code, outbreak.start, outbreak.end)
     if any((o.province_code, o.start, o.end) == same for o in await plates.list_outbreaks()):
         raise ApiError(409, "conflict", "that province is already marked for those dates")
@@ -251,7 +251,7 @@ async def add_outbreak(request: web.Request) -> web.Response:
 async def delete_outbreak(request: web.Request) -> web.Response:
     """``DELETE /api/anpr/outbreaks/{id}``: the marking unit's supervisors (and above), admins."""
     principal = await supervisor_of(request)
-    plates = request.app[FEEDS].plates
+    plates = request.app[FEED_MANAGER].plates
     outbreaks = await plates.list_outbreaks()
     await plates.delete_outbreak(await _removable_listing(request, principal, outbreaks))
     return await _lists_changed(request, web.Response(status=204))

@@ -23,9 +23,9 @@ from conference.watchdog import LoopWatchdog
 from web import api, console, health, pages, signaling, whip
 from web.errors import error_middleware, quiet_client_faults
 from web.keys import (
-    CAMERAS,
     CONFERENCE,
-    FEEDS,
+    FEED_MANAGER,
+    FEEDS_IN_MEETINGS,
     RECORDING,
     RENDERS,
     SERVICES,
@@ -79,8 +79,8 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     app[SERVICES] = services
     app[CONFERENCE] = services.conference
     app[RECORDING] = services.recording
-    app[FEEDS] = services.feeds
-    app[CAMERAS] = services.cameras
+    app[FEED_MANAGER] = services.feed_manager
+    app[FEEDS_IN_MEETINGS] = services.feeds_in_meetings
     app[RENDERS] = services.renders
     app[SOCKETS] = set()
     app[TEMPLATES] = Environment(

@@ -1,7 +1,7 @@
 """A meeting's attendance record ("danh sách điểm danh"): JSON for scripts, CSV for people.
 
 The roll call of the live room, or as the server saved it when the room
-closed: who was invited, who came (and uninvited guests, and cameras), when
+closed: who was invited, who came (and uninvited guests, and feeds), when
 they first joined, when they left, and how long they were in. For the
 meeting's hosts only.
 """
@@ -33,7 +33,7 @@ STATUS_VI = {
     SiteStatus.LEFT: "Đã rời",
     SiteStatus.REMOVED: "Bị mời ra",
 }
-KIND_VI = {EntryKind.SITE: "Được mời", EntryKind.GUEST: "Khách mời", EntryKind.CAMERA: "Camera"}
+KIND_VI = {EntryKind.SITE: "Được mời", EntryKind.GUEST: "Khách mời", EntryKind.FEED: "Camera"}
 CSV_HEADER = [
     "STT",
     "Mã điểm cầu",

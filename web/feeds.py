@@ -23,7 +23,7 @@ from conference.store import Feed
 from conference.store.base import FeedLimitReached, FeedLimits
 from web.auth import feed_principal, principal_of
 from web.errors import ApiError
-from web.keys import CAMERAS, CONFERENCE, FEEDS, SETTINGS
+from web.keys import CONFERENCE, FEED_MANAGER, FEEDS_IN_MEETINGS, SETTINGS
 from web.request_body import StrictBody, json_body
 from web.routes import Route
 
@@ -51,7 +51,7 @@ def feed_json(request: web.Request, feed: Feed) -> dict[str, Any]:
         "created_at": feed.created_at,
         "created_by": feed.created_by,
         "site_id": f"feed-{feed.id}",
-        "status": request.app[FEEDS].status(feed.id).as_dict(),
+        "status": request.app[FEED_MANAGER].status(feed.id).as_dict(),
     }
 
 
@@ -95,7 +95,7 @@ async def create_feed(request: web.Request) -> web.Response:
         check_file_feed(principal)  # before the path is looked at: no file oracle for others
     try:
         # Resolves the camera's host (off the loop) and checks every address.
-        url = await asyncio.to_thread(register, data.url, request.app[FEEDS].policy)
+        url = await asyncio.to_thread(register, data.url, request.app[FEED_MANAGER].policy)
     except FeedSourceError as exc:
         raise ApiError(400, "bad-source", str(exc)) from exc
     feed = Feed(
@@ -116,7 +116,7 @@ async def create_feed(request: web.Request) -> web.Response:
         )
     except FeedLimitReached as exc:
         raise ApiError(409, exc.code, str(exc)) from exc
-    await request.app[CAMERAS].feed_changed(feed)
+    await request.app[FEEDS_IN_MEETINGS].feed_changed(feed)
     return web.json_response(feed_json(request, feed), status=201)
 
 
@@ -127,7 +127,7 @@ async def delete_feed(request: web.Request) -> web.Response:
     feed = await _visible_feed(request, principal)
     await check_feed_admin(conference.store, principal, feed.unit_code)
     await conference.store.delete_feed(feed.id)
-    await request.app[CAMERAS].feed_deleted(feed.id)
+    await request.app[FEEDS_IN_MEETINGS].feed_deleted(feed.id)
     return web.Response(status=204)
 
 

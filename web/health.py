@@ -10,7 +10,7 @@ from aiohttp import web
 
 from anpr_feed.manager import FeedManager
 from conference import __version__
-from web.keys import CONFERENCE, FEEDS, WATCHDOG
+from web.keys import CONFERENCE, FEED_MANAGER, WATCHDOG
 from web.metrics_access import check_metrics_access
 
 _STARTED = time.time()
@@ -189,7 +189,7 @@ async def metrics(request: web.Request) -> web.Response:
             "How late the event loop answered the watchdog's latest heartbeat.",
             round(loop.lag_seconds, 4),
         )
-    _feed_metrics(out, request.app[FEEDS])
+    _feed_metrics(out, request.app[FEED_MANAGER])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _line(
         out,
@@ -211,9 +211,9 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def _feed_metrics(out: list[str], cameras: FeedManager) -> None:
-    """One series per camera feed, labelled with its id and checkpoint."""
-    runners = list(cameras.runners.values())
+def _feed_metrics(out: list[str], feeds: FeedManager) -> None:
+    """One series per feed, labelled with its id and checkpoint."""
+    runners = list(feeds.runners.values())
     series = (
         (
             "conference_feed_up",
@@ -266,7 +266,7 @@ def _feed_metrics(out: list[str], cameras: FeedManager) -> None:
         "conference_plate_events_stored_total",
         "counter",
         "Plate events stored by this process.",
-        cameras.events_stored,
+        feeds.events_stored,
     )
 
 

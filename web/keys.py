@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from jinja2 import Environment
 
-from anpr_feed.in_meetings import CamerasInMeetings
+from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
 from conference.service import Conference
 from conference.settings import Settings
@@ -18,8 +18,10 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 CONFERENCE = web.AppKey("conference", Conference)
 RECORDING = web.AppKey("recording", RecordingControl)
-FEEDS = web.AppKey("feeds", FeedManager)  # the camera feeds' workers, events and lists
-CAMERAS = web.AppKey("cameras", CamerasInMeetings)  # which camera is in which meeting
+FEED_MANAGER = web.AppKey("feed_manager", FeedManager)  # the feeds' workers, events and lists
+FEEDS_IN_MEETINGS = web.AppKey(
+    "feeds_in_meetings", FeedsInMeetings
+)  # which feed is in which meeting
 RENDERS = web.AppKey("renders", RenderJobs)
 TEMPLATES = web.AppKey("templates", Environment)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])

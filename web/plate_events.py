@@ -16,7 +16,7 @@ from anpr_feed.provinces import province_name
 from conference.permissions import can_see_plate_event, plate_event_scope
 from web.auth import feed_principal
 from web.errors import ApiError
-from web.keys import CONFERENCE, FEEDS
+from web.keys import CONFERENCE, FEED_MANAGER
 from web.routes import Route
 from web.times import iso, query_time, zone
 
@@ -62,7 +62,7 @@ async def search_events(request: web.Request) -> web.Response:
         raise ApiError(400, "bad-plate", "a plate search needs letters or digits")
     start = query_time(request, "from", seconds=True)
     end = query_time(request, "to", seconds=True)
-    events = await request.app[FEEDS].plates.search_plate_events(
+    events = await request.app[FEED_MANAGER].plates.search_plate_events(
         plate=plate or None,
         start=start,
         end=end,
@@ -84,7 +84,7 @@ async def _visible_event(request: web.Request) -> PlateEvent:
     """The event ``{id}`` of the path, by its own unit; 404 out of the caller's scope."""
     principal = await feed_principal(request)
     conference = request.app[CONFERENCE]
-    event = await request.app[FEEDS].plates.get_plate_event(request.match_info["id"])
+    event = await request.app[FEED_MANAGER].plates.get_plate_event(request.match_info["id"])
     if not await can_see_plate_event(conference.store, principal, event):
         raise ApiError(404, "not-found", "no such event")
     return event
@@ -99,7 +99,7 @@ async def event_image(request: web.Request) -> web.StreamResponse:
     """``GET /api/anpr/events/{id}/plate.jpg`` (the crop) or ``.../frame.jpg`` (the thumbnail)."""
     event = await _visible_event(request)
     name = event.crop if request.match_info["kind"] == "plate" else event.thumbnail
-    path = request.app[FEEDS].image_path(name) if name else None
+    path = request.app[FEED_MANAGER].image_path(name) if name else None
     if path is None:
         raise ApiError(404, "not-found", "this picture is not kept (or was deleted by retention)")
     return web.FileResponse(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anpr_feed.in_meetings import CamerasInMeetings
+from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
 from conference.bus import EventBus
 from conference.service import Conference
@@ -28,8 +28,8 @@ class Services:
     bus: EventBus
     conference: Conference
     recording: RecordingControl
-    feeds: FeedManager
-    cameras: CamerasInMeetings
+    feed_manager: FeedManager
+    feeds_in_meetings: FeedsInMeetings
     renders: RenderJobs
 
     def start(self) -> None:
@@ -37,7 +37,7 @@ class Services:
         self.conference.start()
 
     async def shutdown(self) -> None:
-        """Close every connection, room, recording, camera and render (SIGTERM)."""
+        """Close every connection, room, recording, feed and render (SIGTERM)."""
         await self.conference.shutdown()
 
     async def close(self) -> None:

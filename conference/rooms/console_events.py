@@ -1,6 +1,6 @@
 """What a room tells the host consoles: a typed union on ``type``, like the sites' side.
 
-A room (and the parts that plug into it: recording control, cameras in
+A room (and the parts that plug into it: recording control, feeds in
 meetings) publishes these models; the console feed puts their wire form on the
 event bus, and every open console socket of the meeting forwards it as it is
 (``docs/protocol.md``, "The host console socket"). Three messages are the
@@ -9,7 +9,7 @@ same for sites and consoles and are shared with :mod:`conference.rooms.events`:
 
 The console's whole state is a ``TypedDict``, not a model, because callers
 read single keys of it (``state["present"]``) and the service adds the
-room's alerts and cameras to the room's part.
+room's alerts and feeds to the room's part.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ class AlertMatch(WireMessage):
 
 
 class PlateAlert(WireMessage):
-    """A camera in the meeting read a plate on the watch list or from an outbreak province."""
+    """A feed in the meeting read a plate on the watch list or from an outbreak province."""
 
     type: Literal["alert"] = "alert"
     event: str  # the plate event's id
     feed: str
-    site: str  # the camera's site id in the room (``feed-<id>``)
+    site: str  # the feed's site id in the room (``feed-<id>``)
     checkpoint: str
     at: float
     plate: str
@@ -81,9 +81,9 @@ class ConsoleState(TypedDict):
     locked: bool
     recording: bool
     open: bool
-    present: int  # sites in the room; cameras are not attendance
+    present: int  # sites in the room; feeds are not attendance
     alerts: NotRequired[list[PlateAlert]]  # the room's recent alerts, oldest first
-    feeds: NotRequired[list[str]]  # the ids of the cameras in the meeting
+    feeds: NotRequired[list[str]]  # the ids of the feeds in the meeting
 
 
 # -- events -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ are kept up to date incrementally, and changes are collected so that the host
 console gets one batch per second, not one message per site.
 
 Attendance is the invited sites' tiers. Sites that come in uninvited (guests)
-and checkpoint cameras a host brought in have rows too, so the console can
+and feeds a host brought in have rows too, so the console can
 show and remove them, but each kind is its own group after the real tiers and
 neither counts towards "present / invited".
 """
@@ -42,14 +42,14 @@ class EntryKind(StrEnum):
 
     SITE = "site"  # an invited site: attendance
     GUEST = "guest"  # a site that came in without an invitation
-    CAMERA = "camera"  # a feed brought into the meeting
+    FEED = "camera"  # a feed brought into the meeting (the value stays: clients read it)
 
 
 # Groups of the uninvited rows, after every unit tier (units are at most 16 deep).
 GUEST_DEPTH = 1000
-CAMERA_DEPTH = 1001
+FEED_DEPTH = 1001
 GUEST_LABEL = "Khách mời"
-CAMERA_LABEL = "Camera"
+FEED_LABEL = "Camera"  # the group's label the console shows
 
 
 @dataclass
@@ -169,23 +169,21 @@ class RollCall:
         self._changed(entry.site_id)
         self.revision += 1
 
-    def entry(self, site_id: str, name: str, camera: bool = False) -> RollCallEntry:
-        """The row of a site, added as a guest (or a camera) if it was not invited."""
+    def entry(self, site_id: str, name: str, feed: bool = False) -> RollCallEntry:
+        """The row of a site, added as a guest (or a feed) if it was not invited."""
         found = self.entries.get(site_id)
         if found is None:
-            if camera:
-                uninvited = InvitedSite(site_id, name, None, CAMERA_DEPTH, CAMERA_LABEL)
-                found = self._add(uninvited, EntryKind.CAMERA)
+            if feed:
+                uninvited = InvitedSite(site_id, name, None, FEED_DEPTH, FEED_LABEL)
+                found = self._add(uninvited, EntryKind.FEED)
             else:
                 uninvited = InvitedSite(site_id, name, None, GUEST_DEPTH, GUEST_LABEL)
                 found = self._add(uninvited, EntryKind.GUEST)
         return found
 
-    def joined(
-        self, site_id: str, name: str, now: float | None = None, camera: bool = False
-    ) -> None:
-        """A site (or a camera) connected; its peer connection may still be coming up."""
-        entry = self.entry(site_id, name, camera)
+    def joined(self, site_id: str, name: str, now: float | None = None, feed: bool = False) -> None:
+        """A site (or a feed) connected; its peer connection may still be coming up."""
+        entry = self.entry(site_id, name, feed)
         if now is None:
             now = time.time()
         if entry.status in PRESENT and entry.joined_at is not None:
@@ -260,10 +258,10 @@ class RollCall:
             self._changed(site_id)
 
     def tiers(self) -> list[dict[str, Any]]:
-        """Present/total per tier, top tier first, then guests and cameras.
+        """Present/total per tier, top tier first, then guests and feeds.
 
         A unit tier is named after its commonest unit type. ``kind`` says
-        whether a group is attendance (``site``) or not (``guest``, ``camera``:
+        whether a group is attendance (``site``) or not (``guest``, ``camera`` for feeds:
         their total is how many came, not how many were invited).
         """
         out = []
@@ -296,7 +294,7 @@ class RollCall:
                 continue
             if status is SiteStatus.NOT_JOINED:
                 continue
-            entry = self.entry(site_id, str(row.get("name") or site_id), kind is EntryKind.CAMERA)
+            entry = self.entry(site_id, str(row.get("name") or site_id), kind is EntryKind.FEED)
             joined_at = _seconds(row.get("joined_at"))
             entry.first_joined_at = _seconds(row.get("first_joined_at")) or joined_at
             entry.joined_at = joined_at

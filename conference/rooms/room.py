@@ -149,9 +149,7 @@ class Room:
             participant.host_muted = True
             participant.audio_muted = True
         self.ever_joined.add(participant.id)
-        self.roll_call.joined(
-            participant.id, participant.name, camera=participant.client == "camera"
-        )
+        self.roll_call.joined(participant.id, participant.name, feed=participant.client == "camera")
         if previous is not None:
             self._detach(previous)
             previous.send(ParticipantLeft(participant_id=previous.id, reason="replaced"))
@@ -192,7 +190,7 @@ class Room:
                 callback(self)
 
     def sites_present(self) -> bool:
-        """Whether anyone but cameras is in: a room of cameras alone is empty."""
+        """Whether anyone but feeds is in: a room of feeds alone is empty."""
         return any(p.client != "camera" for p in self.participants.values())
 
     def on_empty(self, callback: Callable[[Room], None]) -> None:
@@ -374,7 +372,7 @@ class Room:
         self.publish(changed)
 
     def plate_alert(self, site_id: str, alert: PlateAlert) -> None:
-        """A camera in the room read a plate on a list: tell the consoles and the recorder."""
+        """A feed in the room read a plate on a list: tell the consoles and the recorder."""
         data = {k: v for k, v in alert.to_wire().items() if k != "type"}
         self._observe("event", "plate-alert", site_id, data)
         self.publish(alert)
@@ -442,7 +440,7 @@ class Room:
             locked=self.locked,
             recording=self.recording,
             open=not self.closed,
-            # Sites in the room; cameras are not attendance.
+            # Sites in the room; feeds are not attendance.
             present=sum(p.client != "camera" for p in self.participants.values()),
         )
 
