@@ -23,12 +23,12 @@ from recorder.manifest import read_manifest
 from tests.support import synth
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient, meeting_body
+from tests.support.console import Console
 from tests.support.feeds import register_file_feed
 from tests.support.media import h264_nal_units
 from tests.support.peers import SignalingClient
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually, wait_until
-from tests.test_console import Console
 
 
 @pytest.fixture(scope="module")

@@ -6,31 +6,12 @@ A missing browser is a failure, never a skip: ``scripts/test`` installs it.
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
-from tests.support.browser import SLOT_STATS, audio_from, decoded_from
+from tests.support.browser import audio_from, decoded_from, open_site, slot_stats
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
-
-
-async def open_site(browser: Browser, url: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 720})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(url)
-    await page.wait_for_selector("#join-button:not([disabled])")
-    await page.click("#join-button")
-    await page.wait_for_function(
-        "() => window.conference && window.conference.state === 'connected'", timeout=30_000
-    )
-    return page
-
-
-async def slot_stats(page: Page) -> dict[str, dict]:
-    return await page.evaluate(SLOT_STATS) or {}
 
 
 async def site_ids(page: Page) -> tuple[str, set[str]]:

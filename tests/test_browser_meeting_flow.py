@@ -14,30 +14,16 @@ import datetime
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 from tests.support.api_client import VN
-from tests.support.browser import SLOT_STATS, decoded_from
+from tests.support.browser import SLOT_STATS, decoded_from, login
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "mat-khau-kiem-thu"
 COMMUNES = {"site.chochu": "05536", "site.linhthong": "05539", "site.lamvy": "05542"}
-
-
-async def login(browser: Browser, base_url: str, username: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(f"{base_url}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-button")
-    await page.wait_for_url("**/meetings**")
-    return page
 
 
 def local(moment: datetime.datetime) -> str:

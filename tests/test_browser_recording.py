@@ -15,9 +15,10 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from recorder.manifest import read_manifest
+from tests.support.browser import login
+from tests.support.meetings import open_meeting
+from tests.support.recordings import recording_dirs
 from tests.support.waiting import eventually
-from tests.test_browser_meeting_flow import login
-from tests.test_recording import open_meeting, recording_dirs
 
 pytestmark = pytest.mark.browser
 MEETING_SECONDS = 20

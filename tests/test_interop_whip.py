@@ -685,9 +685,8 @@ async def test_chromium_in_an_h264_room_decodes_gstreamer_and_ffmpeg(server, bro
     """The meeting page's path is unchanged (server offers actpass, the browser answers
     active) and a browser decodes what outside encoders publish: webrtcbin's
     Constrained Baseline and FFmpeg's Baseline-labelled 42001e."""
-    from tests.support.browser import decoded_from
+    from tests.support.browser import decoded_from, open_site, slot_stats
     from tests.support.waiting import eventually
-    from tests.test_browser import open_site, slot_stats
 
     require_gstreamer()
     room = server.create_room("Phòng H.264", codec="h264")

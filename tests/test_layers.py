@@ -12,6 +12,8 @@
 - No import cycle among the product's modules (imports at module level;
   imports inside functions and under ``TYPE_CHECKING`` do not run at import
   time and are left out of this one rule).
+- Tests and benchmarks import no test module (``test_*``, ``conftest``): what
+  they share lives in ``tests/support/``.
 
 Every import counts for the layer rules, wherever it is written: a lazy import
 upward is still a dependency upward.
@@ -285,4 +287,38 @@ def test_the_rules_catch_violations(tmp_path: Path) -> None:
         ["conference.rooms.events", "conference.rooms.room"],
         ["conference.service", "recorder.control"],
         ["server.compose", "web.app"],
+    ]
+
+
+def imports_of_test_modules(root: Path = ROOT) -> list[str]:
+    """``path:line -> module`` for every import of a test module (``test_*``, ``conftest``)
+    written in ``tests/`` or ``bench/``, in a function or not."""
+    found: list[tuple[Path, int, str]] = []
+    for folder in ("tests", "bench"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                for name in names:
+                    if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith(
+                        ("test_", "conftest")
+                    ):
+                        found.append((path.relative_to(root), node.lineno, name))
+    return [f"{path}:{line} -> {name}" for path, line, name in sorted(found)]
+
+
+def test_no_test_imports_another_test_module(tmp_path: Path) -> None:
+    assert imports_of_test_modules() == []
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text(
+        "from tests.support.console import Console\n"
+        "def f():\n    from tests.test_console import Console\n"
+        "from tests import conftest\n"
+    )
+    assert imports_of_test_modules(tmp_path) == [
+        "tests/test_a.py:3 -> tests.test_console",
+        "tests/test_a.py:4 -> tests.conftest",
     ]

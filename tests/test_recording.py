@@ -13,9 +13,11 @@ import av
 import pytest
 
 from recorder.manifest import read_manifest
-from tests.support.api_client import ApiClient, meeting_body
+from tests.support.api_client import ApiClient
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.meetings import open_meeting
 from tests.support.peers import SignalingClient
+from tests.support.recordings import recording_dirs
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import wait_until
 
@@ -28,21 +30,6 @@ def clips():
     return encode_vp8(frames=300, gop=60), encode_opus(10.0)
 
 
-async def open_meeting(
-    server: ServerProcess, units: list[str], **extra
-) -> tuple[ApiClient, str, dict[str, str]]:
-    server.add_user("host.dinhhoa", "host", "167", password=PASSWORD)
-    host = ApiClient(server.base_url)
-    await host.login("host.dinhhoa", PASSWORD)
-    created = await host.call(
-        "POST", "/api/meetings", meeting_body("167", units, start_in=0, **extra)
-    )
-    assert created.status == 201, created.body
-    meeting = created.body["meeting"]["id"]
-    links = (await host.call("GET", f"/api/meetings/{meeting}/links")).body["links"]
-    return host, meeting, {link["site"]["id"]: link["url"].split("token=")[1] for link in links}
-
-
 def site(server: ServerProcess, meeting: str, token: str, clips) -> SignalingClient:
     video, audio = clips
     return SignalingClient(
@@ -51,11 +38,6 @@ def site(server: ServerProcess, meeting: str, token: str, clips) -> SignalingCli
         token,
         publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
     )
-
-
-def recording_dirs(server: ServerProcess) -> list[Path]:
-    root = server.data_dir / "recordings"
-    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
 def decoded_frames(path: Path, kind: str = "video") -> list[float]:

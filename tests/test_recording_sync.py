@@ -22,10 +22,11 @@ import pytest
 from recorder.compose import grid_rects
 from recorder.manifest import read_manifest
 from recorder.render import render
+from tests.support.composites import SYNC_TOLERANCE, beep_onsets, decode, flash_onsets
 from tests.support.media import AUDIO_TIME_BASE, EncodedClip, PacketTrack
+from tests.support.meetings import open_meeting
 from tests.support.peers import whip_publish
-from tests.test_recording import open_meeting, recording_dirs
-from tests.test_render import SYNC_TOLERANCE, beep_onsets, decode, flash_onsets
+from tests.support.recordings import recording_dirs
 
 FPS = 25
 PERIOD = 2.0  # seconds between flashes (and beeps)

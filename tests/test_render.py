@@ -9,12 +9,9 @@ compare them with the truth and with each other.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from recorder.compose import Rect, absent_tile, grid_rects, speaker_rects
@@ -23,95 +20,23 @@ from recorder.manifest import Event, RecordingStatus, read_manifest, write_manif
 from recorder.mix import AacFramer, soft_clip
 from recorder.render import RenderError, featured_changes, render
 from recorder.render_cli import ProgressBar, render_command
-from tests.support.recordings import BEEP_LEVEL, RecordingTruth, SiteSpec, truncate, write_recording
+from tests.support.composites import (
+    RATE,
+    SYNC_TOLERANCE,
+    Decoded,
+    beep_onsets,
+    decode,
+    flash_onsets,
+    tile_level,
+)
+from tests.support.recordings import RecordingTruth, SiteSpec, truncate, write_recording
 
 FPS = 25
-RATE = 48000
-SYNC_TOLERANCE = 0.040  # audio against video, the requirement
 AUDIO_TOLERANCE = 0.005  # a beep against the truth (the detector is ~1 ms late)
 VIDEO_TOLERANCE = 0.5 / FPS + 0.001  # a frame shows the picture due at its middle
 
 NAME_A = "Ủy ban nhân dân xã Tân Cương"
 NAME_B = "Sở Nội vụ tỉnh Thái Nguyên"
-
-
-@dataclass
-class Decoded:
-    """A composite, decoded: pictures (luma only) and the mono mix."""
-
-    width: int
-    height: int
-    video_codec: str
-    audio_codec: str
-    audio_rate: int
-    audio_channels: int
-    pix_fmt: str
-    duration: float
-    times: list[float]
-    luma: list[npt.NDArray[np.uint8]]
-    chroma_u: list[npt.NDArray[np.uint8]]
-    pcm: npt.NDArray[np.float32]
-
-    def frame_at(self, t: float) -> int:
-        """Index of the frame shown at time ``t``."""
-        return int(np.searchsorted(self.times, t + 1e-6) - 1)
-
-
-def decode(path: Path) -> Decoded:
-    with av.open(str(path)) as container:
-        video = container.streams.video[0]
-        audio = container.streams.audio[0]
-        info = (
-            video.codec_context.name,
-            audio.codec_context.name,
-            audio.codec_context.sample_rate,
-            audio.codec_context.channels,
-            video.codec_context.pix_fmt,
-            float(container.duration / 1e6),
-        )
-        times, luma, chroma = [], [], []
-        for frame in container.decode(video):
-            planes = frame.to_ndarray()
-            times.append(float(frame.time))
-            luma.append(planes[: frame.height].copy())
-            chroma.append(
-                planes[frame.height : frame.height * 5 // 4].reshape(frame.height // 2, -1)
-            )
-            width, height = frame.width, frame.height
-    with av.open(str(path)) as container:
-        chunks = [f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)]
-    return Decoded(width, height, *info, times, luma, chroma, np.concatenate(chunks))
-
-
-def tile_level(decoded: Decoded, rect: Rect) -> npt.NDArray[np.float64]:
-    """Mean luma of the middle of a tile in every frame (clear of the name label)."""
-    top, bottom = rect.y + rect.h // 6, rect.y + rect.h * 3 // 5
-    left, right = rect.x + rect.w // 5, rect.x + rect.w * 4 // 5
-    return np.array([y[top:bottom, left:right].mean() for y in decoded.luma])
-
-
-def flash_onsets(decoded: Decoded, rect: Rect) -> list[float]:
-    """Times of the frames where the tile turns white."""
-    level = tile_level(decoded, rect)
-    bright = level > 140
-    return [decoded.times[i] for i in np.flatnonzero(bright[1:] & ~bright[:-1]) + 1]
-
-
-def beep_onsets(pcm: npt.NDArray[np.float32], frequency: float) -> list[float]:
-    """Start times of the tone at ``frequency``: its envelope over 10 ms windows.
-
-    The tone is demodulated to 0 Hz and averaged over 10 ms; another site's
-    tone (a multiple of 100 Hz away) averages out exactly. The envelope
-    crosses half the beep's level when the window is half into the beep.
-    """
-    n = np.arange(len(pcm))
-    baseband = pcm * np.exp(-2j * np.pi * frequency * n / RATE)
-    window = RATE // 100
-    summed = np.concatenate([[0], np.cumsum(baseband)])
-    envelope = np.abs(summed[window:] - summed[:-window]) * 2 / window
-    loud = envelope > BEEP_LEVEL / 2
-    starts = np.flatnonzero(loud[1:] & ~loud[:-1]) + 1
-    return [(s + window / 2) / RATE for s in starts]
 
 
 def assert_site_in_sync(

@@ -6,10 +6,6 @@ import asyncio
 import itertools
 import time
 
-from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket
-
 from conference.media.codecs import parse_vp8_descriptor
 from conference.sfu import (
     KEYFRAME_REQUEST_INTERVAL,
@@ -17,93 +13,9 @@ from conference.sfu import (
     SfuMetrics,
     Slot,
     SlotConfig,
-    Source,
     seq_newer,
 )
-from tests.support.media import encode_vp8
-
-EXT_MAP = HeaderExtensionsMap()
-EXT_MAP.configure(
-    RTCRtpParameters(
-        headerExtensions=[
-            RTCRtpHeaderExtensionParameters(
-                id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-            ),
-            RTCRtpHeaderExtensionParameters(
-                id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
-            ),
-        ]
-    )
-)
-
-
-class FakeOutput:
-    def __init__(self) -> None:
-        self.rtp: list[RtpPacket] = []
-        self.raw: list[bytes] = []
-
-    def send_rtp(self, data: bytes) -> bool:
-        self.raw.append(data)
-        self.rtp.append(RtpPacket.parse(data, EXT_MAP))
-        return True
-
-    def send_rtcp(self, data: bytes) -> bool:
-        return True
-
-
-def video_packets(frames: int, first_seq: int, first_ts: int, picture_id: int = 0):
-    """RTP-level VP8 packets of a real clip: (MediaPacket, frame index)."""
-    clip = encode_vp8(frames=frames, gop=30)
-    seq, out = first_seq, []
-    for index, (frame, key) in enumerate(zip(clip.payloads, clip.keyframes, strict=True)):
-        payloads = Vp8Encoder._packetize(frame, picture_id=(picture_id + index) & 0x7FFF)
-        for part, payload in enumerate(payloads):
-            out.append(
-                MediaPacket(
-                    sequence_number=seq & 0xFFFF,
-                    timestamp=(first_ts + index * 3000) & 0xFFFFFFFF,
-                    marker=int(part == len(payloads) - 1),
-                    payload=payload,
-                    keyframe=key and part == 0,
-                    audio_level=None,
-                    arrival=time.monotonic(),
-                    abs_send_time=b"\x01\x02\x03",
-                )
-            )
-            seq += 1
-    return out
-
-
-def make_slot(kind: str = "video") -> tuple[Slot, FakeOutput, SfuMetrics]:
-    metrics = SfuMetrics()
-    slot = Slot("main", kind, metrics)
-    output = FakeOutput()
-    slot.configure(
-        SlotConfig(
-            ssrc=1111,
-            payload_type=97,
-            rtx_ssrc=2222,
-            rtx_payload_type=98,
-            audio_level_id=2,
-            abs_send_time_id=3,
-        ),
-        output,
-    )
-    return slot, output, metrics
-
-
-def make_source(
-    metrics: SfuMetrics, requests: list[float], name: str = "a", kind: str = "video"
-) -> Source:
-    source = Source(
-        source_id=f"{name}:{kind}",
-        owner=name,
-        kind=kind,
-        metrics=metrics,
-        keyframe_requester=lambda: requests.append(time.monotonic()),
-    )
-    source.codec = "VP8" if kind == "video" else "opus"
-    return source
+from tests.support.slots import FakeOutput, make_slot, make_source, video_packets
 
 
 async def test_rewrites_header_and_keeps_payload():

@@ -1,4 +1,5 @@
-"""Shared by the browser tests: how to start Debian's chromium, and getStats helpers.
+"""Shared by the browser tests: how to start Debian's chromium, a site's and a user's page,
+and getStats helpers.
 
 The ``browser`` fixture (tests/conftest.py) launches it with :data:`FLAGS`.
 """
@@ -6,6 +7,10 @@ The ``browser`` fixture (tests/conftest.py) launches it with :data:`FLAGS`.
 from __future__ import annotations
 
 import os
+
+from playwright.async_api import Browser, Page
+
+from tests.support.accounts import PASSWORD
 
 CHROMIUM = os.environ.get("CONFERENCE_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -61,3 +66,39 @@ def audio_from(stats: dict[str, dict], who: str) -> int:
         for slot, s in stats.items()
         if s["participant"] == who and slot.startswith("audio")
     )
+
+
+async def open_site(browser: Browser, url: str) -> Page:
+    """A new page joined through the join link ``url``, its page errors kept in ``page.errors``."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto(url)
+    await page.wait_for_selector("#join-button:not([disabled])")
+    await page.click("#join-button")
+    await page.wait_for_function(
+        "() => window.conference && window.conference.state === 'connected'", timeout=30_000
+    )
+    return page
+
+
+async def slot_stats(page: Page) -> dict[str, dict]:
+    """What each slot of the page shows and decoded (:data:`SLOT_STATS`)."""
+    return await page.evaluate(SLOT_STATS) or {}
+
+
+async def login(browser: Browser, base_url: str, username: str, password: str = PASSWORD) -> Page:
+    """A new page logged in as ``username`` through the login page, on the meetings list."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto(f"{base_url}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#login-button")
+    await page.wait_for_url("**/meetings**")
+    return page

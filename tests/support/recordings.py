@@ -1,4 +1,4 @@
-"""Synthetic recordings for the composite renderer's tests and benchmark.
+"""Recordings in tests: synthetic ones for the composite renderer, and a server's folders.
 
 :func:`write_recording` writes what the recorder writes: a ``manifest.json``
 and one WebM file per track, VP8 and Opus packets encoded once with PyAV and
@@ -18,6 +18,9 @@ the beep with that frame's wall time, to the sample).
 begins, computed from the same clock model, for the tests to compare the
 composite against. ``pattern="motion"`` adds moving detail (the benchmark:
 flat frames would make decoding unrealistically cheap).
+
+:func:`recording_dirs` lists what a test server (:mod:`tests.support.server`)
+recorded.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import av
 import numpy as np
 
 from recorder.manifest import Event, Manifest, RecordingStatus, TrackEntry, write_manifest
+from tests.support.server import ServerProcess
 
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
@@ -440,3 +444,9 @@ def truncate(path: Path, fraction: float) -> None:
     """Cut a file to ``fraction`` of its size, as a killed server would leave it."""
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
+
+
+def recording_dirs(server: ServerProcess) -> list[Path]:
+    """The folders of a test server's recordings, oldest first (their ids sort by time)."""
+    root = server.data_dir / "recordings"
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
