@@ -22,6 +22,7 @@ from conference.store import Meeting
 from recorder.library import delete_expired
 from recorder.manifest import Manifest, RecordingStatus, UnitEntry
 from recorder.session import RoomRecorder, new_recording_id, recover_interrupted
+from recorder.writer import DropCount
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class RecordingControl(Extension):
         self.settings = settings
         self.live = live
         self.recorders: dict[str, RoomRecorder] = {}  # room id -> its running recorder
+        self.drops = DropCount()  # frames every recording dropped since the start (/metrics)
 
     def start(self) -> None:
         """Mark recordings a crash cut short as interrupted."""
@@ -105,6 +107,7 @@ class RecordingControl(Extension):
             manifest,
             self.settings.recording_min_free_mb * 1024 * 1024,
             on_stopped=self._recording_stopped,
+            drops=self.drops,
         )
         self.recorders[room.id] = recorder
         room.observers.append(recorder)

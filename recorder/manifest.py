@@ -49,6 +49,9 @@ class TrackEntry(BaseModel):
     last_frame_at: float | None = None
     frames: int = 0
     bytes: int = 0
+    # Frames not written because the disk fell behind (the writer's queue was
+    # full); manifests written before this was counted read as 0.
+    dropped_frames: int = 0
     width: int | None = None
     height: int | None = None
     closed: bool = False

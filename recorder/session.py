@@ -35,6 +35,7 @@ from recorder.manifest import (
     write_manifest_bytes,
 )
 from recorder.track import ClockOffset, TrackRecorder
+from recorder.writer import DropCount
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +62,14 @@ class RoomRecorder:
         manifest: Manifest,
         min_free_bytes: int,
         on_stopped: Callable[[RoomRecorder], None] | None = None,
+        drops: DropCount | None = None,
     ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.min_free_bytes = min_free_bytes
         self.stopped = False
         self._on_stopped = on_stopped
+        self._drops = drops  # shared by the process's recordings: /metrics adds them up
         self._tracks: dict[str, dict[str, TrackRecorder]] = {}  # site -> kind -> recorder
         self._offsets: dict[str, ClockOffset] = {}
         self._files: dict[str, int] = {}  # "site-kind" -> files made so far
@@ -148,6 +151,7 @@ class RoomRecorder:
             offset,
             on_change=self._changed,
             ready=self.ready,
+            drops=self._drops,
         )
         # Finished files need no waiting for: a long meeting's rejoins must not pile up.
         self._every = [r for r in self._every if not r.entry.closed]

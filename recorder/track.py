@@ -23,7 +23,7 @@ from conference.media.codecs import OPUS, VP8
 from conference.sfu import MediaPacket, Source
 from recorder.frames import Frame, VideoFrameAssembler, vp8_dimensions
 from recorder.manifest import TrackEntry
-from recorder.writer import TrackFormat, TrackWriter
+from recorder.writer import DropCount, TrackFormat, TrackWriter
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class TrackRecorder:
         offset: ClockOffset,
         on_change: Any = None,
         ready: threading.Event | None = None,
+        drops: DropCount | None = None,
     ) -> None:
         self.source = source
         self.path = path
@@ -72,6 +73,7 @@ class TrackRecorder:
         self._clock = entry.clock_rate
         self._assembler = VideoFrameAssembler(self._codec) if self._kind == "video" else None
         self._ready = ready  # set when the recording's manifest is on disk
+        self._drops = drops  # the process's count of dropped frames, for /metrics
         self._writer: TrackWriter | None = None  # made at the first frame a file can start with
         self._resync = False  # a video frame was dropped: skip to the next keyframe
         self._first_ts: int | None = None
@@ -142,7 +144,11 @@ class TrackRecorder:
             height=height,
         )
         self._writer = TrackWriter(
-            self.path, track_format, ready=self._ready, on_finished=self._file_finished
+            self.path,
+            track_format,
+            ready=self._ready,
+            on_finished=self._file_finished,
+            drops=self._drops,
         )
         return True
 
@@ -217,6 +223,7 @@ class TrackRecorder:
                 self._bytes,
                 self._last_frame_at,
             )
+        entry.dropped_frames = self.dropped_frames
         if self.offset.offset is None or not self._sender_points:
             return
         entry.clock = "rtcp"

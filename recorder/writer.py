@@ -15,7 +15,9 @@ about a second before the kill.
 
 When the disk cannot keep up the queue fills; a frame that does not fit is
 dropped and counted (:attr:`TrackWriter.dropped`, logged at most once per
-:data:`DROP_LOG_SECONDS`), never waited for.
+:data:`DROP_LOG_SECONDS`), never waited for. A :class:`DropCount` shared by
+the writers of a process adds them up for ``/metrics``, and each track's
+count is kept in its manifest entry.
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ DROP_LOG_SECONDS = 10.0
 CLUSTER_MS = "1000"  # the muxer closes a cluster every second: what a crash loses at most
 
 
+class DropCount:
+    """Frames dropped by every writer that shares it: a process's recordings, for ``/metrics``.
+
+    Only the event loop adds to it (:meth:`TrackWriter.put`), so a plain int will do.
+    """
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+
 @dataclass(frozen=True)
 class TrackFormat:
     """What the file is: everything the thread needs to open it."""
@@ -66,7 +78,8 @@ class TrackWriter:
     holding the loop, and ``on_finished`` is called on the loop once it is.
     ``ready``, when given, is set once the recording's manifest is on disk:
     the file is not created before it, so a crash never leaves a track file
-    no manifest knows of.
+    no manifest knows of. ``drops``, when given, counts this writer's dropped
+    frames too.
     """
 
     def __init__(
@@ -76,6 +89,7 @@ class TrackWriter:
         *,
         ready: threading.Event | None = None,
         on_finished: Callable[[], None] | None = None,
+        drops: DropCount | None = None,
         queue_frames: int = QUEUE_FRAMES,
         queue_bytes: int = QUEUE_BYTES,
         batch_seconds: float = BATCH_SECONDS,
@@ -87,6 +101,7 @@ class TrackWriter:
         self.failed = False  # the file could not be written: the track stops
         self._ready = ready
         self._on_finished = on_finished
+        self._drops = drops
         self._time_base = fractions.Fraction(1, track_format.clock_rate)
         self._queue_frames = queue_frames
         self._queue_bytes = queue_bytes
@@ -118,6 +133,8 @@ class TrackWriter:
             or self._bytes_in - self._bytes_out + len(data) > self._queue_bytes
         ):
             self.dropped += 1
+            if self._drops is not None:
+                self._drops.frames += 1
             now = time.monotonic()
             if now - self._last_drop_log >= DROP_LOG_SECONDS:
                 self._last_drop_log = now

@@ -316,3 +316,49 @@ async def test_a_recording_that_finishes_late_does_not_hide_the_next_ones_indica
     assert await control.stop_recording(room.id) is second.manifest
     assert not room.recording and room.id not in control.recorders
     assert await control.stop_recording(room.id) is None
+
+
+async def test_dropped_frames_are_in_the_manifest_and_in_the_metrics(tmp_path: Path) -> None:
+    import json
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from conference.rooms.room import Room
+    from conference.settings import Settings
+    from recorder.manifest import Manifest
+    from server.compose import build_app
+    from web.keys import RECORDING
+
+    app = build_app(Settings(data_dir=tmp_path))
+    async with TestClient(TestServer(app)) as client:
+        control = app[RECORDING]
+        room = Room("phong", "Phòng họp", "VP8")
+        recording = control.start_recording(room, "host.dinhhoa")
+        audio = Source(source_id="a", owner="05536", kind="audio", metrics=SfuMetrics())
+        audio.codec = "opus"
+        site = Participant(id="05536", name="Xã Chợ Chu", role=Role.PARTICIPANT)
+        site.sources = {"audio": audio}
+        recording.participant_joined(site)
+        # The first manifest is not on disk before the loop turns: the writer
+        # thread waits for it and takes nothing, as when the disk stalls. Its
+        # queue holds 500 frames; the last 100 of 600 have no room.
+        for packet in opus_packets(encode_opus(12.0)):
+            audio.push(packet)
+        stopped = await control.stop_recording(room.id)
+        assert stopped is not None
+        on_disk = read_manifest(tmp_path / "recordings" / stopped.id)
+        (track,) = on_disk.tracks
+        assert track.dropped_frames == 100 and track.frames == 500
+        with av.open(str(tmp_path / "recordings" / stopped.id / track.file)) as container:
+            assert sum(1 for p in container.demux(audio=0) if p.size) == 500
+
+        response = await client.get("/metrics")
+        assert response.status == 200
+        text = await response.text()
+    assert "# TYPE conference_recording_frames_dropped_total counter" in text
+    assert "\nconference_recording_frames_dropped_total 100\n" in text
+
+    # A manifest written before drops were counted reads as none dropped.
+    raw = json.loads((tmp_path / "recordings" / stopped.id / "manifest.json").read_text())
+    del raw["tracks"][0]["dropped_frames"]
+    assert Manifest.model_validate(raw).tracks[0].dropped_frames == 0

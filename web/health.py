@@ -10,7 +10,7 @@ from aiohttp import web
 
 from anpr_feed.manager import FeedManager
 from conference import __version__
-from web.keys import CONFERENCE, FEED_MANAGER, WATCHDOG
+from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, WATCHDOG
 from web.metrics_access import check_metrics_access
 
 _STARTED = time.time()
@@ -189,6 +189,13 @@ async def metrics(request: web.Request) -> web.Response:
             "How late the event loop answered the watchdog's latest heartbeat.",
             round(loop.lag_seconds, 4),
         )
+    _line(
+        out,
+        "conference_recording_frames_dropped_total",
+        "counter",
+        "Frames of recorded tracks not written because the disk fell behind.",
+        request.app[RECORDING].drops.frames,
+    )
     _feed_metrics(out, request.app[FEED_MANAGER])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _line(
