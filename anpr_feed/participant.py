@@ -13,9 +13,9 @@ import random
 import time
 
 from anpr_feed.manager import FeedRunner
-from conference.media.aiortc_glue import packetize_h264, packetize_vp8
 from conference.media.codecs import H264, VP8
 from conference.media.ntp import abs_send_time_bytes, ntp_now
+from conference.media.packetizers import packetize_h264, packetize_vp8
 from conference.rooms.participant import Participant
 from conference.sfu import MediaPacket, SfuMetrics, Source
 from conference.tokens import Role

@@ -33,15 +33,10 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from conference import offer_answer
 from conference.media import h264
-from conference.media.aiortc_glue import (
-    ForwardingReceiver,
-    disable_fast_receive,
-    enable_fast_receive,
-    make_forwarding_receiver,
-    make_slot_sender,
-    slim_unused_receiver,
-)
 from conference.media.dtls import handshake_failure, harden
+from conference.media.fast_receive import disable_fast_receive, enable_fast_receive
+from conference.media.forwarding_receiver import ForwardingReceiver, make_forwarding_receiver
+from conference.media.slot_sender import make_slot_sender, slim_unused_receiver
 from conference.settings import IceServer, VideoCodec
 from conference.sfu import SfuMetrics, Slot, Source, Subscription
 from conference.wire import WireMessage

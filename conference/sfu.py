@@ -9,7 +9,7 @@ path decodes, re-encodes or waits for a whole frame.
 
 The module is plain asyncio objects. It knows nothing of HTTP, rooms or
 storage, and the only aiortc-specific code lives in
-:mod:`conference.media.aiortc_glue`, behind :class:`RtpOutput`.
+:mod:`conference.media` (the aiortc glue modules), behind :class:`RtpOutput`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The pieces of aiortc_glue that stand in for library calls on the hot path."""
+"""The pieces of the aiortc glue that stand in for library calls on the hot path."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import struct
 import pylibsrtp
 import pytest
 
-from conference.media.aiortc_glue import LeanProtect
+from conference.media.srtp_output import LeanProtect
 
 
 def _session(key: bytes) -> pylibsrtp.Session:

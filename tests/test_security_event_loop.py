@@ -25,7 +25,7 @@ from aiortc.rate import RateCounter
 from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
-from conference.media import aiortc_glue
+from conference.media import bounded_estimators, ntp, rtcp
 from conference.watchdog import LoopWatchdog
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.peers import SignalingClient
@@ -59,7 +59,7 @@ def test_forwarding_receiver_stamps_both_receive_paths_with_one_clock():
         import asyncio, time
         from aiortc import RTCPeerConnection, clock
         from aiortc.rtp import RtpPacket
-        from conference.media.aiortc_glue import make_forwarding_receiver
+        from conference.media.forwarding_receiver import make_forwarding_receiver
         from conference.sfu import SfuMetrics, Source
 
         async def main():
@@ -93,7 +93,7 @@ def test_rate_counter_skips_a_gap_in_one_step():
     """aiortc's rate counter after a jump of 10^12 ms: emptied, not walked."""
     _run_isolated(
         """
-        import conference.media.aiortc_glue
+        import conference.media.bounded_estimators
         from aiortc.rate import RateCounter
         counter = RateCounter(1000, 8000)
         counter.add(1200, 5_000)
@@ -124,7 +124,7 @@ def _aiortc_add(counter: RateCounter, value: int, now_ms: int) -> None:
     if counter._origin_ms is None:
         counter._origin_ms = now_ms
     else:
-        aiortc_glue.AIORTC_ERASE_OLD(counter, now_ms)
+        bounded_estimators.AIORTC_ERASE_OLD(counter, now_ms)
     index = (counter._origin_index + now_ms - counter._origin_ms) % counter._window_size
     counter._buckets[index].count += 1
     counter._buckets[index].value += value
@@ -134,7 +134,7 @@ def _aiortc_add(counter: RateCounter, value: int, now_ms: int) -> None:
 
 def _aiortc_rate(counter: RateCounter, now_ms: int) -> int | None:
     if counter._origin_ms is not None:
-        aiortc_glue.AIORTC_ERASE_OLD(counter, now_ms)
+        bounded_estimators.AIORTC_ERASE_OLD(counter, now_ms)
         active = now_ms - counter._origin_ms + 1
         if counter._total.count > 0 and active > 1:
             return round(counter._scale * counter._total.value / active)
@@ -174,7 +174,7 @@ def test_arrival_clock_is_aiortcs_clock():
     """The fast path's clock is the slow path's clock (NTP milliseconds), cheaper."""
     from aiortc import clock
 
-    ours = aiortc_glue.arrival_clock_ms()
+    ours = ntp.arrival_clock_ms()
     theirs = clock.current_ms()
     assert abs(ours - theirs) < 60_000  # the same clock, read a moment apart
 
@@ -334,11 +334,11 @@ def test_a_compound_with_an_endless_nack_is_not_parsed():
     from aiortc.rtp import RtcpPacket, RtcpRrPacket
 
     report = bytes(RtcpRrPacket(ssrc=1, reports=[]))
-    honest = report + _nack(aiortc_glue.MAX_NACK_ITEMS)
-    assert aiortc_glue.rtcp_is_reasonable(honest)
+    honest = report + _nack(rtcp.MAX_NACK_ITEMS)
+    assert rtcp.rtcp_is_reasonable(honest)
     assert len(RtcpPacket.parse(honest)) == 2
-    assert not aiortc_glue.rtcp_is_reasonable(report + _nack(5000))
-    assert not aiortc_glue.rtcp_is_reasonable(_nack(aiortc_glue.MAX_NACK_ITEMS + 1) + report)
+    assert not rtcp.rtcp_is_reasonable(report + _nack(5000))
+    assert not rtcp.rtcp_is_reasonable(_nack(rtcp.MAX_NACK_ITEMS + 1) + report)
 
 
 def test_the_recorder_gives_up_a_frame_that_never_ends():

@@ -15,8 +15,8 @@ import urllib.request
 import pylibsrtp
 import pytest
 
-from conference.media import aiortc_glue
-from conference.media.aiortc_glue import LeanProtect
+from conference.media import srtp_output
+from conference.media.srtp_output import LeanProtect
 from tests.support.media import PacketTrack, encode_vp8
 from tests.support.peers import SignalingClient, whip_publish
 from tests.support.waiting import wait_until
@@ -49,7 +49,7 @@ def test_pylibsrtp_sessions_share_the_large_buffer_of_their_thread():
     one = _session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
     two = _session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
     assert one._cdata is two._cdata
-    assert len(one._cdata) >= aiortc_glue.MAX_UDP_PAYLOAD
+    assert len(one._cdata) >= srtp_output.MAX_UDP_PAYLOAD
     # aiortc's own calls (protect_rtcp, unprotect_rtcp) get the same room
     rtcp = bytes((0x80, 200, 0x05, 0xDC)) + (0x1234).to_bytes(4, "big") + os.urandom(6000)
     receiver = _session(pylibsrtp.Policy.SSRC_ANY_INBOUND)
@@ -59,7 +59,7 @@ def test_pylibsrtp_sessions_share_the_large_buffer_of_their_thread():
 def test_a_packet_larger_than_any_datagram_is_refused_not_mangled():
     protect = LeanProtect(_session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
     with pytest.raises(ValueError):
-        protect(_rtp(aiortc_glue.SRTP_BUFFER_BYTES))
+        protect(_rtp(srtp_output.SRTP_BUFFER_BYTES))
 
 
 def _metric(server, name: str) -> float:

@@ -1,3 +1,18 @@
 """Wire-level helpers of the media plane: RTP bytes, codec payload headers,
 send history, and the seams where aiortc is patched. Nothing here knows of
-rooms, HTTP or storage."""
+rooms, HTTP or storage.
+
+The aiortc glue, the only code that touches aiortc's (and aioice's and
+pylibsrtp's) private state, is these modules and no other:
+
+- ``fast_receive``: SRTP/SRTCP decrypted and routed inside aioice's UDP callback;
+- ``bounded_estimators``: aiortc's receive-side estimators bounded, built lazily;
+- ``srtp_output``: one large SRTP buffer per thread, a lean protect, a direct send;
+- ``forwarding_receiver`` / ``slot_sender``: aiortc's receiver and sender
+  classes swapped for ones that forward instead of decoding and encoding;
+- ``packetizers``: aiortc's VP8 and H.264 packetisers;
+- ``dtls``: DTLS cipher suites and handshake failures.
+
+The private names they use are why ``pyproject.toml`` pins aiortc to 1.16.*
+(and aioice to 0.13.*): re-check these modules before moving either on.
+"""

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
 VP8 = "VP8"
 H264 = "H264"
 OPUS = "opus"
@@ -147,3 +150,8 @@ def vp8_picture_state(payload: bytes) -> tuple[int | None, int, int | None]:
         return None, 0, None
     tl0 = payload[desc.tl0picidx_offset] if desc.tl0picidx_offset >= 0 else None
     return desc.picture_id, desc.picture_id_bits, tl0
+
+
+def primary_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
+    """The first negotiated codec that is not RTX: the one media is sent in."""
+    return next((c for c in codecs if not is_rtx(c)), None)

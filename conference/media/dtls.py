@@ -19,9 +19,9 @@ Here:
   that :func:`handshake_failure` can report it with our role and the peer's
   address.
 
-Like ``aiortc_glue``, this module reads aiortc's private state (the
-transport's certificate, role and SSL connection) and swaps classes of live
-objects (``obj.__class__ = Subclass``); aiortc is pinned to 1.16.* for that.
+Like the other aiortc glue modules (listed in ``conference/media/__init__.py``),
+this module reads aiortc's private state (the transport's certificate, role and
+SSL connection) and swaps classes of live objects (``obj.__class__ = Subclass``); aiortc is pinned to 1.16.* for that.
 """
 
 from __future__ import annotations

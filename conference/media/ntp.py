@@ -17,3 +17,16 @@ def ntp_now() -> int:
 def abs_send_time_bytes(ntp: int) -> bytes:
     """The 24-bit abs-send-time value (6.18 fixed point seconds) for an NTP time."""
     return ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
+
+
+def arrival_clock_ms() -> int:
+    """Arrival time in milliseconds on aiortc's clock (NTP milliseconds).
+
+    Every path that stamps a received packet for a bitrate estimator must use
+    one clock. aiortc's own receive task stamps with ``clock.current_ms()``
+    (milliseconds since 1900); a packet stamped with another clock (say
+    ``time.monotonic()``) next to one of those made aiortc's rate counter walk
+    the 10^12 milliseconds between the two, one by one, on the event loop.
+    This is the same clock without aiortc's datetime arithmetic.
+    """
+    return int((time.time() + NTP_EPOCH_OFFSET) * 1000)

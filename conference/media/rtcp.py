@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+from aiortc.rtp import RTCP_RTPFB
+
 _SR = struct.Struct("!BBHIQIII")
 
 
@@ -40,3 +42,23 @@ def round_trip_time(now_ntp: int, lsr: int, dlsr: int) -> float | None:
     if rtt > 0x7FFFFFFF:
         return None
     return rtt / 65536.0
+
+
+MAX_NACK_ITEMS = 64  # NACK FCI entries (up to 17 lost packets each) in one feedback packet
+
+
+def rtcp_is_reasonable(data: bytes) -> bool:
+    """Whether a (decrypted) compound RTCP packet is cheap enough to parse.
+
+    aiortc's parser expands every NACK entry into up to 17 numbers in Python:
+    a datagram of NACK entries is tens of thousands of steps, on the loop,
+    per packet. A receiver with honest losses names far fewer than 64 entries
+    (1,088 packets); a compound with a longer NACK is dropped unread.
+    """
+    pos, size = 0, len(data)
+    while pos + 4 <= size:
+        length = (int.from_bytes(data[pos + 2 : pos + 4], "big") + 1) * 4
+        if data[pos + 1] == RTCP_RTPFB and (length - 12) // 4 > MAX_NACK_ITEMS:
+            return False
+        pos += length
+    return True

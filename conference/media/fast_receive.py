@@ -1,0 +1,161 @@
+"""The fast receive path: SRTP and SRTCP handled inside aioice's UDP callback.
+
+aioice parses every datagram as STUN, then queues it for the DTLS transport's
+task, which decrypts and routes it: for a forwarder that is most of the cost of
+a received packet. Here a registered session's media is decrypted, parsed and
+handed to its :class:`ForwardingReceiver` or :class:`SlotSender` synchronously.
+
+aiortc glue: reads aiortc's private state (``RTCDtlsTransport._rx_srtp``,
+``_state``, ``_rtp_router``, ``_rtp_header_extensions_map``) and replaces
+aioice's ``StunProtocol.datagram_received``; ``pyproject.toml`` pins both.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pylibsrtp
+from aiortc import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpByePacket,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    is_rtcp,
+    unpack_remb_fci,
+)
+
+from conference.media.forwarding_receiver import ForwardingReceiver
+from conference.media.ntp import arrival_clock_ms
+from conference.media.rtcp import rtcp_is_reasonable
+from conference.media.slot_sender import SlotSender
+from conference.ratelog import RateLimitedLog
+from conference.tasks import spawn
+
+logger = logging.getLogger(__name__)
+RTCP_LOG = RateLimitedLog(logger)
+
+# aioice connection -> the DTLS transport on top of it, for sessions whose
+# media may take the fast receive path (see install_fast_demux).
+_FAST_RECEIVE: dict[Any, RTCDtlsTransport] = {}
+
+
+def enable_fast_receive(dtls: RTCDtlsTransport) -> None:
+    """Let SRTP packets for ``dtls`` skip aioice's queue and the DTLS task."""
+    _FAST_RECEIVE[dtls.transport._connection] = dtls
+
+
+def disable_fast_receive(dtls: RTCDtlsTransport) -> None:
+    """Forget ``dtls`` (its connection is closing)."""
+    _FAST_RECEIVE.pop(dtls.transport._connection, None)
+
+
+def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """Decrypt, parse and forward one RTP packet synchronously; False to fall back."""
+    srtp = dtls._rx_srtp
+    if srtp is None or dtls._state is not DtlsState.CONNECTED:
+        return False
+    arrival_ms = arrival_clock_ms()
+    try:
+        packet = RtpPacket.parse(srtp.unprotect(data), dtls._rtp_header_extensions_map)
+    except (ValueError, pylibsrtp.Error):
+        return True  # undecryptable or malformed: dropped, as aiortc would
+    receiver = dtls._rtp_router.route_rtp(packet)
+    if isinstance(receiver, ForwardingReceiver):
+        receiver.handle_rtp(packet, arrival_ms)
+    elif receiver is not None:
+        spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_ms))
+    return True
+
+
+def _rtcp_recipients(router: Any, packet: AnyRtcpPacket) -> list[Any]:
+    """``RtpRouter.route_rtcp`` without its per-call closure and ``typing`` work."""
+    found: list[Any] = []
+    if isinstance(packet, RtcpSrPacket):
+        found.append(router.ssrc_table.get(packet.ssrc))
+    elif isinstance(packet, RtcpByePacket):
+        found.extend(router.ssrc_table.get(source) for source in packet.sources)
+    if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+        found.extend(router.senders.get(report.ssrc) for report in packet.reports)
+    elif isinstance(packet, RtcpPsfbPacket | RtcpRtpfbPacket):
+        found.append(router.senders.get(packet.media_ssrc))
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                found.extend(router.senders.get(ssrc) for ssrc in unpack_remb_fci(packet.fci)[1])
+            except ValueError:
+                pass
+    # One call per recipient, as aiortc's set does, in the order they were found.
+    return [r for r in dict.fromkeys(found) if r is not None]
+
+
+def _receive_rtcp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """Decrypt, parse and route one compound RTCP packet right away; False to fall back.
+
+    Subscribers' receiver reports, REMB, NACK and PLI reach their slot
+    synchronously; what is for aiortc's own objects (a publisher's sender
+    report, a BYE) goes to their handler as aiortc would send it.
+    """
+    srtp = dtls._rx_srtp
+    if srtp is None or dtls._state is not DtlsState.CONNECTED:
+        return False
+    try:
+        plain = srtp.unprotect_rtcp(data)
+        if not rtcp_is_reasonable(plain):
+            RTCP_LOG.warning("dropped a compound RTCP packet with an oversized NACK")
+            return True
+        packets = RtcpPacket.parse(plain)
+    except (ValueError, pylibsrtp.Error):
+        return True  # undecryptable or malformed: dropped, as aiortc would
+    router = dtls._rtp_router
+    for packet in packets:
+        for recipient in _rtcp_recipients(router, packet):
+            if isinstance(recipient, SlotSender):
+                recipient.handle_rtcp(packet)
+            else:
+                spawn(recipient._handle_rtcp_packet(packet))
+    return True
+
+
+def install_fast_demux() -> None:
+    """Give media datagrams a short way in.
+
+    aioice parses every datagram as STUN (taking the ``ValueError`` as "not
+    STUN"), then queues it for the DTLS transport's task, which decrypts and
+    routes it. For a forwarder that is most of the cost of a received packet.
+    RFC 7983 tells the protocols apart by the first byte (STUN 0-3, DTLS 20-63,
+    RTP/RTCP 128-191): SRTP and SRTCP of a registered session are decrypted
+    and handled right here, anything else that cannot be STUN skips the STUN
+    parser.
+    """
+    from aioice.ice import StunProtocol
+
+    if getattr(StunProtocol.datagram_received, "_conference_fast", False):
+        return
+    original = StunProtocol.datagram_received
+
+    def datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if isinstance(data, bytes) and data and data[0] > 3:
+            if 127 < data[0] < 192:
+                dtls = _FAST_RECEIVE.get(self.receiver)
+                if dtls is not None:
+                    if is_rtcp(data):
+                        if _receive_rtcp_now(dtls, data):
+                            return
+                    elif _receive_rtp_now(dtls, data):
+                        return
+            self.receiver.data_received(data, self.local_candidate.component)
+            return
+        original(self, data, addr)
+
+    datagram_received._conference_fast = True  # type: ignore[attr-defined]
+    StunProtocol.datagram_received = datagram_received  # type: ignore[method-assign]
+
+
+install_fast_demux()
