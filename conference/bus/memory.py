@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 
-from conference.bus import base
-from conference.bus.base import Message
+from conference.bus.base import Message, QueuedSubscription
 
 
-class MemorySubscription:
+class MemorySubscription(QueuedSubscription):
     """One subscriber's queue of one channel."""
 
     def __init__(self, bus: MemoryBus, channel: str) -> None:
-        self.channel = channel
-        self.lagged = False
+        super().__init__(channel)
         self._bus = bus
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        self._closed = False
-
-    def deliver(self, message: Message) -> None:
-        if self._closed:
-            return
-        if self._queue.qsize() >= base.SUBSCRIBER_QUEUE_LIMIT:  # read now: tests lower it
-            self.lagged = True
-            return
-        self._queue.put_nowait(message)
 
     async def ready(self) -> None:
         return None  # active from the moment it exists
 
-    async def __aiter__(self) -> AsyncIterator[Message]:
-        while True:
-            message = await self._queue.get()
-            if message is None:
-                return
-            yield message
-
     async def close(self) -> None:
         if not self._closed:
-            self._closed = True
             self._bus._remove(self)
-            self._queue.put_nowait(None)
+            self._stop()
 
 
 class MemoryBus:

@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Literal
 
 from redis.asyncio import Redis
@@ -30,8 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from conference.bus import base
-from conference.bus.base import Message
+from conference.bus.base import Message, QueuedSubscription
 
 if TYPE_CHECKING:
     from conference.bus.base import BusSubscription, EventBus
@@ -43,37 +41,24 @@ log = logging.getLogger(__name__)
 _RECONNECT_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
-class RedisSubscription:
+class RedisSubscription(QueuedSubscription):
     """One subscriber's queue of one channel (see :class:`conference.bus.BusSubscription`)."""
 
     def __init__(self, bus: RedisBus, channel: str) -> None:
-        self.channel = channel
-        self.lagged = False
+        super().__init__(channel)
         self._bus = bus
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        self._closed = False
         # Set once Redis confirmed the SUBSCRIBE this subscriber waits for, or
         # once it ended (closed, or the SUBSCRIBE could not be sent: _error).
         self._ready = asyncio.Event()
         self._error: BaseException | None = None
 
-    def _deliver(self, message: Message) -> None:
-        if self._closed:
-            return
-        # Read at call time, so a test can lower the bound with monkeypatch.
-        if self._queue.qsize() >= base.SUBSCRIBER_QUEUE_LIMIT:
-            self.lagged = True
-            return
-        self._queue.put_nowait(message)
-
     def _end(self, error: BaseException | None = None) -> None:
         """Stop delivery and iteration (the bus already forgot this subscriber)."""
         if self._closed:
             return
-        self._closed = True
         self._error = error
         self._ready.set()
-        self._queue.put_nowait(None)
+        self._stop()
 
     async def ready(self) -> None:
         """Wait until Redis confirmed the subscription (at once if it already was).
@@ -84,14 +69,6 @@ class RedisSubscription:
         await self._ready.wait()
         if self._error is not None:
             raise self._error
-
-    async def __aiter__(self) -> AsyncIterator[Message]:
-        """Messages in the order they were published, until :meth:`close`."""
-        while True:
-            message = await self._queue.get()
-            if message is None:
-                return
-            yield message
 
     async def close(self) -> None:
         """Stop receiving; iteration ends after the messages already queued."""
@@ -271,7 +248,7 @@ class RedisBus:
                     log.warning("dropped a message on %s that is not JSON", channel)
                     return
                 if isinstance(message, dict):
-                    subscription._deliver(message)
+                    subscription.deliver(message)
 
     async def close(self) -> None:
         """Close every subscription, then the connections."""
