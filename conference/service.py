@@ -15,7 +15,6 @@ answers into HTTP and WebSocket messages.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from conference.access import Access
 from conference.attendance import Attendance
@@ -33,7 +32,6 @@ from conference.peer import SdpError
 from conference.permissions import Forbidden, Principal
 from conference.quality import QualitySampler
 from conference.rooms.console_events import CommandReply, ConsoleState
-from conference.rooms.events import RoomEvent
 from conference.rooms.roll_call import Quality, RollCall
 from conference.rooms.room import Room
 from conference.schedule import Scheduler
@@ -154,25 +152,8 @@ class Conference:
 
     # -- connections ----------------------------------------------------------------------
 
-    async def connect_browser(
-        self,
-        claims: TokenClaims,
-        record: RoomRecord,
-        *,
-        thumbnails: int,
-        publish_audio: bool,
-        publish_video: bool,
-        notify: Callable[[RoomEvent], None],
-    ) -> tuple[Connection, str]:
-        """A browser site joins: build its peer session and return our offer."""
-        return await self.peers.connect_browser(
-            claims,
-            record,
-            thumbnails=thumbnails,
-            publish_audio=publish_audio,
-            publish_video=publish_video,
-            notify=notify,
-        )
+    # A browser site joins through ``self.peers.connect_browser`` (its options are
+    # the signaling message's; repeating them here bought nothing).
 
     async def accept_answer(self, connection: Connection, sdp: str) -> None:
         """The browser's answer; afterwards its published sources are known."""

@@ -257,7 +257,7 @@ class SignalingSocket:
             self.error("room-not-found", str(exc), fatal=True)
             return
         try:
-            connection, offer = await self.conference.connect_browser(
+            connection, offer = await self.conference.peers.connect_browser(
                 claims,
                 record,
                 thumbnails=message.thumbnails,
