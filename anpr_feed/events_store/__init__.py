@@ -18,6 +18,7 @@ from anpr_feed.events_store.records import (
     PLATE_COLOURS,
     Outbreak,
     PlateEvent,
+    PlateQuery,
     WatchEntry,
     plate_query,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "OutbreakStore",
     "PlateEvent",
     "PlateEventStore",
+    "PlateQuery",
     "PlateStore",
     "WatchEntry",
     "WatchListStore",

@@ -12,11 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from anpr_feed.events_store.records import Outbreak, PlateEvent, WatchEntry
+from anpr_feed.events_store.records import Outbreak, PlateEvent, PlateQuery, WatchEntry
 
 
 class PlateEventStore(Protocol):
-    """Vehicle passes, searched by any part of the plate."""
+    """Vehicle passes, searched by any part of the plate.
+
+    Each engine subclasses this protocol and implements :meth:`search_plates`;
+    the keyword form callers use, :meth:`search_plate_events`, is written once,
+    here, and hands its criteria on as one :class:`PlateQuery`.
+    """
 
     async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
         """Store vehicle passes (ids unique), all or none."""
@@ -38,6 +43,12 @@ class PlateEventStore(Protocol):
         events kept for those units (a caller's scope: an event of no unit is
         in none).
         """
+        return await self.search_plates(
+            PlateQuery(plate, start, end, checkpoint, limit, feed_ids, unit_codes)
+        )
+
+    async def search_plates(self, criteria: PlateQuery) -> list[PlateEvent]:
+        """:meth:`search_plate_events` with its criteria in one record (each engine's)."""
         ...
 
     async def get_plate_event(self, event_id: str) -> PlateEvent:

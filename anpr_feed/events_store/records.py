@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -57,6 +58,19 @@ class Outbreak:
     created_by: str
     created_at: float
     unit_code: str | None = None  # the unit of the supervisor who marked it (None: an admin)
+
+
+@dataclass(frozen=True, slots=True)
+class PlateQuery:
+    """What a plate-event search asks for (see ``PlateEventStore.search_plate_events``)."""
+
+    plate: str | None = None  # any part of the plate, read as plate_query reads it
+    start: float | None = None  # the window: start <= at < end
+    end: float | None = None
+    checkpoint: str | None = None
+    limit: int = 100
+    feed_ids: Sequence[str] | None = None  # only these cameras
+    unit_codes: Sequence[str] | None = None  # only the events kept for these units
 
 
 def plate_query(text: str | None) -> str:

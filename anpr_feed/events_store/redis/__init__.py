@@ -26,7 +26,7 @@ last (both in Lua, so concurrent writers agree on "first" and "last"). A search
 either intersects trigram sets into candidate plates and merges their
 ``plate_events_of`` sets by time, or walks a time index newest first and tests
 each plate, whichever the counts say is cheaper (see
-:meth:`.search.RedisPlateSearch.search_plate_events`).
+:meth:`.search.RedisPlateSearch.search_plates`).
 
 Events stored before each kept its camera's unit get it once, before any
 plate event is read or written after an upgrade: the unit of their camera if

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from anpr_feed.events_store.records import PlateEvent, plate_query
+from anpr_feed.events_store.protocols import PlateEventStore
+from anpr_feed.events_store.records import PlateEvent, PlateQuery, plate_query
 from anpr_feed.events_store.redis.indexes import (
     RedisEventIndexes,
     event_from_json,
@@ -27,20 +28,11 @@ _SHORT_QUERY_COST = {1: 500, 2: 50}
 _MAX_WALKED_FEEDS = 64
 
 
-class RedisPlateSearch(RedisEventIndexes):
+class RedisPlateSearch(RedisEventIndexes, PlateEventStore):
     """The search half of the Redis plate-event store."""
 
-    async def search_plate_events(
-        self,
-        plate: str | None = None,
-        start: float | None = None,
-        end: float | None = None,
-        checkpoint: str | None = None,
-        limit: int = 100,
-        feed_ids: Sequence[str] | None = None,
-        unit_codes: Sequence[str] | None = None,
-    ) -> list[PlateEvent]:
-        """Passes whose plate contains ``plate`` (any part of it), newest first.
+    async def search_plates(self, criteria: PlateQuery) -> list[PlateEvent]:
+        """Passes whose plate contains ``criteria.plate`` (any part of it), newest first.
 
         ``plate`` is read as :func:`plate_query` reads it (letters and digits,
         upper case); the window is ``start <= at < end``; ``limit`` is
@@ -66,6 +58,9 @@ class RedisPlateSearch(RedisEventIndexes):
         the merge would cost (the plates it looks for only passed long ago,
         say) stops, and the merge answers.
         """
+        plate, start, end = criteria.plate, criteria.start, criteria.end
+        checkpoint, limit = criteria.checkpoint, criteria.limit
+        feed_ids, unit_codes = criteria.feed_ids, criteria.unit_codes
         query = plate_query(plate)
         limit = max(1, min(limit, _MAX_RESULTS))
         feeds = None if feed_ids is None else sorted(set(feed_ids))

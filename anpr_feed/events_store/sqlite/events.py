@@ -10,13 +10,14 @@ import sqlite3
 import string
 from collections.abc import Sequence
 
-from anpr_feed.events_store.records import PlateEvent, plate_query
+from anpr_feed.events_store.protocols import PlateEventStore
+from anpr_feed.events_store.records import PlateEvent, PlateQuery, plate_query
 from conference.store import Conflict, NotFound
 from conference.store.sqlite import SqliteAggregate
 from conference.store.sqlite.engine import insert_sql, row
 
 
-class SqlitePlateEvents(SqliteAggregate):
+class SqlitePlateEvents(SqliteAggregate, PlateEventStore):
     """:class:`~anpr_feed.events_store.protocols.PlateEventStore` on SQLite."""
 
     async def add_plate_events(self, events: Sequence[PlateEvent]) -> None:
@@ -38,17 +39,8 @@ class SqlitePlateEvents(SqliteAggregate):
 
         await self._run(insert)
 
-    async def search_plate_events(
-        self,
-        plate: str | None = None,
-        start: float | None = None,
-        end: float | None = None,
-        checkpoint: str | None = None,
-        limit: int = 100,
-        feed_ids: Sequence[str] | None = None,
-        unit_codes: Sequence[str] | None = None,
-    ) -> list[PlateEvent]:
-        """Passes whose plate contains ``plate`` (any part of it), newest first.
+    async def search_plates(self, criteria: PlateQuery) -> list[PlateEvent]:
+        """Passes whose plate contains ``criteria.plate`` (any part of it), newest first.
 
         Three characters or more: the trigram index gives the matching events
         (a few thousand at most at a million events), which are then filtered
@@ -59,6 +51,9 @@ class SqlitePlateEvents(SqliteAggregate):
         are rare, and they are read from an index that holds them instead
         (the trigrams holding the short part, or the units' or feeds' own index).
         """
+        plate, start, end = criteria.plate, criteria.start, criteria.end
+        checkpoint, limit = criteria.checkpoint, criteria.limit
+        feed_ids, unit_codes = criteria.feed_ids, criteria.unit_codes
         query = plate_query(plate)
         if (feed_ids is not None and not feed_ids) or (unit_codes is not None and not unit_codes):
             return []
