@@ -79,6 +79,21 @@ def _seconds(frame: av.VideoFrame | av.AudioFrame, stream_time_base: Any) -> flo
     return None if time_base is None else float(frame.pts * time_base)
 
 
+def _readable_packets(container: Any, stream: Any, path: Path) -> Iterator[av.Packet]:
+    """The packets of ``stream`` in order, as far as the file is readable."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except (av.FFmpegError, OSError) as error:
+            # Truncated or corrupt past this point: render what came before.
+            log.warning("%s: unreadable after this point (%s)", path, error)
+            return
+        yield packet
+
+
 def decode_video(path: Path) -> Iterator[tuple[float, av.VideoFrame]]:
     """``(media seconds, frame)`` of every decodable frame of a video track file, in order,
     as far as the file is readable."""
@@ -90,17 +105,8 @@ def decode_video(path: Path) -> Iterator[tuple[float, av.VideoFrame]]:
     codec.thread_type = "AUTO"
     name = codec.name
     try:
-        packets = container.demux(stream)
         need_keyframe = True
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except (av.FFmpegError, OSError) as error:
-                # Truncated or corrupt past this point: render what came before.
-                log.warning("%s: unreadable after this point (%s)", path, error)
-                break
+        for packet in _readable_packets(container, stream, path):
             if packet.size == 0:
                 continue  # the demuxer's end-of-stream marker; flushed below
             if need_keyframe and not _is_keyframe(name, packet):
@@ -133,15 +139,7 @@ def decode_audio(path: Path) -> Iterator[tuple[float, int, FloatArray]]:
     container, stream = opened
     codec = stream.codec_context
     try:
-        packets = container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except (av.FFmpegError, OSError) as error:
-                log.warning("%s: unreadable after this point (%s)", path, error)
-                break
+        for packet in _readable_packets(container, stream, path):
             try:
                 frames = codec.decode(packet if packet.size else None)
             except av.FFmpegError as error:
