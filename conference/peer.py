@@ -3,7 +3,7 @@
 A :class:`PeerSession` owns an ``RTCPeerConnection`` whose transceivers are
 fixed at creation: up to two that receive the site's microphone and camera
 (each feeding a :class:`~conference.sfu.Source`), and the site's receive
-slots (each a :class:`~conference.sfu.Slot`). Browsers get an offer from the
+slots (each a :class:`~conference.slot.Slot`). Browsers get an offer from the
 server; WHIP and WHEP clients bring their own offer and get an answer.
 """
 
@@ -38,7 +38,8 @@ from conference.media.fast_receive import disable_fast_receive, enable_fast_rece
 from conference.media.forwarding_receiver import ForwardingReceiver, make_forwarding_receiver
 from conference.media.slot_sender import make_slot_sender, slim_unused_receiver
 from conference.settings import IceServer, VideoCodec
-from conference.sfu import SfuMetrics, Slot, Source, Subscription
+from conference.sfu import SfuMetrics, Source
+from conference.slot import Slot, Subscription
 from conference.wire import WireMessage
 
 logger = logging.getLogger(__name__)

@@ -148,7 +148,8 @@ async def test_answer_that_sends_on_a_slot_is_refused():
 
 
 async def test_nack_without_rtx_resends_the_same_packet():
-    from conference.sfu import MediaPacket, Slot, SlotConfig, Source
+    from conference.sfu import MediaPacket, Source
+    from conference.slot import Slot, SlotConfig
 
     sent: list[bytes] = []
 

@@ -304,7 +304,7 @@ async def test_join_leave_loop_with_abs_send_time_keeps_the_server_answering(ser
 
 def test_a_nack_flood_gets_at_most_a_history_of_retransmissions():
     """A subscriber NACKing every packet it was sent, again and again, is not an amplifier."""
-    from conference.sfu import RETRANSMIT_BURST
+    from conference.slot import RETRANSMIT_BURST
     from tests.support.slots import make_slot, make_source, video_packets
 
     slot, output, metrics = make_slot()

@@ -11,10 +11,9 @@ from conference.sfu import (
     KEYFRAME_REQUEST_INTERVAL,
     MediaPacket,
     SfuMetrics,
-    Slot,
-    SlotConfig,
     seq_newer,
 )
+from conference.slot import Slot, SlotConfig
 from tests.support.slots import FakeOutput, make_slot, make_source, video_packets
 
 

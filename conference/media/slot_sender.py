@@ -36,7 +36,7 @@ from conference.media.codecs import primary_codec
 from conference.media.ntp import ntp_now
 from conference.media.rtcp import round_trip_time
 from conference.media.srtp_output import DtlsRtpOutput
-from conference.sfu import ReceptionReport, Slot, SlotConfig, Subscription
+from conference.slot import ReceptionReport, Slot, SlotConfig, Subscription
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"

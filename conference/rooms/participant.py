@@ -11,7 +11,8 @@ from conference.rooms.events import ParticipantInfo, RoomEvent
 from conference.tokens import Role
 
 if TYPE_CHECKING:
-    from conference.sfu import Slot, Source
+    from conference.sfu import Source
+    from conference.slot import Slot
 
 
 @dataclass(eq=False)

@@ -11,7 +11,8 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from conference.sfu import MediaPacket, SfuMetrics, Slot, SlotConfig, Source
+from conference.sfu import MediaPacket, SfuMetrics, Source
+from conference.slot import Slot, SlotConfig
 from tests.support.media import encode_vp8
 
 EXT_MAP = HeaderExtensionsMap()

@@ -1,0 +1,358 @@
+"""A subscriber's slots: fixed outgoing streams whose source can change.
+
+A :class:`Slot` is the :class:`~conference.sfu.Sink` that rewrites each
+packet's header (SSRC, payload type, sequence number, timestamp, header
+extensions) for its subscriber's stream and sends it straight away through its
+:class:`~conference.sfu.RtpOutput`; it answers NACKs from its send history and
+passes keyframe requests on to its source. A :class:`Subscription` is one
+subscriber's slots and the RTCP sender reports that describe them.
+
+Part of the media plane, as :mod:`conference.sfu` is: plain asyncio objects,
+nothing of HTTP, rooms or storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from conference.media.codecs import VP8, rewrite_vp8_picture_id, vp8_picture_state
+from conference.media.history import SendHistory
+from conference.media.ntp import ntp_now
+from conference.media.rtcp import build_sdes, build_sender_report
+from conference.sfu import CLOCK_RATES, MediaPacket, RtpOutput, SfuMetrics, Source
+
+# Retransmissions a slot may send: a burst of a whole send history, then this
+# many per second (a 2.5 Mbit/s stream losing a third of its packets needs
+# ~100). A subscriber's NACKs must not turn the server into an amplifier.
+RETRANSMIT_BURST = 512
+RETRANSMIT_PER_SECOND = 400.0
+
+_RTP_HEADER = struct.Struct("!BBHII")
+
+
+@dataclass
+class SlotConfig:
+    """What negotiation decided for one subscriber stream."""
+
+    ssrc: int
+    payload_type: int
+    rtx_ssrc: int | None = None
+    rtx_payload_type: int | None = None
+    audio_level_id: int | None = None
+    abs_send_time_id: int | None = None
+
+
+@dataclass
+class ReceptionReport:
+    """The latest RTCP receiver report about a slot, for connection quality."""
+
+    fraction_lost: float = 0.0
+    packets_lost: int = 0
+    jitter: int = 0
+    round_trip_time: float | None = None
+    remb_bitrate: int | None = None
+    updated_at: float = field(default_factory=time.monotonic)
+
+
+class Slot:
+    """One receive slot of a subscriber: a fixed outgoing stream whose source can change.
+
+    The subscriber sees one SSRC with continuous sequence numbers and
+    timestamps whichever site currently feeds it, so switching the active
+    speaker needs no renegotiation. A video slot that gets a new source waits
+    for that source's next keyframe (and asks for it) before forwarding.
+    """
+
+    def __init__(
+        self, name: str, kind: str, metrics: SfuMetrics, output: RtpOutput | None = None
+    ) -> None:
+        if kind not in CLOCK_RATES:
+            raise ValueError(f"unknown media kind {kind!r}")
+        self.name = name
+        self.kind = kind
+        self.metrics = metrics
+        self.clock_rate = CLOCK_RATES[kind]
+        self.output = output
+        self.config: SlotConfig | None = None
+        self.source: Source | None = None
+        self.report = ReceptionReport()
+        # Audio is not NACKed (no "nack" feedback is negotiated for Opus): no history.
+        self.history: SendHistory | None = SendHistory() if kind == "video" else None
+        # counters for RTCP sender reports and stats
+        self.packets_sent = 0
+        self.octets_sent = 0
+        self.last_rtp_timestamp = 0
+        self.last_ntp = 0
+        self.keyframe_waits = 0
+        # forwarding state
+        self._started_source = False  # offsets computed for the current source
+        self._sent_any = False
+        self._first_in_seq = 0
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._max_out_seq = random.getrandbits(15)  # lower half: avoids SRTP rollover trouble
+        self._max_out_ts = random.getrandbits(32)
+        self._last_send = 0.0
+        self._last_payload = b""
+        self._pid_delta = 0
+        self._tl0_delta = 0
+        self._munge_picture_id = False
+        self._rtx_seq = random.getrandbits(15)
+        self._rtx_tokens = float(RETRANSMIT_BURST)
+        self._rtx_refilled = time.monotonic()
+        self._header_byte0 = 0x80
+        self._pt = 0
+        self._ssrc = 0
+        self._audio_ext: list[bytes] = []
+        self._video_ext_prefix = b""
+        metrics.slots += 1
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r}, source={self.source!r})"
+
+    # -- negotiation and assignment -------------------------------------------------
+
+    def configure(self, config: SlotConfig, output: RtpOutput) -> None:
+        """Apply the negotiated parameters; packets flow once this is done."""
+        self.config = config
+        self.output = output
+        self._pt = config.payload_type
+        self._ssrc = config.ssrc
+        if self.kind == "audio" and config.audio_level_id is not None:
+            prefix = bytes((0xBE, 0xDE, 0x00, 0x01, config.audio_level_id << 4))
+            # 256 possible level bytes: build each extension block once.
+            self._audio_ext = [prefix + bytes((v, 0, 0)) for v in range(256)]
+        if self.kind == "video" and self.source is not None:
+            # Ask now that packets can flow: a keyframe that came while the
+            # subscriber was still connecting went nowhere.
+            self._started_source = False
+            self.source.request_keyframe()
+        if self.kind == "video" and config.abs_send_time_id is not None:
+            self._video_ext_prefix = bytes(
+                (0xBE, 0xDE, 0x00, 0x01, (config.abs_send_time_id << 4) | 2)
+            )
+
+    def assign(self, source: Source | None) -> bool:
+        """Feed this slot from ``source`` (None empties it); True if it changed."""
+        if source is self.source:
+            return False
+        if source is not None and source.kind != self.kind:
+            raise ValueError(f"cannot put a {source.kind} source in {self.kind} slot {self.name}")
+        if self.source is not None:
+            self.source.remove_sink(self)
+        self.source = source
+        self._started_source = False
+        if source is not None:
+            source.add_sink(self)
+            if self.kind == "video" and self.output is not None and self.config is not None:
+                source.request_keyframe()  # else configure() asks, once packets can flow
+        return True
+
+    def close(self) -> None:
+        """Detach from the source; the slot sends nothing more."""
+        if self.source is not None:
+            self.source.remove_sink(self)
+            self.source = None
+        self.output = None
+        self.metrics.slots -= 1
+
+    # -- Sink -----------------------------------------------------------------------
+
+    def on_source_ended(self, source: Source) -> None:
+        if source is self.source:
+            self.source = None
+            self._started_source = False
+
+    def on_packet(self, source: Source, packet: MediaPacket) -> None:
+        output = self.output
+        if source is not self.source:
+            return
+        if output is None or self.config is None:
+            self.metrics.packets_dropped += 1  # the subscriber is still connecting
+            return
+        if not self._started_source:
+            if not packet.keyframe:
+                # A decoder cannot start mid-GOP: wait, and make sure we asked.
+                self.keyframe_waits += 1
+                self.metrics.packets_dropped += 1
+                source.request_keyframe()
+                return
+            self._start_source(source, packet)
+        elif (packet.sequence_number - self._first_in_seq) & 0xFFFF >= 0x8000:
+            # Sent before the point we switched at: its output number is taken.
+            return
+
+        out_seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        payload = packet.payload
+        if self._munge_picture_id and payload:
+            payload = rewrite_vp8_picture_id(payload, self._pid_delta, self._tl0_delta)
+
+        if self._video_ext_prefix:
+            ext = self._video_ext_prefix + packet.abs_send_time
+        elif self._audio_ext and packet.audio_level is not None:
+            ext = self._audio_ext[packet.audio_level]
+        else:
+            ext = b""
+        header = _RTP_HEADER.pack(
+            0x90 if ext else 0x80,
+            (packet.marker << 7) | self._pt,
+            out_seq,
+            out_ts,
+            self._ssrc,
+        )
+        if self.history is not None:
+            self.history.put(out_seq, out_ts, packet.marker, ext, payload)
+        if not output.send_rtp(header + ext + payload):
+            self.metrics.packets_dropped += 1
+            return
+
+        if 0 < (out_seq - self._max_out_seq) & 0xFFFF < 0x8000:
+            self._max_out_seq = out_seq
+        if 0 < (out_ts - self._max_out_ts) & 0xFFFFFFFF < 0x80000000 or not self._sent_any:
+            self._max_out_ts = out_ts
+            self.last_rtp_timestamp = out_ts
+            self.last_ntp = packet.ntp or ntp_now()
+        self._sent_any = True
+        self._last_send = packet.arrival
+        self._last_payload = payload
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
+        metrics = self.metrics
+        metrics.packets_out += 1
+        metrics.bytes_out += 12 + len(ext) + len(payload)
+        if packet.marker and self.kind == "video":
+            metrics.frames_out += 1
+
+    def _start_source(self, source: Source, packet: MediaPacket) -> None:
+        """Compute the offsets that splice ``source`` onto this slot's stream."""
+        self._first_in_seq = packet.sequence_number
+        self._seq_offset = (self._max_out_seq + 1 - packet.sequence_number) & 0xFFFF
+        if self._sent_any:
+            elapsed = max(packet.arrival - self._last_send, 0.001)
+            gap = max(1, int(elapsed * self.clock_rate))
+        else:
+            gap = 0
+        self._ts_offset = (self._max_out_ts + gap - packet.timestamp) & 0xFFFFFFFF
+        self._munge_picture_id = False
+        self._pid_delta = self._tl0_delta = 0
+        if source.codec == VP8 and self._sent_any and self._last_payload:
+            last_pid, bits, last_tl0 = vp8_picture_state(self._last_payload)
+            pid, new_bits, tl0 = vp8_picture_state(packet.payload)
+            if last_pid is not None and pid is not None and bits == new_bits:
+                self._pid_delta = last_pid + 1 - pid
+            if last_tl0 is not None and tl0 is not None:
+                self._tl0_delta = last_tl0 + 1 - tl0
+            self._munge_picture_id = bool(self._pid_delta or self._tl0_delta)
+        self._started_source = True
+
+    # -- feedback from the subscriber -----------------------------------------------
+
+    def handle_nack(self, lost: list[int]) -> None:
+        """Resend what the subscriber lost, as RTX when it was negotiated."""
+        self.metrics.nacks_received += 1
+        output, config = self.output, self.config
+        if output is None or config is None:
+            return
+        history = self.history
+        if history is None:
+            return
+        now = time.monotonic()
+        tokens = min(
+            float(RETRANSMIT_BURST),
+            self._rtx_tokens + (now - self._rtx_refilled) * RETRANSMIT_PER_SECOND,
+        )
+        self._rtx_refilled = now
+        # Each number once, and no more of them than the history could hold.
+        wanted = list(dict.fromkeys(lost[: 2 * RETRANSMIT_BURST]))[:RETRANSMIT_BURST]
+        for index, seq in enumerate(wanted):
+            if tokens < 1.0:
+                self.metrics.retransmissions_refused += len(wanted) - index
+                break
+            entry = history.get(seq)
+            if entry is None:
+                continue
+            tokens -= 1.0
+            timestamp, marker, ext, payload = entry
+            flags = 0x90 if ext else 0x80
+            if config.rtx_payload_type is not None and config.rtx_ssrc is not None:
+                # RFC 4588: RTX SSRC and sequence, same timestamp, original seq first.
+                data = (
+                    _RTP_HEADER.pack(
+                        flags,
+                        (marker << 7) | config.rtx_payload_type,
+                        self._rtx_seq,
+                        timestamp,
+                        config.rtx_ssrc,
+                    )
+                    + ext
+                    + seq.to_bytes(2, "big")
+                    + payload
+                )
+                self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+            else:
+                data = _RTP_HEADER.pack(flags, (marker << 7) | self._pt, seq, timestamp, self._ssrc)
+                data += ext + payload
+            if output.send_rtp(data):
+                self.metrics.retransmissions += 1
+        self._rtx_tokens = tokens
+
+    def handle_keyframe_request(self) -> None:
+        """The subscriber lost a picture: pass the request on to the source."""
+        self.metrics.keyframe_requests_received += 1
+        if self.source is not None:
+            self.source.request_keyframe()
+
+
+class Subscription:
+    """The slots of one subscriber and the RTCP sender reports that describe them."""
+
+    def __init__(self, slots: list[Slot], cname: str) -> None:
+        self.slots = slots
+        self.cname = cname
+        self._reporter: asyncio.Task[None] | None = None
+
+    def start_reports(self, send_rtcp: Callable[[bytes], bool], interval: float = 1.0) -> None:
+        """Send SR + SDES for every active slot about once per ``interval``."""
+        if self._reporter is None:
+            self._reporter = asyncio.ensure_future(self._report_loop(send_rtcp, interval))
+
+    async def _report_loop(self, send_rtcp: Callable[[bytes], bool], interval: float) -> None:
+        try:
+            while True:
+                # RFC 3550 6.2: randomise the interval to avoid synchronised bursts.
+                await asyncio.sleep(interval * (0.5 + random.random()))
+                packet = self.sender_reports()
+                if packet:
+                    send_rtcp(packet)
+        except asyncio.CancelledError:
+            pass
+
+    def sender_reports(self) -> bytes:
+        """One compound RTCP packet: an SR and an SDES CNAME per active slot."""
+        out = b""
+        for slot in self.slots:
+            if slot.config is None or not slot.packets_sent:
+                continue
+            out += build_sender_report(
+                slot.config.ssrc,
+                slot.last_ntp,
+                slot.last_rtp_timestamp,
+                slot.packets_sent,
+                slot.octets_sent,
+            )
+            out += build_sdes(slot.config.ssrc, self.cname)
+        return out
+
+    def close(self) -> None:
+        """Stop reporting and detach every slot."""
+        if self._reporter is not None:
+            self._reporter.cancel()
+            self._reporter = None
+        for slot in self.slots:
+            slot.close()
