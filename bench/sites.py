@@ -1,0 +1,230 @@
+"""Site simulator: N simulated sites in one meeting, the server's and our own cost measured.
+
+    python bench/sites.py --sites N --profile province [--seconds S]
+                          [--url BASE_URL --server-pid PID --data-dir DIR] [--serve-args "..."]
+
+Each simulated site is a real WebRTC peer (ICE, DTLS, SRTP) that joins over
+the meeting WebSocket protocol as a browser does (docs/protocol.md), publishes
+a pre-encoded VP8 640x360 30 fps clip and Opus with RFC 6464 audio levels,
+and receives what the SFU sends it (main + 8 thumbnails + 3 audio slots).
+Profile ``province``: site 0 speaks, every other site is silent. Most sites
+only count what they receive; ``--checking`` sites (default 2) also
+reassemble every VP8 frame and compare its bytes with the clip. Sites are
+spread over worker processes (``--per-worker``); their CPU is measured apart
+from the server's (``/proc/<pid>/stat``).
+
+Without ``--url`` it starts its own ``conference serve`` on a scratch data
+directory (``--serve-args`` passed through). With ``--url`` it uses a running
+server: ``--server-pid`` is its process (for its CPU) and ``--data-dir`` its
+data directory, from which the simulator reads the token key (``secret.key``,
+or ``CONFERENCE_SECRET`` from the environment as the server has it) and where
+it creates the room (``conference room create``) unless ``--room`` names one.
+
+After the window the speaker changes (site 1 speaks, site 0 falls silent) and
+the time until every site receives the new speaker's video is reported.
+Emulated links (network namespaces + tc netem) are not built yet.
+
+Progress goes to stderr; the last line of stdout is one JSON object. Method
+and results: docs/benchmarks.md, "Issue 10: the site simulator and the baseline".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # tests.support and the server's packages
+
+from forwarding_parts.clip import FPS, load_clip  # noqa: E402
+from forwarding_parts.cpu import machine_busy, process_cpu_seconds  # noqa: E402
+from forwarding_parts.progress import log  # noqa: E402
+from sites_parts.report import Sample, speaker_change, summarise  # noqa: E402
+from sites_parts.site import SiteSpec  # noqa: E402
+from sites_parts.target import ServerTarget  # noqa: E402
+from sites_parts.worker import SiteWorker  # noqa: E402
+
+PROFILES = ("province",)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sites", type=int, required=True, help="simulated sites (N)")
+    parser.add_argument("--profile", choices=PROFILES, default="province")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measurement window")
+    parser.add_argument("--url", help="base URL of a running server (default: start our own)")
+    parser.add_argument("--server-pid", type=int, help="with --url: the server's process id")
+    parser.add_argument(
+        "--data-dir", type=Path, help="with --url: the server's data directory (token key, room)"
+    )
+    parser.add_argument("--room", help="an existing room id (default: create one)")
+    parser.add_argument(
+        "--serve-args", default="", help="extra arguments for our own `conference serve`"
+    )
+    parser.add_argument("--per-worker", type=int, default=20, help="sites per worker process")
+    parser.add_argument("--checking", type=int, default=2, help="sites that check every frame")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before the window")
+    parser.add_argument("--clip-seconds", type=float, default=10.0, help="length of the clip")
+    parser.add_argument(
+        "--no-speaker-change", action="store_true", help="skip the speaker change at the end"
+    )
+    parser.add_argument(
+        "--cprofile", type=Path, help="write each worker's cProfile stats into this directory"
+    )
+    args = parser.parse_args(argv)
+    if args.sites < 2:
+        parser.error("--sites must be at least 2")
+    return args
+
+
+def site_specs(target: ServerTarget, args: argparse.Namespace) -> list[SiteSpec]:
+    """The province profile: site 0 speaks; sites 1.. are silent; a few check frames."""
+    frame = 1 / FPS
+    return [
+        SiteSpec(
+            index=i,
+            name=f"Điểm cầu {i:03d}",
+            token=target.token(f"Điểm cầu {i:03d}", f"site-{i:03d}"),
+            speaking=i == 0,
+            checking=1 <= i <= args.checking,
+            phase=(i * 0.381966) % 1.0 * frame,  # spread over a frame interval, like real sites
+        )
+        for i in range(args.sites)
+    ]
+
+
+def sample(target: ServerTarget, workers: list[SiteWorker]) -> Sample:
+    return Sample(
+        wall=time.time(),
+        server_cpu=process_cpu_seconds(target.pid),
+        workers_cpu=[process_cpu_seconds(w.pid) for w in workers],
+        metrics=target.metrics(),
+    )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Start everything, measure one window, stop everything; the result."""
+    clip, clip_file = load_clip(args.clip_seconds)
+    target = ServerTarget(args)
+    context = multiprocessing.get_context("spawn")
+    count = max(1, math.ceil(args.sites / args.per_worker))
+    workers: list[SiteWorker] = []
+    try:
+        workers = [
+            SiteWorker(f"sites-{i}", clip_file, context, args.cprofile) for i in range(count)
+        ]
+        specs = site_specs(target, args)
+        log(f"{args.sites} sites in {count} worker processes, room {target.room}")
+        for worker in workers:
+            worker.wait_ready()
+        t0 = time.time() + 1.0
+        started = time.time()
+        # The speaker first, so the others find it speaking; then everyone else.
+        workers[0].call("join", target.base_url, target.room, specs[:1], t0, timeout=90)
+        for i, worker in enumerate(workers):
+            worker.send("join", target.base_url, target.room, specs[1:][i::count], t0)
+        joins = [item for w in workers for item in w.result(60 + 2 * args.sites)]
+        failed = [j for j in joins if j["error"]]
+        log(
+            f"{len(joins) - len(failed) + 1} sites joined in {time.time() - started:.1f} s"
+            + (f"; {len(failed)} failed, e.g. {failed[0]['error']}" if failed else "")
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status: dict[str, Any] = {}
+            for worker in workers:
+                status.update(worker.call("status"))
+            waiting = [n for n, s in status.items() if not s["error"] and s["video_frames"] == 0]
+            if not waiting:
+                break
+            time.sleep(0.5)
+        else:
+            log(f"{len(waiting)} sites still receive no video; going on")
+        time.sleep(args.warmup)
+        background = _machine_sample()
+        for worker in workers:
+            worker.call("mark")
+        first = sample(target, workers)
+        log(f"measuring {args.seconds:.0f} s")
+        time.sleep(args.seconds)
+        last = sample(target, workers)
+        machine = _machine_cpu_percent(background)
+        reports = [r for w in workers for r in w.call("report", timeout=120)]
+        result = summarise(args.sites, first, last, reports, os.cpu_count() or 1)
+        ours = result["server_cpu_percent_of_core"] + result["simulator_cpu_percent_of_core"]
+        result["other_processes_cpu_percent"] = round(max(0.0, machine - ours), 1)
+        result["server_saturated"] = result["server_cpu_percent_of_core"] > 90
+        if not args.no_speaker_change:
+            result["speaker_change"] = _change_speaker(workers, specs, reports)
+    finally:
+        for worker in workers:
+            worker.stop()
+        target.stop()
+    result["profile"] = args.profile
+    result["server_log"] = target.log_problems()
+    result["server"] = "own" if args.url is None else args.url
+    result["clip"] = {"fps": FPS, "seconds": args.clip_seconds, **_clip_rate(clip)}
+    if target.scratch is not None and not result["server_log"].get("problem_lines"):
+        shutil.rmtree(target.scratch, ignore_errors=True)  # keep the log when it says something
+    return result
+
+
+def _change_speaker(
+    workers: list[SiteWorker], specs: list[SiteSpec], reports: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Site 1 starts speaking, site 0 stops: how long until every site sees site 1."""
+    new = specs[1].name
+    new_id = next(r["id"] for r in reports if r["name"] == new)
+    switched = min(w.call("speak", {specs[0].name: False, new: True}) for w in workers)
+    deadline = time.monotonic() + 15
+    while True:
+        arrivals: dict[str, Any] = {}
+        for worker in workers:
+            arrivals.update(worker.call("main_arrivals", new_id))
+        change = speaker_change(arrivals, switched, new)
+        if change["video_all_ms"] is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    log(f"speaker change: every site has the new speaker's video after {change['video_all_ms']} ms")
+    return change
+
+
+def _clip_rate(clip: Any) -> dict[str, Any]:
+    sizes = [len(p) for p in clip.video.payloads]
+    return {"video_kbps": round(sum(sizes) * 8 * FPS / len(sizes) / 1000)}
+
+
+def _machine_sample() -> tuple[float, float, float]:
+    busy, total = machine_busy()
+    return busy, total, time.time()
+
+
+def _machine_cpu_percent(before: tuple[float, float, float]) -> float:
+    """Percent of one core the whole machine used since ``before``."""
+    busy, total = machine_busy()
+    cores = os.cpu_count() or 1
+    return (busy - before[0]) / max(1.0, total - before[1]) * 100 * cores
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run(args)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The run's JSON: server and simulator CPU, delivery, latency, bandwidth per site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+RECEIVED = "conference_rtp_packets_received_total"
+FORWARDED = "conference_rtp_packets_forwarded_total"
+FRAMES = "conference_video_frames_forwarded_total"
+DROPPED = "conference_packets_dropped_total"
+
+
+@dataclass
+class Sample:
+    """CPU seconds (server, each worker) and the server's counters at one moment."""
+
+    wall: float
+    server_cpu: float
+    workers_cpu: list[float]
+    metrics: dict[str, float]
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank); None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarise(
+    sites: int,
+    first: Sample,
+    last: Sample,
+    reports: list[dict[str, Any]],
+    cores: int,
+) -> dict[str, Any]:
+    """The contract's keys (and more) from the window's edges and every site's report."""
+    window = last.wall - first.wall
+    server_cpu = last.server_cpu - first.server_cpu
+    simulator_cpu = sum(last.workers_cpu) - sum(first.workers_cpu)
+
+    def delta(name: str) -> float:
+        return last.metrics.get(name, 0.0) - first.metrics.get(name, 0.0)
+
+    received, forwarded = delta(RECEIVED), delta(FORWARDED)
+    joined = [r for r in reports if r["error"] is None]
+    deliveries = [
+        r["received_packets"] / r["expected_packets"] for r in joined if r["expected_packets"] > 0
+    ]
+    delays = [d * 1000 for r in reports for d in r["delays"]]
+    down = [r["down_bytes"] * 8 / window / 1000 for r in joined]
+    up = [r["up_bytes"] * 8 / window / 1000 for r in joined]
+    seen = {who for r in joined for who in r["slots"].values() if who}
+    silent_up = [u for r, u in zip(joined, up, strict=True) if not r["speaking"]]
+    unseen_up = [u for r, u in zip(joined, up, strict=True) if r["id"] not in seen]
+    lag = [x * 1000 for r in reports for x in r["send_lag"]]
+    checked = sum(r["frames_checked"] for r in reports)
+    identical = sum(r["frames_identical"] for r in reports)
+    return {
+        "sites": sites,
+        "sites_joined": len(joined),
+        "window_s": round(window, 2),
+        "server_cpu_ms_per_site_per_s": _round(server_cpu * 1000 / window / sites),
+        "server_cpu_percent_of_core": round(server_cpu / window * 100, 1),
+        "server_cpu_us_per_received_packet": _round(
+            server_cpu * 1e6 / received if received else None
+        ),
+        "server_cpu_us_per_forwarded_packet": _round(
+            server_cpu * 1e6 / forwarded if forwarded else None
+        ),
+        "server_packets_received_per_s": round(received / window),
+        "server_packets_forwarded_per_s": round(forwarded / window),
+        "server_video_frames_forwarded_per_s": round(delta(FRAMES) / window),
+        "server_packets_dropped": int(delta(DROPPED)),
+        "delivery_min": _round(min(deliveries) if deliveries else 0.0, 4),
+        "delivery_mean": _round(sum(deliveries) / len(deliveries) if deliveries else None, 4),
+        "added_latency_p50_ms": _round(percentile(delays, 0.5)),
+        "added_latency_p95_ms": _round(percentile(delays, 0.95)),
+        "byte_identical_ratio": _round(identical / checked if checked else None, 4),
+        "frames_checked": checked,
+        "downlink_kbps_p50": _round(percentile(down, 0.5), 1),
+        "downlink_kbps_p95": _round(percentile(down, 0.95), 1),
+        "uplink_kbps_p50": _round(percentile(up, 0.5), 1),
+        "uplink_silent_kbps_max": _round(max(silent_up) if silent_up else None, 1),
+        "uplink_unseen_kbps_max": _round(max(unseen_up) if unseen_up else None, 1),
+        "unseen_sites": len(unseen_up),
+        "layer_switches": 0,  # no layers before issue 10
+        "simulator_cpu_ms_per_site_per_s": _round(simulator_cpu * 1000 / window / sites),
+        "simulator_cpu_percent_of_core": round(simulator_cpu / window * 100, 1),
+        "simulator_send_lag_p95_ms": _round(percentile(lag, 0.95)),
+        "machine_cores": cores,
+        "keyframe_requests_to_sites": sum(r["keyframe_requests"] for r in reports),
+        "site_errors": [r["error"] for r in reports if r["error"]][:5],
+    }
+
+
+def speaker_change(
+    arrivals: dict[str, dict[str, Any]], switched_at: float, new_speaker: str
+) -> dict[str, Any]:
+    """How long until every other site was told of, and received, the new speaker's video."""
+    others = {name: a for name, a in arrivals.items() if name != new_speaker}
+    # A site whose main slot already showed the new speaker (the old speaker's, which
+    # never shows itself) waited for nothing: 0.
+    told = [max(0.0, a["told"] - switched_at) for a in others.values() if a["told"]]
+    frames = [max(0.0, a["frame"] - switched_at) for a in others.values() if a["frame"]]
+    every = len(frames) == len(others) and bool(others)
+    return {
+        "sites_told": len(told),
+        "sites_with_video": len(frames),
+        "sites": len(others),
+        "told_all_ms": _round(max(told) * 1000 if told and len(told) == len(others) else None, 0),
+        "video_all_ms": _round(max(frames) * 1000 if every else None, 0),
+        "video_p50_ms": _round((percentile(frames, 0.5) or 0) * 1000 if frames else None, 0),
+    }

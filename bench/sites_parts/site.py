@@ -1,0 +1,552 @@
+"""One simulated site: the meeting WebSocket, a real ICE/DTLS/SRTP peer, lean media.
+
+aiortc does the handshakes (ICE, DTLS, SDP) and nothing per packet: its
+senders' encode loops and its receivers' jitter buffers, decoder threads and
+estimators never run (:func:`install_lean_peers`). A site sends the
+pre-packetized clip through the project's lean SRTP path
+(:class:`conference.media.aiortc_glue.DtlsRtpOutput`) on a timer, and its
+datagrams are taken off aioice's socket before aioice parses them
+(:func:`install_site_demux`): decrypted, the RTP header read with slicing,
+counted. A *checking* site also reassembles each VP8 frame and compares its
+bytes with the clip. PLI/FIR from the server make the next frame a keyframe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sites_parts.media import (
+    AUDIO_FRAME_TICKS,
+    AUDIO_SECONDS,
+    FRAME_SECONDS,
+    OPUS_SILENCE,
+    RTP_HEADER,
+    SILENT_LEVEL,
+    SPEAKING_LEVEL,
+    VIDEO_CLOCK,
+    SiteClip,
+    abs_send_time_extension,
+    audio_level_extension,
+)
+
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+SEGMENT_JUMP_S = 0.5  # a jump this large in (arrival - RTP time) is a new source epoch
+
+# aioice connection -> the site whose datagrams it carries (see install_site_demux)
+SITES: dict[Any, SimSite] = {}
+
+
+def install_lean_peers() -> None:
+    """aiortc senders and receivers that start nothing (this process only).
+
+    A sender's RTP loop would poll every 20 ms with no track and its RTCP
+    loop would send empty sender reports; a receiver would start a decoder
+    thread, a jitter buffer and RTCP. Media goes around them (see module doc).
+    """
+    from aiortc import RTCRtpReceiver, RTCRtpSender
+
+    async def idle_rtp(self: Any, codec: Any) -> None:
+        self._RTCRtpSender__rtp_started.set()
+        await asyncio.Future()
+
+    async def idle_rtcp(self: Any) -> None:
+        self._RTCRtpSender__rtcp_started.set()
+        await asyncio.Future()
+
+    async def register_only(self: Any, parameters: Any) -> None:
+        self._RTCRtpReceiver__transport._register_rtp_receiver(self, parameters)
+
+    RTCRtpSender._run_rtp = idle_rtp  # type: ignore[method-assign]
+    RTCRtpSender._run_rtcp = idle_rtcp  # type: ignore[method-assign]
+    RTCRtpReceiver.receive = register_only  # type: ignore[method-assign]
+
+
+def install_site_demux() -> None:
+    """SRTP/SRTCP datagrams of a connected site go straight to it (RFC 7983 first byte)."""
+    from aioice.ice import StunProtocol
+
+    previous = StunProtocol.datagram_received
+
+    def datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if isinstance(data, bytes) and data and 127 < data[0] < 192:
+            site = SITES.get(self.receiver)
+            if site is not None:
+                site.on_datagram(data)
+                return
+        previous(self, data, addr)
+
+    StunProtocol.datagram_received = datagram_received  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """Who a site is and what it does."""
+
+    index: int
+    name: str
+    token: str
+    speaking: bool
+    checking: bool  # reassemble frames: byte identity
+    phase: float  # seconds after the common start its frames are due
+
+
+@dataclass
+class StreamCount:
+    """What a site received on one SSRC (a slot of the server)."""
+
+    slot: str
+    kind: str
+    packets: int = 0
+    octets: int = 0
+    rtx_packets: int = 0
+    first_ext: int = -1
+    ext: int = -1  # highest sequence number, unwrapped
+    frames: int = 0
+    ts0: int = -1
+    last_delay: float | None = None
+    segment_min: float = 0.0
+    delays: list[float] = field(default_factory=list)  # per frame, above the segment's fastest
+    pending: list[bytes] = field(default_factory=list)  # checking sites: the frame so far
+    frames_checked: int = 0
+    frames_identical: int = 0
+
+    def snapshot(self) -> tuple[int, int, int]:
+        """(packets, highest sequence number, bytes) now."""
+        return self.packets, self.ext, self.octets
+
+
+@dataclass
+class Outgoing:
+    """One of the site's own streams, as negotiated in its answer."""
+
+    ssrc: int
+    pt: int
+    ext_id: int | None
+    seq: int = 0
+    packets: int = 0
+    octets: int = 0
+
+
+class SimSite:
+    """A simulated site: joins, answers the server's offer, sends the clip, counts."""
+
+    def __init__(self, spec: SiteSpec, clip: SiteClip, base_url: str, room: str, t0: float):
+        self.spec = spec
+        self.clip = clip
+        self.base_url = base_url
+        self.room = room
+        self.t0 = t0  # wall clock of the common schedule's start
+        self.speaking = spec.speaking
+        self.participant_id: str | None = None
+        self.pc: Any = None
+        self.connected = asyncio.Event()
+        self.error: str | None = None
+        self.connect_ms: float | None = None
+        self.video: Outgoing | None = None
+        self.audio: Outgoing | None = None
+        self.output: Any = None
+        self.rx: Any = None
+        self.streams: dict[int, StreamCount] = {}
+        self.rtx_pts: set[int] = set()
+        self.slots: dict[str, str | None] = {}
+        self.slot_changes: list[tuple[float, str, str | None]] = []
+        self.main_keyframes: list[float] = []  # arrival of each keyframe in the main slot
+        self.messages: dict[str, int] = {}
+        self.want_keyframe = False
+        self.keyframe_requests = 0
+        self.undecryptable = 0
+        self.send_lag: list[float] = []
+        self.measuring = False
+        self._video_frame = 0
+        self._audio_frame = 0
+        self._session: Any = None
+        self._ws: Any = None
+        self._tasks: list[asyncio.Future[Any]] = []
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._wall_to_loop = 0.0
+        self._mark: dict[int, tuple[int, int, int]] = {}
+        self._mark_sent = (0, 0)
+        self._started = time.time()
+
+    # -- signaling -----------------------------------------------------------------
+
+    async def join(self, session: Any) -> None:
+        """Open the socket, send ``join``, wait for the peer to connect."""
+        self._session = session
+        url = self.base_url.replace("http", "ws", 1) + f"/ws/{self.room}"
+        self._ws = await session.ws_connect(url, heartbeat=None)
+        await self._ws.send_str(
+            json.dumps(
+                {
+                    "type": "join",
+                    "token": self.spec.token,
+                    "thumbnails": 8,
+                    "publish_audio": True,
+                    "publish_video": True,
+                }
+            )
+        )
+        self._tasks.append(asyncio.ensure_future(self._read()))
+        await self.connected.wait()
+        self.connect_ms = (time.time() - self._started) * 1000
+
+    async def _read(self) -> None:
+        import aiohttp
+
+        try:
+            async for raw in self._ws:
+                if raw.type != aiohttp.WSMsgType.TEXT:
+                    break
+                message = json.loads(raw.data)
+                kind = message.get("type", "?")
+                self.messages[kind] = self.messages.get(kind, 0) + 1
+                if kind == "welcome":
+                    self.participant_id = message["participant"]["id"]
+                elif kind == "offer":
+                    await self._answer(message)
+                elif kind == "slots":
+                    self._on_slots(message["assignments"])
+                elif kind == "error":
+                    self.error = f"server error: {message}"
+                elif kind == "bye":
+                    self.error = self.error or f"bye: {message.get('reason')}"
+        except Exception as exc:  # a site that fails says why; the run goes on
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if not self.connected.is_set():
+                self.error = self.error or "socket closed before the peer connected"
+                self.connected.set()
+
+    async def _answer(self, offer: dict[str, Any]) -> None:
+        from aiortc import RTCSessionDescription
+        from aiortc.sdp import SessionDescription
+
+        from conference.media.aiortc_glue import DtlsRtpOutput
+        from tests.support.peers import client_pc
+
+        self.pc = pc = client_pc()
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        publish_mids = {mid: kind for kind, mid in offer["publish"].items()}
+        slot_of_mid = {s["mid"]: (s["slot"], s["kind"]) for s in offer["slots"]}
+        for transceiver in pc.getTransceivers():
+            if transceiver.mid in publish_mids:
+                transceiver.direction = "sendonly"
+        for media in SessionDescription.parse(offer["sdp"]).media:
+            slot = slot_of_mid.get(media.rtp.muxId)
+            if slot is None:
+                continue
+            for codec in media.rtp.codecs:
+                if codec.mimeType.lower().endswith("/rtx") and codec.payloadType is not None:
+                    self.rtx_pts.add(codec.payloadType)
+            for ssrc in media.ssrc:
+                self.streams[ssrc.ssrc] = StreamCount(slot[0], slot[1])
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        local = SessionDescription.parse(pc.localDescription.sdp)
+        senders = {t.mid: t.sender for t in pc.getTransceivers()}
+        for media in local.media:
+            kind = publish_mids.get(media.rtp.muxId)
+            if kind is None:
+                continue
+            ids = {e.uri: e.id for e in media.rtp.headerExtensions}
+            uri = AUDIO_LEVEL_URI if kind == "audio" else ABS_SEND_TIME_URI
+            stream = Outgoing(
+                ssrc=senders[media.rtp.muxId]._ssrc,
+                pt=media.rtp.codecs[0].payloadType or 0,
+                ext_id=ids.get(uri),
+            )
+            if kind == "audio":
+                self.audio = stream
+            else:
+                self.video = stream
+        await self._ws.send_str(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+
+        @pc.on("connectionstatechange")
+        def changed() -> None:
+            if pc.connectionState == "connected" and not self.connected.is_set():
+                dtls = next(t.sender.transport for t in pc.getTransceivers())
+                self.output = DtlsRtpOutput(dtls)
+                self.rx = dtls._rx_srtp
+                SITES[dtls.transport._connection] = self
+                self._start_sending()
+                self.connected.set()
+            elif pc.connectionState in ("failed", "closed"):
+                self.error = self.error or f"peer connection {pc.connectionState}"
+                self.connected.set()
+
+    def _on_slots(self, assignments: dict[str, str | None]) -> None:
+        now = time.time()
+        for slot, source in assignments.items():
+            if self.slots.get(slot) != source:
+                self.slot_changes.append((now, slot, source))
+        self.slots = dict(assignments)
+
+    # -- sending ------------------------------------------------------------------
+
+    def _start_sending(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = time.time()
+        # The next frame and audio packet due on the common schedule.
+        self._video_frame = max(0, int((now - self.t0 - self.spec.phase) / FRAME_SECONDS) + 1)
+        self._audio_frame = max(0, int((now - self.t0 - self.spec.phase) / AUDIO_SECONDS) + 1)
+        self._wall_to_loop = loop.time() - now
+        self._schedule_video()
+        self._schedule_audio()
+
+    def _due(self, frame: int, seconds: float) -> float:
+        return self.t0 + self.spec.phase + frame * seconds
+
+    def _schedule_video(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = self._due(self._video_frame, FRAME_SECONDS)
+        self._timers["video"] = loop.call_at(due + self._wall_to_loop, self._send_video)
+
+    def _schedule_audio(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = self._due(self._audio_frame, AUDIO_SECONDS)
+        self._timers["audio"] = loop.call_at(due + self._wall_to_loop, self._send_audio)
+
+    def _send_video(self) -> None:
+        stream, clip = self.video, self.clip
+        if stream is None or self.output is None:
+            return
+        now = time.time()
+        frame = self._video_frame
+        if self.measuring:
+            self.send_lag.append(now - self._due(frame, FRAME_SECONDS))
+        index = frame % len(clip.video)
+        key = self.want_keyframe and not clip.keyframes[index]
+        self.want_keyframe = False
+        payloads = (clip.video_key if key else clip.video)[index]
+        # RTP time is the real send time: receivers measure the delay after sending.
+        timestamp = int((now - self.t0) * VIDEO_CLOCK) & 0xFFFFFFFF
+        ext = abs_send_time_extension(stream.ext_id) if stream.ext_id else b""
+        flags = 0x90 if ext else 0x80
+        last = len(payloads) - 1
+        send = self.output.send_rtp
+        for i, payload in enumerate(payloads):
+            data = (
+                RTP_HEADER.pack(
+                    flags,
+                    (0x80 if i == last else 0) | stream.pt,
+                    stream.seq,
+                    timestamp,
+                    stream.ssrc,
+                )
+                + ext
+                + payload
+            )
+            stream.seq = (stream.seq + 1) & 0xFFFF
+            send(data)
+            stream.packets += 1
+            stream.octets += len(data) + 10  # + SRTP auth tag
+        # Never catch up in a burst: a frame more than two late is skipped.
+        self._video_frame = max(frame + 1, int((now - self.t0 - self.spec.phase) / FRAME_SECONDS))
+        self._schedule_video()
+
+    def _send_audio(self) -> None:
+        stream = self.audio
+        if stream is None or self.output is None:
+            return
+        now = time.time()
+        frame = self._audio_frame
+        if self.speaking:
+            payload = self.clip.audio[frame % len(self.clip.audio)]
+            level, voice = SPEAKING_LEVEL, True
+        else:
+            payload, level, voice = OPUS_SILENCE, SILENT_LEVEL, False
+        ext = audio_level_extension(stream.ext_id, level, voice) if stream.ext_id else b""
+        data = (
+            RTP_HEADER.pack(
+                0x90 if ext else 0x80,
+                stream.pt,
+                stream.seq,
+                (frame * AUDIO_FRAME_TICKS) & 0xFFFFFFFF,
+                stream.ssrc,
+            )
+            + ext
+            + payload
+        )
+        stream.seq = (stream.seq + 1) & 0xFFFF
+        self.output.send_rtp(data)
+        stream.packets += 1
+        stream.octets += len(data) + 10
+        self._audio_frame = max(frame + 1, int((now - self.t0 - self.spec.phase) / AUDIO_SECONDS))
+        self._schedule_audio()
+
+    # -- receiving ----------------------------------------------------------------
+
+    def on_datagram(self, data: bytes) -> None:
+        """One SRTP or SRTCP datagram from the server."""
+        if 191 < data[1] < 224:
+            self._on_rtcp(data)
+            return
+        try:
+            plain = self.rx.unprotect(data)
+        except Exception:
+            self.undecryptable += 1
+            return
+        ssrc = int.from_bytes(plain[8:12], "big")
+        stream = self.streams.get(ssrc)
+        if stream is None:
+            stream = self.streams[ssrc] = StreamCount("?", "?")
+        if (plain[1] & 0x7F) in self.rtx_pts:
+            stream.rtx_packets += 1
+            stream.octets += len(data)
+            return
+        stream.packets += 1
+        stream.octets += len(data)
+        seq = (plain[2] << 8) | plain[3]
+        if stream.ext < 0:
+            stream.ext = stream.first_ext = seq
+        else:
+            delta = (seq - stream.ext) & 0xFFFF
+            if delta < 0x8000:
+                stream.ext += delta
+        if stream.kind != "video":
+            return
+        if self.spec.checking:
+            self._reassemble(stream, plain)
+        if stream.slot == "main" and _starts_keyframe(plain):
+            self.main_keyframes.append(time.time())
+        if plain[1] & 0x80:
+            self._frame_done(stream, int.from_bytes(plain[4:8], "big"))
+
+    def _frame_done(self, stream: StreamCount, timestamp: int) -> None:
+        now = time.time()
+        stream.frames += 1
+        if stream.ts0 < 0:
+            stream.ts0 = timestamp
+        delay = now - ((timestamp - stream.ts0) & 0xFFFFFFFF) / VIDEO_CLOCK
+        last = stream.last_delay
+        stream.last_delay = delay
+        if last is None or abs(delay - last) > SEGMENT_JUMP_S:
+            stream.segment_min = delay  # a new source (or the first frame): a new baseline
+        elif delay < stream.segment_min:
+            stream.segment_min = delay
+        if self.measuring:
+            stream.delays.append(delay - stream.segment_min)
+
+    def main_arrival(self, source: str) -> tuple[float | None, float | None]:
+        """When ``source`` last came into the main slot, and the first keyframe after."""
+        told = None
+        for at, slot, who in self.slot_changes:
+            if slot == "main":
+                told = at if who == source else None
+        if told is None:
+            return None, None
+        return told, next((t for t in self.main_keyframes if t >= told), None)
+
+    def _reassemble(self, stream: StreamCount, plain: bytes) -> None:
+        from conference.media.codecs import parse_vp8_descriptor
+
+        header = 12 + 4 * (plain[0] & 0x0F)
+        if plain[0] & 0x10:
+            header += 4 + 4 * int.from_bytes(plain[header + 2 : header + 4], "big")
+        payload = plain[header:]
+        descriptor = parse_vp8_descriptor(payload)
+        if descriptor is None:
+            return
+        if descriptor.start_of_partition and descriptor.partition_id == 0:
+            stream.pending = []
+        stream.pending.append(payload[descriptor.header_size :])
+        if plain[1] & 0x80 and self.measuring:
+            digest = hashlib.sha1(b"".join(stream.pending)).hexdigest()
+            stream.frames_checked += 1
+            stream.frames_identical += digest in self.clip.digests
+            stream.pending = []
+
+    def _on_rtcp(self, data: bytes) -> None:
+        try:
+            plain = self.rx.unprotect_rtcp(data)
+        except Exception:
+            self.undecryptable += 1
+            return
+        pos, size = 0, len(plain)
+        video_ssrc = self.video.ssrc if self.video else -1
+        while pos + 12 <= size:
+            fmt, pt = plain[pos] & 0x1F, plain[pos + 1]
+            if pt == 206 and fmt in (1, 4):  # PLI, FIR
+                if int.from_bytes(plain[pos + 8 : pos + 12], "big") == video_ssrc or fmt == 4:
+                    self.want_keyframe = True
+                    self.keyframe_requests += 1
+            pos += (int.from_bytes(plain[pos + 2 : pos + 4], "big") + 1) * 4
+
+    # -- reports ------------------------------------------------------------------
+
+    def mark(self) -> None:
+        """Start of the measurement window."""
+        self.measuring = True
+        self._mark = {ssrc: s.snapshot() for ssrc, s in self.streams.items()}
+        self._mark_sent = self._sent()
+
+    def _sent(self) -> tuple[int, int]:
+        streams = [s for s in (self.video, self.audio) if s is not None]
+        return sum(s.packets for s in streams), sum(s.octets for s in streams)
+
+    def report(self) -> dict[str, Any]:
+        """What the site sent and received in the window."""
+        self.measuring = False
+        received = expected = down_bytes = 0
+        video_received = 0
+        delays: list[float] = []
+        checked = identical = 0
+        for ssrc, stream in self.streams.items():
+            packets0, ext0, bytes0 = self._mark.get(ssrc, (0, stream.first_ext - 1, 0))
+            down_bytes += stream.octets - bytes0
+            if stream.ext >= 0:
+                received += stream.packets - packets0
+                expected += stream.ext - ext0
+                if stream.kind == "video":
+                    video_received += stream.packets - packets0
+            delays += stream.delays
+            checked += stream.frames_checked
+            identical += stream.frames_identical
+        sent_packets, sent_bytes = self._sent()
+        return {
+            "name": self.spec.name,
+            "id": self.participant_id,
+            "speaking": self.speaking,
+            "checking": self.spec.checking,
+            "received_packets": received,
+            "expected_packets": expected,
+            "video_packets": video_received,
+            "down_bytes": down_bytes,
+            "up_bytes": sent_bytes - self._mark_sent[1],
+            "up_packets": sent_packets - self._mark_sent[0],
+            "delays": delays,
+            "frames_checked": checked,
+            "frames_identical": identical,
+            "send_lag": self.send_lag,
+            "slots": self.slots,
+            "keyframe_requests": self.keyframe_requests,
+            "undecryptable": self.undecryptable,
+            "error": self.error,
+            "messages": self.messages,
+        }
+
+    async def leave(self) -> None:
+        """Say goodbye on the socket (the peer connection dies with the process)."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self.output = None
+        with contextlib.suppress(Exception):
+            await self._ws.send_str(json.dumps({"type": "leave"}))
+            await asyncio.wait_for(self._ws.close(), 2)
+
+
+def _starts_keyframe(plain: bytes) -> bool:
+    """Whether an RTP packet (decrypted) starts a VP8 keyframe."""
+    from conference.media.codecs import vp8_is_keyframe
+
+    header = 12 + 4 * (plain[0] & 0x0F)
+    if plain[0] & 0x10:
+        header += 4 + 4 * int.from_bytes(plain[header + 2 : header + 4], "big")
+    return vp8_is_keyframe(plain[header:])

@@ -1,0 +1,137 @@
+"""The server under test: our own ``conference serve`` or one already running (``--url``).
+
+Sites need a room and tokens. With our own server both come from its scratch
+data directory. With ``--url`` the simulator signs tokens with the server's
+key, read from ``--data-dir`` (the server's data directory: its
+``secret.key``, or ``CONFERENCE_SECRET`` in the environment as the server has
+it), and creates the room with ``conference room create --data-dir`` unless
+``--room`` names one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from forwarding_parts.paths import ROOT
+
+ROOM_NAME = "Mô phỏng 190 điểm cầu"
+PROBLEM = re.compile(r"\b(ERROR|CRITICAL|WARNING|Traceback|Exception)\b")
+
+
+class ServerTarget:
+    """Where the sites go, how to make their tokens, and the server's CPU and counters."""
+
+    def __init__(self, args: Any) -> None:
+        self.own: Any = None
+        self.scratch: Path | None = None
+        self.log_path: Path | None = None
+        if args.url is None:
+            from tests.support.server import start_server
+
+            self.scratch = Path(tempfile.mkdtemp(prefix="bench-sites-"))
+            self.own = start_server(self.scratch / "data", *shlex.split(args.serve_args))
+            self.base_url = self.own.base_url
+            self.pid = int(self.own.process.pid)
+            self.log_path = self.own.log_path
+            self.room = args.room or self.own.create_room(ROOM_NAME)
+            from tests.support.server import TEST_SECRET
+
+            self.secret = TEST_SECRET.encode()
+        else:
+            if args.server_pid is None or args.data_dir is None:
+                raise SystemExit("--url needs --server-pid and --data-dir (see --help)")
+            self.base_url = args.url.rstrip("/")
+            self.pid = args.server_pid
+            self.secret = _server_secret(args.data_dir)
+            self.room = args.room or _create_room(args.data_dir)
+
+    def token(self, name: str, site_id: str) -> str:
+        """A participant token for one site (a stable site id, as a site account has)."""
+        from datetime import timedelta
+
+        from conference.tokens import Role, issue_token
+
+        return issue_token(
+            self.secret,
+            room=self.room,
+            name=name,
+            role=Role.PARTICIPANT,
+            ttl=timedelta(hours=4),
+            site_id=site_id,
+        )
+
+    def metrics(self) -> dict[str, float]:
+        """The server's ``/metrics`` counters (no labels) by name."""
+        text = urllib.request.urlopen(f"{self.base_url}/metrics", timeout=10).read().decode()
+        values: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            name, _, value = line.rpartition(" ")
+            with contextlib.suppress(ValueError):
+                values[name] = float(value)
+        return values
+
+    def log_problems(self) -> dict[str, Any]:
+        """Warnings, errors and tracebacks in our own server's log (unknown with ``--url``)."""
+        if self.log_path is None:
+            return {"log": None}
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return {"log": None}
+        bad = [line for line in lines if PROBLEM.search(line)]
+        shapes = Counter(re.sub(r"\d+", "#", re.sub(r"^\S+ \S+ ", "", line))[:160] for line in bad)
+        return {
+            "log": str(self.log_path),
+            "lines": len(lines),
+            "problem_lines": len(bad),
+            "examples": shapes.most_common(5),
+        }
+
+    def stop(self) -> None:
+        """Stop our own server (a server given with ``--url`` is left running)."""
+        if self.own is not None:
+            self.own.stop()
+
+
+def _server_secret(data_dir: Path) -> bytes:
+    secret = os.environ.get("CONFERENCE_SECRET")
+    if secret:
+        return secret.encode()
+    path = data_dir / "secret.key"
+    if not path.exists():
+        raise SystemExit(f"no {path} and no CONFERENCE_SECRET: cannot sign the sites' tokens")
+    return path.read_bytes().strip()
+
+
+def _create_room(data_dir: Path) -> str:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conference",
+            "room",
+            "create",
+            ROOM_NAME,
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"conference room create failed: {result.stderr.strip()}")
+    return result.stdout.strip()

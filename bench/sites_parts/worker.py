@@ -1,0 +1,206 @@
+"""A worker process holding many simulated sites, and the orchestrator's handle on it.
+
+The orchestrator starts workers with multiprocessing's ``spawn``: the child
+imports :func:`worker_main` from this module by name. Commands go over a
+pipe; every answer is ``("ok", value)`` or ``("error", traceback)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+JOIN_TIMEOUT = 60.0
+JOINS_AT_ONCE = 4  # per worker: ICE and DTLS handshakes in flight at a time
+
+
+def worker_main(
+    conn: Any, clip_file: str, bench_dir: str, root: str, cprofile: str | None = None
+) -> None:
+    """Entry point of a worker process: answer the orchestrator's commands."""
+    for path in (bench_dir, root):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    parent = os.getppid()
+
+    def orphan_watch() -> None:  # never outlive the orchestrator
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=orphan_watch, daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the orchestrator's to handle
+    from forwarding_parts.clip import read_clip
+
+    import conference.media.aiortc_glue  # noqa: F401  (its fast demux goes in first)
+    from sites_parts.media import SiteClip
+    from sites_parts.site import install_lean_peers, install_site_demux
+
+    install_lean_peers()
+    install_site_demux()
+    clip = SiteClip.from_clip(read_clip(Path(clip_file)))
+    if cprofile is None:
+        asyncio.run(_serve(conn, clip))
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.runcall(asyncio.run, _serve(conn, clip))
+    profiler.dump_stats(str(Path(cprofile) / f"worker-{os.getpid()}.prof"))
+
+
+class _Sites:
+    """The sites of one worker process and the commands on them."""
+
+    def __init__(self, clip: Any) -> None:
+        self.clip = clip
+        self.sites: list[Any] = []
+        self.session: Any = None
+
+    async def cmd_join(self, base_url: str, room: str, specs: list[Any], t0: float) -> list:
+        import aiohttp
+
+        from sites_parts.site import SimSite
+
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
+        gate = asyncio.Semaphore(JOINS_AT_ONCE)
+
+        async def join(site: SimSite) -> None:
+            async with gate:
+                try:
+                    await asyncio.wait_for(site.join(self.session), JOIN_TIMEOUT)
+                except Exception as exc:
+                    site.error = site.error or f"join: {type(exc).__name__}: {exc}"
+
+        new = [SimSite(spec, self.clip, base_url, room, t0) for spec in specs]
+        self.sites += new
+        await asyncio.gather(*(join(site) for site in new))
+        return [
+            {"name": s.spec.name, "id": s.participant_id, "error": s.error, "ms": s.connect_ms}
+            for s in new
+        ]
+
+    async def cmd_status(self) -> dict[str, Any]:
+        return {
+            s.spec.name: {
+                "video_frames": sum(x.frames for x in s.streams.values()),
+                "main": s.slots.get("main"),
+                "error": s.error,
+            }
+            for s in self.sites
+        }
+
+    async def cmd_mark(self) -> None:
+        for site in self.sites:
+            site.mark()
+
+    async def cmd_report(self) -> list[dict[str, Any]]:
+        return [site.report() for site in self.sites]
+
+    async def cmd_speak(self, speaking: dict[str, bool]) -> float:
+        for site in self.sites:
+            if site.spec.name in speaking:
+                site.speaking = speaking[site.spec.name]
+        return time.time()
+
+    async def cmd_main_arrivals(self, source: str) -> dict[str, Any]:
+        """When each site learned ``source`` is in its main slot, and got its first frame."""
+        result: dict[str, Any] = {}
+        for site in self.sites:
+            told, frame = site.main_arrival(source)
+            result[site.spec.name] = {"id": site.participant_id, "told": told, "frame": frame}
+        return result
+
+    async def cmd_stop(self) -> None:
+        await asyncio.gather(*(site.leave() for site in self.sites), return_exceptions=True)
+        if self.session is not None:
+            await self.session.close()
+
+
+async def _serve(conn: Any, clip: Any) -> None:
+    handler = _Sites(clip)
+    loop = asyncio.get_running_loop()
+    conn.send(("ok", "ready"))
+    while True:
+        try:
+            command, args = await loop.run_in_executor(None, conn.recv)
+        except (EOFError, OSError):
+            return
+        try:
+            result = await getattr(handler, f"cmd_{command}")(*args)
+            conn.send(("ok", result))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
+        if command == "stop":
+            return
+
+
+class SiteWorker:
+    """The orchestrator's handle on one worker process."""
+
+    def __init__(
+        self, name: str, clip_file: Path, context: Any, cprofile: Path | None = None
+    ) -> None:
+        from forwarding_parts.paths import BENCH, ROOT
+
+        self.name = name
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=worker_main,
+            args=(child, str(clip_file), str(BENCH), str(ROOT), cprofile and str(cprofile)),
+            name=name,
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+        self._ready = False
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid)
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        if not self._ready:
+            self.result(timeout)
+            self._ready = True
+
+    def send(self, command: str, *args: Any) -> None:
+        self.wait_ready()
+        self.conn.send((command, args))
+
+    def result(self, timeout: float) -> Any:
+        if not self.conn.poll(timeout):
+            raise TimeoutError(f"{self.name}: no answer in {timeout:.0f} s")
+        status, value = self.conn.recv()
+        if status != "ok":
+            raise RuntimeError(f"{self.name} failed:\n{value}")
+        return value
+
+    def call(self, command: str, *args: Any, timeout: float = 60.0) -> Any:
+        self.send(command, *args)
+        return self.result(timeout)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            with contextlib.suppress(Exception):
+                self.call("stop", timeout=10)
+            self.process.join(5)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(3)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(3)

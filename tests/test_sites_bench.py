@@ -1,0 +1,38 @@
+"""The site simulator end to end: 3 sites against its own server, the contract's JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT_KEYS = {
+    "sites",
+    "server_cpu_ms_per_site_per_s",
+    "server_cpu_us_per_received_packet",
+    "server_cpu_us_per_forwarded_packet",
+    "delivery_min",
+    "added_latency_p95_ms",
+    "downlink_kbps_p95",
+    "uplink_unseen_kbps_max",
+    "simulator_cpu_ms_per_site_per_s",
+}
+
+
+def test_three_sites_print_the_contract_json() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sites.py"), "--sites", "3", "--seconds", "5"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert CONTRACT_KEYS <= report.keys(), CONTRACT_KEYS - report.keys()
+    assert report["sites"] == 3
+    assert report["sites_joined"] == 3, report["site_errors"]
+    assert report["delivery_min"] > 0
+    assert report["byte_identical_ratio"] == 1.0
