@@ -9,6 +9,9 @@ RECEIVED = "conference_rtp_packets_received_total"
 FORWARDED = "conference_rtp_packets_forwarded_total"
 FRAMES = "conference_video_frames_forwarded_total"
 DROPPED = "conference_packets_dropped_total"
+KEYFRAME_REQUESTS = "conference_keyframe_requests_sent_total"
+STALLS = "conference_event_loop_stalls_total"
+STALLED = "conference_event_loop_stalled_seconds_total"
 
 
 @dataclass
@@ -64,7 +67,8 @@ def summarise(
     identical = sum(r["frames_identical"] for r in reports)
     return {
         "sites": sites,
-        "sites_joined": len(joined),
+        "sites_joined": sum(1 for r in reports if r["connected"]),
+        "sites_lost": sum(1 for r in reports if r["connected"] and r["error"]),
         "window_s": round(window, 2),
         "server_cpu_ms_per_site_per_s": _round(server_cpu * 1000 / window / sites),
         "server_cpu_percent_of_core": round(server_cpu / window * 100, 1),
@@ -78,6 +82,9 @@ def summarise(
         "server_packets_forwarded_per_s": round(forwarded / window),
         "server_video_frames_forwarded_per_s": round(delta(FRAMES) / window),
         "server_packets_dropped": int(delta(DROPPED)),
+        "server_keyframe_requests": int(delta(KEYFRAME_REQUESTS)),
+        "server_loop_stalls": int(delta(STALLS)),
+        "server_loop_stalled_s": round(delta(STALLED), 2),
         "delivery_min": _round(min(deliveries) if deliveries else 0.0, 4),
         "delivery_mean": _round(sum(deliveries) / len(deliveries) if deliveries else None, 4),
         "added_latency_p50_ms": _round(percentile(delays, 0.5)),

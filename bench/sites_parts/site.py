@@ -85,6 +85,34 @@ def install_site_demux() -> None:
     StunProtocol.datagram_received = datagram_received  # type: ignore[method-assign]
 
 
+class LeanUnprotect:
+    """``pylibsrtp.Session.unprotect`` without its per-call allocation (as the SFU's
+    ``LeanProtect`` does for protect): the same libsrtp call on the session's buffer."""
+
+    __slots__ = ("_buffer", "_cdata", "_length", "_limit", "_srtp", "_unprotect", "session")
+
+    def __init__(self, session: Any) -> None:
+        from pylibsrtp._binding import ffi, lib
+
+        self.session = session  # keeps the libsrtp context below alive
+        self._srtp = session._srtp[0]
+        self._cdata = session._cdata
+        self._buffer = session._buffer
+        self._length = ffi.new("int *")
+        self._unprotect = lib.srtp_unprotect
+        self._limit = len(session._cdata)
+
+    def __call__(self, packet: bytes) -> bytes:
+        size = len(packet)
+        if size > self._limit:
+            raise ValueError("packet is too long")
+        self._length[0] = size
+        self._buffer[0:size] = packet
+        if self._unprotect(self._srtp, self._cdata, self._length):
+            raise ValueError("srtp_unprotect failed")
+        return self._buffer[0 : self._length[0]]  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class SiteSpec:
     """Who a site is and what it does."""
@@ -153,6 +181,7 @@ class SimSite:
         self.audio: Outgoing | None = None
         self.output: Any = None
         self.rx: Any = None
+        self.unprotect: Any = None
         self.streams: dict[int, StreamCount] = {}
         self.rtx_pts: set[int] = set()
         self.slots: dict[str, str | None] = {}
@@ -274,6 +303,7 @@ class SimSite:
                 dtls = next(t.sender.transport for t in pc.getTransceivers())
                 self.output = DtlsRtpOutput(dtls)
                 self.rx = dtls._rx_srtp
+                self.unprotect = LeanUnprotect(self.rx)
                 SITES[dtls.transport._connection] = self
                 self._start_sending()
                 self.connected.set()
@@ -389,8 +419,8 @@ class SimSite:
             self._on_rtcp(data)
             return
         try:
-            plain = self.rx.unprotect(data)
-        except Exception:
+            plain = self.unprotect(data)
+        except ValueError:
             self.undecryptable += 1
             return
         ssrc = int.from_bytes(plain[8:12], "big")
@@ -515,6 +545,7 @@ class SimSite:
             "id": self.participant_id,
             "speaking": self.speaking,
             "checking": self.spec.checking,
+            "connected": self.connect_ms is not None and self.output is not None,
             "received_packets": received,
             "expected_packets": expected,
             "video_packets": video_received,
@@ -549,4 +580,7 @@ def _starts_keyframe(plain: bytes) -> bool:
     header = 12 + 4 * (plain[0] & 0x0F)
     if plain[0] & 0x10:
         header += 4 + 4 * int.from_bytes(plain[header + 2 : header + 4], "big")
+    # Only a frame's first packet (S bit, partition 0) can start one: parse no other.
+    if len(plain) <= header or plain[header] & 0x17 != 0x10:
+        return False
     return vp8_is_keyframe(plain[header:])
