@@ -103,6 +103,7 @@ def summarise(
         "simulator_send_lag_p95_ms": _round(percentile(lag, 0.95)),
         "machine_cores": cores,
         "keyframe_requests_to_sites": sum(r["keyframe_requests"] for r in reports),
+        "rtcp_sent_by_sites": sum(r["rtcp_sent"] for r in reports),
         "site_errors": [r["error"] for r in reports if r["error"]][:5],
     }
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,8 @@ from sites_parts.media import (
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+_RR_HEADER = struct.Struct("!BBHI")
+_REPORT_BLOCK = struct.Struct("!IIIIII")
 SEGMENT_JUMP_S = 0.5  # a jump this large in (arrival - RTP time) is a new source epoch
 
 # aioice connection -> the site whose datagrams it carries (see install_site_demux)
@@ -110,7 +113,7 @@ class LeanUnprotect:
         self._buffer[0:size] = packet
         if self._unprotect(self._srtp, self._cdata, self._length):
             raise ValueError("srtp_unprotect failed")
-        return self._buffer[0 : self._length[0]]  # type: ignore[no-any-return]
+        return self._buffer[0 : self._length[0]]
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ class StreamCount:
     pending: list[bytes] = field(default_factory=list)  # checking sites: the frame so far
     frames_checked: int = 0
     frames_identical: int = 0
+    reported: tuple[int, int] = (0, -1)  # (packets, ext) at the last receiver report
+    last_sr: tuple[int, float] = (0, 0.0)  # (LSR: middle of the server's NTP time, arrival)
 
     def snapshot(self) -> tuple[int, int, int]:
         """(packets, highest sequence number, bytes) now."""
@@ -191,6 +196,7 @@ class SimSite:
         self.want_keyframe = False
         self.keyframe_requests = 0
         self.undecryptable = 0
+        self.rtcp_sent = 0
         self.send_lag: list[float] = []
         self.measuring = False
         self._video_frame = 0
@@ -329,6 +335,65 @@ class SimSite:
         self._wall_to_loop = loop.time() - now
         self._schedule_video()
         self._schedule_audio()
+        self._schedule_rtcp()
+
+    def _schedule_rtcp(self) -> None:
+        # Like a browser (and aiortc): one compound RTCP packet every 0.5-1.5 s.
+        delay = 0.5 + (self.spec.index * 0.618034 + time.time()) % 1.0
+        self._timers["rtcp"] = asyncio.get_running_loop().call_later(delay, self._send_rtcp)
+
+    def _send_rtcp(self) -> None:
+        """Sender reports for the site's streams, receiver reports for the slots (RFC 3550)."""
+        if self.output is None:
+            return
+        from conference.media.ntp import NTP_EPOCH_OFFSET
+        from conference.media.rtcp import build_sender_report
+
+        now = time.time()
+        ntp_seconds = now + NTP_EPOCH_OFFSET
+        ntp = (int(ntp_seconds) << 32) | int((ntp_seconds % 1) * (1 << 32))
+        packets = b""
+        if self.video is not None:
+            rtp = int((now - self.t0) * VIDEO_CLOCK)
+            packets += build_sender_report(
+                self.video.ssrc, ntp, rtp, self.video.packets, self.video.octets
+            )
+        if self.audio is not None:
+            frames = (now - self.t0 - self.spec.phase) / AUDIO_SECONDS
+            rtp = int(frames * AUDIO_FRAME_TICKS)
+            packets += build_sender_report(
+                self.audio.ssrc, ntp, rtp, self.audio.packets, self.audio.octets
+            )
+        blocks = b""
+        count = 0
+        for ssrc, stream in self.streams.items():
+            if stream.ext < 0 or count == 31:
+                continue
+            count += 1
+            packets0, ext0 = stream.reported
+            if ext0 < 0:
+                ext0 = stream.first_ext - 1
+            expected = stream.ext - ext0
+            lost_now = max(0, expected - (stream.packets - packets0))
+            fraction = (lost_now * 256 // expected) if expected > 0 else 0
+            lost_total = max(0, stream.ext - stream.first_ext + 1 - stream.packets)
+            stream.reported = (stream.packets, stream.ext)
+            lsr, at = stream.last_sr
+            dlsr = int((now - at) * 65536) if lsr else 0
+            blocks += _REPORT_BLOCK.pack(
+                ssrc,
+                (min(fraction, 255) << 24) | min(lost_total, 0x7FFFFF),
+                stream.ext & 0xFFFFFFFF,
+                0,  # interarrival jitter: not computed
+                lsr,
+                dlsr,
+            )
+        reporter = self.video.ssrc if self.video is not None else 1
+        packets += _RR_HEADER.pack(0x80 | count, 201, 1 + 6 * count, reporter) + blocks
+        with contextlib.suppress(Exception):
+            self.output.send_rtcp(packets)
+            self.rtcp_sent += 1
+        self._schedule_rtcp()
 
     def _due(self, frame: int, seconds: float) -> float:
         return self.t0 + self.spec.phase + frame * seconds
@@ -503,6 +568,11 @@ class SimSite:
         video_ssrc = self.video.ssrc if self.video else -1
         while pos + 12 <= size:
             fmt, pt = plain[pos] & 0x1F, plain[pos + 1]
+            if pt == 200 and pos + 16 <= size:  # the server's sender report for a slot
+                stream = self.streams.get(int.from_bytes(plain[pos + 4 : pos + 8], "big"))
+                if stream is not None:
+                    lsr = int.from_bytes(plain[pos + 10 : pos + 14], "big")
+                    stream.last_sr = (lsr, time.time())
             if pt == 206 and fmt in (1, 4):  # PLI, FIR
                 if int.from_bytes(plain[pos + 8 : pos + 12], "big") == video_ssrc or fmt == 4:
                     self.want_keyframe = True
@@ -558,6 +628,7 @@ class SimSite:
             "send_lag": self.send_lag,
             "slots": self.slots,
             "keyframe_requests": self.keyframe_requests,
+            "rtcp_sent": self.rtcp_sent,
             "undecryptable": self.undecryptable,
             "error": self.error,
             "messages": self.messages,
