@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.support and the server's packages
 
 from forwarding_parts.clip import FPS, load_clip  # noqa: E402
-from forwarding_parts.cpu import machine_busy, process_cpu_seconds  # noqa: E402
+from forwarding_parts.cpu import machine_busy, process_cpu_seconds, wait_for_quiet  # noqa: E402
 from forwarding_parts.progress import log  # noqa: E402
 from sites_parts.report import Sample, speaker_change, summarise  # noqa: E402
 from sites_parts.site import SiteSpec  # noqa: E402
@@ -80,6 +80,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clip-seconds", type=float, default=10.0, help="length of the clip")
     parser.add_argument(
         "--no-speaker-change", action="store_true", help="skip the speaker change at the end"
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        help="first wait up to this many seconds for other processes to use < 25 %% of a core",
     )
     parser.add_argument(
         "--cprofile", type=Path, help="write each worker's cProfile stats into this directory"
@@ -118,6 +124,7 @@ def sample(target: ServerTarget, workers: list[SiteWorker]) -> Sample:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start everything, measure one window, stop everything; the result."""
     clip, clip_file = load_clip(args.clip_seconds)
+    background_before = wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
     target = ServerTarget(args)
     context = multiprocessing.get_context("spawn")
     count = max(1, math.ceil(args.sites / args.per_worker))
@@ -174,6 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             worker.stop()
         target.stop()
     result["profile"] = args.profile
+    result["background_cpu_percent_before"] = background_before
     result["server_log"] = target.log_problems()
     result["server"] = "own" if args.url is None else args.url
     result["clip"] = {"fps": FPS, "seconds": args.clip_seconds, **_clip_rate(clip)}
