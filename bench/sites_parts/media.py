@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from forwarding_parts.clip import FPS, Clip
 
-from conference.media.aiortc_glue import packetize_vp8
 from conference.media.ntp import NTP_EPOCH_OFFSET
+from conference.media.packetizers import packetize_vp8
 
 RTP_HEADER = struct.Struct("!BBHII")
 VIDEO_CLOCK = 90000

@@ -4,7 +4,7 @@ aiortc does the handshakes (ICE, DTLS, SDP) and nothing per packet: its
 senders' encode loops and its receivers' jitter buffers, decoder threads and
 estimators never run (:func:`install_lean_peers`). A site sends the
 pre-packetized clip through the project's lean SRTP path
-(:class:`conference.media.aiortc_glue.DtlsRtpOutput`) on a timer, and its
+(:class:`conference.media.srtp_output.DtlsRtpOutput`) on a timer, and its
 datagrams are taken off aioice's socket before aioice parses them
 (:func:`install_site_demux`): decrypted, the RTP header read with slicing,
 counted. A *checking* site also reassembles each VP8 frame and compares its
@@ -263,7 +263,7 @@ class SimSite:
         from aiortc import RTCSessionDescription
         from aiortc.sdp import SessionDescription
 
-        from conference.media.aiortc_glue import DtlsRtpOutput
+        from conference.media.srtp_output import DtlsRtpOutput
         from tests.support.peers import client_pc
 
         self.pc = pc = client_pc()

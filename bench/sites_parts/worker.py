@@ -41,7 +41,9 @@ def worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the orchestrator's to handle
     from forwarding_parts.clip import read_clip
 
-    import conference.media.aiortc_glue  # noqa: F401  (its fast demux goes in first)
+    # The project's glue first: its fast demux (ours wraps it) and its large SRTP buffers.
+    import conference.media.fast_receive
+    import conference.media.srtp_output  # noqa: F401
     from sites_parts.media import SiteClip
     from sites_parts.site import install_lean_peers, install_site_demux
 
