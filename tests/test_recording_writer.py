@@ -103,11 +103,10 @@ async def test_a_full_queue_drops_and_counts_and_never_blocks(
     ready = threading.Event()
     writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT, ready=ready, queue_frames=40)
     with caplog.at_level(logging.WARNING, logger="recorder.writer"):
-        started = time.perf_counter()
+        # The writer thread is held, so a put that waited for room in the
+        # queue would wait forever: that all 90 return is the proof.
         accepted = put_clip(writer, clip)
-        spent = time.perf_counter() - started
     assert accepted == 40 and writer.dropped == 50
-    assert spent < 0.05  # 90 puts against a stalled disk: no waiting on the loop
     drops = [r for r in caplog.records if "frame(s) dropped" in r.getMessage()]
     assert len(drops) == 1  # rate-limited: one line, not fifty
     assert not (tmp_path / "a.webm").exists()  # no file before the manifest is on disk
@@ -138,7 +137,12 @@ async def test_written_frames_are_readable_by_another_process_while_recording(
     writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT)
     try:
         put_clip(writer, clip)
-        await asyncio.sleep(3 * BATCH_SECONDS)
+        # However busy the machine, wait until the thread has taken all 90
+        # (a deadline only against a hang, not a speed assertion).
+        for _ in range(600):
+            if writer.written == 90:
+                break
+            await asyncio.sleep(BATCH_SECONDS)
         assert writer.written == 90 and not writer.finished
         assert frames_in(tmp_path / "a.webm") >= 60  # the first two 1 s clusters at least
     finally:
@@ -150,25 +154,31 @@ async def test_the_loop_keeps_turning_while_the_disk_is_slow(
     tmp_path: Path, clip, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow_mux = writer_module.TrackWriter._mux
+    loop_thread = threading.get_ident()
+    muxing = threading.Event()  # set while a frame is being written
+    mux_threads: set[int] = set()
 
     def mux_on_a_slow_disk(self: TrackWriter, *args: Any) -> None:
+        mux_threads.add(threading.get_ident())
+        muxing.set()
         time.sleep(0.02)  # 20 ms a frame: a disk far behind
         slow_mux(self, *args)
+        muxing.clear()
 
     monkeypatch.setattr(writer_module.TrackWriter, "_mux", mux_on_a_slow_disk)
     writer = TrackWriter(tmp_path / "a.webm", VP8_FORMAT)
     put_clip(writer, clip, 30)
     writer.close()
-    gaps: list[float] = []
     finishing = asyncio.ensure_future(writer.wait())
-    last = time.perf_counter()
+    turns_while_muxing = 0
     while not finishing.done():
         await asyncio.sleep(0.005)
-        now = time.perf_counter()
-        gaps.append(now - last)
-        last = now
+        turns_while_muxing += muxing.is_set()
     assert writer.written == 30 and frames_in(tmp_path / "a.webm") == 30
-    assert len(gaps) > 20 and max(gaps) < 0.1  # ~0.6 s of writing, the loop never held
+    # Every frame was written off the loop's thread, and the loop kept
+    # turning while a write was in progress (no timing: counts only).
+    assert mux_threads and loop_thread not in mux_threads
+    assert turns_while_muxing > 0
 
 
 def vp8_packets(clip: EncodedClip, source: Source) -> list[MediaPacket]:
