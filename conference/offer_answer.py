@@ -20,6 +20,12 @@ server's policy needs around it, on aiortc's parsed SDP:
   server makes the offer (``actpass``) and the browser answers ``active``.
 * **One transport.** Several sections must carry ``a=mid`` and share one
   ICE session (BUNDLE); aiortc would otherwise answer wrongly or fail.
+* **Opus with in-band FEC.** aiortc writes no ``a=fmtp`` for Opus, and a
+  browser's Opus encoder adds forward error correction only when the other
+  side's description asks for it (RFC 7587 ``useinbandfec=1``): on a lossy
+  commune link a lost audio packet is then rebuilt from the next one. Both
+  the server's offers and its answers ask for it. (DTX is not asked for yet:
+  its gaps must first be checked against the recorder's audio timing.)
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from aiortc.sdp import MediaDescription, SessionDescription
 from conference.media import h264
 
 ROOM_CODEC_NAMES = {"vp8": "VP8", "h264": "H.264"}
+# What the server asks of every Opus sender (RFC 7587 section 7): 10 ms
+# packets at the least, and in-band FEC.
+OPUS_FMTP = {"minptime": 10, "useinbandfec": 1}
 
 
 def _is_rtx(codec: RTCRtpCodecParameters) -> bool:
@@ -153,6 +162,8 @@ def shape_answer(answer_sdp: str, offer: SessionDescription) -> str:
             media.dtls.role = "server"  # a=setup:passive
         by_type = {c.payloadType: c for c in theirs.rtp.codecs}
         for codec in media.rtp.codecs:
+            if codec.mimeType.lower() == "audio/opus":
+                codec.parameters.update(OPUS_FMTP)
             if codec.mimeType.lower() != "video/h264":
                 continue
             their_codec = by_type.get(codec.payloadType)
@@ -161,3 +172,22 @@ def shape_answer(answer_sdp: str, offer: SessionDescription) -> str:
                     their_codec.parameters
                 )
     return str(answer)
+
+
+def ask_opus_fec(offer_sdp: str) -> str:
+    """Our offer with :data:`OPUS_FMTP` on each Opus payload type.
+
+    Only ``a=fmtp`` lines are added after Opus ``a=rtpmap`` lines (aiortc
+    writes none for Opus); nothing else of aiortc's offer is touched.
+    """
+    lines = offer_sdp.split("\r\n")
+    fmtp = ";".join(f"{key}={value}" for key, value in OPUS_FMTP.items())
+    has_fmtp = {line.split()[0][len("a=fmtp:") :] for line in lines if line.startswith("a=fmtp:")}
+    shaped: list[str] = []
+    for line in lines:
+        shaped.append(line)
+        if line.startswith("a=rtpmap:") and line.lower().split()[-1].startswith("opus/"):
+            payload_type = line.split()[0][len("a=rtpmap:") :]
+            if payload_type not in has_fmtp:
+                shaped.append(f"a=fmtp:{payload_type} {fmtp}")
+    return "\r\n".join(shaped)

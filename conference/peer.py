@@ -269,7 +269,7 @@ class PeerSession:
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)
         self._note_mids()
-        return str(self.pc.localDescription.sdp)
+        return offer_answer.ask_opus_fec(str(self.pc.localDescription.sdp))
 
     async def apply_answer(self, sdp: str) -> None:
         """Apply the site's answer to our offer."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 
 from aiortc import RTCSessionDescription
@@ -240,3 +241,43 @@ async def test_subscriber_nack_and_reports_reach_the_slot():
     finally:
         await close(peers)
         await room.close()
+
+
+def opus_fmtp(sdp: str) -> list[str]:
+    """The ``a=fmtp`` parameters given to each Opus payload type, one per Opus ``a=rtpmap``."""
+    found = []
+    for payload_type in re.findall(r"a=rtpmap:(\d+) opus/48000/2", sdp, re.IGNORECASE):
+        match = re.search(rf"a=fmtp:{payload_type} ([^\r\n]*)", sdp)
+        found.append(match.group(1) if match else "")
+    return found
+
+
+async def test_offer_asks_opus_senders_for_in_band_fec_and_changes_nothing_else():
+    session = PeerSession(owner="s", metrics=SfuMetrics(), ice_servers=[], video_codec="vp8")
+    session.add_publish("audio")
+    session.add_publish("video")
+    session.add_slots(SlotLayout(thumbnails=1, audio=1))
+    try:
+        offer = await session.create_offer()
+        # One publish and one slot section carry Opus; each asks for FEC.
+        assert opus_fmtp(offer) == ["minptime=10;useinbandfec=1"] * 2
+        added = [line for line in offer.split("\r\n") if "useinbandfec" in line]
+        rest = [line for line in offer.split("\r\n") if "useinbandfec" not in line]
+        assert len(added) == 2 and rest == str(session.pc.localDescription.sdp).split("\r\n")
+    finally:
+        await session.close()
+
+
+async def test_whip_answer_asks_the_publisher_for_opus_fec():
+    session = PeerSession(owner="w", metrics=SfuMetrics(), ice_servers=[], video_codec="vp8")
+    pc = client_pc()
+    try:
+        pc.addTransceiver("audio", direction="sendonly")
+        pc.addTransceiver("video", direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await session.answer_publish_offer(pc.localDescription.sdp)
+        assert opus_fmtp(answer) == ["minptime=10;useinbandfec=1"]
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))  # aiortc takes it
+    finally:
+        await pc.close()
+        await session.close()
