@@ -8,15 +8,13 @@ pipe; every answer is ``("ok", value)`` or ``("error", traceback)``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
-import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
+
+from worker_commands import WorkerHandle, detach_from_orchestrator, serve_commands
 
 JOIN_TIMEOUT = 60.0
 JOINS_AT_ONCE = 4  # per worker: ICE and DTLS handshakes in flight at a time
@@ -29,16 +27,7 @@ def worker_main(
     for path in (bench_dir, root):
         if path not in sys.path:
             sys.path.insert(0, path)
-    parent = os.getppid()
-
-    def orphan_watch() -> None:  # never outlive the orchestrator
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(3)
-
-    threading.Thread(target=orphan_watch, daemon=True).start()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the orchestrator's to handle
+    detach_from_orchestrator()
     from forwarding_parts.clip import read_clip
 
     # The project's glue first: its fast demux (ours wraps it) and its large SRTP buffers.
@@ -51,12 +40,12 @@ def worker_main(
     install_site_demux()
     clip = SiteClip.from_clip(read_clip(Path(clip_file)))
     if cprofile is None:
-        asyncio.run(_serve(conn, clip))
+        asyncio.run(serve_commands(_Sites(clip), conn))
         return
     import cProfile
 
     profiler = cProfile.Profile()
-    profiler.runcall(asyncio.run, _serve(conn, clip))
+    profiler.runcall(asyncio.run, serve_commands(_Sites(clip), conn))
     profiler.dump_stats(str(Path(cprofile) / f"worker-{os.getpid()}.prof"))
 
 
@@ -129,25 +118,7 @@ class _Sites:
             await self.session.close()
 
 
-async def _serve(conn: Any, clip: Any) -> None:
-    handler = _Sites(clip)
-    loop = asyncio.get_running_loop()
-    conn.send(("ok", "ready"))
-    while True:
-        try:
-            command, args = await loop.run_in_executor(None, conn.recv)
-        except (EOFError, OSError):
-            return
-        try:
-            result = await getattr(handler, f"cmd_{command}")(*args)
-            conn.send(("ok", result))
-        except Exception:
-            conn.send(("error", traceback.format_exc()))
-        if command == "stop":
-            return
-
-
-class SiteWorker:
+class SiteWorker(WorkerHandle):
     """The orchestrator's handle on one worker process."""
 
     def __init__(
@@ -155,54 +126,15 @@ class SiteWorker:
     ) -> None:
         from forwarding_parts.paths import BENCH, ROOT
 
-        self.name = name
-        self.conn, child = context.Pipe()
-        self.process = context.Process(
-            target=worker_main,
-            args=(child, str(clip_file), str(BENCH), str(ROOT), cprofile and str(cprofile)),
-            name=name,
-            daemon=True,
+        super().__init__(
+            name,
+            context,
+            worker_main,
+            str(clip_file),
+            str(BENCH),
+            str(ROOT),
+            cprofile and str(cprofile),
         )
-        self.process.start()
-        child.close()
-        self._ready = False
-
-    @property
-    def pid(self) -> int:
-        return int(self.process.pid)
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        if not self._ready:
-            self.result(timeout)
-            self._ready = True
-
-    def send(self, command: str, *args: Any) -> None:
-        self.wait_ready()
-        self.conn.send((command, args))
-
-    def result(self, timeout: float) -> Any:
-        if not self.conn.poll(timeout):
-            raise TimeoutError(f"{self.name}: no answer in {timeout:.0f} s")
-        status, value = self.conn.recv()
-        if status != "ok":
-            raise RuntimeError(f"{self.name} failed:\n{value}")
-        return value
-
-    def call(self, command: str, *args: Any, timeout: float = 60.0) -> Any:
-        self.send(command, *args)
-        return self.result(timeout)
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            with contextlib.suppress(Exception):
-                self.call("stop", timeout=10)
-            self.process.join(5)
-        self.kill()
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(3)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(3)
+        super().wait_ready(timeout)
