@@ -177,6 +177,14 @@ class Settings(BaseSettings):
         description="CIDRs camera feeds may connect to (comma-separated or a JSON list); "
         "loopback, link-local, metadata and multicast only when listed themselves",
     )
+    media_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="UDP port every peer's media uses: one socket per local address, drained "
+        "many datagrams a wake-up (0: a port the system picks; unset or off: a socket per "
+        "connection on a random port)",
+    )
     feed_files_dir: Path | None = Field(
         None, description="the only folder file feeds are read from (default DATA_DIR/feed-files)"
     )
@@ -214,6 +222,13 @@ class Settings(BaseSettings):
             if parts.path.strip("/") and not parts.path.strip("/").isdigit():
                 raise ValueError("redis_url: the database after the host must be a number")
         return value or None
+
+    @field_validator("media_port", mode="before")
+    @classmethod
+    def _media_port_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
 
     @field_validator("camera_networks", mode="before")
     @classmethod

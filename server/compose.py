@@ -15,6 +15,7 @@ from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
 from conference.extensions import Extension
 from conference.keys import load_or_create_secret
+from conference.media import shared_udp
 from conference.service import Conference
 from conference.settings import Settings
 from conference.store import open_store
@@ -37,6 +38,8 @@ class StopRenders(Extension):
 
 def services(settings: Settings) -> Services:
     """Open the store and the bus and build every part of one server process."""
+    # The media sockets first: a media port already in use fails the start, not a meeting.
+    shared_udp.configure(settings.media_port)
     store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
     bus = open_bus(settings.redis_url, settings.redis_prefix)
     conference = Conference(settings, store, load_or_create_secret(settings.data_dir), bus)

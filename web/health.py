@@ -10,6 +10,7 @@ from aiohttp import web
 
 from anpr_feed.manager import FeedManager
 from conference import __version__
+from conference.media import shared_udp
 from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, WATCHDOG
 from web.metrics_access import check_metrics_access
 
@@ -165,6 +166,19 @@ async def metrics(request: web.Request) -> web.Response:
         "Peer connections whose DTLS handshake failed (each logged with its reason).",
         sfu.dtls_failures,
     )
+    media = shared_udp.STATS  # the shared media socket (CONFERENCE_MEDIA_PORT); 0 when off
+    for name, help_text, value in (
+        ("wakeups", "Event-loop wake-ups of the shared media socket.", media.wakeups),
+        ("datagrams", "Datagrams read from the shared media socket.", media.datagrams),
+        (
+            "datagrams_dropped",
+            "Datagrams from unknown addresses that were not STUN for one of our connections.",
+            media.dropped,
+        ),
+        ("send_batches", "Batches of sends flushed at the end of a drain.", media.send_batches),
+        ("send_errors", "Queued datagrams the kernel refused at a flush.", media.send_errors),
+    ):
+        _line(out, f"conference_media_{name}_total", "counter", help_text, value)
     watchdog = request.app.get(WATCHDOG)
     if watchdog is not None:
         loop = watchdog.health

@@ -134,11 +134,17 @@ class DtlsRtpOutput:
         transport = pair.protocol.transport
         if transport is None:
             return False
-        # A host or server-reflexive candidate has a plain datagram transport:
+        # On a shared media socket (shared_udp.py) the socket queues what a drain of
+        # received datagrams sends and flushes it in one batch. A host or
+        # server-reflexive candidate of aioice's own has a plain datagram transport:
         # write to its socket directly (a full buffer drops the packet, as UDP
         # would; NACK recovers it). A TURN relay needs the transport's framing.
+        shared = getattr(transport, "shared", None)
         sock = getattr(transport, "_sock", None)
-        self._sendto = sock.sendto if sock is not None else transport.sendto
+        if shared is not None:
+            self._sendto = shared.sendto
+        else:
+            self._sendto = sock.sendto if sock is not None else transport.sendto
         self._addr = pair.remote_addr
         self._pair = pair
         return True
