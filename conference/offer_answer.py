@@ -20,12 +20,15 @@ server's policy needs around it, on aiortc's parsed SDP:
   server makes the offer (``actpass``) and the browser answers ``active``.
 * **One transport.** Several sections must carry ``a=mid`` and share one
   ICE session (BUNDLE); aiortc would otherwise answer wrongly or fail.
-* **Opus with in-band FEC.** aiortc writes no ``a=fmtp`` for Opus, and a
-  browser's Opus encoder adds forward error correction only when the other
-  side's description asks for it (RFC 7587 ``useinbandfec=1``): on a lossy
-  commune link a lost audio packet is then rebuilt from the next one. Both
-  the server's offers and its answers ask for it. (DTX is not asked for yet:
-  its gaps must first be checked against the recorder's audio timing.)
+* **Opus with in-band FEC and DTX.** aiortc writes no ``a=fmtp`` for Opus,
+  and a browser's Opus encoder adds forward error correction only when the
+  other side's description asks for it (RFC 7587 ``useinbandfec=1``): on a
+  lossy commune link a lost audio packet is then rebuilt from the next one.
+  ``usedtx=1`` lets a silent site send one packet per 400 ms instead of 50
+  per second (most of a 190-site meeting is silent); the recorder keeps the
+  gaps, since it writes audio at its RTP timestamps
+  (``tests/test_recording_dtx.py``), and speech activity decays without
+  packets. Both the server's offers and its answers ask for both.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from conference.media import h264
 
 ROOM_CODEC_NAMES = {"vp8": "VP8", "h264": "H.264"}
 # What the server asks of every Opus sender (RFC 7587 section 7): 10 ms
-# packets at the least, and in-band FEC.
-OPUS_FMTP = {"minptime": 10, "useinbandfec": 1}
+# packets at the least, in-band FEC, and DTX (no packets in silence but one
+# every 400 ms).
+OPUS_FMTP = {"minptime": 10, "useinbandfec": 1, "usedtx": 1}
 
 
 def _is_rtx(codec: RTCRtpCodecParameters) -> bool:

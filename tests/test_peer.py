@@ -252,7 +252,7 @@ def opus_fmtp(sdp: str) -> list[str]:
     return found
 
 
-async def test_offer_asks_opus_senders_for_in_band_fec_and_changes_nothing_else():
+async def test_offer_asks_opus_senders_for_in_band_fec_and_dtx_and_changes_nothing_else():
     session = PeerSession(owner="s", metrics=SfuMetrics(), ice_servers=[], video_codec="vp8")
     session.add_publish("audio")
     session.add_publish("video")
@@ -260,7 +260,7 @@ async def test_offer_asks_opus_senders_for_in_band_fec_and_changes_nothing_else(
     try:
         offer = await session.create_offer()
         # One publish and one slot section carry Opus; each asks for FEC.
-        assert opus_fmtp(offer) == ["minptime=10;useinbandfec=1"] * 2
+        assert opus_fmtp(offer) == ["minptime=10;useinbandfec=1;usedtx=1"] * 2
         added = [line for line in offer.split("\r\n") if "useinbandfec" in line]
         rest = [line for line in offer.split("\r\n") if "useinbandfec" not in line]
         assert len(added) == 2 and rest == str(session.pc.localDescription.sdp).split("\r\n")
@@ -268,7 +268,7 @@ async def test_offer_asks_opus_senders_for_in_band_fec_and_changes_nothing_else(
         await session.close()
 
 
-async def test_whip_answer_asks_the_publisher_for_opus_fec():
+async def test_whip_answer_asks_the_publisher_for_opus_fec_and_dtx():
     session = PeerSession(owner="w", metrics=SfuMetrics(), ice_servers=[], video_codec="vp8")
     pc = client_pc()
     try:
@@ -276,7 +276,7 @@ async def test_whip_answer_asks_the_publisher_for_opus_fec():
         pc.addTransceiver("video", direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         answer = await session.answer_publish_offer(pc.localDescription.sdp)
-        assert opus_fmtp(answer) == ["minptime=10;useinbandfec=1"]
+        assert opus_fmtp(answer) == ["minptime=10;useinbandfec=1;usedtx=1"]
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))  # aiortc takes it
     finally:
         await pc.close()
