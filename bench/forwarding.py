@@ -106,6 +106,17 @@ def main(argv: list[str] | None = None) -> int:
         help="run again when other processes were busy during the window",
     )
     parser.add_argument(
+        "--media-port",
+        help="CONFERENCE_MEDIA_PORT for our server (0: one shared socket on a port the system "
+        "picks; default: unset, a socket per connection)",
+    )
+    parser.add_argument(
+        "--burner",
+        action="store_true",
+        help="run a busy loop per core but one during the window (the loaded machine; "
+        "implies --retries 0)",
+    )
+    parser.add_argument(
         "--output", type=Path, help="also write the JSON here (default bench/results/)"
     )
     args = parser.parse_args(argv)
@@ -123,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         py_spy=args.py_spy,
         py_spy_rate=args.py_spy_rate,
         late_joiners=args.late_joiners,
+        burner=args.burner,
+        media_port=args.media_port,
     )
+    if args.burner:
+        args.retries = 0  # the burner is the load: a busy window is the point
     context = multiprocessing.get_context("spawn")
     code_at_start = code_version()
     started = time.monotonic()
@@ -161,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"delivery {result['delivery_ratio']}, "
                     f"identical {result['byte_identical_ratio']}, "
                     f"latency {result['latency_ms']}, added {result['latency_added_ms']}, "
-                    f"late join {result['late_join_first_frame_ms']} ms"
+                    f"late join {result['late_join_first_frame_ms']} ms, "
+                    f"datagrams/wake-up {result['media_socket']['datagrams_per_wakeup']}"
                     + (f" (median of {len(results)})" if len(results) > 1 else "")
                 )
     except KeyboardInterrupt:

@@ -31,7 +31,6 @@ import datetime
 import json
 import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.support and the server's packages
 
-from forwarding_parts.children import CHILDREN, kill_children  # noqa: E402
+from forwarding_parts.burner import Burner  # noqa: E402
+from forwarding_parts.children import kill_children  # noqa: E402
 from forwarding_parts.clip import load_clip  # noqa: E402
 from forwarding_parts.cpu import machine_busy, process_cpu_seconds, wait_for_quiet  # noqa: E402
 from forwarding_parts.machine import machine_info  # noqa: E402
@@ -56,28 +56,6 @@ RECEIVED = "conference_rtp_packets_received_total"
 WAKEUPS = "conference_media_wakeups_total"
 DATAGRAMS = "conference_media_datagrams_total"
 MODES = {"private": None, "shared": "0"}  # CONFERENCE_MEDIA_PORT per mode
-
-
-class Burner:
-    """Busy loops beside the server (one per core but one): the "loaded" machine."""
-
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> None:
-        for _ in range(max(1, (os.cpu_count() or 2) - 1)):
-            self.processes.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
-        CHILDREN.append(self)
-        time.sleep(0.5)
-
-    def kill(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        self.processes.clear()
-        if self in CHILDREN:
-            CHILDREN.remove(self)
 
 
 def window(server: ServerUnderTest, seconds: float) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from forwarding_parts.analysis import analyse, late_join_ms
+from forwarding_parts.burner import Burner
 from forwarding_parts.clip import Clip
 from forwarding_parts.cpu import CONTENDED_PERCENT, take_sample, wait_for_quiet
 from forwarding_parts.paths import ROOT
@@ -58,6 +60,11 @@ def run_one(
     server: ServerUnderTest | None = None
     profile: dict[str, Any] | None = None
     code = code_version()  # the server imports the code as it is now
+    burner = Burner()
+    if config.media_port is None:
+        os.environ.pop("CONFERENCE_MEDIA_PORT", None)
+    else:
+        os.environ["CONFERENCE_MEDIA_PORT"] = config.media_port
     try:
         server = ServerUnderTest(kind, work_dir)
         for worker in workers:
@@ -102,10 +109,13 @@ def run_one(
         spy = None
         if config.py_spy and kind == "sfu":
             spy, spy_file = start_py_spy(server.pid, config.seconds, work_dir, config.py_spy_rate)
+        if config.burner:
+            burner.start()
         first = take_sample(server, workers)
-        log(f"measuring {config.seconds:.0f} s")
+        log(f"measuring {config.seconds:.0f} s" + (" beside a CPU burner" if config.burner else ""))
         time.sleep(config.seconds)
         last = take_sample(server, workers)
+        burner.kill()
         if spy is not None:
             profile = finish_py_spy(spy, spy_file)
 
@@ -130,11 +140,13 @@ def run_one(
         for worker in subscribers:
             sub_reports.update(worker.call("report", timeout=60))
     finally:
+        burner.kill()
         for worker in workers:
             worker.stop()
         if server is not None:
             server.stop()
     result = analyse(label, n, clip, config, first, last, pub_report, sub_reports, late, names)
+    result["media_socket"] = media_socket(config, first.metrics, last.metrics)
     result["server_log"] = server.log_problems()
     result["code"] = code
     after = code_version()
@@ -147,6 +159,25 @@ def run_one(
     if not result["server_log"].get("problem_lines"):
         shutil.rmtree(work_dir, ignore_errors=True)  # keep the log when it says something
     return result
+
+
+def media_socket(
+    config: RunConfig, first: dict[str, float], last: dict[str, float]
+) -> dict[str, Any]:
+    """The server's media socket during the window: shared or not, datagrams per wake-up."""
+    deltas = {
+        name: last.get(f"conference_media_{name}_total", 0.0)
+        - first.get(f"conference_media_{name}_total", 0.0)
+        for name in ("wakeups", "datagrams", "datagrams_dropped", "send_batches", "send_errors")
+    }
+    return {
+        "media_port_setting": config.media_port,
+        "burner": config.burner,
+        "datagrams_per_wakeup": (
+            round(deltas["datagrams"] / deltas["wakeups"], 2) if deltas["wakeups"] else None
+        ),
+        **{name: int(value) for name, value in deltas.items()},
+    }
 
 
 def measure(

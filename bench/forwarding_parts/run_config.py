@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass
 class RunConfig:
-    """Window, warm-up, workers, profiling and late joiners, as the command line set them."""
+    """Window, warm-up, workers, profiling, late joiners, load and media socket, as set."""
 
     seconds: float
     warmup: float
@@ -17,3 +17,5 @@ class RunConfig:
     py_spy: bool
     py_spy_rate: int
     late_joiners: int
+    burner: bool = False  # a busy loop per core but one beside the server during the window
+    media_port: str | None = None  # CONFERENCE_MEDIA_PORT for our server (None: unset)

@@ -8,6 +8,7 @@ pylibsrtp's) private state, is these modules and no other:
 - ``fast_receive``: SRTP/SRTCP decrypted and routed inside aioice's UDP callback;
 - ``bounded_estimators``: aiortc's receive-side estimators bounded, built lazily;
 - ``srtp_output``: one large SRTP buffer per thread, a lean protect, a direct send;
+- ``srtp_input``: a lean ``unprotect`` (the fast receive path's);
 - ``shared_udp``: one UDP socket per local address for every ICE connection,
   drained many datagrams a wake-up, sends batched (``CONFERENCE_MEDIA_PORT``);
 - ``forwarding_receiver`` / ``slot_sender``: aiortc's receiver and sender

@@ -36,6 +36,7 @@ from conference.media.forwarding_receiver import ForwardingReceiver
 from conference.media.ntp import arrival_clock_ms
 from conference.media.rtcp import rtcp_is_reasonable
 from conference.media.slot_sender import SlotSender
+from conference.media.srtp_input import LeanUnprotect
 from conference.ratelog import RateLimitedLog
 from conference.tasks import spawn
 
@@ -45,6 +46,8 @@ RTCP_LOG = RateLimitedLog(logger)
 # aioice connection -> the DTLS transport on top of it, for sessions whose
 # media may take the fast receive path (see install_fast_demux).
 _FAST_RECEIVE: dict[Any, RTCDtlsTransport] = {}
+# The DTLS transport's SRTP receive session, unprotected without allocations.
+_UNPROTECT: dict[RTCDtlsTransport, LeanUnprotect] = {}
 
 
 def enable_fast_receive(dtls: RTCDtlsTransport) -> None:
@@ -55,6 +58,14 @@ def enable_fast_receive(dtls: RTCDtlsTransport) -> None:
 def disable_fast_receive(dtls: RTCDtlsTransport) -> None:
     """Forget ``dtls`` (its connection is closing)."""
     _FAST_RECEIVE.pop(dtls.transport._connection, None)
+    _UNPROTECT.pop(dtls, None)
+
+
+def _lean_unprotect(dtls: RTCDtlsTransport, srtp: Any) -> LeanUnprotect:
+    unprotect = _UNPROTECT.get(dtls)
+    if unprotect is None or unprotect.session is not srtp:
+        unprotect = _UNPROTECT[dtls] = LeanUnprotect(srtp)
+    return unprotect
 
 
 def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
@@ -63,8 +74,11 @@ def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     if srtp is None or dtls._state is not DtlsState.CONNECTED:
         return False
     arrival_ms = arrival_clock_ms()
+    unprotect = _UNPROTECT.get(dtls)
+    if unprotect is None or unprotect.session is not srtp:
+        unprotect = _lean_unprotect(dtls, srtp)
     try:
-        packet = RtpPacket.parse(srtp.unprotect(data), dtls._rtp_header_extensions_map)
+        packet = RtpPacket.parse(unprotect(data), dtls._rtp_header_extensions_map)
     except (ValueError, pylibsrtp.Error):
         return True  # undecryptable or malformed: dropped, as aiortc would
     receiver = dtls._rtp_router.route_rtp(packet)
