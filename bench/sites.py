@@ -22,7 +22,16 @@ it creates the room (``conference room create``) unless ``--room`` names one.
 
 After the window the speaker changes (site 1 speaks, site 0 falls silent) and
 the time until every site receives the new speaker's video is reported.
-Emulated links (network namespaces + tc netem) are not built yet.
+
+Layers: a site answers the server's simulcast offer (``a=simulcast:recv
+q;h;f``) with three pre-encoded layers (320x180, 640x360, 1280x720), each
+its own SSRC with the RID extension, and obeys ``publish``; ``--no-layers``
+(or an offer without simulcast) sends one 640x360 stream. ``--link
+NAME=RATE,RTT,LOSS,JITTER`` puts the last ``--link-sites`` sites behind a
+link emulated in user space (this kernel has no netem; sites_parts/link.py),
+where they send NACK, REMB (aiortc's estimator) and PLI as a browser does.
+Counting sites read their sockets on a timer tick and decrypt almost
+nothing (sites_parts/receive.py); checking and linked sites decrypt all.
 
 Progress goes to stderr; the last line of stdout is one JSON object. Method
 and results: docs/benchmarks.md, "Issue 10: the site simulator and the baseline".
@@ -46,8 +55,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.support and the server's packages
 
 from forwarding_parts.clip import FPS, load_clip  # noqa: E402
-from forwarding_parts.cpu import machine_busy, process_cpu_seconds, wait_for_quiet  # noqa: E402
+from forwarding_parts.cpu import (  # noqa: E402
+    machine_busy,
+    process_cpu_seconds,
+    process_cpu_times,
+    wait_for_quiet,
+)
 from forwarding_parts.progress import log  # noqa: E402
+from sites_parts.layers import load_layers  # noqa: E402
+from sites_parts.link import LinkSpec  # noqa: E402
 from sites_parts.report import Sample, speaker_change, summarise  # noqa: E402
 from sites_parts.site import SiteSpec  # noqa: E402
 from sites_parts.target import ServerTarget  # noqa: E402
@@ -79,6 +95,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before the window")
     parser.add_argument("--clip-seconds", type=float, default=10.0, help="length of the clip")
     parser.add_argument(
+        "--link",
+        type=LinkSpec.parse,
+        help="put sites behind an emulated link NAME=RATE,RTT,LOSS,JITTER[,QUEUE] "
+        "(e.g. commune=1mbit,150ms,2%%,5ms; rate and loss each way, RTT split in two)",
+    )
+    parser.add_argument(
+        "--link-sites",
+        type=int,
+        help="how many sites are behind --link (default: all but the speaker and the "
+        "checking sites); the last ones",
+    )
+    parser.add_argument(
+        "--no-layers",
+        action="store_true",
+        help="publish one 640x360 stream even when the server offers simulcast (the baseline)",
+    )
+    parser.add_argument(
         "--no-speaker-change", action="store_true", help="skip the speaker change at the end"
     )
     parser.add_argument(
@@ -97,8 +130,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def site_specs(target: ServerTarget, args: argparse.Namespace) -> list[SiteSpec]:
-    """The province profile: site 0 speaks; sites 1.. are silent; a few check frames."""
+    """The province profile: site 0 speaks; sites 1.. are silent; a few check frames.
+
+    With ``--link`` the last ``--link-sites`` sites (never the speaker or a
+    checking site) are behind the emulated link.
+    """
     frame = 1 / FPS
+    eligible = [i for i in range(args.sites) if i != 0 and not 1 <= i <= args.checking]
+    count = len(eligible) if args.link_sites is None else min(args.link_sites, len(eligible))
+    linked = set(eligible[len(eligible) - count :]) if args.link else set()
     return [
         SiteSpec(
             index=i,
@@ -107,6 +147,8 @@ def site_specs(target: ServerTarget, args: argparse.Namespace) -> list[SiteSpec]
             speaking=i == 0,
             checking=1 <= i <= args.checking,
             phase=(i * 0.381966) % 1.0 * frame,  # spread over a frame interval, like real sites
+            layers=not args.no_layers,
+            link=args.link if i in linked else None,
         )
         for i in range(args.sites)
     ]
@@ -117,6 +159,7 @@ def sample(target: ServerTarget, workers: list[SiteWorker]) -> Sample:
         wall=time.time(),
         server_cpu=process_cpu_seconds(target.pid),
         workers_cpu=[process_cpu_seconds(w.pid) for w in workers],
+        workers_sys=[process_cpu_times(w.pid)[1] for w in workers],
         metrics=target.metrics(),
     )
 
@@ -124,6 +167,7 @@ def sample(target: ServerTarget, workers: list[SiteWorker]) -> Sample:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start everything, measure one window, stop everything; the result."""
     clip, clip_file = load_clip(args.clip_seconds)
+    layers_file = None if args.no_layers else load_layers(args.clip_seconds)[1]
     background_before = wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
     target = ServerTarget(args)
     context = multiprocessing.get_context("spawn")
@@ -131,7 +175,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     workers: list[SiteWorker] = []
     try:
         workers = [
-            SiteWorker(f"sites-{i}", clip_file, context, args.cprofile) for i in range(count)
+            SiteWorker(f"sites-{i}", clip_file, layers_file, context, args.cprofile)
+            for i in range(count)
         ]
         specs = site_specs(target, args)
         log(f"{args.sites} sites in {count} worker processes, room {target.room}")
@@ -176,11 +221,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["server_saturated"] = result["server_cpu_percent_of_core"] > 90
         if not args.no_speaker_change:
             result["speaker_change"] = _change_speaker(workers, specs, reports)
+            video_all = result["speaker_change"]["video_all_ms"]
+            result["new_speaker_video_s"] = None if video_all is None else video_all / 1000
     finally:
         for worker in workers:
             worker.stop()
         target.stop()
     result["profile"] = args.profile
+    result["layers"] = not args.no_layers
+    result["link"] = args.link.describe() if args.link else None
     result["background_cpu_percent_before"] = background_before
     result["server_log"] = target.log_problems()
     result["server"] = "own" if args.url is None else args.url

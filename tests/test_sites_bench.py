@@ -36,3 +36,40 @@ def test_three_sites_print_the_contract_json() -> None:
     assert report["sites_joined"] == 3, report["site_errors"]
     assert report["delivery_min"] > 0
     assert report["byte_identical_ratio"] == 1.0
+
+
+def test_a_site_behind_an_emulated_link_sends_browser_feedback() -> None:
+    """One of four sites behind a thin lossy link: it NACKs, sends REMB, and its link drops."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sites.py"),
+            "--sites",
+            "4",
+            "--seconds",
+            "5",
+            "--checking",
+            "1",
+            "--link",
+            "commune=1mbit,150ms,2%,5ms",
+            "--link-sites",
+            "1",
+            "--no-speaker-change",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert CONTRACT_KEYS <= report.keys()
+    assert report["sites_joined"] == 4, report["site_errors"]
+    assert report["link_sites"] == 1
+    (linked,) = report["link_per_site"]
+    # Three full-rate videos do not fit 1 Mbit/s: the link's queue overflows ...
+    assert linked["down"]["dropped_queue"] > 0
+    assert linked["down_kbps"] < 1000
+    # ... and the site answers as a browser: NACKs, REMB from aiortc's estimator.
+    assert linked["nacks_sent"] > 0
+    assert linked["remb_sent"] > 0 and linked["remb_last_kbps"] < 1000

@@ -21,6 +21,7 @@ class Sample:
     wall: float
     server_cpu: float
     workers_cpu: list[float]
+    workers_sys: list[float]  # the kernel's part of workers_cpu
     metrics: dict[str, float]
 
 
@@ -47,6 +48,7 @@ def summarise(
     window = last.wall - first.wall
     server_cpu = last.server_cpu - first.server_cpu
     simulator_cpu = sum(last.workers_cpu) - sum(first.workers_cpu)
+    simulator_sys = sum(last.workers_sys) - sum(first.workers_sys)
 
     def delta(name: str) -> float:
         return last.metrics.get(name, 0.0) - first.metrics.get(name, 0.0)
@@ -63,6 +65,7 @@ def summarise(
     silent_up = [u for r, u in zip(joined, up, strict=True) if not r["speaking"]]
     unseen_up = [u for r, u in zip(joined, up, strict=True) if r["id"] not in seen]
     lag = [x * 1000 for r in reports for x in r["send_lag"]]
+    site_packets = sum(r["received_packets"] + r["up_packets"] for r in joined)
     checked = sum(r["frames_checked"] for r in reports)
     identical = sum(r["frames_identical"] for r in reports)
     return {
@@ -97,14 +100,89 @@ def summarise(
         "uplink_silent_kbps_max": _round(max(silent_up) if silent_up else None, 1),
         "uplink_unseen_kbps_max": _round(max(unseen_up) if unseen_up else None, 1),
         "unseen_sites": len(unseen_up),
-        "layer_switches": 0,  # no layers before issue 10
+        "layer_switches": _layer_switches(first, last),
+        "sites_simulcasting": sum(1 for r in joined if r.get("simulcast")),
+        "publish_messages_to_sites": sum(r.get("publish_messages", 0) for r in joined),
+        "up_bytes_per_site_p50": _round(percentile([r["up_bytes"] for r in joined], 0.5), 0),
+        "up_bytes_per_site_max": max((r["up_bytes"] for r in joined), default=None),
+        "down_bytes_per_site_p50": _round(percentile([r["down_bytes"] for r in joined], 0.5), 0),
+        "down_bytes_per_site_max": max((r["down_bytes"] for r in joined), default=None),
+        "layers_sent": _layers_sent(joined, window),
+        "layers_received_by_checking_sites": _layers_received(joined),
+        **_links(joined, window),
         "simulator_cpu_ms_per_site_per_s": _round(simulator_cpu * 1000 / window / sites),
         "simulator_cpu_percent_of_core": round(simulator_cpu / window * 100, 1),
+        "simulator_sys_share": _round(simulator_sys / simulator_cpu if simulator_cpu else None),
+        "simulator_cpu_us_per_packet": _round(
+            simulator_cpu * 1e6 / site_packets if site_packets else None
+        ),
         "simulator_send_lag_p95_ms": _round(percentile(lag, 0.95)),
         "machine_cores": cores,
         "keyframe_requests_to_sites": sum(r["keyframe_requests"] for r in reports),
         "rtcp_sent_by_sites": sum(r["rtcp_sent"] for r in reports),
         "site_errors": [r["error"] for r in reports if r["error"]][:5],
+    }
+
+
+def _layer_switches(first: Sample, last: Sample) -> int | None:
+    """The server's layer switches in the window (any counter named so), None if it has none."""
+    names = [n for n in last.metrics if "layer_switch" in n]
+    if not names:
+        return None
+    return int(sum(last.metrics[n] - first.metrics.get(n, 0.0) for n in names))
+
+
+def _layers_sent(joined: list[dict[str, Any]], window: float) -> dict[str, Any]:
+    """Per rid: how many sites sent it (active at the end) and their total kbit/s."""
+    out: dict[str, Any] = {}
+    for report in joined:
+        for rid, layer in report.get("layers_sent", {}).items():
+            entry = out.setdefault(rid, {"sites_active": 0, "kbps_total": 0.0})
+            entry["sites_active"] += bool(layer["active"])
+            entry["kbps_total"] = round(
+                entry["kbps_total"] + layer["up_bytes"] * 8 / window / 1000, 1
+            )
+    return out
+
+
+def _layers_received(joined: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per slot: frames of each rid the checking sites received (identified by their bytes)."""
+    out: dict[str, dict[str, int]] = {}
+    for report in joined:
+        for slot, frames in report.get("layer_frames", {}).items():
+            kind = "main" if slot == "main" else "thumbnails" if slot.startswith("thumb") else slot
+            for rid, count in frames.items():
+                out.setdefault(kind, {})[rid] = out.get(kind, {}).get(rid, 0) + count
+    return out
+
+
+def _links(joined: list[dict[str, Any]], window: float) -> dict[str, Any]:
+    """The sites behind the emulated link: what their people saw and what the link carried."""
+    linked = [r for r in joined if r.get("link")]
+    if not linked:
+        return {"link_sites": 0}
+    fps = [r["link"]["main_fps"] for r in linked]
+    return {
+        "link_sites": len(linked),
+        "link_main_fps_min": min(fps),
+        "link_main_fps_p50": percentile(fps, 0.5),
+        "link_audio_gaps_max": max(r["link"]["audio_gaps"] for r in linked),
+        "link_audio_gap_max_ms": max(r["link"]["audio_gap_max_ms"] for r in linked),
+        "link_downlink_kbps_p50": _round(
+            percentile([r["down_bytes"] * 8 / window / 1000 for r in linked], 0.5), 1
+        ),
+        "link_remb_kbps_p50": percentile(
+            [r["link"]["remb_last_kbps"] for r in linked if r["link"]["remb_last_kbps"]], 0.5
+        ),
+        "link_per_site": [
+            {
+                "name": r["name"],
+                "down_kbps": round(r["down_bytes"] * 8 / window / 1000, 1),
+                "up_kbps": round(r["up_bytes"] * 8 / window / 1000, 1),
+                **r["link"],
+            }
+            for r in linked
+        ],
     }
 
 

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sites_parts.link import LinkSpec
+from sites_parts.linked import LinkedSite
 from sites_parts.media import (
     AUDIO_FRAME_TICKS,
     AUDIO_SECONDS,
@@ -32,14 +34,31 @@ from sites_parts.media import (
     SPEAKING_LEVEL,
     VIDEO_CLOCK,
     SiteClip,
-    abs_send_time_extension,
+    abs_send_time_element,
     audio_level_extension,
+    extension_block,
+    text_element,
 )
+from sites_parts.publishing import (
+    ABS_SEND_TIME_URI,
+    AUDIO_LEVEL_URI,
+    MID_URI,
+    RID_URI,
+    RRID_URI,
+    ExtensionIds,
+    LayerOut,
+    Outgoing,
+    answer_simulcast,
+    offered_rids,
+    offers_dtx,
+)
+from sites_parts.receive import Poller, read_now
 
-AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 _RR_HEADER = struct.Struct("!BBHI")
+_SEQ_TS_SSRC = struct.Struct("!HII")  # at offset 2 of an RTP header, in the clear in SRTP
 _REPORT_BLOCK = struct.Struct("!IIIIII")
+LINK_TICK_S = 0.05  # a linked site's NACK retries and frame judging
+DTX_FRAMES = 20  # Opus DTX: one 20 ms frame per 400 ms of silence
 SEGMENT_JUMP_S = 0.5  # a jump this large in (arrival - RTP time) is a new source epoch
 
 # aioice connection -> the site whose datagrams it carries (see install_site_demux)
@@ -126,6 +145,8 @@ class SiteSpec:
     speaking: bool
     checking: bool  # reassemble frames: byte identity
     phase: float  # seconds after the common start its frames are due
+    layers: bool = True  # answer the server's simulcast offer with q, h, f
+    link: LinkSpec | None = None  # behind this emulated link (both directions)
 
 
 @dataclass
@@ -145,6 +166,8 @@ class StreamCount:
     segment_min: float = 0.0
     delays: list[float] = field(default_factory=list)  # per frame, above the segment's fastest
     pending: list[bytes] = field(default_factory=list)  # checking sites: the frame so far
+    next_start: int = -1  # counting sites: the sequence number that starts the next frame
+    layer_frames: dict[str, int] = field(default_factory=dict)  # checking: rid -> frames seen
     frames_checked: int = 0
     frames_identical: int = 0
     reported: tuple[int, int] = (0, -1)  # (packets, ext) at the last receiver report
@@ -155,23 +178,20 @@ class StreamCount:
         return self.packets, self.ext, self.octets
 
 
-@dataclass
-class Outgoing:
-    """One of the site's own streams, as negotiated in its answer."""
-
-    ssrc: int
-    pt: int
-    ext_id: int | None
-    seq: int = 0
-    packets: int = 0
-    octets: int = 0
-
-
 class SimSite:
     """A simulated site: joins, answers the server's offer, sends the clip, counts."""
 
-    def __init__(self, spec: SiteSpec, clip: SiteClip, base_url: str, room: str, t0: float):
+    def __init__(
+        self,
+        spec: SiteSpec,
+        clip: SiteClip,
+        base_url: str,
+        room: str,
+        t0: float,
+        poller: Poller | None = None,
+    ):
         self.spec = spec
+        self.poller = poller  # counting sites are read on its tick (see receive.py)
         self.clip = clip
         self.base_url = base_url
         self.room = room
@@ -182,8 +202,16 @@ class SimSite:
         self.connected = asyncio.Event()
         self.error: str | None = None
         self.connect_ms: float | None = None
-        self.video: Outgoing | None = None
+        self.layers: dict[
+            str, LayerOut
+        ] = {}  # rid -> what the camera sends ("f" alone: no simulcast)
+        self.video_ext = ExtensionIds(mid="")
         self.audio: Outgoing | None = None
+        self.dtx = False  # the offer asked for Opus DTX: a silent site sends every 400 ms
+        self.publish_messages = 0
+        self.link: LinkedSite | None = None  # behind an emulated link (spec.link)
+        self._rtx_to_media: dict[int, int] = {}  # the slots' RTX SSRC -> media SSRC (offer)
+        self._slot_abs_send_time_id: int | None = None
         self.output: Any = None
         self.rx: Any = None
         self.unprotect: Any = None
@@ -193,8 +221,8 @@ class SimSite:
         self.slot_changes: list[tuple[float, str, str | None]] = []
         self.main_keyframes: list[float] = []  # arrival of each keyframe in the main slot
         self.messages: dict[str, int] = {}
-        self.want_keyframe = False
         self.keyframe_requests = 0
+        self.nacks_received = 0
         self.undecryptable = 0
         self.rtcp_sent = 0
         self.send_lag: list[float] = []
@@ -208,6 +236,7 @@ class SimSite:
         self._wall_to_loop = 0.0
         self._mark: dict[int, tuple[int, int, int]] = {}
         self._mark_sent = (0, 0)
+        self._mark_time = time.time()
         self._started = time.time()
 
     # -- signaling -----------------------------------------------------------------
@@ -248,6 +277,8 @@ class SimSite:
                     await self._answer(message)
                 elif kind == "slots":
                     self._on_slots(message["assignments"])
+                elif kind == "publish":
+                    self.on_publish([str(r) for r in message.get("video") or []])
                 elif kind == "error":
                     self.error = f"server error: {message}"
                 elif kind == "bye":
@@ -282,26 +313,59 @@ class SimSite:
                     self.rtx_pts.add(codec.payloadType)
             for ssrc in media.ssrc:
                 self.streams[ssrc.ssrc] = StreamCount(slot[0], slot[1])
+            for group in media.ssrc_group:
+                if group.semantic == "FID" and len(group.items) == 2:
+                    self._rtx_to_media[int(group.items[1])] = int(group.items[0])
+            for extension in media.rtp.headerExtensions:
+                if extension.uri == ABS_SEND_TIME_URI:
+                    self._slot_abs_send_time_id = extension.id
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
-        local = SessionDescription.parse(pc.localDescription.sdp)
+        sdp = pc.localDescription.sdp
+        local = SessionDescription.parse(sdp)
         senders = {t.mid: t.sender for t in pc.getTransceivers()}
+        video_mid = offer["publish"].get("video")
+        rids = offered_rids(offer["sdp"], video_mid) if video_mid else []
+        if not (self.spec.layers and self.clip.layers):
+            rids = []  # --no-layers: one stream, as a browser without simulcast answers
+        rids = [r for r in rids if r in self.clip.layers]
         for media in local.media:
             kind = publish_mids.get(media.rtp.muxId)
             if kind is None:
                 continue
             ids = {e.uri: e.id for e in media.rtp.headerExtensions}
-            uri = AUDIO_LEVEL_URI if kind == "audio" else ABS_SEND_TIME_URI
-            stream = Outgoing(
-                ssrc=senders[media.rtp.muxId]._ssrc,
-                pt=media.rtp.codecs[0].payloadType or 0,
-                ext_id=ids.get(uri),
-            )
+            sender = senders[media.rtp.muxId]
+            pt = media.rtp.codecs[0].payloadType or 0
             if kind == "audio":
-                self.audio = stream
+                self.audio = Outgoing(sender._ssrc, pt, ids.get(AUDIO_LEVEL_URI))
+                self.dtx = offers_dtx(offer["sdp"], media.rtp.muxId)
+                continue
+            rtx_pt = next(
+                (
+                    c.payloadType
+                    for c in media.rtp.codecs
+                    if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == pt
+                ),
+                None,
+            )
+            self.video_ext = ExtensionIds(
+                mid=media.rtp.muxId,
+                abs_send_time=ids.get(ABS_SEND_TIME_URI),
+                mid_id=ids.get(MID_URI),
+                rid_id=ids.get(RID_URI),
+                rrid_id=ids.get(RRID_URI),
+            )
+            if rids and self.video_ext.rid_id is not None:
+                for rid in rids:
+                    stream = Outgoing(_ssrc(), pt, self.video_ext.abs_send_time)
+                    stream.rtx_ssrc, stream.rtx_pt = _ssrc(), rtx_pt
+                    self.layers[rid] = LayerOut(self.clip.layers[rid], stream, rid)
+                sdp = answer_simulcast(sdp, media.rtp.muxId, rids)
             else:
-                self.video = stream
-        await self._ws.send_str(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+                stream = Outgoing(sender._ssrc, pt, self.video_ext.abs_send_time)
+                stream.rtx_ssrc, stream.rtx_pt = sender._rtx_ssrc, rtx_pt
+                self.layers["f"] = LayerOut(self.clip.single, stream, None, ts_offset=0)
+        await self._ws.send_str(json.dumps({"type": "answer", "sdp": sdp}))
 
         @pc.on("connectionstatechange")
         def changed() -> None:
@@ -310,12 +374,54 @@ class SimSite:
                 self.output = DtlsRtpOutput(dtls)
                 self.rx = dtls._rx_srtp
                 self.unprotect = LeanUnprotect(self.rx)
-                SITES[dtls.transport._connection] = self
+                connection = dtls.transport._connection
+                SITES[connection] = self
+                if self.spec.link is not None:
+                    self.link = self._make_link()
+                    read_now(connection, self.link.down.push)
+                elif self.spec.checking or self.poller is None:
+                    read_now(connection, self.on_datagram)
+                else:
+                    self.poller.add(connection, self.count_datagram)
                 self._start_sending()
                 self.connected.set()
             elif pc.connectionState in ("failed", "closed"):
                 self.error = self.error or f"peer connection {pc.connectionState}"
                 self.connected.set()
+
+    def _make_link(self) -> LinkedSite:
+        import random
+
+        assert self.spec.link is not None and self.output is not None
+        link = LinkedSite(
+            self.spec.link,
+            self.output.send_rtp,
+            self.output.send_rtcp,
+            self.on_datagram,
+            random.Random(self.spec.index),
+        )
+        link.rtx_to_media = self._rtx_to_media
+        link.abs_send_time_id = self._slot_abs_send_time_id
+        link.reporter_ssrc = self._reporter_ssrc()
+        self._schedule_link_tick()
+        return link
+
+    def _schedule_link_tick(self) -> None:
+        self._timers["link"] = asyncio.get_running_loop().call_later(LINK_TICK_S, self._link_tick)
+
+    def _link_tick(self) -> None:
+        if self.link is not None and self.output is not None:
+            self.link.tick(time.time())
+            self._schedule_link_tick()
+
+    def _jitter(self, ssrc: int) -> int:
+        tracked = self.link.streams.get(ssrc) if self.link is not None else None
+        return int(tracked.jitter) if tracked is not None else 0
+
+    def _reporter_ssrc(self) -> int:
+        if self.layers:
+            return next(iter(self.layers.values())).stream.ssrc
+        return self.audio.ssrc if self.audio is not None else 1
 
     def _on_slots(self, assignments: dict[str, str | None]) -> None:
         now = time.time()
@@ -353,11 +459,12 @@ class SimSite:
         ntp_seconds = now + NTP_EPOCH_OFFSET
         ntp = (int(ntp_seconds) << 32) | int((ntp_seconds % 1) * (1 << 32))
         packets = b""
-        if self.video is not None:
-            rtp = int((now - self.t0) * VIDEO_CLOCK)
-            packets += build_sender_report(
-                self.video.ssrc, ntp, rtp, self.video.packets, self.video.octets
-            )
+        for layer in self.layers.values():
+            if not layer.active:
+                continue
+            rtp = (int((now - self.t0) * VIDEO_CLOCK) + layer.ts_offset) & 0xFFFFFFFF
+            video = layer.stream
+            packets += build_sender_report(video.ssrc, ntp, rtp, video.packets, video.octets)
         if self.audio is not None:
             frames = (now - self.t0 - self.spec.phase) / AUDIO_SECONDS
             rtp = int(frames * AUDIO_FRAME_TICKS)
@@ -384,14 +491,17 @@ class SimSite:
                 ssrc,
                 (min(fraction, 255) << 24) | min(lost_total, 0x7FFFFF),
                 stream.ext & 0xFFFFFFFF,
-                0,  # interarrival jitter: not computed
+                self._jitter(ssrc),  # RFC 3550; measured behind an emulated link only
                 lsr,
                 dlsr,
             )
-        reporter = self.video.ssrc if self.video is not None else 1
+        reporter = self._reporter_ssrc()
         packets += _RR_HEADER.pack(0x80 | count, 201, 1 + 6 * count, reporter) + blocks
         with contextlib.suppress(Exception):
-            self.output.send_rtcp(packets)
+            if self.link is not None:
+                self.link.up.push(packets)
+            else:
+                self.output.send_rtcp(packets)
             self.rtcp_sent += 1
         self._schedule_rtcp()
 
@@ -409,42 +519,112 @@ class SimSite:
         self._timers["audio"] = loop.call_at(due + self._wall_to_loop, self._send_audio)
 
     def _send_video(self) -> None:
-        stream, clip = self.video, self.clip
-        if stream is None or self.output is None:
+        if self.output is None:
             return
         now = time.time()
         frame = self._video_frame
         if self.measuring:
             self.send_lag.append(now - self._due(frame, FRAME_SECONDS))
-        index = frame % len(clip.video)
-        key = self.want_keyframe and not clip.keyframes[index]
-        self.want_keyframe = False
-        payloads = (clip.video_key if key else clip.video)[index]
-        # RTP time is the real send time: receivers measure the delay after sending.
-        timestamp = int((now - self.t0) * VIDEO_CLOCK) & 0xFFFFFFFF
-        ext = abs_send_time_extension(stream.ext_id) if stream.ext_id else b""
-        flags = 0x90 if ext else 0x80
-        last = len(payloads) - 1
-        send = self.output.send_rtp
-        for i, payload in enumerate(payloads):
-            data = (
-                RTP_HEADER.pack(
-                    flags,
-                    (0x80 if i == last else 0) | stream.pt,
-                    stream.seq,
-                    timestamp,
-                    stream.ssrc,
-                )
-                + ext
-                + payload
-            )
-            stream.seq = (stream.seq + 1) & 0xFFFF
-            send(data)
-            stream.packets += 1
-            stream.octets += len(data) + 10  # + SRTP auth tag
+        for layer in self.layers.values():
+            if layer.active:
+                self._send_frame(layer, frame, now)
         # Never catch up in a burst: a frame more than two late is skipped.
         self._video_frame = max(frame + 1, int((now - self.t0 - self.spec.phase) / FRAME_SECONDS))
         self._schedule_video()
+
+    def _send_frame(self, layer: LayerOut, frame: int, now: float) -> None:
+        """One frame of one layer: its RTP packets, kept for RTX."""
+        clip, stream, ids = layer.clip, layer.stream, self.video_ext
+        index = frame % len(clip.video)
+        key = layer.want_keyframe and not clip.keyframes[index]
+        layer.want_keyframe = False
+        payloads = (clip.video_key if key else clip.video)[index]
+        # RTP time is the real send time (plus the layer's own offset, as each of
+        # Chrome's encoders draws one): receivers measure the delay after sending.
+        timestamp = (int((now - self.t0) * VIDEO_CLOCK) + layer.ts_offset) & 0xFFFFFFFF
+        elements = []
+        if ids.abs_send_time is not None:
+            elements.append(abs_send_time_element(ids.abs_send_time, now))
+        if layer.rid is not None and not layer.acked:
+            # Chrome sends MID and RID until the receiver's RR names the SSRC.
+            if ids.mid_id is not None:
+                elements.append(text_element(ids.mid_id, ids.mid))
+            if ids.rid_id is not None:
+                elements.append(text_element(ids.rid_id, layer.rid))
+        ext = extension_block(*elements) if elements else b""
+        flags = 0x90 if ext else 0x80
+        last = len(payloads) - 1
+        send = self.send_rtp
+        for i, payload in enumerate(payloads):
+            marker = 1 if i == last else 0
+            seq = stream.seq
+            data = (
+                RTP_HEADER.pack(flags, (marker << 7) | stream.pt, seq, timestamp, stream.ssrc)
+                + ext
+                + payload
+            )
+            stream.remember(seq, timestamp, marker, payload)
+            stream.seq = (seq + 1) & 0xFFFF
+            send(data)
+            stream.packets += 1
+            stream.octets += len(data) + 10  # + SRTP auth tag
+
+    def retransmit(self, media_ssrc: int, lost: list[int]) -> None:
+        """Answer a NACK: the lost packets again, as RTX (RRID until acked), if still kept."""
+        layer = next((x for x in self.layers.values() if x.stream.ssrc == media_ssrc), None)
+        if layer is None or self.output is None:
+            return
+        stream, ids = layer.stream, self.video_ext
+        if stream.rtx_ssrc is None or stream.rtx_pt is None:
+            return
+        for seq in lost:
+            kept = stream.history.get(seq)
+            if kept is None:
+                continue
+            timestamp, marker, payload = kept
+            elements = []
+            if ids.abs_send_time is not None:
+                elements.append(abs_send_time_element(ids.abs_send_time))
+            if layer.rid is not None and not layer.acked and ids.rrid_id is not None:
+                elements.append(text_element(ids.rrid_id, layer.rid))
+            ext = extension_block(*elements) if elements else b""
+            data = (
+                RTP_HEADER.pack(
+                    0x90 if ext else 0x80,
+                    (marker << 7) | stream.rtx_pt,
+                    stream.rtx_seq,
+                    timestamp,
+                    stream.rtx_ssrc,
+                )
+                + ext
+                + seq.to_bytes(2, "big")
+                + payload
+            )
+            stream.rtx_seq = (stream.rtx_seq + 1) & 0xFFFF
+            self.send_rtp(data)
+            stream.retransmitted += 1
+            stream.octets += len(data) + 10
+
+    def send_rtp(self, data: bytes) -> None:
+        """One RTP packet out (through the emulated link, if the site has one)."""
+        if self.link is not None:
+            self.link.up.push(data)
+        elif self.output is not None:
+            self.output.send_rtp(data)
+
+    def on_publish(self, video: list[str]) -> None:
+        """The server's ``publish``: keep the listed layers on, pause the rest.
+
+        A single-encoding camera is on iff any rid is listed; a layer that
+        comes back starts with a keyframe (as a re-enabled encoder does).
+        """
+        self.publish_messages += 1
+        for rid, layer in self.layers.items():
+            on = bool(video) if layer.rid is None else rid in video
+            if on and not layer.active:
+                layer.want_keyframe = True
+                layer.resumed += 1
+            layer.active = on
 
     def _send_audio(self) -> None:
         stream = self.audio
@@ -470,18 +650,75 @@ class SimSite:
             + payload
         )
         stream.seq = (stream.seq + 1) & 0xFFFF
-        self.output.send_rtp(data)
+        self.send_rtp(data)
         stream.packets += 1
         stream.octets += len(data) + 10
-        self._audio_frame = max(frame + 1, int((now - self.t0 - self.spec.phase) / AUDIO_SECONDS))
+        # With DTX (as Chrome's Opus) silence is one small packet per 400 ms.
+        step = DTX_FRAMES if self.dtx and not self.speaking else 1
+        self._audio_frame = max(
+            frame + step, int((now - self.t0 - self.spec.phase) / AUDIO_SECONDS)
+        )
         self._schedule_audio()
+
+    def set_speaking(self, speaking: bool) -> None:
+        """Start or stop speaking; speech after DTX silence starts at once, not 400 ms later."""
+        was = self.speaking
+        self.speaking = speaking
+        if speaking and not was and self.dtx and "audio" in self._timers:
+            self._timers["audio"].cancel()
+            now = time.time()
+            self._audio_frame = int((now - self.t0 - self.spec.phase) / AUDIO_SECONDS) + 1
+            self._schedule_audio()
 
     # -- receiving ----------------------------------------------------------------
 
-    def on_datagram(self, data: bytes) -> None:
-        """One SRTP or SRTCP datagram from the server."""
-        if 191 < data[1] < 224:
+    def count_datagram(self, data: bytes) -> None:
+        """One datagram, counted from the RTP header that SRTP leaves in the clear.
+
+        Nothing is decrypted but SRTCP (the server's PLI and sender reports)
+        and the first packet of each frame in the main slot (is it a
+        keyframe: the speaker change's arrival).
+        """
+        b1 = data[1]
+        if 191 < b1 < 224:
             self._on_rtcp(data)
+            return
+        seq, _ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+        stream = self.streams.get(ssrc)
+        if stream is None:
+            stream = self.streams[ssrc] = StreamCount("?", "?")
+        if (b1 & 0x7F) in self.rtx_pts:
+            stream.rtx_packets += 1
+            stream.octets += len(data)
+            return
+        stream.packets += 1
+        stream.octets += len(data)
+        if stream.ext < 0:
+            stream.ext = stream.first_ext = seq
+        else:
+            delta = (seq - stream.ext) & 0xFFFF
+            if delta < 0x8000:
+                stream.ext += delta
+        if stream.kind != "video":
+            return
+        if seq == stream.next_start and stream.slot == "main":
+            try:
+                plain = self.unprotect(data)
+            except ValueError:
+                self.undecryptable += 1
+                return
+            if _starts_keyframe(plain):
+                self.main_keyframes.append(time.time())
+        if b1 & 0x80:
+            stream.frames += 1
+            stream.next_start = (seq + 1) & 0xFFFF
+
+    def on_datagram(self, data: bytes, arrival: float | None = None) -> None:
+        """One SRTP or SRTCP datagram from the server (``arrival``: the emulated link's)."""
+        if arrival is None:
+            arrival = time.time()
+        if 191 < data[1] < 224:
+            self._on_rtcp(data, arrival)
             return
         try:
             plain = self.unprotect(data)
@@ -489,13 +726,18 @@ class SimSite:
             self.undecryptable += 1
             return
         ssrc = int.from_bytes(plain[8:12], "big")
-        stream = self.streams.get(ssrc)
-        if stream is None:
-            stream = self.streams[ssrc] = StreamCount("?", "?")
+        link = self.link
         if (plain[1] & 0x7F) in self.rtx_pts:
+            media = self.streams.get(self._rtx_to_media.get(ssrc, -1))
+            if link is not None and media is not None and link.on_rtx(ssrc, plain, arrival):
+                media.packets += 1  # a packet it had lost, repaired
+            stream = self.streams.get(ssrc) or self.streams.setdefault(ssrc, StreamCount("?", "?"))
             stream.rtx_packets += 1
             stream.octets += len(data)
             return
+        stream = self.streams.get(ssrc)
+        if stream is None:
+            stream = self.streams[ssrc] = StreamCount("?", "?")
         stream.packets += 1
         stream.octets += len(data)
         seq = (plain[2] << 8) | plain[3]
@@ -505,17 +747,20 @@ class SimSite:
             delta = (seq - stream.ext) & 0xFFFF
             if delta < 0x8000:
                 stream.ext += delta
-        if stream.kind != "video":
+        video = stream.kind == "video"
+        key = video and _starts_keyframe(plain)
+        if link is not None:
+            link.on_media(link.stream(ssrc, stream.slot, stream.kind), plain, arrival, key)
+        if not video:
             return
         if self.spec.checking:
             self._reassemble(stream, plain)
-        if stream.slot == "main" and _starts_keyframe(plain):
-            self.main_keyframes.append(time.time())
+        if stream.slot == "main" and key:
+            self.main_keyframes.append(arrival)
         if plain[1] & 0x80:
-            self._frame_done(stream, int.from_bytes(plain[4:8], "big"))
+            self._frame_done(stream, int.from_bytes(plain[4:8], "big"), arrival)
 
-    def _frame_done(self, stream: StreamCount, timestamp: int) -> None:
-        now = time.time()
+    def _frame_done(self, stream: StreamCount, timestamp: int, now: float) -> None:
         stream.frames += 1
         if stream.ts0 < 0:
             stream.ts0 = timestamp
@@ -526,7 +771,7 @@ class SimSite:
             stream.segment_min = delay  # a new source (or the first frame): a new baseline
         elif delay < stream.segment_min:
             stream.segment_min = delay
-        if self.measuring:
+        if self.measuring and self.link is None:  # latency: the SFU's, not the link's
             stream.delays.append(delay - stream.segment_min)
 
     def main_arrival(self, source: str) -> tuple[float | None, float | None]:
@@ -555,40 +800,72 @@ class SimSite:
         if plain[1] & 0x80 and self.measuring:
             digest = hashlib.sha1(b"".join(stream.pending)).hexdigest()
             stream.frames_checked += 1
-            stream.frames_identical += digest in self.clip.digests
+            rid = self.clip.digests.get(digest)
+            stream.frames_identical += rid is not None
+            if rid is not None:
+                stream.layer_frames[rid] = stream.layer_frames.get(rid, 0) + 1
             stream.pending = []
 
-    def _on_rtcp(self, data: bytes) -> None:
+    def _on_rtcp(self, data: bytes, now: float | None = None) -> None:
         try:
             plain = self.rx.unprotect_rtcp(data)
         except Exception:
             self.undecryptable += 1
             return
         pos, size = 0, len(plain)
-        video_ssrc = self.video.ssrc if self.video else -1
-        while pos + 12 <= size:
+        now = time.time() if now is None else now
+        by_ssrc = {layer.stream.ssrc: layer for layer in self.layers.values()}
+        while pos + 8 <= size:
             fmt, pt = plain[pos] & 0x1F, plain[pos + 1]
+            end = min(size, pos + (int.from_bytes(plain[pos + 2 : pos + 4], "big") + 1) * 4)
             if pt == 200 and pos + 16 <= size:  # the server's sender report for a slot
                 stream = self.streams.get(int.from_bytes(plain[pos + 4 : pos + 8], "big"))
                 if stream is not None:
                     lsr = int.from_bytes(plain[pos + 10 : pos + 14], "big")
-                    stream.last_sr = (lsr, time.time())
-            if pt == 206 and fmt in (1, 4):  # PLI, FIR
-                if int.from_bytes(plain[pos + 8 : pos + 12], "big") == video_ssrc or fmt == 4:
-                    self.want_keyframe = True
+                    stream.last_sr = (lsr, now)
+            if pt in (200, 201):  # report blocks on our streams: those SSRCs are known
+                block = pos + (28 if pt == 200 else 8)
+                for _ in range(fmt):
+                    layer = by_ssrc.get(int.from_bytes(plain[block : block + 4], "big"))
+                    if layer is not None:
+                        layer.acked = True
+                    block += 24
+            elif pt == 206 and fmt == 1:  # PLI: a keyframe on that layer
+                layer = by_ssrc.get(int.from_bytes(plain[pos + 8 : pos + 12], "big"))
+                if layer is not None:
+                    layer.want_keyframe = True
                     self.keyframe_requests += 1
-            pos += (int.from_bytes(plain[pos + 2 : pos + 4], "big") + 1) * 4
+            elif pt == 206 and fmt == 4:  # FIR: the layers named in its entries
+                for entry in range(pos + 12, end - 7, 8):
+                    layer = by_ssrc.get(int.from_bytes(plain[entry : entry + 4], "big"))
+                    if layer is not None:
+                        layer.want_keyframe = True
+                        self.keyframe_requests += 1
+            elif pt == 205 and fmt == 1:  # NACK: retransmit (RTX)
+                lost = []
+                for entry in range(pos + 12, end - 3, 4):
+                    pid = int.from_bytes(plain[entry : entry + 2], "big")
+                    blp = int.from_bytes(plain[entry + 2 : entry + 4], "big")
+                    lost.append(pid)
+                    lost += [(pid + 1 + i) & 0xFFFF for i in range(16) if blp >> i & 1]
+                self.nacks_received += 1
+                self.retransmit(int.from_bytes(plain[pos + 8 : pos + 12], "big"), lost)
+            pos = end if end > pos else size
 
     # -- reports ------------------------------------------------------------------
 
     def mark(self) -> None:
         """Start of the measurement window."""
         self.measuring = True
+        self._mark_time = time.time()
+        for layer in self.layers.values():
+            layer.octets_at_mark = layer.stream.octets
         self._mark = {ssrc: s.snapshot() for ssrc, s in self.streams.items()}
         self._mark_sent = self._sent()
 
     def _sent(self) -> tuple[int, int]:
-        streams = [s for s in (self.video, self.audio) if s is not None]
+        streams = [x.stream for x in self.layers.values()]
+        streams += [self.audio] if self.audio is not None else []
         return sum(s.packets for s in streams), sum(s.octets for s in streams)
 
     def report(self) -> dict[str, Any]:
@@ -632,16 +909,41 @@ class SimSite:
             "undecryptable": self.undecryptable,
             "error": self.error,
             "messages": self.messages,
+            "publish_messages": self.publish_messages,
+            "simulcast": any(x.rid is not None for x in self.layers.values()),
+            "layers_sent": {
+                rid: {
+                    "active": x.active,
+                    "resumed": x.resumed,
+                    "up_bytes": x.stream.octets - x.octets_at_mark,
+                    "retransmitted": x.stream.retransmitted,
+                }
+                for rid, x in self.layers.items()
+            },
+            "layer_frames": {
+                s.slot: dict(s.layer_frames) for s in self.streams.values() if s.layer_frames
+            },
+            "nacks_received": self.nacks_received,
+            "link": self.link.window(self._mark_time, time.time()) if self.link else None,
         }
 
     async def leave(self) -> None:
         """Say goodbye on the socket (the peer connection dies with the process)."""
         for timer in self._timers.values():
             timer.cancel()
+        if self.link is not None:
+            self.link.close()
         self.output = None
         with contextlib.suppress(Exception):
             await self._ws.send_str(json.dumps({"type": "leave"}))
             await asyncio.wait_for(self._ws.close(), 2)
+
+
+def _ssrc() -> int:
+    """A random SSRC for a stream the answer does not signal (a simulcast layer, its RTX)."""
+    import random
+
+    return random.randint(1, 0xFFFFFFFF)
 
 
 def _starts_keyframe(plain: bytes) -> bool:

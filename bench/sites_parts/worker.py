@@ -21,7 +21,12 @@ JOINS_AT_ONCE = 4  # per worker: ICE and DTLS handshakes in flight at a time
 
 
 def worker_main(
-    conn: Any, clip_file: str, bench_dir: str, root: str, cprofile: str | None = None
+    conn: Any,
+    clip_file: str,
+    layers_file: str | None,
+    bench_dir: str,
+    root: str,
+    cprofile: str | None = None,
 ) -> None:
     """Entry point of a worker process: answer the orchestrator's commands."""
     for path in (bench_dir, root):
@@ -33,12 +38,16 @@ def worker_main(
     # The project's glue first: its fast demux (ours wraps it) and its large SRTP buffers.
     import conference.media.fast_receive
     import conference.media.srtp_output  # noqa: F401
+    from sites_parts.layers import read_layers
     from sites_parts.media import SiteClip
+    from sites_parts.publishing import install_rid_extensions
     from sites_parts.site import install_lean_peers, install_site_demux
 
     install_lean_peers()
     install_site_demux()
-    clip = SiteClip.from_clip(read_clip(Path(clip_file)))
+    install_rid_extensions()
+    layers = read_layers(Path(layers_file)) if layers_file else None
+    clip = SiteClip.from_clip(read_clip(Path(clip_file)), layers)
     if cprofile is None:
         asyncio.run(serve_commands(_Sites(clip), conn))
         return
@@ -56,14 +65,18 @@ class _Sites:
         self.clip = clip
         self.sites: list[Any] = []
         self.session: Any = None
+        self.poller: Any = None
 
     async def cmd_join(self, base_url: str, room: str, specs: list[Any], t0: float) -> list:
         import aiohttp
 
+        from sites_parts.receive import Poller
         from sites_parts.site import SimSite
 
         if self.session is None:
             self.session = aiohttp.ClientSession()
+        if self.poller is None:
+            self.poller = Poller()
         gate = asyncio.Semaphore(JOINS_AT_ONCE)
 
         async def join(site: SimSite) -> None:
@@ -73,7 +86,7 @@ class _Sites:
                 except Exception as exc:
                     site.error = site.error or f"join: {type(exc).__name__}: {exc}"
 
-        new = [SimSite(spec, self.clip, base_url, room, t0) for spec in specs]
+        new = [SimSite(spec, self.clip, base_url, room, t0, self.poller) for spec in specs]
         self.sites += new
         await asyncio.gather(*(join(site) for site in new))
         return [
@@ -101,7 +114,7 @@ class _Sites:
     async def cmd_speak(self, speaking: dict[str, bool]) -> float:
         for site in self.sites:
             if site.spec.name in speaking:
-                site.speaking = speaking[site.spec.name]
+                site.set_speaking(speaking[site.spec.name])
         return time.time()
 
     async def cmd_main_arrivals(self, source: str) -> dict[str, Any]:
@@ -114,6 +127,8 @@ class _Sites:
 
     async def cmd_stop(self) -> None:
         await asyncio.gather(*(site.leave() for site in self.sites), return_exceptions=True)
+        if self.poller is not None:
+            self.poller.close()
         if self.session is not None:
             await self.session.close()
 
@@ -122,7 +137,12 @@ class SiteWorker(WorkerHandle):
     """The orchestrator's handle on one worker process."""
 
     def __init__(
-        self, name: str, clip_file: Path, context: Any, cprofile: Path | None = None
+        self,
+        name: str,
+        clip_file: Path,
+        layers_file: Path | None,
+        context: Any,
+        cprofile: Path | None = None,
     ) -> None:
         from forwarding_parts.paths import BENCH, ROOT
 
@@ -131,6 +151,7 @@ class SiteWorker(WorkerHandle):
             context,
             worker_main,
             str(clip_file),
+            layers_file and str(layers_file),
             str(BENCH),
             str(ROOT),
             cprofile and str(cprofile),
