@@ -207,6 +207,18 @@ window.conference = {
   get closingSeconds() {
     return closing.running ? closing.left : null;
   },
+  get slotMids() {
+    return app.slotMids;
+  },
+  get publishVideo() {
+    return app.session ? app.session.publishVideo : null;
+  },
+  get linkPaused() {
+    return [...app.linkPaused];
+  },
+  get downlinkKbps() {
+    return app.downlinkKbps;
+  },
   join,
   leave,
   setMicMuted,

@@ -3,6 +3,7 @@
 import { t } from '../shared/i18n.js';
 import { dom } from './dom.js';
 import { updateHandButton } from './floor.js';
+import { applyMicSending } from './layers.js';
 import { showNotice } from './screens.js';
 import { app, isViewer } from './state.js';
 import { liveTrack, playMedia, setIcon, setText } from './view.js';
@@ -17,7 +18,9 @@ function classifyMediaError(err) {
 }
 
 function videoConstraints() {
-  const c = { width: 640, height: 360 };
+  // 1280x720 so that the browser can send three layers (it makes only two of a
+  // 640x360 capture): the server forwards 1/4, 1/2 or full size as each tile needs.
+  const c = { width: { ideal: 1280 }, height: { ideal: 720 } };
   const id = dom.cameraSelect.value;
   if (id) c.deviceId = { exact: id };
   return c;
@@ -170,6 +173,8 @@ export function stopLocalMedia() {
 export function applyTrackStates() {
   if (app.audioTrack) app.audioTrack.enabled = !app.micMuted;
   if (app.videoTrack) app.videoTrack.enabled = !app.camMuted;
+  // Muted: send no packets at all, not encoded silence (a commune's uplink is thin).
+  void applyMicSending();
 }
 
 /** The preview and self view: the camera, or the camera-off placeholder. */

@@ -52,6 +52,7 @@ export const MESSAGES = {
     'stage.waiting': 'Đang chờ các điểm cầu khác tham gia…',
     'stage.reconnecting': 'Đang kết nối lại, xin chờ trong giây lát…',
     'stage.noVideo': 'Chưa có điểm cầu nào khác phát hình.',
+    'link.weak': 'Đường truyền yếu',
 
     'state.idle': 'Chưa tham gia',
     'state.connecting': 'Đang kết nối…',
@@ -181,6 +182,7 @@ export const MESSAGES = {
     'stage.waiting': 'Waiting for other sites to join…',
     'stage.reconnecting': 'Reconnecting, please wait…',
     'stage.noVideo': 'No other site is sending video yet.',
+    'link.weak': 'Weak connection',
 
     'state.idle': 'Not joined',
     'state.connecting': 'Connecting…',

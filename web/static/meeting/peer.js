@@ -1,5 +1,6 @@
 // The peer connection: the server's offer, the receive slots, its state.
 
+import { applyMicSending, planLayers, publishTransceiver } from './layers.js';
 import { scheduleReconnect } from './reconnect.js';
 import { setState, showNotice } from './screens.js';
 import { app, audioElements, isViewer, tiles } from './state.js';
@@ -26,6 +27,8 @@ export async function onOffer(session, message) {
   if (session.closed) return;
 
   const publish = message.publish || {};
+  session.publishMids = publish;
+  session.publishVideo = null; // every negotiated layer sends until the server says `publish`
   const local = { audio: liveTrack(app.audioTrack), video: liveTrack(app.videoTrack) };
   for (const transceiver of pc.getTransceivers()) {
     for (const kind of ['audio', 'video']) {
@@ -42,9 +45,15 @@ export async function onOffer(session, message) {
 
   attachSlots(pc, message.slots || []);
 
+  // The offer asked for simulcast: size each layer before the answer goes out.
+  const camera = publishTransceiver(session, 'video');
+  const planned = await planLayers(camera);
+
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
   if (session.closed) return;
+  if (!planned) await planLayers(camera);
+  await applyMicSending(session);
   session.send({ type: 'answer', sdp: pc.localDescription.sdp });
   session.answered = true;
   for (const candidate of session.pendingIce.splice(0)) session.send({ type: 'ice', candidate });
@@ -69,9 +78,12 @@ function attachSlots(pc, slotList) {
   }
   for (const key of Object.keys(app.slots)) delete app.slots[key];
   app.slotKinds = {};
+  app.slotMids = {};
+  app.linkPaused = new Set();
   for (const { slot, kind, mid } of slotList) {
     app.slots[slot] = null;
     app.slotKinds[slot] = kind;
+    app.slotMids[slot] = mid;
     const transceiver = byMid.get(mid);
     if (!transceiver) continue;
     const stream = new MediaStream([transceiver.receiver.track]);

@@ -4,6 +4,7 @@ import { onFloor, onHand, onMutedByHost, renderFloor } from './floor.js';
 import { endMeeting, fail } from './joining.js';
 import { sendMute, updateControls } from './media.js';
 import { renderParticipants, renderPeople } from './participants.js';
+import { applyLink, applyPublish } from './layers.js';
 import { onOffer } from './peer.js';
 import { scheduleReconnect } from './reconnect.js';
 import { closing, onRecording } from './screens.js';
@@ -42,6 +43,12 @@ export async function handleMessage(session, message) {
     case 'slots':
       setSlots(message.assignments || {}, message.names);
       renderFloor();
+      break;
+    case 'publish':
+      await applyPublish(session, message);
+      break;
+    case 'link':
+      applyLink(message);
       break;
     case 'participant-count':
       if (Number.isInteger(message.count)) {

@@ -48,6 +48,9 @@ export const app = {
   mutedByHost: false,
   slots: {},
   slotKinds: {},
+  slotMids: {}, // slot name -> mid of its section (for getStats)
+  linkPaused: new Set(), // slots the server paused for this site's downlink (`link`)
+  downlinkKbps: null, // the server's estimate of this site's downlink
   wakeLock: null,
   noticeKey: null,
   errorKey: null,

@@ -125,6 +125,28 @@ function renderTile(parts) {
   const speaking = !!pid && pid === app.speaker;
   el.classList.toggle('is-speaker', speaking);
   parts.badge.hidden = !speaking;
+  // The server paused this slot for our downlink: say so over the last picture
+  // (dimmed), rather than leave it frozen as if the site had stopped moving.
+  const weak = !!pid && !videoOff && app.linkPaused.has(parts.slot);
+  el.classList.toggle('is-link-paused', weak);
+  linkMarker(parts).hidden = !weak;
+}
+
+/** The tile's "đường truyền yếu" marker, made when first needed. */
+function linkMarker(parts) {
+  if (!parts.linkMarker) {
+    const marker = document.createElement('div');
+    marker.className = 'link-marker';
+    marker.setAttribute('role', 'status');
+    marker.hidden = true;
+    const text = document.createElement('span');
+    text.className = 'link-marker-text';
+    setText(text, 'link.weak');
+    marker.append(icon('warning', 'link-marker-icon'), text);
+    parts.el.append(marker);
+    parts.linkMarker = marker;
+  }
+  return parts.linkMarker;
 }
 
 /** Every tile, and the stage's layout for the thumbnails shown. */
