@@ -154,6 +154,20 @@ def site_specs(target: ServerTarget, args: argparse.Namespace) -> list[SiteSpec]
     ]
 
 
+def worker_groups(specs: list[SiteSpec], per_worker: int) -> list[list[SiteSpec]]:
+    """Sites per worker process: the speaker, checking and linked sites first, together.
+
+    Those decrypt everything; the counting sites get the other workers, so the
+    cost of a counting site (what 190 sites mostly are) is measured apart.
+    """
+    special = [s for s in specs if s.index == 0 or s.checking or s.link is not None]
+    counting = [s for s in specs if s not in special]
+    groups = [special[i : i + per_worker] for i in range(0, len(special), per_worker)]
+    chunks = max(1, math.ceil(len(counting) / per_worker)) if counting else 0
+    groups += [counting[i::chunks] for i in range(chunks)]
+    return groups
+
+
 def sample(target: ServerTarget, workers: list[SiteWorker]) -> Sample:
     return Sample(
         wall=time.time(),
@@ -171,23 +185,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     background_before = wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
     target = ServerTarget(args)
     context = multiprocessing.get_context("spawn")
-    count = max(1, math.ceil(args.sites / args.per_worker))
+    specs = site_specs(target, args)
+    groups = worker_groups(specs, args.per_worker)
+    count = len(groups)
     workers: list[SiteWorker] = []
     try:
         workers = [
             SiteWorker(f"sites-{i}", clip_file, layers_file, context, args.cprofile)
             for i in range(count)
         ]
-        specs = site_specs(target, args)
         log(f"{args.sites} sites in {count} worker processes, room {target.room}")
         for worker in workers:
             worker.wait_ready()
         t0 = time.time() + 1.0
         started = time.time()
         # The speaker first, so the others find it speaking; then everyone else.
-        workers[0].call("join", target.base_url, target.room, specs[:1], t0, timeout=90)
-        for i, worker in enumerate(workers):
-            worker.send("join", target.base_url, target.room, specs[1:][i::count], t0)
+        workers[0].call("join", target.base_url, target.room, groups[0][:1], t0, timeout=90)
+        for worker, group in zip(workers, groups, strict=True):
+            worker.send(
+                "join",
+                target.base_url,
+                target.room,
+                group[1:] if worker is workers[0] else group,
+                t0,
+            )
         joins = [item for w in workers for item in w.result(60 + 2 * args.sites)]
         failed = [j for j in joins if j["error"]]
         log(
@@ -216,6 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         machine = _machine_cpu_percent(background)
         reports = [r for w in workers for r in w.call("report", timeout=120)]
         result = summarise(args.sites, first, last, reports, os.cpu_count() or 1)
+        result.update(_counting_cost(groups, first, last))
         ours = result["server_cpu_percent_of_core"] + result["simulator_cpu_percent_of_core"]
         result["other_processes_cpu_percent"] = round(max(0.0, machine - ours), 1)
         result["server_saturated"] = result["server_cpu_percent_of_core"] > 90
@@ -237,6 +259,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if target.scratch is not None and not result["server_log"].get("problem_lines"):
         shutil.rmtree(target.scratch, ignore_errors=True)  # keep the log when it says something
     return result
+
+
+def _counting_cost(groups: list[list[SiteSpec]], first: Sample, last: Sample) -> dict[str, Any]:
+    """The simulator's CPU per counting site (the workers that hold only counting sites)."""
+    window = last.wall - first.wall
+    counting = [
+        i for i, g in enumerate(groups) if all(s.index and not s.checking and not s.link for s in g)
+    ]
+    sites = sum(len(groups[i]) for i in counting)
+    cpu = sum(last.workers_cpu[i] - first.workers_cpu[i] for i in counting)
+    return {
+        "counting_sites": sites,
+        "simulator_cpu_ms_per_counting_site_per_s": (
+            round(cpu * 1000 / window / sites, 2) if sites else None
+        ),
+    }
 
 
 def _change_speaker(

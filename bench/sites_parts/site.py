@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from conference.media.codecs import vp8_is_keyframe
 from sites_parts.link import LinkSpec
 from sites_parts.linked import LinkedSite
 from sites_parts.media import (
@@ -748,7 +749,7 @@ class SimSite:
             if delta < 0x8000:
                 stream.ext += delta
         video = stream.kind == "video"
-        key = video and _starts_keyframe(plain)
+        key = video and (link is not None or stream.slot == "main") and _starts_keyframe(plain)
         if link is not None:
             link.on_media(link.stream(ssrc, stream.slot, stream.kind), plain, arrival, key)
         if not video:
@@ -948,8 +949,6 @@ def _ssrc() -> int:
 
 def _starts_keyframe(plain: bytes) -> bool:
     """Whether an RTP packet (decrypted) starts a VP8 keyframe."""
-    from conference.media.codecs import vp8_is_keyframe
-
     header = 12 + 4 * (plain[0] & 0x0F)
     if plain[0] & 0x10:
         header += 4 + 4 * int.from_bytes(plain[header + 2 : header + 4], "big")
