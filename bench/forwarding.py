@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 result = median_run(results)
                 runs.append(result)
                 log(
-                    f"{result['server']} N={n}: {result['cpu_us_per_packet']} us/packet, "
+                    f"{result['server']} N={n}: {result['cpu_us_per_packet']} us/packet "
+                    f"({result['cpu_us_per_packet_exact']} by the scheduler's clock), "
                     f"{result['cpu_us_per_frame']} us/frame, "
                     f"CPU {result['server_cpu_percent']} %, "
                     f"delivery {result['delivery_ratio']}, "

@@ -177,6 +177,11 @@ def analyse(
         "server": label,
         "seconds": round(wall, 2),
         "cpu_us_per_packet": round(cpu * 1e6 / packets, 2) if packets else None,
+        "cpu_us_per_packet_exact": (
+            round((last.server_runtime - first.server_runtime) * 1e6 / packets, 2)
+            if packets
+            else None
+        ),
         "cpu_us_per_frame": round(cpu * 1e6 / frames, 1) if frames else None,
         "packets_forwarded": int(packets),
         "frames_forwarded": int(frames),

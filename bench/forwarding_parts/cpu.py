@@ -25,6 +25,19 @@ def process_cpu_seconds(pid: int) -> float:
     return sum(process_cpu_times(pid))
 
 
+def process_runtime_seconds(pid: int) -> float:
+    """CPU time of every thread of ``pid`` as the scheduler counts it, to the nanosecond.
+
+    ``/proc/<pid>/stat`` is sampled at the tick on this kernel
+    (``CONFIG_TICK_CPU_ACCOUNTING``, 250 Hz, tickless when idle): a process that
+    wakes for a few microseconds on an idle CPU is charged whole 4 ms ticks
+    whenever the tick restarted with it, so short wake-ups are overcounted.
+    The process's CPU clock (``clock_gettime`` on ``MAKE_PROCESS_CPUCLOCK(pid,
+    CPUCLOCK_SCHED)``) is the scheduler's exact runtime.
+    """
+    return time.clock_gettime((~pid << 3) | 2)
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine."""
     with open("/proc/stat") as handle:
@@ -41,6 +54,7 @@ class Sample:
     wall: float
     server_cpu: float
     server_user: float
+    server_runtime: float  # the scheduler's exact count (process_runtime_seconds)
     workers_cpu: dict[str, float]
     metrics: dict[str, float]
     busy: tuple[float, float]
@@ -52,6 +66,7 @@ def take_sample(server: ServerUnderTest, workers: list[Worker]) -> Sample:
         wall=time.time(),
         server_cpu=process_cpu_seconds(server.pid),
         server_user=process_cpu_times(server.pid)[0],
+        server_runtime=process_runtime_seconds(server.pid),
         workers_cpu={w.role: process_cpu_seconds(w.pid) for w in workers},
         metrics=server.metrics(),
         busy=machine_busy(),
