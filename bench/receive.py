@@ -47,6 +47,7 @@ from forwarding_parts.clip import load_clip  # noqa: E402
 from forwarding_parts.cpu import (  # noqa: E402
     machine_busy,
     process_cpu_seconds,
+    process_cpu_times,
     process_runtime_seconds,
     wait_for_quiet,
 )
@@ -67,9 +68,9 @@ def window(server: ServerUnderTest, seconds: float) -> dict[str, Any]:
     """Server CPU and counters over one window of ``seconds``."""
     pid = server.pid
     m0, b0, t0 = server.metrics(), machine_busy(), time.time()
-    c0, r0 = process_cpu_seconds(pid), process_runtime_seconds(pid)
+    c0, r0, u0 = process_cpu_seconds(pid), process_runtime_seconds(pid), process_cpu_times(pid)[0]
     time.sleep(seconds)
-    c1, r1 = process_cpu_seconds(pid), process_runtime_seconds(pid)
+    c1, r1, u1 = process_cpu_seconds(pid), process_runtime_seconds(pid), process_cpu_times(pid)[0]
     m1, b1, t1 = server.metrics(), machine_busy(), time.time()
     elapsed = t1 - t0
     cores = os.cpu_count() or 1
@@ -77,6 +78,7 @@ def window(server: ServerUnderTest, seconds: float) -> dict[str, Any]:
         "seconds": round(elapsed, 2),
         "server_cpu_s": round(c1 - c0, 3),
         "server_runtime_s": round(r1 - r0, 4),
+        "server_system_share": round(1 - (u1 - u0) / (c1 - c0), 2) if c1 > c0 else None,
         "server_cpu_percent": round((c1 - c0) / elapsed * 100, 1),
         "machine_busy_percent_of_core": round(
             (b1[0] - b0[0]) / max(1, b1[1] - b0[1]) * 100 * cores, 1
