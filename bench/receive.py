@@ -3,13 +3,14 @@
 Run by hand (it is not a test)::
 
     .venv/bin/python bench/receive.py [--seconds 15] [--modes private shared] [--repeat 1]
+        [--publishers 1 4]
 
 For each media socket mode it starts a fresh ``conference serve`` (``private``:
 aioice's socket per connection, ``CONFERENCE_MEDIA_PORT`` unset; ``shared``:
 one socket for every peer, ``CONFERENCE_MEDIA_PORT=0``), measures the server's
 CPU with nobody connected, then with one WHIP publisher (the forwarding
-benchmark's pre-encoded VP8 640x360 30 fps ~770 kbit/s clip plus Opus) and
-zero subscribers. Each of the two is measured twice: on the machine as it is
+benchmark's pre-encoded VP8 640x360 30 fps ~770 kbit/s clip plus Opus; or
+``--publishers K``, one process each) and zero subscribers. Each of the two is measured twice: on the machine as it is
 ("idle") and with a CPU burner beside it (a busy loop per core minus one:
 "loaded"), because a busy machine lets datagrams queue and one wake-up of the
 server's loop then serves several.
@@ -101,20 +102,23 @@ def per_packet(
     return round((rate_active - rate_idle) * active["seconds"] / packets * 1e6, 1)
 
 
-def run_mode(mode: str, seconds: float, clip_file: Path, context: Any) -> dict[str, Any]:
-    """One server in ``mode``: idle and loaded, without and with the publisher."""
+def run_mode(
+    mode: str, seconds: float, clip_file: Path, context: Any, publishers: int = 1
+) -> dict[str, Any]:
+    """One server in ``mode``: idle and loaded, without and with the publishers."""
     port = MODES[mode]
     if port is None:
         os.environ.pop("CONFERENCE_MEDIA_PORT", None)
     else:
         os.environ["CONFERENCE_MEDIA_PORT"] = port
     work_dir = Path(tempfile.mkdtemp(prefix=f"bench-receive-{mode}-"))
-    publisher = Worker("publisher", clip_file, context)
+    workers = [Worker("publisher", clip_file, context) for _ in range(publishers)]
     burner = Burner()
     server = None
     try:
         server = ServerUnderTest("sfu", work_dir)
-        publisher.wait_ready()
+        for worker in workers:
+            worker.wait_ready()
         time.sleep(2.0)
         log(f"{mode}: nobody connected, idle machine, {seconds:.0f} s")
         empty_idle = window(server, seconds)
@@ -122,23 +126,25 @@ def run_mode(mode: str, seconds: float, clip_file: Path, context: Any) -> dict[s
         log(f"{mode}: nobody connected, loaded machine")
         empty_loaded = window(server, seconds)
         burner.kill()
-        info = publisher.call(
-            "publish", server.base_url, server.room, server.token("Publisher", True)
-        )
-        log(f"{mode}: publisher connected in {info['connect_ms']:.0f} ms; warming up")
+        for index, worker in enumerate(workers):
+            info = worker.call(
+                "publish", server.base_url, server.room, server.token(f"Publisher {index}", True)
+            )
+            log(f"{mode}: publisher {index} connected in {info['connect_ms']:.0f} ms")
         time.sleep(3.0)
-        log(f"{mode}: one publisher, idle machine")
+        log(f"{mode}: {publishers} publisher(s), idle machine")
         active_idle = window(server, seconds)
         burner.start()
-        log(f"{mode}: one publisher, loaded machine")
+        log(f"{mode}: {publishers} publisher(s), loaded machine")
         active_loaded = window(server, seconds)
         burner.kill()
     finally:
         burner.kill()
-        publisher.stop()
+        for worker in workers:
+            worker.stop()
         if server is not None:
             server.stop()
-    result: dict[str, Any] = {"mode": mode, "media_port_setting": port}
+    result: dict[str, Any] = {"mode": mode, "media_port_setting": port, "publishers": publishers}
     for label, active, empty in (
         ("idle", active_idle, empty_idle),
         ("loaded", active_loaded, empty_loaded),
@@ -171,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each window")
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["private", "shared"])
     parser.add_argument("--repeat", type=int, default=1, help="runs per mode, alternating")
+    parser.add_argument(
+        "--publishers", type=int, nargs="+", default=[1], help="WHIP publishers (one process each)"
+    )
     parser.add_argument("--quiet-wait", type=float, default=60.0)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
@@ -181,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _, clip_file = load_clip(40.0)
         for _ in range(args.repeat):
-            for mode in args.modes:
-                background = wait_for_quiet(args.quiet_wait)
-                result = run_mode(mode, args.seconds, clip_file, context)
-                result["background_cpu_percent_before"] = background
-                runs.append(result)
+            for publishers in args.publishers:
+                for mode in args.modes:
+                    background = wait_for_quiet(args.quiet_wait)
+                    result = run_mode(mode, args.seconds, clip_file, context, publishers)
+                    result["background_cpu_percent_before"] = background
+                    runs.append(result)
     finally:
         kill_children()
     document = {
@@ -194,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "duration_seconds": round(time.monotonic() - started, 1),
         "method": {
-            "receive_us_per_packet": "(server CPU with one WHIP publisher - server CPU with "
+            "receive_us_per_packet": "(server CPU with the WHIP publishers - server CPU with "
             "nobody connected, same load, same window length) / RTP packets received",
             "loaded": "a busy loop per core but one beside the server",
             "cpu": "the server process's CPU clock (clock_gettime on its process CPU clock: "
