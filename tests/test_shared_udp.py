@@ -252,3 +252,48 @@ def test_a_media_port_in_use_fails_at_start() -> None:
     finally:
         taken.close()
         shared_udp.close()
+
+
+class _StunServer(asyncio.DatagramProtocol):
+    """A STUN server (binding requests only): answers with the address it saw."""
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.seen: list[Any] = []
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        request = stun.parse_message(data)
+        self.seen.append(addr)
+        response = stun.Message(
+            message_method=stun.Method.BINDING,
+            message_class=stun.Class.RESPONSE,
+            transaction_id=request.transaction_id,
+        )
+        response.attributes["XOR-MAPPED-ADDRESS"] = addr[:2]
+        self.transport.sendto(bytes(response), addr)
+
+
+async def test_server_reflexive_gathering_goes_through_the_shared_socket(shared):
+    from aioice import Connection
+
+    address, target = next((a, s) for a, s in shared.sockets.items() if s.family == socket.AF_INET)
+    loop = asyncio.get_running_loop()
+    transport, server = await loop.create_datagram_endpoint(_StunServer, local_addr=(address, 0))
+    connection = Connection(
+        ice_controlling=True, stun_server=transport.get_extra_info("sockname"), use_ipv6=False
+    )
+    try:
+        await connection.gather_candidates()
+        kinds = {c.type: c for c in connection.local_candidates}
+        assert kinds["host"].port == target.port
+        # The STUN server saw the shared socket, and its answer (from an address no
+        # connection knows) reached the connection by its transaction id.
+        assert server.seen == [(target.host, target.port)]
+        assert (kinds["srflx"].host, kinds["srflx"].port) == (target.host, target.port)
+        assert kinds["srflx"].related_port == target.port
+        assert not target.by_transaction
+        assert target.by_ufrag.get(connection.local_username) is not None
+    finally:
+        await connection.close()
+        transport.close()
+    assert connection.local_username not in target.by_ufrag

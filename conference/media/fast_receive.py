@@ -46,6 +46,7 @@ RTCP_LOG = RateLimitedLog(logger)
 # aioice connection -> the DTLS transport on top of it, for sessions whose
 # media may take the fast receive path (see install_fast_demux).
 _FAST_RECEIVE: dict[Any, RTCDtlsTransport] = {}
+_NO_RECEIVERS: frozenset[Any] = frozenset()
 # The DTLS transport's SRTP receive session, unprotected without allocations.
 _UNPROTECT: dict[RTCDtlsTransport, LeanUnprotect] = {}
 
@@ -81,7 +82,14 @@ def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
         packet = RtpPacket.parse(unprotect(data), dtls._rtp_header_extensions_map)
     except (ValueError, pylibsrtp.Error):
         return True  # undecryptable or malformed: dropped, as aiortc would
-    receiver = dtls._rtp_router.route_rtp(packet)
+    router = dtls._rtp_router
+    receiver = router.ssrc_table.get(packet.ssrc)
+    if receiver is None or receiver not in router.payload_type_table.get(
+        packet.payload_type, _NO_RECEIVERS
+    ):
+        # Unknown SSRC or payload type: aiortc's rules (it learns an SSRC whose payload
+        # type has one receiver). The known case above skips its set() per packet.
+        receiver = router.route_rtp(packet)
     if isinstance(receiver, ForwardingReceiver):
         receiver.handle_rtp(packet, arrival_ms)
     elif receiver is not None:
