@@ -42,6 +42,7 @@ class SiteClip:
     layers: dict[str, VideoLayer]  # rid -> layer (q, h, f), when the answer simulcasts
     audio: list[bytes]
     digests: dict[str, str]  # SHA-1 of every frame of every variant -> its rid ("1" = single)
+    layer_bps: dict[str, float]  # rid -> the layer clip's mean bitrate
 
     @classmethod
     def from_clip(cls, clip: Clip, layers: dict[str, Any] | None = None) -> SiteClip:
@@ -65,7 +66,11 @@ class SiteClip:
             rid: packetize(rid, layer.payloads, layer.key_payloads, layer.keyframes)
             for rid, layer in (layers or {}).items()
         }
-        return cls(single, by_rid, list(clip.audio.payloads), digests)
+        rates = {
+            rid: sum(len(f) for f in layer.payloads) * 8 * FPS / len(layer.payloads)
+            for rid, layer in (layers or {}).items()
+        }
+        return cls(single, by_rid, list(clip.audio.payloads), digests, rates)
 
 
 def abs_send_time_extension(ext_id: int) -> bytes:

@@ -115,6 +115,8 @@ class LayerOut:
     active: bool = True  # every encoding starts active, as the page's do
     want_keyframe: bool = False
     acked: bool = False  # the server reported on this SSRC: MID/RID no longer sent (as Chrome)
+    allowed: bool = True  # the uplink estimate (REMB) carries it (see SimSite.allocate)
+    clip_bps: float = 0.0  # the layer clip's mean bitrate
     resumed: int = 0  # times the server turned this layer back on
     octets_at_mark: int = 0
 

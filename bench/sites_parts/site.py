@@ -210,6 +210,9 @@ class SimSite:
         self.audio: Outgoing | None = None
         self.dtx = False  # the offer asked for Opus DTX: a silent site sends every 400 ms
         self.publish_messages = 0
+        self.uplink_estimate_bps: int | None = None  # what the layers were last given
+        self.remb_bps: int | None = None  # the server's REMB for our streams
+        self.loss_cap_bps: float | None = None  # lowered when its RRs say > 10 % lost
         self.link: LinkedSite | None = None  # behind an emulated link (spec.link)
         self._rtx_to_media: dict[int, int] = {}  # the slots' RTX SSRC -> media SSRC (offer)
         self._slot_abs_send_time_id: int | None = None
@@ -360,7 +363,9 @@ class SimSite:
                 for rid in rids:
                     stream = Outgoing(_ssrc(), pt, self.video_ext.abs_send_time)
                     stream.rtx_ssrc, stream.rtx_pt = _ssrc(), rtx_pt
-                    self.layers[rid] = LayerOut(self.clip.layers[rid], stream, rid)
+                    layer = LayerOut(self.clip.layers[rid], stream, rid)
+                    layer.clip_bps = self.clip.layer_bps[rid]
+                    self.layers[rid] = layer
                 sdp = answer_simulcast(sdp, media.rtp.muxId, rids)
             else:
                 stream = Outgoing(sender._ssrc, pt, self.video_ext.abs_send_time)
@@ -527,7 +532,7 @@ class SimSite:
         if self.measuring:
             self.send_lag.append(now - self._due(frame, FRAME_SECONDS))
         for layer in self.layers.values():
-            if layer.active:
+            if layer.active and layer.allowed:
                 self._send_frame(layer, frame, now)
         # Never catch up in a burst: a frame more than two late is skipped.
         self._video_frame = max(frame + 1, int((now - self.t0 - self.spec.phase) / FRAME_SECONDS))
@@ -613,6 +618,40 @@ class SimSite:
         elif self.output is not None:
             self.output.send_rtp(data)
 
+    def _on_uplink_loss(self, fraction: float) -> None:
+        """Loss-based estimate (as GCC's): > 10 % lost cuts, < 2 % lets it grow 8 %."""
+        sending = sum(x.clip_bps for x in self.layers.values() if x.active and x.allowed)
+        if fraction > 0.1:
+            self.loss_cap_bps = sending * (1 - 0.5 * fraction)
+        elif fraction < 0.02 and self.loss_cap_bps is not None:
+            self.loss_cap_bps *= 1.08
+        self.allocate()
+
+    def allocate(self) -> None:
+        """Our uplink's estimate (REMB, capped on loss): the layers it carries, as Chrome does.
+
+        Chrome gives its simulcast layers the estimate low to high, each its
+        rate, and keeps the lowest; a layer over the estimate is not sent
+        (whatever ``publish`` says). One stream without simulcast stays on
+        (a real encoder would lower its rate; a pre-encoded clip cannot).
+        """
+        caps = [c for c in (self.remb_bps, self.loss_cap_bps) if c is not None]
+        if not caps:
+            return
+        bitrate = int(min(caps))
+        self.uplink_estimate_bps = bitrate
+        budget = bitrate
+        for i, layer in enumerate(self.layers.values()):
+            if layer.rid is None:
+                continue
+            cost = layer.clip_bps * 1.1
+            fits = i == 0 or cost <= budget
+            if fits and not layer.allowed and layer.active:
+                layer.want_keyframe = True  # an encoder that comes back starts with one
+            layer.allowed = fits
+            if fits:
+                budget -= cost
+
     def on_publish(self, video: list[str]) -> None:
         """The server's ``publish``: keep the listed layers on, pause the rest.
 
@@ -622,7 +661,7 @@ class SimSite:
         self.publish_messages += 1
         for rid, layer in self.layers.items():
             on = bool(video) if layer.rid is None else rid in video
-            if on and not layer.active:
+            if on and not layer.active and layer.allowed:
                 layer.want_keyframe = True
                 layer.resumed += 1
             layer.active = on
@@ -830,6 +869,7 @@ class SimSite:
                     layer = by_ssrc.get(int.from_bytes(plain[block : block + 4], "big"))
                     if layer is not None:
                         layer.acked = True
+                        self._on_uplink_loss(plain[block + 4] / 256)
                     block += 24
             elif pt == 206 and fmt == 1:  # PLI: a keyframe on that layer
                 layer = by_ssrc.get(int.from_bytes(plain[pos + 8 : pos + 12], "big"))
@@ -842,6 +882,11 @@ class SimSite:
                     if layer is not None:
                         layer.want_keyframe = True
                         self.keyframe_requests += 1
+            elif pt == 206 and fmt == 15 and plain[pos + 12 : pos + 16] == b"REMB":
+                from aiortc.rtp import unpack_remb_fci
+
+                self.remb_bps = unpack_remb_fci(plain[pos + 12 : end])[0]
+                self.allocate()
             elif pt == 205 and fmt == 1:  # NACK: retransmit (RTX)
                 lost = []
                 for entry in range(pos + 12, end - 3, 4):
@@ -915,6 +960,7 @@ class SimSite:
             "layers_sent": {
                 rid: {
                     "active": x.active,
+                    "allowed_by_remb": x.allowed,
                     "resumed": x.resumed,
                     "up_bytes": x.stream.octets - x.octets_at_mark,
                     "retransmitted": x.stream.retransmitted,
@@ -925,6 +971,9 @@ class SimSite:
                 s.slot: dict(s.layer_frames) for s in self.streams.values() if s.layer_frames
             },
             "nacks_received": self.nacks_received,
+            "uplink_estimate_kbps": (
+                None if self.uplink_estimate_bps is None else self.uplink_estimate_bps // 1000
+            ),
             "link": self.link.window(self._mark_time, time.time()) if self.link else None,
         }
 
