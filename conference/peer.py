@@ -36,6 +36,7 @@ from conference.media import h264
 from conference.media.dtls import handshake_failure, harden
 from conference.media.fast_receive import disable_fast_receive, enable_fast_receive
 from conference.media.forwarding_receiver import ForwardingReceiver, make_forwarding_receiver
+from conference.media.simulcast import RIDS, answered_layers, offer_simulcast
 from conference.media.slot_sender import make_slot_sender, slim_unused_receiver
 from conference.settings import IceServer, VideoCodec
 from conference.sfu import SfuMetrics, Source
@@ -264,12 +265,24 @@ class PeerSession:
     # -- server-driven negotiation (browsers) -----------------------------------------
 
     async def create_offer(self) -> str:
-        """The server's offer; ICE candidates are gathered into it."""
+        """The server's offer; ICE candidates are gathered into it.
+
+        The camera's section asks for simulcast (``a=simulcast:recv q;h;f``):
+        a browser that can answers with three layers (conference.media.simulcast).
+        """
         self._harden_dtls()
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)
         self._note_mids()
-        return offer_answer.ask_opus_fec(str(self.pc.localDescription.sdp))
+        sdp = offer_answer.ask_opus_fec(str(self.pc.localDescription.sdp))
+        mid = self.publish_mids.get("video")
+        transceiver = self._receive_transceivers.get("video")
+        if mid is None or transceiver is None:
+            return sdp
+        receiver = transceiver.receiver
+        if isinstance(receiver, ForwardingReceiver):
+            receiver.use_layers(RIDS)  # the answer may take fewer (settled in apply_answer)
+        return offer_simulcast(sdp, mid, RIDS)
 
     async def apply_answer(self, sdp: str) -> None:
         """Apply the site's answer to our offer."""
@@ -283,11 +296,27 @@ class PeerSession:
             reason = offer_answer.codec_refusal(media, self.video_codec)
             if reason is not None:
                 raise SdpError(f"answer refused: {reason}")
+        self._use_answered_layers(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
             raise SdpError(f"answer rejected: {exc}") from exc
         self._drop_unused_publishers()
+
+    def _use_answered_layers(self, sdp: str) -> None:
+        """Keep the camera's layers the answer sends (``a=simulcast:send``).
+
+        Done before aiortc applies the answer, so that the layers are settled
+        before the first packet can arrive. An answer without ``a=simulcast``
+        sends one stream, which feeds the ``f`` layer.
+        """
+        mid = self.publish_mids.get("video")
+        transceiver = self._receive_transceivers.get("video")
+        if mid is None or transceiver is None:
+            return
+        receiver = transceiver.receiver
+        if isinstance(receiver, ForwardingReceiver):
+            receiver.settle_layers(answered_layers(sdp, mid))
 
     def _check_answer_directions(self, answer: SessionDescription) -> None:
         """A site may only send on its publish sections and only receive on its slots.

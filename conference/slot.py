@@ -14,17 +14,33 @@ nothing of HTTP, rooms or storage.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from conference.layer_policy import (
+    NOMINAL_BPS,
+    LinkView,
+    PolicyState,
+    SlotView,
+    choose_layers,
+)
 from conference.media.codecs import VP8, rewrite_vp8_picture_id, vp8_picture_state
 from conference.media.history import SendHistory
 from conference.media.ntp import ntp_now
 from conference.media.rtcp import build_sdes, build_sender_report
-from conference.sfu import CLOCK_RATES, MediaPacket, RtpOutput, SfuMetrics, Source
+from conference.sfu import (
+    CLOCK_RATES,
+    RIDS,
+    MediaPacket,
+    RtpOutput,
+    SfuMetrics,
+    Source,
+    rid_rank,
+)
 
 # Retransmissions a slot may send: a burst of a whole send history, then this
 # many per second (a 2.5 Mbit/s stream losing a third of its packets needs
@@ -33,6 +49,11 @@ RETRANSMIT_BURST = 512
 RETRANSMIT_PER_SECOND = 400.0
 
 _RTP_HEADER = struct.Struct("!BBHII")
+LAYER_INTERVAL = 0.5  # seconds between two runs of the layer policy
+ADAPTIVE_LAYERS = False  # run the layer policy on its own (see Subscription)
+REPORT_FRESH = 3.0  # seconds a receiver report (and its REMB) counts as current
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,6 +80,14 @@ class ReceptionReport:
     updated_at: float = field(default_factory=time.monotonic)
 
 
+def pick_layer(layers: dict[str, Source], ceiling: str) -> str | None:
+    """The highest rid of ``layers`` not above ``ceiling``; else the lowest one there is."""
+    if not layers:
+        return None
+    fitting = [rid for rid in layers if rid_rank(rid) <= rid_rank(ceiling)]
+    return max(fitting, key=rid_rank) if fitting else min(layers, key=rid_rank)
+
+
 class Slot:
     """One receive slot of a subscriber: a fixed outgoing stream whose source can change.
 
@@ -66,6 +95,13 @@ class Slot:
     timestamps whichever site currently feeds it, so switching the active
     speaker needs no renegotiation. A video slot that gets a new source waits
     for that source's next keyframe (and asks for it) before forwarding.
+
+    ``source`` is what the room assigned; ``feed`` is the Source whose
+    packets go out: the same for a single-layer source, one of its
+    ``layers`` for a simulcast camera (the highest not above ``max_layer``
+    and the layer policy's choice). A video slot that is already forwarding
+    keeps forwarding its old feed until the new one (another layer, another
+    speaker) sends a keyframe: the tile never freezes on a switch.
     """
 
     def __init__(
@@ -79,7 +115,14 @@ class Slot:
         self.clock_rate = CLOCK_RATES[kind]
         self.output = output
         self.config: SlotConfig | None = None
-        self.source: Source | None = None
+        self.source: Source | None = None  # what the room assigned
+        self.feed: Source | None = None  # what is forwarded (or awaited) now
+        self.max_layer = RIDS[0] if name.startswith("thumb-") else RIDS[-1]
+        # The layer policy's choice; until it has run, a middle ground for a large tile.
+        self.target_layer = RIDS[0] if self.max_layer == RIDS[0] else RIDS[1]
+        self.link_paused = False  # no layer fits the subscriber's downlink: nothing goes out
+        self.layer_switches = 0
+        self._pending: Source | None = None  # the next feed, once it sends a keyframe
         self.report = ReceptionReport()
         # Audio is not NACKed (no "nack" feedback is negotiated for Opus): no history.
         self.history: SendHistory | None = SendHistory() if kind == "video" else None
@@ -127,15 +170,29 @@ class Slot:
             prefix = bytes((0xBE, 0xDE, 0x00, 0x01, config.audio_level_id << 4))
             # 256 possible level bytes: build each extension block once.
             self._audio_ext = [prefix + bytes((v, 0, 0)) for v in range(256)]
-        if self.kind == "video" and self.source is not None:
+        if self._pending is not None:
+            # Nothing went out yet: no picture to hold on to while waiting.
+            self._detach(self.feed)
+            self.feed, self._pending = self._pending, None
+        if self.kind == "video" and self.feed is not None:
             # Ask now that packets can flow: a keyframe that came while the
             # subscriber was still connecting went nowhere.
             self._started_source = False
-            self.source.request_keyframe()
+            self.feed.request_keyframe()
         if self.kind == "video" and config.abs_send_time_id is not None:
             self._video_ext_prefix = bytes(
                 (0xBE, 0xDE, 0x00, 0x01, (config.abs_send_time_id << 4) | 2)
             )
+
+    @property
+    def layer(self) -> str | None:
+        """The rid forwarded now ("f" for a single-layer source); None if nothing."""
+        return self.feed.rid if self.feed is not None else None
+
+    @property
+    def pending_layer(self) -> str | None:
+        """The rid this slot switches to at its next keyframe, if any."""
+        return self._pending.rid if self._pending is not None else None
 
     def assign(self, source: Source | None) -> bool:
         """Feed this slot from ``source`` (None empties it); True if it changed."""
@@ -143,35 +200,94 @@ class Slot:
             return False
         if source is not None and source.kind != self.kind:
             raise ValueError(f"cannot put a {source.kind} source in {self.kind} slot {self.name}")
-        if self.source is not None:
-            self.source.remove_sink(self)
         self.source = source
-        self._started_source = False
-        if source is not None:
-            source.add_sink(self)
-            if self.kind == "video" and self.output is not None and self.config is not None:
-                source.request_keyframe()  # else configure() asks, once packets can flow
+        self._retarget(self._choose_feed())
         return True
+
+    def set_layer(self, rid: str | None) -> bool:
+        """The layer policy's choice: forward ``rid`` (None: pause for the link); True if changed."""
+        changed = (rid is None) != self.link_paused or (
+            rid is not None and rid != self.target_layer
+        )
+        self.link_paused = rid is None
+        if rid is not None:
+            self.target_layer = rid
+        self._retarget(self._choose_feed())
+        return changed
+
+    def chosen_layer(self) -> str | None:
+        """The rid this slot takes of its source now (None: no source, or paused)."""
+        feed = self._choose_feed()
+        return feed.rid if feed is not None else None
+
+    def _choose_feed(self) -> Source | None:
+        source = self.source
+        if source is None or (self.link_paused and self.kind == "video"):
+            return None
+        if not source.layers:
+            return source
+        ceiling = min(self.target_layer, self.max_layer, key=rid_rank)
+        rid = pick_layer(source.layers, ceiling)
+        return source.layers[rid] if rid is not None else None
+
+    def _retarget(self, feed: Source | None) -> None:
+        """Forward ``feed`` from now on; a video slot that shows a picture switches at a keyframe."""
+        if feed is not None and feed is self._pending:
+            return
+        if self._pending is not None:  # a newer choice replaces the one we waited for
+            self._detach(self._pending)
+            self._pending = None
+        if feed is self.feed:
+            return
+        asks = self.kind == "video" and self.output is not None and self.config is not None
+        if feed is None or self.feed is None or not self._started_source or self.kind != "video":
+            # Nothing on screen worth keeping (or audio): switch now, as a new slot would.
+            self._detach(self.feed)
+            self.feed = feed
+            self._started_source = False
+            if feed is not None:
+                feed.add_sink(self)
+                if asks:
+                    feed.request_keyframe()  # else configure() asks, once packets can flow
+            return
+        self._pending = feed
+        feed.add_sink(self)
+        if asks:
+            feed.request_keyframe()  # a PLI to that layer's encoder only
+
+    def _detach(self, source: Source | None) -> None:
+        if source is not None:
+            source.remove_sink(self)
 
     def close(self) -> None:
         """Detach from the source; the slot sends nothing more."""
-        if self.source is not None:
-            self.source.remove_sink(self)
-            self.source = None
+        self._detach(self.feed)
+        self._detach(self._pending)
+        self.feed = self._pending = self.source = None
         self.output = None
         self.metrics.slots -= 1
 
     # -- Sink -----------------------------------------------------------------------
 
     def on_source_ended(self, source: Source) -> None:
-        if source is self.source:
-            self.source = None
+        if source is self._pending:
+            self._pending = None
+        if source is self.feed:
+            # The new feed (if we waited for one) starts at its keyframe, as a new slot would.
+            self.feed, self._pending = self._pending, None
             self._started_source = False
+        if self.source is not None and self.source.ended:
+            self.source = None
+        elif self.source is not None and source.parent is self.source and self.feed is None:
+            # A layer the answer did not take: another layer of the same camera.
+            self._retarget(self._choose_feed())
 
     def on_packet(self, source: Source, packet: MediaPacket) -> None:
+        if source is not self.feed:
+            if source is not self._pending or not packet.keyframe:
+                return
+            self._switch_to_pending(source)
         output = self.output
-        if source is not self.source:
-            return
         if output is None or self.config is None:
             self.metrics.packets_dropped += 1  # the subscriber is still connecting
             return
@@ -228,6 +344,16 @@ class Slot:
         metrics.bytes_out += 12 + len(ext) + len(payload)
         if packet.marker and self.kind == "video":
             metrics.frames_out += 1
+
+    def _switch_to_pending(self, source: Source) -> None:
+        """The awaited feed sent a keyframe: splice it in, let the old one go."""
+        old = self.feed
+        self._detach(old)
+        if old is not None and old.parent is not None and old.parent is source.parent:
+            self.layer_switches += 1
+            self.metrics.layer_switches += 1
+        self.feed, self._pending = source, None
+        self._started_source = False
 
     def _start_source(self, source: Source, packet: MediaPacket) -> None:
         """Compute the offsets that splice ``source`` onto this slot's stream."""
@@ -305,22 +431,103 @@ class Slot:
     def handle_keyframe_request(self) -> None:
         """The subscriber lost a picture: pass the request on to the source."""
         self.metrics.keyframe_requests_received += 1
-        if self.source is not None:
-            self.source.request_keyframe()
+        if self.feed is not None:
+            self.feed.request_keyframe()
+        if self._pending is not None:
+            self._pending.request_keyframe()
 
 
 class Subscription:
-    """The slots of one subscriber and the RTCP sender reports that describe them."""
+    """The slots of one subscriber, the RTCP sender reports that describe them,
+    and the layer each video slot gets (:mod:`conference.layer_policy`)."""
 
     def __init__(self, slots: list[Slot], cname: str) -> None:
         self.slots = slots
         self.cname = cname
+        self.downlink_bps: int | None = None  # the subscriber's REMB, once it sent one
+        self.on_layers_changed: Callable[[], None] | None = None
+        self.policy = PolicyState()
+        # Off until checked with browsers: in the e2e test (3 Chromium sites) the
+        # policy, fed by Chrome's early REMB, paused thumbnails that then never
+        # came back within 40 s. Without it slots keep their defaults (main "h",
+        # thumbnails "q"); update_layers() still runs when called.
+        self.adaptive_layers = ADAPTIVE_LAYERS
         self._reporter: asyncio.Task[None] | None = None
+        self._layers_task: asyncio.Task[None] | None = None
+        self._sent_at: float | None = None
+        self._sent_bytes = 0
+
+    @property
+    def layer_switches(self) -> int:
+        """Switches from one layer of a camera to another, over all slots."""
+        return sum(slot.layer_switches for slot in self.slots)
 
     def start_reports(self, send_rtcp: Callable[[bytes], bool], interval: float = 1.0) -> None:
-        """Send SR + SDES for every active slot about once per ``interval``."""
+        """Send SR + SDES for every active slot about once per ``interval``;
+        run the layer policy every :data:`LAYER_INTERVAL`."""
         if self._reporter is None:
             self._reporter = asyncio.ensure_future(self._report_loop(send_rtcp, interval))
+        if self._layers_task is None and self.adaptive_layers:
+            self._layers_task = asyncio.ensure_future(self._layer_loop())
+
+    async def _layer_loop(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(LAYER_INTERVAL)
+                try:
+                    self.update_layers(time.monotonic())
+                except Exception:  # a bug here must not stop the loop for good
+                    logger.exception("layer policy failed for %s", self.cname)
+        except asyncio.CancelledError:
+            pass
+
+    def update_layers(self, now: float) -> bool:
+        """Run the layer policy once and apply it; True (and the callback) if anything changed."""
+        link = self._link(now)
+        video = sorted(
+            (s for s in self.slots if s.kind == "video"),
+            key=lambda s: (s.name != "main", len(s.name), s.name),  # main, thumb-1, thumb-2...
+        )
+        views = [
+            SlotView(
+                s.name,
+                s.max_layer,
+                _current(s),
+                _layer_costs(s.source, now),
+                pausable=s.source is not None and len(s.source.layers) > 1,
+            )
+            for s in video
+        ]
+        chosen = choose_layers(views, link, self.policy, now)
+        changed = False
+        for slot in video:
+            if slot.name in chosen:
+                changed = slot.set_layer(chosen[slot.name]) or changed
+        if changed and self.on_layers_changed is not None:
+            self.on_layers_changed()
+        return changed
+
+    def _link(self, now: float) -> LinkView:
+        """The downlink estimate, what we sent since the last run, and the loss reported."""
+        fresh = [s.report for s in self.slots if now - s.report.updated_at <= REPORT_FRESH]
+        rembs = [r.remb_bitrate for r in fresh if r.remb_bitrate is not None]
+        if rembs:
+            self.downlink_bps = max(rembs)
+        sent = sum(s.octets_sent + 12 * s.packets_sent for s in self.slots)
+        sent_bps = 0.0
+        if self._sent_at is not None and now > self._sent_at:
+            sent_bps = (sent - self._sent_bytes) * 8 / (now - self._sent_at)
+        self._sent_at, self._sent_bytes = now, sent
+        loss = max(
+            (
+                s.report.fraction_lost
+                for s in self.slots
+                if s.kind == "video" and s.feed is not None and s.report in fresh
+            ),
+            default=0.0,
+        )
+        audio = sum(1 for s in self.slots if s.kind == "audio" and s.source is not None)
+        return LinkView(self.downlink_bps, sent_bps, loss, audio)
 
     async def _report_loop(self, send_rtcp: Callable[[bytes], bool], interval: float) -> None:
         try:
@@ -354,5 +561,24 @@ class Subscription:
         if self._reporter is not None:
             self._reporter.cancel()
             self._reporter = None
+        if self._layers_task is not None:
+            self._layers_task.cancel()
+            self._layers_task = None
         for slot in self.slots:
             slot.close()
+
+
+def _current(slot: Slot) -> str | None:
+    return None if slot.link_paused else slot.chosen_layer()
+
+
+def _layer_costs(source: Source | None, now: float) -> dict[str, float]:
+    """Bits/s of each layer of ``source``: measured, or nominal while not measured."""
+    if source is None:
+        return {}
+    layers = source.layers or {source.rid: source}
+    costs: dict[str, float] = {}
+    for rid, layer in layers.items():
+        measured = layer.bitrate(now)
+        costs[rid] = measured if measured is not None else float(NOMINAL_BPS.get(rid, 500_000))
+    return costs

@@ -103,7 +103,8 @@ class RoomRecorder:
         if self.stopped:
             return
         current = self._tracks.setdefault(participant.id, {})
-        for kind, source in participant.sources.items():
+        for kind, published in participant.sources.items():
+            source = published.recording_layer()  # a simulcast camera: one of its layers
             recorder = current.get(kind)
             if recorder is not None and recorder.source is source and not recorder.closed:
                 continue

@@ -3,7 +3,8 @@
 - ``conference/`` imports none of ``web``, ``recorder``, ``anpr_feed``, ``server``;
   the one exception is ``conference/__main__.py`` (``python -m conference``
   runs the command line, which lives in the composition root ``server/``).
-- The media plane (``conference/sfu.py``, ``conference/slot.py``, ``conference/media/``) imports
+- The media plane (``conference/sfu.py``, ``conference/slot.py``, ``conference/layer_policy.py``,
+  ``conference/media/``) imports
   nothing from ``conference`` above it: only itself and the two generic
   helpers every layer uses (``conference.tasks``, ``conference.ratelog``),
   which themselves import nothing from the product.
@@ -125,7 +126,11 @@ def _top(module: str) -> str:
 
 
 def _in_media_plane(module: str) -> bool:
-    return module in ("conference.sfu", "conference.slot") or module.startswith("conference.media")
+    return module in (
+        "conference.sfu",
+        "conference.slot",
+        "conference.layer_policy",
+    ) or module.startswith("conference.media")
 
 
 def layer_violations(imports: list[Import]) -> list[str]:

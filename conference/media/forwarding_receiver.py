@@ -7,6 +7,13 @@ for :class:`ForwardingReceiver` (``obj.__class__ = Sub``): the instance keeps
 the state aiortc initialised (ICE, DTLS, SRTP, RTCP routing), only the
 behaviour changes.
 
+A simulcast camera's receiver gets one SSRC per layer (and one RTX SSRC per
+layer), all routed here by payload type. It sorts them by the RID / RRID
+header extensions into the camera's layer Sources, each SSRC an
+:class:`Inbound` with its own NACK generator: the browser writes the RID only
+until our first receiver report about that SSRC, so an SSRC is learned from
+its first packets and nothing is reported about it before that.
+
 aiortc glue: reads the receiver's name-mangled private state
 (``_RTCRtpReceiver__codecs``...), which is why ``pyproject.toml`` pins aiortc.
 """
@@ -15,12 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from aiortc import RTCRtpReceiver
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
-from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     AnyRtcpPacket,
@@ -36,8 +46,22 @@ from aiortc.rtp import (
 from conference.media import bounded_estimators  # noqa: F401
 from conference.media.codecs import is_keyframe, primary_codec
 from conference.media.ntp import NTP_EPOCH_OFFSET, abs_send_time_bytes, arrival_clock_ms, ntp_now
-from conference.sfu import MediaPacket, Source
+
+# Imported for its effect: the RID/RRID header extensions must be negotiated
+# and parsed for the layers to be told apart.
+from conference.media import simulcast  # noqa: F401  # isort: skip
+from conference.sfu import SINGLE_LAYER, MediaPacket, Source
 from conference.tasks import spawn
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One SSRC of a simulcast camera: which layer it carries, and how."""
+
+    source: Source  # the layer's Source
+    rtx: bool  # a retransmission stream (RFC 4588)
+    media_ssrc: int  # the SSRC it repairs (its own for a media stream)
+    nack: NackGenerator | None  # per media SSRC: each has its own sequence numbers
 
 
 class ForwardingReceiver(RTCRtpReceiver):
@@ -61,6 +85,44 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._streams: dict[int, Any] = state["_RTCRtpReceiver__remote_streams"]
         self._estimator: Any = state["_RTCRtpReceiver__remote_bitrate_estimator"]
         self._nacks: Any = state["_RTCRtpReceiver__nack_generator"]
+        self._layered = False
+        self._single = source  # where a single stream's packets go
+        self._inbound: dict[int, Inbound] = {}
+        self._layer_ssrcs: dict[str, int] = {}  # rid -> its media SSRC, once learned
+
+    def use_layers(self, rids: Iterable[str]) -> dict[str, Source]:
+        """Receive a simulcast camera: one layer Source per rid, made now.
+
+        Called with the offer that asks for them, before the site joins its
+        room: slots and the recorder find the layers from the start.
+        """
+        layers = self.sfu_source.add_layers(rids)
+        for rid, layer in layers.items():
+            layer.keyframe_requester = partial(self._request_layer_keyframe, rid)
+        self._layered = bool(layers)
+        return layers
+
+    def settle_layers(self, rids: list[str]) -> None:
+        """The answer said which layers come (``[]``: one stream, no simulcast).
+
+        Layers it did not take end. Without simulcast the one stream feeds
+        the ``f`` layer, as a single-layer source counts as ``f``: whoever
+        already took the camera keeps getting its packets.
+        """
+        camera = self.sfu_source
+        if not camera.layers:
+            return
+        camera.keep_layers(rids or [SINGLE_LAYER])
+        if not rids and SINGLE_LAYER in camera.layers:
+            self._layered = False
+            self._single = camera.layers[SINGLE_LAYER]
+            self._single.keyframe_requester = self.request_keyframe
+
+    def _request_layer_keyframe(self, rid: str) -> None:
+        # A PLI to that layer's SSRC only: the other encoders go on as they were.
+        ssrc = self._layer_ssrcs.get(rid)
+        if ssrc is not None:
+            spawn(self._send_rtcp_pli(ssrc))
 
     def _private(self, name: str) -> Any:
         return self.__dict__[f"_RTCRtpReceiver__{name}"]
@@ -78,6 +140,8 @@ class ForwardingReceiver(RTCRtpReceiver):
         primary = primary_codec(parameters.codecs)
         if primary is not None:
             self.sfu_source.codec = primary.name
+            for layer in self.sfu_source.layers.values():
+                layer.codec = primary.name
         self.transport._register_rtp_receiver(self, parameters)
         self.__dict__["_RTCRtpReceiver__rtcp_task"] = asyncio.ensure_future(self._run_rtcp())
         self.__dict__["_RTCRtpReceiver__started"] = True
@@ -93,7 +157,11 @@ class ForwardingReceiver(RTCRtpReceiver):
         return received, lost
 
     def request_keyframe(self) -> None:
-        """Send a PLI for the publisher's current SSRC."""
+        """Send a PLI for the publisher's current SSRC (every layer's, for a camera)."""
+        if self._layered:
+            for ssrc in self._layer_ssrcs.values():
+                spawn(self._send_rtcp_pli(ssrc))
+            return
         for ssrc in list(self._streams):
             if ssrc in self._rtx_ssrcs:
                 continue
@@ -104,7 +172,13 @@ class ForwardingReceiver(RTCRtpReceiver):
         # the peer connection's state says when the publisher is gone.
         if isinstance(packet, RtcpSrPacket):
             info = packet.sender_info
-            self.sfu_source.sender_report = (
+            source: Source | None = self._single
+            if self._layered:
+                inbound = self._inbound.get(packet.ssrc)
+                source = inbound.source if inbound is not None else None
+            if source is None:
+                return  # an SSRC whose layer we do not know yet: no report about it either
+            source.sender_report = (
                 (info.ntp_timestamp >> 32)
                 - NTP_EPOCH_OFFSET
                 + (info.ntp_timestamp & 0xFFFFFFFF) / 2**32,
@@ -125,28 +199,11 @@ class ForwardingReceiver(RTCRtpReceiver):
         codec = codecs.get(packet.payload_type)
         if codec is None:
             return
+        if self._layered:
+            self._handle_layer_rtp(packet, arrival_time_ms, codec)
+            return
 
-        estimator = self._estimator
-        if estimator is not None and packet.extensions.abs_send_time is not None:
-            remb = estimator.add(
-                abs_send_time=packet.extensions.abs_send_time,
-                arrival_time_ms=arrival_time_ms,
-                payload_size=len(packet.payload) + packet.padding_size,
-                ssrc=packet.ssrc,
-            )
-            rtcp_ssrc = self._private("rtcp_ssrc")
-            if rtcp_ssrc is not None and remb is not None:
-                spawn(
-                    self._send_rtcp(
-                        RtcpPsfbPacket(
-                            fmt=RTCP_PSFB_APP,
-                            ssrc=rtcp_ssrc,
-                            media_ssrc=0,
-                            fci=pack_remb_fci(*remb),
-                        )
-                    )
-                )
-
+        self._estimate(packet, arrival_time_ms)
         streams = self._streams
         stream = streams.get(packet.ssrc)
         if stream is None:
@@ -171,9 +228,89 @@ class ForwardingReceiver(RTCRtpReceiver):
                 return  # a retransmission we did not ask for, or already have
         if nack_generator is not None and nack_generator.add(packet):
             spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
+        self._push(self._single, packet)
 
+    def _handle_layer_rtp(
+        self, packet: RtpPacket, arrival_time_ms: int, codec: RTCRtpCodecParameters
+    ) -> None:
+        """``handle_rtp`` for a simulcast camera: per SSRC, into its layer."""
+        inbound = self._inbound.get(packet.ssrc)
+        if inbound is None:
+            inbound = self._learn(packet, codec)
+            if inbound is None:
+                return  # no RID yet: held back, and no receiver report about it
+        self._estimate(packet, arrival_time_ms)
+        streams = self._streams
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        if inbound.rtx:
+            apt = codec.parameters.get("apt")
+            if len(packet.payload) < 2 or not isinstance(apt, int) or apt not in self._codecs:
+                return  # RTX padding used for bandwidth probing
+            media = self._inbound.get(inbound.media_ssrc)
+            nack_generator = media.nack if media is not None else None
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=inbound.media_ssrc)
+            if nack_generator is None or packet.sequence_number not in nack_generator.missing:
+                return  # a retransmission we did not ask for, or already have
+        else:
+            nack_generator = inbound.nack
+        if nack_generator is not None and nack_generator.add(packet):
+            spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
+        self._push(inbound.source, packet)
+
+    def _learn(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> Inbound | None:
+        """Which layer a new SSRC carries, from its RID (media) or RRID (RTX); None: not yet."""
+        layers = self.sfu_source.layers
+        extensions = packet.extensions
+        if is_rtx(codec):
+            rid = extensions.repaired_rtp_stream_id
+            media_ssrc = self._layer_ssrcs.get(rid) if rid is not None else None
+            if media_ssrc is None:
+                return None  # its media stream must be known first
+            inbound = Inbound(layers[rid], True, media_ssrc, None)
+            self._rtx_ssrcs[packet.ssrc] = media_ssrc
+        else:
+            rid = extensions.rtp_stream_id
+            if rid is None or rid not in layers:
+                return None
+            old = self._layer_ssrcs.get(rid)
+            if old is not None:
+                # The layer's encoder restarted with a new SSRC: forget the old one.
+                self._inbound.pop(old, None)
+                self._streams.pop(old, None)
+            inbound = Inbound(layers[rid], False, packet.ssrc, NackGenerator())
+            self._layer_ssrcs[rid] = packet.ssrc
+        self._inbound[packet.ssrc] = inbound
+        return inbound
+
+    def _estimate(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """Feed the REMB estimator; send a REMB when it has a new estimate."""
+        estimator = self._estimator
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = self._private("rtcp_ssrc")
+            if rtcp_ssrc is not None and remb is not None:
+                spawn(
+                    self._send_rtcp(
+                        RtcpPsfbPacket(
+                            fmt=RTCP_PSFB_APP,
+                            ssrc=rtcp_ssrc,
+                            media_ssrc=0,
+                            fci=pack_remb_fci(*remb),
+                        )
+                    )
+                )
+
+    def _push(self, source: Source, packet: RtpPacket) -> None:
+        """Hand one packet, parsed once, to ``source``'s sinks."""
         level = packet.extensions.audio_level
-        source = self.sfu_source
         ntp = ntp_now()
         source.push(
             MediaPacket(

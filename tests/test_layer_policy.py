@@ -1,0 +1,125 @@
+"""The layer policy: measured link and layer costs in, a layer (or a pause) per slot out."""
+
+from __future__ import annotations
+
+from conference.layer_policy import (
+    BACKOFF_SECONDS,
+    START_BPS,
+    UP_AFTER,
+    LinkView,
+    PolicyState,
+    SlotView,
+    choose_layers,
+)
+
+LAYERS = {"q": 150_000.0, "h": 500_000.0, "f": 1_500_000.0}
+
+
+def meeting(main: str | None = "h", thumbs: list[str | None] | None = None) -> list[SlotView]:
+    thumbs = ["q"] * 8 if thumbs is None else thumbs
+    views = [SlotView("main", "f", main, dict(LAYERS))]
+    views += [SlotView(f"thumb-{i + 1}", "q", t, dict(LAYERS)) for i, t in enumerate(thumbs)]
+    return views
+
+
+def link(downlink: float | None, sent: float, loss: float = 0.0, audio: int = 3) -> LinkView:
+    return LinkView(downlink, sent, loss, audio)
+
+
+def test_before_any_remb_the_start_budget_takes_main_then_thumbnails_in_order():
+    chosen = choose_layers(meeting(), link(None, 0), PolicyState(), now=0)
+    # 1.5 Mbit/s / 0.85 - 3 x 50k audio: main h, then as many q thumbnails as fit.
+    budget = START_BPS / 0.85 - 150_000 - 500_000
+    fitting = int(budget // 150_000)
+    assert chosen["main"] == "h"
+    assert [chosen[f"thumb-{i}"] for i in range(1, 9)] == ["q"] * fitting + [None] * (8 - fitting)
+
+
+def test_a_one_megabit_commune_gets_main_h_and_a_few_thumbnails_audio_first():
+    chosen = choose_layers(meeting(), link(1_000_000, 1_200_000), PolicyState(), now=0)
+    assert chosen["main"] == "h"
+    thumbs = [chosen[f"thumb-{i}"] for i in range(1, 9)]
+    assert thumbs[:3] == ["q"] * 3 and set(thumbs[4:]) == {None}
+    # Without audio slots the same link carries one more thumbnail.
+    more = choose_layers(meeting(), link(1_000_000, 1_200_000, audio=0), PolicyState(), now=0)
+    assert sum(v is not None for v in more.values()) == sum(v is not None for v in thumbs) + 2
+
+
+def test_steps_down_at_once_when_remb_falls_below_what_we_send():
+    views = meeting(main="f", thumbs=["q", "q"])
+    ok = choose_layers(views, link(2_200_000, 2_000_000), PolicyState(), now=0)
+    assert ok == {"main": "f", "thumb-1": "q", "thumb-2": "q"}
+    down = choose_layers(views, link(1_200_000, 2_000_000), PolicyState(), now=0.5)
+    assert down["main"] == "h"
+
+
+def test_heavy_loss_steps_down_even_with_a_high_estimate():
+    views = meeting(main="f", thumbs=["q", "q"])
+    chosen = choose_layers(views, link(5_000_000, 1_950_000, loss=0.2), PolicyState(), now=0)
+    assert chosen != {"main": "f", "thumb-1": "q", "thumb-2": "q"}
+    assert chosen["main"] == "f" and chosen["thumb-2"] is None  # the last one first
+
+
+def test_nothing_fits_pauses_and_a_paused_slot_resumes_only_after_headroom():
+    views = meeting(main="h", thumbs=[])
+    state = PolicyState()
+    assert choose_layers(views, link(150_000, 600_000, audio=0), state, now=0) == {"main": "q"}
+    assert choose_layers(views, link(50_000, 200_000, audio=0), state, now=1) == {"main": None}
+    paused = meeting(main=None, thumbs=[])
+    # Plenty of room again: still paused until UP_AFTER seconds of headroom...
+    assert choose_layers(paused, link(2_000_000, 0, audio=0), state, now=2) == {"main": None}
+    assert choose_layers(paused, link(2_000_000, 0, audio=0), state, now=2 + UP_AFTER) == {
+        "main": "q"
+    }
+
+
+def test_steps_up_one_slot_one_layer_at_a_time_then_waits_again():
+    state = PolicyState()
+    views = meeting(main="q", thumbs=["q"])
+    steady = link(1_000_000, 300_000, audio=0)
+    assert choose_layers(views, steady, state, now=0) == {"main": "q", "thumb-1": "q"}
+    up = choose_layers(views, steady, state, now=UP_AFTER)
+    assert up == {"main": "h", "thumb-1": "q"}  # one layer, the main tile first
+    views = meeting(main="h", thumbs=["q"])
+    # During the trial the new layer is kept although REMB has not caught up yet.
+    trial = link(600_000, 650_000, audio=0)
+    assert choose_layers(views, trial, state, now=UP_AFTER + 0.5)["main"] == "h"
+    # And no second step until headroom lasted UP_AFTER again.
+    later = choose_layers(views, link(3_000_000, 650_000, audio=0), state, now=UP_AFTER + 2.5)
+    assert later["main"] == "h"
+
+
+def test_a_failed_trial_steps_back_down_and_backs_off():
+    state = PolicyState()
+    views = meeting(main="q", thumbs=[])
+    choose_layers(views, link(500_000, 170_000, audio=0), state, now=0)
+    assert choose_layers(views, link(500_000, 170_000, audio=0), state, now=UP_AFTER) == {
+        "main": "h"
+    }
+    # The trial ends and REMB stayed low: down again, and no new try for a while.
+    views = meeting(main="h", thumbs=[])
+    failed = choose_layers(views, link(300_000, 520_000, audio=0), state, now=UP_AFTER + 2.5)
+    assert failed == {"main": "q"}
+    assert "trial failed" in state.history
+    views = meeting(main="q", thumbs=[])
+    for t in range(1, 9):
+        quiet = choose_layers(views, link(600_000, 170_000, audio=0), state, now=UP_AFTER + 2.5 + t)
+        assert quiet == {"main": "q"}
+    resumed = choose_layers(
+        views, link(600_000, 170_000, audio=0), state, now=UP_AFTER + 3 + BACKOFF_SECONDS
+    )
+    assert resumed == {"main": "h"}
+
+
+def test_a_thumbnail_never_exceeds_q_and_a_single_layer_source_is_never_paused():
+    views = [
+        SlotView("thumb-1", "q", "q", dict(LAYERS)),
+        SlotView("thumb-2", "q", "f", {"f": 900_000.0}, pausable=False),  # WHIP: one stream
+        SlotView("thumb-3", "q", "q", {}),  # empty slot: not decided
+        SlotView("thumb-4", "q", "q", dict(LAYERS)),
+    ]
+    chosen = choose_layers(views, link(10_000_000, 1_000_000, audio=0), PolicyState(), now=0)
+    assert chosen == {"thumb-1": "q", "thumb-2": "f", "thumb-4": "q"}
+    tight = choose_layers(views, link(500_000, 1_000_000, audio=0), PolicyState(), now=0)
+    # The one stream goes on, and uses up the budget of the slots after it.
+    assert tight == {"thumb-1": "q", "thumb-2": "f", "thumb-4": None}
