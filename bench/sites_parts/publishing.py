@@ -96,12 +96,14 @@ class Outgoing:
     retransmitted: int = 0
     # seq -> (timestamp, marker, payload): what a NACK may ask again (video only)
     history: dict[int, tuple[int, int, bytes]] = field(default_factory=dict)
+    resent_at: dict[int, float] = field(default_factory=dict)  # seq -> last RTX (wall time)
 
     def remember(self, seq: int, timestamp: int, marker: int, payload: bytes) -> None:
         """Keep a sent packet for RTX; forget the one HISTORY packets older."""
         history = self.history
         history[seq] = (timestamp, marker, payload)
         history.pop((seq - HISTORY) & 0xFFFF, None)
+        self.resent_at.pop(seq, None)
 
 
 @dataclass

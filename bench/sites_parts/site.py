@@ -58,6 +58,7 @@ from sites_parts.receive import Poller, read_now
 _RR_HEADER = struct.Struct("!BBHI")
 _SEQ_TS_SSRC = struct.Struct("!HII")  # at offset 2 of an RTP header, in the clear in SRTP
 _REPORT_BLOCK = struct.Struct("!IIIIII")
+RTX_MIN_INTERVAL_S = 0.15  # about the commune link's RTT
 LINK_TICK_S = 0.05  # a linked site's NACK retries and frame judging
 DTX_FRAMES = 20  # Opus DTX: one 20 ms frame per 400 ms of silence
 SEGMENT_JUMP_S = 0.5  # a jump this large in (arrival - RTP time) is a new source epoch
@@ -583,10 +584,15 @@ class SimSite:
         stream, ids = layer.stream, self.video_ext
         if stream.rtx_ssrc is None or stream.rtx_pt is None:
             return
+        now = time.time()
         for seq in lost:
             kept = stream.history.get(seq)
             if kept is None:
                 continue
+            # As libwebrtc's packet history: a packet is resent at most once per RTT.
+            if now - stream.resent_at.get(seq, 0.0) < RTX_MIN_INTERVAL_S:
+                continue
+            stream.resent_at[seq] = now
             timestamp, marker, payload = kept
             elements = []
             if ids.abs_send_time is not None:
