@@ -8,6 +8,10 @@ fits, so the slot is paused for the link (the tile shows "đường truyền y�
 
 The rules, in order:
 
+* **A REMB is a limit only when it is below what we send** (or with loss):
+  above it, it only reflects what the subscriber received, so it is taken
+  as at least :data:`START_BPS`. Otherwise a subscriber would stay at the
+  few layers it got first: its REMB grows only with what it receives.
 * **Audio first.** Each audio slot with a source is reserved
   :data:`AUDIO_RESERVE_BPS` before any video is counted.
 * **Main first, then thumbnails in order**: each takes the highest layer not
@@ -101,6 +105,10 @@ def choose_layers(
 ) -> dict[str, str | None]:
     """A layer (or None: paused) for each slot with a source, in ``slots``' order of priority."""
     downlink = link.downlink_bps if link.downlink_bps is not None else float(START_BPS)
+    if downlink >= link.sent_bps and link.loss <= LOSS_DOWN:
+        # A REMB at or above what we send only shows what it got (about 1.5x at most):
+        # it is no sign of a thin link, so it never cuts below the start budget.
+        downlink = max(downlink, float(START_BPS))
     audio = AUDIO_RESERVE_BPS * link.audio_slots
     video_sent = max(link.sent_bps - audio, 0.0)
     estimate = downlink - audio

@@ -216,14 +216,16 @@ class Source:
         return next(reversed(self.layers.values()))
 
     def recording_layer(self) -> Source:
-        """The layer a recording takes: ``h`` of a simulcast camera, else its one stream.
+        """The layer a recording takes: the lowest of a simulcast camera, else its one stream.
 
-        Not the top layer: a browser drops ``f`` first whenever its uplink
-        estimate is short (in the e2e recording test ``f`` came for 0.25 s of
-        20), and a file must be one continuous stream. Being a sink of ``h``
-        keeps that layer wanted, so the site never pauses it under a recording.
+        A file is one continuous stream from the site's first frame, and only
+        the lowest layer is sent from the start: a browser adds ``h`` and ``f``
+        as its uplink estimate grows (in the e2e recording test ``h`` began
+        ~2.5 s late, ``f`` came for 0.25 s of 20). Being a sink of it keeps
+        that layer wanted, so the site never pauses it under a recording.
+        Recording a higher layer needs the recorder to move up at a keyframe.
         """
-        return self.layers.get(RIDS[1]) or self.top_layer()
+        return next(iter(self.layers.values())) if self.layers else self
 
     def bitrate(self, now: float | None = None) -> float | None:
         """Bits per second received over about the last :data:`RATE_WINDOW`.

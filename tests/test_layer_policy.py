@@ -123,3 +123,13 @@ def test_a_thumbnail_never_exceeds_q_and_a_single_layer_source_is_never_paused()
     tight = choose_layers(views, link(500_000, 1_000_000, audio=0), PolicyState(), now=0)
     # The one stream goes on, and uses up the budget of the slots after it.
     assert tight == {"thumb-1": "q", "thumb-2": "f", "thumb-4": None}
+
+
+def test_a_remb_above_what_we_send_does_not_starve_the_thumbnails():
+    # Chrome's first REMB only reflects the little it got: not a thin link.
+    views = meeting(main="h", thumbs=["q", "q"])
+    chosen = choose_layers(views, link(300_000, 200_000, audio=2), PolicyState(), now=0)
+    assert chosen == {"main": "h", "thumb-1": "q", "thumb-2": "q"}
+    # The same REMB below what we send is a limit.
+    thin = choose_layers(views, link(300_000, 800_000, audio=2), PolicyState(), now=0)
+    assert thin == {"main": "q", "thumb-1": None, "thumb-2": None}

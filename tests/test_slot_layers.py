@@ -197,7 +197,11 @@ async def test_subscription_applies_the_policy_and_says_when_layers_changed():
     main.assign(cam)
     thumb.assign(cam)
     now = time.monotonic()
-    # A subscriber whose REMB shows 200 kbit/s: only q fits, for the main tile alone.
+    assert not subscription.update_layers(now)  # no REMB yet: the defaults fit the start
+    assert (main.layer, thumb.layer) == ("h", "q")
+    # We sent 1.6 Mbit/s and its REMB says 200 kbit/s: only q fits, for the main tile alone.
+    main.octets_sent += 100_000
+    now += 0.5
     for slot in (main, thumb):
         slot.report = ReceptionReport(remb_bitrate=200_000)
     assert subscription.update_layers(now)
