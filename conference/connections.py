@@ -104,6 +104,9 @@ class Connections:
             claims=claims,
         )
         self.by_id[connection.id] = connection
+        subscription = session.subscription
+        # The layer policy paused or resumed slots: the site hears it (`link`).
+        subscription.on_layers_changed = lambda: room.layers_changed(participant, subscription)
         replaced = room.join(participant)
         self._extensions.site_joined(room, participant)
         if replaced is not None:

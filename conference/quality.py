@@ -1,14 +1,87 @@
-"""Connection quality measured from our side, sampled for every connection into its room."""
+"""Connection quality measured from our side, sampled for every connection into its room.
+
+Besides loss, round trip and bitrates, each sample carries the site's link as
+the layer policy sees it (downlink estimate, the layer each video slot
+receives, the slots paused for its link, the camera layers it is asked to
+send), for the host's roll call; :meth:`QualitySampler.link_metrics` sums the
+same for ``/metrics`` with a bounded set of labels (per room, not per site).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
-from conference.connections import Connections
+from conference.connections import Connection, Connections
 from conference.rooms.roll_call import Quality
 
 QUALITY_SECONDS = 5.0
+
+
+@dataclass
+class RoomLink:
+    """One room's links, summed for ``/metrics``."""
+
+    sites: int = 0  # browser sites with slots
+    sites_link_paused: int = 0  # of them, with at least one slot paused for their link
+    downlink_kbps: list[float] = field(default_factory=list)  # the estimates known
+
+    @property
+    def downlink_kbps_min(self) -> float | None:
+        """The weakest known downlink."""
+        return min(self.downlink_kbps) if self.downlink_kbps else None
+
+    @property
+    def downlink_kbps_median(self) -> float | None:
+        """The median known downlink."""
+        return statistics.median(self.downlink_kbps) if self.downlink_kbps else None
+
+
+@dataclass
+class LinkMetrics:
+    """The SFU's layers and paused senders at one moment (gauges) and so far (counters)."""
+
+    slots_link_paused: int = 0  # video slots paused because their subscriber's link is weak
+    slots_by_layer: dict[str, int] = field(default_factory=dict)  # rid -> video slots receiving it
+    cameras_paused: int = 0  # browser cameras asked to send no video (nobody sees them)
+    camera_layers_sent: dict[str, int] = field(default_factory=dict)  # rid -> cameras asked for it
+    layer_switches_total: int = 0  # the SFU's count (SfuMetrics)
+    publish_messages_total: int = 0
+    rooms: dict[str, RoomLink] = field(default_factory=dict)
+
+
+class _RunningTotal:
+    """A process-wide counter summed from per-object counters that come and go.
+
+    Each object's latest value counts; when it goes, its last seen value stays.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+        self._retired = 0
+
+    def total(self, current: dict[str, int]) -> int:
+        for key in set(self._seen) - set(current):
+            self._retired += self._seen.pop(key)
+        self._seen.update(current)
+        return self._retired + sum(self._seen.values())
+
+
+def link_quality(connection: Connection) -> dict[str, Any]:
+    """The link fields of a site's :class:`Quality` (see ``roll_call.LINK_FIELDS``)."""
+    subscription = connection.session.subscription
+    video = [slot for slot in subscription.slots if slot.kind == "video"]
+    downlink = subscription.downlink_bps
+    return {
+        "downlink_kbps": round(downlink / 1000, 1) if downlink is not None else None,
+        "layers": {slot.name: slot.layer for slot in video if slot.source is not None},
+        "link_paused": [slot.name for slot in video if slot.link_paused],
+        "sending": connection.room.publish_control.active_layers(connection.participant.id),
+        "layer_switches": subscription.layer_switches,
+    }
 
 
 class QualitySampler:
@@ -18,6 +91,7 @@ class QualitySampler:
         self.connections = connections
         # connection id -> (when, packets received, lost, bytes in, bytes out)
         self._previous: dict[str, tuple[float, int, int, int, int]] = {}
+        self._publish = _RunningTotal()
 
     async def run(self) -> None:
         """Sample every :data:`QUALITY_SECONDS` until cancelled."""
@@ -32,6 +106,7 @@ class QualitySampler:
         for connection in list(live.values()):
             try:
                 sample = connection.session.quality_counters()
+                link = link_quality(connection)
             except Exception:
                 continue
             before = previous.get(connection.id)
@@ -56,7 +131,39 @@ class QualitySampler:
                     bitrate_out_kbps=round(bytes_in * 8 / elapsed / 1000, 1),
                     source="server",
                     at=now,
+                    **link,
                 ),
             )
         for gone in set(previous) - set(live):
             del previous[gone]
+
+    def link_metrics(self) -> LinkMetrics:
+        """Layers, paused slots and paused cameras across the process, now (for ``/metrics``)."""
+        out = LinkMetrics()
+        publish: dict[str, int] = {}
+        for connection in list(self.connections.by_id.values()):
+            room = connection.room
+            # By object: a room that closed and opened again counts from 0.
+            publish[f"{room.id}:{id(room)}"] = room.publish_control.publish_sent
+            subscription = connection.session.subscription
+            video = [slot for slot in subscription.slots if slot.kind == "video"]
+            if not video:
+                continue
+            link = out.rooms.setdefault(room.id, RoomLink())
+            link.sites += 1
+            paused = sum(slot.link_paused for slot in video)
+            out.slots_link_paused += paused
+            link.sites_link_paused += paused > 0
+            if subscription.downlink_bps is not None:
+                link.downlink_kbps.append(round(subscription.downlink_bps / 1000, 1))
+            for slot in video:
+                if slot.layer is not None:
+                    out.slots_by_layer[slot.layer] = out.slots_by_layer.get(slot.layer, 0) + 1
+        for room in {c.room for c in self.connections.by_id.values()}:
+            out.cameras_paused += room.publish_control.cameras_paused()
+            for rids in room.publish_control.all_active_layers():
+                for rid in rids:
+                    out.camera_layers_sent[rid] = out.camera_layers_sent.get(rid, 0) + 1
+        out.layer_switches_total = self.connections.metrics.layer_switches
+        out.publish_messages_total = self._publish.total(publish)
+        return out

@@ -11,6 +11,7 @@ from aiohttp import web
 from anpr_feed.manager import FeedManager
 from conference import __version__
 from conference.media import shared_udp
+from conference.quality import LinkMetrics
 from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, WATCHDOG
 from web.metrics_access import check_metrics_access
 
@@ -210,6 +211,7 @@ async def metrics(request: web.Request) -> web.Response:
         "Frames of recorded tracks not written because the disk fell behind.",
         request.app[RECORDING].drops.frames,
     )
+    _link_metrics(out, conference.quality.link_metrics())
     _feed_metrics(out, request.app[FEED_MANAGER])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _line(
@@ -230,6 +232,74 @@ async def metrics(request: web.Request) -> web.Response:
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _link_metrics(out: list[str], link: LinkMetrics) -> None:
+    """Layers, links and paused cameras: process-wide, plus a few series per room (not per site)."""
+    _line(
+        out,
+        "conference_slots_link_paused",
+        "gauge",
+        "Video slots paused because their subscriber's downlink cannot carry them.",
+        link.slots_link_paused,
+    )
+    out.append("# HELP conference_slots_layer Video slots forwarding each layer (rid) now.")
+    out.append("# TYPE conference_slots_layer gauge")
+    for rid in sorted(set(link.slots_by_layer) | {"q", "h", "f"}):
+        out.append(
+            f'conference_slots_layer{{layer="{_label(rid)}"}} {link.slots_by_layer.get(rid, 0)}'
+        )
+    _line(
+        out,
+        "conference_cameras_paused",
+        "gauge",
+        "Browser cameras asked to send no video (nobody sees them).",
+        link.cameras_paused,
+    )
+    out.append("# HELP conference_camera_layers_sending Browser cameras asked to send each layer.")
+    out.append("# TYPE conference_camera_layers_sending gauge")
+    for rid in sorted(set(link.camera_layers_sent) | {"q", "h", "f"}):
+        count = link.camera_layers_sent.get(rid, 0)
+        out.append(f'conference_camera_layers_sending{{layer="{_label(rid)}"}} {count}')
+    _line(
+        out,
+        "conference_layer_switches_total",
+        "counter",
+        "Layer changes of subscribers' slots (a switch within one camera's layers).",
+        link.layer_switches_total,
+    )
+    _line(
+        out,
+        "conference_publish_messages_total",
+        "counter",
+        "publish messages sent to sites (which camera layers to send).",
+        link.publish_messages_total,
+    )
+    series = (
+        ("conference_room_sites", "Browser sites receiving slots.", lambda r: r.sites),
+        (
+            "conference_room_sites_link_paused",
+            "Of them, sites with a slot paused for their downlink.",
+            lambda r: r.sites_link_paused,
+        ),
+        (
+            "conference_room_downlink_kbps_min",
+            "The weakest downlink estimate (REMB) of the room's sites.",
+            lambda r: r.downlink_kbps_min,
+        ),
+        (
+            "conference_room_downlink_kbps_median",
+            "The median downlink estimate of the room's sites.",
+            lambda r: r.downlink_kbps_median,
+        ),
+    )
+    for name, help_text, value in series:
+        out.append(f"# HELP {name} {help_text}")
+        out.append(f"# TYPE {name} gauge")
+        for room_id, room in sorted(link.rooms.items()):
+            number = value(room)
+            if number is not None:
+                out.append(f'{name}{{room="{_label(room_id)}"}} {number}')
 
 
 def _feed_metrics(out: list[str], feeds: FeedManager) -> None:

@@ -19,11 +19,13 @@ from conference.rooms.events import (
     Bye,
     FloorChanged,
     HandChanged,
+    LinkChanged,
     MutedByHost,
     ParticipantCount,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    PublishLayers,
     RecordingChanged,
     RoomClosing,
     SlotsChanged,
@@ -155,6 +157,8 @@ ServerMessage = (
     Welcome
     | Offer
     | SlotsChanged
+    | PublishLayers
+    | LinkChanged
     | ParticipantCount
     | FloorChanged
     | HandChanged

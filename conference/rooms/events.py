@@ -140,6 +140,32 @@ class RoomClosing(WireMessage):
     seconds: int
 
 
+class PublishLayers(WireMessage):
+    """Which layers of its camera a site keeps sending; it pauses every other one.
+
+    ``video`` names the rids to keep active (``q``, ``h``, ``f``; ``[]``: the
+    camera is paused). A site that sends one encoding keeps it active iff the
+    list is not empty. ``audio`` is reserved and always true.
+    """
+
+    type: Literal["publish"] = "publish"
+    video: list[str]
+    audio: bool = True
+
+
+class LinkChanged(WireMessage):
+    """The slots paused because this site's downlink cannot carry them, and its estimate.
+
+    The tiles of the ``paused`` slots show "đường truyền yếu" instead of a
+    silently frozen picture; ``downlink_kbps`` is the server's estimate (REMB),
+    ``null`` before the first one.
+    """
+
+    type: Literal["link"] = "link"
+    paused: list[str]
+    downlink_kbps: int | None
+
+
 class Bye(WireMessage):
     """The server ends this connection (left, replaced, room closed, shutdown)."""
 
@@ -174,5 +200,7 @@ RoomEvent = (
     | MutedByHost
     | RoomClosing
     | RecordingChanged
+    | PublishLayers
+    | LinkChanged
 )
 """Everything a room sends a site on its own (``welcome`` and ``bye`` are the socket's)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -62,6 +62,16 @@ class Quality:
     bitrate_out_kbps: float | None = None  # what the site sends
     source: str = "server"  # "client" (its getStats) or "server" (RTCP)
     at: float = 0.0
+    # The site's link as the server sees it (never in a client's own report):
+    downlink_kbps: float | None = None  # its downlink estimate (REMB)
+    layers: dict[str, str | None] | None = None  # video slot -> layer it receives (None: none)
+    link_paused: list[str] | None = None  # slots paused because its downlink cannot carry them
+    sending: list[str] | None = None  # camera layers it is asked to send ([]: camera paused)
+    layer_switches: int | None = None  # layer changes of its slots so far
+
+    def link(self) -> dict[str, Any]:
+        """The server-only link fields, to carry over to a sample that lacks them."""
+        return {name: getattr(self, name) for name in LINK_FIELDS}
 
     @property
     def poor(self) -> bool:
@@ -112,6 +122,7 @@ class RollCallEntry:
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(RollCallEntry))
 _QUALITY_FIELDS = tuple(f.name for f in fields(Quality))
+LINK_FIELDS = ("downlink_kbps", "layers", "link_paused", "sending", "layer_switches")
 
 
 @dataclass(frozen=True)
@@ -231,13 +242,19 @@ class RollCall:
         if entry is None or entry.status not in PRESENT:
             return
         current = entry.quality
-        # A recent report of the site's own getStats wins over our RTCP view.
+        # A recent report of the site's own getStats wins over our RTCP view,
+        # but only the server knows the link fields (layers, paused slots).
         if (
             quality.source == "server"
             and current.source == "client"
             and quality.at - current.at < QUALITY_STALE_SECONDS
         ):
+            if current.link() != quality.link():
+                entry.quality = replace(current, **quality.link())
+                self._changed(site_id)
             return
+        if quality.source == "client":
+            quality = replace(quality, **current.link())
         entry.quality = quality
         if entry.status in (SiteStatus.CONNECTED, SiteStatus.POOR):
             self._set_status(entry, SiteStatus.POOR if quality.poor else SiteStatus.CONNECTED)

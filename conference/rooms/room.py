@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conference.rooms.console_events import (
     ConsoleClosed,
@@ -43,6 +43,7 @@ from conference.rooms.events import (
 )
 from conference.rooms.observer import RoomObserver
 from conference.rooms.participant import Participant
+from conference.rooms.publish_control import PublishControl
 from conference.rooms.roll_call import InvitedSite, Quality, RollCall
 from conference.rooms.router import (
     SiteView,
@@ -54,6 +55,9 @@ from conference.rooms.router import (
 from conference.rooms.speaker import MIN_ACTIVITY, ActiveSpeakerDetector
 from conference.settings import IceServer
 from conference.tokens import Role
+
+if TYPE_CHECKING:
+    from conference.slot import Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +116,7 @@ class Room:
         self._count_dirty = False
         self.observers: list[RoomObserver] = []
         self.recording = False
+        self.publish_control = PublishControl()
 
     def __repr__(self) -> str:
         return f"Room({self.id!r}, {len(self.participants)} sites)"
@@ -149,6 +154,7 @@ class Room:
             participant.host_muted = True
             participant.audio_muted = True
         self.ever_joined.add(participant.id)
+        self.publish_control.forget(participant.id)  # a new connection starts untold
         self.roll_call.joined(participant.id, participant.name, feed=participant.client == "camera")
         if previous is not None:
             self._detach(previous)
@@ -173,6 +179,7 @@ class Room:
             return
         del self.participants[participant.id]
         self._detach(participant)
+        self.publish_control.forget(participant.id)
         self._observe("participant_left", participant, reason)
         self.detector.forget(participant.id)
         self.roll_call.left(participant.id, removed=reason == "removed")
@@ -216,6 +223,11 @@ class Room:
         self._observe("event", "mute", participant.id, {"audio": audio, "video": video})
         self._announce(ParticipantUpdated(participant=participant.info()))
         self.reroute(force=True)
+
+    def layers_changed(self, participant: Participant, subscription: Subscription) -> None:
+        """The layer policy moved a site's slots (``Subscription.on_layers_changed``)."""
+        if self.participants.get(participant.id) is participant:
+            self.publish_control.layers_changed(participant, subscription)
 
     def report_quality(self, site_id: str, quality: Quality) -> None:
         """A connection-quality measurement (the site's report or our RTCP)."""
@@ -551,6 +563,8 @@ class Room:
                 sid: by_id[sid].name for sid in plan.values() if sid is not None and sid in by_id
             }
             subscriber.send(SlotsChanged(assignments=dict(plan), names=names))
+        # A camera someone now sees resumes at once, not at the next tick.
+        self.publish_control.check(by_id.values(), now)
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -587,6 +601,8 @@ class Room:
                 if speaker_changed or ranking != self._ranking or full:
                     self._ranking = ranking
                     self.reroute(now, force=full)
+                else:
+                    self.publish_control.check(self.participants.values(), now)
                 self.flush_console(time.monotonic())
         except asyncio.CancelledError:
             pass

@@ -15,7 +15,7 @@ export function groupRow() {
   row.setAttribute('role', 'row');
   const cell = el('span', 'rc-cell rc-group-cell');
   cell.setAttribute('role', 'rowheader');
-  cell.setAttribute('aria-colspan', '11');
+  cell.setAttribute('aria-colspan', '12');
   const toggle = el('button', 'rc-group-toggle');
   toggle.type = 'button';
   toggle.append(el('span', 'rc-chevron'), el('span', 'rc-group-label'), el('span', 'rc-group-count'));
@@ -43,11 +43,48 @@ export function fillGroup(row, item) {
     : String(item.shown);
 }
 
-const CELLS = ['name', 'status', 'joined', 'rtt', 'loss', 'in', 'out', 'hand', 'mic', 'cam', 'actions'];
+const CELLS = ['name', 'status', 'joined', 'rtt', 'loss', 'in', 'out', 'link', 'hand', 'mic', 'cam', 'actions'];
 const CELL_CLASS = {
   name: 'rc-name', status: 'rc-status', joined: 'rc-joined', rtt: 'rc-num', loss: 'rc-num', in: 'rc-num',
-  out: 'rc-num', hand: 'rc-icon', mic: 'rc-icon', cam: 'rc-icon', actions: 'rc-actions',
+  out: 'rc-num', link: 'rc-link', hand: 'rc-icon', mic: 'rc-icon', cam: 'rc-icon', actions: 'rc-actions',
 };
+
+/**
+ * The link cell: the downlink estimate, and below it what the site's video slots
+ * receive ("f · 3×q"), how many are paused for its link, and whether its camera
+ * is paused; the whole story in the title.
+ */
+function fillLink(cell, q, present) {
+  cell.removeAttribute('title');
+  const layers = q.layers || {};
+  const paused = q.link_paused || [];
+  const hasLink = present && (typeof q.downlink_kbps === 'number' || Object.keys(layers).length > 0 || q.sending);
+  cell.classList.toggle('is-bad', !!hasLink && paused.length > 0);
+  if (!hasLink) {
+    cell.replaceChildren(el('span', '', '–'));
+    return;
+  }
+  const counts = new Map();
+  for (const [slot, rid] of Object.entries(layers)) {
+    if (slot === 'main' || !rid) continue;
+    counts.set(rid, (counts.get(rid) || 0) + 1);
+  }
+  const parts = [];
+  if (layers.main) parts.push(layers.main);
+  for (const [rid, n] of counts) parts.push(n > 1 ? `${n}×${rid}` : rid);
+  if (paused.length) parts.push(t('console.link.paused', { n: paused.length }));
+  if (Array.isArray(q.sending) && q.sending.length === 0) parts.push(t('console.link.cameraPaused'));
+  const kbps = el('span', 'link-kbps', typeof q.downlink_kbps === 'number' ? number(q.downlink_kbps) : '–');
+  cell.replaceChildren(kbps, el('span', 'link-layers', parts.join(' · ') || '–'));
+  const received = Object.entries(layers).map(([slot, rid]) => `${slot} ${rid || '–'}`).join(', ');
+  cell.title = t('console.link.title', {
+    downlink: typeof q.downlink_kbps === 'number' ? number(q.downlink_kbps) : '–',
+    received: received || '–',
+    paused: paused.join(', ') || '–',
+    sending: Array.isArray(q.sending) ? (q.sending.join(', ') || t('console.link.none')) : '–',
+    switches: typeof q.layer_switches === 'number' ? q.layer_switches : '–',
+  });
+}
 
 /** A new, empty site row. */
 export function siteRow() {
@@ -130,6 +167,7 @@ export function fillSite(row, site) {
   c.loss.textContent = showQ && typeof q.loss === 'number' ? `${number(q.loss * 100, 1)} %` : '–';
   c.in.textContent = showQ ? number(q.bitrate_in_kbps) : '–';
   c.out.textContent = showQ ? number(q.bitrate_out_kbps) : '–';
+  fillLink(c.link, q, showQ);
   c.loss.classList.toggle('is-bad', showQ && typeof q.loss === 'number' && q.loss >= 0.05);
   c.rtt.classList.toggle('is-bad', showQ && typeof q.rtt_ms === 'number' && q.rtt_ms >= 400);
   if (showQ && q.at) {

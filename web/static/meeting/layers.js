@@ -34,6 +34,9 @@ export async function planLayers(transceiver) {
     const plan = LAYER_PLAN[encoding.rid];
     if (plan) Object.assign(encoding, plan);
   }
+  // A layer's size is what the server picks it for (thumbnail q, main h/f):
+  // under a tight uplink or CPU drop frames, not pixels.
+  params.degradationPreference = 'maintain-resolution';
   try {
     await transceiver.sender.setParameters(params);
     return true;
