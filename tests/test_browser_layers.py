@@ -101,6 +101,17 @@ async () => {
 }
 """
 
+# Bytes this page sent on its selected ICE candidate pair (media, RTCP, STUN).
+UPLINK = """
+async () => {
+  let bytes = 0;
+  (await window.conference.pc.getStats()).forEach((s) => {
+    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') bytes += s.bytesSent;
+  });
+  return bytes;
+}
+"""
+
 DISTRICT = "167"
 COMMUNES = ["05536", "05539", "05542", "05545", "05548", "05551", "05554", "05560", "05563"]
 
@@ -185,6 +196,11 @@ async def test_layers_by_slot_paused_unseen_site_and_resume_on_spotlight(server,
         await d.wait_for_timeout(3000)
         assert (await d.evaluate(CAMERA))["bytes"] == before
         assert not await audio_bytes_grow(d, 1000)  # muted: no audio either
+        # Its whole uplink now (RTCP for the 9 streams it receives, STUN), for the report.
+        sent = await d.evaluate(UPLINK)
+        await d.wait_for_timeout(5000)
+        uplink = (await d.evaluate(UPLINK) - sent) * 8 / 5 / 1000
+        print(f"uplink of a silent (muted), unseen Chromium site: {uplink:.1f} kbit/s")
 
         # The host spotlights 05536: the district's main slot shows it large,
         # its thumbnail of 05539 small.
