@@ -641,8 +641,18 @@ class SimSite:
         (whatever ``publish`` says). One stream without simulcast stays on
         (a real encoder would lower its rate; a pre-encoded clip cannot).
         """
+        sending = sum(x.clip_bps for x in self.layers.values() if x.active and x.allowed)
         caps = [c for c in (self.remb_bps, self.loss_cap_bps) if c is not None]
+        if self.remb_bps is not None and self.remb_bps >= 0.85 * sending:
+            # A REMB that only tracks what we send says no congestion: Chrome would
+            # probe above it; without probing a paused layer could never come back.
+            caps.remove(self.remb_bps)
         if not caps:
+            for layer in self.layers.values():
+                if not layer.allowed and layer.active:
+                    layer.want_keyframe = True
+                layer.allowed = True
+            self.uplink_estimate_bps = None
             return
         bitrate = int(min(caps))
         self.uplink_estimate_bps = bitrate
