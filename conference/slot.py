@@ -50,11 +50,11 @@ RETRANSMIT_PER_SECOND = 400.0
 
 _RTP_HEADER = struct.Struct("!BBHII")
 LAYER_INTERVAL = 0.5  # seconds between two runs of the layer policy
-# Whether each subscription runs the layer policy on its own. Off: with it on,
-# the e2e test of 3 Chromium sites did not get every slot decoding within 40 s
-# (also after a REMB above what we send stopped cutting below the start budget).
-ADAPTIVE_LAYERS = False
-REPORT_FRESH = 3.0  # seconds a receiver report (and its REMB) counts as current
+# Whether each subscription runs the layer policy on its own (update_layers()
+# also runs when called); off, slots keep main "h" and thumbnails "q".
+ADAPTIVE_LAYERS = True
+REPORT_FRESH = 3.0
+SENT_SMOOTHING = 2.0  # seconds over which what a subscription sends is averaged  # seconds a receiver report (and its REMB) counts as current
 
 logger = logging.getLogger(__name__)
 
@@ -457,6 +457,7 @@ class Subscription:
         self._layers_task: asyncio.Task[None] | None = None
         self._sent_at: float | None = None
         self._sent_bytes = 0
+        self._sent_bps = 0.0
 
     @property
     def layer_switches(self) -> int:
@@ -515,10 +516,13 @@ class Subscription:
         if rembs:
             self.downlink_bps = max(rembs)
         sent = sum(s.octets_sent + 12 * s.packets_sent for s in self.slots)
-        sent_bps = 0.0
         if self._sent_at is not None and now > self._sent_at:
-            sent_bps = (sent - self._sent_bytes) * 8 / (now - self._sent_at)
+            rate = (sent - self._sent_bytes) * 8 / (now - self._sent_at)
+            # Averaged over ~SENT_SMOOTHING s: a keyframe's burst is no sign of a thin link.
+            weight = min(1.0, (now - self._sent_at) / SENT_SMOOTHING)
+            self._sent_bps += (rate - self._sent_bps) * weight
         self._sent_at, self._sent_bytes = now, sent
+        sent_bps = self._sent_bps
         loss = max(
             (
                 s.report.fraction_lost
