@@ -155,6 +155,7 @@ class Source:
         self.rid = SINGLE_LAYER
         self.parent: Source | None = None  # the camera, for a layer Source
         self.layers: dict[str, Source] = {}
+        self.layers_settled = True  # False from the offer that asks for layers to the answer
         self._rate_at: float | None = None
         self._rate_bytes = 0
         self._rate_bps: float | None = None
@@ -215,16 +216,21 @@ class Source:
             return self
         return next(reversed(self.layers.values()))
 
-    def recording_layer(self) -> Source:
+    def recording_layer(self) -> Source | None:
         """The layer a recording takes: the lowest of a simulcast camera, else its one stream.
 
-        A file is one continuous stream from the site's first frame, and only
-        the lowest layer is sent from the start: a browser adds ``h`` and ``f``
-        as its uplink estimate grows (in the e2e recording test ``h`` began
-        ~2.5 s late, ``f`` came for 0.25 s of 20). Being a sink of it keeps
-        that layer wanted, so the site never pauses it under a recording.
-        Recording a higher layer needs the recorder to move up at a keyframe.
+        None while the answer has not said which layers come (the offer made
+        them all; the answer may end some): a recorder on a layer that then
+        ends would leave an empty track. A file is one continuous stream from
+        the site's first frame, and only the lowest layer is sent from the
+        start: a browser adds ``h`` and ``f`` as its uplink estimate grows (in
+        the e2e recording test ``h`` began ~2.5 s late). Being a sink of it
+        keeps that layer wanted, so the site never pauses it under a
+        recording. Recording a higher layer needs the recorder to move up at
+        a keyframe.
         """
+        if not self.layers_settled:
+            return None
         return next(iter(self.layers.values())) if self.layers else self
 
     def bitrate(self, now: float | None = None) -> float | None:

@@ -105,6 +105,8 @@ class RoomRecorder:
         current = self._tracks.setdefault(participant.id, {})
         for kind, published in participant.sources.items():
             source = published.recording_layer()  # a simulcast camera: one of its layers
+            if source is None:
+                continue  # its answer will say which layers come (media_changed again)
             recorder = current.get(kind)
             if recorder is not None and recorder.source is source and not recorder.closed:
                 continue

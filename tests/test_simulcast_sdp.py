@@ -138,3 +138,20 @@ async def test_layers_the_answer_does_not_send_end_and_their_slots_move():
         if pc is not None:
             await pc.close()
         await session.close()
+
+
+async def test_the_recording_layer_is_known_only_once_the_answer_settled_the_layers():
+    session = PeerSession(owner="s", metrics=SfuMetrics(), ice_servers=[], video_codec="vp8")
+    camera = session.add_publish("video")
+    pc = None
+    try:
+        assert camera.recording_layer() is camera  # no offer yet: one stream
+        offer = await session.create_offer()
+        assert camera.recording_layer() is None  # the answer may end any of q, h, f
+        pc, answer = await answer_with_simulcast(session, offer)
+        await session.apply_answer(answer.replace("a=simulcast:send q;h;f\r\n", ""))
+        assert camera.recording_layer() is camera.layers["f"]
+    finally:
+        if pc is not None:
+            await pc.close()
+        await session.close()

@@ -97,6 +97,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         room: slots and the recorder find the layers from the start.
         """
         layers = self.sfu_source.add_layers(rids)
+        self.sfu_source.layers_settled = False
         for rid, layer in layers.items():
             layer.keyframe_requester = partial(self._request_layer_keyframe, rid)
         self._layered = bool(layers)
@@ -110,6 +111,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         already took the camera keeps getting its packets.
         """
         camera = self.sfu_source
+        camera.layers_settled = True
         if not camera.layers:
             return
         camera.keep_layers(rids or [SINGLE_LAYER])
