@@ -67,8 +67,9 @@ def test_a_site_behind_an_emulated_link_sends_browser_feedback() -> None:
     assert report["sites_joined"] == 4, report["site_errors"]
     assert report["link_sites"] == 1
     (linked,) = report["link_per_site"]
-    # Three full-rate videos do not fit 1 Mbit/s: the link's queue overflows ...
-    assert linked["down"]["dropped_queue"] > 0
+    # The link loses packets (2 % random loss, plus its queue overflowing whenever more
+    # is sent than 1 Mbit/s carries; the layer policy may keep it from overflowing) ...
+    assert linked["down"]["lost"] + linked["down"]["dropped_queue"] > 0
     assert linked["down_kbps"] < 1000
     # ... and the site answers as a browser: NACKs, REMB from aiortc's estimator.
     assert linked["nacks_sent"] > 0
