@@ -62,6 +62,7 @@ from forwarding_parts.cpu import (  # noqa: E402
     wait_for_quiet,
 )
 from forwarding_parts.progress import log  # noqa: E402
+from sites_parts.batch_receive import RECEIVE_ENV, load_reader  # noqa: E402
 from sites_parts.layers import load_layers  # noqa: E402
 from sites_parts.link import LinkSpec  # noqa: E402
 from sites_parts.report import Sample, speaker_change, summarise  # noqa: E402
@@ -119,6 +120,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=0.0,
         help="first wait up to this many seconds for other processes to use < 25 %% of a core",
+    )
+    parser.add_argument(
+        "--receive",
+        choices=("recvmmsg", "recvfrom"),
+        default="recvmmsg",
+        help="how the sites read their sockets: many datagrams per call (recvmmsg, when "
+        "cffi and libc have it) or one (recvfrom)",
     )
     parser.add_argument(
         "--cprofile", type=Path, help="write each worker's cProfile stats into this directory"
@@ -184,6 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     layers_file = None if args.no_layers else load_layers(args.clip_seconds)[1]
     background_before = wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
     target = ServerTarget(args)
+    os.environ[RECEIVE_ENV] = args.receive  # the workers (spawned below) inherit it
     context = multiprocessing.get_context("spawn")
     specs = site_specs(target, args)
     groups = worker_groups(specs, args.per_worker)
@@ -251,6 +260,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         target.stop()
     result["profile"] = args.profile
     result["layers"] = not args.no_layers
+    result["simulator_receive"] = load_reader(args.receive).mode  # recvfrom if it fell back
     result["link"] = args.link.describe() if args.link else None
     result["background_cpu_percent_before"] = background_before
     result["server_log"] = target.log_problems()

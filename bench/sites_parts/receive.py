@@ -15,7 +15,9 @@ over:
   tick, which counting (packets, bytes, sequence numbers) does not need.
 
 STUN (ICE consent checks) still goes to aioice's protocol: only SRTP/SRTCP
-(first byte 128-191, RFC 7983) goes to the site.
+(first byte 128-191, RFC 7983) goes to the site. Sockets are read with
+``recvmmsg`` (many datagrams per system call; sites_parts/batch_receive.py)
+unless ``SITES_RECEIVE=recvfrom``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import select
 import socket
 from collections.abc import Callable
 from typing import Any
+
+from sites_parts.batch_receive import Reader, load_reader
 
 TICK_S = 0.01  # the counting sites' read interval
 MAX_PER_DRAIN = 256  # datagrams read from one socket in one go (then the next socket)
@@ -45,19 +49,18 @@ def site_sockets(connection: Any) -> list[tuple[socket.socket, Any]]:
 
 def drain(sock: socket.socket, protocol: Any, handler: Handler) -> int:
     """Read what is queued on ``sock`` (up to MAX_PER_DRAIN); the datagrams read."""
-    recvfrom = sock.recvfrom
-    for count in range(MAX_PER_DRAIN):
-        try:
-            data, addr = recvfrom(4096)
-        except (BlockingIOError, InterruptedError):
-            return count
-        except OSError:
-            return count  # closed under us (the site left)
-        if data and 127 < data[0] < 192:
-            handler(data)
-        else:
-            protocol.datagram_received(data, addr)
-    return MAX_PER_DRAIN
+    return reader().drain(sock, protocol, handler, MAX_PER_DRAIN)
+
+
+_READER: Reader | None = None
+
+
+def reader() -> Reader:
+    """This process's reader (``recvmmsg`` unless ``SITES_RECEIVE=recvfrom``), made once."""
+    global _READER
+    if _READER is None:
+        _READER = load_reader()
+    return _READER
 
 
 def read_now(connection: Any, handler: Handler) -> None:

@@ -58,6 +58,7 @@ from sites_parts.receive import Poller, read_now
 _RR_HEADER = struct.Struct("!BBHI")
 _SEQ_TS_SSRC = struct.Struct("!HII")  # at offset 2 of an RTP header, in the clear in SRTP
 _REPORT_BLOCK = struct.Struct("!IIIIII")
+AUDIO_RTCP_S = 5.0  # Chrome's audio RTCP interval (its video streams': ~1 s, as _send_rtcp's)
 RTX_MIN_INTERVAL_S = 0.15  # about the commune link's RTT
 LINK_TICK_S = 0.05  # a linked site's NACK retries and frame judging
 DTX_FRAMES = 20  # Opus DTX: one 20 ms frame per 400 ms of silence
@@ -230,6 +231,7 @@ class SimSite:
         self.nacks_received = 0
         self.undecryptable = 0
         self.rtcp_sent = 0
+        self._audio_rtcp_at = 0.0  # when the audio streams' next SR / report blocks are due
         self.send_lag: list[float] = []
         self.measuring = False
         self._video_frame = 0
@@ -472,7 +474,12 @@ class SimSite:
             rtp = (int((now - self.t0) * VIDEO_CLOCK) + layer.ts_offset) & 0xFFFFFFFF
             video = layer.stream
             packets += build_sender_report(video.ssrc, ntp, rtp, video.packets, video.octets)
-        if self.audio is not None:
+        # Chrome's audio streams report every ~5 s, its video streams every ~1 s
+        # (libwebrtc's kAudioReportInterval / kVideoReportInterval).
+        audio_due = now >= self._audio_rtcp_at
+        if audio_due:
+            self._audio_rtcp_at = now + AUDIO_RTCP_S * (0.5 + (self.spec.index * 0.618034) % 1.0)
+        if self.audio is not None and audio_due:
             frames = (now - self.t0 - self.spec.phase) / AUDIO_SECONDS
             rtp = int(frames * AUDIO_FRAME_TICKS)
             packets += build_sender_report(
@@ -481,7 +488,7 @@ class SimSite:
         blocks = b""
         count = 0
         for ssrc, stream in self.streams.items():
-            if stream.ext < 0 or count == 31:
+            if stream.ext < 0 or count == 31 or (stream.kind == "audio" and not audio_due):
                 continue
             count += 1
             packets0, ext0 = stream.reported
@@ -502,6 +509,9 @@ class SimSite:
                 lsr,
                 dlsr,
             )
+        if not packets and not count:
+            self._schedule_rtcp()  # nothing sent, nothing received yet: nothing to report
+            return
         reporter = self._reporter_ssrc()
         packets += _RR_HEADER.pack(0x80 | count, 201, 1 + 6 * count, reporter) + blocks
         with contextlib.suppress(Exception):
@@ -532,12 +542,29 @@ class SimSite:
         frame = self._video_frame
         if self.measuring:
             self.send_lag.append(now - self._due(frame, FRAME_SECONDS))
+        sending = False
         for layer in self.layers.values():
             if layer.active and layer.allowed:
                 self._send_frame(layer, frame, now)
+                sending = True
         # Never catch up in a burst: a frame more than two late is skipped.
         self._video_frame = max(frame + 1, int((now - self.t0 - self.spec.phase) / FRAME_SECONDS))
-        self._schedule_video()
+        if sending:
+            self._schedule_video()
+        else:
+            # A paused camera has no frame timer (30 wake-ups a second for nothing at
+            # each of ~180 unseen sites); _wake_video starts it again.
+            del self._timers["video"]
+
+    def _wake_video(self) -> None:
+        """Restart the frame timer of a paused camera once a layer may be sent again."""
+        if self.output is None or "video" in self._timers:
+            return
+        if any(x.active and x.allowed for x in self.layers.values()):
+            now = time.time()
+            due = int((now - self.t0 - self.spec.phase) / FRAME_SECONDS) + 1
+            self._video_frame = max(self._video_frame, due)
+            self._schedule_video()
 
     def _send_frame(self, layer: LayerOut, frame: int, now: float) -> None:
         """One frame of one layer: its RTP packets, kept for RTX."""
@@ -653,6 +680,7 @@ class SimSite:
                     layer.want_keyframe = True
                 layer.allowed = True
             self.uplink_estimate_bps = None
+            self._wake_video()
             return
         bitrate = int(min(caps))
         self.uplink_estimate_bps = bitrate
@@ -667,6 +695,7 @@ class SimSite:
             layer.allowed = fits
             if fits:
                 budget -= cost
+        self._wake_video()
 
     def on_publish(self, video: list[str]) -> None:
         """The server's ``publish``: keep the listed layers on, pause the rest.
@@ -681,6 +710,7 @@ class SimSite:
                 layer.want_keyframe = True
                 layer.resumed += 1
             layer.active = on
+        self._wake_video()
 
     def _send_audio(self) -> None:
         stream = self.audio
