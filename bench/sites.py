@@ -62,9 +62,14 @@ from forwarding_parts.cpu import (  # noqa: E402
     wait_for_quiet,
 )
 from forwarding_parts.progress import log  # noqa: E402
-from sites_parts.batch_receive import RECEIVE_ENV, load_reader  # noqa: E402
+from sites_parts.batch_receive import (  # noqa: E402
+    RECEIVE_ENV,
+    load_reader,
+    udp_receive_buffer_drops,
+)
 from sites_parts.layers import load_layers  # noqa: E402
 from sites_parts.link import LinkSpec  # noqa: E402
+from sites_parts.receive import TICK_ENV  # noqa: E402
 from sites_parts.report import Sample, speaker_change, summarise  # noqa: E402
 from sites_parts.site import SiteSpec  # noqa: E402
 from sites_parts.target import ServerTarget  # noqa: E402
@@ -127,6 +132,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="recvmmsg",
         help="how the sites read their sockets: many datagrams per call (recvmmsg, when "
         "cffi and libc have it) or one (recvfrom)",
+    )
+    parser.add_argument(
+        "--read-tick-ms",
+        type=float,
+        default=10.0,
+        help="how often counting sites read their sockets (one wake-up for all of a worker's)",
     )
     parser.add_argument(
         "--cprofile", type=Path, help="write each worker's cProfile stats into this directory"
@@ -192,7 +203,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     layers_file = None if args.no_layers else load_layers(args.clip_seconds)[1]
     background_before = wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
     target = ServerTarget(args)
-    os.environ[RECEIVE_ENV] = args.receive  # the workers (spawned below) inherit it
+    os.environ[RECEIVE_ENV] = args.receive  # the workers (spawned below) inherit these
+    os.environ[TICK_ENV] = str(args.read_tick_ms)
     context = multiprocessing.get_context("spawn")
     specs = site_specs(target, args)
     groups = worker_groups(specs, args.per_worker)
@@ -239,14 +251,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         background = _machine_sample()
         for worker in workers:
             worker.call("mark")
+        drops_before = udp_receive_buffer_drops()
         first = sample(target, workers)
         log(f"measuring {args.seconds:.0f} s")
         time.sleep(args.seconds)
         last = sample(target, workers)
+        receive_buffer_drops = udp_receive_buffer_drops() - drops_before
         machine = _machine_cpu_percent(background)
         reports = [r for w in workers for r in w.call("report", timeout=120)]
         result = summarise(args.sites, first, last, reports, os.cpu_count() or 1)
         result.update(_counting_cost(groups, first, last))
+        # Machine-wide (any process's UDP socket): full receive buffers in the window.
+        result["udp_receive_buffer_drops"] = receive_buffer_drops
         ours = result["server_cpu_percent_of_core"] + result["simulator_cpu_percent_of_core"]
         result["other_processes_cpu_percent"] = round(max(0.0, machine - ours), 1)
         result["server_saturated"] = result["server_cpu_percent_of_core"] > 90
@@ -261,6 +277,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["profile"] = args.profile
     result["layers"] = not args.no_layers
     result["simulator_receive"] = load_reader(args.receive).mode  # recvfrom if it fell back
+    result["simulator_read_tick_ms"] = args.read_tick_ms
     result["link"] = args.link.describe() if args.link else None
     result["background_cpu_percent_before"] = background_before
     result["server_log"] = target.log_problems()

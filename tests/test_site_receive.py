@@ -143,3 +143,16 @@ def test_ipv6_sockets_are_read_too_with_their_senders(mode: str) -> None:
             assert got == sent[1::2]
             assert [d for d, _ in protocol.received] == sent[0::2]
             assert {a for _, a in protocol.received} == {tx.getsockname()}
+
+
+def test_a_full_receive_buffer_shows_in_the_machine_wide_drop_counter() -> None:
+    from sites_parts.batch_receive import udp_receive_buffer_drops
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel's minimum
+        rx.bind(("127.0.0.1", 0))
+        before = udp_receive_buffer_drops()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            for i in range(200):  # nobody reads: most of these cannot be queued
+                tx.sendto(srtp_like(i), rx.getsockname())
+        assert udp_receive_buffer_drops() - before >= 100

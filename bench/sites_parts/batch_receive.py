@@ -163,3 +163,25 @@ def load_reader(mode: str | None = None) -> Reader:
         except (ImportError, OSError, AttributeError):  # no cffi, or a libc without it
             pass
     return Reader()
+
+
+def udp_receive_buffer_drops() -> int:
+    """Datagrams the kernel dropped for a full receive buffer, machine-wide (IPv4 + IPv6).
+
+    Any process's socket counts (the server's, the sites', others'); the
+    counters are Linux's ``RcvbufErrors`` (/proc/net/snmp, /proc/net/snmp6).
+    """
+    total = 0
+    try:
+        with open("/proc/net/snmp") as handle:
+            rows = [line.split() for line in handle if line.startswith("Udp:")]
+        if len(rows) >= 2:
+            total += int(rows[1][rows[0].index("RcvbufErrors")])
+        with open("/proc/net/snmp6") as handle:
+            for line in handle:
+                name, _, value = line.partition(" ")
+                if name == "Udp6RcvbufErrors":
+                    total += int(value.strip())
+    except (OSError, ValueError):
+        pass
+    return total

@@ -90,6 +90,19 @@ def summarise(
         "server_loop_stalled_s": round(delta(STALLED), 2),
         "delivery_min": _round(min(deliveries) if deliveries else 0.0, 4),
         "delivery_mean": _round(sum(deliveries) / len(deliveries) if deliveries else None, 4),
+        "sites_below_delivery_target": sum(1 for d in deliveries if d < 0.995),
+        "delivery_worst_sites": [  # where the losses are: which sites, how many packets
+            {
+                "name": r["name"],
+                "checking": r["checking"],
+                "expected": r["expected_packets"],
+                "received": r["received_packets"],
+            }
+            for r in sorted(
+                (r for r in joined if r["expected_packets"] > 0),
+                key=lambda r: r["received_packets"] / r["expected_packets"],
+            )[:3]
+        ],
         "added_latency_p50_ms": _round(percentile(delays, 0.5)),
         "added_latency_p95_ms": _round(percentile(delays, 0.95)),
         "byte_identical_ratio": _round(identical / checked if checked else None, 4),
