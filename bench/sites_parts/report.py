@@ -133,6 +133,8 @@ def summarise(
         "machine_cores": cores,
         "keyframe_requests_to_sites": sum(r["keyframe_requests"] for r in reports),
         "rtcp_sent_by_sites": sum(r["rtcp_sent"] for r in reports),
+        # Whole run, not the window: RTP the sites' sockets refused (lost before the server).
+        "site_send_failures": sum(r.get("send_failures", 0) for r in reports),
         "site_errors": [r["error"] for r in reports if r["error"]][:5],
     }
 

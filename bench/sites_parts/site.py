@@ -231,6 +231,7 @@ class SimSite:
         self.nacks_received = 0
         self.undecryptable = 0
         self.rtcp_sent = 0
+        self.send_failures = 0  # RTP packets our socket refused (full send buffer)
         self._audio_rtcp_at = 0.0  # when the audio streams' next SR / report blocks are due
         self.send_lag: list[float] = []
         self.measuring = False
@@ -648,8 +649,10 @@ class SimSite:
         """One RTP packet out (through the emulated link, if the site has one)."""
         if self.link is not None:
             self.link.up.push(data)
-        elif self.output is not None:
-            self.output.send_rtp(data)
+        elif self.output is not None and not self.output.send_rtp(data):
+            # Our socket's send buffer is full (on loopback it stays charged until the
+            # server reads): the packet is lost before the server, as UDP would lose it.
+            self.send_failures += 1
 
     def _on_uplink_loss(self, fraction: float) -> None:
         """Loss-based estimate (as GCC's): > 10 % lost cuts, < 2 % lets it grow 8 %."""
@@ -998,6 +1001,7 @@ class SimSite:
             "slots": self.slots,
             "keyframe_requests": self.keyframe_requests,
             "rtcp_sent": self.rtcp_sent,
+            "send_failures": self.send_failures,
             "undecryptable": self.undecryptable,
             "error": self.error,
             "messages": self.messages,
