@@ -6,6 +6,7 @@ The aiortc glue, the only code that touches aiortc's (and aioice's and
 pylibsrtp's) private state, is these modules and no other:
 
 - ``fast_receive``: SRTP/SRTCP decrypted and routed inside aioice's UDP callback;
+- ``rtp_header``: the lean RTP header parse (reads aiortc's negotiated extension ids);
 - ``bounded_estimators``: aiortc's receive-side estimators bounded, built lazily;
 - ``srtp_output``: one large SRTP buffer per thread, a lean protect, a direct send;
 - ``srtp_input``: a lean ``unprotect`` (the fast receive path's);

@@ -80,14 +80,34 @@ def parse_vp8_descriptor(payload: bytes) -> Vp8Descriptor | None:
 
 
 def vp8_is_keyframe(payload: bytes) -> bool:
-    """True for the first packet of a VP8 keyframe."""
-    desc = parse_vp8_descriptor(payload)
-    if desc is None or not desc.start_of_partition or desc.partition_id != 0:
+    """True for the first packet of a VP8 keyframe.
+
+    Read straight from the descriptor's bytes, without a :class:`Vp8Descriptor`:
+    it runs on every received video packet, and most are not the start of a
+    frame, which the first byte already says.
+    """
+    size = len(payload)
+    if not size:
         return False
-    if len(payload) <= desc.header_size:
+    first = payload[0]
+    if first & 0x17 != 0x10:  # S set and partition id 0: the frame's first packet
         return False
+    pos = 1
+    if first & 0x80:  # X: an extension byte follows
+        if size < 2:
+            return False
+        ext = payload[1]
+        pos = 2
+        if ext & 0x80:  # I: picture id, 7 or 15 bits
+            if size <= pos:
+                return False
+            pos += 2 if payload[pos] & 0x80 else 1
+        if ext & 0x40:  # L: TL0PICIDX
+            pos += 1
+        if ext & 0x30:  # T or K: TID/Y/KEYIDX
+            pos += 1
     # VP8 frame tag, bit 0 of the first byte: 0 = key frame (RFC 6386 9.1).
-    return not payload[desc.header_size] & 0x01
+    return size > pos and not payload[pos] & 0x01
 
 
 def h264_is_keyframe(payload: bytes) -> bool:

@@ -13,6 +13,7 @@ aioice's ``StunProtocol.datagram_received``; ``pyproject.toml`` pins both.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pylibsrtp
@@ -33,8 +34,9 @@ from aiortc.rtp import (
 )
 
 from conference.media.forwarding_receiver import ForwardingReceiver
-from conference.media.ntp import arrival_clock_ms
+from conference.media.ntp import NTP_EPOCH_OFFSET
 from conference.media.rtcp import rtcp_is_reasonable
+from conference.media.rtp_header import extension_ids, parse_rtp
 from conference.media.slot_sender import SlotSender
 from conference.media.srtp_input import LeanUnprotect
 from conference.ratelog import RateLimitedLog
@@ -69,30 +71,52 @@ def _lean_unprotect(dtls: RTCDtlsTransport, srtp: Any) -> LeanUnprotect:
     return unprotect
 
 
+def _route(router: Any, ssrc: int, payload_type: int) -> Any:
+    """aiortc's ``RtpRouter.route_rtp`` rules from the header's ints (no ``RtpPacket``).
+
+    A known SSRC whose payload type it registered for; an unknown SSRC is
+    learned when its payload type has exactly one receiver; else None (dropped).
+    """
+    receiver = router.ssrc_table.get(ssrc)
+    receivers = router.payload_type_table.get(payload_type, _NO_RECEIVERS)
+    if receiver is not None:
+        return receiver if receiver in receivers else None
+    if len(receivers) == 1:
+        (receiver,) = receivers
+        router.ssrc_table[ssrc] = receiver
+        return receiver
+    return None
+
+
 def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
-    """Decrypt, parse and forward one RTP packet synchronously; False to fall back."""
+    """Decrypt, parse and forward one RTP packet synchronously; False to fall back.
+
+    The header is read by :func:`parse_rtp` (no ``RtpPacket``); a
+    :class:`ForwardingReceiver` takes its fields. Anything else aiortc routes
+    to (none in this server today) gets the ``RtpPacket`` it expects.
+    """
     srtp = dtls._rx_srtp
     if srtp is None or dtls._state is not DtlsState.CONNECTED:
         return False
-    arrival_ms = arrival_clock_ms()
+    now = time.time()
+    arrival_ms = int((now + NTP_EPOCH_OFFSET) * 1000)  # arrival_clock_ms() without a 2nd read
     unprotect = _UNPROTECT.get(dtls)
     if unprotect is None or unprotect.session is not srtp:
         unprotect = _lean_unprotect(dtls, srtp)
+    extensions_map = dtls._rtp_header_extensions_map
     try:
-        packet = RtpPacket.parse(unprotect(data), dtls._rtp_header_extensions_map)
+        plain = unprotect(data)
+        fields = parse_rtp(plain, extension_ids(extensions_map))
     except (ValueError, pylibsrtp.Error):
         return True  # undecryptable or malformed: dropped, as aiortc would
-    router = dtls._rtp_router
-    receiver = router.ssrc_table.get(packet.ssrc)
-    if receiver is None or receiver not in router.payload_type_table.get(
-        packet.payload_type, _NO_RECEIVERS
-    ):
-        # Unknown SSRC or payload type: aiortc's rules (it learns an SSRC whose payload
-        # type has one receiver). The known case above skips its set() per packet.
-        receiver = router.route_rtp(packet)
+    receiver = _route(dtls._rtp_router, fields[4], fields[0])
     if isinstance(receiver, ForwardingReceiver):
-        receiver.handle_rtp(packet, arrival_ms)
+        receiver.receive_fields(fields, arrival_ms, now)
     elif receiver is not None:
+        try:
+            packet = RtpPacket.parse(plain, extensions_map)
+        except ValueError:
+            return True
         spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_ms))
     return True
 

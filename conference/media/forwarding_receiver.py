@@ -30,7 +30,6 @@ from typing import Any, cast
 from aiortc import RTCRtpReceiver
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
-from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     AnyRtcpPacket,
@@ -38,20 +37,31 @@ from aiortc.rtp import (
     RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
-    unwrap_rtx,
 )
 
-# Imported for its effect: the estimators this receiver feeds (aiortc's REMB
-# estimator and NACK generator) must be the bounded ones.
+# Imported for its effect: aiortc's own estimators (which this receiver
+# replaces, but the slow path of other receivers uses) must be the bounded ones.
 from conference.media import bounded_estimators  # noqa: F401
 from conference.media.codecs import is_keyframe, primary_codec
-from conference.media.ntp import NTP_EPOCH_OFFSET, abs_send_time_bytes, arrival_clock_ms, ntp_now
+from conference.media.nack_tracker import NackTracker
+from conference.media.ntp import (
+    NTP_EPOCH_OFFSET,
+    abs_send_time_bytes,
+    arrival_clock_ms,
+    ntp_from_unix,
+)
+from conference.media.reception_stats import ReceptionStatistics
+from conference.media.remb_estimator import RembEstimator
+from conference.media.rtp_header import RtpFields, fields_of
 
 # Imported for its effect: the RID/RRID header extensions must be negotiated
 # and parsed for the layers to be told apart.
 from conference.media import simulcast  # noqa: F401  # isort: skip
 from conference.sfu import SINGLE_LAYER, MediaPacket, Source
 from conference.tasks import spawn
+
+MEDIA = -1  # a payload type that carries media, not retransmissions
+UNUSABLE_RTX = -2  # RTX whose apt names no codec we receive: only padding to us
 
 
 @dataclass(slots=True)
@@ -61,7 +71,7 @@ class Inbound:
     source: Source  # the layer's Source
     rtx: bool  # a retransmission stream (RFC 4588)
     media_ssrc: int  # the SSRC it repairs (its own for a media stream)
-    nack: NackGenerator | None  # per media SSRC: each has its own sequence numbers
+    nack: NackTracker | None  # per media SSRC: each has its own sequence numbers
 
 
 class ForwardingReceiver(RTCRtpReceiver):
@@ -83,8 +93,12 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._codecs: dict[int, RTCRtpCodecParameters] = state["_RTCRtpReceiver__codecs"]
         self._rtx_ssrcs: dict[int, int] = state["_RTCRtpReceiver__rtx_ssrc"]
         self._streams: dict[int, Any] = state["_RTCRtpReceiver__remote_streams"]
-        self._estimator: Any = state["_RTCRtpReceiver__remote_bitrate_estimator"]
-        self._nacks: Any = state["_RTCRtpReceiver__nack_generator"]
+        # aiortc gives a video receiver a REMB estimator and a NACK generator,
+        # an audio one neither; ours take their places, fed from plain ints.
+        video = state["_RTCRtpReceiver__nack_generator"] is not None
+        self._remb = RembEstimator() if video else None
+        self._nacks = NackTracker() if video else None
+        self._repairs: dict[int, int] = {}  # payload type -> MEDIA, UNUSABLE_RTX or RTX's apt
         self._layered = False
         self._single = source  # where a single stream's packets go
         self._inbound: dict[int, Inbound] = {}
@@ -194,87 +208,115 @@ class ForwardingReceiver(RTCRtpReceiver):
         self.handle_rtp(packet, arrival_clock_ms())
 
     def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        """Account for one packet, ask for what was lost, and forward it. Synchronous."""
+        """Account for, and forward, a packet aiortc parsed. Synchronous."""
+        self.receive_fields(fields_of(packet), arrival_time_ms, time.time())
+
+    def _repaired(self, payload_type: int, codec: RTCRtpCodecParameters) -> int:
+        """What a payload type carries: :data:`MEDIA`, or the payload type its RTX repairs.
+
+        :data:`UNUSABLE_RTX` for RTX whose ``apt`` names no codec we take.
+        Worked out once per payload type (``is_rtx`` splits the MIME type).
+        """
+        repaired = self._repairs.get(payload_type)
+        if repaired is None:
+            repaired = MEDIA
+            if is_rtx(codec):
+                apt = codec.parameters.get("apt")
+                repaired = apt if isinstance(apt, int) and apt in self._codecs else UNUSABLE_RTX
+            self._repairs[payload_type] = repaired
+        return repaired
+
+    def receive_fields(self, fields: RtpFields, arrival_ms: int, now: float) -> None:
+        """Account for one packet, ask for what was lost, and forward it. Synchronous.
+
+        ``fields`` as :func:`conference.media.rtp_header.parse_rtp` reads them;
+        ``arrival_ms`` on the estimator's clock, ``now`` in Unix seconds (jitter).
+        """
         if not self._enabled:
             return
-        codecs = self._codecs
-        codec = codecs.get(packet.payload_type)
+        pt, marker, seq, timestamp, ssrc, payload, padding, abs_send_time, level, _, _ = fields
+        codec = self._codecs.get(pt)
         if codec is None:
             return
         if self._layered:
-            self._handle_layer_rtp(packet, arrival_time_ms, codec)
+            self._receive_layer(fields, arrival_ms, now, codec)
             return
 
-        self._estimate(packet, arrival_time_ms)
+        if abs_send_time is not None and self._remb is not None:
+            self._estimate(abs_send_time, arrival_ms, len(payload) + padding, ssrc)
         streams = self._streams
-        stream = streams.get(packet.ssrc)
+        stream = streams.get(ssrc)
         if stream is None:
-            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
-        stream.add(packet)
+            stream = streams[ssrc] = ReceptionStatistics(codec.clockRate)
+        stream.count(seq, timestamp, now)
 
-        nack_generator = self._nacks
-        if is_rtx(codec):
-            original_ssrc = self._rtx_ssrcs.get(packet.ssrc)
+        nacks = self._nacks
+        repaired = self._repaired(pt, codec)
+        if repaired != MEDIA:
+            original_ssrc = self._rtx_ssrcs.get(ssrc)
             if original_ssrc is None:
                 # Chrome does not always signal the RTX SSRC: learn it from the
                 # only media SSRC we receive.
-                media = [s for s in streams if s != packet.ssrc]
+                media = [s for s in streams if s != ssrc]
                 if len(media) != 1:
                     return
-                original_ssrc = self._rtx_ssrcs[packet.ssrc] = media[0]
-            apt = codec.parameters.get("apt")
-            if len(packet.payload) < 2 or not isinstance(apt, int) or apt not in codecs:
+                original_ssrc = self._rtx_ssrcs[ssrc] = media[0]
+            if len(payload) < 2 or repaired == UNUSABLE_RTX:
                 return  # RTX padding used for bandwidth probing
-            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
-            if nack_generator is not None and packet.sequence_number not in nack_generator.missing:
+            seq = (payload[0] << 8) | payload[1]  # the original sequence number (RFC 4588)
+            payload = payload[2:]
+            ssrc = original_ssrc
+            if nacks is not None and seq not in nacks.missing:
                 return  # a retransmission we did not ask for, or already have
-        if nack_generator is not None and nack_generator.add(packet):
-            spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
-        self._push(self._single, packet)
+        if nacks is not None and nacks.add(seq):
+            spawn(self._send_rtcp_nack(ssrc, sorted(nacks.missing)))
+        self._push(self._single, seq, timestamp, marker, payload, level, now)
 
-    def _handle_layer_rtp(
-        self, packet: RtpPacket, arrival_time_ms: int, codec: RTCRtpCodecParameters
+    def _receive_layer(
+        self, fields: RtpFields, arrival_ms: int, now: float, codec: RTCRtpCodecParameters
     ) -> None:
-        """``handle_rtp`` for a simulcast camera: per SSRC, into its layer."""
-        inbound = self._inbound.get(packet.ssrc)
+        """``receive_fields`` for a simulcast camera: per SSRC, into its layer."""
+        pt, marker, seq, timestamp, ssrc, payload, padding, abs_send_time, level, rid, rrid = fields
+        inbound = self._inbound.get(ssrc)
         if inbound is None:
-            inbound = self._learn(packet, codec)
+            inbound = self._learn(ssrc, rid, rrid, codec)
             if inbound is None:
                 return  # no RID yet: held back, and no receiver report about it
-        self._estimate(packet, arrival_time_ms)
+        if abs_send_time is not None and self._remb is not None:
+            self._estimate(abs_send_time, arrival_ms, len(payload) + padding, ssrc)
         streams = self._streams
-        stream = streams.get(packet.ssrc)
+        stream = streams.get(ssrc)
         if stream is None:
-            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
-        stream.add(packet)
+            stream = streams[ssrc] = ReceptionStatistics(codec.clockRate)
+        stream.count(seq, timestamp, now)
         if inbound.rtx:
-            apt = codec.parameters.get("apt")
-            if len(packet.payload) < 2 or not isinstance(apt, int) or apt not in self._codecs:
+            if len(payload) < 2 or self._repaired(pt, codec) == UNUSABLE_RTX:
                 return  # RTX padding used for bandwidth probing
             media = self._inbound.get(inbound.media_ssrc)
-            nack_generator = media.nack if media is not None else None
-            packet = unwrap_rtx(packet, payload_type=apt, ssrc=inbound.media_ssrc)
-            if nack_generator is None or packet.sequence_number not in nack_generator.missing:
+            nacks = media.nack if media is not None else None
+            seq = (payload[0] << 8) | payload[1]
+            payload = payload[2:]
+            ssrc = inbound.media_ssrc
+            if nacks is None or seq not in nacks.missing:
                 return  # a retransmission we did not ask for, or already have
         else:
-            nack_generator = inbound.nack
-        if nack_generator is not None and nack_generator.add(packet):
-            spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
-        self._push(inbound.source, packet)
+            nacks = inbound.nack
+        if nacks is not None and nacks.add(seq):
+            spawn(self._send_rtcp_nack(ssrc, sorted(nacks.missing)))
+        self._push(inbound.source, seq, timestamp, marker, payload, level, now)
 
-    def _learn(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> Inbound | None:
+    def _learn(
+        self, ssrc: int, rid: str | None, rrid: str | None, codec: RTCRtpCodecParameters
+    ) -> Inbound | None:
         """Which layer a new SSRC carries, from its RID (media) or RRID (RTX); None: not yet."""
         layers = self.sfu_source.layers
-        extensions = packet.extensions
         if is_rtx(codec):
-            rid = extensions.repaired_rtp_stream_id
-            media_ssrc = self._layer_ssrcs.get(rid) if rid is not None else None
-            if media_ssrc is None:
+            media_ssrc = self._layer_ssrcs.get(rrid) if rrid is not None else None
+            if rrid is None or media_ssrc is None:
                 return None  # its media stream must be known first
-            inbound = Inbound(layers[rid], True, media_ssrc, None)
-            self._rtx_ssrcs[packet.ssrc] = media_ssrc
+            inbound = Inbound(layers[rrid], True, media_ssrc, None)
+            self._rtx_ssrcs[ssrc] = media_ssrc
         else:
-            rid = extensions.rtp_stream_id
             if rid is None or rid not in layers:
                 return None
             old = self._layer_ssrcs.get(rid)
@@ -282,23 +324,18 @@ class ForwardingReceiver(RTCRtpReceiver):
                 # The layer's encoder restarted with a new SSRC: forget the old one.
                 self._inbound.pop(old, None)
                 self._streams.pop(old, None)
-            inbound = Inbound(layers[rid], False, packet.ssrc, NackGenerator())
-            self._layer_ssrcs[rid] = packet.ssrc
-        self._inbound[packet.ssrc] = inbound
+            inbound = Inbound(layers[rid], False, ssrc, NackTracker())
+            self._layer_ssrcs[rid] = ssrc
+        self._inbound[ssrc] = inbound
         return inbound
 
-    def _estimate(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+    def _estimate(self, abs_send_time: int, arrival_ms: int, size: int, ssrc: int) -> None:
         """Feed the REMB estimator; send a REMB when it has a new estimate."""
-        estimator = self._estimator
-        if estimator is not None and packet.extensions.abs_send_time is not None:
-            remb = estimator.add(
-                abs_send_time=packet.extensions.abs_send_time,
-                arrival_time_ms=arrival_time_ms,
-                payload_size=len(packet.payload) + packet.padding_size,
-                ssrc=packet.ssrc,
-            )
+        assert self._remb is not None
+        remb = self._remb.add(arrival_ms, abs_send_time, size, ssrc)
+        if remb is not None:
             rtcp_ssrc = self._private("rtcp_ssrc")
-            if rtcp_ssrc is not None and remb is not None:
+            if rtcp_ssrc is not None:
                 spawn(
                     self._send_rtcp(
                         RtcpPsfbPacket(
@@ -310,22 +347,26 @@ class ForwardingReceiver(RTCRtpReceiver):
                     )
                 )
 
-    def _push(self, source: Source, packet: RtpPacket) -> None:
+    def _push(
+        self,
+        source: Source,
+        seq: int,
+        timestamp: int,
+        marker: int,
+        payload: bytes,
+        level: int | None,
+        now: float,
+    ) -> None:
         """Hand one packet, parsed once, to ``source``'s sinks."""
-        level = packet.extensions.audio_level
-        ntp = ntp_now()
+        ntp = ntp_from_unix(now)
         source.push(
             MediaPacket(
-                sequence_number=packet.sequence_number,
-                timestamp=packet.timestamp,
-                marker=packet.marker,
-                payload=packet.payload,
-                keyframe=is_keyframe(source.codec, packet.payload)
-                if source.kind == "video"
-                else True,
-                audio_level=None
-                if level is None
-                else (0x80 if level[0] else 0) | (level[1] & 0x7F),
+                sequence_number=seq,
+                timestamp=timestamp,
+                marker=marker,
+                payload=payload,
+                keyframe=is_keyframe(source.codec, payload) if source.kind == "video" else True,
+                audio_level=level,
                 arrival=time.monotonic(),
                 abs_send_time=abs_send_time_bytes(ntp),
                 ntp=ntp,

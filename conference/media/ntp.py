@@ -9,7 +9,12 @@ NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 
 def ntp_now() -> int:
     """The current time as a 64-bit NTP timestamp."""
-    now = time.time() + NTP_EPOCH_OFFSET
+    return ntp_from_unix(time.time())
+
+
+def ntp_from_unix(unix_seconds: float) -> int:
+    """A ``time.time()`` value as a 64-bit NTP timestamp."""
+    now = unix_seconds + NTP_EPOCH_OFFSET
     seconds = int(now)
     return (seconds << 32) | int((now - seconds) * (1 << 32))
 
