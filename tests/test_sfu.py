@@ -7,6 +7,7 @@ import itertools
 import time
 
 from conference.media.codecs import parse_vp8_descriptor
+from conference.media.ntp import abs_send_time_now
 from conference.sfu import (
     KEYFRAME_REQUEST_INTERVAL,
     MediaPacket,
@@ -23,15 +24,19 @@ async def test_rewrites_header_and_keeps_payload():
     source = make_source(metrics, requests)
     slot.assign(source)
     packets = video_packets(10, first_seq=65530, first_ts=4_294_960_000)  # both wrap
+    before = abs_send_time_now()
     for packet in packets:
         source.push(packet)
+    after = abs_send_time_now()
     assert len(output.rtp) == len(packets)
     seqs = [p.sequence_number for p in output.rtp]
     assert all(((b - a) & 0xFFFF) == 1 for a, b in itertools.pairwise(seqs))
     for sent, original in zip(output.rtp, packets, strict=True):
         assert (sent.ssrc, sent.payload_type, sent.marker) == (1111, 97, original.marker)
         assert sent.payload == original.payload
-        assert sent.extensions.abs_send_time == 0x010203
+        # Our send time, not the packet's (0x010203): (after - stamp) mod 2^24 <= (after - before).
+        stamp = sent.extensions.abs_send_time
+        assert (after - stamp) & 0xFFFFFF <= (after - before) & 0xFFFFFF
         assert sent.extensions.mid is None  # the publisher's MID never leaks
     assert metrics.packets_out == len(packets)
     assert metrics.frames_out == 10

@@ -24,6 +24,20 @@ def abs_send_time_bytes(ntp: int) -> bytes:
     return ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
 
 
+# abs-send-time counts 2^-18 s units of NTP time; this many of them from 1900 to 1970.
+_ABS_SEND_TIME_EPOCH = NTP_EPOCH_OFFSET << 18
+
+
+def abs_send_time_now() -> int:
+    """The current time as a 24-bit abs-send-time value (6.18 fixed point seconds).
+
+    The same value as ``abs_send_time_bytes(ntp_now())`` (to within a unit),
+    without the 64-bit NTP timestamp in between: a slot stamps each packet it
+    sends, once per subscriber.
+    """
+    return (int(time.time() * 262144.0) + _ABS_SEND_TIME_EPOCH) & 0xFFFFFF
+
+
 def arrival_clock_ms() -> int:
     """Arrival time in milliseconds on aiortc's clock (NTP milliseconds).
 

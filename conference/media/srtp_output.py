@@ -106,6 +106,23 @@ class LeanProtect:
             raise pylibsrtp.Error(f"srtp_protect failed ({status})")
         return cast(bytes, buffer[0 : length[0]])
 
+    def parts(self, header: bytes, payload: bytes) -> bytes:
+        """Protect ``header + payload`` without joining them first: each is copied
+        into the session's buffer once (a joined packet would be copied twice)."""
+        start = len(header)
+        size = start + len(payload)
+        if size > self._limit:
+            raise ValueError("packet is too long")
+        buffer = self._buffer
+        buffer[0:start] = header
+        buffer[start:size] = payload
+        length = self._length
+        length[0] = size
+        status = self._protect(self._srtp, self._cdata, length)
+        if status:
+            raise pylibsrtp.Error(f"srtp_protect failed ({status})")
+        return cast(bytes, buffer[0 : length[0]])
+
 
 class DtlsRtpOutput:
     """Sends plaintext RTP/RTCP through a DTLS transport's SRTP session.
@@ -147,6 +164,29 @@ class DtlsRtpOutput:
             self._sendto = sock.sendto if sock is not None else transport.sendto
         self._addr = pair.remote_addr
         self._pair = pair
+        return True
+
+    def send_rtp_parts(self, header: bytes, payload: bytes) -> bool:
+        """Protect and send the RTP packet ``header + payload`` (a slot's forwarding path)."""
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED:
+            return False
+        if self._ice._nominated.get(1) is not self._pair and not self._route():
+            return False
+        protect = self._protect
+        if protect is None or protect.session is not dtls._tx_srtp:
+            protect = self._protect = LeanProtect(dtls._tx_srtp)
+        try:
+            self._sendto(protect.parts(header, payload), self._addr)  # type: ignore[misc]
+        except ValueError:  # larger than the SRTP buffer
+            self._oversized(len(header) + len(payload), False)
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EMSGSIZE:  # larger than a datagram once protected
+                self._oversized(len(header) + len(payload), False)
+            return False  # else a full or closed socket: UDP would lose it too
+        except pylibsrtp.Error:
+            return False
         return True
 
     def _send(self, data: bytes, rtcp: bool) -> bool:

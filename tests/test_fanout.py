@@ -1,0 +1,181 @@
+"""The fan-out path: a slot's header rewrite through DtlsRtpOutput's SRTP, byte for byte,
+and the abs-send-time each slot stamps as it sends."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pylibsrtp
+import pytest
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtp import RtpPacket
+
+from conference import slot as slot_module
+from conference.media.srtp_output import DtlsRtpOutput
+from conference.sfu import MediaPacket, SfuMetrics
+from conference.slot import Slot, SlotConfig
+from tests.support.slots import EXT_MAP, FakeOutput, make_slot, make_source, video_packets
+
+
+class _Attrs:
+    """An object with the attributes it is given (aiortc's and aioice's state, as read)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        self.__dict__.update(attrs)
+
+
+class _Wire:
+    """A DtlsRtpOutput on a real SRTP session and UDP socket, and the receiving end."""
+
+    def __init__(self) -> None:
+        key = os.urandom(30)
+        self.receiver = pylibsrtp.Session(
+            policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND)
+        )
+        sender = pylibsrtp.Session(
+            policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+        )
+        self.inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.inbox.bind(("127.0.0.1", 0))
+        self.inbox.settimeout(2.0)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        pair = _Attrs(
+            protocol=_Attrs(transport=_Attrs(_sock=self.sock)),
+            remote_addr=self.inbox.getsockname(),
+        )
+        dtls = _Attrs(
+            _state=DtlsState.CONNECTED,
+            _tx_srtp=sender,
+            transport=_Attrs(_connection=_Attrs(_nominated={1: pair})),
+        )
+        self.output = DtlsRtpOutput(dtls)  # type: ignore[arg-type]
+
+    def received(self, count: int) -> list[bytes]:
+        """The next ``count`` datagrams, unprotected."""
+        return [self.receiver.unprotect(self.inbox.recv(65535)) for _ in range(count)]
+
+    def close(self) -> None:
+        self.inbox.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def wire() -> Iterator[_Wire]:
+    made = _Wire()
+    yield made
+    made.close()
+
+
+def _configured(kind: str, output: Any, **ids: int) -> tuple[Slot, SfuMetrics]:
+    metrics = SfuMetrics()
+    slot = Slot("main", kind, metrics)
+    slot.configure(SlotConfig(ssrc=0x11223344, payload_type=97, **ids), output)
+    return slot, metrics
+
+
+def _reserialized(data: bytes) -> bytes:
+    """What aiortc makes of a packet's parsed fields: the reference for every byte."""
+    parsed = RtpPacket.parse(data, EXT_MAP)
+    return parsed.serialize(EXT_MAP)
+
+
+@pytest.mark.parametrize("ids", [{"abs_send_time_id": 3}, {}])
+async def test_video_packets_are_byte_exact_after_srtp(wire: _Wire, ids: dict[str, int]) -> None:
+    slot, metrics = _configured("video", wire.output, **ids)
+    source = make_source(metrics, [])
+    slot.assign(source)
+    packets = video_packets(3, first_seq=65534, first_ts=4_294_967_000)  # both wrap
+    for packet in packets:
+        source.push(packet)
+    sent = wire.received(len(packets))
+    for data, original in zip(sent, packets, strict=True):
+        assert data == _reserialized(data)  # header, extension block, padding: as aiortc's
+        parsed = RtpPacket.parse(data, EXT_MAP)
+        assert parsed.payload == original.payload
+        assert (parsed.ssrc, parsed.payload_type, parsed.marker) == (
+            0x11223344,
+            97,
+            original.marker,
+        )
+        assert (parsed.extensions.abs_send_time is not None) == bool(ids)
+    seqs = [RtpPacket.parse(d).sequence_number for d in sent]
+    assert [(b - a) & 0xFFFF for a, b in itertools.pairwise(seqs)] == [1] * (len(sent) - 1)
+
+
+async def test_audio_level_is_byte_exact_after_srtp(wire: _Wire) -> None:
+    slot, metrics = _configured("audio", wire.output, audio_level_id=2)
+    source = make_source(metrics, [], kind="audio")
+    slot.assign(source)
+    levels = [0x80 | 20, 127, None, 0]
+    for index, level in enumerate(levels):
+        source.push(
+            MediaPacket(index, index * 960, 0, b"\xf8\xff\xfe", True, level, 0.0, b"\0\0\0")
+        )
+    for data, level in zip(wire.received(len(levels)), levels, strict=True):
+        assert data == _reserialized(data)
+        parsed = RtpPacket.parse(data, EXT_MAP)
+        expected = None if level is None else (bool(level & 0x80), level & 0x7F)
+        assert parsed.extensions.audio_level == expected
+        assert parsed.payload == b"\xf8\xff\xfe"
+
+
+async def test_the_srtp_output_and_a_plain_output_send_the_same_bytes(
+    wire: _Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Same clock for both slots: the parts path (SRTP buffer) and the joined one agree.
+    monkeypatch.setattr(slot_module, "abs_send_time_now", lambda: 0xABCDEF)
+    parts_slot, metrics = _configured("video", wire.output, abs_send_time_id=3)
+    plain = FakeOutput()
+    plain_slot = Slot("main", "video", metrics)
+    plain_slot.configure(SlotConfig(ssrc=0x11223344, payload_type=97, abs_send_time_id=3), plain)
+    source = make_source(metrics, [])
+    parts_slot.assign(source)
+    plain_slot.assign(source)
+    plain_slot._max_out_seq = parts_slot._max_out_seq  # the same random start
+    plain_slot._max_out_ts = parts_slot._max_out_ts
+    packets = video_packets(2, first_seq=10, first_ts=0)
+    for packet in packets:
+        source.push(packet)
+    assert wire.received(len(packets)) == plain.raw
+
+
+async def test_each_slot_stamps_its_own_send_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = itertools.count(0xFFFFFE)  # wraps past 2^24 on the way
+    monkeypatch.setattr(slot_module, "abs_send_time_now", lambda: next(clock) & 0xFFFFFF)
+    first, first_out, metrics = make_slot()
+    second, second_out, _ = make_slot()
+    source = make_source(metrics, [])
+    first.assign(source)
+    second.assign(source)
+    packets = video_packets(2, first_seq=0, first_ts=0)
+    for packet in packets:  # each carries the publisher-side value 0x010203
+        source.push(packet)
+    stamps = [[p.extensions.abs_send_time for p in out.rtp] for out in (first_out, second_out)]
+    # One stamp per packet per slot, in sending order (first, second, first, ...).
+    count = len(packets)
+    assert stamps[0] == [(0xFFFFFE + 2 * i) & 0xFFFFFF for i in range(count)]
+    assert stamps[1] == [(0xFFFFFF + 2 * i) & 0xFFFFFF for i in range(count)]
+
+
+async def test_a_retransmission_carries_the_time_it_is_resent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000]
+    monkeypatch.setattr(slot_module, "abs_send_time_now", lambda: now[0])
+    slot, output, metrics = make_slot()
+    source = make_source(metrics, [])
+    slot.assign(source)
+    for packet in video_packets(2, first_seq=0, first_ts=0):
+        source.push(packet)
+    lost = output.rtp[1]
+    now[0] = 5000
+    slot.handle_nack([lost.sequence_number])
+    rtx = output.rtp[-1]
+    assert rtx.ssrc == 2222 and rtx.extensions.abs_send_time == 5000
+    assert lost.extensions.abs_send_time == 1000
+    assert rtx.payload[2:] == lost.payload
+    assert output.raw[-1] == rtx.serialize(EXT_MAP)
