@@ -148,7 +148,13 @@ class Slot:
         # forwarding state
         self._started_source = False  # offsets computed for the current source
         self._sent_any = False
-        self._first_in_seq = 0
+        # The current source's highest sequence number forwarded and how far it is
+        # past the one we switched at: a packet further behind than that was sent
+        # before the switch (its output number is taken). Counting the distance,
+        # not comparing with the switch point, keeps this right after 32,768
+        # packets of one source, when the numbers have gone half round.
+        self._last_in_seq = 0
+        self._in_ahead = 0
         self._seq_offset = 0
         self._ts_offset = 0
         self._max_out_seq = random.getrandbits(15)  # lower half: avoids SRTP rollover trouble
@@ -316,9 +322,14 @@ class Slot:
                 source.request_keyframe()
                 return
             self._start_source(source, packet)
-        elif (packet.sequence_number - self._first_in_seq) & 0xFFFF >= 0x8000:
-            # Sent before the point we switched at: its output number is taken.
-            return
+        else:
+            delta = (packet.sequence_number - self._last_in_seq) & 0xFFFF
+            if delta < 0x8000:
+                self._in_ahead += delta
+                self._last_in_seq = packet.sequence_number
+            elif 0x10000 - delta > self._in_ahead:
+                # Sent before the point we switched at: its output number is taken.
+                return
 
         out_seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
         out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
@@ -389,7 +400,8 @@ class Slot:
 
     def _start_source(self, source: Source, packet: MediaPacket) -> None:
         """Compute the offsets that splice ``source`` onto this slot's stream."""
-        self._first_in_seq = packet.sequence_number
+        self._last_in_seq = packet.sequence_number
+        self._in_ahead = 0
         self._seq_offset = (self._max_out_seq + 1 - packet.sequence_number) & 0xFFFF
         if self._sent_any:
             elapsed = max(packet.arrival - self._last_send, 0.001)

@@ -109,6 +109,37 @@ async def test_switching_source_keeps_the_stream_continuous():
     assert len(output.rtp) == count
 
 
+async def test_a_source_keeps_flowing_after_its_numbers_go_half_round():
+    """A speaker who keeps the main slot for 32,768+ packets (minutes at 720p) is
+    still forwarded: the "sent before the switch" check counts distance, not
+    the half of the number space."""
+    slot, output, metrics = make_slot()
+    source = make_source(metrics, [])
+    slot.assign(source)
+    first, *rest = video_packets(2, first_seq=65000, first_ts=0)
+    source.push(first)
+    template = rest[-1]
+    total = 70_000  # past the half (32,768) and a whole wrap of 65,536
+    for n in range(1, total):
+        template.sequence_number = (65000 + n) & 0xFFFF
+        template.timestamp = n * 3000
+        source.push(template)
+    numbers = [int.from_bytes(raw[2:4], "big") for raw in output.raw]
+    assert len(numbers) == total
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(numbers))
+    # A packet that really is from before the switch point, sent early on, is still refused.
+    slot2, output2, _ = make_slot()
+    source2 = make_source(metrics, [])
+    slot2.assign(source2)
+    packets = video_packets(2, first_seq=100, first_ts=0)
+    for packet in packets:
+        source2.push(packet)
+    sent = len(output2.raw)
+    stale = video_packets(1, first_seq=90, first_ts=0)[0]
+    source2.push(stale)
+    assert len(output2.raw) == sent
+
+
 async def test_nack_is_answered_with_rtx_from_history():
     slot, output, metrics = make_slot()
     source = make_source(metrics, [])

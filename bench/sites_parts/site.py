@@ -971,7 +971,11 @@ class SimSite:
         delays: list[float] = []
         checked = identical = 0
         for ssrc, stream in self.streams.items():
-            packets0, ext0, bytes0 = self._mark.get(ssrc, (0, stream.first_ext - 1, 0))
+            packets0, ext0, bytes0 = self._mark.get(ssrc, (0, -1, 0))
+            if ext0 < 0:
+                # No packet before the mark: the window starts at the stream's first
+                # number, not at 0 (a slot's numbers start anywhere in 0..32767).
+                ext0 = stream.first_ext - 1
             down_bytes += stream.octets - bytes0
             if stream.ext >= 0:
                 received += stream.packets - packets0
