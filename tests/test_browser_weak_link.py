@@ -1,0 +1,275 @@
+"""A real Chromium site behind a real thin downlink: the weak-link marker, the console, /metrics.
+
+The district publishes from a Chromium on this host; commune 05536 joins
+from a second Chromium inside a network namespace whose downlink goes
+through a token bucket filter (:class:`tests.support.thin_link.ThinLink`).
+When the link is cut to a trickle, the server's layer policy hears it from
+the commune's own REMB and loss reports, no layer of the district's camera
+fits, and the main slot is paused for the link: the commune's tile says
+"Đường truyền yếu" and its video is no longer fed (no picture frozen in the
+middle of a frame). The host's console shows the commune's downlink row,
+/metrics the room's link gauges. Then the shaping goes and it all recovers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.support.browser import FLAGS, login
+from tests.support.meetings import open_meeting
+from tests.support.server import ServerProcess, start_server
+from tests.support.thin_link import ThinLink
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.browser
+
+DISTRICT = "167"
+COMMUNE = "05536"
+THIN_KBIT = 120  # under the audio reserve plus the smallest layer of a camera
+
+# The commune's main tile, its marker, and what its video receiver got (getStats).
+MAIN_TILE = """
+async () => {
+  const c = window.conference;
+  const tile = document.querySelector('.tile[data-slot="main"]');
+  const marker = tile && tile.querySelector('.link-marker');
+  let packets = 0, decoded = 0;
+  const mid = c.slotMids && c.slotMids.main;
+  (await c.pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid) {
+      packets += s.packetsReceived || 0;
+      decoded += s.framesDecoded || 0;
+    }
+  });
+  return {
+    site: c.slots.main || null,
+    paused: c.linkPaused,
+    downlink: c.downlinkKbps,
+    marker: !!marker && !marker.hidden && marker.offsetParent !== null,
+    markerText: marker ? marker.textContent.trim() : '',
+    dimmed: !!tile && tile.classList.contains('is-link-paused'),
+    changes: window.__markerChanges || 0,
+    packets,
+    decoded,
+  };
+}
+"""
+
+# Count every change of the main tile's marker, so that two samples with the
+# marker shown are known to belong to one pause (not a pause, a trial, a pause).
+WATCH_MARKER = """
+() => {
+  window.__markerChanges = window.__markerChanges || 0;
+  const tile = document.querySelector('.tile[data-slot="main"]');
+  new MutationObserver(() => { window.__markerChanges += 1; }).observe(
+    tile, {subtree: true, attributes: true, attributeFilter: ['hidden', 'class']});
+}
+"""
+
+# The link cell and the loss/RTT cells of a site's row on the console page.
+CONSOLE_ROW = """
+(site) => {
+  const row = document.querySelector(`.rc-site[data-site-id="${site}"]`);
+  if (!row) return null;
+  const cell = (name) => row.querySelector(`[data-col="${name}"]`);
+  const link = cell('link');
+  return {
+    kbps: (link.querySelector('.link-kbps') || {}).textContent || '',
+    layers: (link.querySelector('.link-layers') || {}).textContent || '',
+    bad: link.classList.contains('is-bad'),
+    title: link.title,
+    rtt: cell('rtt').textContent,
+    loss: cell('loss').textContent,
+  };
+}
+"""
+
+
+@pytest.fixture
+def thin_link() -> Iterator[ThinLink]:
+    link = ThinLink()
+    yield link
+    link.close()
+
+
+@pytest.fixture
+def open_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server listening on every address, so that the namespace reaches it over the veth."""
+    server = start_server(tmp_path / "data", "--host", "0.0.0.0")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def thin_browser(
+    thin_link: ThinLink, open_server: ServerProcess, tmp_path: Path
+) -> AsyncIterator[Browser]:
+    """Headless Chromium inside the thin link's namespace."""
+    origin = f"http://{thin_link.host_address}:{open_server.base_url.rsplit(':', 1)[1]}"
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=str(thin_link.chromium(tmp_path)),
+            # The page is http:// on a non-loopback address: let it open the camera
+            # (without this, it joins with no camera and no microphone, silently).
+            args=[*FLAGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"],
+            headless=True,
+        )
+        yield instance
+        await instance.close()
+
+
+def number(text: str) -> float | None:
+    """A number as the console writes it (Vietnamese: '.' groups thousands, ',' is the point)."""
+    cleaned = text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").rstrip("%")
+    cleaned = cleaned.replace(".", "").replace(",", ".")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+async def join(browser: Browser, url: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto(url)
+    await page.wait_for_selector("#join-button:not([disabled])", timeout=60_000)
+    await page.click("#join-button")
+    await page.wait_for_function(
+        "() => window.conference && window.conference.state === 'connected'", timeout=60_000
+    )
+    return page
+
+
+async def metrics(server: ServerProcess) -> dict[str, float]:
+    """``/metrics`` read from this machine (loopback may read it), series -> value."""
+    async with aiohttp.ClientSession() as http, http.get(f"{server.base_url}/metrics") as r:
+        assert r.status == 200
+        text = await r.text()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+async def test_a_thin_downlink_marks_the_tile_weak_and_the_console_shows_the_link(
+    open_server: ServerProcess, browser: Browser, thin_browser: Browser, thin_link: ThinLink
+) -> None:
+    server = open_server
+    host, meeting, tokens = await open_meeting(server, [DISTRICT, COMMUNE])
+    port = server.base_url.rsplit(":", 1)[1]
+    inner_base = f"http://{thin_link.host_address}:{port}"
+    console: Page | None = None
+    try:
+        district = await join(browser, f"{server.base_url}/join/{meeting}?token={tokens[DISTRICT]}")
+        commune = await join(thin_browser, f"{inner_base}/join/{meeting}?token={tokens[COMMUNE]}")
+        await commune.evaluate(WATCH_MARKER)
+
+        async def main_decodes(at_least: int) -> dict[str, Any] | None:
+            tile = await commune.evaluate(MAIN_TILE)
+            ok = tile["site"] == DISTRICT and tile["decoded"] >= at_least and not tile["marker"]
+            return tile if ok else None
+
+        # Unshaped, the commune shows the district in its main tile, no marker.
+        await eventually(lambda: main_decodes(30), timeout=60)
+
+        # The host's console, on this host's normal link.
+        console = await login(browser, server.base_url, "host.dinhhoa")
+        await console.goto(f"{server.base_url}/meetings/{meeting}/console")
+
+        # A trickle of a downlink: the main slot is paused for the link.
+        thin_link.shape(THIN_KBIT)
+
+        async def paused_and_starved() -> dict[str, Any] | None:
+            """Two samples of one pause, the marker shown at both and no packet in between."""
+            before = await commune.evaluate(MAIN_TILE)
+            if not (before["marker"] and "main" in before["paused"]):
+                return None
+            await commune.wait_for_timeout(2500)
+            after = await commune.evaluate(MAIN_TILE)
+            same_pause = after["marker"] and after["changes"] == before["changes"]
+            starved = (
+                after["packets"] == before["packets"] and after["decoded"] == before["decoded"]
+            )
+            return after if same_pause and starved else None
+
+        paused = await eventually(paused_and_starved, timeout=120, interval=0.2)
+        assert paused["markerText"] == "Đường truyền yếu"
+        assert paused["dimmed"]  # the last picture is greyed under the marker, not left as live
+        assert paused["downlink"] is not None and paused["downlink"] < 1000
+        print(
+            f"paused for the link: downlink estimate {paused['downlink']} kbit/s on a "
+            f"{THIN_KBIT} kbit/s link; shaper {thin_link.counters()}"
+        )
+
+        # The console's row of the commune: its downlink estimate, the pause, loss and RTT.
+        async def console_shows_pause() -> dict[str, Any] | None:
+            row = await console.evaluate(CONSOLE_ROW, COMMUNE)
+            if not row or not row["bad"] or "dừng" not in row["layers"]:
+                return None
+            kbps, rtt, loss = number(row["kbps"]), number(row["rtt"]), number(row["loss"])
+            measured = rtt is not None and loss is not None and 0 <= loss <= 100
+            # The estimate is the commune's own REMB: it cannot be far above what the link carries.
+            plausible = kbps is not None and 0 < kbps < 4 * THIN_KBIT
+            return row if measured and plausible else None
+
+        row = await eventually(console_shows_pause, timeout=60)
+        assert "main" in row["title"] and "Tạm dừng vì đường truyền yếu: main" in row["title"]
+        print(f"console row of the weak site: {row}")
+
+        async def metrics_show_pause() -> dict[str, float] | None:
+            values = await metrics(server)
+            label = f'{{room="{meeting}"}}'
+            paused_sites = values.get(f"conference_room_sites_link_paused{label}", 0)
+            weakest = values.get(f"conference_room_downlink_kbps_min{label}")
+            ok = paused_sites >= 1 and weakest is not None and weakest < 4 * THIN_KBIT
+            return values if ok and values["conference_slots_link_paused"] >= 1 else None
+
+        values = await eventually(metrics_show_pause, timeout=60)
+        weakest = values[f'conference_room_downlink_kbps_min{{room="{meeting}"}}']
+        print(f"metrics while paused: room downlink min {weakest} kbit/s")
+
+        # The link recovers: the marker goes and the main tile decodes again.
+        thin_link.unshape()
+        decoded = paused["decoded"]
+        back = await eventually(lambda: main_decodes(decoded + 30), timeout=120)
+        assert not back["dimmed"] and "main" not in back["paused"]
+
+        async def console_recovered() -> dict[str, Any] | None:
+            row = await console.evaluate(CONSOLE_ROW, COMMUNE)
+            return row if row and not row["bad"] and "dừng" not in row["layers"] else None
+
+        row = await eventually(console_recovered, timeout=60)
+        label = f'{{room="{meeting}"}}'
+
+        async def metrics_recovered() -> bool:
+            values = await metrics(server)
+            return values.get(f"conference_room_sites_link_paused{label}") == 0
+
+        await eventually(metrics_recovered, timeout=60)
+        print(f"console row of the recovered site: {row}")
+
+        # The district, on this host's unshaped link, has a row with real figures too.
+        async def district_row() -> dict[str, Any] | None:
+            row = await console.evaluate(CONSOLE_ROW, DISTRICT)
+            if not row or row["bad"] or row["layers"].split(" · ")[0] not in ("q", "h", "f"):
+                return None
+            kbps, rtt, loss = number(row["kbps"]), number(row["rtt"]), number(row["loss"])
+            measured = kbps is not None and kbps > 0 and rtt is not None and loss is not None
+            return row if measured else None
+
+        print(f"console row of the unshaped site: {await eventually(district_row, timeout=60)}")
+        assert row["layers"].split(" · ")[0] in ("q", "h", "f")
+        assert all(not p.errors for p in (district, commune, console))  # type: ignore[attr-defined]
+    finally:
+        await host.close()
