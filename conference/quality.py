@@ -78,7 +78,7 @@ def link_quality(connection: Connection) -> dict[str, Any]:
     return {
         "downlink_kbps": round(downlink / 1000, 1) if downlink is not None else None,
         "layers": {slot.name: slot.layer for slot in video if slot.source is not None},
-        "link_paused": [slot.name for slot in video if slot.link_paused],
+        "link_paused": [slot.name for slot in video if slot.withholds_for_link],
         "sending": connection.room.publish_control.active_layers(connection.participant.id),
         "layer_switches": subscription.layer_switches,
     }
@@ -151,7 +151,7 @@ class QualitySampler:
                 continue
             link = out.rooms.setdefault(room.id, RoomLink())
             link.sites += 1
-            paused = sum(slot.link_paused for slot in video)
+            paused = sum(slot.withholds_for_link for slot in video)
             out.slots_link_paused += paused
             link.sites_link_paused += paused > 0
             if subscription.downlink_bps is not None:

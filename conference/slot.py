@@ -212,6 +212,18 @@ class Slot:
         return self.feed.rid if self.feed is not None else None
 
     @property
+    def withholds_for_link(self) -> bool:
+        """Paused for the link with a source to show: what the roll call and /metrics count.
+
+        A slot emptied while paused stays paused (its next source waits for the
+        policy to step up rather than burst a keyframe into a thin link), but
+        it withholds nothing until a source comes.
+        """
+        # A paused slot is no sink of its camera, so it is not told the camera ended
+        # until the room reroutes: an ended source withholds nothing either.
+        return self.link_paused and self.source is not None and not self.source.ended
+
+    @property
     def pending_layer(self) -> str | None:
         """The rid this slot switches to at its next keyframe, if any."""
         return self._pending.rid if self._pending is not None else None

@@ -149,6 +149,26 @@ async def test_paused_for_the_link_forwards_nothing_and_resumes_at_a_keyframe():
     assert len(output.rtp) == 10 + len(q) - first_key
 
 
+async def test_a_slot_emptied_while_paused_withholds_nothing_until_its_next_source():
+    # The console's "Đường xuống" column and /metrics count what a site is denied:
+    # once the paused slot's camera has gone, there is nothing to deny.
+    metrics = SfuMetrics()
+    cam, _ = camera(metrics)
+    slot, output = configured_slot("main", metrics)
+    slot.assign(cam)
+    slot.set_layer(None)
+    assert slot.withholds_for_link
+    cam.end()  # the site left (a paused slot is no sink: it hears it at the reroute)
+    assert slot.link_paused and not slot.withholds_for_link
+    slot.assign(None)  # the room's reroute
+    assert slot.link_paused and not slot.withholds_for_link
+    other, _ = camera(metrics, owner="b")
+    slot.assign(other)  # the next site waits for the policy, as a paused slot does
+    assert slot.withholds_for_link and slot.layer is None
+    push(other.layers["q"], stream(500))
+    assert output.rtp == []
+
+
 async def test_a_single_layer_source_is_forwarded_as_f_or_paused():
     metrics = SfuMetrics()
     source = make_source(metrics, [])
