@@ -9,6 +9,8 @@ fits, and the main slot is paused for the link: the commune's tile says
 "Đường truyền yếu" and its video is no longer fed (no picture frozen in the
 middle of a frame). The host's console shows the commune's downlink row,
 /metrics the room's link gauges. Then the shaping goes and it all recovers.
+Last, paused again, the district leaves: an empty slot withholds nothing, so
+the pause leaves the commune's row and /metrics with it.
 """
 
 from __future__ import annotations
@@ -277,8 +279,32 @@ async def test_a_thin_downlink_marks_the_tile_weak_and_the_console_shows_the_lin
             measured = kbps is not None and kbps > 0 and rtt is not None and loss is not None
             return row if measured else None
 
-        print(f"console row of the unshaped site: {await eventually(district_row, timeout=60)}")
         assert row["layers"].split(" · ")[0] in ("q", "h", "f")
-        assert all(not p.errors for p in (district, commune, console))  # type: ignore[attr-defined]
+        print(f"console row of the unshaped site: {await eventually(district_row, timeout=60)}")
+
+        # Thin again, paused again; then the district leaves. The commune's main slot
+        # is empty: nothing is withheld, so neither its row nor /metrics counts a pause.
+        thin_link.shape(THIN_KBIT)
+        await eventually(paused_and_starved, timeout=120, interval=0.2)
+        await eventually(console_shows_pause, timeout=60)
+        assert not district.errors  # type: ignore[attr-defined]
+        await district.context.close()
+
+        async def pause_gone_with_the_site() -> bool:
+            tile = await commune.evaluate(MAIN_TILE)
+            row = await console.evaluate(CONSOLE_ROW, COMMUNE)
+            values = await metrics(server)
+            return (
+                tile["site"] is None
+                and not tile["marker"]
+                and bool(row)
+                and not row["bad"]
+                and "dừng" not in row["layers"]
+                and values.get(f"conference_room_sites_link_paused{label}") == 0
+                and values["conference_slots_link_paused"] == 0
+            )
+
+        await eventually(pause_gone_with_the_site, timeout=60)
+        assert all(not p.errors for p in (commune, console))  # type: ignore[attr-defined]
     finally:
         await host.close()
