@@ -172,6 +172,16 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(
         "conference:", min_length=1, max_length=64, description="key and channel prefix in Redis"
     )
+    node_id: str | None = Field(
+        None,
+        description="this node's id in the cluster registry (with redis_url; default "
+        "HOSTNAME-PORT)",
+    )
+    advertise: str | None = Field(
+        None,
+        description="the base URL browsers and WHIP clients reach this node at, "
+        "http(s)://host[:port] (with redis_url; default: public_url, else from host and port)",
+    )
     camera_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_CAMERA_NETWORKS),
         description="CIDRs camera feeds may connect to (comma-separated or a JSON list); "
@@ -222,6 +232,20 @@ class Settings(BaseSettings):
             if parts.path.strip("/") and not parts.path.strip("/").isdigit():
                 raise ValueError("redis_url: the database after the host must be a number")
         return value or None
+
+    @field_validator("node_id")
+    @classmethod
+    def _plain_node_id(cls, value: str | None) -> str | None:
+        from conference.cluster.advertise import check_node_id
+
+        return check_node_id(value) if value else None
+
+    @field_validator("advertise")
+    @classmethod
+    def _base_url_only(cls, value: str | None) -> str | None:
+        from conference.cluster.advertise import check_advertise
+
+        return check_advertise(value) if value else None
 
     @field_validator("media_port", mode="before")
     @classmethod
@@ -314,6 +338,21 @@ class Settings(BaseSettings):
     def tls(self) -> bool:
         """Whether the server speaks HTTPS."""
         return self.cert is not None or self.self_signed
+
+    @property
+    def clustered(self) -> bool:
+        """Whether this process is a cluster node (it has Redis)."""
+        return self.redis_url is not None
+
+    def cluster_node_id(self) -> str:
+        """This node's id: ``node_id``, else ``HOSTNAME-PORT``."""
+        from conference.cluster.advertise import default_node_id
+
+        return self.node_id or default_node_id(self.port)
+
+    def advertise_url(self) -> str:
+        """Where sites are sent to reach this node: ``advertise``, else :meth:`base_url`."""
+        return self.advertise or self.base_url()
 
     def base_url(self) -> str:
         """The URL people open, used in join links."""

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from anpr_feed.cli import FeedCliError
 from conference.accounts import AccountError, check_username, hash_password
+from conference.cluster.secret import cluster_key
 from conference.keys import load_or_create_secret
 from conference.private_files import private_dir, use_private_umask
 from conference.settings import IceServer, Settings
@@ -39,10 +40,12 @@ class CliError(Exception):
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     values: dict[str, Any] = {}
-    for name in ("data_dir", "host", "port", "public_url", "cert", "key"):
+    for name in ("data_dir", "host", "port", "public_url", "cert", "key", "node_id", "advertise"):
         value = getattr(args, name, None)
         if value is not None:
             values[name] = value
+    if getattr(args, "redis", None) is not None:
+        values["redis_url"] = args.redis
     if getattr(args, "self_signed", False):
         values["self_signed"] = True
     servers = [IceServer(urls=[u]) for u in getattr(args, "stun", None) or []]
@@ -130,6 +133,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     private_dir(settings.data_dir)
     banner = asyncio.run(_ensure_demo(settings))
     asyncio.run(serve(settings, lambda: build_app(settings), banner))
+    return 0
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.redis_url is None:
+        raise CliError("nodes live in Redis: give --redis URL or set CONFERENCE_REDIS_URL")
+    from conference.cluster.listing import list_nodes, node_line, node_lines_json
+
+    key = cluster_key(load_or_create_secret(settings.data_dir))
+    listing = asyncio.run(list_nodes(settings.redis_url, settings.redis_prefix, key))
+    now = time.time()
+    if args.json:
+        for line in node_lines_json(listing, now):
+            print(line)
+    else:
+        for record in listing.nodes:
+            print(node_line(record, now))
+        if listing.rejected:
+            print(
+                f"{len(listing.rejected)} record(s) rejected (not signed with this cluster's "
+                f"key): {', '.join(json.dumps(i[:80]) for i in listing.rejected)}",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -368,7 +395,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--turn-username")
     serve.add_argument("--turn-credential")
+    serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep state in Redis and join its cluster of nodes (env CONFERENCE_REDIS_URL)",
+    )
+    serve.add_argument(
+        "--node-id",
+        help="this node's id in the cluster (env CONFERENCE_NODE_ID; default HOSTNAME-PORT)",
+    )
+    serve.add_argument(
+        "--advertise",
+        metavar="ADDR",
+        help="base URL sites reach this node at, http(s)://host:port (env CONFERENCE_ADVERTISE; "
+        "default the public URL)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    nodes = sub.add_parser(
+        "nodes", parents=[common], help="list the live nodes of the cluster (in Redis)"
+    )
+    nodes.add_argument("--redis", metavar="URL", help="env CONFERENCE_REDIS_URL")
+    nodes.add_argument("--json", action="store_true", help="one JSON object per line")
+    nodes.set_defaults(func=cmd_nodes)
 
     room = sub.add_parser("room", help="manage rooms")
     room_sub = room.add_subparsers(dest="room_command", required=True)

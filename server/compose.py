@@ -13,6 +13,10 @@ from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
+from conference.cluster.load import Counts
+from conference.cluster.node import ClusterNode
+from conference.cluster.registry import open_redis
+from conference.cluster.secret import cluster_key
 from conference.extensions import Extension
 from conference.keys import load_or_create_secret
 from conference.media import shared_udp
@@ -42,7 +46,8 @@ def services(settings: Settings) -> Services:
     shared_udp.configure(settings.media_port)
     store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
     bus = open_bus(settings.redis_url, settings.redis_prefix)
-    conference = Conference(settings, store, load_or_create_secret(settings.data_dir), bus)
+    secret = load_or_create_secret(settings.data_dir)
+    conference = Conference(settings, store, secret, bus)
     feeds = FeedManager(
         store,
         settings.data_dir,
@@ -57,9 +62,12 @@ def services(settings: Settings) -> Services:
         settings.data_dir,
         {k: v for k, v in {"CONFERENCE_REDIS_URL": settings.redis_url}.items() if v},
     )
-    # Shutdown runs the extensions in this order: feeds leave, recordings end, renders stop.
-    for extension in (in_meetings, recording, StopRenders(renders)):
-        conference.add_extension(extension)
+    cluster = cluster_node(settings, conference, secret)
+    # Shutdown runs the extensions in this order: the node leaves the cluster (so
+    # sites arriving now go to another node), feeds leave, recordings end, renders stop.
+    for extension in (cluster, in_meetings, recording, StopRenders(renders)):
+        if extension is not None:
+            conference.add_extension(extension)
     return Services(
         settings=settings,
         store=store,
@@ -69,6 +77,31 @@ def services(settings: Settings) -> Services:
         feed_manager=feeds,
         feeds_in_meetings=in_meetings,
         renders=renders,
+        cluster=cluster,
+    )
+
+
+def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> ClusterNode | None:
+    """This process as a node of the cluster in Redis, or None without Redis."""
+    if settings.redis_url is None:
+        return None
+    sfu = conference.metrics
+
+    def counts() -> Counts:
+        return Counts(
+            sites=len(conference.connections),
+            packets_total=sfu.packets_in + sfu.packets_out,
+            rooms=len(conference.rooms),
+        )
+
+    return ClusterNode(
+        open_redis(settings.redis_url),
+        settings.redis_prefix,
+        cluster_key(secret),
+        settings.cluster_node_id(),
+        settings.advertise_url(),
+        counts,
+        lambda: set(conference.rooms),
     )
 
 

@@ -144,6 +144,13 @@ class Pong(WireMessage):
     id: int
 
 
+class Redirect(WireMessage):
+    """The meeting lives on another node: join there (``url`` is its join page, no token)."""
+
+    type: Literal["redirect"] = "redirect"
+    url: str
+
+
 class Error(WireMessage):
     """Something the client sent could not be used; ``code`` is stable."""
 
@@ -170,6 +177,7 @@ ServerMessage = (
     | ParticipantUpdated
     | SpeakerChanged
     | Pong
+    | Redirect
     | Bye
     | Error
 )

@@ -26,6 +26,7 @@ from web.auth import (
 from web.errors import PageError
 from web.html import render
 from web.keys import CONFERENCE, SETTINGS
+from web.placement import redirect_to_home
 
 
 async def join_page(request: web.Request) -> web.Response:
@@ -42,6 +43,8 @@ async def join_page(request: web.Request) -> web.Response:
         raise PageError(status, exc.code, join_link=True) from exc
     except RoomNotFound as exc:
         raise PageError(404, "room-not-found", join_link=True) from exc
+    # The meeting lives on one node: the page (and its socket) must be served there.
+    await redirect_to_home(request, record.id)
     config = {
         "room": {"id": record.id, "name": record.name},
         "site": {"name": claims.name, "role": claims.role.value},

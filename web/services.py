@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
 from conference.bus import EventBus
+from conference.cluster.node import ClusterNode
 from conference.service import Conference
 from conference.settings import Settings
 from conference.store import Store
@@ -31,6 +32,7 @@ class Services:
     feed_manager: FeedManager
     feeds_in_meetings: FeedsInMeetings
     renders: RenderJobs
+    cluster: ClusterNode | None = None  # with Redis: this process as a cluster node
 
     def start(self) -> None:
         """Start the conference and its extensions' loops (inside the running event loop)."""
@@ -44,3 +46,5 @@ class Services:
         """Release the bus and the store, last."""
         await self.bus.close()
         await self.store.close()
+        if self.cluster is not None:
+            await self.cluster.close()

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 from pydantic import ValidationError
@@ -28,6 +29,7 @@ from conference.tokens import TokenError
 from conference.wire import WireMessage
 from web import messages as m
 from web.keys import CONFERENCE, SETTINGS, SOCKETS
+from web.placement import home_elsewhere
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ CLOSE_CODES = {
     "join-timeout": 4408,
     "shutting-down": 4503,
     "slow-consumer": 4509,
+    "room-elsewhere": 4307,
 }
 
 
@@ -255,6 +258,12 @@ class SignalingSocket:
             return
         except RoomNotFound as exc:
             self.error("room-not-found", str(exc), fatal=True)
+            return
+        home = await home_elsewhere(self.request, record.id)
+        if home is not None:
+            # A page served before the meeting found its home: its script goes there.
+            self.post(m.Redirect(url=f"{home}/join/{quote(record.id, safe='')}"))
+            self.finish(CLOSE_CODES["room-elsewhere"], "room-elsewhere")
             return
         try:
             connection, offer = await self.conference.peers.connect_browser(

@@ -19,6 +19,7 @@ from conference.store import RoomNotFound
 from conference.tokens import TokenClaims, TokenError
 from web.errors import ApiError
 from web.keys import CONFERENCE
+from web.placement import redirect_to_home
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ async def _read_offer(request: web.Request) -> str:
 async def _create(request: web.Request, kind: str) -> web.Response:
     claims, record = await _authorize(request)
     offer = await _read_offer(request)
+    # RFC 9725 4.5: the client sends the same offer to the meeting's home node.
+    await redirect_to_home(request, record.id, headers=CORS_HEADERS)
     conference = request.app[CONFERENCE]
     try:
         if kind == "whip":

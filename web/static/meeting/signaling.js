@@ -8,7 +8,7 @@ import { applyLink, applyPublish } from './layers.js';
 import { onOffer } from './peer.js';
 import { scheduleReconnect } from './reconnect.js';
 import { closing, onRecording } from './screens.js';
-import { app } from './state.js';
+import { app, token } from './state.js';
 import { setSlots } from './tiles.js';
 
 // `bye` reasons after which this window must not reconnect by itself.
@@ -104,6 +104,9 @@ export async function handleMessage(session, message) {
     case 'error':
       onServerError(session, message);
       break;
+    case 'redirect':
+      onRedirect(message.url);
+      break;
     default:
       break;
   }
@@ -150,6 +153,20 @@ function onBye(session, reason) {
     // shutdown, room-shutdown, connection-lost...: try again.
     scheduleReconnect(`bye-${reason}`);
   }
+}
+
+/** The meeting lives on another node: load its page there, with our join token. */
+function onRedirect(url) {
+  let target;
+  try {
+    target = new URL(url);
+  } catch {
+    return;
+  }
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') return;
+  app.stopped = true;
+  target.searchParams.set('token', token);
+  window.location.replace(target.toString());
 }
 
 function onServerError(session, message) {

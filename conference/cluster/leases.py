@@ -1,0 +1,88 @@
+"""A meeting's home: a lease in Redis (``P home:ROOM`` = node id, with an expiry).
+
+The holder renews it while the room is open in its process and deletes it when
+the room closes. Every change is one small Lua script that compares the holder
+first, so a node never extends, takes or deletes another live node's lease;
+taking over is only from a holder the caller found dead, named explicitly.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+LEASE_TTL_MS = 15_000
+RENEW_INTERVAL = 5.0  # seconds: three renewals fit in one lease
+
+# KEYS[1] lease; ARGV: me, ttl ms, the dead holder we may replace ('' for none).
+# Returns the holder after the call (me if we hold it now).
+_CLAIM = """
+local current = redis.call('GET', KEYS[1])
+if not current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+if current == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return current
+end
+if ARGV[3] ~= '' and current == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+return current
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class HomeLeases:
+    """This node's side of the home leases under ``prefix``."""
+
+    def __init__(self, redis: Redis, prefix: str, node_id: str, ttl_ms: int = LEASE_TTL_MS) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.node_id = node_id
+        self.ttl_ms = ttl_ms
+        self._claim = redis.register_script(_CLAIM)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+
+    def lease_key(self, room_id: str) -> str:
+        """The Redis key of ``room_id``'s lease."""
+        return f"{self.prefix}home:{room_id}"
+
+    async def claim(self, room_id: str, dead_holder: str | None = None) -> str:
+        """Take ``room_id``'s lease if it is free, ours, or held by ``dead_holder``; the holder now."""
+        holder = await self._claim(
+            keys=[self.lease_key(room_id)], args=[self.node_id, self.ttl_ms, dead_holder or ""]
+        )
+        return holder.decode("utf-8", "replace") if isinstance(holder, bytes) else str(holder)
+
+    async def renew(self, room_id: str) -> bool:
+        """Extend our lease; False if it is not ours (any more)."""
+        return bool(
+            await self._renew(keys=[self.lease_key(room_id)], args=[self.node_id, self.ttl_ms])
+        )
+
+    async def release(self, room_id: str) -> bool:
+        """Delete our lease; False if it was not ours."""
+        return bool(await self._release(keys=[self.lease_key(room_id)], args=[self.node_id]))
+
+    async def holder(self, room_id: str) -> str | None:
+        """Who holds ``room_id``'s lease now, or None."""
+        raw = await self.redis.get(self.lease_key(room_id))
+        if raw is None:
+            return None
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
