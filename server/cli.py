@@ -143,7 +143,13 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     from conference.cluster.listing import list_nodes, node_line, node_lines_json
 
     key = cluster_key(load_or_create_secret(settings.data_dir))
-    listing = asyncio.run(list_nodes(settings.redis_url, settings.redis_prefix, key))
+    from redis.exceptions import RedisError
+
+    try:
+        listing = asyncio.run(list_nodes(settings.redis_url, settings.redis_prefix, key))
+    except RedisError as exc:
+        # The error's text may quote the URL, password and all: name its kind only.
+        raise CliError(f"cannot read the nodes from Redis ({type(exc).__name__})") from None
     now = time.time()
     if args.json:
         for line in node_lines_json(listing, now):

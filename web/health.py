@@ -10,9 +10,10 @@ from aiohttp import web
 
 from anpr_feed.manager import FeedManager
 from conference import __version__
+from conference.cluster.node import ClusterNode
 from conference.media import shared_udp
 from conference.quality import LinkMetrics
-from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, WATCHDOG
+from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, SERVICES, WATCHDOG
 from web.metrics_access import check_metrics_access
 
 _STARTED = time.time()
@@ -211,6 +212,7 @@ async def metrics(request: web.Request) -> web.Response:
         "Frames of recorded tracks not written because the disk fell behind.",
         request.app[RECORDING].drops.frames,
     )
+    _cluster_metrics(out, request.app[SERVICES].cluster)
     _link_metrics(out, conference.quality.link_metrics())
     _feed_metrics(out, request.app[FEED_MANAGER])
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -232,6 +234,55 @@ async def metrics(request: web.Request) -> web.Response:
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _cluster_metrics(out: list[str], cluster: ClusterNode | None) -> None:
+    """This node's id and its registry and placement counts (nothing without Redis)."""
+    if cluster is None:
+        return
+    _line(
+        out,
+        "conference_node_info",
+        "gauge",
+        "This node of the cluster (always 1): its id and advertised URL.",
+        1,
+        f'{{node="{_label(cluster.node_id)}",advertise="{_label(cluster.advertise)}"}}',
+    )
+    _line(
+        out,
+        "conference_cluster_heartbeats_total",
+        "counter",
+        "Heartbeats this node wrote to the registry.",
+        cluster.heartbeats_total,
+    )
+    _line(
+        out,
+        "conference_cluster_redis_errors_total",
+        "counter",
+        "Heartbeats and lease renewals that failed because Redis did not answer.",
+        cluster.redis_errors_total,
+    )
+    _line(
+        out,
+        "conference_cluster_rejected_records_total",
+        "counter",
+        "Node records read from Redis and ignored (bad MAC, invalid, stale).",
+        cluster.registry.rejected_total,
+    )
+    _line(
+        out,
+        "conference_cluster_homes",
+        "gauge",
+        "Meetings whose home lease this node holds.",
+        len(cluster.placement.held),
+    )
+    _line(
+        out,
+        "conference_cluster_redirects_total",
+        "counter",
+        "Sites sent to a meeting's home on another node.",
+        cluster.placement.redirects_total,
+    )
 
 
 def _link_metrics(out: list[str], link: LinkMetrics) -> None:

@@ -59,6 +59,7 @@ class ClusterNode(Extension):
         self._open_rooms = open_rooms
         self.started_at = time.time()
         self.heartbeats_total = 0
+        self.redis_errors_total = 0  # heartbeats and renewals that failed on Redis
         self._down = False
 
     def periodic(self) -> dict[str, PeriodicTask]:
@@ -105,6 +106,7 @@ class ClusterNode(Extension):
         try:
             await step()
         except RedisError as exc:
+            self.redis_errors_total += 1
             if not self._down:
                 self._down = True
                 logger.warning("cluster: %s failed, Redis unreachable (%s); retrying", what, exc)

@@ -25,6 +25,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcconfiguration import RTCBundlePolicy
+from yarl import URL
 
 
 class FrameCapture:
@@ -176,24 +177,38 @@ class SignalingClient:
 
 
 async def whip_publish(
-    base_url: str, room: str, token: str, tracks: list[MediaStreamTrack], kind: str = "whip"
+    base_url: str,
+    room: str,
+    token: str,
+    tracks: list[MediaStreamTrack],
+    kind: str = "whip",
+    follow_307: bool = False,
 ) -> tuple[RTCPeerConnection, aiohttp.ClientResponse, str]:
-    """Publish (WHIP) or watch (WHEP: no tracks, kind='whep'); returns pc, response, body."""
+    """Publish (WHIP) or watch (WHEP: no tracks, kind='whep'); returns pc, response, body.
+
+    ``follow_307``: send the same offer and token again where a 307 points (RFC
+    9725 4.5), as a WHIP client does; aiohttp's own redirects drop the
+    ``Authorization`` header when the origin changes.
+    """
     pc = client_pc()
     if kind == "whip":
         for track in tracks:
             pc.addTransceiver(track, direction="sendonly")
     offer = await pc.createOffer()
     await pc.setLocalDescription(offer)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{base_url}/{kind}/{room}",
-            data=pc.localDescription.sdp,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
-        ) as response,
-    ):
-        body = await response.text()
+    url = f"{base_url}/{kind}/{room}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(3 if follow_307 else 1):
+            async with session.post(
+                url,
+                data=pc.localDescription.sdp,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
+                allow_redirects=not follow_307,
+            ) as response:
+                body = await response.text()
+            if response.status != 307:
+                break
+            url = str(response.url.join(URL(response.headers["Location"])))
     if response.status == 201:
         await pc.setRemoteDescription(RTCSessionDescription(body, "answer"))
     return pc, response, body

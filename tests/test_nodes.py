@@ -1,0 +1,212 @@
+"""Several `conference serve` nodes on one Redis: the registry, `conference nodes`, homes.
+
+Real server processes sharing a key prefix and CONFERENCE_SECRET; a third with
+another secret is not one of them. Sites that reach the wrong node are sent to
+the meeting's home (307 for the join page and WHIP, `redirect` on the socket),
+and a node killed with -9 leaves the registry and its meetings to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.peers import SignalingClient, client_pc, whip_publish
+from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.server import ServerProcess, start_server
+from tests.support.waiting import eventually, wait_until
+
+OTHER_SECRET = "another-cluster-" + "y" * 40
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return encode_vp8(frames=60, gop=30), encode_opus(1.0)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, redis_url: str) -> Iterator[tuple[dict[str, str], list[ServerProcess]]]:
+    """The Redis environment of one test's nodes, and the nodes it started (stopped after)."""
+    prefix = unique_prefix()
+    started: list[ServerProcess] = []
+    yield {"CONFERENCE_REDIS_URL": redis_url, "CONFERENCE_REDIS_PREFIX": prefix}, started
+    for node in started:
+        node.stop()
+    asyncio.run(delete_prefixed(redis_url, prefix))
+
+
+def start_node(
+    tmp_path: Path,
+    started: list[ServerProcess],
+    node_id: str,
+    env: dict[str, str],
+    *extra: str,
+) -> ServerProcess:
+    node = start_server(tmp_path / node_id, "--node-id", node_id, *extra, env=env)
+    started.append(node)
+    return node
+
+
+async def nodes_json(node: ServerProcess, *extra: str) -> list[dict[str, Any]]:
+    """`conference nodes --json`, run like an operator would, one object per line."""
+    result = await asyncio.to_thread(node.cli, "nodes", "--json", *extra)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+async def test_nodes_lists_the_cluster_and_forgets_a_killed_node(tmp_path, cluster, redis_url):
+    env, started = cluster
+    redis_only = {"CONFERENCE_REDIS_PREFIX": env["CONFERENCE_REDIS_PREFIX"]}
+    # The flag and the environment variable set the same thing.
+    a = start_node(tmp_path, started, "node-a", redis_only, "--redis", redis_url)
+    b = start_node(tmp_path, started, "node-b", env)
+    start_node(tmp_path, started, "node-c", {**env, "CONFERENCE_SECRET": OTHER_SECRET})
+
+    async def both_live_and_c_rejected() -> list[dict[str, Any]] | None:
+        rows = await nodes_json(a, "--redis", redis_url)
+        live = {row["id"] for row in rows if not row.get("rejected")}
+        rejected = {row["id"] for row in rows if row.get("rejected")}
+        return rows if live == {"node-a", "node-b"} and rejected == {"node-c"} else None
+
+    rows = await eventually(both_live_and_c_rejected)
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["node-a"]["advertise"] == a.base_url
+    assert by_id["node-b"]["advertise"] == b.base_url
+    for row in (by_id["node-a"], by_id["node-b"]):
+        assert set(row) == {
+            "id",
+            "advertise",
+            "heartbeat_age_s",
+            "started_at",
+            "cpu_percent",
+            "sites",
+            "packets_per_s",
+            "rooms",
+        }
+        assert row["sites"] == 0 and row["rooms"] == 0
+        assert row["cpu_percent"] >= 0 and row["packets_per_s"] >= 0
+    assert by_id["node-c"] == {"id": "node-c", "rejected": True}
+    # /metrics names the node.
+    async with aiohttp.ClientSession() as http, http.get(f"{a.base_url}/metrics") as response:
+        metrics = await response.text()
+    assert f'conference_node_info{{node="node-a",advertise="{a.base_url}"}} 1' in metrics
+
+    b.stop(signal.SIGKILL)
+
+    async def b_gone() -> bool:
+        rows = await nodes_json(a, "--redis", redis_url)
+        return {row["id"] for row in rows if not row.get("rejected")} == {"node-a"}
+
+    await eventually(b_gone)
+    text = await asyncio.to_thread(a.cli, "nodes", "--redis", redis_url)
+    assert text.stdout.startswith(f"node-a\t{a.base_url}\t")
+    assert "1 record(s) rejected" in text.stderr
+
+
+async def test_sites_go_to_the_meetings_home_and_a_dead_home_is_taken_over(
+    tmp_path, cluster, clips
+):
+    env, started = cluster
+    a = start_node(tmp_path, started, "node-a", env)
+    b = start_node(tmp_path, started, "node-b", env)
+    created = a.cli("room", "create", "Họp liên tỉnh")
+    assert created.returncode == 0, created.stderr
+    room = created.stdout.strip()
+
+    # The first site joins at a: a becomes the meeting's home.
+    watcher = SignalingClient(a.base_url, room, a.token(room, "Tỉnh"), publish={})
+    await watcher.connect()
+    await watcher.wait_for(lambda m: m["type"] == "offer")
+
+    page_token = a.token(room, "Huyện Định Hóa")
+    video, audio = clips
+    whip_token = a.token(room, "Camera hội trường", site_id="whip-cam")
+    probe = client_pc()
+    probe.addTransceiver(PacketTrack(audio), direction="sendonly")
+    await probe.setLocalDescription(await probe.createOffer())
+    async with aiohttp.ClientSession() as http:
+        async with http.get(
+            f"{b.base_url}/join/{room}?token={page_token}", allow_redirects=False
+        ) as page:
+            assert page.status == 307
+            assert page.headers["Location"] == f"{a.base_url}/join/{room}?token={page_token}"
+        async with http.post(
+            f"{b.base_url}/whip/{room}",
+            data=probe.localDescription.sdp,
+            headers={"Authorization": f"Bearer {whip_token}", "Content-Type": "application/sdp"},
+            allow_redirects=False,
+        ) as moved:
+            assert moved.status == 307
+            assert moved.headers["Location"] == f"{a.base_url}/whip/{room}"
+    await probe.close()
+
+    # A WHIP client that follows the redirect publishes into the room at the home.
+    pc, response, body = await whip_publish(
+        b.base_url, room, whip_token, [PacketTrack(video), PacketTrack(audio)], follow_307=True
+    )
+    try:
+        assert response.status == 201, body
+        assert str(response.url) == f"{a.base_url}/whip/{room}"
+        joined = await watcher.wait_for(
+            lambda m: m["type"] == "participant-joined" and m["participant"]["id"] == "whip-cam"
+        )
+        assert joined["participant"]["client"] == "whip"
+        await wait_until(lambda: watcher.current_slots().get("main") == "whip-cam")
+        await wait_until(lambda: len(watcher.captures["main"].frames) >= 10)
+    finally:
+        await pc.close()
+
+    # A page already loaded from b: its socket is told where the meeting is, and closed.
+    stray = SignalingClient(b.base_url, room, page_token, publish={})
+    await stray.connect()
+    try:
+        redirect = await stray.wait_for(lambda m: m["type"] == "redirect")
+        assert redirect["url"] == f"{a.base_url}/join/{room}"
+        closed = await stray.wait_for(lambda m: m["type"] == "_closed")
+        assert closed["code"] == 4307
+        assert not stray.of_type("welcome")
+    finally:
+        await stray.close()
+
+    # The home dies with the meeting open (its lease still held): once its record
+    # is gone from the registry, a join at b takes the lease over and b is the home.
+    a.stop(signal.SIGKILL)
+    await watcher.close()
+
+    async def page_at_b() -> bool:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{b.base_url}/join/{room}?token={page_token}", allow_redirects=False) as r,
+        ):
+            return r.status == 200
+
+    await eventually(page_at_b)
+    site = SignalingClient(b.base_url, room, page_token, publish={})
+    await site.connect()
+    try:
+        welcome = await site.wait_for(lambda m: m["type"] in ("welcome", "redirect", "_closed"))
+        assert welcome["type"] == "welcome"
+        holder = await asyncio.to_thread(lease_holder, env, room)
+        assert holder == "node-b"
+    finally:
+        await site.close()
+
+
+def lease_holder(env: dict[str, str], room: str) -> str | None:
+    """Who holds ``room``'s home lease, read straight from Redis."""
+    import redis
+
+    client = redis.Redis.from_url(env["CONFERENCE_REDIS_URL"], decode_responses=True)
+    try:
+        value = client.get(f"{env['CONFERENCE_REDIS_PREFIX']}home:{room}")
+        return value if isinstance(value, str) else None
+    finally:
+        client.close()
