@@ -7,6 +7,8 @@ imports them.
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from anpr_feed.in_meetings import FeedsInMeetings
@@ -27,6 +29,8 @@ from recorder.control import RecordingControl
 from recorder.jobs import RenderJobs
 from web.app import create_app
 from web.services import Services
+
+logger = logging.getLogger(__name__)
 
 
 class StopRenders(Extension):
@@ -85,6 +89,23 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
     """This process as a node of the cluster in Redis, or None without Redis."""
     if settings.redis_url is None:
         return None
+    if (
+        settings.advertise is None
+        and settings.public_url is None
+        and settings.host
+        not in (
+            "127.0.0.1",
+            "::1",
+            "localhost",
+        )
+    ):
+        # Sites sent to this node would be sent to 127.0.0.1: their own machine.
+        logger.warning(
+            "listening on %s without --advertise or a public URL: other nodes will send "
+            "sites to %s; set --advertise",
+            settings.host,
+            settings.advertise_url(),
+        )
     sfu = conference.metrics
 
     def counts() -> Counts:

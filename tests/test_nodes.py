@@ -200,6 +200,55 @@ async def test_sites_go_to_the_meetings_home_and_a_dead_home_is_taken_over(
         await site.close()
 
 
+@pytest.mark.browser
+async def test_a_page_whose_meeting_moved_joins_at_the_home(tmp_path, cluster, browser):
+    env, started = cluster
+    a = start_node(tmp_path, started, "node-a", env)
+    b = start_node(tmp_path, started, "node-b", env)
+    room = a.cli("room", "create", "Họp liên tỉnh").stdout.strip()
+    token = a.token(room, "UBND xã Yên Bình")
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{b.base_url}/join/{room}?token={token}")  # b is the home now
+    await page.wait_for_selector("#join-button:not([disabled])")
+    # Meanwhile the meeting's home became a (as if a won a race for it).
+    await asyncio.to_thread(set_lease_holder, env, room, "node-a")
+
+    await page.click("#join-button")
+    # The socket at b is told where the meeting is; the page loads a's join page.
+    await page.wait_for_url(f"{a.base_url}/join/{room}**", timeout=30_000)
+    await page.wait_for_selector("#join-button:not([disabled])")
+    await page.click("#join-button")
+    await page.wait_for_function(
+        "() => window.conference && window.conference.state === 'connected'", timeout=30_000
+    )
+    assert page.url == f"{a.base_url}/join/{room}"  # the token left the address bar again
+    watcher = SignalingClient(a.base_url, room, a.token(room, "Tỉnh"), publish={})
+    await watcher.connect()
+    try:
+        welcome = await watcher.wait_for(lambda m: m["type"] == "welcome")
+        names = {p["name"] for p in welcome["participants"]}
+        assert "UBND xã Yên Bình" in names
+    finally:
+        await watcher.close()
+        await context.close()
+    assert not errors, errors
+
+
+def set_lease_holder(env: dict[str, str], room: str, node_id: str) -> None:
+    """Write ``room``'s home lease straight into Redis."""
+    import redis
+
+    client = redis.Redis.from_url(env["CONFERENCE_REDIS_URL"])
+    try:
+        client.set(f"{env['CONFERENCE_REDIS_PREFIX']}home:{room}", node_id, px=15_000)
+    finally:
+        client.close()
+
+
 def lease_holder(env: dict[str, str], room: str) -> str | None:
     """Who holds ``room``'s home lease, read straight from Redis."""
     import redis
