@@ -12,7 +12,10 @@ aioice's ``StunProtocol.datagram_received``; ``pyproject.toml`` pins both.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
 import time
 from typing import Any
 
@@ -43,6 +46,8 @@ from conference.ratelog import RateLimitedLog
 from conference.tasks import spawn
 
 logger = logging.getLogger(__name__)
+RECEIVE_BUFFER_BYTES = 1024 * 1024  # per ICE socket (~900 datagrams); a cap, not an allocation
+DRAIN_DATAGRAMS = 32  # per wake-up of an ICE socket: a keyframe's burst, bounded for fairness
 RTCP_LOG = RateLimitedLog(logger)
 
 # aioice connection -> the DTLS transport on top of it, for sessions whose
@@ -200,8 +205,74 @@ def install_fast_demux() -> None:
             return
         original(self, data, addr)
 
+    original_made = StunProtocol.connection_made
+
+    def connection_made(self: StunProtocol, transport: asyncio.BaseTransport) -> None:
+        original_made(self, transport)
+        # The default receive buffer (net.core.rmem_default, ~208 KiB: ~90 datagrams
+        # of a camera) overflows while the loop fans one packet out to hundreds
+        # of subscribers and a keyframe burst from the speaker waits: every
+        # subscriber then loses what the kernel dropped. Room for a burst; the
+        # kernel caps it at net.core.rmem_max (docs/deployment notes in README).
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+
     datagram_received._conference_fast = True  # type: ignore[attr-defined]
     StunProtocol.datagram_received = datagram_received  # type: ignore[method-assign]
+    StunProtocol.connection_made = connection_made  # type: ignore[method-assign]
+    _drain_ice_sockets(StunProtocol)
+
+
+def _drain_ice_sockets(stun_protocol: Any) -> None:
+    """Read up to ``DRAIN_DATAGRAMS`` datagrams of an ICE socket per wake-up, not one.
+
+    asyncio's datagram transport reads one datagram each time the selector
+    says its socket is readable, so a socket is read once per pass of the
+    loop. When a pass takes milliseconds (one packet of the speaker fanned
+    out to hundreds of subscribers), the speaker's socket is drained slower
+    than the speaker sends: its queue grows to the buffer's end and the
+    kernel drops, the same packets for every subscriber. The shared media
+    socket (shared_udp.py) drains many a wake-up for this reason. Only
+    aioice's sockets read this way (the check below); other datagram
+    transports keep asyncio's own ``_read_ready``. asyncio glue: replaces
+    ``_SelectorDatagramTransport._read_ready`` (CPython 3.11's, same shape
+    since 3.4), a private method.
+    """
+    from asyncio import selector_events
+
+    transport_class: Any = getattr(selector_events, "_SelectorDatagramTransport")  # noqa: B009
+    original = transport_class._read_ready
+    if getattr(original, "_conference_drain", False):
+        return
+
+    def _read_ready(self: Any) -> None:
+        protocol: Any = self._protocol
+        if not isinstance(protocol, stun_protocol):
+            original(self)
+            return
+        recvfrom, max_size = self._sock.recvfrom, self.max_size
+        for _ in range(DRAIN_DATAGRAMS):
+            if self._conn_lost:
+                return
+            try:
+                data, addr = recvfrom(max_size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                protocol.error_received(exc)
+                return
+            try:
+                protocol.datagram_received(data, addr)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal read error on datagram transport")
+                return
+
+    _read_ready._conference_drain = True  # type: ignore[attr-defined]
+    transport_class._read_ready = _read_ready
 
 
 install_fast_demux()
