@@ -26,6 +26,21 @@ class Attendance:
         self.store = store
         self._saved: dict[str, tuple[Any, float]] = {}  # room: (what, when)
 
+    def opened(self, room: Room) -> None:
+        """``room`` was opened (and restored from the store, if it was saved before).
+
+        What it holds now is what the store holds: only a change made here is
+        saved. A copy of the meeting's room that no site ever joins (another
+        process or node opened it, e.g. by the schedule, while the meeting's
+        sites are at its home) must not overwrite the home's roll call with
+        its own empty or older one when it closes.
+        """
+        self._saved[room.id] = (self._revision(room), float("-inf"))
+
+    @staticmethod
+    def _revision(room: Room) -> tuple[int, str]:
+        return room.roll_call.revision, json.dumps(room.host_state())
+
     async def save(self, room: Room, meeting: Meeting, final: bool = False) -> None:
         """Keep ``room``'s roll call (of ``meeting``) in the store.
 
@@ -33,19 +48,20 @@ class Attendance:
         while the meeting runs (a crash loses at most that much), and at once
         when the room closes (``final``).
         """
-        host_state = room.host_state()
-        revision = (room.roll_call.revision, json.dumps(host_state))
+        revision = self._revision(room)
         now = time.monotonic()
         last = self._saved.get(room.id)
-        if last is not None and (
-            last[0] == revision or (not final and now - last[1] < ATTENDANCE_SAVE_SECONDS)
-        ):
+        if last is not None and last[0] == revision:
+            if final:
+                self._saved.pop(room.id, None)
+            return
+        if last is not None and not final and now - last[1] < ATTENDANCE_SAVE_SECONDS:
             return
         record = AttendanceRecord(
             meeting_id=meeting.id,
             saved_at=time.time(),
             sites=room.roll_call.snapshot(),
-            room=host_state,
+            room=room.host_state(),
         )
         try:
             await self.store.save_attendance(record)

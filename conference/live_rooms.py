@@ -88,6 +88,7 @@ class LiveRooms:
                 saved = await self.attendance.saved(meeting)
                 if saved is not None:
                     room.restore(*saved)
+                self.attendance.opened(room)
             self.rooms[record.id] = room
             # Consoles already open: a new room has no feed and no alert yet.
             state = self.extensions.console_state(record.id, room.console_state())

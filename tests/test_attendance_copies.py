@@ -1,0 +1,87 @@
+"""A copy of a meeting's room that no site joins never overwrites the meeting's roll call.
+
+Another process or node may open the meeting's room (its schedule opens every
+meeting that starts) while the sites are at the meeting's home; when that
+empty copy closed, its final save replaced the home's roll call with an
+older or empty one. Real store (SQLite and Redis), real Room and Attendance.
+"""
+
+from __future__ import annotations
+
+import time
+
+from conference.attendance import Attendance
+from conference.rooms.room import Room
+from conference.store import AttendanceRecord, Meeting, Store
+
+PRESENT = {
+    "site_id": "167",
+    "name": "Huyện Định Hóa",
+    "depth": 1,
+    "status": "connected",
+    "present_seconds": 125.5,
+    "joins": [[1000.0, None]],
+}
+
+
+def a_meeting() -> Meeting:
+    now = time.time()
+    return Meeting(
+        id="m-copies",
+        title="Giao ban",
+        agenda="",
+        start=now,
+        end=now + 3600,
+        host_site="167",
+        created_by="host",
+        room_id="m-copies",
+        created_at=now,
+    )
+
+
+async def open_copy(attendance: Attendance, meeting: Meeting) -> Room:
+    """What LiveRooms does when it opens a meeting's room: restore, then note it."""
+    room = Room(meeting.room_id, meeting.title, "VP8")
+    saved = await attendance.saved(meeting)
+    if saved is not None:
+        room.restore(*saved)
+    attendance.opened(room)
+    return room
+
+
+async def test_an_unjoined_copy_leaves_the_homes_roll_call_alone(any_store: Store) -> None:
+    meeting = a_meeting()
+    await any_store.save_attendance(AttendanceRecord(meeting.id, 1000.0, [PRESENT], {}))
+    copy = await open_copy(Attendance(any_store), meeting)
+    # The home goes on: a newer roll call, saved after the copy opened.
+    newer = AttendanceRecord(
+        meeting.id, 2000.0, [dict(PRESENT, present_seconds=900.0)], {"locked": True}
+    )
+    await any_store.save_attendance(newer)
+    attendance = Attendance(any_store)
+    attendance.opened(copy)
+    await attendance.save(copy, meeting)
+    await attendance.save(copy, meeting, final=True)
+    assert await any_store.get_attendance(meeting.id) == newer
+
+
+async def test_a_copy_with_nothing_saved_writes_no_empty_roll_call(any_store: Store) -> None:
+    meeting = a_meeting()
+    attendance = Attendance(any_store)
+    copy = await open_copy(attendance, meeting)
+    await attendance.save(copy, meeting, final=True)
+    assert await any_store.get_attendance(meeting.id) is None
+
+
+async def test_a_site_joining_the_room_is_saved(any_store: Store) -> None:
+    meeting = a_meeting()
+    attendance = Attendance(any_store)
+    room = await open_copy(attendance, meeting)
+    room.roll_call.joined("167", "Huyện Định Hóa")
+    await attendance.save(room, meeting)
+    record = await any_store.get_attendance(meeting.id)
+    assert record is not None and [r["site_id"] for r in record.sites] == ["167"]
+    room.locked = True  # a host decision alone is a change too
+    await attendance.save(room, meeting, final=True)
+    record = await any_store.get_attendance(meeting.id)
+    assert record is not None and record.room["locked"] is True
