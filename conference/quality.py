@@ -4,7 +4,9 @@ Besides loss, round trip and bitrates, each sample carries the site's link as
 the layer policy sees it (downlink estimate, the layer each video slot
 receives, the slots paused for its link, the camera layers it is asked to
 send), for the host's roll call; :meth:`QualitySampler.link_metrics` sums the
-same for ``/metrics`` with a bounded set of labels (per room, not per site).
+same for ``/metrics`` with a bounded set of labels (per room), and
+:meth:`QualitySampler.site_links` lists each site's link for the per-site series
+(one set per site present in an open room: they go when it leaves).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from conference.connections import Connection, Connections
 from conference.rooms.roll_call import Quality
+from conference.sfu import RIDS
 
 QUALITY_SECONDS = 5.0
 
@@ -51,6 +54,25 @@ class LinkMetrics:
     layer_switches_total: int = 0  # the SFU's count (SfuMetrics)
     publish_messages_total: int = 0
     rooms: dict[str, RoomLink] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SiteLink:
+    """One site's link now, for the per-site series of ``/metrics``.
+
+    A copy, never updated: ``/metrics`` formats a list of them in a thread.
+    (Not ``frozen``: that makes each one cost twice as much to build, and
+    2,000 are built on the event loop at each scrape.)
+    """
+
+    room: str
+    site: str  # the participant id: the token's subject, the unit code for an invited site
+    downlink_kbps: float | None  # its downlink estimate (REMB), once it sent one
+    loss: float | None  # 0..1, the roll call's latest figure (the worse of up- and downlink)
+    rtt_ms: float | None  # the roll call's latest round trip
+    video_slots: int  # video slots it receives (0: a publisher only, e.g. WHIP)
+    layers: dict[str, int]  # rid (q, h, f) -> its video slots forwarding that layer now
+    link_paused: int  # its video slots paused because its downlink cannot carry them
 
 
 class _RunningTotal:
@@ -166,4 +188,48 @@ class QualitySampler:
                     out.camera_layers_sent[rid] = out.camera_layers_sent.get(rid, 0) + 1
         out.layer_switches_total = self.connections.metrics.layer_switches
         out.publish_messages_total = self._publish.total(publish)
+        return out
+
+    def site_links(self) -> list[SiteLink]:
+        """Each site's link now, one per site present in an open room (for ``/metrics``).
+
+        Loss and round trip are the roll call's (the sampler's RTCP figures or the
+        site's own recent report); the downlink, the layers and the paused slots
+        are read live. A site whose connection is being replaced by its reconnect
+        counts once, with the connection the room holds: two samples with the
+        same labels would make Prometheus refuse the whole scrape.
+        """
+        out: list[SiteLink] = []
+        for connection in list(self.connections.by_id.values()):
+            room = connection.room
+            participant = connection.participant
+            if room.closed or room.participants.get(participant.id) is not participant:
+                continue
+            entry = room.roll_call.entries.get(participant.id)
+            quality = entry.quality if entry is not None else Quality()
+            subscription = connection.session.subscription
+            layers = dict.fromkeys(RIDS, 0)
+            video = paused = 0
+            for slot in subscription.slots:  # one pass, no lists: 2,000 sites on the loop
+                if slot.kind != "video":
+                    continue
+                video += 1
+                layer = slot.layer
+                if layer in layers:
+                    layers[layer] += 1
+                if slot.link_paused:
+                    paused += slot.withholds_for_link
+            downlink = subscription.downlink_bps
+            out.append(
+                SiteLink(
+                    room=room.id,
+                    site=participant.id,
+                    downlink_kbps=round(downlink / 1000, 1) if downlink is not None else None,
+                    loss=quality.loss,
+                    rtt_ms=quality.rtt_ms,
+                    video_slots=video,
+                    layers=layers,
+                    link_paused=paused,
+                )
+            )
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import time
@@ -15,6 +16,8 @@ from conference.media import shared_udp
 from conference.quality import LinkMetrics
 from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, SERVICES, WATCHDOG
 from web.metrics_access import check_metrics_access
+from web.prometheus_text import label_value
+from web.site_metrics import site_links_text
 
 _STARTED = time.time()
 
@@ -53,7 +56,7 @@ async def metrics(request: web.Request) -> web.Response:
         "gauge",
         "The running version (always 1).",
         1,
-        f'{{version="{_label(__version__)}"}}',
+        f'{{version="{label_value(__version__)}"}}',
     )
     _line(
         out, "process_start_time_seconds", "gauge", "When the server started.", round(_STARTED, 3)
@@ -214,6 +217,9 @@ async def metrics(request: web.Request) -> web.Response:
     )
     _cluster_metrics(out, request.app[SERVICES].cluster)
     _link_metrics(out, conference.quality.link_metrics())
+    # The rows are read here, on the loop that owns them; the text, 8 lines a
+    # site, is built in a thread so that 2,000 sites do not hold the loop.
+    out.append(await asyncio.to_thread(site_links_text, conference.quality.site_links()))
     _feed_metrics(out, request.app[FEED_MANAGER])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _line(
@@ -232,10 +238,6 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
 def _cluster_metrics(out: list[str], cluster: ClusterNode | None) -> None:
     """This node's id and its registry and placement counts (nothing without Redis)."""
     if cluster is None:
@@ -246,7 +248,7 @@ def _cluster_metrics(out: list[str], cluster: ClusterNode | None) -> None:
         "gauge",
         "This node of the cluster (always 1): its id and advertised URL.",
         1,
-        f'{{node="{_label(cluster.node_id)}",advertise="{_label(cluster.advertise)}"}}',
+        f'{{node="{label_value(cluster.node_id)}",advertise="{label_value(cluster.advertise)}"}}',
     )
     _line(
         out,
@@ -286,7 +288,10 @@ def _cluster_metrics(out: list[str], cluster: ClusterNode | None) -> None:
 
 
 def _link_metrics(out: list[str], link: LinkMetrics) -> None:
-    """Layers, links and paused cameras: process-wide, plus a few series per room (not per site)."""
+    """Layers, links and paused cameras: process-wide, plus a few series per room.
+
+    The per-site series are :mod:`web.site_metrics`.
+    """
     _line(
         out,
         "conference_slots_link_paused",
@@ -298,7 +303,7 @@ def _link_metrics(out: list[str], link: LinkMetrics) -> None:
     out.append("# TYPE conference_slots_layer gauge")
     for rid in sorted(set(link.slots_by_layer) | {"q", "h", "f"}):
         out.append(
-            f'conference_slots_layer{{layer="{_label(rid)}"}} {link.slots_by_layer.get(rid, 0)}'
+            f'conference_slots_layer{{layer="{label_value(rid)}"}} {link.slots_by_layer.get(rid, 0)}'
         )
     _line(
         out,
@@ -311,7 +316,7 @@ def _link_metrics(out: list[str], link: LinkMetrics) -> None:
     out.append("# TYPE conference_camera_layers_sending gauge")
     for rid in sorted(set(link.camera_layers_sent) | {"q", "h", "f"}):
         count = link.camera_layers_sent.get(rid, 0)
-        out.append(f'conference_camera_layers_sending{{layer="{_label(rid)}"}} {count}')
+        out.append(f'conference_camera_layers_sending{{layer="{label_value(rid)}"}} {count}')
     _line(
         out,
         "conference_layer_switches_total",
@@ -350,7 +355,7 @@ def _link_metrics(out: list[str], link: LinkMetrics) -> None:
         for room_id, room in sorted(link.rooms.items()):
             number = value(room)
             if number is not None:
-                out.append(f'{name}{{room="{_label(room_id)}"}} {number}')
+                out.append(f'{name}{{room="{label_value(room_id)}"}} {number}')
 
 
 def _feed_metrics(out: list[str], feeds: FeedManager) -> None:
@@ -399,9 +404,7 @@ def _feed_metrics(out: list[str], feeds: FeedManager) -> None:
         out.append(f"# HELP {name} {help_text}")
         out.append(f"# TYPE {name} {kind}")
         for runner in runners:
-            labels = (
-                f'{{feed="{_label(runner.feed.id)}",checkpoint="{_label(runner.feed.checkpoint)}"}}'
-            )
+            labels = f'{{feed="{label_value(runner.feed.id)}",checkpoint="{label_value(runner.feed.checkpoint)}"}}'
             out.append(f"{name}{labels} {value(runner.status)}")
     _line(
         out,
