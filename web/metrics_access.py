@@ -1,7 +1,7 @@
 """Who may read ``/metrics``: the machine itself, a Prometheus with the token, an admin.
 
-The metrics name every camera feed and checkpoint and show how busy the
-service is; they are for the IT staff, not for the sites. So ``/metrics``
+The metrics name every camera feed and checkpoint and every site in a
+meeting (with its link) and show how busy the service is; they are for the IT staff, not for the sites. So ``/metrics``
 answers
 
 - a client on the machine itself (loopback: a Prometheus or ``curl`` run
