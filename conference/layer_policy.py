@@ -34,6 +34,15 @@ The rules, in order:
   estimate is then below what we send), the layers step down again and the
   next try waits :data:`BACKOFF_SECONDS`.
 
+* **Then the frame rate, then the pause.** A slot whose lowest layer at
+  full rate does not fit takes that layer at a reduced frame rate before it
+  is paused: half (:data:`HALF`: temporal layers 0-1 of an L1T3 camera) and
+  then the base rate (:data:`BASE`: temporal layer 0). Only a source whose
+  VP8 packets carry temporal layer ids can be reduced (``SlotView.temporal``,
+  the highest TID seen; 0: none); another goes from its lowest layer
+  straight to the pause. Each step is an option like a layer: down at once,
+  up one step at a time with the same trial and back-off.
+
 Layers are rid names ("q" < "h" < "f"); costs are bits per second.
 """
 
@@ -54,6 +63,18 @@ UP_OPTIMISM = 1.2
 TRIAL_SECONDS = 2.0
 BACKOFF_SECONDS = 10.0
 
+# Frame rates a slot may forward its layer at: the highest temporal level kept.
+FULL = 2  # every frame
+HALF = 1  # TID <= 1 of an L1T3 source (half its frames)
+BASE = 0  # TID 0 only (a quarter of an L1T3 source's frames, half of an L1T2's)
+# The share of a layer's bits each reduced rate keeps, by the source's highest
+# TID: libwebrtc splits a layer's rate 40/20/40 % over three temporal layers and
+# 60/40 % over two (SimulcastRateAllocator).
+RATE_SHARE = {2: {HALF: 0.6, BASE: 0.4}, 1: {BASE: 0.6}}
+RATE_NAMES = {FULL: "full", HALF: "half", BASE: "base"}
+
+Option = tuple[str, int]  # (rid, frame rate)
+
 
 @dataclass(frozen=True)
 class SlotView:
@@ -64,6 +85,16 @@ class SlotView:
     current: str | None  # the layer chosen last; None: paused for the link
     costs: dict[str, float]  # rid -> bits/s of each layer of its source; {}: no source
     pausable: bool = True  # False: a one-stream source, forwarded whatever the link
+    current_rate: int = FULL  # the frame rate chosen last with ``current``
+    temporal: int = 0  # the highest temporal layer id its source sends; 0: cannot be reduced
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What one slot gets: a layer at a frame rate, or None (paused for the link)."""
+
+    rid: str | None
+    rate: int = FULL
 
 
 @dataclass(frozen=True)
@@ -91,7 +122,7 @@ class PolicyState:
         del self.history[:-20]
 
 
-def _options(view: SlotView) -> list[str]:
+def _layers(view: SlotView) -> list[str]:
     """The slot's layers not above its ceiling, high to low."""
     top = rid_rank(view.max_layer)
     fitting = [rid for rid in view.costs if rid_rank(rid) <= top]
@@ -100,10 +131,39 @@ def _options(view: SlotView) -> list[str]:
     return sorted(fitting, key=rid_rank, reverse=True)
 
 
+def _options(view: SlotView) -> list[Option]:
+    """The slot's (layer, frame rate) options, high to low: its layers at full rate,
+    then its lowest layer at each reduced rate its source allows."""
+    layers = _layers(view)
+    options = [(rid, FULL) for rid in layers]
+    if layers:
+        shares = RATE_SHARE.get(min(view.temporal, 2), {})
+        options += [(layers[-1], rate) for rate in sorted(shares, reverse=True)]
+    return options
+
+
+def _rank(option: Option) -> tuple[int, int]:
+    return rid_rank(option[0]), option[1]
+
+
+def _cost(view: SlotView, option: Option) -> float:
+    rid, rate = option
+    if rate == FULL:
+        return view.costs[rid]
+    return view.costs[rid] * RATE_SHARE[min(view.temporal, 2)][rate]
+
+
 def choose_layers(
     slots: list[SlotView], link: LinkView, state: PolicyState, now: float
 ) -> dict[str, str | None]:
     """A layer (or None: paused) for each slot with a source, in ``slots``' order of priority."""
+    return {name: choice.rid for name, choice in choose(slots, link, state, now).items()}
+
+
+def choose(
+    slots: list[SlotView], link: LinkView, state: PolicyState, now: float
+) -> dict[str, Choice]:
+    """A layer and frame rate (or a pause) for each slot with a source, in priority order."""
     downlink = link.downlink_bps if link.downlink_bps is not None else float(START_BPS)
     if downlink >= link.sent_bps and link.loss <= LOSS_DOWN:
         # A REMB at or above what we send only shows what it got (about 1.5x at most):
@@ -126,54 +186,65 @@ def choose_layers(
     if link.loss > LOSS_DOWN:
         hold = min(hold, DOWN_FACTOR * video_sent)  # losing packets: send less, now
 
-    chosen: dict[str, str | None] = {}
+    chosen: dict[str, Option | None] = {}
     remaining = hold
     for view in slots:
         if not view.costs:
             continue
-        ceiling = rid_rank(view.current) if view.current is not None else -1
-        pick = None
-        for rid in _options(view):
-            if rid_rank(rid) <= ceiling and view.costs[rid] <= remaining:
-                pick = rid
+        ceiling = (
+            (rid_rank(view.current), view.current_rate) if view.current is not None else (-1, -1)
+        )
+        pick: Option | None = None
+        for option in _options(view):
+            if _rank(option) <= ceiling and _cost(view, option) <= remaining:
+                pick = option
                 break
         if pick is None and not view.pausable:
-            pick = _options(view)[-1]
+            pick = (_layers(view)[-1], FULL)  # forwarded whatever the link, as it comes
         chosen[view.name] = pick
         if pick is not None:
-            remaining -= view.costs[pick]
+            remaining -= _cost(view, pick)
 
     headroom = link.loss < LOSS_OK and downlink >= link.sent_bps and not trial
     if not headroom:
         state.headroom_since = None
-        return chosen
+        return _choices(chosen)
     if state.headroom_since is None:
         state.headroom_since = now
     if now - state.headroom_since < UP_AFTER or now < state.backoff_until:
-        return chosen
+        return _choices(chosen)
 
-    # One slot one layer up (a paused one resumes at its lowest): the first, in
-    # priority order, whose step fits optimistically.
+    # One slot one step up (a layer, or from a reduced frame rate to the next; a
+    # paused one resumes at its lowest): the first, in priority order, whose step
+    # fits optimistically.
     total = 0.0
-    for view in slots:
-        pick = chosen.get(view.name)
+    by_name = {view.name: view for view in slots}
+    for name, pick in chosen.items():
         if pick is not None:
-            total += view.costs[pick]
+            total += _cost(by_name[name], pick)
     for view in slots:
         if view.name not in chosen:
             continue
         pick = chosen[view.name]
-        floor = rid_rank(pick) if pick is not None else -2
-        higher = sorted((r for r in _options(view) if rid_rank(r) > floor), key=rid_rank)
+        floor = _rank(pick) if pick is not None else (-2, -2)
+        higher = sorted((o for o in _options(view) if _rank(o) > floor), key=_rank)
         if not higher:
             continue
         step = higher[0]
-        new_total = total - (view.costs[pick] if pick is not None else 0.0) + view.costs[step]
+        new_total = total - (_cost(view, pick) if pick is not None else 0.0) + _cost(view, step)
         if new_total <= UP_OPTIMISM * estimate:
             chosen[view.name] = step
             state.trial_until = now + TRIAL_SECONDS
             state.trial_bps = new_total
             state.headroom_since = None
-            state.note(f"{view.name} up to {step}")
+            rate = "" if step[1] == FULL else f" at {RATE_NAMES[step[1]]} rate"
+            state.note(f"{view.name} up to {step[0]}{rate}")
             break
-    return chosen
+    return _choices(chosen)
+
+
+def _choices(chosen: dict[str, Option | None]) -> dict[str, Choice]:
+    return {
+        name: Choice(pick[0], pick[1]) if pick is not None else Choice(None)
+        for name, pick in chosen.items()
+    }

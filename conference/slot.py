@@ -18,18 +18,26 @@ import logging
 import random
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
 from conference.layer_policy import (
+    FULL,
+    HALF,
     NOMINAL_BPS,
     LinkView,
     PolicyState,
     SlotView,
-    choose_layers,
+    choose,
 )
-from conference.media.codecs import VP8, rewrite_vp8_picture_id, vp8_picture_state
+from conference.media.codecs import (
+    VP8,
+    rewrite_vp8_picture_id,
+    vp8_picture_state,
+    vp8_temporal,
+)
 from conference.media.history import SendHistory
 from conference.media.ntp import abs_send_time_now, ntp_now
 from conference.media.rtcp import build_sdes, build_sender_report
@@ -65,6 +73,13 @@ LAYER_INTERVAL = 0.5  # seconds between two runs of the layer policy
 ADAPTIVE_LAYERS = True
 REPORT_FRESH = 3.0
 SENT_SMOOTHING = 2.0  # seconds over which what a subscription sends is averaged  # seconds a receiver report (and its REMB) counts as current
+
+# Temporal layer ids: every one forwarded (no reduction), and how far back the
+# packets dropped for a reduced frame rate are remembered, to number a late
+# packet as it would have been numbered in order.
+ALL_TIDS = 7
+DROP_MEMORY = 1024  # packets
+DROPPED_FRAMES_MEMORY = 64
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +149,21 @@ class Slot:
         # The layer policy's choice; until it has run, a middle ground for a large tile.
         self.target_layer = RIDS[0] if self.max_layer == RIDS[0] else RIDS[1]
         self.link_paused = False  # no layer fits the subscriber's downlink: nothing goes out
+        # The frame rate the layer policy chose (FULL, HALF, BASE) and the highest
+        # temporal layer id seen from the feed (0: none, or no T bit: cannot be reduced).
+        self.rate = FULL
+        self.temporal_layers = 0
+        self.temporal_drops = 0  # packets not forwarded for a reduced frame rate
+        self._tid_target = ALL_TIDS  # the highest TID wanted
+        self._tid_max = ALL_TIDS  # the highest TID forwarded now (changes at safe frames)
+        # Whether the temporal filter runs: a reduction is wanted or in force, or
+        # drops are remembered. Off, on_packet pays for this one check.
+        self._temporal = False
+        self._frame_ts = -1  # timestamp of the newest frame the filter decided on
+        self._frame_dropped = False
+        self._filter_pos = -1  # position (see _in_ahead) of the newest packet filtered
+        self._drop_positions: deque[int] = deque()
+        self._dropped_frames: deque[int] = deque()  # their timestamps
         self.layer_switches = 0
         self._pending: Source | None = None  # the next feed, once it sends a keyframe
         self.report = ReceptionReport()
@@ -238,16 +268,56 @@ class Slot:
         self._retarget(self._choose_feed())
         return True
 
-    def set_layer(self, rid: str | None) -> bool:
-        """The layer policy's choice: forward ``rid`` (None: pause for the link); True if changed."""
+    def set_layer(self, rid: str | None, rate: int = FULL) -> bool:
+        """The layer policy's choice: forward ``rid`` at frame rate ``rate`` (None: pause
+        for the link); True if changed."""
         changed = (rid is None) != self.link_paused or (
-            rid is not None and rid != self.target_layer
+            rid is not None and (rid != self.target_layer or rate != self.rate)
         )
         self.link_paused = rid is None
         if rid is not None:
             self.target_layer = rid
+            self.set_rate(rate)
         self._retarget(self._choose_feed())
         return changed
+
+    def set_rate(self, rate: int) -> None:
+        """Forward every frame (FULL), about half (HALF) or the base layer only (BASE).
+
+        A reduction takes effect at the next frame; going back up waits for a
+        frame the higher layers may start at (TID 0, or the layer sync bit).
+        """
+        self.rate = rate
+        if rate == FULL or self.kind != "video":
+            target = ALL_TIDS
+        elif rate == HALF and self.temporal_layers >= 2:
+            target = 1
+        else:
+            target = 0
+        self._tid_target = target
+        if not self._temporal and target != self._tid_max:
+            # The filter starts between two packets, maybe mid-frame: the frame
+            # that is going out goes out whole, the next one is the first it decides.
+            self._temporal = True
+            self._frame_ts = (self._max_out_ts - self._ts_offset) & 0xFFFFFFFF
+            self._frame_dropped = False
+            self._filter_pos = self._in_ahead
+
+    @property
+    def forwarded_tid(self) -> int | None:
+        """The highest temporal layer id forwarded now; None: all of them."""
+        return None if self._tid_max >= ALL_TIDS else self._tid_max
+
+    def sample_temporal(self) -> int:
+        """The highest temporal layer id the feed sends, as far as seen; read from the
+        last packet sent (the filter, when it runs, reads every frame)."""
+        if self._last_payload and self.feed is not None and self.feed.codec == VP8:
+            temporal = vp8_temporal(self._last_payload)
+            if temporal is None:
+                self.temporal_layers = 0
+            elif temporal[0] > self.temporal_layers:
+                self.temporal_layers = temporal[0]
+        return self.temporal_layers
 
     def chosen_layer(self) -> str | None:
         """The rid this slot takes of its source now (None: no source, or paused)."""
@@ -343,11 +413,17 @@ class Slot:
                 # Sent before the point we switched at: its output number is taken.
                 return
 
-        out_seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        if self._temporal:
+            forwarded = self._temporal_filter(packet)
+            if forwarded is None:
+                return
+            out_seq, payload = forwarded
+        else:
+            out_seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+            payload = packet.payload
+            if self._munge_picture_id and payload:
+                payload = rewrite_vp8_picture_id(payload, self._pid_delta, self._tl0_delta)
         out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        payload = packet.payload
-        if self._munge_picture_id and payload:
-            payload = rewrite_vp8_picture_id(payload, self._pid_delta, self._tl0_delta)
         marker = packet.marker
         ext_word = self._ext_word
         if ext_word < 0:  # no extension negotiated
@@ -400,6 +476,78 @@ class Slot:
         if marker and self._video:
             metrics.frames_out += 1
 
+    def _temporal_filter(self, packet: MediaPacket) -> tuple[int, bytes] | None:
+        """A packet's output number and payload at a reduced frame rate; None: dropped.
+
+        A dropped packet takes no output number (the offset moves back one), and
+        a dropped frame no picture id, so the subscriber sees neither as loss. A
+        late packet is numbered as it would have been in order: its number moves
+        forward by the drops after it.
+        """
+        seq = packet.sequence_number
+        position = self._in_ahead - ((self._last_in_seq - seq) & 0xFFFF)
+        if position > self._filter_pos:
+            self._filter_pos = position
+            if packet.timestamp != self._frame_ts:
+                self._decide_frame(packet)
+            if self._frame_dropped:
+                self._seq_offset = (self._seq_offset - 1) & 0xFFFF
+                self._drop_positions.append(position)
+                self.temporal_drops += 1
+                return None
+            drops = self._drop_positions
+            while drops and position - drops[0] > DROP_MEMORY:
+                drops.popleft()
+            if not drops and self._tid_max == self._tid_target == ALL_TIDS:
+                self._temporal = False  # nothing left to filter or to remember
+                self._dropped_frames.clear()
+            seq_shift = pid_shift = 0
+        else:
+            # Late (or a duplicate): its frame's fate was decided when it went by.
+            ts = packet.timestamp
+            if ts in self._dropped_frames:
+                return None
+            if self._filter_pos - position > DROP_MEMORY:
+                return None  # too late to number rightly (and to be of use)
+            drops = self._drop_positions
+            seq_shift = sum(1 for dropped in drops if dropped > position)
+            pid_shift = sum(
+                1 for other in self._dropped_frames if 0 < (other - ts) & 0xFFFFFFFF < 0x80000000
+            )
+        out_seq = (seq + self._seq_offset + seq_shift) & 0xFFFF
+        payload = packet.payload
+        if self._munge_picture_id and payload:
+            payload = rewrite_vp8_picture_id(payload, self._pid_delta + pid_shift, self._tl0_delta)
+        return out_seq, payload
+
+    def _decide_frame(self, packet: MediaPacket) -> None:
+        """A new frame: change the temporal level if it is safe here, then keep or drop it."""
+        self._frame_ts = packet.timestamp
+        feed = self.feed
+        temporal = vp8_temporal(packet.payload) if feed is not None and feed.codec == VP8 else None
+        if temporal is None:
+            # No temporal layers: nothing can be dropped (the policy pauses instead).
+            self.temporal_layers = 0
+            self._frame_dropped = False
+            return
+        tid, sync = temporal
+        if tid > self.temporal_layers:
+            self.temporal_layers = tid
+        target = self._tid_target
+        if target < self._tid_max:
+            self._tid_max = target  # down: at any frame
+        elif target > self._tid_max and (tid == 0 or (sync and tid <= target)):
+            self._tid_max = target  # up: where the higher layers may start
+        drop = tid > self._tid_max
+        self._frame_dropped = drop
+        if drop:
+            self._pid_delta -= 1
+            self._munge_picture_id = True
+            frames = self._dropped_frames
+            frames.append(packet.timestamp)
+            if len(frames) > DROPPED_FRAMES_MEMORY:
+                frames.popleft()
+
     def _switch_to_pending(self, source: Source) -> None:
         """The awaited feed sent a keyframe: splice it in, let the old one go."""
         old = self.feed
@@ -431,6 +579,13 @@ class Slot:
             if last_tl0 is not None and tl0 is not None:
                 self._tl0_delta = last_tl0 + 1 - tl0
             self._munge_picture_id = bool(self._pid_delta or self._tl0_delta)
+        # A keyframe starts the new source: every temporal level may start here.
+        self._tid_max = self._tid_target
+        self._frame_ts = -1
+        self._filter_pos = -1
+        self._drop_positions.clear()
+        self._dropped_frames.clear()
+        self._temporal = self._tid_target != ALL_TIDS
         self._started_source = True
 
     # -- feedback from the subscriber -----------------------------------------------
@@ -558,14 +713,17 @@ class Subscription:
                 _current(s),
                 _layer_costs(s.source, now),
                 pausable=s.source is not None and len(s.source.layers) > 1,
+                current_rate=s.rate,
+                temporal=s.sample_temporal(),
             )
             for s in video
         ]
-        chosen = choose_layers(views, link, self.policy, now)
+        chosen = choose(views, link, self.policy, now)
         changed = False
         for slot in video:
             if slot.name in chosen:
-                changed = slot.set_layer(chosen[slot.name]) or changed
+                choice = chosen[slot.name]
+                changed = slot.set_layer(choice.rid, choice.rate) or changed
         if changed and self.on_layers_changed is not None:
             self.on_layers_changed()
         return changed

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from conference.layer_policy import (
     BACKOFF_SECONDS,
+    BASE,
+    FULL,
+    HALF,
     START_BPS,
     UP_AFTER,
+    Choice,
     LinkView,
     PolicyState,
     SlotView,
+    choose,
     choose_layers,
 )
 
@@ -133,3 +138,55 @@ def test_a_remb_above_what_we_send_does_not_starve_the_thumbnails():
     # The same REMB below what we send is a limit.
     thin = choose_layers(views, link(300_000, 800_000, audio=2), PolicyState(), now=0)
     assert thin == {"main": "q", "thumb-1": None, "thumb-2": None}
+
+
+def main_at(current: str | None, rate: int = FULL, temporal: int = 2) -> list[SlotView]:
+    """The main tile alone, its source sending ``temporal`` + 1 temporal layers."""
+    return [SlotView("main", "f", current, dict(LAYERS), current_rate=rate, temporal=temporal)]
+
+
+def test_a_thinning_link_takes_the_layer_then_the_frame_rate_then_pauses():
+    state = PolicyState()
+    steps = [
+        # (REMB, sent): the lowest layer, then it at 60 % and 40 % of its bits, then nothing.
+        ((400_000, 600_000), Choice("q", FULL)),
+        ((110_000, 200_000), Choice("q", HALF)),
+        ((60_000, 120_000), Choice("q", BASE)),
+        ((30_000, 70_000), Choice(None)),
+    ]
+    current, rate = "h", FULL
+    for now, ((remb, sent), expected) in enumerate(steps):
+        chosen = choose(main_at(current, rate), link(remb, sent, audio=0), state, now=now)
+        assert chosen == {"main": expected}
+        current, rate = expected.rid, expected.rate
+
+
+def test_a_source_without_temporal_layers_goes_from_its_lowest_layer_to_the_pause():
+    state = PolicyState()
+    views = main_at("q", temporal=0)
+    assert choose(views, link(110_000, 200_000, audio=0), state, now=0) == {"main": Choice(None)}
+    # Two temporal layers: no half step, the base layer is 60 % of the bits.
+    two = main_at("q", temporal=1)
+    assert choose(two, link(110_000, 200_000, audio=0), PolicyState(), now=0) == {
+        "main": Choice("q", BASE)
+    }
+
+
+def test_a_paused_slot_comes_back_by_frame_rate_then_layer_one_step_at_a_time():
+    state = PolicyState()
+    roomy = link(2_000_000, 0, audio=0)
+    current: str | None = None
+    rate = FULL
+    seen = []
+    now = 0.0
+    for _ in range(4):
+        assert choose(main_at(current, rate), roomy, state, now=now) == {
+            "main": Choice(current, rate) if current else Choice(None)
+        }  # no step before UP_AFTER seconds of headroom
+        now += UP_AFTER
+        step = choose(main_at(current, rate), roomy, state, now=now)["main"]
+        seen.append((step.rid, step.rate))
+        current, rate = step.rid, step.rate
+        now += 2.5  # past the trial, with the estimate covering it
+    assert seen == [("q", BASE), ("q", HALF), ("q", FULL), ("h", FULL)]
+    assert "main up to q at base rate" in state.history

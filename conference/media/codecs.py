@@ -163,6 +163,31 @@ def rewrite_vp8_picture_id(payload: bytes, pid_delta: int, tl0_delta: int) -> by
     return bytes(out)
 
 
+def vp8_temporal(payload: bytes) -> tuple[int, bool] | None:
+    """(TID, Y) of a VP8 packet's descriptor; None without a T bit (no temporal layers).
+
+    Y (layer sync) says the frame depends only on the base layer: a forwarder
+    that kept fewer temporal layers may take more again there.
+    """
+    size = len(payload)
+    if size < 2 or not payload[0] & 0x80:
+        return None
+    ext = payload[1]
+    if not ext & 0x20:  # T: the TID/Y/KEYIDX byte carries a temporal layer id
+        return None
+    pos = 2
+    if ext & 0x80:  # I: picture id, 7 or 15 bits
+        if size <= pos:
+            return None
+        pos += 2 if payload[pos] & 0x80 else 1
+    if ext & 0x40:  # L: TL0PICIDX
+        pos += 1
+    if size <= pos:
+        return None
+    tk = payload[pos]
+    return tk >> 6, bool(tk & 0x20)
+
+
 def vp8_picture_state(payload: bytes) -> tuple[int | None, int, int | None]:
     """(picture id, its bit width, TL0PICIDX) of a VP8 packet."""
     desc = parse_vp8_descriptor(payload)

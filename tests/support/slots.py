@@ -103,3 +103,60 @@ def make_source(
     )
     source.codec = "VP8" if kind == "video" else "opus"
     return source
+
+
+L1T3 = (0, 2, 1, 2)  # the temporal layer id of each frame of a three-layer cycle
+
+
+def vp8_temporal_descriptor(
+    picture_id: int, tl0picidx: int, tid: int, sync: bool, start: bool
+) -> bytes:
+    """An RFC 7741 descriptor with I (15-bit picture id), L and T, as libwebrtc writes it."""
+    return bytes(
+        [
+            0x80 | (0x10 if start else 0),  # X, S, partition 0
+            0xE0,  # I, L, T
+            0x80 | (picture_id >> 8) & 0x7F,
+            picture_id & 0xFF,
+            tl0picidx & 0xFF,
+            (tid << 6) | (0x20 if sync else 0),
+        ]
+    )
+
+
+def temporal_video_packets(
+    frames: int,
+    first_seq: int,
+    first_ts: int,
+    pattern: tuple[int, ...] = L1T3,
+    sync: frozenset[int] = frozenset(),
+    chunk: int = 400,
+) -> list[tuple[MediaPacket, int, int]]:
+    """Packets of a real VP8 clip carrying temporal layer ids: (packet, frame index, TID).
+
+    Frame ``i`` is in temporal layer ``pattern[i % len(pattern)]`` (frame 0, a
+    keyframe, in layer 0) and carries the Y bit if ``i`` is in ``sync``; each
+    frame is cut into pieces of ``chunk`` bytes, so most take several packets.
+    """
+    clip = encode_vp8(frames=frames, gop=300)
+    seq, tl0, out = first_seq, -1, []
+    for index, (frame, key) in enumerate(zip(clip.payloads, clip.keyframes, strict=True)):
+        tid = pattern[index % len(pattern)]
+        if tid == 0:
+            tl0 += 1
+        pieces = [frame[i : i + chunk] for i in range(0, len(frame), chunk)]
+        for part, piece in enumerate(pieces):
+            descriptor = vp8_temporal_descriptor(index, tl0, tid, index in sync, part == 0)
+            packet = MediaPacket(
+                sequence_number=seq & 0xFFFF,
+                timestamp=(first_ts + index * 3000) & 0xFFFFFFFF,
+                marker=int(part == len(pieces) - 1),
+                payload=descriptor + piece,
+                keyframe=key and part == 0,
+                audio_level=None,
+                arrival=time.monotonic(),
+                abs_send_time=b"\x01\x02\x03",
+            )
+            out.append((packet, index, tid))
+            seq += 1
+    return out
