@@ -133,10 +133,11 @@ def _layers(view: SlotView) -> list[str]:
 
 def _options(view: SlotView) -> list[Option]:
     """The slot's (layer, frame rate) options, high to low: its layers at full rate,
-    then its lowest layer at each reduced rate its source allows."""
+    then its lowest layer at each reduced rate its source allows (a simulcast source)."""
     layers = _layers(view)
     options = [(rid, FULL) for rid in layers]
-    if layers:
+    # A one-stream source is forwarded as it comes (it is not paused either).
+    if layers and view.pausable:
         shares = RATE_SHARE.get(min(view.temporal, 2), {})
         options += [(layers[-1], rate) for rate in sorted(shares, reverse=True)]
     return options

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conference.connections import Connection, Connections
+from conference.layer_policy import FULL, RATE_NAMES
 from conference.rooms.roll_call import Quality
 from conference.sfu import RIDS
 
@@ -103,6 +104,11 @@ def link_quality(connection: Connection) -> dict[str, Any]:
         "link_paused": [slot.name for slot in video if slot.withholds_for_link],
         "sending": connection.room.publish_control.active_layers(connection.participant.id),
         "layer_switches": subscription.layer_switches,
+        "frame_rates": {
+            slot.name: RATE_NAMES[slot.rate]
+            for slot in video
+            if slot.rate != FULL and slot.source is not None and not slot.link_paused
+        },
     }
 
 

@@ -190,3 +190,10 @@ def test_a_paused_slot_comes_back_by_frame_rate_then_layer_one_step_at_a_time():
         now += 2.5  # past the trial, with the estimate covering it
     assert seen == [("q", BASE), ("q", HALF), ("q", FULL), ("h", FULL)]
     assert "main up to q at base rate" in state.history
+
+
+def test_a_one_stream_source_keeps_every_frame_whatever_the_link():
+    views = [SlotView("main", "f", "f", {"f": 800_000.0}, pausable=False, temporal=2)]
+    assert choose(views, link(100_000, 900_000, audio=0), PolicyState(), now=0) == {
+        "main": Choice("f", FULL)
+    }

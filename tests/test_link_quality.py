@@ -10,6 +10,7 @@ LINK = {
     "link_paused": ["thumb-2"],
     "sending": [],
     "layer_switches": 3,
+    "frame_rates": {"thumb-1": "half"},
 }
 
 

@@ -68,6 +68,8 @@ class Quality:
     link_paused: list[str] | None = None  # slots paused because its downlink cannot carry them
     sending: list[str] | None = None  # camera layers it is asked to send ([]: camera paused)
     layer_switches: int | None = None  # layer changes of its slots so far
+    # Video slots forwarded at a reduced frame rate -> "half" or "base" (absent: every frame).
+    frame_rates: dict[str, str] | None = None
 
     def link(self) -> dict[str, Any]:
         """The server-only link fields, to carry over to a sample that lacks them."""
@@ -122,7 +124,14 @@ class RollCallEntry:
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(RollCallEntry))
 _QUALITY_FIELDS = tuple(f.name for f in fields(Quality))
-LINK_FIELDS = ("downlink_kbps", "layers", "link_paused", "sending", "layer_switches")
+LINK_FIELDS = (
+    "downlink_kbps",
+    "layers",
+    "link_paused",
+    "sending",
+    "layer_switches",
+    "frame_rates",
+)
 
 
 @dataclass(frozen=True)
