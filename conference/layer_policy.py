@@ -41,7 +41,8 @@ The rules, in order:
   VP8 packets carry temporal layer ids can be reduced (``SlotView.temporal``,
   the highest TID seen; 0: none); another goes from its lowest layer
   straight to the pause. Each step is an option like a layer: down at once,
-  up one step at a time with the same trial and back-off.
+  up one step at a time with the same trial and back-off; a paused slot
+  resumes at its lowest layer at full rate, as before.
 
 Layers are rid names ("q" < "h" < "f"); costs are bits per second.
 """
@@ -227,8 +228,13 @@ def choose(
         if view.name not in chosen:
             continue
         pick = chosen[view.name]
-        floor = _rank(pick) if pick is not None else (-2, -2)
-        higher = sorted((o for o in _options(view) if _rank(o) > floor), key=_rank)
+        if pick is None:
+            # A paused slot resumes at its lowest layer at full rate, as it did before
+            # frame rates were steps: no easier than that, so that a slot the start
+            # budget leaves out (and its camera, then unwanted) stays out.
+            higher = [(_layers(view)[-1], FULL)]
+        else:
+            higher = sorted((o for o in _options(view) if _rank(o) > _rank(pick)), key=_rank)
         if not higher:
             continue
         step = higher[0]

@@ -172,24 +172,28 @@ def test_a_source_without_temporal_layers_goes_from_its_lowest_layer_to_the_paus
     }
 
 
-def test_a_paused_slot_comes_back_by_frame_rate_then_layer_one_step_at_a_time():
+def test_a_reduced_slot_comes_back_by_frame_rate_then_layer_one_step_at_a_time():
     state = PolicyState()
     roomy = link(2_000_000, 0, audio=0)
-    current: str | None = None
-    rate = FULL
+    current: str | None = "q"
+    rate = BASE
     seen = []
     now = 0.0
-    for _ in range(4):
+    for _ in range(3):
         assert choose(main_at(current, rate), roomy, state, now=now) == {
-            "main": Choice(current, rate) if current else Choice(None)
+            "main": Choice(current, rate)
         }  # no step before UP_AFTER seconds of headroom
         now += UP_AFTER
         step = choose(main_at(current, rate), roomy, state, now=now)["main"]
         seen.append((step.rid, step.rate))
         current, rate = step.rid, step.rate
         now += 2.5  # past the trial, with the estimate covering it
-    assert seen == [("q", BASE), ("q", HALF), ("q", FULL), ("h", FULL)]
-    assert "main up to q at base rate" in state.history
+    assert seen == [("q", HALF), ("q", FULL), ("h", FULL)]
+    assert "main up to q at half rate" in state.history
+    # A paused slot comes back as it did before frame rates were steps: q at full rate.
+    paused = PolicyState()
+    choose(main_at(None), roomy, paused, now=0)
+    assert choose(main_at(None), roomy, paused, now=UP_AFTER) == {"main": Choice("q", FULL)}
 
 
 def test_a_one_stream_source_keeps_every_frame_whatever_the_link():
