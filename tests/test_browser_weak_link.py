@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.support.browser import FLAGS, login
+from tests.support.browser import FLAGS, login, open_site
 from tests.support.meetings import open_meeting
 from tests.support.server import ServerProcess, start_server
 from tests.support.thin_link import ThinLink
@@ -138,18 +138,8 @@ def number(text: str) -> float | None:
 
 
 async def join(browser: Browser, url: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 720})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(url)
-    await page.wait_for_selector("#join-button:not([disabled])", timeout=60_000)
-    await page.click("#join-button")
-    await page.wait_for_function(
-        "() => window.conference && window.conference.state === 'connected'", timeout=60_000
-    )
-    return page
+    """A site joined through ``url``; the namespaced Chromium may take up to a minute."""
+    return await open_site(browser, url, timeout_ms=60_000)
 
 
 async def metrics(server: ServerProcess) -> dict[str, float]:

@@ -68,18 +68,22 @@ def audio_from(stats: dict[str, dict], who: str) -> int:
     )
 
 
-async def open_site(browser: Browser, url: str) -> Page:
-    """A new page joined through the join link ``url``, its page errors kept in ``page.errors``."""
+async def open_site(browser: Browser, url: str, timeout_ms: float = 30_000) -> Page:
+    """A new page joined through the join link ``url``, its page errors kept in ``page.errors``.
+
+    ``timeout_ms`` bounds the wait for the join button and for the connection
+    (a browser in a network namespace behind a thin link needs longer).
+    """
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # type: ignore[attr-defined]
     await page.goto(url)
-    await page.wait_for_selector("#join-button:not([disabled])")
+    await page.wait_for_selector("#join-button:not([disabled])", timeout=timeout_ms)
     await page.click("#join-button")
     await page.wait_for_function(
-        "() => window.conference && window.conference.state === 'connected'", timeout=30_000
+        "() => window.conference && window.conference.state === 'connected'", timeout=timeout_ms
     )
     return page
 
