@@ -43,6 +43,18 @@ The rules, in order:
   straight to the pause. Each step is an option like a layer: down at once,
   up one step at a time with the same trial and back-off; a paused slot
   resumes at its lowest layer at full rate, as before.
+* **A pause needs a lasting shortage, and the main tile needs loss.** Once
+  the subscriber has sent a REMB, a slot whose lowest option stops fitting
+  is kept at that option for :data:`PAUSE_AFTER` seconds before it is
+  paused (at once with more than :data:`LOSS_DOWN` loss, for a thumbnail):
+  a pause costs a keyframe and a greyed tile, a dip of the estimate costs
+  nothing. The main tile is paused only while its receiver reports more
+  than :data:`LOSS_DOWN` loss: a delay-based estimate also falls when the
+  subscriber's or the server's CPU is saturated (seen on a loaded machine
+  over loopback: both tiles paused for 15 s with no loss and no thin link),
+  and the main tile's lowest option (its smallest layer at the base rate,
+  some 40-60 kbit/s) is what a link that carries audio at all still
+  carries; a link that cannot carry it loses packets.
 
 Layers are rid names ("q" < "h" < "f"); costs are bits per second.
 """
@@ -63,6 +75,7 @@ UP_AFTER = 3.0
 UP_OPTIMISM = 1.2
 TRIAL_SECONDS = 2.0
 BACKOFF_SECONDS = 10.0
+PAUSE_AFTER = 4.0  # seconds a measured shortage lasts before a slot is paused
 
 # Frame rates a slot may forward its layer at: the highest temporal level kept.
 FULL = 2  # every frame
@@ -88,6 +101,7 @@ class SlotView:
     pausable: bool = True  # False: a one-stream source, forwarded whatever the link
     current_rate: int = FULL  # the frame rate chosen last with ``current``
     temporal: int = 0  # the highest temporal layer id its source sends; 0: cannot be reduced
+    main: bool = False  # the main tile: paused for the link only with loss (module docstring)
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,7 @@ class PolicyState:
     trial_bps: float = 0.0  # the video total the trial may use
     backoff_until: float = 0.0
     history: list[str] = field(default_factory=list)  # what it did, newest last (bounded)
+    short_since: dict[str, float] = field(default_factory=dict)  # slot -> its shortage began
 
     def note(self, event: str) -> None:
         self.history.append(event)
@@ -192,6 +207,7 @@ def choose(
     remaining = hold
     for view in slots:
         if not view.costs:
+            state.short_since.pop(view.name, None)
             continue
         ceiling = (
             (rid_rank(view.current), view.current_rate) if view.current is not None else (-1, -1)
@@ -203,6 +219,14 @@ def choose(
                 break
         if pick is None and not view.pausable:
             pick = (_layers(view)[-1], FULL)  # forwarded whatever the link, as it comes
+        elif pick is None and view.current is not None:
+            if _hold_before_pause(view, link, state, now):
+                pick = _options(view)[-1]  # its lowest option, until the shortage lasts
+            else:
+                state.short_since.pop(view.name, None)
+                state.note(f"{view.name} paused")
+        else:
+            state.short_since.pop(view.name, None)
         chosen[view.name] = pick
         if pick is not None:
             remaining -= _cost(view, pick)
@@ -248,6 +272,23 @@ def choose(
             state.note(f"{view.name} up to {step[0]}{rate}")
             break
     return _choices(chosen)
+
+
+def _hold_before_pause(view: SlotView, link: LinkView, state: PolicyState, now: float) -> bool:
+    """Whether a playing slot whose lowest option no longer fits keeps that option for now.
+
+    Before the first REMB the start budget decides at once (a camera it leaves
+    out is not asked to send). After it, a shortage must last
+    :data:`PAUSE_AFTER` seconds, unless heavy loss shows the link is full (a
+    thumbnail then pauses at once); the main tile needs that loss in any case.
+    """
+    if link.downlink_bps is None:
+        return False
+    lossy = link.loss > LOSS_DOWN
+    since = state.short_since.setdefault(view.name, now)
+    if view.main:
+        return not lossy or now - since < PAUSE_AFTER
+    return not lossy and now - since < PAUSE_AFTER
 
 
 def _choices(chosen: dict[str, Option | None]) -> dict[str, Choice]:

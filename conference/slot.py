@@ -715,6 +715,7 @@ class Subscription:
                 pausable=s.source is not None and len(s.source.layers) > 1,
                 current_rate=s.rate,
                 temporal=s.sample_temporal(),
+                main=s.name == "main",
             )
             for s in video
         ]

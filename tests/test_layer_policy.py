@@ -7,6 +7,8 @@ from conference.layer_policy import (
     BASE,
     FULL,
     HALF,
+    LOSS_DOWN,
+    PAUSE_AFTER,
     START_BPS,
     UP_AFTER,
     Choice,
@@ -22,13 +24,20 @@ LAYERS = {"q": 150_000.0, "h": 500_000.0, "f": 1_500_000.0}
 
 def meeting(main: str | None = "h", thumbs: list[str | None] | None = None) -> list[SlotView]:
     thumbs = ["q"] * 8 if thumbs is None else thumbs
-    views = [SlotView("main", "f", main, dict(LAYERS))]
+    views = [SlotView("main", "f", main, dict(LAYERS), main=True)]
     views += [SlotView(f"thumb-{i + 1}", "q", t, dict(LAYERS)) for i, t in enumerate(thumbs)]
     return views
 
 
 def link(downlink: float | None, sent: float, loss: float = 0.0, audio: int = 3) -> LinkView:
     return LinkView(downlink, sent, loss, audio)
+
+
+def lasting(views: list[SlotView], seen: LinkView, start: float = 0.0) -> dict[str, str | None]:
+    """The layers once ``seen`` has lasted :data:`PAUSE_AFTER` seconds (a pause needs that)."""
+    state = PolicyState()
+    choose_layers(views, seen, state, now=start)
+    return choose_layers(views, seen, state, now=start + PAUSE_AFTER)
 
 
 def test_before_any_remb_the_start_budget_takes_main_then_thumbnails_in_order():
@@ -41,12 +50,12 @@ def test_before_any_remb_the_start_budget_takes_main_then_thumbnails_in_order():
 
 
 def test_a_one_megabit_commune_gets_main_h_and_a_few_thumbnails_audio_first():
-    chosen = choose_layers(meeting(), link(1_000_000, 1_200_000), PolicyState(), now=0)
+    chosen = lasting(meeting(), link(1_000_000, 1_200_000))
     assert chosen["main"] == "h"
     thumbs = [chosen[f"thumb-{i}"] for i in range(1, 9)]
     assert thumbs[:3] == ["q"] * 3 and set(thumbs[4:]) == {None}
     # Without audio slots the same link carries one more thumbnail.
-    more = choose_layers(meeting(), link(1_000_000, 1_200_000, audio=0), PolicyState(), now=0)
+    more = lasting(meeting(), link(1_000_000, 1_200_000, audio=0))
     assert sum(v is not None for v in more.values()) == sum(v is not None for v in thumbs) + 2
 
 
@@ -69,11 +78,17 @@ def test_nothing_fits_pauses_and_a_paused_slot_resumes_only_after_headroom():
     views = meeting(main="h", thumbs=[])
     state = PolicyState()
     assert choose_layers(views, link(150_000, 600_000, audio=0), state, now=0) == {"main": "q"}
-    assert choose_layers(views, link(50_000, 200_000, audio=0), state, now=1) == {"main": None}
+    # Nothing fits and the link loses packets: kept at q for PAUSE_AFTER seconds, then paused.
+    full = link(50_000, 200_000, loss=LOSS_DOWN * 2, audio=0)
+    assert choose_layers(views, full, state, now=1) == {"main": "q"}
+    assert choose_layers(views, full, state, now=1 + PAUSE_AFTER) == {"main": None}
     paused = meeting(main=None, thumbs=[])
     # Plenty of room again: still paused until UP_AFTER seconds of headroom...
-    assert choose_layers(paused, link(2_000_000, 0, audio=0), state, now=2) == {"main": None}
-    assert choose_layers(paused, link(2_000_000, 0, audio=0), state, now=2 + UP_AFTER) == {
+    resume_at = 2 + PAUSE_AFTER
+    assert choose_layers(paused, link(2_000_000, 0, audio=0), state, now=resume_at) == {
+        "main": None
+    }
+    assert choose_layers(paused, link(2_000_000, 0, audio=0), state, now=resume_at + UP_AFTER) == {
         "main": "q"
     }
 
@@ -125,7 +140,7 @@ def test_a_thumbnail_never_exceeds_q_and_a_single_layer_source_is_never_paused()
     ]
     chosen = choose_layers(views, link(10_000_000, 1_000_000, audio=0), PolicyState(), now=0)
     assert chosen == {"thumb-1": "q", "thumb-2": "f", "thumb-4": "q"}
-    tight = choose_layers(views, link(500_000, 1_000_000, audio=0), PolicyState(), now=0)
+    tight = lasting(views, link(500_000, 1_000_000, audio=0))
     # The one stream goes on, and uses up the budget of the slots after it.
     assert tight == {"thumb-1": "q", "thumb-2": "f", "thumb-4": None}
 
@@ -136,13 +151,17 @@ def test_a_remb_above_what_we_send_does_not_starve_the_thumbnails():
     chosen = choose_layers(views, link(300_000, 200_000, audio=2), PolicyState(), now=0)
     assert chosen == {"main": "h", "thumb-1": "q", "thumb-2": "q"}
     # The same REMB below what we send is a limit.
-    thin = choose_layers(views, link(300_000, 800_000, audio=2), PolicyState(), now=0)
+    thin = lasting(views, link(300_000, 800_000, audio=2))
     assert thin == {"main": "q", "thumb-1": None, "thumb-2": None}
 
 
 def main_at(current: str | None, rate: int = FULL, temporal: int = 2) -> list[SlotView]:
     """The main tile alone, its source sending ``temporal`` + 1 temporal layers."""
-    return [SlotView("main", "f", current, dict(LAYERS), current_rate=rate, temporal=temporal)]
+    return [
+        SlotView(
+            "main", "f", current, dict(LAYERS), current_rate=rate, temporal=temporal, main=True
+        )
+    ]
 
 
 def test_a_thinning_link_takes_the_layer_then_the_frame_rate_then_pauses():
@@ -152,19 +171,26 @@ def test_a_thinning_link_takes_the_layer_then_the_frame_rate_then_pauses():
         ((400_000, 600_000), Choice("q", FULL)),
         ((110_000, 200_000), Choice("q", HALF)),
         ((60_000, 120_000), Choice("q", BASE)),
-        ((30_000, 70_000), Choice(None)),
     ]
     current, rate = "h", FULL
     for now, ((remb, sent), expected) in enumerate(steps):
         chosen = choose(main_at(current, rate), link(remb, sent, audio=0), state, now=now)
         assert chosen == {"main": expected}
         current, rate = expected.rid, expected.rate
+    # Then nothing fits and the link loses packets: the pause, once that has lasted.
+    full = link(30_000, 70_000, loss=LOSS_DOWN * 2, audio=0)
+    assert choose(main_at(current, rate), full, state, now=3) == {"main": Choice("q", BASE)}
+    assert choose(main_at(current, rate), full, state, now=3 + PAUSE_AFTER) == {
+        "main": Choice(None)
+    }
 
 
 def test_a_source_without_temporal_layers_goes_from_its_lowest_layer_to_the_pause():
     state = PolicyState()
     views = main_at("q", temporal=0)
-    assert choose(views, link(110_000, 200_000, audio=0), state, now=0) == {"main": Choice(None)}
+    full = link(110_000, 200_000, loss=LOSS_DOWN * 2, audio=0)
+    assert choose(views, full, state, now=0) == {"main": Choice("q")}  # held, as it is
+    assert choose(views, full, state, now=PAUSE_AFTER) == {"main": Choice(None)}
     # Two temporal layers: no half step, the base layer is 60 % of the bits.
     two = main_at("q", temporal=1)
     assert choose(two, link(110_000, 200_000, audio=0), PolicyState(), now=0) == {
@@ -201,3 +227,40 @@ def test_a_one_stream_source_keeps_every_frame_whatever_the_link():
     assert choose(views, link(100_000, 900_000, audio=0), PolicyState(), now=0) == {
         "main": Choice("f", FULL)
     }
+
+
+def test_a_dip_of_the_estimate_without_loss_never_pauses_the_main_tile():
+    # A delay-based REMB also falls when a CPU is saturated: no loss, no pause of the main tile.
+    state = PolicyState()
+    views = main_at("h") + meeting(main=None, thumbs=["q", "q"])[1:]  # an L1T3 camera in main
+    dip = link(80_000, 900_000, audio=1)  # not even q at the base rate fits
+    for now in range(0, 31, 2):
+        chosen = choose(views, dip, state, now=now)
+        assert chosen["main"] == Choice("q", BASE)  # its lowest option, for as long as it lasts
+    # The thumbnails are kept at theirs until the shortage lasted PAUSE_AFTER, then paused.
+    fresh = PolicyState()
+    assert choose_layers(views, dip, fresh, now=0) == {"main": "q", "thumb-1": "q", "thumb-2": "q"}
+    assert choose_layers(views, dip, fresh, now=PAUSE_AFTER - 0.5)["thumb-2"] == "q"
+    assert choose_layers(views, dip, fresh, now=PAUSE_AFTER) == {
+        "main": "q",
+        "thumb-1": None,
+        "thumb-2": None,
+    }
+    assert "thumb-1 paused" in fresh.history and "main paused" not in fresh.history
+
+
+def test_heavy_loss_pauses_a_thumbnail_at_once_and_a_dip_that_ends_pauses_nothing():
+    views = meeting(main="h", thumbs=["q"])
+    lossy = link(200_000, 900_000, loss=LOSS_DOWN * 2, audio=1)
+    state = PolicyState()
+    assert choose_layers(views, lossy, state, now=0) == {"main": "q", "thumb-1": None}
+    # A dip shorter than PAUSE_AFTER, then room again: nobody was paused.
+    state = PolicyState()
+    assert choose_layers(views, link(120_000, 900_000, audio=1), state, now=0)["thumb-1"] == "q"
+    back = choose_layers(views, link(2_000_000, 900_000, audio=1), state, now=PAUSE_AFTER - 1)
+    assert back["thumb-1"] == "q" and not state.short_since
+    # A new dip starts its own count.
+    assert (
+        choose_layers(views, link(120_000, 900_000, audio=1), state, now=PAUSE_AFTER)["thumb-1"]
+        == "q"
+    )

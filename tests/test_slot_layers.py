@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 
+from conference.layer_policy import PAUSE_AFTER
 from conference.sfu import MediaPacket, SfuMetrics, Source
 from conference.slot import ReceptionReport, Slot, SlotConfig, Subscription, pick_layer
 from tests.support.slots import FakeOutput, make_source, video_packets
@@ -227,8 +228,17 @@ async def test_subscription_applies_the_policy_and_says_when_layers_changed():
     assert subscription.update_layers(now)
     assert subscription.downlink_bps == 200_000
     assert (main.layer, main.link_paused) == ("q", False)
-    assert (thumb.layer, thumb.link_paused) == (None, True)
-    assert calls == [1] and cam.wanted_layers() == ["q"]
-    assert not subscription.update_layers(now + 0.5)  # nothing new: no call
+    # The thumbnail keeps q until the shortage lasted PAUSE_AFTER seconds, then pauses.
+    assert (thumb.layer, thumb.link_paused) == ("q", False)
     assert calls == [1]
+    now += PAUSE_AFTER
+    main.octets_sent += 800_000  # still sending 1.6 Mbit/s
+    for slot in (main, thumb):
+        slot.report = ReceptionReport(remb_bitrate=200_000)
+    assert subscription.update_layers(now)
+    assert (main.layer, main.link_paused) == ("q", False)
+    assert (thumb.layer, thumb.link_paused) == (None, True)
+    assert calls == [1, 1] and cam.wanted_layers() == ["q"]
+    assert not subscription.update_layers(now + 0.5)  # nothing new: no call
+    assert calls == [1, 1]
     subscription.close()
