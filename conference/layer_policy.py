@@ -54,7 +54,17 @@ The rules, in order:
   over loopback: both tiles paused for 15 s with no loss and no thin link),
   and the main tile's lowest option (its smallest layer at the base rate,
   some 40-60 kbit/s) is what a link that carries audio at all still
-  carries; a link that cannot carry it loses packets.
+  carries; a link that cannot carry it loses packets. Loss counts if a
+  receiver report showed it within the last :data:`PAUSE_AFTER` seconds
+  (one report says 80 %, the next 0 %: Chromium reports each interval).
+* **A subscriber that gets no video probes.** Chromium's REMB is computed
+  from the video it receives (audio carries no abs-send-time), so with
+  every video slot paused it stays where it fell (5 kbit/s, its floor) and
+  would never show that the link came back. Then, :data:`PROBE_AFTER`
+  seconds after the pause, the first paused slot resumes at its lowest
+  option (its smallest layer at the base rate: a probe costs ~50 kbit/s);
+  if the link still cannot carry it, it loses packets and is paused again,
+  and the next probe waits twice as long (up to :data:`PROBE_MAX`).
 
 Layers are rid names ("q" < "h" < "f"); costs are bits per second.
 """
@@ -76,6 +86,8 @@ UP_OPTIMISM = 1.2
 TRIAL_SECONDS = 2.0
 BACKOFF_SECONDS = 10.0
 PAUSE_AFTER = 4.0  # seconds a measured shortage lasts before a slot is paused
+PROBE_AFTER = 8.0  # seconds from a pause that left no video to the first probe
+PROBE_MAX = 64.0  # the longest wait between two probes
 
 # Frame rates a slot may forward its layer at: the highest temporal level kept.
 FULL = 2  # every frame
@@ -132,6 +144,9 @@ class PolicyState:
     backoff_until: float = 0.0
     history: list[str] = field(default_factory=list)  # what it did, newest last (bounded)
     short_since: dict[str, float] = field(default_factory=dict)  # slot -> its shortage began
+    lossy_at: float | None = None  # when a receiver report last showed heavy loss
+    probe_at: float | None = None  # when the next probe may resume a paused slot
+    probe_wait: float = PROBE_AFTER
 
     def note(self, event: str) -> None:
         self.history.append(event)
@@ -202,6 +217,7 @@ def choose(
             state.note("trial failed")
     if link.loss > LOSS_DOWN:
         hold = min(hold, DOWN_FACTOR * video_sent)  # losing packets: send less, now
+        state.lossy_at = now
 
     chosen: dict[str, Option | None] = {}
     remaining = hold
@@ -225,16 +241,21 @@ def choose(
             else:
                 state.short_since.pop(view.name, None)
                 state.note(f"{view.name} paused")
+                if state.probe_at is None or state.probe_at < now:
+                    state.probe_at = now + state.probe_wait
         else:
             state.short_since.pop(view.name, None)
         chosen[view.name] = pick
         if pick is not None:
             remaining -= _cost(view, pick)
 
+    if link.downlink_bps is not None and not trial and _probe(slots, chosen, link, state, now):
+        return _choices(chosen)
     headroom = link.loss < LOSS_OK and downlink >= link.sent_bps and not trial
     if not headroom:
         state.headroom_since = None
         return _choices(chosen)
+    state.probe_wait = PROBE_AFTER  # the estimate is live and covers what we send
     if state.headroom_since is None:
         state.headroom_since = now
     if now - state.headroom_since < UP_AFTER or now < state.backoff_until:
@@ -274,6 +295,32 @@ def choose(
     return _choices(chosen)
 
 
+def _probe(
+    slots: list[SlotView],
+    chosen: dict[str, Option | None],
+    link: LinkView,
+    state: PolicyState,
+    now: float,
+) -> bool:
+    """Resume the first paused slot at its lowest option if no video goes out (module
+    docstring: the REMB cannot grow then) and the probe is due; True if it did."""
+    if any(pick is not None for pick in chosen.values()):
+        return False  # video flows: the estimate is live
+    if state.probe_at is None or now < state.probe_at or link.loss > LOSS_OK:
+        return False
+    for view in slots:
+        if view.name in chosen and view.current is None and view.pausable:
+            option = _options(view)[-1]
+            chosen[view.name] = option
+            state.probe_wait = min(state.probe_wait * 2, PROBE_MAX)
+            state.probe_at = now + state.probe_wait
+            state.short_since.pop(view.name, None)
+            rate = "" if option[1] == FULL else f" at {RATE_NAMES[option[1]]} rate"
+            state.note(f"{view.name} probes at {option[0]}{rate}")
+            return True
+    return False
+
+
 def _hold_before_pause(view: SlotView, link: LinkView, state: PolicyState, now: float) -> bool:
     """Whether a playing slot whose lowest option no longer fits keeps that option for now.
 
@@ -284,7 +331,7 @@ def _hold_before_pause(view: SlotView, link: LinkView, state: PolicyState, now: 
     """
     if link.downlink_bps is None:
         return False
-    lossy = link.loss > LOSS_DOWN
+    lossy = state.lossy_at is not None and now - state.lossy_at <= PAUSE_AFTER
     since = state.short_since.setdefault(view.name, now)
     if view.main:
         return not lossy or now - since < PAUSE_AFTER

@@ -9,6 +9,7 @@ from conference.layer_policy import (
     HALF,
     LOSS_DOWN,
     PAUSE_AFTER,
+    PROBE_AFTER,
     START_BPS,
     UP_AFTER,
     Choice,
@@ -264,3 +265,49 @@ def test_heavy_loss_pauses_a_thumbnail_at_once_and_a_dip_that_ends_pauses_nothin
         choose_layers(views, link(120_000, 900_000, audio=1), state, now=PAUSE_AFTER)["thumb-1"]
         == "q"
     )
+
+
+def test_with_no_video_going_out_a_paused_slot_probes_and_backs_off_while_the_link_is_thin():
+    # Chromium's REMB stays at its 5 kbit/s floor while it gets no video: only a probe tells.
+    state = PolicyState()
+    stuck = link(5_000, 40_000, audio=1)
+    lossy = link(5_000, 120_000, loss=LOSS_DOWN * 2, audio=1)
+    choose(main_at("q", BASE), lossy, state, now=0)
+    assert choose(main_at("q", BASE), lossy, state, now=PAUSE_AFTER) == {"main": Choice(None)}
+    paused_at = PAUSE_AFTER
+    assert choose(main_at(None), stuck, state, now=paused_at + PROBE_AFTER - 1) == {
+        "main": Choice(None)
+    }
+    probe = choose(main_at(None), stuck, state, now=paused_at + PROBE_AFTER)
+    assert probe == {"main": Choice("q", BASE)}  # the cheapest option it has
+    assert "main probes at q at base rate" in state.history
+    # Still thin: the probe loses packets, and the slot is paused again...
+    again = paused_at + PROBE_AFTER
+    choose(main_at("q", BASE), lossy, state, now=again + 1)
+    assert choose(main_at("q", BASE), lossy, state, now=again + 1 + PAUSE_AFTER) == {
+        "main": Choice(None)
+    }
+    # ...and the next probe waits twice as long.
+    assert choose(main_at(None), stuck, state, now=again + 2 * PROBE_AFTER - 1) == {
+        "main": Choice(None)
+    }
+    assert choose(main_at(None), stuck, state, now=again + 2 * PROBE_AFTER) == {
+        "main": Choice("q", BASE)
+    }
+    # The link is back: the probe's video is not lost, and it is kept while REMB grows.
+    grown = again + 2 * PROBE_AFTER
+    for t in range(1, 30):
+        assert choose(
+            main_at("q", BASE), link(20_000 + 2_000 * t, 90_000, audio=1), state, now=grown + t
+        )["main"] == Choice("q", BASE)
+
+
+def test_no_probe_while_video_flows_or_before_any_pause():
+    state = PolicyState()
+    views = [*main_at("q", BASE), SlotView("thumb-1", "q", None, dict(LAYERS))]
+    # The main tile plays (REMB live): the paused thumbnail waits for headroom, no probe.
+    for now in range(0, 40, 2):
+        assert choose(views, link(5_000, 90_000, audio=1), state, now=now)["thumb-1"] == Choice(
+            None
+        )
+    assert not any("probes" in event for event in state.history)
