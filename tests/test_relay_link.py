@@ -115,8 +115,14 @@ async def test_packets_cross_byte_identical(pair: Pair) -> None:
     await wait_until(lambda: len(video_sink.packets) == 60 and len(audio_sink.packets) == 60)
     assert [wire_fields(p) for p in video_sink.packets] == [wire_fields(p) for p in sent_video]
     assert [wire_fields(p) for p in audio_sink.packets] == [wire_fields(p) for p in sent_audio]
+    # The publisher's clock mapping (its RTCP sender report) follows, for a recorder.
+    video.sender_report = (1_765_000_000.25, 123_456)
+    video.push(make_packet(60))
+    await wait_until(lambda: len(video_sink.packets) == 61)
+    assert remote_video.sender_report == (1_765_000_000.25, 123_456)
+    assert remote_audio.sender_report is None
     # The far source counts what it received, as a local source would.
-    assert remote_video.packets == 60 and remote_video.keyframes == 2
+    assert remote_video.packets == 61 and remote_video.keyframes == 2
     assert remote_audio.speech_activity() >= 0
     assert sum(pair.far_link.metrics.dropped.values()) == 0
 
@@ -247,6 +253,22 @@ async def test_source_end_at_the_origin_ends_the_remote(pair: Pair) -> None:
     gone = RecordingSink()
     again.add_sink(gone)
     await wait_until(lambda: again.ended and gone.ended)
+
+
+async def test_a_layer_dropped_at_the_origin_is_dropped_here(pair: Pair) -> None:
+    camera = _source(pair.sources, pair.requests, "site-k:video", "video")
+    camera.add_layers(["q", "f"])
+    remote = pair.far_link.remote_source("site-k:video", "video", rids=["q", "f"])
+    low, high = RecordingSink(), RecordingSink()
+    await _subscribed(pair, remote.layers["q"], low)
+    await _subscribed(pair, remote.layers["f"], high)
+    far_high = remote.layers["f"]
+    camera.keep_layers(["q"])  # the publisher's answer did not take "f"
+    await wait_until(lambda: high.ended)
+    assert far_high.ended and list(remote.layers) == ["q"]
+    assert not remote.ended and not low.ended
+    camera.layers["q"].push(make_packet(0))
+    await wait_until(lambda: len(low.packets) == 1)
 
 
 async def test_a_source_ended_here_is_unsubscribed(pair: Pair) -> None:

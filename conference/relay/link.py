@@ -40,6 +40,8 @@ from conference.relay.messages import (
     MEDIA,
     MEDIA_HEADER,
     PING,
+    REPORT,
+    SENDER_REPORT,
     SEQUENCED,
     SHORT,
     BadMessage,
@@ -331,6 +333,11 @@ class RelayLink:
             acked = SEQUENCED.unpack(plaintext)[1]
             for sequence in [s for s in self._control_unacked if s < acked]:
                 del self._control_unacked[sequence]
+        elif kind == SENDER_REPORT and len(plaintext) == REPORT.size:
+            _, stream, wall_clock, rtp_timestamp = REPORT.unpack(plaintext)
+            target = self._streams.get(stream)
+            if target is not None:
+                target.sender_report = (wall_clock, rtp_timestamp)
         elif kind == PING and len(plaintext) == 1:
             pass
         else:

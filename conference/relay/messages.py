@@ -8,6 +8,10 @@ The first byte says what follows:
   header: the rest of the RTP header (SSRC, payload type, extensions) is the
   receiving slot's to write, as for a local source.
 * ``KEYFRAME``: stream id (u16): the far end asks the origin for a keyframe.
+* ``SENDER_REPORT``: stream id (u16), the publisher's wall clock (f64 Unix
+  seconds) and the RTP timestamp it maps to (u32), from the publisher's
+  latest RTCP sender report: what a recorder aligns tracks with. Sent with
+  the first packet after each new report; a lost one waits for the next.
 * ``CONTROL``: a sequence number (u32) and one JSON object (:class:`Control`);
   control is delivered reliably and in order by the link (retransmitted until
   acknowledged), media is not.
@@ -25,6 +29,7 @@ from typing import Any
 MEDIA = 0x10
 KEYFRAME = 0x11
 PING = 0x12
+SENDER_REPORT = 0x13
 CONTROL = 0x20
 CONTROL_ACK = 0x21
 
@@ -34,6 +39,7 @@ FLAG_LEVEL = 4
 
 MEDIA_HEADER = struct.Struct("!BHHIBB")
 SHORT = struct.Struct("!BH")
+REPORT = struct.Struct("!BHdI")
 SEQUENCED = struct.Struct("!BI")
 MAX_STREAM_ID = 0xFFFF
 MAX_CONTROL_BYTES = 1000  # one control message fits in a datagram

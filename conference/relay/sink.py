@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conference.relay.messages import FLAG_KEYFRAME, FLAG_LEVEL, MEDIA, MEDIA_HEADER
+from conference.relay.messages import (
+    FLAG_KEYFRAME,
+    FLAG_LEVEL,
+    MEDIA,
+    MEDIA_HEADER,
+    REPORT,
+    SENDER_REPORT,
+)
 from conference.sfu import MediaPacket, Source
 
 
@@ -16,10 +23,20 @@ class RelaySink:
     It keeps what a slot needs from the packet (sequence number, timestamp,
     marker, keyframe flag, audio level, payload) and tags it with the
     link's small ``stream_id`` for the stream (announced in a control
-    message) instead of the source id.
+    message) instead of the source id. After each new RTCP sender report of
+    the publisher it also sends that report's clock mapping once.
     """
 
-    __slots__ = ("_ended", "_send", "packets", "rid", "source", "source_id", "stream_id")
+    __slots__ = (
+        "_ended",
+        "_report",
+        "_send",
+        "packets",
+        "rid",
+        "source",
+        "source_id",
+        "stream_id",
+    )
 
     def __init__(
         self,
@@ -38,10 +55,17 @@ class RelaySink:
         self.packets = 0
         self._send = send
         self._ended = ended
+        self._report: tuple[float, int] | None = None
 
     def on_packet(self, source: Source, packet: MediaPacket) -> None:
         """Send ``packet`` over the link (the forwarding hot path: one pack, one seal)."""
         self.packets += 1
+        report = source.sender_report
+        if report is not self._report:
+            # A new RTCP sender report from the publisher (a new tuple each time).
+            self._report = report
+            if report is not None:
+                self._send(REPORT.pack(SENDER_REPORT, self.stream_id, report[0], report[1]))
         level = packet.audio_level
         flags = (packet.marker & 1) | (FLAG_KEYFRAME if packet.keyframe else 0)
         if level is not None:
