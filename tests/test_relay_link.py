@@ -20,6 +20,7 @@ from conference.relay.endpoint import RelayEndpoint
 from conference.relay.link import RelayLink
 from conference.sfu import SfuMetrics, Source
 from tests.support.relay import RecordingSink, make_packet, open_proxy, wire_fields
+from tests.support.slots import make_slot, video_packets
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +170,48 @@ async def test_simulcast_layers_only_the_taken_one_crosses(pair: Pair) -> None:
     assert [wire_fields(p) for p in sink.packets] == expected
     assert pair.origin_link.metrics.media_sent == 30
     assert remote.layers["h"].codec == "VP8" and remote.codec == "VP8"
+
+
+async def test_a_real_slot_takes_a_remote_camera_and_moves_between_layers(pair: Pair) -> None:
+    camera = _source(pair.sources, pair.requests, "site-l:video", "video")
+    camera.add_layers(["q", "f"])
+    for rid, layer in camera.layers.items():
+        layer.keyframe_requester = lambda rid=rid: pair.requests.__setitem__(
+            rid, pair.requests.get(rid, 0) + 1
+        )
+    remote = pair.far_link.remote_source("site-l:video", "video", rids=["q", "f"])
+    slot, output, _ = make_slot()
+    slot.assign(remote)  # a new main slot starts low (its target is h: here q), as locally
+    await wait_until(lambda: set(pair.origin_link.exports) == {("site-l:video", "q")})
+    await wait_until(
+        lambda: remote.layers["q"].codec == "VP8" and not pair.far_link.control_pending
+    )
+    low = video_packets(12, first_seq=100, first_ts=9000)
+    high = video_packets(12, first_seq=5000, first_ts=9000)
+    for packet in low:
+        camera.layers["q"].push(packet)
+        await asyncio.sleep(0)
+    await wait_until(lambda: len(output.rtp) == len(low))
+    # The slot's own stream (its SSRC and numbering), the publisher's payloads unchanged.
+    assert {p.ssrc for p in output.rtp} == {1111}
+    assert [p.payload for p in output.rtp] == [p.payload for p in low]
+    assert [p.marker for p in output.rtp] == [p.marker for p in low]
+
+    slot.set_layer("f")  # the layer policy steps up: f is subscribed, asked for a keyframe
+    await wait_until(lambda: ("site-l:video", "f") in pair.origin_link.exports)
+    await wait_until(lambda: pair.requests.get("f", 0) >= 1)
+    await wait_until(lambda: not pair.far_link.control_pending)
+    for packet in high:
+        camera.layers["f"].push(packet)
+        await asyncio.sleep(0)
+    await wait_until(lambda: len(output.rtp) == len(low) + len(high))
+    # After a switch the slot renumbers VP8 picture ids (the 4-byte descriptor), as for a
+    # local camera; the coded frames are the publisher's.
+    assert [p.payload[4:] for p in output.rtp[len(low) :]] == [p.payload[4:] for p in high]
+    assert slot.layer == "f"
+    # Nobody here takes q any more: it no longer crosses the link.
+    await wait_until(lambda: set(pair.origin_link.exports) == {("site-l:video", "f")})
+    assert not camera.layers["q"].sinks
 
 
 async def test_keyframe_request_round_trip(pair: Pair) -> None:
