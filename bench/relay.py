@@ -21,8 +21,10 @@ what arrives at a sink:
 CPU is ``time.process_time()`` of each process: on the origin over its push
 loop, on the far end from the first packet to the last. It includes the
 event loop's wake-ups, which the pacing makes the same in both modes.
-Also reported: the cost of sealing and opening one datagram alone
-(``crypto_us``). The last line of stdout is one JSON object.
+Also reported: the relay's own Python per packet on each end without
+sockets or event loop (``in_process``: the origin's push through the
+RelaySink and seal; the far end's open, parse, MediaPacket and push), and
+sealing and opening one datagram alone (``crypto``). The last line of stdout is one JSON object.
 """
 
 from __future__ import annotations
@@ -211,6 +213,71 @@ def _run_mode(mode: str, packets: int, rate: int, size: int) -> dict[str, Any]:
             child.kill()
 
 
+class _Captured:
+    """A transport that keeps what is sent instead of sending it."""
+
+    def __init__(self) -> None:
+        self.datagrams: list[bytes] = []
+
+    def sendto(self, data: bytes, address: Any = None) -> None:
+        self.datagrams.append(data)
+
+
+async def _in_process(packets: int, size: int) -> dict[str, float]:
+    """The relay's own work per packet on each end, without the kernel or the event loop.
+
+    A real link on loopback is opened, then the origin link's transport is
+    swapped for one that keeps the datagrams, which are then handed to the far
+    endpoint's ``datagram_received`` directly.
+    """
+    metrics = SfuMetrics()
+    source = Source(source_id=SOURCE_ID, owner="bench-site", kind="video", metrics=metrics)
+    source.codec = "VP8"
+    origin = await RelayEndpoint.open(
+        node_id="origin", cluster_key=KEY, lookup={SOURCE_ID: source}.get, sfu_metrics=metrics
+    )
+    far = await RelayEndpoint.open(
+        node_id="far", cluster_key=KEY, lookup={}.get, sfu_metrics=SfuMetrics()
+    )
+    link = await far.connect(origin.address)
+    counter = _Counting()
+    remote = link.remote_source(SOURCE_ID, "video")
+    remote.add_sink(counter)
+    while not source.sinks or not remote.codec:
+        await asyncio.sleep(0.01)
+    (origin_link,) = origin.links.values()
+    captured = _Captured()
+    origin_link._transport = cast(asyncio.DatagramTransport, captured)
+    payload = bytes(size)
+    start = time.process_time()
+    for index in range(packets):
+        source.push(
+            MediaPacket(
+                sequence_number=index & 0xFFFF,
+                timestamp=(index // 10 * 3000) & 0xFFFFFFFF,
+                marker=int(index % 10 == 9),
+                payload=payload,
+                keyframe=index == 0,
+                audio_level=None,
+                arrival=0.0,
+                abs_send_time=b"\0\0\0",
+            )
+        )
+    origin_cpu = time.process_time() - start
+    media = [d for d in captured.datagrams if len(d) > size]
+    start = time.process_time()
+    for datagram in media:
+        far.datagram_received(datagram, origin.address)
+    far_cpu = time.process_time() - start
+    assert counter.count == packets, counter.count
+    origin.close()
+    far.close()
+    return {
+        "origin_us_per_packet": round(origin_cpu / packets * 1e6, 2),
+        "far_us_per_packet": round(far_cpu / packets * 1e6, 2),
+    }
+
+
 def _crypto_us(size: int, rounds: int = 20000) -> dict[str, float]:
     mine, theirs = handshake.Ephemeral(), handshake.Ephemeral()
     hello = handshake.parse(handshake.make_hello(KEY, "a", mine), KEY)
@@ -251,6 +318,7 @@ def main() -> None:
     for mode in ("plain", "relay"):
         result[mode] = _run_mode(mode, args.packets, args.rate, args.size)
         print(mode, json.dumps(result[mode]), file=sys.stderr)
+    result["in_process"] = asyncio.run(_in_process(min(args.packets, 50000), args.size))
     result["crypto"] = _crypto_us(args.size)
     result["relay_minus_plain_us"] = {
         end: round(result["relay"][end] - result["plain"][end], 2)
