@@ -21,7 +21,8 @@ what arrives at a sink:
 CPU is ``time.process_time()`` of each process: on the origin over its push
 loop, on the far end from the first packet to the last. It includes the
 event loop's wake-ups, which the pacing makes the same in both modes.
-Also reported: the relay's own Python per packet on each end without
+Each mode runs ``--runs`` times, alternated, and each figure's median is
+reported. Also reported: the relay's own Python per packet on each end without
 sockets or event loop (``in_process``: the origin's push through the
 RelaySink and seal; the far end's open, parse, MediaPacket and push), and
 sealing and opening one datagram alone (``crypto``). The last line of stdout is one JSON object.
@@ -33,6 +34,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import statistics
 import sys
 import time
 from multiprocessing.connection import Connection
@@ -313,11 +315,30 @@ def main() -> None:
     parser.add_argument("--packets", type=int, default=50000)
     parser.add_argument("--rate", type=int, default=10000, help="packets per second")
     parser.add_argument("--size", type=int, default=1200, help="payload bytes per packet")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs of each mode, alternated; medians reported"
+    )
     args = parser.parse_args()
-    result: dict[str, Any] = {"packets": args.packets, "rate": args.rate, "size": args.size}
-    for mode in ("plain", "relay"):
-        result[mode] = _run_mode(mode, args.packets, args.rate, args.size)
-        print(mode, json.dumps(result[mode]), file=sys.stderr)
+    result: dict[str, Any] = {
+        "packets": args.packets,
+        "rate": args.rate,
+        "size": args.size,
+        "runs": args.runs,
+    }
+    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "relay": []}
+    for _ in range(args.runs):
+        for mode in ("plain", "relay"):
+            run = _run_mode(mode, args.packets, args.rate, args.size)
+            runs[mode].append(run)
+            print(mode, json.dumps(run), file=sys.stderr)
+    for mode, done in runs.items():
+        # The median of each figure on its own: other processes on the machine come and go.
+        result[mode] = {
+            key: statistics.median(r[key] for r in done)
+            for key in done[0]
+            if isinstance(done[0][key], int | float)
+        }
+        result[mode]["lost_total"] = sum(r["lost"] for r in done)
     result["in_process"] = asyncio.run(_in_process(min(args.packets, 50000), args.size))
     result["crypto"] = _crypto_us(args.size)
     result["relay_minus_plain_us"] = {
