@@ -334,6 +334,62 @@ async def test_closing_a_link_ends_remote_sources_and_detaches(pair: Pair) -> No
     assert not video.sinks
 
 
+async def test_two_instances_dialing_each_other_at_once_share_one_link() -> None:
+    endpoints: dict[str, RelayEndpoint] = {}
+    sources: dict[str, dict[str, Source]] = {"node-a": {}, "node-b": {}}
+    for name in ("node-a", "node-b"):
+        endpoints[name] = await RelayEndpoint.open(
+            node_id=name, cluster_key=KEY, lookup=sources[name].get, sfu_metrics=SfuMetrics()
+        )
+    a, b = endpoints["node-a"], endpoints["node-b"]
+    try:
+        dial_a = asyncio.ensure_future(a.connect(b.address))
+        dial_b = asyncio.ensure_future(b.connect(a.address))
+        link_a, link_b = await asyncio.gather(dial_a, dial_b)
+        assert (link_a.peer_id, link_b.peer_id) == ("node-b", "node-a")
+        # The HELLOs crossed: the lower node id's handshake won, the other was set aside.
+        assert a.metrics.dropped["hello_crossed"] >= 1
+        assert list(a.links.values()) == [link_a] and list(b.links.values()) == [link_b]
+        # One session: media crosses both ways.
+        requests: dict[str, int] = {}
+        got: dict[str, RecordingSink] = {}
+        # Each imports the other's audio over its own end of the one link.
+        for here, link in (("node-a", link_b), ("node-b", link_a)):
+            _source(sources[here], requests, f"{here}:audio", "audio")
+            got[here] = RecordingSink()
+            link.remote_source(f"{here}:audio", "audio").add_sink(got[here])
+        await wait_until(lambda: not link_a.control_pending and not link_b.control_pending)
+        await wait_until(lambda: all(s.sinks for d in sources.values() for s in d.values()))
+        for here in ("node-a", "node-b"):
+            sources[here][f"{here}:audio"].push(make_packet(7, "audio", size=100))
+        await wait_until(lambda: all(len(s.packets) == 1 for s in got.values()))
+        assert not link_a.metrics.dropped and not link_b.metrics.dropped
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_a_restarted_peer_replaces_its_link(pair: Pair) -> None:
+    video = _source(pair.sources, pair.requests, "site-m:video", "video")
+    old_remote = pair.far_link.remote_source("site-m:video", "video")
+    await _subscribed(pair, old_remote, RecordingSink())
+    host, port = pair.far.address
+    pair.far.close()  # killed: the origin is not told
+    await asyncio.sleep(0.1)  # the transport closes its socket on a later loop iteration
+    pair.far = await RelayEndpoint.open(
+        host, port, node_id="far", cluster_key=KEY, lookup={}.get, sfu_metrics=SfuMetrics()
+    )
+    pair.far_link = await pair.far.connect(pair.origin.address)
+    # The origin dropped the old session (and its relay sink) for the new one.
+    await wait_until(lambda: pair.origin_link.closed)
+    assert not video.sinks
+    (pair.origin_link,) = pair.origin.links.values()
+    sink = RecordingSink()
+    await _subscribed(pair, pair.far_link.remote_source("site-m:video", "video"), sink)
+    video.push(make_packet(5))
+    await wait_until(lambda: len(sink.packets) == 1)
+
+
 async def test_tampered_replayed_and_foreign_datagrams_are_dropped_and_counted() -> None:
     sources: dict[str, Source] = {}
     requests: dict[str, int] = {}

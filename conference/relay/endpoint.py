@@ -175,16 +175,30 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         if not self._nonces.check_and_add(hello.nonce):
             self.count_drop(self.metrics, "hello_replayed")
             return
+        if existing is not None and hello.clock <= existing.peer_clock:
+            # Older than the handshake of the link we have with it (a HELLO of a crossed
+            # dial, resent late): a peer that restarts sends a newer one.
+            self.count_drop(self.metrics, "hello_superseded")
+            return
+        dialing = self._dialing.get(address)
+        if dialing is not None and not dialing.done.done():
+            # Both ends dialed each other at once: one handshake must win, or each end
+            # would keep the session of its own dial. The lower (node id, nonce) dials.
+            if (self.node_id, dialing.hello.nonce) < (hello.node_id, hello.nonce):
+                self.count_drop(self.metrics, "hello_crossed")
+                return
         ephemeral = handshake.Ephemeral()
         raw = handshake.make_ack(self._key, self.node_id, ephemeral, hello)
         ack = handshake.parse(raw, self._key, answering=hello)
         keys = handshake.derive(self._key, ephemeral, hello, ack, initiator=False)
         if existing is not None:
             existing.close()  # the peer started over (restarted): a new session replaces it
-        link = RelayLink(self, address, keys, hello.nonce, raw)
+        link = RelayLink(self, address, keys, hello.nonce, raw, hello.clock)
         self.links[address] = link
         self.transport.sendto(raw, address)
         logger.info("relay %s: link from %s at %s", self.node_id, link.peer_id, address)
+        if dialing is not None and not dialing.done.done():
+            dialing.done.set_result(link)  # our own dial lost the crossing: this is the link
         if self.on_link is not None:
             self.on_link(link)
 
@@ -202,7 +216,7 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         existing = self.links.get(address)
         if existing is not None:
             existing.close()
-        link = RelayLink(self, address, keys, dialing.hello.nonce, None)
+        link = RelayLink(self, address, keys, dialing.hello.nonce, None, ack.clock)
         self.links[address] = link
         logger.info("relay %s: link to %s at %s", self.node_id, link.peer_id, address)
         dialing.done.set_result(link)

@@ -90,6 +90,7 @@ class RelayLink:
         keys: handshake.LinkKeys,
         hello_nonce: bytes,
         ack: bytes | None,
+        peer_clock: float,
     ) -> None:
         self.endpoint = endpoint
         self.address = address
@@ -99,6 +100,7 @@ class RelayLink:
         self.unsubscribe_linger = endpoint.unsubscribe_linger
         self.hello_nonce = hello_nonce  # the HELLO this link answers (a resent HELLO: resend ACK)
         self.ack = ack  # what we answered (responder), to resend if the ACK was lost
+        self.peer_clock = peer_clock  # the peer's clock in its handshake message of this link
         self._cipher = LinkCipher(keys)
         self._transport = endpoint.transport
         now = time.monotonic()
