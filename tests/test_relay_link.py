@@ -323,15 +323,23 @@ async def test_a_source_ended_here_is_unsubscribed(pair: Pair) -> None:
     assert not video.ended
 
 
-async def test_closing_a_link_ends_remote_sources_and_detaches(pair: Pair) -> None:
+async def test_closing_a_link_ends_remote_sources_and_detaches_on_both_ends(pair: Pair) -> None:
     video = _source(pair.sources, pair.requests, "site-h:video", "video")
     remote = pair.far_link.remote_source("site-h:video", "video")
     sink = RecordingSink()
     await _subscribed(pair, remote, sink)
+    # And the other way: the origin imports a source of the far end.
+    back = _source(pair.sources, pair.requests, "site-h:audio", "audio")
+    pair.far.lookup = {back.id: back}.get
+    back_remote = pair.origin_link.remote_source(back.id, "audio")
+    back_remote.add_sink(RecordingSink())
+    await wait_until(lambda: bool(back.sinks))
     pair.far_link.close()
-    assert remote.ended and sink.ended
-    pair.origin_link.close()
-    assert not video.sinks
+    assert remote.ended and sink.ended and not back.sinks
+    # The peer is told (BYE): its end closes too, without waiting for the timeout.
+    await wait_until(lambda: pair.origin_link.closed)
+    assert not video.sinks and back_remote.ended
+    assert not pair.origin.links
 
 
 async def test_two_instances_dialing_each_other_at_once_share_one_link() -> None:
@@ -374,7 +382,7 @@ async def test_a_restarted_peer_replaces_its_link(pair: Pair) -> None:
     old_remote = pair.far_link.remote_source("site-m:video", "video")
     await _subscribed(pair, old_remote, RecordingSink())
     host, port = pair.far.address
-    pair.far.close()  # killed: the origin is not told
+    pair.far.close(say_bye=False)  # killed: the origin is not told
     await asyncio.sleep(0.1)  # the transport closes its socket on a later loop iteration
     pair.far = await RelayEndpoint.open(
         host, port, node_id="far", cluster_key=KEY, lookup={}.get, sfu_metrics=SfuMetrics()

@@ -192,7 +192,8 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         ack = handshake.parse(raw, self._key, answering=hello)
         keys = handshake.derive(self._key, ephemeral, hello, ack, initiator=False)
         if existing is not None:
-            existing.close()  # the peer started over (restarted): a new session replaces it
+            # The peer started over (restarted): a new session replaces it.
+            existing.close(say_bye=False)
         link = RelayLink(self, address, keys, hello.nonce, raw, hello.clock)
         self.links[address] = link
         self.transport.sendto(raw, address)
@@ -215,7 +216,7 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         keys = handshake.derive(self._key, dialing.ephemeral, dialing.hello, ack, initiator=True)
         existing = self.links.get(address)
         if existing is not None:
-            existing.close()
+            existing.close(say_bye=False)  # the peer answered a new handshake: it has no other
         link = RelayLink(self, address, keys, dialing.hello.nonce, None, ack.clock)
         self.links[address] = link
         logger.info("relay %s: link to %s at %s", self.node_id, link.peer_id, address)
@@ -230,13 +231,13 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         """ICMP errors (a peer's port closed): the link's timeout decides, not this."""
         logger.debug("relay %s: %s", self.node_id, exc)
 
-    def close(self) -> None:
-        """Close every link and the socket."""
+    def close(self, say_bye: bool = True) -> None:
+        """Close every link (telling each peer, with ``say_bye``) and the socket."""
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
         for link in list(self.links.values()):
-            link.close()
+            link.close(say_bye)
         for dialing in self._dialing.values():
             if not dialing.done.done():
                 dialing.done.cancel()

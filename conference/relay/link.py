@@ -31,6 +31,7 @@ from conference.media.ntp import abs_send_time_bytes, ntp_from_unix
 from conference.relay import handshake
 from conference.relay.cipher import LinkCipher, Rejected
 from conference.relay.messages import (
+    BYE,
     CONTROL,
     CONTROL_ACK,
     FLAG_KEYFRAME,
@@ -342,6 +343,9 @@ class RelayLink:
                 target.sender_report = (wall_clock, rtp_timestamp)
         elif kind == PING and len(plaintext) == 1:
             pass
+        elif kind == BYE and len(plaintext) == 1:
+            logger.info("%r: closed by the peer", self)
+            self.close(say_bye=False)
         else:
             self.endpoint.count_drop(metrics, "bad_message")
 
@@ -460,7 +464,7 @@ class RelayLink:
         """Retransmit unacknowledged control, keep the link alive, close it when silent."""
         if now - self._last_received > LINK_TIMEOUT:
             logger.warning("%r: nothing received for %.0f s, closing", self, LINK_TIMEOUT)
-            self.close()
+            self.close(say_bye=False)
             return
         for plaintext in list(self._control_unacked.values())[:MAX_CONTROL_AHEAD]:
             self.metrics.control_retransmitted += 1
@@ -468,10 +472,16 @@ class RelayLink:
         if now - self._last_sent > KEEPALIVE:
             self.send(bytes([PING]))
 
-    def close(self) -> None:
-        """End the imported sources, detach the exported streams, forget the peer."""
+    def close(self, say_bye: bool = True) -> None:
+        """End the imported sources, detach the exported streams, forget the peer.
+
+        ``say_bye``: tell the peer, which then does the same at once instead of
+        after :data:`LINK_TIMEOUT` (not when the peer is gone or said bye itself).
+        """
         if self.closed:
             return
+        if say_bye:
+            self.send(bytes([BYE]))
         self.closed = True
         for handle in self._lingering.values():
             handle.cancel()

@@ -17,6 +17,7 @@ The first byte says what follows:
   acknowledged), media is not.
 * ``CONTROL_ACK``: the next control sequence number the sender expects (u32).
 * ``PING``: nothing; keeps the link alive when nothing else is sent.
+* ``BYE``: nothing; the sender closed the link (a lost BYE: the link times out).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ MEDIA = 0x10
 KEYFRAME = 0x11
 PING = 0x12
 SENDER_REPORT = 0x13
+BYE = 0x14
 CONTROL = 0x20
 CONTROL_ACK = 0x21
 
