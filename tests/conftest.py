@@ -1,4 +1,5 @@
-"""Fixtures: a real server and a room on it, each store and bus engine, a browser.
+"""Fixtures: a real server and a room on it, each store and bus engine, a browser, and a
+browser behind a thin link (``thin_link``, ``open_server``, ``thin_browser``).
 
 The helpers they use live in ``tests/support/`` (server, Redis keys, media,
 API clients, ...), where tests and benchmarks import them from.
@@ -19,6 +20,7 @@ from conference.store import SqliteStore, Store
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import ServerProcess, start_server
+from tests.support.thin_link import ThinLink
 
 
 @pytest.fixture
@@ -119,6 +121,40 @@ async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         instance = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=FLAGS, headless=True
+        )
+        yield instance
+        await instance.close()
+
+
+@pytest.fixture
+def thin_link() -> Iterator[ThinLink]:
+    """A network namespace behind a veth whose downlink can be shaped (needs root)."""
+    link = ThinLink()
+    yield link
+    link.close()
+
+
+@pytest.fixture
+def open_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server listening on every address, so that the namespace reaches it over the veth."""
+    server = start_server(tmp_path / "data", "--host", "0.0.0.0")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def thin_browser(
+    thin_link: ThinLink, open_server: ServerProcess, tmp_path: Path
+) -> AsyncIterator[Browser]:
+    """Headless Chromium inside the thin link's namespace, for a page of ``open_server``."""
+    origin = f"http://{thin_link.host_address}:{open_server.base_url.rsplit(':', 1)[1]}"
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=str(thin_link.chromium(tmp_path)),
+            # The page is http:// on a non-loopback address: let it open the camera
+            # (without this, it joins with no camera and no microphone, silently).
+            args=[*FLAGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"],
+            headless=True,
         )
         yield instance
         await instance.close()

@@ -17,17 +17,15 @@ the pause leaves the commune's row and /metrics with it.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from tests.support.browser import FLAGS, login, open_site
+from tests.support.browser import CONSOLE_ROW, MAIN_TILE, login, open_site
 from tests.support.meetings import open_meeting
-from tests.support.server import ServerProcess, start_server
+from tests.support.server import ServerProcess
 from tests.support.thin_link import ThinLink
 from tests.support.waiting import eventually
 
@@ -39,34 +37,6 @@ COMMUNE = "05536"
 # rate beside it does not: the link loses packets, which is what pauses a main tile.
 THIN_KBIT = 64
 
-# The commune's main tile, its marker, and what its video receiver got (getStats).
-MAIN_TILE = """
-async () => {
-  const c = window.conference;
-  const tile = document.querySelector('.tile[data-slot="main"]');
-  const marker = tile && tile.querySelector('.link-marker');
-  let packets = 0, decoded = 0;
-  const mid = c.slotMids && c.slotMids.main;
-  (await c.pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid) {
-      packets += s.packetsReceived || 0;
-      decoded += s.framesDecoded || 0;
-    }
-  });
-  return {
-    site: c.slots.main || null,
-    paused: c.linkPaused,
-    downlink: c.downlinkKbps,
-    marker: !!marker && !marker.hidden && marker.offsetParent !== null,
-    markerText: marker ? marker.textContent.trim() : '',
-    dimmed: !!tile && tile.classList.contains('is-link-paused'),
-    changes: window.__markerChanges || 0,
-    packets,
-    decoded,
-  };
-}
-"""
-
 # Count every change of the main tile's marker, so that two samples with the
 # marker shown are known to belong to one pause (not a pause, a trial, a pause).
 WATCH_MARKER = """
@@ -77,57 +47,6 @@ WATCH_MARKER = """
     tile, {subtree: true, attributes: true, attributeFilter: ['hidden', 'class']});
 }
 """
-
-# The link cell and the loss/RTT cells of a site's row on the console page.
-CONSOLE_ROW = """
-(site) => {
-  const row = document.querySelector(`.rc-site[data-site-id="${site}"]`);
-  if (!row) return null;
-  const cell = (name) => row.querySelector(`[data-col="${name}"]`);
-  const link = cell('link');
-  return {
-    kbps: (link.querySelector('.link-kbps') || {}).textContent || '',
-    layers: (link.querySelector('.link-layers') || {}).textContent || '',
-    bad: link.classList.contains('is-bad'),
-    title: link.title,
-    rtt: cell('rtt').textContent,
-    loss: cell('loss').textContent,
-  };
-}
-"""
-
-
-@pytest.fixture
-def thin_link() -> Iterator[ThinLink]:
-    link = ThinLink()
-    yield link
-    link.close()
-
-
-@pytest.fixture
-def open_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server listening on every address, so that the namespace reaches it over the veth."""
-    server = start_server(tmp_path / "data", "--host", "0.0.0.0")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def thin_browser(
-    thin_link: ThinLink, open_server: ServerProcess, tmp_path: Path
-) -> AsyncIterator[Browser]:
-    """Headless Chromium inside the thin link's namespace."""
-    origin = f"http://{thin_link.host_address}:{open_server.base_url.rsplit(':', 1)[1]}"
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(
-            executable_path=str(thin_link.chromium(tmp_path)),
-            # The page is http:// on a non-loopback address: let it open the camera
-            # (without this, it joins with no camera and no microphone, silently).
-            args=[*FLAGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"],
-            headless=True,
-        )
-        yield instance
-        await instance.close()
 
 
 def number(text: str) -> float | None:

@@ -1,5 +1,5 @@
 """Shared by the browser tests: how to start Debian's chromium, a site's and a user's page,
-and getStats helpers.
+getStats helpers, and what a site's main tile and a console row show.
 
 The ``browser`` fixture (tests/conftest.py) launches it with :data:`FLAGS`.
 """
@@ -48,6 +48,54 @@ async () => {
     out[slot] = {participant: c.slots[slot] || null, decoded, packets};
   }
   return out;
+}
+"""
+
+
+# A site's main tile: who is in it, its weak-link marker, and what its video receiver
+# got (getStats), for the thin-link tests.
+MAIN_TILE = """
+async () => {
+  const c = window.conference;
+  const tile = document.querySelector('.tile[data-slot="main"]');
+  const marker = tile && tile.querySelector('.link-marker');
+  let packets = 0, decoded = 0;
+  const mid = c.slotMids && c.slotMids.main;
+  (await c.pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid) {
+      packets += s.packetsReceived || 0;
+      decoded += s.framesDecoded || 0;
+    }
+  });
+  return {
+    site: c.slots.main || null,
+    paused: c.linkPaused,
+    downlink: c.downlinkKbps,
+    marker: !!marker && !marker.hidden && marker.offsetParent !== null,
+    markerText: marker ? marker.textContent.trim() : '',
+    dimmed: !!tile && tile.classList.contains('is-link-paused'),
+    changes: window.__markerChanges || 0,
+    packets,
+    decoded,
+  };
+}
+"""
+
+# The link cell and the loss/RTT cells of a site's row on the host's console page.
+CONSOLE_ROW = """
+(site) => {
+  const row = document.querySelector(`.rc-site[data-site-id="${site}"]`);
+  if (!row) return null;
+  const cell = (name) => row.querySelector(`[data-col="${name}"]`);
+  const link = cell('link');
+  return {
+    kbps: (link.querySelector('.link-kbps') || {}).textContent || '',
+    layers: (link.querySelector('.link-layers') || {}).textContent || '',
+    bad: link.classList.contains('is-bad'),
+    title: link.title,
+    rtt: cell('rtt').textContent,
+    loss: cell('loss').textContent,
+  };
 }
 """
 

@@ -51,13 +51,15 @@ const CELL_CLASS = {
 
 /**
  * The link cell: the downlink estimate, and below it what the site's video slots
- * receive ("f · 3×q"), how many are paused for its link, and whether its camera
+ * receive ("f · 3×q", "q · ½ hình/s" when the main slot gets its layer at a
+ * reduced frame rate), how many are paused for its link, and whether its camera
  * is paused; the whole story in the title.
  */
 function fillLink(cell, q, present) {
   cell.removeAttribute('title');
   const layers = q.layers || {};
   const paused = q.link_paused || [];
+  const rates = q.frame_rates || {};
   const hasLink = present && (typeof q.downlink_kbps === 'number' || Object.keys(layers).length > 0 || q.sending);
   cell.classList.toggle('is-bad', !!hasLink && paused.length > 0);
   if (!hasLink) {
@@ -71,7 +73,11 @@ function fillLink(cell, q, present) {
   }
   const parts = [];
   if (layers.main) parts.push(layers.main);
+  // The main tile's frame rate beside its layer; reduced thumbnails only counted.
+  if (layers.main && rates.main) parts.push(t(`console.link.rate.${rates.main}`));
   for (const [rid, n] of counts) parts.push(n > 1 ? `${n}×${rid}` : rid);
+  const slowThumbs = Object.keys(rates).filter((slot) => slot !== 'main').length;
+  if (slowThumbs) parts.push(t('console.link.slowThumbs', { n: slowThumbs }));
   if (paused.length) parts.push(t('console.link.paused', { n: paused.length }));
   if (Array.isArray(q.sending) && q.sending.length === 0) parts.push(t('console.link.cameraPaused'));
   const kbps = el('span', 'link-kbps', typeof q.downlink_kbps === 'number' ? number(q.downlink_kbps) : '–');
@@ -81,6 +87,7 @@ function fillLink(cell, q, present) {
     downlink: typeof q.downlink_kbps === 'number' ? number(q.downlink_kbps) : '–',
     received: received || '–',
     paused: paused.join(', ') || '–',
+    rates: Object.entries(rates).map(([slot, rate]) => `${slot} ${t(`console.link.rate.${rate}`)}`).join(', ') || '–',
     sending: Array.isArray(q.sending) ? (q.sending.join(', ') || t('console.link.none')) : '–',
     switches: typeof q.layer_switches === 'number' ? q.layer_switches : '–',
   });
