@@ -217,21 +217,25 @@ async def test_a_page_whose_meeting_moved_joins_at_the_home(tmp_path, cluster, b
     # Meanwhile the meeting's home became a (as if a won a race for it).
     await asyncio.to_thread(set_lease_holder, env, room, "node-a")
 
+    await page.click("#prejoin-mic")  # the site mutes its microphone before joining
+    assert await page.evaluate("() => window.conference.micMuted")
     await page.click("#join-button")
-    # The socket at b is told where the meeting is; the page loads a's join page.
+    # The socket at b is told where the meeting is; the page loads a's join page and,
+    # as its site had clicked "Tham gia", joins there by itself, still muted.
     await page.wait_for_url(f"{a.base_url}/join/{room}**", timeout=30_000)
-    await page.wait_for_selector("#join-button:not([disabled])")
-    await page.click("#join-button")
     await page.wait_for_function(
         "() => window.conference && window.conference.state === 'connected'", timeout=30_000
     )
-    assert page.url == f"{a.base_url}/join/{room}"  # the token left the address bar again
+    assert await page.evaluate("() => window.conference.micMuted")
+    assert not await page.evaluate("() => window.conference.camMuted")
+    # The token and the rejoin fragment left the address bar: a reload does not join by itself.
+    assert page.url == f"{a.base_url}/join/{room}"
     watcher = SignalingClient(a.base_url, room, a.token(room, "Tỉnh"), publish={})
     await watcher.connect()
     try:
         welcome = await watcher.wait_for(lambda m: m["type"] == "welcome")
-        names = {p["name"] for p in welcome["participants"]}
-        assert "UBND xã Yên Bình" in names
+        site = next(p for p in welcome["participants"] if p["name"] == "UBND xã Yên Bình")
+        assert site["audio_muted"]  # joined at the home as it was at b: muted
     finally:
         await watcher.close()
         await context.close()

@@ -29,6 +29,7 @@ import {
 } from './media.js';
 import { renderPeople } from './participants.js';
 import { clearReconnectTimer, teardownSession, updateCountdown } from './reconnect.js';
+import { takeRejoin } from './rejoin.js';
 import { closing, renderClosing, setState, showError, showNotice, showScreen } from './screens.js';
 import { connect } from './session.js';
 import { app, audioElements, config, isViewer, room, token } from './state.js';
@@ -139,12 +140,19 @@ function init() {
     return;
   }
   dom.joinButton.disabled = true;
+  const rejoin = takeRejoin();
   app.mediaPromise = acquireMedia()
     .catch((err) => console.error('media setup failed', err))
     .finally(() => {
       dom.joinButton.disabled = false;
       updateMediaViews();
       updateControls();
+      if (rejoin) {
+        // Sent here from the meeting's old node after "Tham gia" there: join again as we were.
+        setMicMuted(rejoin.micMuted);
+        setCamMuted(rejoin.camMuted);
+        join();
+      }
     });
 }
 

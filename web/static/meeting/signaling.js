@@ -9,6 +9,7 @@ import { onOffer } from './peer.js';
 import { scheduleReconnect } from './reconnect.js';
 import { closing, onRecording } from './screens.js';
 import { app, token } from './state.js';
+import { rejoinHash } from './rejoin.js';
 import { setSlots } from './tiles.js';
 
 // `bye` reasons after which this window must not reconnect by itself.
@@ -155,7 +156,12 @@ function onBye(session, reason) {
   }
 }
 
-/** The meeting lives on another node: load its page there, with our join token. */
+/**
+ * The meeting lives on another node: load its page there, with our join token.
+ * The site had clicked "Tham gia" already, so the page there joins by itself,
+ * with the microphone and camera as they were here (REJOIN_HASH: a fragment
+ * never reaches a server or its logs).
+ */
 function onRedirect(url) {
   let target;
   try {
@@ -166,6 +172,7 @@ function onRedirect(url) {
   if (target.protocol !== 'https:' && target.protocol !== 'http:') return;
   app.stopped = true;
   target.searchParams.set('token', token);
+  target.hash = rejoinHash(app.micMuted, app.camMuted);
   window.location.replace(target.toString());
 }
 

@@ -1,0 +1,31 @@
+// A page that a meeting's old node sent to its home (`redirect`) joins by itself:
+// its site had clicked "Tham gia" there. The fragment says so, with the
+// microphone and camera states to keep (a site that had muted stays muted).
+
+const PREFIX = '#rejoin';
+
+/** The fragment a redirected page carries: `#rejoin;mic=off;cam=on`. */
+export function rejoinHash(micMuted, camMuted) {
+  return `${PREFIX};mic=${micMuted ? 'off' : 'on'};cam=${camMuted ? 'off' : 'on'}`;
+}
+
+/**
+ * This page's rejoin request, taken out of the address (a reload must not
+ * join again by itself): null, or {micMuted, camMuted}.
+ */
+export function takeRejoin() {
+  const hash = window.location.hash;
+  if (!hash.startsWith(PREFIX)) return null;
+  const url = new URL(window.location.href);
+  url.hash = '';
+  window.history.replaceState(window.history.state, '', url.pathname + url.search);
+  const fields = new Map(
+    hash
+      .slice(PREFIX.length)
+      .split(';')
+      .filter(Boolean)
+      .map((part) => part.split('=', 2)),
+  );
+  // Anything but an explicit "on" keeps a device off: the safe reading of a mangled fragment.
+  return { micMuted: fields.get('mic') !== 'on', camMuted: fields.get('cam') !== 'on' };
+}
