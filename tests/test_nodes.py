@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from conference.cluster.node import HEARTBEAT_INTERVAL
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.peers import SignalingClient, client_pc, whip_publish
 from tests.support.redis_keys import delete_prefixed, unique_prefix
@@ -263,3 +264,97 @@ def lease_holder(env: dict[str, str], room: str) -> str | None:
         return value if isinstance(value, str) else None
     finally:
         client.close()
+
+
+async def test_where_is_the_home_answers_a_token_holder_only(tmp_path, cluster):
+    """``POST /join/{room}/home``: what a page whose node died asks the others."""
+    env, started = cluster
+    a = start_node(tmp_path, started, "node-a", env)
+    b = start_node(tmp_path, started, "node-b", env)
+    room = a.cli("room", "create", "Họp liên tỉnh").stdout.strip()
+    token = a.token(room, "UBND xã Yên Bình")
+    async with aiohttp.ClientSession() as http:
+
+        async def ask(node: ServerProcess, body: bytes) -> tuple[int, Any, str | None]:
+            async with http.post(
+                f"{node.base_url}/join/{room}/home",
+                data=body,
+                headers={"Content-Type": "text/plain"},
+            ) as response:
+                return (
+                    response.status,
+                    await response.json(),
+                    response.headers.get("Access-Control-Allow-Origin"),
+                )
+
+        # The first to be asked claims the meeting; the other names it.
+        assert await ask(a, token.encode()) == (200, {"home": a.base_url}, "*")
+        assert await ask(b, token.encode()) == (200, {"home": a.base_url}, "*")
+        status, body, cors = await ask(b, b"not-a-token")
+        assert (status, body["error"]["code"], cors) == (401, "token-malformed", "*")
+        status, body, _ = await ask(b, b"")
+        assert (status, body["error"]["code"]) == (401, "token-missing")
+        status, body, _ = await ask(b, b"x" * 20_000)
+        assert (status, body["error"]["code"]) == (413, "token-too-large")
+        other = a.cli("room", "create", "Phòng khác").stdout.strip()
+        status, body, _ = await ask(b, a.token(other, "Xã khác").encode())
+        assert status == 403 and body["error"]["code"]  # a token of another room
+    assert await asyncio.to_thread(lease_holder, env, room) == "node-a"
+
+
+@pytest.mark.browser
+async def test_a_site_whose_home_is_killed_moves_to_another_node_by_itself(
+    tmp_path, cluster, browser
+):
+    env, started = cluster
+    a = start_node(tmp_path, started, "node-a", env)
+    b = start_node(tmp_path, started, "node-b", env)
+    room = a.cli("room", "create", "Họp liên tỉnh").stdout.strip()
+    token = a.token(room, "UBND xã Yên Bình")
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        # Both nodes registered, and a heartbeat of a's since (it lists its peers then).
+        await eventually(lambda: _both_listed(a))
+        await asyncio.sleep(HEARTBEAT_INTERVAL * 1.5)
+        await page.goto(f"{a.base_url}/join/{room}?token={token}")  # a becomes the home
+        await page.wait_for_selector("#join-button:not([disabled])")
+        await page.click("#prejoin-cam")  # camera off before joining: kept after the move
+        await page.click("#join-button")
+        await page.wait_for_function(
+            "() => window.conference && window.conference.state === 'connected'", timeout=30_000
+        )
+        # The page was told of the other node (the `nodes` message after welcome).
+        assert await page.evaluate("() => window.conference.peers") == [b.base_url]
+
+        killed_at = asyncio.get_running_loop().time()
+        a.stop(signal.SIGKILL)
+
+        # With nobody else at a, b takes the meeting over once a's record expired, and
+        # the page, asking b where its meeting went, moves there and joins by itself.
+        await page.wait_for_url(f"{b.base_url}/join/{room}**", timeout=90_000)
+        await page.wait_for_function(
+            "() => window.conference && window.conference.state === 'connected'", timeout=60_000
+        )
+        moved = asyncio.get_running_loop().time() - killed_at
+        print(f"moved to node-b and connected {moved:.1f} s after node-a was killed")
+        assert await page.evaluate("() => window.conference.camMuted")
+        assert await asyncio.to_thread(lease_holder, env, room) == "node-b"
+        watcher = SignalingClient(b.base_url, room, b.token(room, "Tỉnh"), publish={})
+        await watcher.connect()
+        try:
+            welcome = await watcher.wait_for(lambda m: m["type"] == "welcome")
+            site = next(p for p in welcome["participants"] if p["name"] == "UBND xã Yên Bình")
+            assert site["video_muted"]
+        finally:
+            await watcher.close()
+    finally:
+        await context.close()
+    assert not errors, errors
+
+
+async def _both_listed(node: ServerProcess) -> bool:
+    return {n["id"] for n in await nodes_json(node)} == {"node-a", "node-b"}

@@ -382,3 +382,20 @@ def test_a_password_is_still_accepted_after_all_this(input_server) -> None:
     with urllib.request.urlopen(request, timeout=30) as reply:
         assert reply.status == 200
     assert_no_traceback(input_server)
+
+
+def test_a_pages_csp_takes_only_clean_origins_of_other_nodes():
+    from web.html import content_security_policy
+
+    policy = content_security_policy(
+        [
+            "http://10.0.0.2:8080",
+            "https://node-b.example.vn",
+            "http://x; script-src *",  # a directive smuggled in
+            "http://user:pass@10.0.0.3:8080",
+            "javascript:alert(1)",
+        ]
+    )
+    connect = next(d for d in policy.split("; ") if d.startswith("connect-src"))
+    assert connect == "connect-src 'self' http://10.0.0.2:8080 https://node-b.example.vn"
+    assert "script-src 'self'" in policy and policy.count("script-src") == 1

@@ -20,8 +20,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from conference import log_floods
 from conference.settings import Settings
 from conference.watchdog import LoopWatchdog
-from web import api, console, health, pages, signaling, whip
+from web import api, console, health, pages, placement, signaling, whip
 from web.errors import error_middleware, quiet_client_faults
+from web.html import content_security_policy
 from web.keys import (
     CONFERENCE,
     FEED_MANAGER,
@@ -58,12 +59,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response.headers.setdefault("Cache-Control", "no-cache")
     if response.content_type == "text/html":
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-            # 'self' covers ws:/wss: to this same host (CSP3; Chromium and Firefox).
-            "connect-src 'self'; style-src 'self'; script-src 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
     return response
 
 
@@ -105,6 +101,7 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     api.setup(app)
     app.router.add_get("/ws/console/{meeting}", console.console_handler)
     app.router.add_get("/ws/{room}", signaling.websocket_handler)
+    app.router.add_post("/join/{room}/home", placement.home_of)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
     for kind, post, delete in (

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from web.keys import TEMPLATES
+
+# An origin as it may stand in a CSP source list: scheme, host (a name, IPv4 or
+# [IPv6]) and port; nothing that could end the directive or add another.
+_CSP_ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
+
+
+def content_security_policy(connect: Iterable[str] = ()) -> str:
+    """Every page's CSP; ``connect`` adds origins the page may fetch from (a
+    meeting page asks the cluster's other nodes where its meeting went)."""
+    origins = []
+    for url in connect:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if _CSP_ORIGIN.match(origin) and origin not in origins:
+            origins.append(origin)
+    connect_src = " ".join(["'self'", *origins])
+    return (
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+        # 'self' covers ws:/wss: to this same host (CSP3; Chromium and Firefox).
+        f"connect-src {connect_src}; style-src 'self'; script-src 'self'"
+    )
+
 
 # Messages for the error page, Vietnamese first.
 PAGE_ERRORS = {

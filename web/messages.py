@@ -151,6 +151,14 @@ class Redirect(WireMessage):
     url: str
 
 
+class Nodes(WireMessage):
+    """The cluster's other live nodes (base URLs): where a page asks for its meeting's
+    new home if this node stops answering (``POST /join/{room}/home`` there)."""
+
+    type: Literal["nodes"] = "nodes"
+    urls: list[str]
+
+
 class Error(WireMessage):
     """Something the client sent could not be used; ``code`` is stable."""
 

@@ -24,8 +24,8 @@ from web.auth import (
     start_login,
 )
 from web.errors import PageError
-from web.html import render
-from web.keys import CONFERENCE, SETTINGS
+from web.html import content_security_policy, render
+from web.keys import CONFERENCE, SERVICES, SETTINGS
 from web.placement import redirect_to_home
 
 
@@ -50,13 +50,18 @@ async def join_page(request: web.Request) -> web.Response:
         "site": {"name": claims.name, "role": claims.role.value},
         "expires": claims.exp,
     }
-    return render(
+    response = render(
         request,
         "meeting.html",
         room=record,
         site=claims,
         config_json=json.dumps(config, ensure_ascii=False),
     )
+    cluster = request.app[SERVICES].cluster
+    if cluster is not None and cluster.peers:
+        # The page may ask the other nodes where its meeting went (web/placement.py).
+        response.headers["Content-Security-Policy"] = content_security_policy(cluster.peers)
+    return response
 
 
 async def index_page(request: web.Request) -> web.Response:

@@ -2,13 +2,28 @@
 
 Only with Redis (a cluster); alone, every room is at home here. Asked after
 the token was verified, so an anonymous request never makes a node claim a room.
+
+``POST /join/{room}/home`` answers the same question for a meeting page
+whose node stopped answering (killed, its machine down): the page asks the
+other nodes it was told of (the ``nodes`` message) where its meeting's home
+is now, and moves to a node that answers "here".
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from web.keys import SERVICES
+from conference.permissions import Forbidden
+from conference.store import RoomNotFound
+from conference.tokens import TokenError
+from web.errors import ApiError
+from web.keys import CONFERENCE, SERVICES
+
+MAX_TOKEN_BYTES = 8 * 1024
+# Read by a page of another node (another origin): a simple request (POST of
+# text/plain, no credentials), so no preflight; the answer names a node only
+# to a holder of a valid join token of the room.
+PLACEMENT_CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 async def home_elsewhere(request: web.Request, room_id: str) -> str | None:
@@ -30,3 +45,40 @@ async def redirect_to_home(
     home = await home_elsewhere(request, room_id)
     if home is not None:
         raise web.HTTPTemporaryRedirect(home + request.path_qs, headers=headers)
+
+
+async def home_of(request: web.Request) -> web.Response:
+    """``POST /join/{room}/home`` with the join token as the text body.
+
+    ``{"home": URL}``: the base URL of the node that is the meeting's home now
+    (this node's own, if it is or just became the home; None alone, without a
+    cluster). Token errors are answered as the join page's, in JSON.
+    """
+    if request.content_length is not None and request.content_length > MAX_TOKEN_BYTES:
+        raise ApiError(
+            413, "token-too-large", "a join token is not that long", headers=PLACEMENT_CORS
+        )
+    body = await request.read()  # whole: web/request_body.py read it, in time and bounded
+    if len(body) > MAX_TOKEN_BYTES:
+        raise ApiError(
+            413, "token-too-large", "a join token is not that long", headers=PLACEMENT_CORS
+        )
+    token = body.decode("utf-8", "replace").strip()
+    if not token:
+        raise ApiError(
+            401, "token-missing", "send the join token as the body", headers=PLACEMENT_CORS
+        )
+    try:
+        _claims, record = await request.app[CONFERENCE].authorize(token, request.match_info["room"])
+    except TokenError as exc:
+        raise ApiError(401, exc.code, exc.message, headers=PLACEMENT_CORS) from exc
+    except Forbidden as exc:
+        status = 404 if exc.code == "meeting-not-found" else 403
+        raise ApiError(status, exc.code, exc.message, headers=PLACEMENT_CORS) from exc
+    except RoomNotFound as exc:
+        raise ApiError(404, "room-not-found", str(exc), headers=PLACEMENT_CORS) from exc
+    cluster = request.app[SERVICES].cluster
+    home = await home_elsewhere(request, record.id)
+    if home is None and cluster is not None:
+        home = cluster.advertise
+    return web.json_response({"home": home}, headers=PLACEMENT_CORS)

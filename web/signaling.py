@@ -28,7 +28,7 @@ from conference.tasks import spawn
 from conference.tokens import TokenError
 from conference.wire import WireMessage
 from web import messages as m
-from web.keys import CONFERENCE, SETTINGS, SOCKETS
+from web.keys import CONFERENCE, SERVICES, SETTINGS, SOCKETS
 from web.placement import home_elsewhere
 
 logger = logging.getLogger(__name__)
@@ -281,6 +281,9 @@ class SignalingSocket:
         connection.on_end.append(self._connection_ended)
         room, participant, session = connection.room, connection.participant, connection.session
         self.post(room.welcome(participant, self.settings.ice_servers))
+        cluster = self.request.app[SERVICES].cluster
+        if cluster is not None and cluster.peers:
+            self.post(m.Nodes(urls=cluster.peers))
         self.post(
             m.Offer(sdp=offer, publish=session.publish_sections(), slots=session.slot_sections())
         )

@@ -59,6 +59,9 @@ class ClusterNode(Extension):
         self._open_rooms = open_rooms
         self.started_at = time.time()
         self.heartbeats_total = 0
+        # The other live nodes' advertise URLs, refreshed with each heartbeat: a
+        # page whose home node dies asks them where its meeting went.
+        self.peers: list[str] = []
         self.redis_errors_total = 0  # heartbeats and renewals that failed on Redis
         self._down = False
 
@@ -77,6 +80,8 @@ class ClusterNode(Extension):
         )
         await self.registry.publish(record)
         self.heartbeats_total += 1
+        listing = await self.registry.listing()
+        self.peers = [node.advertise for node in listing.nodes if node.id != self.node_id]
 
     async def renew_leases(self) -> None:
         """Renew the leases of rooms open here (or just claimed); release the others."""

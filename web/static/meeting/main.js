@@ -188,6 +188,9 @@ window.conference = {
   get micMuted() {
     return app.micMuted;
   },
+  get peers() {
+    return [...app.peers];
+  },
   get camMuted() {
     return app.camMuted;
   },

@@ -1,6 +1,7 @@
 // Reconnecting after a lost connection, with backoff and a countdown.
 
 import { dom } from './dom.js';
+import { moveToNewHome } from './failover.js';
 import { setState } from './screens.js';
 import { connect } from './session.js';
 import { app } from './state.js';
@@ -8,6 +9,7 @@ import { resetMediaElements } from './tiles.js';
 import { setText } from './view.js';
 
 const BACKOFF_SECONDS = [1, 2, 4, 8, 15];
+const PEER_BACKOFF_SECONDS = 2;
 
 // -- reconnecting -----------------------------------------------------------------------
 
@@ -44,14 +46,18 @@ export function scheduleReconnect(reason) {
   teardownSession();
   clearReconnectTimer();
   resetMediaElements();
-  const delay = BACKOFF_SECONDS[Math.min(app.attempt, BACKOFF_SECONDS.length - 1)];
+  let delay = BACKOFF_SECONDS[Math.min(app.attempt, BACKOFF_SECONDS.length - 1)];
+  // In a cluster, a node that does not come back is replaced within seconds: keep asking.
+  if (app.peers.length) delay = Math.min(delay, PEER_BACKOFF_SECONDS);
   app.attempt += 1;
   setState('reconnecting');
   app.reconnectDeadline = Date.now() + delay * 1000;
   updateCountdown();
   app.countdownTimer = setInterval(updateCountdown, 1000);
-  app.reconnectTimer = setTimeout(() => {
+  app.reconnectTimer = setTimeout(async () => {
     clearReconnectTimer();
-    connect();
+    // Our node failed us twice: maybe it is gone, and another holds the meeting now.
+    if (app.attempt >= 2 && (await moveToNewHome())) return;
+    if (!app.stopped) connect();
   }, delay * 1000);
 }

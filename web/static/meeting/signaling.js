@@ -1,6 +1,7 @@
 // The server's messages on the signaling socket.
 
 import { onFloor, onHand, onMutedByHost, renderFloor } from './floor.js';
+import { setPeers } from './failover.js';
 import { endMeeting, fail } from './joining.js';
 import { sendMute, updateControls } from './media.js';
 import { renderParticipants, renderPeople } from './participants.js';
@@ -107,6 +108,9 @@ export async function handleMessage(session, message) {
       break;
     case 'redirect':
       onRedirect(message.url);
+      break;
+    case 'nodes':
+      setPeers(message.urls);
       break;
     default:
       break;

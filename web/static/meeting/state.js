@@ -50,6 +50,7 @@ export const app = {
   slotKinds: {},
   slotMids: {}, // slot name -> mid of its section (for getStats)
   linkPaused: new Set(), // slots the server paused for this site's downlink (`link`)
+  peers: [], // the cluster's other nodes (`nodes`): asked where the meeting went if ours dies
   downlinkKbps: null, // the server's estimate of this site's downlink
   wakeLock: null,
   noticeKey: null,
