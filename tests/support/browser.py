@@ -61,7 +61,9 @@ async () => {
   const marker = tile && tile.querySelector('.link-marker');
   let packets = 0, decoded = 0;
   const mid = c.slotMids && c.slotMids.main;
-  (await c.pc.getStats()).forEach((s) => {
+  // Between two connections (the page reconnecting) there is no peer: nothing received.
+  const stats = c.pc ? await c.pc.getStats() : new Map();
+  stats.forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid) {
       packets += s.packetsReceived || 0;
       decoded += s.framesDecoded || 0;
