@@ -19,7 +19,9 @@ The rules, in order:
   current layer) that fits in what is left.
 * **Down at once**: the current layers are kept while the estimate is at
   least :data:`DOWN_FACTOR` of what we send; below that, or with more than
-  :data:`LOSS_DOWN` loss, whatever no longer fits steps down or pauses now.
+  :data:`LOSS_DOWN` loss, whatever no longer fits steps down or pauses now
+  (with loss, the budget is cut below both what we send and what the chosen
+  layers cost: retransmissions swell the first).
 * **One-stream sources are not paused.** A source without layers (a WHIP
   publisher, a browser that answered without simulcast) is forwarded
   whatever the link: pausing it would take the only picture there is, and
@@ -216,7 +218,15 @@ def choose(
             state.backoff_until = now + BACKOFF_SECONDS
             state.note("trial failed")
     if link.loss > LOSS_DOWN:
-        hold = min(hold, DOWN_FACTOR * video_sent)  # losing packets: send less, now
+        # Losing packets: send less, now. Less than the layers chosen cost, too:
+        # under heavy loss the retransmissions swell what we send, and a cut
+        # measured against that alone could keep every layer as it is.
+        chosen_bps = sum(
+            _cost(view, (view.current, view.current_rate))
+            for view in slots
+            if view.current is not None and view.current in view.costs
+        )
+        hold = min(hold, DOWN_FACTOR * min(video_sent, chosen_bps))
         state.lossy_at = now
 
     chosen: dict[str, Option | None] = {}

@@ -311,3 +311,10 @@ def test_no_probe_while_video_flows_or_before_any_pause():
             None
         )
     assert not any("probes" in event for event in state.history)
+
+
+def test_heavy_loss_steps_down_although_retransmissions_swell_what_we_send():
+    # 30 % loss: NACKed packets resent make us send 2.5 Mbit/s for 1.8 Mbit/s of layers.
+    views = meeting(main="f", thumbs=["q", "q"])
+    chosen = choose_layers(views, link(5_000_000, 2_550_000, loss=0.3), PolicyState(), now=0)
+    assert chosen != {"main": "f", "thumb-1": "q", "thumb-2": "q"}
