@@ -112,7 +112,8 @@ def feed_list(settings: Settings, args: argparse.Namespace) -> int:
             else "-"
         )
         url = mask_url(feed.url)  # the worker alone reads the password
-        print(f"{feed.id}\t{state}\t{fps}\t{read}\t{feed.checkpoint}\t{feed.name}\t{url}")
+        node = (status or {}).get("node") or "-"  # the cluster node reading it
+        print(f"{feed.id}\t{state}\t{fps}\t{read}\t{feed.checkpoint}\t{feed.name}\t{url}\t{node}")
     return 0
 
 

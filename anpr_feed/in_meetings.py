@@ -138,11 +138,10 @@ class FeedsInMeetings(Extension):
         await self.feeds.remove(feed_id)
 
     async def feed_changed(self, feed: Feed) -> None:
-        """A feed was registered (or re-registered): (re)start its worker."""
+        """A feed was registered (or re-registered): (re)start its worker (clustered: if read here)."""
         for room_id in list(self.feed_publishers):
             self.remove_feed(room_id, feed.id, "feed-restarted")
-        await self.feeds.remove(feed.id)
-        self.feeds.run(feed)
+        await self.feeds.restart(feed)
 
     async def _add_feed_command(self, c: CommandContext) -> CommandResult:
         await self.add_feed(c.principal, c.room, c.site or "")

@@ -11,6 +11,12 @@ it once per codec however many meetings and sites watch.
 A worker that dies (a crash in a decoder, the OOM killer) is restarted with
 backoff; a worker that reports ``failed`` (a source we cannot use) is left
 stopped with its error shown until the feed is changed.
+
+With several nodes on one Redis store (``conference serve --redis``), a node
+runs a feed only while it holds the feed's lease (anpr_feed/leases.py): each
+sync pass renews its leases, stops the feeds whose lease it lost, and claims
+free ones up to its fair share. The feeds read by other nodes are shown with
+the status their reader last wrote to the store.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import multiprocessing
 import secrets
 import shutil
@@ -31,8 +38,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from redis.exceptions import RedisError
+
 from anpr_feed import worker
 from anpr_feed.events_store import PLATE_COLOURS, PlateEvent, PlateStore, plate_store_for
+from anpr_feed.leases import FeedLeases
 from anpr_feed.masking import mask_url, redact
 from anpr_feed.sources import SourcePolicy
 from anpr_feed.watchlist import Alert, Matcher
@@ -46,6 +56,10 @@ RESTART_MAX = 60.0
 STOP_SECONDS = 3.0
 SYNC_SECONDS = 5.0  # how soon a feed added or removed on the command line starts or stops
 STATUS_META = "feed-status:"  # store meta key prefix: the last status, for `conference feed list`
+RELEASE_SECONDS = 1.0  # for giving the feed leases up at shutdown (Redis may be down)
+# A feed this node gave up to spread the feeds is left to the others this long
+# before it claims it back (when no other node could take it).
+SHED_HOLD_SECONDS = 30.0
 
 PassListener = Callable[[Feed, PlateEvent, list[Alert]], None]
 VideoListener = Callable[[bytes, int, bool, str], None]
@@ -88,6 +102,7 @@ class FeedStatus:
     last_frame_at: float | None = None
     last_read: dict[str, Any] | None = None  # plate, display, at, event id
     watching: list[str] = field(default_factory=list)  # rooms showing the feed now
+    node: str | None = None  # the cluster node reading it (None without a cluster)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON for the API."""
@@ -107,6 +122,7 @@ class FeedStatus:
             "last_frame_at": self.last_frame_at,
             "last_read": self.last_read,
             "watching": list(self.watching),
+            "node": self.node,
         }
 
 
@@ -116,7 +132,7 @@ class FeedRunner:
     def __init__(self, feed: Feed, manager: FeedManager) -> None:
         self.feed = feed
         self.manager = manager
-        self.status = FeedStatus()
+        self.status = FeedStatus(node=manager.node_id)
         self.process: Any = None
         self.conn: Connection | None = None
         self.stopping = False
@@ -308,8 +324,15 @@ class FeedManager:
         log_level: str = "WARNING",
         max_running: int | None = None,
         plates: PlateStore | None = None,
+        leases: FeedLeases | None = None,
     ) -> None:
         self.store = store
+        # With a cluster: the feed leases; a feed runs here only while its lease is ours.
+        self.leases = leases
+        self.node_id = leases.node_id if leases is not None else None
+        # The feeds other nodes read: the status their reader last stored, by feed id.
+        self.elsewhere: dict[str, dict[str, Any]] = {}
+        self._shed: dict[str, float] = {}  # feed id -> when we gave it up to spread the feeds
         self.plates: PlateStore = plates if plates is not None else plate_store_for(store)
         # Where feeds may read from: the camera networks and the feed files folder.
         self.policy = policy if policy is not None else SourcePolicy(data_dir / "feed-files")
@@ -330,18 +353,25 @@ class FeedManager:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Load the lists and start every registered feed."""
+        """Load the lists and start every registered feed (clustered: claim our share)."""
         with contextlib.suppress(OSError):  # made for the administrator to put videos in
             self.policy.files_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
         await self.reload_lists()
+        if self.leases is not None:
+            try:
+                await self.sync()
+            except (RedisError, OSError):
+                logger.exception("feeds: the first sync failed; retrying on the next")
+            return
         for feed in await self.store.list_feeds():
             self.run(feed)
 
     async def sync(self) -> list[str]:
-        """Start feeds registered elsewhere (the CLI), stop deleted ones; returns the deleted ids.
+        """Follow the store: start new feeds, stop deleted ones; the ids of the feeds stopped here.
 
-        Also writes each feed's status to the store, where ``conference feed
-        list`` reads it.
+        Stopped here: deleted, or (clustered) read by another node from now on.
+        Also writes the status of each feed running here to the store, where
+        ``conference feed list`` and the other nodes read it.
         """
         feeds = {f.id: f for f in await self.store.list_feeds()}
         gone = [feed_id for feed_id in self.runners if feed_id not in feeds]
@@ -349,12 +379,15 @@ class FeedManager:
             await self.remove(feed_id)
         for feed_id in [feed_id for feed_id in self.held if feed_id not in feeds]:
             del self.held[feed_id]
+        if self.leases is not None:
+            gone += await self._lease_pass(self.leases, feeds)
         for feed_id, feed in feeds.items():
             runner = self.runners.get(feed_id)
             if runner is None:
-                self.run(feed)
+                if self.leases is None:
+                    self.run(feed)
             elif runner.feed != feed:
-                await self.remove(feed_id)
+                await self.remove(feed_id, release=False)
                 self.run(feed)
         statuses = [(i, r.status) for i, r in self.runners.items()] + list(self.held.items())
         for feed_id, feed_status in statuses:
@@ -362,6 +395,54 @@ class FeedManager:
             status["updated_at"] = time.time()
             await self.store.set_meta(STATUS_META + feed_id, json.dumps(status))
         return gone
+
+    async def _lease_pass(self, leases: FeedLeases, feeds: dict[str, Feed]) -> list[str]:
+        """Renew our leases, stop the lost ones, give up or claim feeds; the ids stopped here."""
+        stopped = []
+        for feed_id in list(self.runners):
+            # An expired lease nobody took (Redis was out of reach) is simply ours again.
+            if not await leases.renew(feed_id) and not await leases.claim(feed_id):
+                logger.warning("feed %s: its lease went to another node; stopping it here", feed_id)
+                await self.remove(feed_id, release=False)
+                stopped.append(feed_id)
+        share = math.ceil(len(feeds) / await leases.live_nodes())
+        if self.max_running is not None:
+            share = min(share, self.max_running)
+        now = time.monotonic()
+        self._shed = {i: at for i, at in self._shed.items() if now - at < SHED_HOLD_SECONDS}
+        if len(self.runners) > share:
+            # More than our share (we were alone when we claimed them): give one up per
+            # pass, for a node with fewer to take; never one a meeting here is showing.
+            for feed_id, runner in reversed(list(self.runners.items())):
+                if not runner.status.watching:
+                    logger.info("feed %s: given up to spread the feeds over the nodes", feed_id)
+                    await self.remove(feed_id)
+                    self._shed[feed_id] = now
+                    stopped.append(feed_id)
+                    break
+        for feed_id in sorted(feeds):
+            if len(self.runners) >= share:
+                break
+            if feed_id in self.runners or feed_id in self._shed:
+                continue
+            if await leases.claim(feed_id):
+                self.run(feeds[feed_id])
+        self.elsewhere = {}
+        for feed_id in feeds:
+            if feed_id not in self.runners:
+                self.elsewhere[feed_id] = await self._status_elsewhere(leases, feed_id)
+        return stopped
+
+    async def _status_elsewhere(self, leases: FeedLeases, feed_id: str) -> dict[str, Any]:
+        """The status of a feed another node reads (or nobody yet), as its reader stored it."""
+        holder = await leases.holder(feed_id)
+        raw = await self.store.get_meta(STATUS_META + feed_id)
+        stored = json.loads(raw) if raw else None
+        if holder is not None and isinstance(stored, dict) and stored.get("node") == holder:
+            return stored
+        # Nobody reads it (a dead node's lease expired, or every node is full), or the
+        # new reader has not reported yet: not the status of the node it left.
+        return FeedStatus(state="stopped" if holder is None else "starting", node=holder).as_dict()
 
     def run(self, feed: Feed) -> FeedRunner | None:
         """Start (or restart) one feed's worker; None if ``max_running`` workers run already."""
@@ -378,25 +459,59 @@ class FeedManager:
         runner.start()
         return runner
 
-    async def remove(self, feed_id: str) -> None:
-        """Stop a feed's worker (the store record is the caller's business)."""
+    async def remove(self, feed_id: str, release: bool = True) -> None:
+        """Stop a feed's worker (the store record is the caller's business).
+
+        Clustered, its lease is given up too unless ``release`` is False (a
+        restart here, or a lease already lost).
+        """
         self.held.pop(feed_id, None)
         runner = self.runners.pop(feed_id, None)
         if runner is not None:
             await runner.stop()
+            if release and self.leases is not None:
+                with contextlib.suppress(RedisError, OSError):  # it expires on its own
+                    await self.leases.release(feed_id)
+
+    async def restart(self, feed: Feed) -> None:
+        """A feed was registered or changed: (re)start its worker.
+
+        Clustered, only a feed read here restarts here; a new one is claimed
+        by the next sync pass of whichever node has room for it.
+        """
+        running = feed.id in self.runners
+        await self.remove(feed.id, release=False)
+        if self.leases is None or running:
+            self.run(feed)
 
     async def shutdown(self) -> None:
-        """Stop every worker, and wait for passes being stored."""
+        """Stop every worker, give their leases up, and wait for passes being stored."""
+        held = list(self.runners)
         await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
+        if self.leases is not None and held:
+            # After the workers stopped, so that the next reader never overlaps this one;
+            # bounded, as with Redis down the leases simply expire.
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await asyncio.wait_for(self._release_all(self.leases, held), RELEASE_SECONDS)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
 
+    async def _release_all(self, leases: FeedLeases, feed_ids: list[str]) -> None:
+        for feed_id in feed_ids:
+            await leases.release(feed_id)
+
     def status(self, feed_id: str) -> FeedStatus:
-        """A feed's status (``stopped`` if it has no worker, with the reason if it was held)."""
+        """A feed's status here (``stopped`` if it has no worker, with the reason if it was held)."""
         runner = self.runners.get(feed_id)
         if runner is not None:
             return runner.status
         return self.held.get(feed_id) or FeedStatus(state="stopped")
+
+    def status_json(self, feed_id: str) -> dict[str, Any]:
+        """A feed's status for the API: from its worker here, or as another node stored it."""
+        if feed_id not in self.runners and feed_id in self.elsewhere:
+            return dict(self.elsewhere[feed_id])
+        return self.status(feed_id).as_dict()
 
     async def reload_lists(self) -> None:
         """Rebuild the matcher after the watch list or outbreak provinces changed."""

@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 
 from anpr_feed.in_meetings import FeedsInMeetings
+from anpr_feed.leases import FeedLeases
 from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
@@ -52,6 +53,7 @@ def services(settings: Settings) -> Services:
     bus = open_bus(settings.redis_url, settings.redis_prefix)
     secret = load_or_create_secret(settings.data_dir)
     conference = Conference(settings, store, secret, bus)
+    cluster = cluster_node(settings, conference, secret)
     feeds = FeedManager(
         store,
         settings.data_dir,
@@ -59,6 +61,12 @@ def services(settings: Settings) -> Services:
         policy=SourcePolicy.from_settings(settings),
         log_level=settings.log_level,
         max_running=settings.max_feeds,
+        # Clustered, each camera is read by the one node holding its lease.
+        leases=(
+            FeedLeases(cluster.redis, settings.redis_prefix, cluster.node_id, cluster.registry)
+            if cluster is not None
+            else None
+        ),
     )
     in_meetings = FeedsInMeetings(settings, store, feeds, conference.live, conference.metrics)
     recording = RecordingControl(settings, conference.live)
@@ -66,7 +74,6 @@ def services(settings: Settings) -> Services:
         settings.data_dir,
         {k: v for k, v in {"CONFERENCE_REDIS_URL": settings.redis_url}.items() if v},
     )
-    cluster = cluster_node(settings, conference, secret)
     # Shutdown runs the extensions in this order: the node leaves the cluster (so
     # sites arriving now go to another node), feeds leave, recordings end, renders stop.
     for extension in (cluster, in_meetings, recording, StopRenders(renders)):

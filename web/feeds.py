@@ -51,7 +51,7 @@ def feed_json(request: web.Request, feed: Feed) -> dict[str, Any]:
         "created_at": feed.created_at,
         "created_by": feed.created_by,
         "site_id": f"feed-{feed.id}",
-        "status": request.app[FEED_MANAGER].status(feed.id).as_dict(),
+        "status": request.app[FEED_MANAGER].status_json(feed.id),
     }
 
 

@@ -1,9 +1,17 @@
-"""A meeting's home: a lease in Redis (``P home:ROOM`` = node id, with an expiry).
+"""Leases in Redis: ``P KIND:NAME`` = the holder's node id, with an expiry.
 
-The holder renews it while the room is open in its process and deletes it when
-the room closes. Every change is one small Lua script that compares the holder
-first, so a node never extends, takes or deletes another live node's lease;
-taking over is only from a holder the caller found dead, named explicitly.
+:class:`Leases` is the primitive: claim, renew, release, holder. Every change
+is one small Lua script that compares the holder first, so a node never
+extends, takes or deletes another live node's lease; taking over is only from
+an expired lease, or from a holder the caller found dead, named explicitly.
+
+Two kinds use it. A meeting's home (:class:`HomeLeases`, ``P home:ROOM``): the
+holder renews it while the room is open in its process and deletes it when the
+room closes. A camera feed's reader (``P feed:ID``, anpr_feed/leases.py): the
+holder runs the feed's worker while it holds the lease.
+
+The values are plain node ids, unsigned: anyone who can write to the Redis
+database can move a lease, as they could any other key there.
 """
 
 from __future__ import annotations
@@ -47,42 +55,52 @@ return 0
 """
 
 
-class HomeLeases:
-    """This node's side of the home leases under ``prefix``."""
+class Leases:
+    """This node's side of the leases of one ``kind`` under ``prefix``."""
 
-    def __init__(self, redis: Redis, prefix: str, node_id: str, ttl_ms: int = LEASE_TTL_MS) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, kind: str, node_id: str, ttl_ms: int = LEASE_TTL_MS
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.kind = kind
         self.node_id = node_id
         self.ttl_ms = ttl_ms
         self._claim = redis.register_script(_CLAIM)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
-    def lease_key(self, room_id: str) -> str:
-        """The Redis key of ``room_id``'s lease."""
-        return f"{self.prefix}home:{room_id}"
+    def lease_key(self, name: str) -> str:
+        """The Redis key of ``name``'s lease."""
+        return f"{self.prefix}{self.kind}:{name}"
 
-    async def claim(self, room_id: str, dead_holder: str | None = None) -> str:
-        """Take ``room_id``'s lease if it is free, ours, or held by ``dead_holder``; the holder now."""
+    async def claim(self, name: str, dead_holder: str | None = None) -> str:
+        """Take ``name``'s lease if it is free, ours, or held by ``dead_holder``; the holder now."""
         holder = await self._claim(
-            keys=[self.lease_key(room_id)], args=[self.node_id, self.ttl_ms, dead_holder or ""]
+            keys=[self.lease_key(name)], args=[self.node_id, self.ttl_ms, dead_holder or ""]
         )
         return holder.decode("utf-8", "replace") if isinstance(holder, bytes) else str(holder)
 
-    async def renew(self, room_id: str) -> bool:
+    async def renew(self, name: str) -> bool:
         """Extend our lease; False if it is not ours (any more)."""
         return bool(
-            await self._renew(keys=[self.lease_key(room_id)], args=[self.node_id, self.ttl_ms])
+            await self._renew(keys=[self.lease_key(name)], args=[self.node_id, self.ttl_ms])
         )
 
-    async def release(self, room_id: str) -> bool:
+    async def release(self, name: str) -> bool:
         """Delete our lease; False if it was not ours."""
-        return bool(await self._release(keys=[self.lease_key(room_id)], args=[self.node_id]))
+        return bool(await self._release(keys=[self.lease_key(name)], args=[self.node_id]))
 
-    async def holder(self, room_id: str) -> str | None:
-        """Who holds ``room_id``'s lease now, or None."""
-        raw = await self.redis.get(self.lease_key(room_id))
+    async def holder(self, name: str) -> str | None:
+        """Who holds ``name``'s lease now, or None."""
+        raw = await self.redis.get(self.lease_key(name))
         if raw is None:
             return None
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+class HomeLeases(Leases):
+    """This node's side of the meetings' home leases under ``prefix`` (``P home:ROOM``)."""
+
+    def __init__(self, redis: Redis, prefix: str, node_id: str, ttl_ms: int = LEASE_TTL_MS) -> None:
+        super().__init__(redis, prefix, "home", node_id, ttl_ms)
