@@ -107,7 +107,7 @@ class FeedsInMeetings(Extension):
             return existing
         runner = self.feeds.runners.get(feed_id)
         if runner is None:
-            raise Forbidden("feed-not-running", "this camera feed is not running")
+            raise Forbidden("feed-not-running", await self._not_running_message(feed_id))
         if room.codec not in CODECS:
             raise Forbidden("codec", f"a camera cannot join a {room.codec} room")
         publisher = FeedPublisher(runner, room.codec, self.metrics)
@@ -117,6 +117,25 @@ class FeedsInMeetings(Extension):
         publisher.start()
         runner.status.watching.append(room.id)
         return publisher
+
+    async def _not_running_message(self, feed_id: str) -> str:
+        """Why a feed cannot be shown here: not running, or read by another node.
+
+        With several nodes a camera is read by one (its lease); its video reaches
+        the meetings of that node only, until meetings span nodes.
+        """
+        leases = self.feeds.leases
+        if leases is not None:
+            try:
+                holder = await leases.holder(feed_id)
+            except RedisError:  # Redis down: say what we know here
+                holder = None
+            if holder is not None and holder != leases.node_id:
+                return (
+                    f"this camera is read by node {holder!r}; a meeting on this node "
+                    "cannot show it yet (a meeting's home and its cameras are on one node)"
+                )
+        return "this camera feed is not running"
 
     def remove_feed(self, room_id: str, feed_id: str, reason: str = "removed") -> bool:
         """Take a feed out of a room; False if it was not in it."""

@@ -25,6 +25,9 @@ import pytest
 from tests.support import synth
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
+from tests.support.console import Console
+from tests.support.meetings import open_meeting
+from tests.support.peers import SignalingClient
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually
@@ -240,3 +243,49 @@ async def test_a_feeds_passes_are_stored_once_with_two_nodes(tmp_path: Path, clu
     assert len({event["id"] for event in events}) == len(events)
     # The reader did not move meanwhile, and the other node never ran the feed.
     assert await readers({"node-a": a, "node-b": b}, [feed_id]) == {feed_id: reader}
+
+
+async def test_a_meeting_on_another_node_is_told_which_node_reads_the_camera(
+    tmp_path: Path, cluster
+) -> None:
+    env, started = cluster
+    a = start_node(tmp_path, started, "node-a", env)
+    b = start_node(tmp_path, started, "node-b", env)
+    clip = plain_clip(tmp_path / "plain.mp4")
+    target = Path(env["CONFERENCE_FEED_FILES_DIR"]) / clip.name
+    target.write_bytes(clip.read_bytes())
+    added = a.cli(
+        "feed",
+        "add",
+        "--name",
+        "Làn vào",
+        "--checkpoint",
+        "Chốt Km 52",
+        "--unit",
+        "167",
+        "--url",
+        str(target),
+    )
+    assert added.returncode == 0, added.stderr
+    feed_id = added.stdout.strip()
+
+    async def one_reader() -> dict[str, str] | None:
+        return await readers({"node-a": a, "node-b": b}, [feed_id])
+
+    reader_id = (await eventually(one_reader, timeout=90))[feed_id]
+    other = b if reader_id == "node-a" else a
+    # The host's meeting lives on the node that does not read the camera.
+    host, meeting, tokens = await open_meeting(other, ["05536"])
+    ws_url = other.base_url.replace("http", "ws") + f"/ws/console/{meeting}"
+    console = Console(await host.session.ws_connect(ws_url))
+    site = SignalingClient(other.base_url, meeting, tokens["05536"], publish={})
+    try:
+        await site.connect()  # the meeting's room opens (at this node) with its first site
+        await site.wait_for(lambda m: m["type"] == "welcome")
+        answer = await console.command("add-feed", feed_id)
+        assert answer["type"] == "error" and answer["code"] == "feed-not-running", answer
+        assert f"read by node '{reader_id}'" in answer["message"]
+    finally:
+        await site.close()
+        await console.close()
+        await host.close()
