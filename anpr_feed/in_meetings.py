@@ -13,6 +13,8 @@ import logging
 import time
 from collections import deque
 
+from redis.exceptions import RedisError
+
 from anpr_feed.events_store import PlateEvent
 from anpr_feed.manager import SYNC_SECONDS, FeedManager
 from anpr_feed.participant import CODECS, FeedPublisher, feed_site_id
