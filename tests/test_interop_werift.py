@@ -23,11 +23,11 @@ import pytest
 
 from conference.tokens import Role
 from tests.support.media import EncodedClip, PacketTrack, encode_opus, encode_vp8
+from tests.support.outside import WANTED_FRAMES, OutsideClient, metric, setups, whep_viewer
 from tests.support.peers import whip_publish
 from tests.support.server import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.werift import PUBLISH, WATCH, node, write_rtp_file
-from tests.test_interop_whip import WANTED_FRAMES, OutsideClient, metric, setups, whep_viewer
 
 WANTED_AUDIO = 25  # half a second of 20 ms Opus frames
 
