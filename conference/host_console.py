@@ -8,6 +8,7 @@ extensions (see :mod:`conference.extensions`).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from conference.attendance import Attendance
 from conference.connections import Connections
@@ -23,6 +24,9 @@ from conference.permissions import Forbidden, Principal, can_manage_meeting
 from conference.rooms.console_events import CommandDone, CommandReply, ConsoleState, SitesMuted
 from conference.rooms.room import Room, RoomRefused
 from conference.store import Meeting, Store
+
+# Runs a command at another node: (principal, meeting id, room id, command, site).
+Forward = Callable[[Principal, str, str, str, str | None], Awaitable[CommandReply]]
 
 
 async def _give_floor(c: CommandContext) -> CommandResult:
@@ -105,6 +109,9 @@ class HostConsole:
         self.attendance = attendance
         self.extensions = extensions
         self.commands = commands
+        # With several nodes: runs a command at the meeting's home when its room is
+        # not open here (conference/cluster/commands.py); None alone.
+        self.forward: Forward | None = None
         for name, handler in FLOOR_COMMANDS.items():
             commands.add(name, handler)
         commands.add("remove", self._remove)
@@ -143,7 +150,23 @@ class HostConsole:
         """Run one console command on the meeting's live room; returns what changed."""
         meeting, room = await self.room(principal, meeting_id)
         if room is None:
+            if self.forward is not None:
+                return await self.forward(principal, meeting.id, meeting.room_id, command, site)
             raise Forbidden("room-not-open", "the meeting room is not open")
+        return await self._run(principal, meeting, room, command, site)
+
+    async def run_here(
+        self, principal: Principal, meeting_id: str, command: str, site: str | None = None
+    ) -> CommandReply:
+        """Run a command another node sent here: at the live room here, never forwarded."""
+        meeting, room = await self.room(principal, meeting_id)
+        if room is None:
+            raise Forbidden("room-not-open", "the meeting room is not open")
+        return await self._run(principal, meeting, room, command, site)
+
+    async def _run(
+        self, principal: Principal, meeting: Meeting, room: Room, command: str, site: str | None
+    ) -> CommandReply:
         handler = self.commands.get(command)
         if handler is None:
             raise Forbidden("unknown-command", f"unknown console command {command!r}")

@@ -16,6 +16,7 @@ from anpr_feed.leases import FeedLeases
 from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
+from conference.cluster.commands import CommandRelay
 from conference.cluster.load import Counts
 from conference.cluster.node import ClusterNode
 from conference.cluster.registry import open_redis
@@ -122,15 +123,22 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
             rooms=len(conference.rooms),
         )
 
-    return ClusterNode(
+    key = cluster_key(secret)
+    node = ClusterNode(
         open_redis(settings.redis_url),
         settings.redis_prefix,
-        cluster_key(secret),
+        key,
         settings.cluster_node_id(),
         settings.advertise_url(),
         counts,
         lambda: set(conference.rooms),
     )
+    # A console on this node runs its commands at the meeting's home, wherever it is.
+    relay = CommandRelay(conference.bus, key, node.node_id, node.leases.holder, conference.store)
+    relay.run_here = conference.console.run_here
+    conference.console.forward = relay.forward
+    node.commands = relay
+    return node
 
 
 def build_app(settings: Settings) -> web.Application:

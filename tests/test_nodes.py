@@ -19,7 +19,11 @@ import aiohttp
 import pytest
 
 from conference.cluster.node import HEARTBEAT_INTERVAL
+from tests.support.accounts import PASSWORD
+from tests.support.api_client import ApiClient
+from tests.support.console import Console
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.meetings import open_meeting
 from tests.support.peers import SignalingClient, client_pc, whip_publish
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import ServerProcess, start_server
@@ -358,3 +362,35 @@ async def test_a_site_whose_home_is_killed_moves_to_another_node_by_itself(
 
 async def _both_listed(node: ServerProcess) -> bool:
     return {n["id"] for n in await nodes_json(node)} == {"node-a", "node-b"}
+
+
+async def test_a_console_on_another_node_mutes_a_site_at_the_home(tmp_path, cluster):
+    env, started = cluster
+    a = start_node(tmp_path, started, "node-a", env)
+    b = start_node(tmp_path, started, "node-b", env)
+    host, meeting, tokens = await open_meeting(a, ["05536", "05539"])
+    site = SignalingClient(a.base_url, meeting, tokens["05536"], publish={})
+    # The host's console opens at b (logged in there), which does not hold the meeting.
+    at_b = ApiClient(b.base_url)
+    assert (await at_b.login("host.dinhhoa", PASSWORD)).status == 200
+    console = Console(
+        await at_b.session.ws_connect(b.base_url.replace("http", "ws") + f"/ws/console/{meeting}")
+    )
+    try:
+        await site.connect()  # the meeting's room opens at a, its home
+        welcome = await site.wait_for(lambda m: m["type"] == "welcome")
+        assert await asyncio.to_thread(lease_holder, env, welcome["room"]["id"]) == "node-a"
+        # The roll call comes over the bus; the command goes to a and is carried out there.
+        await wait_until(lambda: console.sites.get("05536", {}).get("status") == "connected")
+        answer = await console.command("mute", "05536")
+        assert answer["type"] == "result" and "05536" in answer["muted"], answer
+        told = await site.wait_for(lambda m: m["type"] == "muted-by-host")
+        assert told["muted"] is True
+        # What the home refuses comes back as it was refused there.
+        refused = await console.command("remove", "167")  # the host's own site
+        assert (refused["type"], refused["code"]) == ("error", "cannot-remove"), refused
+    finally:
+        await site.close()
+        await console.close()
+        await at_b.close()
+        await host.close()

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from conference.cluster.commands import CommandRelay
 from conference.cluster.leases import RENEW_INTERVAL, HomeLeases
 from conference.cluster.load import Counts, LoadSampler
 from conference.cluster.placement import Placement
@@ -62,12 +63,19 @@ class ClusterNode(Extension):
         # The other live nodes' advertise URLs, refreshed with each heartbeat: a
         # page whose home node dies asks them where its meeting went.
         self.peers: list[str] = []
+        self.commands: CommandRelay | None = None  # set by the composition root
         self.redis_errors_total = 0  # heartbeats and renewals that failed on Redis
         self._down = False
 
     def periodic(self) -> dict[str, PeriodicTask]:
-        """The heartbeat and the lease renewals."""
-        return {"cluster-heartbeat": self._heartbeats, "cluster-leases": self._renewals}
+        """The heartbeat, the lease renewals, and serving other nodes' console commands."""
+        tasks: dict[str, PeriodicTask] = {
+            "cluster-heartbeat": self._heartbeats,
+            "cluster-leases": self._renewals,
+        }
+        if self.commands is not None:
+            tasks["cluster-commands"] = self.commands.serve
+        return tasks
 
     async def heartbeat(self) -> None:
         """Write this node's record with its current load."""
