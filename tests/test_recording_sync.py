@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import math
 import time
 from pathlib import Path
 
@@ -81,11 +82,17 @@ def beep_clip(seconds: float, pitch: float) -> EncodedClip:
 class Camera:
     """A site's camera and microphone on one clock: both tracks start together."""
 
-    def __init__(self, pitch: float) -> None:
+    def __init__(self, pitch: float, after: Camera | None = None) -> None:
         self.video = PacketTrack(flash_clip(SECONDS + 4), loop_forever=False)
         self.audio = PacketTrack(beep_clip(SECONDS + 4, pitch), loop_forever=False)
         # Opus's encoder delay (pre-skip) is in the stream itself; the pictures have none.
         start = time.monotonic() + 0.5
+        if after is not None:
+            # Half a period out of step with the other camera, however long the first
+            # publish took: two sites flashing together could not be told apart by sound.
+            periods = math.ceil((start - after.start) / PERIOD)
+            start = after.start + periods * PERIOD + PERIOD / 2
+        self.start = start
         self.video._start = start
         self.audio._start = start
 
