@@ -51,7 +51,8 @@ The rules, in order:
   paused (at once with more than :data:`LOSS_DOWN` loss, for a thumbnail):
   a pause costs a keyframe and a greyed tile, a dip of the estimate costs
   nothing. The main tile is paused only while its receiver reports more
-  than :data:`LOSS_DOWN` loss: a delay-based estimate also falls when the
+  than :data:`LOSS_DOWN` loss, or its estimate is below what one audio
+  stream needs (:data:`STARVED_BPS`): a delay-based estimate also falls when the
   subscriber's or the server's CPU is saturated (seen on a loaded machine
   over loopback: both tiles paused for 15 s with no loss and no thin link),
   and the main tile's lowest option (its smallest layer at the base rate,
@@ -90,6 +91,8 @@ BACKOFF_SECONDS = 10.0
 PAUSE_AFTER = 4.0  # seconds a measured shortage lasts before a slot is paused
 PROBE_AFTER = 8.0  # seconds from a pause that left no video to the first probe
 PROBE_MAX = 64.0  # the longest wait between two probes
+PROBE_GRACE = 30.0  # seconds a probe's REMB has to grow from Chromium's floor
+STARVED_BPS = 30_000  # an estimate under this carries no audio stream well: no video either
 
 # Frame rates a slot may forward its layer at: the highest temporal level kept.
 FULL = 2  # every frame
@@ -149,6 +152,7 @@ class PolicyState:
     lossy_at: float | None = None  # when a receiver report last showed heavy loss
     probe_at: float | None = None  # when the next probe may resume a paused slot
     probe_wait: float = PROBE_AFTER
+    probe_grace_until: float = 0.0  # a probe's estimate starts at the floor: loss alone pauses it
 
     def note(self, event: str) -> None:
         self.history.append(event)
@@ -324,6 +328,7 @@ def _probe(
             chosen[view.name] = option
             state.probe_wait = min(state.probe_wait * 2, PROBE_MAX)
             state.probe_at = now + state.probe_wait
+            state.probe_grace_until = now + PROBE_GRACE
             state.short_since.pop(view.name, None)
             rate = "" if option[1] == FULL else f" at {RATE_NAMES[option[1]]} rate"
             state.note(f"{view.name} probes at {option[0]}{rate}")
@@ -344,7 +349,14 @@ def _hold_before_pause(view: SlotView, link: LinkView, state: PolicyState, now: 
     lossy = state.lossy_at is not None and now - state.lossy_at <= PAUSE_AFTER
     since = state.short_since.setdefault(view.name, now)
     if view.main:
-        return not lossy or now - since < PAUSE_AFTER
+        # Or an estimate below what one audio stream needs (STARVED_BPS): a CPU-starved
+        # receiver's dips stay far above that (102 kbit/s seen; 54 at the base rate
+        # behind 150 kbit/s), a link that cannot carry any video sinks to Chromium's
+        # floor (5-10 kbit/s) even while retransmissions hide its loss from the
+        # receiver reports.
+        # Not for a probe's first PROBE_GRACE seconds: its REMB starts at that floor.
+        starved = link.downlink_bps < STARVED_BPS and now >= state.probe_grace_until
+        return not (lossy or starved) or now - since < PAUSE_AFTER
     return not lossy and now - since < PAUSE_AFTER
 
 

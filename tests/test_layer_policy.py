@@ -318,3 +318,12 @@ def test_heavy_loss_steps_down_although_retransmissions_swell_what_we_send():
     views = meeting(main="f", thumbs=["q", "q"])
     chosen = choose_layers(views, link(5_000_000, 2_550_000, loss=0.3), PolicyState(), now=0)
     assert chosen != {"main": "f", "thumb-1": "q", "thumb-2": "q"}
+
+
+def test_an_estimate_below_one_audio_stream_pauses_the_main_tile_without_loss():
+    # A link that carries no video: Chromium's REMB sinks to its floor, retransmissions
+    # may hide the loss. After PAUSE_AFTER at the lowest option, the main tile pauses.
+    state = PolicyState()
+    floor = link(8_000, 110_000, audio=1)
+    assert choose(main_at("q", BASE), floor, state, now=0) == {"main": Choice("q", BASE)}
+    assert choose(main_at("q", BASE), floor, state, now=PAUSE_AFTER) == {"main": Choice(None)}
