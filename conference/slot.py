@@ -813,8 +813,12 @@ def _parts_sender(output: RtpOutput) -> Callable[[bytes, bytes], bool]:
     """``output``'s send of a packet as (header, payload): without joining them if it can.
 
     :class:`~conference.media.srtp_output.DtlsRtpOutput` copies both parts
-    straight into its SRTP buffer; any other output gets them joined.
+    straight into its SRTP buffer (in C when :mod:`conference.media.fast_send`
+    is built); any other output gets them joined.
     """
+    fastest = getattr(output, "parts_sender", None)
+    if fastest is not None:
+        return cast(Callable[[bytes, bytes], bool], fastest())
     parts = getattr(output, "send_rtp_parts", None)
     if parts is not None:
         return cast(Callable[[bytes, bytes], bool], parts)

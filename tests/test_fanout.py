@@ -7,7 +7,7 @@ import itertools
 import os
 import socket
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pylibsrtp
 import pytest
@@ -15,6 +15,7 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtp import RtpPacket
 
 from conference import slot as slot_module
+from conference.media import fast_send
 from conference.media.srtp_output import DtlsRtpOutput
 from conference.sfu import MediaPacket, SfuMetrics
 from conference.slot import Slot, SlotConfig
@@ -63,11 +64,137 @@ class _Wire:
         self.sock.close()
 
 
+@pytest.fixture(params=["c", "python"])
+def send_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every wire test runs with the compiled sender and with the Python path."""
+    monkeypatch.setenv(fast_send.MODE_ENV, request.param)
+    return cast(str, request.param)
+
+
 @pytest.fixture
-def wire() -> Iterator[_Wire]:
+def wire(send_mode: str) -> Iterator[_Wire]:
     made = _Wire()
     yield made
     made.close()
+
+
+def test_the_compiled_sender_is_built() -> None:
+    # The README's install builds it (pyproject.toml, ext-modules); the C path must
+    # not quietly fall back to Python on a machine that has a compiler.
+    assert fast_send.built()
+    assert fast_send.mode() == "c"
+
+
+def test_the_sender_used_is_the_one_asked_for(wire: _Wire, send_mode: str) -> None:
+    slot, metrics = _configured("video", wire.output, abs_send_time_id=3)
+    source = make_source(metrics, [])
+    slot.assign(source)
+    packets = video_packets(3, first_seq=0, first_ts=0)
+    for packet in packets:
+        source.push(packet)
+    assert len(wire.received(len(packets))) == len(packets)
+    fast = wire.output._fast
+    if send_mode == "c":
+        # The first packet binds the route (through Python); the rest go through C.
+        assert fast is not None and fast.bound and fast.fast_sends == len(packets) - 1
+    else:
+        assert fast is None
+
+
+async def test_a_new_pair_or_session_rebinds_the_sender(wire: _Wire, send_mode: str) -> None:
+    slot, metrics = _configured("video", wire.output)
+    source = make_source(metrics, [])
+    slot.assign(source)
+    packets = video_packets(6, first_seq=0, first_ts=0)[:6]
+    source.push(packets[0])
+    source.push(packets[1])
+    assert len(wire.received(2)) == 2
+    # ICE nominates another pair (another local socket, another remote address).
+    inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    inbox.bind(("127.0.0.1", 0))
+    inbox.settimeout(2.0)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        dtls = wire.output._dtls
+        dtls.transport._connection._nominated[1] = _Attrs(
+            protocol=_Attrs(transport=_Attrs(_sock=sock)), remote_addr=inbox.getsockname()
+        )
+        source.push(packets[2])
+        source.push(packets[3])
+        moved = [wire.receiver.unprotect(inbox.recv(65535)) for _ in range(2)]
+        assert [RtpPacket.parse(d).payload for d in moved] == [p.payload for p in packets[2:4]]
+        # A DTLS renegotiation brings a new SRTP session: the receiver needs the new key.
+        key = os.urandom(30)
+        dtls._tx_srtp = pylibsrtp.Session(
+            policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+        )
+        receiver = pylibsrtp.Session(
+            policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND)
+        )
+        source.push(packets[4])
+        source.push(packets[5])
+        rekeyed = [receiver.unprotect(inbox.recv(65535)) for _ in range(2)]
+        assert [RtpPacket.parse(d).payload for d in rekeyed] == [p.payload for p in packets[4:]]
+        assert metrics.packets_out == 6
+    finally:
+        inbox.close()
+        sock.close()
+
+
+async def test_nothing_is_sent_once_dtls_is_closed_or_the_socket_is(wire: _Wire) -> None:
+    slot, metrics = _configured("video", wire.output)
+    source = make_source(metrics, [])
+    slot.assign(source)
+    packets = video_packets(4, first_seq=0, first_ts=0)[:4]
+    source.push(packets[0])
+    source.push(packets[1])
+    assert len(wire.received(2)) == 2
+    wire.output._dtls._state = DtlsState.CLOSED
+    source.push(packets[2])
+    wire.output._dtls._state = DtlsState.CONNECTED
+    wire.sock.close()  # its descriptor number may be reused: nothing may go out on it
+    source.push(packets[3])
+    wire.inbox.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        wire.inbox.recv(65535)
+    assert metrics.packets_out == 2 and metrics.packets_dropped == 2
+
+
+async def test_a_packet_too_large_for_a_datagram_is_counted_not_sent(wire: _Wire) -> None:
+    metrics = SfuMetrics()
+    wire.output._metrics = metrics
+    slot = Slot("main", "video", metrics)
+    slot.configure(SlotConfig(ssrc=0x11223344, payload_type=97), wire.output)
+    source = make_source(metrics, [])
+    slot.assign(source)
+    first, second, third = video_packets(3, first_seq=0, first_ts=0)[:3]
+    source.push(first)
+    # Fits the SRTP buffer, not a UDP datagram once protected (EMSGSIZE); then one
+    # larger than the buffer itself.
+    big = MediaPacket(
+        second.sequence_number,
+        second.timestamp,
+        0,
+        b"\x10" + b"\0" * 65_490,
+        False,
+        None,
+        0.0,
+        b"\0\0\0",
+    )
+    huge = MediaPacket(
+        third.sequence_number,
+        third.timestamp,
+        1,
+        b"\x10" + b"\0" * 70_000,
+        False,
+        None,
+        0.0,
+        b"\0\0\0",
+    )
+    source.push(big)
+    source.push(huge)
+    assert len(wire.received(1)) == 1
+    assert metrics.packets_oversized == 2 and metrics.packets_out == 1
 
 
 def _configured(kind: str, output: Any, **ids: int) -> tuple[Slot, SfuMetrics]:

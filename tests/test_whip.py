@@ -12,6 +12,7 @@ from aiortc import RTCRtpSender
 from conference.tokens import Role
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.peers import SignalingClient, capture_frames, client_pc, whip_publish
+from tests.support.server import start_server
 from tests.support.waiting import wait_until
 
 
@@ -62,7 +63,17 @@ async def test_whip_publisher_appears_in_room_and_delete_ends_it(server, room, c
         await watcher.close()
 
 
-async def test_whep_viewer_receives_the_speaker(server, room, clips):
+@pytest.fixture(params=["c", "python"])
+def send_path_server(request, tmp_path):
+    """A server forwarding through the compiled sender, and one through the Python path."""
+    proc = start_server(tmp_path / "data", env={"CONFERENCE_FAST_SEND": request.param})
+    yield request.param, proc
+    proc.stop()
+
+
+async def test_whep_viewer_receives_the_speaker(send_path_server, clips):
+    send_path, server = send_path_server
+    room = server.create_room()
     video, audio = clips
     publisher = SignalingClient(
         server.base_url,
@@ -95,6 +106,19 @@ async def test_whep_viewer_receives_the_speaker(server, room, clips):
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         await wait_until(lambda: len(frames.frames) >= 15 and len(sounds.frames) >= 15)
         assert set(frames.digests) <= video.digests
+        # What it decoded went out through the sender asked for (fast_send.py): the
+        # server was installed as the README installs it, so the C path is built.
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{server.base_url}/metrics") as response,
+        ):
+            metrics = await response.text()
+        compiled = next(
+            int(line.split()[-1])
+            for line in metrics.splitlines()
+            if line.startswith("conference_packets_sent_compiled_total ")
+        )
+        assert compiled >= 15 if send_path == "c" else compiled == 0
     finally:
         await pc.close()
         await publisher.close()

@@ -12,7 +12,7 @@ from aiohttp import web
 from anpr_feed.manager import FeedManager
 from conference import __version__
 from conference.cluster.node import ClusterNode
-from conference.media import shared_udp
+from conference.media import fast_send, shared_udp
 from conference.quality import LinkMetrics
 from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, SERVICES, WATCHDOG
 from web.metrics_access import check_metrics_access
@@ -163,6 +163,13 @@ async def metrics(request: web.Request) -> web.Response:
         "counter",
         "Packets dropped because no UDP datagram can carry them (each logged).",
         sfu.packets_oversized,
+    )
+    _line(
+        out,
+        "conference_packets_sent_compiled_total",
+        "counter",
+        "Forwarded packets protected and sent by the compiled sender (0: the Python path).",
+        fast_send.compiled_sends(),
     )
     _line(
         out,

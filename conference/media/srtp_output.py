@@ -18,6 +18,7 @@ import pylibsrtp
 from aiortc import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 
+from conference.media import fast_send
 from conference.ratelog import RateLimitedLog
 from conference.sfu import SfuMetrics
 
@@ -132,7 +133,17 @@ class DtlsRtpOutput:
     session and the nominated ICE pair's socket directly, synchronously.
     """
 
-    __slots__ = ("_addr", "_dtls", "_ice", "_metrics", "_pair", "_protect", "_sendto")
+    __slots__ = (
+        "_addr",
+        "_dtls",
+        "_fast",
+        "_fast_key",
+        "_ice",
+        "_metrics",
+        "_pair",
+        "_protect",
+        "_sendto",
+    )
 
     def __init__(self, dtls: RTCDtlsTransport, metrics: SfuMetrics | None = None) -> None:
         self._dtls = dtls
@@ -142,6 +153,15 @@ class DtlsRtpOutput:
         self._sendto: Callable[[bytes, Any], Any] | None = None
         self._addr: Any = None
         self._protect: LeanProtect | None = None
+        self._fast: Any = None  # fast_send's C sender, once parts_sender() made one
+        self._fast_key: tuple[Any, Any] | None = None  # the (pair, session) it was bound for
+
+    def parts_sender(self) -> Callable[[bytes, bytes], bool]:
+        """The fastest ``send_rtp_parts`` there is: the compiled sender
+        (:mod:`conference.media.fast_send`) when it is built and enabled, else the method."""
+        if self._fast is None:
+            self._fast = fast_send.make_sender(self)
+        return self._fast if self._fast is not None else self.send_rtp_parts
 
     def _route(self) -> bool:
         """Find the socket of the nominated ICE pair (it can change on re-nomination)."""
@@ -176,6 +196,11 @@ class DtlsRtpOutput:
         protect = self._protect
         if protect is None or protect.session is not dtls._tx_srtp:
             protect = self._protect = LeanProtect(dtls._tx_srtp)
+        fast = self._fast
+        if fast is not None:
+            # The compiled sender calls this method when its route is stale: bind it
+            # to this one (a plain socket only: a shared socket or TURN stays here).
+            fast_send.rebind(fast, self, protect)
         try:
             self._sendto(protect.parts(header, payload), self._addr)  # type: ignore[misc]
         except ValueError:  # larger than the SRTP buffer

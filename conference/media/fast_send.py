@@ -1,0 +1,109 @@
+"""The compiled send of a forwarded packet, and the Python path it falls back to.
+
+A slot sends each packet it forwards through its subscriber's
+:class:`~conference.media.srtp_output.DtlsRtpOutput`: check the DTLS state and
+the nominated ICE pair, protect with libsrtp, ``sendto``. At 190 subscribers
+that runs 190 times per packet of the speaker, and its Python (three frames,
+a cffi call, ``socket.sendto`` parsing the address tuple every time) was a
+third of the server's CPU (docs/benchmarks.md, "Issue 10: 190 sites").
+``_fastsend.c`` does the same in one C call: the same checks, libsrtp's own
+``srtp_protect`` (pylibsrtp's, passed as a function pointer: nothing is linked
+against it), one ``sendto`` on the socket's descriptor with the address
+parsed once. Whenever a check fails it calls the Python method, which
+handles every case (a new pair, a new SRTP session, a shared socket or a TURN
+relay, a packet too large) and binds the C sender to the new route.
+
+The module is built by the project's install (``pyproject.toml``,
+``ext-modules``, optional: a machine without a compiler installs without it).
+``CONFERENCE_FAST_SEND=python`` turns it off; the tests run both paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conference.media.srtp_output import DtlsRtpOutput, LeanProtect
+
+logger = logging.getLogger(__name__)
+
+MODE_ENV = "CONFERENCE_FAST_SEND"  # "c" (the default when built) or "python"
+
+try:
+    from conference.media import _fastsend  # type: ignore[attr-defined]
+except ImportError as exc:  # not built (no compiler at install time)
+    _fastsend = None
+    _IMPORT_ERROR: str | None = str(exc)
+else:
+    _IMPORT_ERROR = None
+
+
+def built() -> bool:
+    """Whether the compiled sender was built and imports."""
+    return _fastsend is not None
+
+
+def mode() -> str:
+    """``c`` or ``python``: what forwarded packets are sent with (env ``CONFERENCE_FAST_SEND``)."""
+    wanted = os.environ.get(MODE_ENV, "c").strip().lower() or "c"
+    if wanted not in ("c", "python"):
+        raise ValueError(f"{MODE_ENV} must be c or python, not {wanted!r}")
+    if wanted == "c" and _fastsend is None:
+        return "python"
+    return wanted
+
+
+def compiled_sends() -> int:
+    """Forwarded packets this process sent through the compiled sender (0 without it)."""
+    return int(_fastsend.total_fast_sends()) if _fastsend is not None else 0
+
+
+def make_sender(output: DtlsRtpOutput) -> Callable[[bytes, bytes], bool] | None:
+    """A compiled sender for ``output`` (unbound: its first call binds it), or None
+    when the Python path is to be used."""
+    if mode() != "c":
+        return None
+    from aiortc.rtcdtlstransport import State as DtlsState
+
+    dtls = output._dtls
+    return _fastsend.Sender(
+        dtls,
+        DtlsState.CONNECTED,
+        output._ice._nominated,
+        output.send_rtp_parts,
+        output._oversized,
+    )
+
+
+def rebind(sender: Any, output: DtlsRtpOutput, protect: LeanProtect) -> None:
+    """Bind ``sender`` to ``output``'s current route and SRTP session, if the route is a
+    plain socket of its own; else leave it unbound (its calls keep going to Python)."""
+    pair = output._pair
+    key = (pair, protect.session)
+    if output._fast_key == key:
+        return  # decided for this route and session already
+    output._fast_key = key
+    transport = pair.protocol.transport
+    sock = getattr(transport, "_sock", None)
+    if getattr(transport, "shared", None) is not None or not isinstance(sock, socket.socket):
+        # A shared socket batches its sends; a TURN relay frames them.
+        sender.unbind()
+        return
+    from pylibsrtp._binding import ffi, lib
+
+    try:
+        sender.bind(
+            pair,
+            protect.session,
+            int(ffi.cast("uintptr_t", protect.session._srtp[0])),
+            int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect"))),
+            sock,
+            tuple(output._addr),
+        )
+    except (TypeError, ValueError) as exc:  # an address that is not numeric: stay in Python
+        logger.info("forwarded packets to %r go through Python: %s", output._addr, exc)
+        sender.unbind()
