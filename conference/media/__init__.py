@@ -9,6 +9,8 @@ pylibsrtp's) private state, is these modules and no other:
 - ``rtp_header``: the lean RTP header parse (reads aiortc's negotiated extension ids);
 - ``bounded_estimators``: aiortc's receive-side estimators bounded, built lazily;
 - ``srtp_output``: one large SRTP buffer per thread, a lean protect, a direct send;
+- ``fast_send`` (and its C module ``_fastsend``): a forwarded packet's checks,
+  protect and ``sendto`` in one compiled call, reading the same private state;
 - ``srtp_input``: a lean ``unprotect`` (the fast receive path's);
 - ``shared_udp``: one UDP socket per local address for every ICE connection,
   drained many datagrams a wake-up, sends batched (``CONFERENCE_MEDIA_PORT``);
