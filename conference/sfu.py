@@ -185,9 +185,7 @@ class Source:
         for rid in sort_rids(rids):
             if rid in self.layers:
                 continue
-            layer = Source(
-                source_id=f"{self.id}:{rid}", owner=self.owner, kind=self.kind, metrics=self.metrics
-            )
+            layer = self._new_layer(rid)
             layer.codec = self.codec
             layer.rid = rid
             layer.parent = self
@@ -197,6 +195,12 @@ class Source:
         self.layers.clear()
         self.layers.update(ordered)
         return self.layers
+
+    def _new_layer(self, rid: str) -> Source:
+        """A layer of this camera (``add_layers`` sets its codec, rid and parent)."""
+        return Source(
+            source_id=f"{self.id}:{rid}", owner=self.owner, kind=self.kind, metrics=self.metrics
+        )
 
     def keep_layers(self, rids: Iterable[str]) -> None:
         """Drop (and end) the layers not in ``rids``: the answer did not take them."""

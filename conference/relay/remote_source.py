@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Protocol
 
-from conference.sfu import SINGLE_LAYER, SfuMetrics, Sink, Source, sort_rids
+from conference.sfu import SINGLE_LAYER, SfuMetrics, Sink, Source
 
 
 class Upstream(Protocol):
@@ -87,26 +86,14 @@ class RemoteSource(Source):
             self.upstream.release(self)
         super().end()
 
-    def add_layers(self, rids: Iterable[str]) -> dict[str, Source]:
-        """One RemoteSource layer per rid, with the origin's layer ids (``"<id>:<rid>"``)."""
-        if self.kind != "video":
-            raise ValueError("only a video source has layers")
-        for rid in sort_rids(rids):
-            if rid in self.layers:
-                continue
-            layer = RemoteSource(
-                upstream=self.upstream,
-                source_id=f"{self.id}:{rid}",
-                owner=self.owner,
-                kind=self.kind,
-                metrics=self.metrics,
-                origin_id=self.origin_id,
-                rid=rid,
-            )
-            layer.codec = self.codec
-            layer.parent = self
-            self.layers[rid] = layer
-        ordered = [(rid, self.layers[rid]) for rid in sort_rids(self.layers)]
-        self.layers.clear()
-        self.layers.update(ordered)
-        return self.layers
+    def _new_layer(self, rid: str) -> Source:
+        """A RemoteSource layer, with the origin's layer id (``"<id>:<rid>"``)."""
+        return RemoteSource(
+            upstream=self.upstream,
+            source_id=f"{self.id}:{rid}",
+            owner=self.owner,
+            kind=self.kind,
+            metrics=self.metrics,
+            origin_id=self.origin_id,
+            rid=rid,
+        )
