@@ -17,7 +17,7 @@ from aiortc.rtp import RtpPacket
 from conference import slot as slot_module
 from conference.media import fast_send
 from conference.media.srtp_output import DtlsRtpOutput
-from conference.sfu import MediaPacket, SfuMetrics
+from conference.sfu import MediaPacket, SfuMetrics, Source
 from conference.slot import Slot, SlotConfig
 from tests.support.slots import EXT_MAP, FakeOutput, make_slot, make_source, video_packets
 
@@ -101,14 +101,20 @@ def test_the_sender_used_is_the_one_asked_for(wire: _Wire, send_mode: str) -> No
         assert fast is None
 
 
-async def test_a_new_pair_or_session_rebinds_the_sender(wire: _Wire, send_mode: str) -> None:
+def _two_sent(wire: _Wire, count: int) -> tuple[Source, SfuMetrics, list[MediaPacket]]:
+    """A video slot on ``wire`` fed by a source, ``count`` packets, the first two sent."""
     slot, metrics = _configured("video", wire.output)
     source = make_source(metrics, [])
     slot.assign(source)
-    packets = video_packets(6, first_seq=0, first_ts=0)[:6]
+    packets = video_packets(count, first_seq=0, first_ts=0)[:count]
     source.push(packets[0])
     source.push(packets[1])
     assert len(wire.received(2)) == 2
+    return source, metrics, packets
+
+
+async def test_a_new_pair_or_session_rebinds_the_sender(wire: _Wire, send_mode: str) -> None:
+    source, metrics, packets = _two_sent(wire, 6)
     # ICE nominates another pair (another local socket, another remote address).
     inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     inbox.bind(("127.0.0.1", 0))
@@ -142,13 +148,7 @@ async def test_a_new_pair_or_session_rebinds_the_sender(wire: _Wire, send_mode: 
 
 
 async def test_nothing_is_sent_once_dtls_is_closed_or_the_socket_is(wire: _Wire) -> None:
-    slot, metrics = _configured("video", wire.output)
-    source = make_source(metrics, [])
-    slot.assign(source)
-    packets = video_packets(4, first_seq=0, first_ts=0)[:4]
-    source.push(packets[0])
-    source.push(packets[1])
-    assert len(wire.received(2)) == 2
+    source, metrics, packets = _two_sent(wire, 4)
     wire.output._dtls._state = DtlsState.CLOSED
     source.push(packets[2])
     wire.output._dtls._state = DtlsState.CONNECTED
