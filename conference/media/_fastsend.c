@@ -123,7 +123,8 @@ Sender_init(Sender *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-/* A numeric host and port (an aioice remote address) as a sockaddr. */
+/* A numeric host and port (an aioice remote address) as a sockaddr. The family is
+ * the host's: aioice gives an IPv6 address as (host, port) too. */
 static int
 parse_address(PyObject *addr, struct sockaddr_storage *out, socklen_t *len)
 {
@@ -134,12 +135,16 @@ parse_address(PyObject *addr, struct sockaddr_storage *out, socklen_t *len)
         PyErr_SetString(PyExc_TypeError, "address must be a tuple");
         return -1;
     }
+    if (!PyArg_ParseTuple(addr, "si|II", &host, &port, &flowinfo, &scope_id))
+        return -1;
+    if (port < 0 || port > 65535) {
+        PyErr_Format(PyExc_ValueError, "not a port: %R", addr);
+        return -1;
+    }
     memset(out, 0, sizeof(*out));
-    if (PyTuple_GET_SIZE(addr) == 2) {
+    if (strchr(host, ':') == NULL) {
         struct sockaddr_in *sin = (struct sockaddr_in *)out;
-        if (!PyArg_ParseTuple(addr, "si", &host, &port))
-            return -1;
-        if (port < 0 || port > 65535 || inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+        if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
             PyErr_Format(PyExc_ValueError, "not a numeric IPv4 address: %R", addr);
             return -1;
         }
@@ -150,10 +155,22 @@ parse_address(PyObject *addr, struct sockaddr_storage *out, socklen_t *len)
     }
     {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-        if (!PyArg_ParseTuple(addr, "si|II", &host, &port, &flowinfo, &scope_id))
-            return -1;
-        if (port < 0 || port > 65535 || inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+        char text[INET6_ADDRSTRLEN + 1];
+        const char *percent = strchr(host, '%');
+        size_t length = percent ? (size_t)(percent - host) : strlen(host);
+        if (length >= sizeof(text)) {
             PyErr_Format(PyExc_ValueError, "not a numeric IPv6 address: %R", addr);
+            return -1;
+        }
+        memcpy(text, host, length);
+        text[length] = '\0';
+        if (inet_pton(AF_INET6, text, &sin6->sin6_addr) != 1) {
+            PyErr_Format(PyExc_ValueError, "not a numeric IPv6 address: %R", addr);
+            return -1;
+        }
+        if (percent != NULL && scope_id == 0) {
+            /* A zone (fe80::1%eth0) names the link: send as Python would, or not at all. */
+            PyErr_Format(PyExc_ValueError, "an IPv6 zone is left to Python: %R", addr);
             return -1;
         }
         sin6->sin6_family = AF_INET6;

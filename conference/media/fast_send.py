@@ -93,6 +93,10 @@ def rebind(sender: Any, output: DtlsRtpOutput, protect: LeanProtect) -> None:
         # A shared socket batches its sends; a TURN relay frames them.
         sender.unbind()
         return
+    family = socket.AF_INET6 if ":" in str(output._addr[0]) else socket.AF_INET
+    if sock.family != family:  # a mapped address: as Python's sendto would resolve it
+        sender.unbind()
+        return
     from pylibsrtp._binding import ffi, lib
 
     try:
