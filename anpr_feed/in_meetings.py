@@ -16,13 +16,14 @@ from collections import deque
 from redis.exceptions import RedisError
 
 from anpr_feed.events_store import PlateEvent
-from anpr_feed.manager import SYNC_SECONDS, FeedManager
+from anpr_feed.manager import LEASE_CHECK_SECONDS, SYNC_SECONDS, FeedManager
 from anpr_feed.participant import CODECS, FeedPublisher, feed_site_id
 from anpr_feed.watchlist import Alert
 from conference.console_commands import CommandContext, CommandResult, ConsoleCommands
 from conference.extensions import Extension, PeriodicTask
 from conference.live_rooms import LiveRooms
 from conference.permissions import Forbidden, Principal, can_see_feed
+from conference.redis_client import UNREACHABLE
 from conference.rooms.console_events import AlertMatch, ConsoleState, PlateAlert
 from conference.rooms.room import Room
 from conference.settings import Settings
@@ -64,7 +65,7 @@ class FeedsInMeetings(Extension):
 
     def periodic(self) -> dict[str, PeriodicTask]:
         """Start the feeds, then follow changes made elsewhere."""
-        return {"feeds": self._run_feeds}
+        return {"feeds": self._run_feeds, "feed-leases": self._watch_leases}
 
     def add_commands(self, commands: ConsoleCommands) -> None:
         """``add-feed`` and ``remove-feed`` on the host console."""
@@ -175,10 +176,19 @@ class FeedsInMeetings(Extension):
 
     # -- background -----------------------------------------------------------------------
 
+    async def _watch_leases(self) -> None:
+        """Stop the feeds whose lease lapsed while Redis was out (one reader per camera)."""
+        while True:
+            await asyncio.sleep(LEASE_CHECK_SECONDS)
+            for feed_id in await self.feeds.stop_lapsed():
+                for room_id in list(self.feed_publishers):
+                    self.remove_feed(room_id, feed_id, "feed-stopped")
+
     async def _run_feeds(self) -> None:
         """Start the feeds, then follow changes made elsewhere and expire old events."""
         await self.feeds.start()
         last_expiry = 0.0
+        store_down = False
         while True:
             await asyncio.sleep(SYNC_SECONDS)
             try:
@@ -190,8 +200,17 @@ class FeedsInMeetings(Extension):
                     removed = await self.feeds.expire(self.settings.anpr_retention_days)
                     if removed:
                         logger.info("retention: deleted %d plate event(s)", removed)
+            except UNREACHABLE as exc:
+                # The feeds go on; a lease about to lapse stops its feed (_watch_leases).
+                if not store_down:  # one warning per outage, not one per pass
+                    store_down = True
+                    logger.warning("feed sync: Redis unreachable (%s); retrying", exc)
+                continue
             except Exception:
                 logger.exception("feed sync failed")
+            if store_down:
+                store_down = False
+                logger.info("feed sync: Redis answers again")
 
     def _plate_pass(self, feed: Feed, event: PlateEvent, alerts: list[Alert]) -> None:
         """An alerting pass reaches the hosts of every meeting showing that feed."""

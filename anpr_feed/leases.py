@@ -31,6 +31,7 @@ class FeedLeases:
         self.node_id = node_id
         self.leases = Leases(redis, prefix, "feed", node_id, FEED_LEASE_TTL_MS)
         self.registry = registry
+        self.ttl = FEED_LEASE_TTL_MS / 1000  # seconds a lease lasts unrenewed
 
     async def claim(self, feed_id: str) -> bool:
         """Take ``feed_id``'s lease if nobody holds it (or we do); True if it is ours now."""

@@ -60,6 +60,9 @@ RELEASE_SECONDS = 1.0  # for giving the feed leases up at shutdown (Redis may be
 # A feed this node gave up to spread the feeds is left to the others this long
 # before it claims it back (when no other node could take it).
 SHED_HOLD_SECONDS = 30.0
+# How often the feeds' lease deadlines are checked by the local clock (see
+# FeedManager.stop_lapsed); a feed stops this long before its lease could end.
+LEASE_CHECK_SECONDS = 1.0
 
 PassListener = Callable[[Feed, PlateEvent, list[Alert]], None]
 VideoListener = Callable[[bytes, int, bool, str], None]
@@ -333,6 +336,9 @@ class FeedManager:
         # The feeds other nodes read: the status their reader last stored, by feed id.
         self.elsewhere: dict[str, dict[str, Any]] = {}
         self._shed: dict[str, float] = {}  # feed id -> when we gave it up to spread the feeds
+        # Feed id -> when our lease ends at the latest (monotonic): the time we
+        # asked for the last renewal that succeeded, plus the lease's length.
+        self._lease_until: dict[str, float] = {}
         self.plates: PlateStore = plates if plates is not None else plate_store_for(store)
         # Where feeds may read from: the camera networks and the feed files folder.
         self.policy = policy if policy is not None else SourcePolicy(data_dir / "feed-files")
@@ -400,11 +406,14 @@ class FeedManager:
         """Renew our leases, stop the lost ones, give up or claim feeds; the ids stopped here."""
         stopped = []
         for feed_id in list(self.runners):
+            asked = time.monotonic()
             # An expired lease nobody took (Redis was out of reach) is simply ours again.
             if not await leases.renew(feed_id) and not await leases.claim(feed_id):
                 logger.warning("feed %s: its lease went to another node; stopping it here", feed_id)
                 await self.remove(feed_id, release=False)
                 stopped.append(feed_id)
+            else:
+                self._lease_until[feed_id] = asked + leases.ttl
         share = math.ceil(len(feeds) / await leases.live_nodes())
         if self.max_running is not None:
             share = min(share, self.max_running)
@@ -425,7 +434,9 @@ class FeedManager:
                 break
             if feed_id in self.runners or feed_id in self._shed:
                 continue
+            asked = time.monotonic()
             if await leases.claim(feed_id):
+                self._lease_until[feed_id] = asked + leases.ttl
                 self.run(feeds[feed_id])
         self.elsewhere = {}
         for feed_id in feeds:
@@ -458,6 +469,36 @@ class FeedManager:
         self.runners[feed.id] = runner
         runner.start()
         return runner
+
+    async def stop_lapsed(self) -> list[str]:
+        """Stop each feed whose lease may have run out unrenewed (Redis out); their ids.
+
+        One reader per camera: once our lease may have expired, another node
+        can claim the feed, so this node stops reading it first, by its own
+        clock, without asking Redis. Called every :data:`LEASE_CHECK_SECONDS`.
+        Renewals come every sync pass (5 s) and a lease lasts 15 s, so an
+        outage of a few seconds stops nothing; after a longer one the sync
+        passes claim the feeds again once Redis is back (here, or elsewhere).
+        """
+        stopped = self.lapsed_leases(time.monotonic())
+        for feed_id in stopped:
+            logger.warning(
+                "feed %s: its lease could not be renewed (Redis unreachable) and may "
+                "have expired; stopped here until it is claimed again",
+                feed_id,
+            )
+            await self.remove(feed_id, release=False)
+        return stopped
+
+    def lapsed_leases(self, now: float) -> list[str]:
+        """The feeds running here whose lease ends within :data:`LEASE_CHECK_SECONDS` of ``now``."""
+        if self.leases is None:
+            return []
+        return [
+            feed_id
+            for feed_id in self.runners
+            if self._lease_until.get(feed_id, 0.0) - now <= LEASE_CHECK_SECONDS
+        ]
 
     async def remove(self, feed_id: str, release: bool = True) -> None:
         """Stop a feed's worker (the store record is the caller's business).

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from conference.invitations import invited_sites
+from conference.redis_client import UNREACHABLE
 from conference.rooms.roll_call import RollCall
 from conference.rooms.room import Room
 from conference.store import AttendanceRecord, Meeting, Store
@@ -25,6 +26,10 @@ class Attendance:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._saved: dict[str, tuple[Any, float]] = {}  # room: (what, when)
+        # Final roll calls of rooms that closed while the store was out of reach
+        # (a Redis outage), by meeting: written by :meth:`save_pending` once it answers.
+        self.pending: dict[str, AttendanceRecord] = {}
+        self._store_down = False  # one warning per outage, not one per pass
 
     def opened(self, room: Room) -> None:
         """``room`` was opened (and restored from the store, if it was saved before).
@@ -65,17 +70,54 @@ class Attendance:
         )
         try:
             await self.store.save_attendance(record)
-        except Exception:
-            # A store that fails must not keep a room from closing; the next pass retries.
-            logger.exception("saving the roll call of meeting %s failed", meeting.id)
+        except Exception as exc:
+            # A store that fails must not keep a room from closing. While the room
+            # lives, the next pass retries; a closed room's roll call waits here.
+            if final:
+                self.pending[meeting.id] = record
+                self._saved.pop(room.id, None)
+            if isinstance(exc, UNREACHABLE):
+                self._down(exc)
+            else:
+                logger.exception("saving the roll call of meeting %s failed", meeting.id)
             return
+        self._up()
+        self.pending.pop(meeting.id, None)  # superseded
         self._saved[room.id] = (revision, now)
         if final:
             self._saved.pop(room.id, None)
 
+    async def save_pending(self) -> None:
+        """Write the final roll calls kept while the store was out (see :attr:`pending`)."""
+        for meeting_id, record in list(self.pending.items()):
+            try:
+                await self.store.save_attendance(record)
+            except UNREACHABLE as exc:
+                self._down(exc)
+                return
+            self._up()
+            if self.pending.get(meeting_id) is record:
+                del self.pending[meeting_id]
+            logger.info("roll call of meeting %s saved after the store came back", meeting_id)
+
+    def _down(self, exc: Exception) -> None:
+        if not self._store_down:
+            self._store_down = True
+            logger.warning(
+                "roll calls cannot be saved: the store is unreachable (%s); "
+                "kept in memory and saved when it answers",
+                exc,
+            )
+
+    def _up(self) -> None:
+        if self._store_down:
+            self._store_down = False
+            logger.info("roll calls are saved again")
+
     async def saved(self, meeting: Meeting) -> SavedRollCall | None:
         """A meeting's saved roll call: its rows, when it was saved, the host's decisions."""
-        record = await self.store.get_attendance(meeting.id)
+        # One not written yet (the store was out when its room closed) is the latest.
+        record = self.pending.get(meeting.id) or await self.store.get_attendance(meeting.id)
         if record is None:
             return None
         return record.sites, record.saved_at, record.room

@@ -21,6 +21,7 @@ from conference.console_commands import (
 from conference.extensions import Extensions
 from conference.live_rooms import LiveRooms
 from conference.permissions import Forbidden, Principal, can_manage_meeting
+from conference.redis_client import UNREACHABLE
 from conference.rooms.console_events import CommandDone, CommandReply, ConsoleState, SitesMuted
 from conference.rooms.room import Room, RoomRefused
 from conference.store import Meeting, Store
@@ -145,10 +146,31 @@ class HostConsole:
         return self.extensions.console_state(meeting.room_id, state)
 
     async def command(
-        self, principal: Principal, meeting_id: str, command: str, site: str | None = None
+        self,
+        principal: Principal,
+        meeting_id: str,
+        command: str,
+        site: str | None = None,
+        opened: Meeting | None = None,
     ) -> CommandReply:
-        """Run one console command on the meeting's live room; returns what changed."""
-        meeting, room = await self.room(principal, meeting_id)
+        """Run one console command on the meeting's live room; returns what changed.
+
+        The right to run it is checked in the store each time. ``opened`` is
+        the meeting as checked when the console's socket opened: while the
+        store cannot be reached (a Redis outage), that check stands for a room
+        live in this process, so that the host keeps control of the meeting
+        (mute a site, give the floor) during the outage. Anything else raises
+        the store's error.
+        """
+        try:
+            meeting, room = await self.room(principal, meeting_id)
+        except UNREACHABLE:
+            room = None
+            if opened is not None and opened.id == meeting_id:
+                room = self.live.get(opened.room_id)
+            if room is None or opened is None:
+                raise
+            meeting = opened
         if room is None:
             if self.forward is not None:
                 return await self.forward(principal, meeting.id, meeting.room_id, command, site)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from conference.attendance import Attendance
 from conference.bus import EventBus
@@ -79,6 +80,7 @@ class LiveRooms:
                 publish=feed.put,
                 large_room=self.settings.large_room_sites,
             )
+            feed.resync = partial(self._whole_state, room)
             if meeting is None:
                 room.on_empty(self._forget)  # an ad-hoc room ends with its last site
             else:
@@ -91,9 +93,12 @@ class LiveRooms:
                 self.attendance.opened(room)
             self.rooms[record.id] = room
             # Consoles already open: a new room has no feed and no alert yet.
-            state = self.extensions.console_state(record.id, room.console_state())
-            room.publish(StateChanged(state=state))
+            room.publish(self._whole_state(room))
             return room
+
+    def _whole_state(self, room: Room) -> StateChanged:
+        """A room's console state as one event (opened, or events were lost on the bus)."""
+        return StateChanged(state=self.extensions.console_state(room.id, room.console_state()))
 
     async def _meeting_of_room(self, room_id: str) -> Meeting | None:
         try:

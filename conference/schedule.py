@@ -8,6 +8,7 @@ import time
 
 from conference.live_rooms import LiveRooms
 from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS
+from conference.redis_client import UNREACHABLE
 from conference.store import NotFound, Store
 
 logger = logging.getLogger(__name__)
@@ -25,11 +26,22 @@ class Scheduler:
 
     async def run(self) -> None:
         """One pass every :data:`SCHEDULER_SECONDS` until cancelled; a failed pass is logged."""
+        store_down = False  # one warning per outage, not one per pass
         while True:
             try:
+                await self.live.attendance.save_pending()
                 await self.schedule_once(time.time())
+            except UNREACHABLE as exc:
+                # A Redis outage: the rooms open go on; the pass runs again when it is back.
+                if not store_down:
+                    store_down = True
+                    logger.warning("scheduler: the store is unreachable (%s); retrying", exc)
             except Exception:
                 logger.exception("scheduler pass failed")
+            else:
+                if store_down:
+                    store_down = False
+                    logger.info("scheduler: the store answers again")
             await asyncio.sleep(SCHEDULER_SECONDS)
 
     async def schedule_once(self, now: float) -> None:

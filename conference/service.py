@@ -200,10 +200,15 @@ class Conference:
         return await self.console.state(meeting)
 
     async def console_command(
-        self, principal: Principal, meeting_id: str, command: str, site: str | None = None
+        self,
+        principal: Principal,
+        meeting_id: str,
+        command: str,
+        site: str | None = None,
+        opened: Meeting | None = None,
     ) -> CommandReply:
-        """A command from the host console; returns what changed."""
-        return await self.console.command(principal, meeting_id, command, site)
+        """A command from the host console; returns what changed (see :meth:`HostConsole.command`)."""
+        return await self.console.command(principal, meeting_id, command, site, opened)
 
 
 # Names the web layer has always imported from here.

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from conference.attendance import Attendance
+from conference.rooms.participant import Participant
+from conference.rooms.roll_call import InvitedSite
+from conference.rooms.room import Room
+from conference.store import AttendanceRecord, Meeting
+from conference.tokens import Role
 from tests.support.accounts import logins, start_with_accounts
 from tests.support.api_client import ApiClient, meeting_body
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
@@ -158,3 +166,50 @@ async def test_attendance_is_recorded_downloaded_and_kept(tmp_path: Path, clips)
             assert (record["invited"], record["attended"]) == (3, 2)
     finally:
         again.stop()
+
+
+class OutageStore:
+    """A store whose roll-call writes fail while ``down`` (Redis out), kept in a dict."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.saved: dict[str, AttendanceRecord] = {}
+
+    async def save_attendance(self, record: AttendanceRecord) -> None:
+        if self.down:
+            raise RedisConnectionError("Connection refused")
+        self.saved[record.meeting_id] = record
+
+    async def get_attendance(self, meeting_id: str) -> AttendanceRecord | None:
+        if self.down:
+            raise RedisConnectionError("Connection refused")
+        return self.saved.get(meeting_id)
+
+
+async def test_a_roll_call_of_a_room_closed_while_redis_is_out_is_saved_when_it_returns(caplog):
+    store = OutageStore()
+    attendance = Attendance(store)  # type: ignore[arg-type]
+    meeting = Meeting("m1", "Họp", "", 0.0, 1e10, "167", "host", "m1", 0.0)
+    room = Room("m1", "Họp", "vp8", invited=[InvitedSite("05536", "Chợ Chu", "05536", 2, "Xã")])
+    attendance.opened(room)
+    room.join(Participant(id="05536", name="Chợ Chu", role=Role.PARTICIPANT, notify=[].append))
+    room.mute(["05536"])
+
+    store.down = True
+    with caplog.at_level(logging.WARNING, logger="conference.attendance"):
+        await attendance.save(room, meeting)  # a pass while the room lives
+        await attendance.save(room, meeting, final=True)  # the room closes
+        await attendance.save_pending()
+    assert store.saved == {}
+    assert caplog.text.count("roll calls cannot be saved") == 1  # once per outage
+    # Reopened meanwhile, the room would take back what it had.
+    store.down = False
+    saved = await attendance.saved(meeting)
+    assert saved is not None and saved[2]["host_muted"] == ["05536"]
+
+    await attendance.save_pending()
+    record = store.saved["m1"]
+    assert record.room["host_muted"] == ["05536"]
+    assert [row["site_id"] for row in record.sites if row["first_joined_at"]] == ["05536"]
+    assert attendance.pending == {}
+    await room.close()

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from conference.bus import MemoryBus
 from conference.cluster.commands import CHANNEL, CommandRelay
 from conference.permissions import Forbidden, Principal
 from conference.rooms.console_events import CommandReply, SitesMuted
 from conference.store import AccountRole, SqliteStore, User
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, wait_until
 
 KEY = b"k" * 32
 
@@ -121,3 +123,60 @@ async def test_a_home_that_does_not_answer_is_said_so(relays):
     with pytest.raises(Forbidden) as not_open:
         await closed.forward(HOST, "m", "r", "mute", "05536")
     assert not_open.value.code == "room-not-open"
+
+
+class FlakyBus(MemoryBus):
+    """A bus that cannot subscribe for its first ``failures`` attempts (Redis out at start)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def subscribe(self, channel: str):  # type: ignore[no-untyped-def]
+        subscription = super().subscribe(channel)
+        if channel.startswith(CHANNEL) and self.failures > 0:
+            self.failures -= 1
+
+            async def refused() -> None:
+                raise RedisConnectionError("Connection refused")
+
+            subscription.ready = refused  # type: ignore[method-assign]
+        return subscription
+
+
+async def test_a_node_serves_commands_once_the_bus_can_subscribe(store: SqliteStore, caplog):
+    """Redis out when the node starts: serving is tried again, not given up."""
+    await store.create_user(
+        User("host.dinhhoa", "Định Hóa", AccountRole.HOST, None, "x", time.time())
+    )
+    bus = FlakyBus(failures=3)
+    ran: list[str] = []
+
+    async def run_here(
+        principal: Principal, meeting: str, command: str, site: str | None
+    ) -> CommandReply:
+        ran.append(command)
+        return SitesMuted(muted=[site or ""])
+
+    home = CommandRelay(bus, KEY, "home", homes, store)
+    home.run_here = run_here
+    other = CommandRelay(bus, KEY, "other", homes, store)
+    with caplog.at_level(logging.WARNING, logger="conference.cluster.commands"):
+        serving = asyncio.ensure_future(home.serve())
+        try:
+            await wait_until(lambda: bus.failures == 0)
+            assert not serving.done()
+
+            async def answered() -> bool:
+                try:
+                    reply = await other.forward(HOST, "m1", "room-1", "mute", "05536")
+                except Forbidden:
+                    return False  # not subscribed yet: the home did not answer
+                return isinstance(reply, SitesMuted)
+
+            assert await eventually(answered)
+            assert ran and ran[-1] == "mute"
+            assert caplog.text.count("cannot subscribe") == 1  # once per outage
+        finally:
+            serving.cancel()
+            await bus.close()

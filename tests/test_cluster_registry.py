@@ -181,3 +181,28 @@ def test_nodes_command_never_prints_the_redis_password(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot read the nodes from Redis" in err
     assert "mat-khau-bi-mat" not in err
+
+
+async def test_a_lapsed_home_lease_of_a_room_open_here_is_claimed_again(redis):
+    """Redis out longer than a lease (or restarted empty): the room's home takes it back."""
+    client, prefix = redis
+    node = ClusterNode(
+        client,
+        prefix,
+        KEY,
+        "node-a",
+        "http://127.0.0.1:8080",
+        lambda: Counts(sites=0, packets_total=0, rooms=0),
+        lambda: {"room-1", "room-2"},
+    )
+    assert await node.placement.home_elsewhere("room-1") is None
+    assert await node.placement.home_elsewhere("room-2") is None
+    # Both leases expired while Redis was out; another node took room-2 meanwhile.
+    await client.delete(node.leases.lease_key("room-1"), node.leases.lease_key("room-2"))
+    assert await HomeLeases(client, prefix, "node-b").claim("room-2") == "node-b"
+
+    await node.renew_leases()
+    assert await node.leases.holder("room-1") == "node-a"
+    assert "room-1" in node.placement.held
+    assert await node.leases.holder("room-2") == "node-b"  # never taken from a live holder
+    assert "room-2" not in node.placement.held

@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import json
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ import av
 import numpy as np
 import pytest
 
+from anpr_feed.leases import FeedLeases
+from anpr_feed.manager import FeedManager, FeedStatus
+from conference.cluster.registry import NodeRegistry, open_redis
+from conference.store import SqliteStore
 from tests.support import synth
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
@@ -289,3 +294,48 @@ async def test_a_meeting_on_another_node_is_told_which_node_reads_the_camera(
         await site.close()
         await console.close()
         await host.close()
+
+
+class IdleRunner:
+    """Stands in for a feed's worker: records that it was stopped."""
+
+    def __init__(self) -> None:
+        self.status = FeedStatus(node="node-a")
+        self.stopped = False
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+async def test_a_feed_whose_lease_cannot_be_renewed_stops_before_it_could_expire(
+    tmp_path: Path, store: SqliteStore, redis_url: str
+) -> None:
+    """One reader per camera: with Redis out, a node stops a feed by its own clock."""
+    prefix = unique_prefix()
+    client = open_redis(redis_url)
+    try:
+        leases = FeedLeases(client, prefix, "node-a", NodeRegistry(client, prefix, b"k" * 32))
+        leases.leases.ttl_ms, leases.ttl = 3000, 3.0  # a short lease, for a short test
+        manager = FeedManager(store, tmp_path, leases=leases)
+        fresh, lapsing = IdleRunner(), IdleRunner()
+        manager.runners.update({"fresh": fresh, "lapsing": lapsing})  # type: ignore[dict-item]
+        asked = time.monotonic()
+        await manager._lease_pass(leases, {"fresh": None, "lapsing": None})  # type: ignore[dict-item]
+        assert await leases.holder("lapsing") == "node-a"
+        # A few seconds without renewal change nothing; close to the end, it stops.
+        assert manager.lapsed_leases(asked) == []
+        assert sorted(manager.lapsed_leases(asked + leases.ttl)) == ["fresh", "lapsing"]
+
+        # Redis is out from now on: no sync pass renews. "fresh" gets a long lease.
+        await leases.leases.redis.pexpire(leases.leases.lease_key("fresh"), 600_000)
+        manager._lease_until["fresh"] = time.monotonic() + 600
+
+        async def stopped() -> list[str]:
+            return await manager.stop_lapsed()
+
+        assert await eventually(stopped, interval=0.2) == ["lapsing"]
+        assert lapsing.stopped and "lapsing" not in manager.runners
+        assert not fresh.stopped and "fresh" in manager.runners
+    finally:
+        await client.aclose(close_connection_pool=True)
+        await delete_prefixed(redis_url, prefix)

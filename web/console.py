@@ -25,8 +25,9 @@ from pydantic import ValidationError
 from conference import client_json
 from conference.bus.base import Message
 from conference.permissions import Forbidden, Principal
+from conference.redis_client import UNREACHABLE
 from conference.service import Conference, meeting_channel
-from conference.store import MeetingNotFound
+from conference.store import Meeting, MeetingNotFound
 from conference.wire import WireMessage
 from web.auth import current_login
 from web.console_messages import (
@@ -42,6 +43,9 @@ from web.errors import ApiError
 from web.keys import CONFERENCE, SOCKETS
 
 logger = logging.getLogger(__name__)
+
+# How often a console checks whether its bus subscription lost messages.
+RESYNC_CHECK_SECONDS = 1.0
 
 Send = Callable[[WireMessage | Message], Awaitable[None]]
 # Writes one message to the console: a model, or a console event as the bus gave it.
@@ -94,7 +98,23 @@ async def console_handler(request: web.Request) -> web.StreamResponse:
                 # The room closed: show the final state (everyone left) and keep the socket.
                 await send(ConsoleRefresh(state=await conference.console_state(meeting)))
 
+    async def resync() -> None:
+        # The bus lost messages (Redis was out, or this console fell behind): once
+        # it delivers again, the whole state, so that nothing the room did meanwhile
+        # is missing from the console.
+        while True:
+            await asyncio.sleep(RESYNC_CHECK_SECONDS)
+            if subscription.lagged:
+                subscription.lagged = False
+                try:
+                    state = await conference.console_state(meeting)
+                except UNREACHABLE:
+                    subscription.lagged = True  # the store is out too: next time
+                    continue
+                await send(ConsoleRefresh(state=state))
+
     forwarder: asyncio.Task[None] | None = None
+    resyncer: asyncio.Task[None] | None = None
     try:
         await subscription.ready()
         await send(
@@ -106,18 +126,20 @@ async def console_handler(request: web.Request) -> web.StreamResponse:
             )
         )
         forwarder = asyncio.ensure_future(forward())
+        resyncer = asyncio.ensure_future(resync())
         async for raw in ws:
             if raw.type != WSMsgType.TEXT:
                 if raw.type == WSMsgType.ERROR:
                     break
                 continue
-            await _command(conference, principal, meeting.id, raw.data, send)
+            await _command(conference, principal, meeting, raw.data, send)
     finally:
         await subscription.close()
-        if forwarder is not None:
-            forwarder.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await forwarder
+        for task in (forwarder, resyncer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         sockets.discard(ws)
     return ws
 
@@ -133,7 +155,7 @@ def _command_id(text: str) -> int | None:
 
 
 async def _command(
-    conference: Conference, principal: Principal, meeting_id: str, text: str, send: Send
+    conference: Conference, principal: Principal, meeting: Meeting, text: str, send: Send
 ) -> None:
     """Validate one command, carry it out, and answer with ``result`` or ``error``."""
     try:
@@ -153,10 +175,19 @@ async def _command(
         return
     try:
         reply = await conference.console_command(
-            principal, meeting_id, command.command, command.site
+            principal, meeting.id, command.command, command.site, opened=meeting
         )
     except Forbidden as exc:
         await send(CommandError(id=command.id, code=exc.code, message=exc.message))
+        return
+    except UNREACHABLE:
+        await send(
+            CommandError(
+                id=command.id,
+                code="store-unavailable",
+                message="the shared state (Redis) cannot be reached now; try again shortly",
+            )
+        )
         return
     except Exception:
         logger.exception("console command %s failed", command.command)

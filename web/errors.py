@@ -114,10 +114,19 @@ def domain_error(exc: Exception) -> ApiError | None:
 
     from conference.meetings import MeetingError
     from conference.permissions import Forbidden
+    from conference.redis_client import UNREACHABLE
     from conference.store import Conflict, NotFound, StoreError
 
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, UNREACHABLE):
+        # Redis is out (restarting, unreachable): nothing is wrong with the request.
+        return ApiError(
+            503,
+            "store-unavailable",
+            "the shared state (Redis) cannot be reached now; try again shortly",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, Forbidden):
         return ApiError(403, exc.code, exc.message)
     if isinstance(exc, MeetingError):

@@ -20,6 +20,8 @@ from pydantic import ValidationError
 
 from conference import client_json
 from conference.peer import SdpError
+from conference.ratelog import RateLimitedLog
+from conference.redis_client import UNREACHABLE
 from conference.rooms.events import Bye, ParticipantLeft, RoomClosed, RoomEvent
 from conference.rooms.roll_call import Quality
 from conference.service import Connection, Forbidden
@@ -32,6 +34,7 @@ from web.keys import CONFERENCE, SERVICES, SETTINGS, SOCKETS
 from web.placement import home_elsewhere
 
 logger = logging.getLogger(__name__)
+STORE_DOWN_LOG = RateLimitedLog(logger)  # every site retrying would write a line each
 
 JOIN_TIMEOUT = 15.0
 OUTBOX_LIMIT = 2000  # queued messages before a socket counts as dead
@@ -56,6 +59,7 @@ CLOSE_CODES = {
     "room-not-found": 4404,
     "join-timeout": 4408,
     "shutting-down": 4503,
+    "store-unavailable": 4503,
     "slow-consumer": 4509,
     "room-elsewhere": 4307,
 }
@@ -194,6 +198,15 @@ class SignalingSocket:
             await self.dispatch(message)
         except SdpError as exc:
             self.error("invalid-sdp", str(exc))
+        except UNREACHABLE as exc:
+            # Redis is out (a join reads the room and the meeting): a site not in yet
+            # is told to come back (the page reconnects with backoff).
+            STORE_DOWN_LOG.log("signaling: the store cannot be reached (%s)", exc)
+            self.error(
+                "store-unavailable",
+                "the shared state (Redis) cannot be reached now; try again shortly",
+                fatal=self.connection is None,
+            )
         except Exception:
             logger.exception("signaling handler failed")
             self.error("internal", "the server could not handle this message")

@@ -10,8 +10,10 @@ the other way round (which would leave the rejoined subscriber deaf).
 
 Messages are JSON text (UTF-8, not ASCII-escaped) on channel ``prefix +
 channel``. Delivery is at most once: what is published while the connection
-is down is lost, and every subscription is then marked ``lagged`` so that
-its reader knows to resynchronise.
+is down is lost (``publish`` raises within seconds), and every subscription
+is then marked ``lagged`` so that its reader knows to resynchronise: when
+the connection drops, and again when Redis confirms the channel's
+subscription after the reconnection.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib
 import json
 import logging
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 from redis.asyncio import Redis
@@ -30,6 +33,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from conference.bus.base import Message, QueuedSubscription
+from conference.redis_client import fast_failing
 
 if TYPE_CHECKING:
     from conference.bus.base import BusSubscription, EventBus
@@ -37,8 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Pauses between reconnection attempts of the reader: short at first (a
-# restarted Redis is back within a second), then no more than a few seconds.
-_RECONNECT_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+# restarted Redis is back within a second), then every 2 s: one attempt costs
+# one refused connection, and the bus is live again at most 2 s after Redis
+# (with 5 s here, a 5-second outage took 2.3 s more to catch up).
+_RECONNECT_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
 
 class RedisSubscription(QueuedSubscription):
@@ -90,8 +96,11 @@ class RedisBus:
     def __init__(self, url: str, prefix: str = "conference:") -> None:
         self.prefix = prefix
         self._wire_prefix = prefix.encode()
-        # Bytes in, bytes out: channel names and payloads are decoded here.
-        self._redis: Redis = Redis.from_url(url, decode_responses=False)
+        # Bytes in, bytes out: channel names and payloads are decoded here. Two
+        # clients: PUBLISH fails within seconds while Redis is out (a caller
+        # never hangs on it), the pub/sub reader waits for messages unbounded.
+        self._redis: Redis = fast_failing(url, command_timeout=None)
+        self._publisher: Redis = fast_failing(url)
         self._pubsub: PubSub | None = None
         self._closed = False
         # Local subscribers by channel (without the prefix).
@@ -108,11 +117,13 @@ class RedisBus:
         self._commands: asyncio.Queue[_Command] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self.reconnect_attempts_total = 0
+        self.resubscribed_total = 0  # channels subscribed again after a reconnection
 
     async def publish(self, channel: str, message: Message) -> None:
         """Send ``message`` (JSON-serialisable) to every current subscriber of ``channel``."""
         wire = json.dumps(message, ensure_ascii=False)
-        await self._redis.publish(self.prefix + channel, wire)
+        await self._publisher.publish(self.prefix + channel, wire)
 
     def subscribe(self, channel: str) -> RedisSubscription:
         """Start receiving ``channel``; await ``ready()`` before relying on it.
@@ -189,19 +200,23 @@ class RedisBus:
                 )
 
     async def _read(self, pubsub: PubSub) -> None:
-        """Hand every message to its channel's subscribers; reconnect on failure."""
+        """Hand every message to its channel's subscribers; reconnect on failure.
+
+        redis-py subscribes the channels again when it reconnects (inside
+        ``get_message``); :meth:`_dispatch` marks their subscribers ``lagged``
+        once Redis confirms, so that they resynchronise from that moment on.
+        """
         failures = 0
         while True:
             try:
                 reply = await pubsub.get_message(timeout=None)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 delay = _RECONNECT_DELAYS[min(failures, len(_RECONNECT_DELAYS) - 1)]
+                if failures == 0:  # once per outage, not per attempt
+                    log.warning("event bus: connection to Redis lost (%s); reconnecting", exc)
                 failures += 1
-                log.warning("event bus connection lost (%s); retrying in %.2f s", exc, delay)
-                # Whatever was published meanwhile is gone: say so.
-                for subscribers in self._channels.values():
-                    for subscription in subscribers:
-                        subscription.lagged = True
+                self.reconnect_attempts_total += 1
+                self._mark_lagged(self._channels)
                 await asyncio.sleep(delay)
                 continue
             except Exception:
@@ -213,9 +228,17 @@ class RedisBus:
                         self._remove(subscription)
                         subscription._end()
                 raise
-            failures = 0
+            if failures:
+                log.info("event bus: connected to Redis again after %d attempt(s)", failures)
+                failures = 0
             if reply is not None:
                 self._dispatch(reply)
+
+    def _mark_lagged(self, channels: Iterable[str]) -> None:
+        """Whatever was published on ``channels`` meanwhile is gone: tell their readers."""
+        for channel in channels:
+            for subscription in self._channels.get(channel, ()):
+                subscription.lagged = True
 
     def _dispatch(self, reply: dict[str, object]) -> None:
         kind = reply.get("type")
@@ -226,7 +249,11 @@ class RedisBus:
         if kind == "subscribe":
             pending = self._pending.get(channel)
             if not pending:
-                return  # redis-py re-subscribing after a reconnection
+                # redis-py subscribed again after a reconnection: messages flow
+                # from here on, those published before are lost.
+                self.resubscribed_total += 1
+                self._mark_lagged([channel])
+                return
             waiters = pending.popleft()
             if not pending:
                 del self._pending[channel]
@@ -267,6 +294,7 @@ class RedisBus:
         if self._pubsub is not None:
             await self._pubsub.aclose()
         await self._redis.aclose(close_connection_pool=True)
+        await self._publisher.aclose(close_connection_pool=True)
 
 
 if TYPE_CHECKING:

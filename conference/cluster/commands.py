@@ -32,6 +32,7 @@ from typing import Any
 from conference.bus import EventBus
 from conference.permissions import Forbidden, Principal
 from conference.ratelog import RateLimitedLog
+from conference.redis_client import UNREACHABLE
 from conference.rooms.console_events import (
     CommandDone,
     CommandReply,
@@ -48,6 +49,7 @@ CHANNEL = "node-commands:"
 REPLY_TIMEOUT = 5.0
 MAX_SKEW = 30.0  # seconds an envelope's time may be off this node's clock
 NONCES_KEPT = 4096
+_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # between attempts to subscribe while Redis is out
 
 _REPLIES: dict[str, type[CommandReply]] = {
     "done": CommandDone,
@@ -168,17 +170,37 @@ class CommandRelay:
     # -- serving ----------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        """Run the commands other nodes send here, for as long as this node lives."""
-        subscription = self.bus.subscribe(f"{CHANNEL}{self.node_id}")
-        try:
-            await subscription.ready()
-            async for envelope in subscription:
-                body = self._open(envelope)
-                if body is not None:
-                    # One slow command (a recording starting) must not hold up the next.
-                    spawn(self._serve_one(body), name="cluster-command")
-        finally:
-            await subscription.close()
+        """Run the commands other nodes send here, for as long as this node lives.
+
+        If the channel cannot be subscribed (Redis out at start-up, or when a
+        subscription is made again), it is tried again with backoff; once
+        subscribed, the bus itself subscribes again after a reconnection.
+        """
+        failures = 0
+        while True:
+            subscription = self.bus.subscribe(f"{CHANNEL}{self.node_id}")
+            try:
+                await subscription.ready()
+                if failures:
+                    logger.info("cluster commands: serving again (%d failed attempts)", failures)
+                    failures = 0
+                async for envelope in subscription:
+                    body = self._open(envelope)
+                    if body is not None:
+                        # One slow command (a recording starting) must not hold up the next.
+                        spawn(self._serve_one(body), name="cluster-command")
+                return  # the bus closed (shutting down)
+            except UNREACHABLE as exc:
+                if not failures:  # one warning per outage, not per attempt
+                    logger.warning(
+                        "cluster commands: cannot subscribe (%s); other nodes' console "
+                        "commands wait until Redis answers",
+                        exc,
+                    )
+                failures += 1
+            finally:
+                await subscription.close()
+            await asyncio.sleep(_RETRY_DELAYS[min(failures, len(_RETRY_DELAYS)) - 1])
 
     async def _serve_one(self, body: dict[str, Any]) -> None:
         reply: dict[str, Any]

@@ -97,8 +97,16 @@ class ClusterNode(Extension):
         now = time.monotonic()
         for room_id, claimed in list(self.placement.held.items()):
             if room_id in open_here or now - claimed < CLAIM_GRACE:
-                if not await self.leases.renew(room_id):
-                    logger.warning("room %s: lost its home lease to another node", room_id)
+                if await self.leases.renew(room_id):
+                    continue
+                # Not ours any more. Expired with nobody taking it (Redis was out
+                # longer than the lease, or restarted without its data): take it
+                # back, the room is still open here.
+                holder = await self.leases.claim(room_id)
+                if holder == self.node_id:
+                    logger.info("room %s: home lease claimed again after it lapsed", room_id)
+                else:
+                    logger.warning("room %s: lost its home lease to %s", room_id, holder)
                     self.placement.held.pop(room_id, None)
             else:
                 self.placement.held.pop(room_id, None)

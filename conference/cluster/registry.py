@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from conference.cluster.records import NodeRecord, RejectedRecord, seal, unseal
+from conference.redis_client import fast_failing
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +24,8 @@ _SCAN_COUNT = 500
 
 def open_redis(url: str) -> Redis:
     """A client for the cluster's own keys: short timeouts, so an outage fails fast."""
-    # from_url does not connect yet: the pool opens connections on first use.
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    # A heartbeat every 2 s: one that waits longer than that for Redis is late anyway.
+    return fast_failing(url, command_timeout=2.0)
 
 
 @dataclass

@@ -25,7 +25,7 @@ class Console:
         async for raw in self.ws:
             message = json.loads(raw.data)
             self.messages.append(message)
-            if message["type"] == "console":
+            if message["type"] in ("console", "state"):
                 self.sites = {s["site_id"]: s for s in message["state"]["sites"]}
                 self.tiers = message["state"]["tiers"]
             elif message["type"] == "roll-call":

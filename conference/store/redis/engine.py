@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from conference.redis_client import fast_failing
 from conference.store.errors import NotFound, StoreError
 
 T = TypeVar("T")
@@ -43,9 +44,9 @@ class RedisEngine:
 
     def __init__(self, url: str, prefix: str = "conference:") -> None:
         self.prefix = prefix
-        # from_url does not connect: the pool opens connections on first use,
-        # so the store can be built outside the event loop (see open_store).
-        self.redis: Redis = Redis.from_url(url, decode_responses=True)
+        # Not connected yet (the store can be built outside the event loop, see
+        # open_store); a call while Redis is out fails within seconds.
+        self.redis: Redis = fast_failing(url, decode_responses=True)
         self.meta = self.key("meta")
 
     def key(self, name: str) -> str:
