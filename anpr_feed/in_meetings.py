@@ -7,7 +7,6 @@ registers it, so the conference never imports the ANPR code.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -29,6 +28,7 @@ from conference.rooms.room import Room
 from conference.settings import Settings
 from conference.sfu import SfuMetrics
 from conference.store import Feed, NotFound, Store
+from conference.tasks import pause
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class FeedsInMeetings(Extension):
     async def _watch_leases(self) -> None:
         """Stop the feeds whose lease lapsed while Redis was out (one reader per camera)."""
         while True:
-            await asyncio.sleep(LEASE_CHECK_SECONDS)
+            await pause(LEASE_CHECK_SECONDS)
             for feed_id in await self.feeds.stop_lapsed():
                 for room_id in list(self.feed_publishers):
                     self.remove_feed(room_id, feed_id, "feed-stopped")
@@ -190,7 +190,7 @@ class FeedsInMeetings(Extension):
         last_expiry = 0.0
         store_down = False
         while True:
-            await asyncio.sleep(SYNC_SECONDS)
+            await pause(SYNC_SECONDS)
             try:
                 for feed_id in await self.feeds.sync():
                     for room_id in list(self.feed_publishers):

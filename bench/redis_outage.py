@@ -48,6 +48,7 @@ from conference.bus.redis import RedisBus
 from conference.cluster.load import Counts
 from conference.cluster.node import ClusterNode
 from conference.cluster.registry import open_redis
+from conference.tasks import pause
 from tests.support.own_redis import OwnRedis
 
 KEY = b"k" * 32
@@ -116,7 +117,7 @@ async def _one(server: OwnRedis, kind: str, outage: float) -> dict[str, Any]:
                 await publisher.publish("bench", {"sent": time.time()})
             except Exception:
                 pass  # Redis out: the message is lost, as the bus says
-            await asyncio.sleep(0.02)
+            await pause(0.02)  # not asyncio.sleep: see conference.tasks.pause
 
     publishing = asyncio.ensure_future(publish())
     probe = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -10,6 +9,7 @@ from conference.live_rooms import LiveRooms
 from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS
 from conference.redis_client import UNREACHABLE
 from conference.store import NotFound, Store
+from conference.tasks import pause
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Scheduler:
                 if store_down:
                     store_down = False
                     logger.info("scheduler: the store answers again")
-            await asyncio.sleep(SCHEDULER_SECONDS)
+            await pause(SCHEDULER_SECONDS)
 
     async def schedule_once(self, now: float) -> None:
         """One pass at time ``now``; also saves the roll call of every open meeting room."""

@@ -26,3 +26,20 @@ def _done(task: asyncio.Task[Any]) -> None:
     _running.discard(task)
     if not task.cancelled() and task.exception() is not None:
         logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
+async def pause(seconds: float) -> None:
+    """``asyncio.sleep`` between two passes of a loop; ends the task if its cancel was lost.
+
+    On Python 3.11, ``asyncio.wait_for`` returns the inner call's result
+    instead of raising when its task is cancelled in the very loop iteration
+    that call finishes (fixed in 3.12), and redis-py wraps every command's
+    write in one once a socket timeout is set. A loop whose cancel was lost
+    that way would go on after shutdown (a heartbeat writing the node's
+    record again after it left the registry): seen in bench/redis_outage.py,
+    where a cancelled heartbeat loop kept running in two runs of three.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    await asyncio.sleep(seconds)

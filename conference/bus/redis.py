@@ -34,6 +34,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from conference.bus.base import Message, QueuedSubscription
 from conference.redis_client import fast_failing
+from conference.tasks import pause
 
 if TYPE_CHECKING:
     from conference.bus.base import BusSubscription, EventBus
@@ -217,7 +218,7 @@ class RedisBus:
                 failures += 1
                 self.reconnect_attempts_total += 1
                 self._mark_lagged(self._channels)
-                await asyncio.sleep(delay)
+                await pause(delay)
                 continue
             except Exception:
                 # A bug, not the network: end every subscription so that their

@@ -40,7 +40,7 @@ from conference.rooms.console_events import (
     SitesMuted,
 )
 from conference.store import AccountStore
-from conference.tasks import spawn
+from conference.tasks import pause, spawn
 
 logger = logging.getLogger(__name__)
 DROPPED_LOG = RateLimitedLog(logger)  # anyone who can write to Redis could flood it
@@ -200,7 +200,7 @@ class CommandRelay:
                 failures += 1
             finally:
                 await subscription.close()
-            await asyncio.sleep(_RETRY_DELAYS[min(failures, len(_RETRY_DELAYS)) - 1])
+            await pause(_RETRY_DELAYS[min(failures, len(_RETRY_DELAYS)) - 1])
 
     async def _serve_one(self, body: dict[str, Any]) -> None:
         reply: dict[str, Any]

@@ -26,7 +26,7 @@ from conference.cluster.records import NodeRecord
 from conference.cluster.registry import NodeRegistry
 from conference.extensions import Extension, PeriodicTask
 from conference.rooms.room import Room
-from conference.tasks import spawn
+from conference.tasks import pause, spawn
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +115,11 @@ class ClusterNode(Extension):
     async def _heartbeats(self) -> None:
         while True:
             await self._guarded("heartbeat", self.heartbeat)
-            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            await pause(HEARTBEAT_INTERVAL)
 
     async def _renewals(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_INTERVAL)
+            await pause(RENEW_INTERVAL)
             await self._guarded("lease renewal", self.renew_leases)
 
     async def _guarded(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
