@@ -8,12 +8,25 @@ fits, so the slot is paused for the link (the tile shows "đường truyền y�
 
 The rules, in order:
 
-* **A REMB is a limit only when it is below what we send** (or with loss):
-  above it, it only reflects what the subscriber received, so it is taken
-  as at least :data:`START_BPS`. Otherwise a subscriber would stay at the
-  few layers it got first: its REMB grows only with what it receives.
-* **Audio first.** Each audio slot with a source is reserved
-  :data:`AUDIO_RESERVE_BPS` before any video is counted.
+* **A REMB is a limit only when it is below the video we send** (or with
+  loss): above it, it only reflects what the subscriber received, so it is
+  taken as at least :data:`START_BPS`. Otherwise a subscriber would stay at
+  the few layers it got first: its REMB grows only with what it receives.
+* **A REMB is a video budget; the start budget is a whole link.** Chromium
+  computes its REMB from the video it receives only: its receive-side
+  estimator ignores audio packets (libwebrtc's
+  ``ReceiveSideCongestionController``: "for audio, we only support send side
+  BWE", and aiortc has no transport-cc). On overuse it falls to 0.85 times
+  the video received, and it grows to at most about 1.5 times that plus 10
+  kbit/s: on a shared link it settles near what the audio leaves. So a REMB
+  is compared with the video we send (what we send less the audio bits we
+  measured, ``LinkView.audio_bps``) and budgets the video as it is. Only
+  :data:`START_BPS`, the guess at a whole link used before the first REMB
+  (or while the REMB is no limit), reserves :data:`AUDIO_RESERVE_BPS` per
+  audio slot with a source first. Reserving it from a REMB too counted the
+  audio twice: at 124 kbit/s two audio slots left 24 kbit/s, and since
+  that REMB cannot exceed the video plus audio we send while the video is
+  at ``q`` (1.5 x 60 + 10 < 60 + 100), the layers never came back up.
 * **Main first, then thumbnails in order**: each takes the highest layer not
   above its ceiling (its ``max_layer`` and, unless it may step up, its
   current layer) that fits in what is left.
@@ -45,21 +58,26 @@ The rules, in order:
   straight to the pause. Each step is an option like a layer: down at once,
   up one step at a time with the same trial and back-off; a paused slot
   resumes at its lowest layer at full rate, as before.
-* **A pause needs a lasting shortage, and the main tile needs loss.** Once
-  the subscriber has sent a REMB, a slot whose lowest option stops fitting
-  is kept at that option for :data:`PAUSE_AFTER` seconds before it is
-  paused (at once with more than :data:`LOSS_DOWN` loss, for a thumbnail):
-  a pause costs a keyframe and a greyed tile, a dip of the estimate costs
-  nothing. The main tile is paused only while its receiver reports more
-  than :data:`LOSS_DOWN` loss, or its estimate is below what one audio
-  stream needs (:data:`STARVED_BPS`): a delay-based estimate also falls when the
-  subscriber's or the server's CPU is saturated (seen on a loaded machine
-  over loopback: both tiles paused for 15 s with no loss and no thin link),
-  and the main tile's lowest option (its smallest layer at the base rate,
-  some 40-60 kbit/s) is what a link that carries audio at all still
-  carries; a link that cannot carry it loses packets. Loss counts if a
-  receiver report showed it within the last :data:`PAUSE_AFTER` seconds
-  (one report says 80 %, the next 0 %: Chromium reports each interval).
+* **A pause needs evidence of a full link.** Once the subscriber has sent a
+  REMB, a slot whose lowest option stops fitting is kept at that option
+  until its receiver reports more than :data:`LOSS_DOWN` loss or its
+  estimate falls below :data:`STARVED_BPS`; a thumbnail is then paused at
+  once with that loss, the main tile once the shortage has lasted
+  :data:`PAUSE_AFTER` seconds, and either once a starved estimate has. A
+  shortage the estimate alone shows pauses nothing, however long: a
+  delay-based estimate also falls when the subscriber's or the server's
+  CPU is saturated, a queue it reads in the delays that is not on the
+  link. Seen over loopback, no loss: both tiles of a loaded host paused
+  for 15 s; then thumbnails alone, greyed for good at estimates of
+  84-124 kbit/s (with two pages of three on a loaded machine, and once on
+  a quiet one), while a thumbnail kept at its lowest option costs some
+  40-60 kbit/s (``q`` at the base rate). A link that cannot carry the
+  lowest options loses packets, and the thumbnails, last first, go at the
+  first report that shows it (each costs a keyframe to resume; a dip costs
+  nothing). Loss counts if a receiver report showed it within the last
+  :data:`PAUSE_AFTER` seconds (one report says 80 %, the next 0 %: Chromium
+  reports each interval). A paused slot still resumes only when the
+  estimate shows room for it.
 * **A subscriber that gets no video probes.** Chromium's REMB is computed
   from the video it receives (audio carries no abs-send-time), so with
   every video slot paused it stays where it fell (5 kbit/s, its floor) and
@@ -79,7 +97,7 @@ from dataclasses import dataclass, field
 from conference.sfu import rid_rank
 
 START_BPS = 1_500_000  # the downlink assumed until the subscriber's first REMB
-AUDIO_RESERVE_BPS = 50_000  # per audio slot with a source
+AUDIO_RESERVE_BPS = 50_000  # per audio slot with a source, from the start budget (not a REMB)
 NOMINAL_BPS = {"q": 150_000, "h": 500_000, "f": 1_500_000}  # a layer not measured yet
 DOWN_FACTOR = 0.85
 LOSS_DOWN = 0.10
@@ -92,7 +110,9 @@ PAUSE_AFTER = 4.0  # seconds a measured shortage lasts before a slot is paused
 PROBE_AFTER = 8.0  # seconds from a pause that left no video to the first probe
 PROBE_MAX = 64.0  # the longest wait between two probes
 PROBE_GRACE = 30.0  # seconds a probe's REMB has to grow from Chromium's floor
-STARVED_BPS = 30_000  # an estimate under this carries no audio stream well: no video either
+# A video estimate under this fits no video option (the smallest, q at the base rate,
+# costs 40-60 kbit/s): a link that carries none sinks to Chromium's 5-10 kbit/s floor.
+STARVED_BPS = 30_000
 
 # Frame rates a slot may forward its layer at: the highest temporal level kept.
 FULL = 2  # every frame
@@ -137,6 +157,7 @@ class LinkView:
     sent_bps: float  # what we sent it over the last interval, audio included
     loss: float  # the worst fraction lost its receiver reports show for video
     audio_slots: int  # audio slots with a source
+    audio_bps: float | None = None  # the audio part of sent_bps; None: AUDIO_RESERVE_BPS a slot
 
 
 @dataclass
@@ -202,23 +223,28 @@ def choose(
     slots: list[SlotView], link: LinkView, state: PolicyState, now: float
 ) -> dict[str, Choice]:
     """A layer and frame rate (or a pause) for each slot with a source, in priority order."""
+    reserve = float(AUDIO_RESERVE_BPS * link.audio_slots)
+    audio_sent = link.audio_bps if link.audio_bps is not None else reserve
+    # A REMB measures video only (module docstring): it is compared with the video we send.
+    video_sent = max(link.sent_bps - audio_sent, 0.0)
     downlink = link.downlink_bps if link.downlink_bps is not None else float(START_BPS)
-    if downlink >= link.sent_bps and link.loss <= LOSS_DOWN:
+    if downlink >= video_sent and link.loss <= LOSS_DOWN:
         # A REMB at or above what we send only shows what it got (about 1.5x at most):
         # it is no sign of a thin link, so it never cuts below the start budget.
         downlink = max(downlink, float(START_BPS))
-    audio = AUDIO_RESERVE_BPS * link.audio_slots
-    video_sent = max(link.sent_bps - audio, 0.0)
-    estimate = downlink - audio
+    # The start budget guesses a whole link, audio first; a REMB that limits is video's own.
+    if link.downlink_bps is not None and downlink < START_BPS:
+        reserve = 0.0
+    estimate = downlink - reserve
 
     # Keep what we send while the estimate is not clearly below it.
-    hold = downlink / DOWN_FACTOR - audio
+    hold = downlink / DOWN_FACTOR - reserve
     trial = now < state.trial_until
     if trial and link.loss <= LOSS_DOWN:
         hold = max(hold, state.trial_bps)
     elif state.trial_until and not trial:
         state.trial_until = 0.0
-        if downlink < DOWN_FACTOR * link.sent_bps:
+        if downlink < DOWN_FACTOR * video_sent:
             state.backoff_until = now + BACKOFF_SECONDS
             state.note("trial failed")
     if link.loss > LOSS_DOWN:
@@ -265,7 +291,7 @@ def choose(
 
     if link.downlink_bps is not None and not trial and _probe(slots, chosen, link, state, now):
         return _choices(chosen)
-    headroom = link.loss < LOSS_OK and downlink >= link.sent_bps and not trial
+    headroom = link.loss < LOSS_OK and downlink >= video_sent and not trial
     if not headroom:
         state.headroom_since = None
         return _choices(chosen)
@@ -340,24 +366,26 @@ def _hold_before_pause(view: SlotView, link: LinkView, state: PolicyState, now: 
     """Whether a playing slot whose lowest option no longer fits keeps that option for now.
 
     Before the first REMB the start budget decides at once (a camera it leaves
-    out is not asked to send). After it, a shortage must last
-    :data:`PAUSE_AFTER` seconds, unless heavy loss shows the link is full (a
-    thumbnail then pauses at once); the main tile needs that loss in any case.
+    out is not asked to send). After it, only evidence of a full link pauses
+    (module docstring): heavy loss (a thumbnail at once, the main tile once the
+    shortage lasted :data:`PAUSE_AFTER` seconds) or a starved estimate (once it
+    lasted that long).
     """
     if link.downlink_bps is None:
         return False
     lossy = state.lossy_at is not None and now - state.lossy_at <= PAUSE_AFTER
     since = state.short_since.setdefault(view.name, now)
-    if view.main:
-        # Or an estimate below what one audio stream needs (STARVED_BPS): a CPU-starved
-        # receiver's dips stay far above that (102 kbit/s seen; 54 at the base rate
-        # behind 150 kbit/s), a link that cannot carry any video sinks to Chromium's
-        # floor (5-10 kbit/s) even while retransmissions hide its loss from the
-        # receiver reports.
-        # Not for a probe's first PROBE_GRACE seconds: its REMB starts at that floor.
-        starved = link.downlink_bps < STARVED_BPS and now >= state.probe_grace_until
-        return not (lossy or starved) or now - since < PAUSE_AFTER
-    return not lossy and now - since < PAUSE_AFTER
+    # A CPU-starved receiver's dips stay far above STARVED_BPS (84-124 kbit/s seen
+    # over loopback; 54 at the base rate behind 150 kbit/s); a link that cannot carry
+    # any video sinks to Chromium's floor (5-10 kbit/s) even while retransmissions
+    # hide its loss from the receiver reports. Not for a probe's first PROBE_GRACE
+    # seconds: its REMB starts at that floor.
+    starved = link.downlink_bps < STARVED_BPS and now >= state.probe_grace_until
+    if not (lossy or starved):
+        return True  # the estimate alone: a dip costs nothing, a pause a greyed tile
+    if lossy and not view.main:
+        return False  # thumbnails go first
+    return now - since < PAUSE_AFTER
 
 
 def _choices(chosen: dict[str, Option | None]) -> dict[str, Choice]:

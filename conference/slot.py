@@ -71,8 +71,8 @@ LAYER_INTERVAL = 0.5  # seconds between two runs of the layer policy
 # Whether each subscription runs the layer policy on its own (update_layers()
 # also runs when called); off, slots keep main "h" and thumbnails "q".
 ADAPTIVE_LAYERS = True
-REPORT_FRESH = 3.0
-SENT_SMOOTHING = 2.0  # seconds over which what a subscription sends is averaged  # seconds a receiver report (and its REMB) counts as current
+REPORT_FRESH = 3.0  # seconds a receiver report (and its REMB) counts as current
+SENT_SMOOTHING = 2.0  # seconds over which what a subscription sends is averaged
 
 # Temporal layer ids: every one forwarded (no reduction), and how far back the
 # packets dropped for a reduced frame rate are remembered, to number a late
@@ -674,6 +674,8 @@ class Subscription:
         self._sent_at: float | None = None
         self._sent_bytes = 0
         self._sent_bps = 0.0
+        self._audio_bytes = 0  # the audio part of _sent_bytes
+        self._audio_bps = 0.0  # the audio part of _sent_bps: what audio really costs
 
     @property
     def layer_switches(self) -> int:
@@ -736,12 +738,18 @@ class Subscription:
         if rembs:
             self.downlink_bps = max(rembs)
         sent = sum(s.octets_sent + 12 * s.packets_sent for s in self.slots)
+        audio_sent = sum(
+            s.octets_sent + 12 * s.packets_sent for s in self.slots if s.kind == "audio"
+        )
         if self._sent_at is not None and now > self._sent_at:
-            rate = (sent - self._sent_bytes) * 8 / (now - self._sent_at)
+            elapsed = now - self._sent_at
             # Averaged over ~SENT_SMOOTHING s: a keyframe's burst is no sign of a thin link.
-            weight = min(1.0, (now - self._sent_at) / SENT_SMOOTHING)
+            weight = min(1.0, elapsed / SENT_SMOOTHING)
+            rate = (sent - self._sent_bytes) * 8 / elapsed
             self._sent_bps += (rate - self._sent_bps) * weight
-        self._sent_at, self._sent_bytes = now, sent
+            audio_rate = (audio_sent - self._audio_bytes) * 8 / elapsed
+            self._audio_bps += (audio_rate - self._audio_bps) * weight
+        self._sent_at, self._sent_bytes, self._audio_bytes = now, sent, audio_sent
         sent_bps = self._sent_bps
         loss = max(
             (
@@ -752,7 +760,7 @@ class Subscription:
             default=0.0,
         )
         audio = sum(1 for s in self.slots if s.kind == "audio" and s.source is not None)
-        return LinkView(self.downlink_bps, sent_bps, loss, audio)
+        return LinkView(self.downlink_bps, sent_bps, loss, audio, self._audio_bps)
 
     async def _report_loop(self, send_rtcp: Callable[[bytes], bool], interval: float) -> None:
         try:

@@ -228,17 +228,41 @@ async def test_subscription_applies_the_policy_and_says_when_layers_changed():
     assert subscription.update_layers(now)
     assert subscription.downlink_bps == 200_000
     assert (main.layer, main.link_paused) == ("q", False)
-    # The thumbnail keeps q until the shortage lasted PAUSE_AFTER seconds, then pauses.
+    # Without loss the thumbnail keeps q; the report that shows heavy loss pauses it.
     assert (thumb.layer, thumb.link_paused) == ("q", False)
     assert calls == [1]
     now += PAUSE_AFTER
     main.octets_sent += 800_000  # still sending 1.6 Mbit/s
+    assert not subscription.update_layers(now)
+    assert (thumb.layer, thumb.link_paused) == ("q", False)
+    now += 0.5
+    main.octets_sent += 100_000
     for slot in (main, thumb):
-        slot.report = ReceptionReport(remb_bitrate=200_000)
+        slot.report = ReceptionReport(remb_bitrate=200_000, fraction_lost=0.2, updated_at=now)
     assert subscription.update_layers(now)
     assert (main.layer, main.link_paused) == ("q", False)
     assert (thumb.layer, thumb.link_paused) == (None, True)
     assert calls == [1, 1] and cam.wanted_layers() == ["q"]
     assert not subscription.update_layers(now + 0.5)  # nothing new: no call
     assert calls == [1, 1]
+    subscription.close()
+
+
+async def test_the_link_view_counts_the_audio_bits_apart_from_the_video():
+    # Chromium's REMB counts video only: the policy needs what the audio really costs.
+    metrics = SfuMetrics()
+    main, _ = configured_slot("main", metrics)
+    voice = Slot("audio-1", "audio", metrics)
+    voice.assign(Source(source_id="b:audio", owner="b", kind="audio", metrics=metrics))
+    subscription = Subscription([main, voice], cname="c")
+    now = time.monotonic()
+    subscription._link(now)
+    # Over 2 s (SENT_SMOOTHING): 100 audio packets of 88 bytes, 50 kB of video.
+    voice.octets_sent += 100 * 88
+    voice.packets_sent += 100
+    main.octets_sent += 50_000
+    link = subscription._link(now + 2.0)
+    assert link.audio_slots == 1
+    assert link.audio_bps == (100 * (88 + 12)) * 8 / 2.0  # 40 kbit/s, RTP headers included
+    assert link.sent_bps == link.audio_bps + 50_000 * 8 / 2.0
     subscription.close()
