@@ -12,6 +12,11 @@ The rules, in order:
   loss): above it, it only reflects what the subscriber received, so it is
   taken as at least :data:`START_BPS`. Otherwise a subscriber would stay at
   the few layers it got first: its REMB grows only with what it receives.
+  While no video flows it is held against all we send, audio included: with
+  every video slot paused a REMB stuck at Chromium's floor is still "above"
+  the video we send (none), and behind 64 kbit/s a paused tile was resumed
+  and lost again every few seconds, the probe's back-off undone; the probe
+  (below) decides then.
 * **A REMB is a video budget; the start budget is a whole link.** Chromium
   computes its REMB from the video it receives only: its receive-side
   estimator ignores audio packets (libwebrtc's
@@ -227,8 +232,13 @@ def choose(
     audio_sent = link.audio_bps if link.audio_bps is not None else reserve
     # A REMB measures video only (module docstring): it is compared with the video we send.
     video_sent = max(link.sent_bps - audio_sent, 0.0)
+    # With every video slot paused the REMB stays where it fell (Chromium's floor, after
+    # a full link) and "covers" the video we send, none: it is then held against all we
+    # send, as before, and the probe tells when the link is back.
+    flowing = any(view.current is not None for view in slots if view.costs)
+    basis = video_sent if flowing else link.sent_bps
     downlink = link.downlink_bps if link.downlink_bps is not None else float(START_BPS)
-    if downlink >= video_sent and link.loss <= LOSS_DOWN:
+    if downlink >= basis and link.loss <= LOSS_DOWN:
         # A REMB at or above what we send only shows what it got (about 1.5x at most):
         # it is no sign of a thin link, so it never cuts below the start budget.
         downlink = max(downlink, float(START_BPS))
@@ -244,7 +254,7 @@ def choose(
         hold = max(hold, state.trial_bps)
     elif state.trial_until and not trial:
         state.trial_until = 0.0
-        if downlink < DOWN_FACTOR * video_sent:
+        if downlink < DOWN_FACTOR * basis:
             state.backoff_until = now + BACKOFF_SECONDS
             state.note("trial failed")
     if link.loss > LOSS_DOWN:
@@ -291,11 +301,14 @@ def choose(
 
     if link.downlink_bps is not None and not trial and _probe(slots, chosen, link, state, now):
         return _choices(chosen)
-    headroom = link.loss < LOSS_OK and downlink >= video_sent and not trial
+    headroom = link.loss < LOSS_OK and downlink >= basis and not trial
     if not headroom:
         state.headroom_since = None
         return _choices(chosen)
-    state.probe_wait = PROBE_AFTER  # the estimate is live and covers what we send
+    if link.downlink_bps is not None and link.downlink_bps >= link.sent_bps:
+        # The estimate is live and covers all we send: a probe's REMB (video alone,
+        # from its floor) does not yet, and the next probe still waits twice as long.
+        state.probe_wait = PROBE_AFTER
     if state.headroom_since is None:
         state.headroom_since = now
     if now - state.headroom_since < UP_AFTER or now < state.backoff_until:

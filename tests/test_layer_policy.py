@@ -398,3 +398,18 @@ def test_an_estimate_below_one_audio_stream_pauses_the_main_tile_without_loss():
     floor = link(8_000, 110_000, audio=1)
     assert choose(main_at("q", BASE), floor, state, now=0) == {"main": Choice("q", BASE)}
     assert choose(main_at("q", BASE), floor, state, now=PAUSE_AFTER) == {"main": Choice(None)}
+
+
+def test_a_paused_slot_is_not_resumed_by_a_floor_remb_that_covers_no_video():
+    # Seen in the weak-link test: every video slot paused, audio alone goes out, and the
+    # REMB stuck at Chromium's floor is above the video we send (none). It shows nothing:
+    # the slot waits for the probe, not resumed (and lost again) every few seconds.
+    state = PolicyState()
+    lossy = link(5_000, 120_000, loss=LOSS_DOWN * 2, audio=1, audio_bps=29_000)
+    choose(main_at("q", BASE), lossy, state, now=0)
+    assert choose(main_at("q", BASE), lossy, state, now=PAUSE_AFTER) == {"main": Choice(None)}
+    floor = link(5_000, 30_000, audio=1, audio_bps=29_000)
+    for t in range(1, int(PROBE_AFTER)):
+        assert choose(main_at(None), floor, state, now=PAUSE_AFTER + t) == {"main": Choice(None)}
+    probe = choose(main_at(None), floor, state, now=PAUSE_AFTER + PROBE_AFTER)
+    assert probe == {"main": Choice("q", BASE)}
