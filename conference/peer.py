@@ -32,7 +32,10 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from conference import offer_answer
-from conference.media import h264
+from conference.media import (
+    h264,
+    ice_consent,  # noqa: F401  (RFC 7675 consent on thin links)
+)
 from conference.media.dtls import handshake_failure, harden
 from conference.media.fast_receive import disable_fast_receive, enable_fast_receive
 from conference.media.forwarding_receiver import ForwardingReceiver, make_forwarding_receiver
