@@ -599,6 +599,11 @@ class Slot:
         history = self.history
         if history is None:
             return
+        if self.link_paused:
+            # Paused because the link cannot carry this video: resending it would fill
+            # the link we just relieved, and the slot restarts at a keyframe anyway.
+            self.metrics.retransmissions_refused += len(lost)
+            return
         now = time.monotonic()
         tokens = min(
             float(RETRANSMIT_BURST),

@@ -157,6 +157,19 @@ async def test_nack_is_answered_with_rtx_from_history():
     assert original_bytes == output.raw[1]
 
 
+async def test_a_slot_paused_for_the_link_resends_nothing():
+    slot, output, metrics = make_slot()
+    source = make_source(metrics, [])
+    slot.assign(source)
+    for packet in video_packets(3, first_seq=500, first_ts=0):
+        source.push(packet)
+    sent = len(output.raw)
+    slot.set_layer(None)  # the layer policy: no layer fits the subscriber's link
+    slot.handle_nack([output.rtp[1].sequence_number])
+    assert len(output.raw) == sent
+    assert metrics.retransmissions == 0 and metrics.retransmissions_refused == 1
+
+
 async def test_audio_level_passes_through_and_feeds_speech_activity():
     slot, output, metrics = make_slot("audio")
     source = make_source(metrics, [], kind="audio")
