@@ -81,7 +81,7 @@ def wire(send_mode: str, request: pytest.FixtureRequest) -> Iterator[_Wire]:
 
 
 def test_the_compiled_sender_is_built() -> None:
-    # The README's install builds it (pyproject.toml, ext-modules); the C path must
+    # The README's install builds it (setup.py); the C path must
     # not quietly fall back to Python on a machine that has a compiler.
     assert fast_send.built()
     assert fast_send.mode() == "c"

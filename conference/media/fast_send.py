@@ -13,8 +13,8 @@ parsed once. Whenever a check fails it calls the Python method, which
 handles every case (a new pair, a new SRTP session, a shared socket or a TURN
 relay, a packet too large) and binds the C sender to the new route.
 
-The module is built by the project's install (``pyproject.toml``,
-``ext-modules``, optional: a machine without a compiler installs without it).
+The module is built by the project's install (``setup.py``,
+optional: a machine without a compiler installs without it).
 ``CONFERENCE_FAST_SEND=python`` turns it off; the tests run both paths.
 """
 
