@@ -35,6 +35,7 @@ from conference import offer_answer
 from conference.media import (
     h264,
     ice_consent,  # noqa: F401  (RFC 7675 consent on thin links)
+    peer_connect,  # noqa: F401  (aiortc's connect task, quiet after close)
 )
 from conference.media.dtls import handshake_failure, harden
 from conference.media.fast_receive import disable_fast_receive, enable_fast_receive

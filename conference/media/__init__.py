@@ -12,6 +12,7 @@ pylibsrtp's) private state, is these modules and no other:
 - ``fast_send`` (and its C module ``_fastsend``): a forwarded packet's checks,
   protect and ``sendto`` in one compiled call, reading the same private state;
 - ``srtp_input``: a lean ``unprotect`` (the fast receive path's);
+- ``peer_connect``: aiortc's connect task, quiet when the connection closed under it;
 - ``ice_consent``: aioice's consent checks as RFC 7675 has them (late answers
   count, expiry 30 s after the last one), so a thin link is not cut off;
 - ``shared_udp``: one UDP socket per local address for every ICE connection,
