@@ -105,3 +105,21 @@ async def test_large_packets_reach_a_viewer_intact(server, room, monkeypatch, pa
         await pc.close()
         await watcher.close()
     assert "Traceback" not in server.log()
+
+
+def test_an_empty_datagram_reaches_neither_ice_nor_dtls():
+    # Anyone who knows a media port can send one: aiortc's DTLS reader died on it
+    # (IndexError on data[0]) and the site's connection with it.
+    from types import SimpleNamespace
+
+    from aioice.ice import StunProtocol
+
+    import conference.media.fast_receive  # noqa: F401  (installs the demux)
+
+    received = []
+    protocol = StunProtocol.__new__(StunProtocol)
+    protocol.receiver = SimpleNamespace(data_received=lambda data, c: received.append(data))
+    protocol.local_candidate = SimpleNamespace(component=1)
+    protocol.datagram_received(b"", ("127.0.0.1", 9))
+    protocol.datagram_received(b"\x16\xfe\xfd", ("127.0.0.1", 9))  # a DTLS record still goes on
+    assert received == [b"\x16\xfe\xfd"]

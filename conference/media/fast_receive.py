@@ -192,7 +192,11 @@ def install_fast_demux() -> None:
     original = StunProtocol.datagram_received
 
     def datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
-        if isinstance(data, bytes) and data and data[0] > 3:
+        if not data:
+            # Neither STUN nor DTLS nor media: aioice would hand it to the DTLS
+            # transport, whose reader dies on it (IndexError), and the site drops.
+            return
+        if isinstance(data, bytes) and data[0] > 3:
             if 127 < data[0] < 192:
                 dtls = _FAST_RECEIVE.get(self.receiver)
                 if dtls is not None:
