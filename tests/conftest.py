@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,27 @@ from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import ServerProcess, start_server
 from tests.support.thin_link import ThinLink
+
+SERVER_LOG_LINES = 120  # of each server's log, printed under a failed test
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    """A failed test shows the end of each server's log it used: a CI run keeps no files,
+    and "did not connect" alone does not say why."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        if isinstance(value, ServerProcess):
+            try:
+                lines = value.log().splitlines()[-SERVER_LOG_LINES:]
+            except OSError as exc:
+                lines = [f"(log unreadable: {exc})"]
+            report.sections.append((f"server log ({name}, last lines)", "\n".join(lines)))
 
 
 @pytest.fixture
@@ -115,7 +136,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium, shared by every browser test module."""
+    """Headless Chromium for one test.
+
+    A test that also takes ``thin_link`` names it first: this browser then starts
+    after the veth's address exists, so no "network changed" reaches a join.
+    """
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
     async with async_playwright() as playwright:

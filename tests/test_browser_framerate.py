@@ -113,7 +113,7 @@ def ratio(first: Sample, second: Sample, rid: str) -> float:
 
 
 async def test_a_thin_downlink_takes_the_main_tile_to_a_reduced_frame_rate_and_back(
-    open_server: ServerProcess, browser: Browser, thin_browser: Browser, thin_link: ThinLink
+    open_server: ServerProcess, thin_link: ThinLink, thin_browser: Browser, browser: Browser
 ) -> None:
     server = open_server
     host, meeting, tokens = await open_meeting(server, [DISTRICT, COMMUNE])
@@ -122,8 +122,10 @@ async def test_a_thin_downlink_takes_the_main_tile_to_a_reduced_frame_rate_and_b
     socket_url = server.base_url.replace("http", "ws") + f"/ws/console/{meeting}"
     console = Console(await host.session.ws_connect(socket_url))
     try:
+        # 60 s as in the weak-link test: time for the page's own retry (its connect
+        # timeout is 30 s) if a first attempt stalls while the veth is new.
         district = await open_site(
-            browser, f"{server.base_url}/join/{meeting}?token={tokens[DISTRICT]}"
+            browser, f"{server.base_url}/join/{meeting}?token={tokens[DISTRICT]}", timeout_ms=60_000
         )
         commune = await open_site(
             thin_browser, f"{inner_base}/join/{meeting}?token={tokens[COMMUNE]}", timeout_ms=60_000

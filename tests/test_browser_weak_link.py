@@ -78,7 +78,7 @@ async def metrics(server: ServerProcess) -> dict[str, float]:
 
 
 async def test_a_thin_downlink_marks_the_tile_weak_and_the_console_shows_the_link(
-    open_server: ServerProcess, browser: Browser, thin_browser: Browser, thin_link: ThinLink
+    open_server: ServerProcess, thin_link: ThinLink, thin_browser: Browser, browser: Browser
 ) -> None:
     server = open_server
     host, meeting, tokens = await open_meeting(server, [DISTRICT, COMMUNE])

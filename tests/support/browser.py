@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from playwright.async_api import Browser, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.accounts import PASSWORD
 
@@ -129,13 +130,40 @@ async def open_site(browser: Browser, url: str, timeout_ms: float = 30_000) -> P
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # type: ignore[attr-defined]
+    # The page's own console, so that a join that does not connect says where it stopped.
+    said: list[str] = []
+    page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
     await page.goto(url)
     await page.wait_for_selector("#join-button:not([disabled])", timeout=timeout_ms)
     await page.click("#join-button")
-    await page.wait_for_function(
-        "() => window.conference && window.conference.state === 'connected'", timeout=timeout_ms
-    )
+    try:
+        await page.wait_for_function(
+            "() => window.conference && window.conference.state === 'connected'",
+            timeout=timeout_ms,
+        )
+    except PlaywrightTimeout:
+        state = await page.evaluate(JOIN_STATE)
+        raise AssertionError(
+            f"{url} did not connect in {timeout_ms / 1000:.0f} s: {state}; "
+            f"page errors {errors}; console {said[-30:]}"
+        ) from None
     return page
+
+
+# Where a join stands: the page's state and its peer connection's.
+JOIN_STATE = """
+() => {
+  const c = window.conference;
+  const pc = c && c.pc;
+  return {
+    state: c ? c.state : null,
+    connection: pc ? pc.connectionState : null,
+    ice: pc ? pc.iceConnectionState : null,
+    gathering: pc ? pc.iceGatheringState : null,
+    signaling: pc ? pc.signalingState : null,
+  };
+}
+"""
 
 
 async def slot_stats(page: Page) -> dict[str, dict]:
