@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from conference.cluster.placement_rules import PlacementRules
 
 VideoCodec = Literal["vp8", "h264"]
 
@@ -182,6 +185,16 @@ class Settings(BaseSettings):
         description="the base URL browsers and WHIP clients reach this node at, "
         "http(s)://host[:port] (with redis_url; default: public_url, else from host and port)",
     )
+    placement: str | None = Field(
+        None,
+        description="UNIT=NODE pairs, comma-separated: a meeting convened by the unit or a "
+        "unit below it gets its home on that node (with redis_url)",
+    )
+    placement_fallback: str = Field(
+        "here",
+        description="where a meeting no placement rule covers lives: here (the node its first "
+        "site reached) or load (the live node with the fewest sites)",
+    )
     camera_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_CAMERA_NETWORKS),
         description="CIDRs camera feeds may connect to (comma-separated or a JSON list); "
@@ -246,6 +259,19 @@ class Settings(BaseSettings):
         from conference.cluster.advertise import check_advertise
 
         return check_advertise(value) if value else None
+
+    @model_validator(mode="after")
+    def _placement_rules(self) -> Settings:
+        from conference.cluster.placement_rules import PlacementRules
+
+        PlacementRules.parse(self.placement, self.placement_fallback)  # ValueError if not
+        return self
+
+    def placement_rules(self) -> PlacementRules:
+        """The placement rules of ``placement`` and ``placement_fallback``."""
+        from conference.cluster.placement_rules import PlacementRules
+
+        return PlacementRules.parse(self.placement, self.placement_fallback)
 
     @field_validator("media_port", mode="before")
     @classmethod

@@ -40,7 +40,8 @@ class CliError(Exception):
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     values: dict[str, Any] = {}
-    for name in ("data_dir", "host", "port", "public_url", "cert", "key", "node_id", "advertise"):
+    names = ("data_dir", "host", "port", "public_url", "cert", "key", "node_id", "advertise")
+    for name in (*names, "placement", "placement_fallback"):
         value = getattr(args, name, None)
         if value is not None:
             values[name] = value
@@ -415,6 +416,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="base URL sites reach this node at, http(s)://host:port (env CONFERENCE_ADVERTISE; "
         "default the public URL)",
+    )
+    serve.add_argument(
+        "--placement",
+        metavar="UNIT=NODE,...",
+        help="a meeting convened by UNIT or a unit below it lives on NODE, e.g. "
+        "19=tinh-tn,06=tinh-bk (env CONFERENCE_PLACEMENT)",
+    )
+    serve.add_argument(
+        "--placement-fallback",
+        choices=("here", "load"),
+        help="a meeting no rule covers lives on the node its first site reached (here, the "
+        "default) or on the live node with the fewest sites (load) "
+        "(env CONFERENCE_PLACEMENT_FALLBACK)",
     )
     serve.set_defaults(func=cmd_serve)
 

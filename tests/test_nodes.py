@@ -394,3 +394,73 @@ async def test_a_console_on_another_node_mutes_a_site_at_the_home(tmp_path, clus
         await console.close()
         await at_b.close()
         await host.close()
+
+
+async def test_placement_rules_send_a_meeting_to_its_units_node_and_others_by_load(
+    tmp_path, cluster, clips
+):
+    """``--placement 19=node-b --placement-fallback load`` on every node: a meeting of
+    Định Hóa (167, in province 19) lives on node-b wherever its first site arrives; a
+    room no rule covers goes to a node with the fewest sites."""
+    env, started = cluster
+    rules = ("--placement", "19=node-b", "--placement-fallback", "load")
+    a = start_node(tmp_path, started, "node-a", env, *rules)
+    b = start_node(tmp_path, started, "node-b", env, *rules)
+    c = start_node(tmp_path, started, "node-c", env, *rules)
+    host, meeting, tokens = await open_meeting(a, ["167", "05536"])
+    await host.close()
+    video, audio = clips
+    async with aiohttp.ClientSession() as http:
+        # The first site of the meeting reaches a: it is sent to b, which holds the lease.
+        async with http.get(
+            f"{a.base_url}/join/{meeting}?token={tokens['05536']}", allow_redirects=False
+        ) as page:
+            assert page.status == 307
+            assert (
+                page.headers["Location"] == f"{b.base_url}/join/{meeting}?token={tokens['05536']}"
+            )
+        assert await asyncio.to_thread(lease_holder, env, meeting) == "node-b"
+        # Another site reaching c is sent to b too.
+        async with http.get(
+            f"{c.base_url}/join/{meeting}?token={tokens['167']}", allow_redirects=False
+        ) as page:
+            assert page.status == 307
+            assert page.headers["Location"].startswith(f"{b.base_url}/join/{meeting}?")
+        async with http.get(f"{a.base_url}/metrics") as metrics:
+            assert "conference_cluster_placed_elsewhere_total 1\n" in await metrics.text()
+
+    # A WHIP publisher following the 307 publishes at b: b has a site now.
+    pc, response, body = await whip_publish(
+        c.base_url,
+        meeting,
+        tokens["167"],
+        [PacketTrack(video), PacketTrack(audio)],
+        follow_307=True,
+    )
+    try:
+        assert response.status == 201, body
+        assert str(response.url) == f"{b.base_url}/whip/{meeting}"
+
+        async def b_has_a_site() -> bool:
+            listed = {n["id"]: n for n in await nodes_json(a)}
+            return listed.get("node-b", {}).get("sites", 0) >= 1 and len(listed) == 3
+
+        await eventually(b_has_a_site)
+        await asyncio.sleep(HEARTBEAT_INTERVAL * 1.5)  # every node has heard b's load
+
+        # A room of no meeting (no unit): by load, to a or c, never to b.
+        room = b.cli("room", "create", "Phòng thử").stdout.strip()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{b.base_url}/join/{room}?token={b.token(room, 'Xã thử')}", allow_redirects=False
+            ) as page,
+        ):
+            assert page.status == 307
+            holder = await asyncio.to_thread(lease_holder, env, room)
+            assert holder in ("node-a", "node-c")
+            target = {"node-a": a, "node-c": c}[holder]
+            assert page.headers["Location"].startswith(f"{target.base_url}/join/{room}?")
+    finally:
+        await pc.close()
+    assert "Traceback" not in a.log() + b.log() + c.log()

@@ -292,6 +292,13 @@ def _cluster_metrics(out: list[str], cluster: ClusterNode | None) -> None:
         "Sites sent to a meeting's home on another node.",
         cluster.placement.redirects_total,
     )
+    _line(
+        out,
+        "conference_cluster_placed_elsewhere_total",
+        "counter",
+        "Meetings without a home that the placement rules gave to another node.",
+        cluster.placement.placed_elsewhere_total,
+    )
 
 
 def _link_metrics(out: list[str], link: LinkMetrics) -> None:

@@ -74,10 +74,18 @@ class Leases:
         """The Redis key of ``name``'s lease."""
         return f"{self.prefix}{self.kind}:{name}"
 
-    async def claim(self, name: str, dead_holder: str | None = None) -> str:
-        """Take ``name``'s lease if it is free, ours, or held by ``dead_holder``; the holder now."""
+    async def claim(
+        self, name: str, dead_holder: str | None = None, for_node: str | None = None
+    ) -> str:
+        """Take ``name``'s lease if it is free, ours, or held by ``dead_holder``; the holder now.
+
+        ``for_node`` takes it for another node instead (placement sends the site
+        there): that node finds the lease its own when the site arrives, and renews
+        it from then on; if the site never arrives the lease simply expires.
+        """
         holder = await self._claim(
-            keys=[self.lease_key(name)], args=[self.node_id, self.ttl_ms, dead_holder or ""]
+            keys=[self.lease_key(name)],
+            args=[for_node or self.node_id, self.ttl_ms, dead_holder or ""],
         )
         return holder.decode("utf-8", "replace") if isinstance(holder, bytes) else str(holder)
 

@@ -22,6 +22,7 @@ from conference.cluster.commands import CommandRelay
 from conference.cluster.leases import RENEW_INTERVAL, HomeLeases
 from conference.cluster.load import Counts, LoadSampler
 from conference.cluster.placement import Placement
+from conference.cluster.placement_rules import PlacementRules
 from conference.cluster.records import NodeRecord
 from conference.cluster.registry import NodeRegistry
 from conference.extensions import Extension, PeriodicTask
@@ -49,13 +50,19 @@ class ClusterNode(Extension):
         advertise: str,
         counts: Callable[[], Counts],
         open_rooms: Callable[[], set[str]],
+        rules: PlacementRules | None = None,
+        units: Callable[[str], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.redis = redis
         self.node_id = node_id
         self.advertise = advertise
         self.registry = NodeRegistry(redis, prefix, key)
         self.leases = HomeLeases(redis, prefix, node_id)
-        self.placement = Placement(node_id, self.registry, self.leases)
+        # The live, trusted nodes as of the last heartbeat (this one included).
+        self.live: list[NodeRecord] = []
+        self.placement = Placement(
+            node_id, self.registry, self.leases, rules, units, lambda: self.live
+        )
         self.load = LoadSampler(counts)
         self._open_rooms = open_rooms
         self.started_at = time.time()
@@ -89,6 +96,7 @@ class ClusterNode(Extension):
         await self.registry.publish(record)
         self.heartbeats_total += 1
         listing = await self.registry.listing()
+        self.live = listing.nodes
         self.peers = [node.advertise for node in listing.nodes if node.id != self.node_id]
 
     async def renew_leases(self) -> None:

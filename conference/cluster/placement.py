@@ -3,18 +3,25 @@
 Asked when a site arrives (join page, signaling socket, WHIP, WHEP), after its
 token was verified, so that nobody can make a node claim rooms without a
 valid link. If the room has no home, or its home is not a live trusted node,
-this node claims it. A Redis outage never keeps a site out: the node then
-serves the room itself (logged once), as a single node would.
+the home is chosen: this node, or with placement rules
+(:mod:`conference.cluster.placement_rules`) the node of the convening unit or
+the least loaded one, for which this node claims the lease before sending the
+site there (so two nodes asked at once never send one meeting two ways). A
+Redis outage never keeps a site out: the node then serves the room itself
+(logged once), as a single node would.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
 from conference.cluster.leases import HomeLeases
+from conference.cluster.placement_rules import PlacementRules
+from conference.cluster.records import NodeRecord
 from conference.cluster.registry import NodeRegistry
 
 logger = logging.getLogger(__name__)
@@ -23,13 +30,66 @@ logger = logging.getLogger(__name__)
 class Placement:
     """Decides a room's home and remembers the leases this node holds."""
 
-    def __init__(self, node_id: str, registry: NodeRegistry, leases: HomeLeases) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        registry: NodeRegistry,
+        leases: HomeLeases,
+        rules: PlacementRules | None = None,
+        units: Callable[[str], Awaitable[list[str]]] | None = None,
+        live: Callable[[], list[NodeRecord]] | None = None,
+    ) -> None:
         self.node_id = node_id
         self.registry = registry
         self.leases = leases
+        self.rules = rules or PlacementRules()
+        # A room's convening unit and the units above it, nearest first (only asked
+        # when a free lease is placed by unit).
+        self._units = units
+        # The live nodes as of the last heartbeat (for placing by load).
+        self._live = live or (lambda: [])
         self.held: dict[str, float] = {}  # room id -> when this node last claimed it (monotonic)
         self.redirects_total = 0
+        self.placed_elsewhere_total = 0  # free leases claimed for another node by the rules
         self._outage_logged = False
+
+    async def _target(self, room_id: str, dead: str | None = None) -> str | None:
+        """The node a room without a (live) home should go to, or None for this node."""
+        if not self.rules.active:
+            return None
+        chain: list[str] = []
+        if self._units is not None and self.rules.units:
+            try:
+                chain = await self._units(room_id)
+            except RedisError:
+                raise  # the store is out: the caller serves the room here
+            except Exception:
+                # A rule lookup must never keep a site out: place as if no unit matched.
+                logger.exception("room %s: convening unit unknown; placing by fallback", room_id)
+        live = {node.id: node for node in self._live() if node.id != dead}
+        for code in chain:
+            # The listing is up to a heartbeat old: a listed node it does not show yet
+            # (just started) is looked up.
+            listed = self.rules.units.get(code)
+            if listed is not None and listed not in (dead, self.node_id) and listed not in live:
+                record = await self.registry.node(listed)
+                if record is not None:
+                    live[listed] = record
+        target = self.rules.choose(chain, live.values(), self.node_id)
+        return None if target == self.node_id else target
+
+    async def _claim(self, room_id: str, dead: str | None = None) -> str:
+        """Claim the room's lease (from ``dead``, if named) for the node it should go to."""
+        if self.rules.active and dead is None:
+            holder = await self.leases.holder(room_id)
+            if holder is not None:
+                return await self.leases.claim(room_id)  # extends it if ours, else names it
+        target = await self._target(room_id, dead)
+        holder = await self.leases.claim(room_id, dead_holder=dead, for_node=target)
+        if target is not None and holder == target:
+            self.placed_elsewhere_total += 1
+            logger.info("room %s: placed at node %s", room_id, target)
+        return holder
 
     async def home_elsewhere(self, room_id: str) -> str | None:
         """The advertise URL of ``room_id``'s home if it is another live node; else None.
@@ -38,14 +98,14 @@ class Placement:
         cannot be reached and it serves the room itself).
         """
         try:
-            holder = await self.leases.claim(room_id)
+            holder = await self._claim(room_id)
             if holder != self.node_id:
                 home = await self.registry.node(holder)
                 if home is not None and home.id != self.node_id:
                     self.redirects_total += 1
                     return home.advertise
                 # The holder is gone (expired record, or one we do not trust): take over.
-                holder = await self.leases.claim(room_id, dead_holder=holder)
+                holder = await self._claim(room_id, dead=holder)
                 if holder != self.node_id:
                     # Another node took it over first: go there if it is live.
                     home = await self.registry.node(holder)
