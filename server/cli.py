@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 import time
 from datetime import timedelta
@@ -24,6 +25,15 @@ from conference.settings import IceServer, Settings
 from conference.store import AccountRole, RoomNotFound, StoreError, User, open_store
 from conference.tokens import Role, issue_token, parse_duration
 from conference.units import UnitFileError, read_catalogue, seed_units
+from server.workers import (
+    WORKER_ENV,
+    bind_public,
+    supervise,
+    with_port,
+    worker_command,
+    worker_node_id,
+    worker_ports,
+)
 
 DEMO_ROOM_KEY = "demo_room_id"
 SERVED_URL_KEY = "served_url"  # where `serve` last listened: the default base of join links
@@ -36,6 +46,16 @@ DEMO_TTL = timedelta(hours=2)
 
 class CliError(Exception):
     """An error to print without a traceback, exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError("give 1 to 256 workers")
+    return value
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
@@ -132,9 +152,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # (see conference/private_files.py), the data directory first.
     use_private_umask()
     private_dir(settings.data_dir)
-    banner = asyncio.run(_ensure_demo(settings))
+    if args.workers > 1:
+        return _serve_workers(args, settings)
+    # A worker of `--workers N`: its supervisor seeded the store and printed the links.
+    banner = [] if os.environ.get(WORKER_ENV) else asyncio.run(_ensure_demo(settings))
     asyncio.run(serve(settings, lambda: build_app(settings), banner))
     return 0
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
+    """``serve --workers N``: bind the public port, prepare what the workers share, and
+    supervise them (server/workers.py)."""
+    if settings.redis_url is None:
+        raise CliError(
+            "--workers needs --redis URL (or CONFERENCE_REDIS_URL): the workers share the "
+            "meetings, their home leases and their events through Redis"
+        )
+    if settings.port == 0:
+        raise CliError("--workers needs a fixed --port: each worker listens on a port of its own")
+    try:
+        ports = worker_ports(settings.port, args.workers, args.worker_ports)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    # Made once here, so that the workers read the same key and certificate.
+    load_or_create_secret(settings.data_dir)
+    if settings.self_signed:
+        from conference.tls import ensure_self_signed
+
+        ensure_self_signed(settings.data_dir, [settings.host])
+    for line in asyncio.run(_ensure_demo(settings)):
+        print(line, flush=True)
+    try:
+        sockets = bind_public(settings.host, settings.port)
+    except OSError as exc:
+        raise CliError(str(exc)) from None
+    base = settings.advertise or settings.public_url or settings.base_url()
+    overrides = [
+        [
+            "--workers",
+            "1",
+            "--port",
+            str(port),
+            "--node-id",
+            worker_node_id(settings.node_id, settings.port, i + 1),
+            "--advertise",
+            with_port(base, port),
+        ]
+        for i, port in enumerate(ports)
+    ]
+    print(f"Public port {settings.base_url()}; workers on ports {ports}", flush=True)
+    return supervise(args.workers, [*worker_command(), *sys.argv[1:]], overrides, sockets)
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
@@ -416,6 +483,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="base URL sites reach this node at, http(s)://host:port (env CONFERENCE_ADVERTISE; "
         "default the public URL)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="run N server processes behind the one port (needs --redis; each worker also "
+        "listens on PORT+i, where sites of its meetings are sent; default 1)",
+    )
+    serve.add_argument(
+        "--worker-ports",
+        metavar="P1,P2,...",
+        help="each worker's own port instead of PORT+1 .. PORT+N",
     )
     serve.add_argument(
         "--placement",

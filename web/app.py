@@ -35,7 +35,7 @@ from web.keys import (
     TEMPLATES,
     WATCHDOG,
 )
-from web.listener import GuardedSite, raise_descriptor_limit
+from web.listener import GuardedSite, inherited_sockets, raise_descriptor_limit
 from web.request_body import read_body_in_time
 from web.routes import Handler
 from web.services import Services
@@ -167,6 +167,20 @@ async def serve(
         handshake_timeout=settings.http_idle_timeout,
     )
     await site.start()
+    shared = inherited_sockets()
+    if shared:
+        # A worker of `serve --workers N`: it also accepts on the public port.
+        public = GuardedSite(
+            runner,
+            settings.host,
+            settings.port,
+            ssl_context=ssl_context,
+            per_address=settings.http_max_connections_per_address,
+            total=settings.http_max_connections or max(64, descriptors // 2),
+            handshake_timeout=settings.http_idle_timeout,
+            adopt=shared,
+        )
+        await public.start()  # runner.cleanup() stops it with the others
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     watchdog = app[WATCHDOG]

@@ -147,7 +147,23 @@ def _open_reserve() -> int | None:
         return None
 
 
-def _listening_sockets(host: str | None, port: int, backlog: int) -> list[socket.socket]:
+# Set by `serve --workers N` (server/workers.py) in each worker: the file descriptors
+# of the public port's listening sockets, which every worker accepts on.
+LISTEN_FDS_ENV = "CONFERENCE_WORKER_LISTEN_FDS"
+
+
+def inherited_sockets() -> list[socket.socket]:
+    """In a worker: the public listening sockets its supervisor passed down (else none)."""
+    sockets = []
+    for part in os.environ.get(LISTEN_FDS_ENV, "").split(","):
+        if part.strip().isdigit():
+            sock = socket.socket(fileno=int(part))
+            sock.setblocking(False)
+            sockets.append(sock)
+    return sockets
+
+
+def listening_sockets(host: str | None, port: int, backlog: int) -> list[socket.socket]:
     """Bound, listening, non-blocking sockets for ``host`` (every address it resolves to)."""
     infos = socket.getaddrinfo(
         host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
@@ -198,10 +214,14 @@ class GuardedSite(web.BaseSite):
         per_address: int = 200,
         total: int = 0,
         handshake_timeout: float = 15.0,
+        adopt: list[socket.socket] | None = None,
     ) -> None:
+        """``adopt``: listening sockets to accept on instead of binding ``host:port``
+        (a worker's share of the public port, see server/workers.py)."""
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self._host = host
         self._port = port
+        self._adopt = adopt
         self.gate = ConnectionGate(per_address, total)
         self._handshake_timeout = handshake_timeout
         self._sockets: list[socket.socket] = []
@@ -223,7 +243,10 @@ class GuardedSite(web.BaseSite):
         """Listen and start accepting."""
         await super().start()
         self._loop = asyncio.get_running_loop()
-        self._sockets = _listening_sockets(self._host, self._port, self._backlog)
+        if self._adopt:
+            self._sockets = list(self._adopt)
+        else:
+            self._sockets = listening_sockets(self._host, self._port, self._backlog)
         self._reserve = _open_reserve()
         for sock in self._sockets:
             self._loop.add_reader(sock.fileno(), self._accept, sock)
