@@ -14,7 +14,13 @@ spread over worker processes (``--per-worker``); their CPU is measured apart
 from the server's (``/proc/<pid>/stat``).
 
 Without ``--url`` it starts its own ``conference serve`` on a scratch data
-directory (``--serve-args`` passed through). With ``--url`` it uses a running
+directory (``--serve-args`` passed through; with ``--redis URL`` in them, under
+a key prefix of its own, deleted at the end; ``--workers N`` gets free
+``--worker-ports`` unless they are given). The server's CPU is its process and
+every process below it (the workers); its counters are summed over its nodes
+(``conference nodes``), and ``rooms_seen`` is how many rooms the meeting is in
+across them (1: one meeting). Sites follow a ``redirect`` to the meeting's
+home as the page does (``sites_redirected``). With ``--url`` it uses a running
 server: ``--server-pid`` is its process (for its CPU) and ``--data-dir`` its
 data directory, from which the simulator reads the token key (``secret.key``,
 or ``CONFERENCE_SECRET`` from the environment as the server has it) and where
@@ -59,6 +65,7 @@ from forwarding_parts.cpu import (  # noqa: E402
     machine_busy,
     process_cpu_seconds,
     process_cpu_times,
+    tree_cpu_seconds,
     wait_for_quiet,
 )
 from forwarding_parts.progress import log  # noqa: E402
@@ -190,7 +197,7 @@ def worker_groups(specs: list[SiteSpec], per_worker: int) -> list[list[SiteSpec]
 def sample(target: ServerTarget, workers: list[SiteWorker]) -> Sample:
     return Sample(
         wall=time.time(),
-        server_cpu=process_cpu_seconds(target.pid),
+        server_cpu=tree_cpu_seconds(target.pid),  # with --workers: every worker too
         workers_cpu=[process_cpu_seconds(w.pid) for w in workers],
         workers_sys=[process_cpu_times(w.pid)[1] for w in workers],
         metrics=target.metrics(),
@@ -261,6 +268,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         reports = [r for w in workers for r in w.call("report", timeout=120)]
         result = summarise(args.sites, first, last, reports, os.cpu_count() or 1)
         result.update(_counting_cost(groups, first, last))
+        result["server_nodes"] = len(target.nodes())  # its workers, with --workers N
         # Machine-wide (any process's UDP socket): full receive buffers in the window.
         result["udp_receive_buffer_drops"] = receive_buffer_drops
         ours = result["server_cpu_percent_of_core"] + result["simulator_cpu_percent_of_core"]

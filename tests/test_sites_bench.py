@@ -74,3 +74,32 @@ def test_a_site_behind_an_emulated_link_sends_browser_feedback() -> None:
     # ... and the site answers as a browser: NACKs, REMB from aiortc's estimator.
     assert linked["nacks_sent"] > 0
     assert linked["remb_sent"] > 0 and linked["remb_last_kbps"] < 1000
+
+
+def test_sites_spread_over_two_workers_end_in_one_room(redis_url: str) -> None:
+    """``--serve-args "--workers 2 --redis URL"``: the sites that reached the worker that
+    is not the meeting's home follow its redirect; one room, both workers' CPU counted."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sites.py"),
+            "--sites",
+            "6",
+            "--seconds",
+            "5",
+            "--no-speaker-change",
+            "--serve-args",
+            f"--workers 2 --redis {redis_url}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert CONTRACT_KEYS <= report.keys()
+    assert report["sites_joined"] == 6, report["site_errors"]
+    assert report["server_nodes"] == 2
+    assert report["rooms_seen"] == 1
+    assert report["delivery_min"] > 0

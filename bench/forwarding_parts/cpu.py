@@ -25,6 +25,40 @@ def process_cpu_seconds(pid: int) -> float:
     return sum(process_cpu_times(pid))
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children, ...), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        parents.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` and every live process below it (``serve --workers N``:
+    the supervisor and its workers). A process that exited between two samples takes
+    its CPU with it: compare samples of the same processes."""
+    total = 0.0
+    for each in (pid, *descendants(pid)):
+        try:
+            total += process_cpu_seconds(each)
+        except OSError:
+            continue
+    return total
+
+
 def process_runtime_seconds(pid: int) -> float:
     """CPU time of every thread of ``pid`` as the scheduler counts it, to the nanosecond.
 

@@ -72,6 +72,10 @@ def summarise(
         "sites": sites,
         "sites_joined": sum(1 for r in reports if r["connected"]),
         "sites_lost": sum(1 for r in reports if r["connected"] and r["error"]),
+        # Rooms open with sites in them, summed over the server's nodes (its workers with
+        # --workers N): the meeting is in this many rooms; 1 is one meeting.
+        "rooms_seen": int(last.metrics.get("conference_rooms", 0)),
+        "sites_redirected": sum(1 for r in reports if r["redirects"]),
         "window_s": round(window, 2),
         "server_cpu_ms_per_site_per_s": _round(server_cpu * 1000 / window / sites),
         "server_cpu_percent_of_core": round(server_cpu / window * 100, 1),

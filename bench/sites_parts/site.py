@@ -62,6 +62,7 @@ AUDIO_RTCP_S = 5.0  # Chrome's audio RTCP interval (its video streams': ~1 s, as
 RTX_MIN_INTERVAL_S = 0.15  # about the commune link's RTT
 LINK_TICK_S = 0.05  # a linked site's NACK retries and frame judging
 DTX_FRAMES = 20  # Opus DTX: one 20 ms frame per 400 ms of silence
+MAX_REDIRECTS = 3  # `redirect` messages a joining site follows (the page follows them too)
 SEGMENT_JUMP_S = 0.5  # a jump this large in (arrival - RTP time) is a new source epoch
 
 # aioice connection -> the site whose datagrams it carries (see install_site_demux)
@@ -205,6 +206,8 @@ class SimSite:
         self.connected = asyncio.Event()
         self.error: str | None = None
         self.connect_ms: float | None = None
+        self._redirect: str | None = None  # where a `redirect` message sent us
+        self.redirects = 0
         self.layers: dict[
             str, LayerOut
         ] = {}  # rid -> what the camera sends ("f" alone: no simulcast)
@@ -250,23 +253,40 @@ class SimSite:
     # -- signaling -----------------------------------------------------------------
 
     async def join(self, session: Any) -> None:
-        """Open the socket, send ``join``, wait for the peer to connect."""
+        """Open the socket, send ``join``, wait for the peer to connect.
+
+        A ``redirect`` (the meeting's home is another node or worker) is followed
+        as the page follows it: the same join at the home, up to three times.
+        """
         self._session = session
-        url = self.base_url.replace("http", "ws", 1) + f"/ws/{self.room}"
-        self._ws = await session.ws_connect(url, heartbeat=None)
-        await self._ws.send_str(
-            json.dumps(
-                {
-                    "type": "join",
-                    "token": self.spec.token,
-                    "thumbnails": 8,
-                    "publish_audio": True,
-                    "publish_video": True,
-                }
+        for _ in range(MAX_REDIRECTS + 1):
+            self._redirect = None
+            url = self.base_url.replace("http", "ws", 1) + f"/ws/{self.room}"
+            self._ws = await session.ws_connect(url, heartbeat=None)
+            await self._ws.send_str(
+                json.dumps(
+                    {
+                        "type": "join",
+                        "token": self.spec.token,
+                        "thumbnails": 8,
+                        "publish_audio": True,
+                        "publish_video": True,
+                    }
+                )
             )
-        )
-        self._tasks.append(asyncio.ensure_future(self._read()))
-        await self.connected.wait()
+            reader = asyncio.ensure_future(self._read())
+            self._tasks.append(reader)
+            connected = asyncio.ensure_future(self.connected.wait())
+            await asyncio.wait({reader, connected}, return_when=asyncio.FIRST_COMPLETED)
+            if self.connected.is_set() or self._redirect is None:
+                connected.cancel()
+                await self.connected.wait()
+                break
+            connected.cancel()
+            self.redirects += 1
+            self.base_url = self._redirect.split("/join/", 1)[0]
+        else:
+            self.error = self.error or f"more than {MAX_REDIRECTS} redirects"
         self.connect_ms = (time.time() - self._started) * 1000
 
     async def _read(self) -> None:
@@ -287,6 +307,8 @@ class SimSite:
                     self._on_slots(message["assignments"])
                 elif kind == "publish":
                     self.on_publish([str(r) for r in message.get("video") or []])
+                elif kind == "redirect":
+                    self._redirect = str(message.get("url") or "")
                 elif kind == "error":
                     self.error = f"server error: {message}"
                 elif kind == "bye":
@@ -294,7 +316,7 @@ class SimSite:
         except Exception as exc:  # a site that fails says why; the run goes on
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
-            if not self.connected.is_set():
+            if not self.connected.is_set() and not self._redirect:
                 self.error = self.error or "socket closed before the peer connected"
                 self.connected.set()
 
@@ -992,6 +1014,8 @@ class SimSite:
             "speaking": self.speaking,
             "checking": self.spec.checking,
             "connected": self.connect_ms is not None and self.output is not None,
+            "home": self.base_url,  # the node (worker) it ended up at
+            "redirects": self.redirects,
             "received_packets": received,
             "expected_packets": expected,
             "video_packets": video_received,

@@ -11,6 +11,7 @@ it), and creates the room with ``conference room create --data-dir`` unless
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shlex
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -35,15 +37,36 @@ class ServerTarget:
         self.own: Any = None
         self.scratch: Path | None = None
         self.log_path: Path | None = None
+        self.redis_env: dict[str, str] = {}
+        self.redis_url: str | None = None
         if args.url is None:
             from tests.support.server import start_server
 
             self.scratch = Path(tempfile.mkdtemp(prefix="bench-sites-"))
-            self.own = start_server(self.scratch / "data", *shlex.split(args.serve_args))
+            serve_args = shlex.split(args.serve_args)
+            workers = _flag(serve_args, "--workers")
+            if workers and int(workers) > 1 and _flag(serve_args, "--worker-ports") is None:
+                # Free ports, not PORT+1..: our port is a random free one, its neighbours
+                # may be taken.
+                from tests.support.server import free_port
+
+                ports = ",".join(str(free_port()) for _ in range(int(workers)))
+                serve_args += ["--worker-ports", ports]
+            # With Redis (``--workers N`` needs it): keys of our own, deleted at the end.
+            self.redis_url = _flag(serve_args, "--redis")
+            self.redis_env = (
+                {
+                    "CONFERENCE_REDIS_URL": self.redis_url,
+                    "CONFERENCE_REDIS_PREFIX": f"bench-sites-{uuid.uuid4().hex}:",
+                }
+                if self.redis_url
+                else {}
+            )
+            self.own = start_server(self.scratch / "data", *serve_args, env=self.redis_env)
             self.base_url = self.own.base_url
             self.pid = int(self.own.process.pid)
             self.log_path = self.own.log_path
-            self.room = args.room or self.own.create_room(ROOM_NAME)
+            self.room = args.room or self._own_room()
             from tests.support.server import TEST_SECRET
 
             self.secret = TEST_SECRET.encode()
@@ -54,6 +77,13 @@ class ServerTarget:
             self.pid = args.server_pid
             self.secret = _server_secret(args.data_dir)
             self.room = args.room or _create_room(args.data_dir)
+
+    def _own_room(self) -> str:
+        """A room on our own server, in its store (Redis, with ``--redis``)."""
+        made = self.own.cli("room", "create", ROOM_NAME, "--codec", "vp8")
+        if made.returncode != 0:
+            raise SystemExit(f"cannot create the room: {made.stderr.strip()}")
+        return str(made.stdout.strip())
 
     def token(self, name: str, site_id: str) -> str:
         """A participant token for one site (a stable site id, as a site account has)."""
@@ -70,16 +100,30 @@ class ServerTarget:
             site_id=site_id,
         )
 
+    def nodes(self) -> list[str]:
+        """The base URLs of our own server's nodes (its workers with ``--workers N``); the
+        public URL alone without Redis or with ``--url``."""
+        if self.own is None or not self.redis_env:
+            return [self.base_url]
+        result = self.own.cli("nodes", "--json")
+        urls = [
+            str(node["advertise"])
+            for node in map(json.loads, result.stdout.splitlines())
+            if not node.get("rejected")
+        ]
+        return urls or [self.base_url]
+
     def metrics(self) -> dict[str, float]:
-        """The server's ``/metrics`` counters (no labels) by name."""
-        text = urllib.request.urlopen(f"{self.base_url}/metrics", timeout=10).read().decode()
+        """The server's ``/metrics`` counters (no labels) by name, summed over its nodes."""
         values: dict[str, float] = {}
-        for line in text.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name, _, value = line.rpartition(" ")
-            with contextlib.suppress(ValueError):
-                values[name] = float(value)
+        for base in self.nodes():
+            text = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
+            for line in text.splitlines():
+                if line.startswith("#") or not line.strip():
+                    continue
+                name, _, value = line.rpartition(" ")
+                with contextlib.suppress(ValueError):
+                    values[name] = values.get(name, 0.0) + float(value)
         return values
 
     def log_problems(self) -> dict[str, Any]:
@@ -103,6 +147,23 @@ class ServerTarget:
         """Stop our own server (a server given with ``--url`` is left running)."""
         if self.own is not None:
             self.own.stop()
+            if self.redis_env:
+                import asyncio
+
+                from tests.support.redis_keys import delete_prefixed
+
+                prefix = self.redis_env["CONFERENCE_REDIS_PREFIX"]
+                asyncio.run(delete_prefixed(self.redis_url or "", prefix))
+
+
+def _flag(argv: list[str], name: str) -> str | None:
+    """The value of ``name`` in ``argv`` (``--name VALUE`` or ``--name=VALUE``), else None."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def _server_secret(data_dir: Path) -> bytes:
