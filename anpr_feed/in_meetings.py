@@ -1,12 +1,23 @@
 """Feeds in meetings: a feed joins a live room as a participant, and its alerts reach
 the hosts of every meeting showing it.
 
+A host's ``add-feed`` is kept in the store (:class:`~conference.store.RoomFeed`)
+until a host removes the camera or the room ends. The camera leaves the room
+whenever its reader stops here (its lease lapsed during a Redis outage, the
+feed restarted, this node stops); each sync pass then puts every kept camera
+whose reader runs on this node back in its live room here, so that it comes
+back by itself after a restart, or on a node that took over both the room and
+the feed. A camera read by another node is not shown in a room here (a
+meeting's home and its cameras are on one node): ``add-feed`` says which node
+reads it, and a kept camera waits until it is read here again.
+
 A conference :class:`~conference.extensions.Extension`: the composition root
 registers it, so the conference never imports the ANPR code.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -15,7 +26,7 @@ from collections import deque
 from redis.exceptions import RedisError
 
 from anpr_feed.events_store import PlateEvent
-from anpr_feed.manager import LEASE_CHECK_SECONDS, SYNC_SECONDS, FeedManager
+from anpr_feed.manager import LEASE_CHECK_SECONDS, SYNC_SECONDS, FeedManager, FeedRunner
 from anpr_feed.participant import CODECS, FeedPublisher, feed_site_id
 from anpr_feed.watchlist import Alert
 from conference.console_commands import CommandContext, CommandResult, ConsoleCommands
@@ -27,7 +38,7 @@ from conference.rooms.console_events import AlertMatch, ConsoleState, PlateAlert
 from conference.rooms.room import Room
 from conference.settings import Settings
 from conference.sfu import SfuMetrics
-from conference.store import Feed, NotFound, Store
+from conference.store import Feed, NotFound, RoomFeed, Store
 from conference.tasks import pause
 
 logger = logging.getLogger(__name__)
@@ -59,6 +70,12 @@ class FeedsInMeetings(Extension):
         self.metrics = metrics
         self.feed_publishers: dict[str, dict[str, FeedPublisher]] = {}  # room -> feed -> publisher
         self.room_alerts: dict[str, deque[PlateAlert]] = {}
+        # Taken by the rejoin pass and by a host's add and removal: a pass that read
+        # the kept cameras before a host removed one must not put it back after.
+        self._hosts = asyncio.Lock()
+        # (room, feed) pairs kept but not shown here, with what was logged for them last,
+        # so that a camera waiting for its reader logs once, not every pass.
+        self._waiting: dict[tuple[str, str], str] = {}
         feeds.on_pass.append(self._plate_pass)
 
     # -- conference hooks -----------------------------------------------------------------
@@ -77,16 +94,27 @@ class FeedsInMeetings(Extension):
         state["alerts"] = list(self.room_alerts.get(room_id, ()))
         state["feeds"] = sorted(self.feed_publishers.get(room_id, {}))
 
-    def remove_site(self, room: Room, site_id: str) -> bool:
-        """A host removes a feed's site: the feed leaves the meeting."""
-        return site_id.startswith("feed-") and self.remove_feed(room.id, site_id[5:], "removed")
+    async def remove_site(self, room: Room, site_id: str) -> bool:
+        """A host removes a feed's site: the feed leaves the meeting, and stays out."""
+        return site_id.startswith("feed-") and await self.host_removes(room.id, site_id[5:])
 
     async def room_closing(self, room: Room, reason: str) -> None:
-        """Every feed leaves a closing room; its alerts are forgotten."""
-        for feed_id in list(self.feed_publishers.get(room.id, {})):
-            self.remove_feed(room.id, feed_id, reason)
-        self.feed_publishers.pop(room.id, None)
-        self.room_alerts.pop(room.id, None)
+        """Every feed leaves a closing room; its alerts and kept cameras are forgotten.
+
+        A room closes when its meeting ends or is cancelled (or an ad-hoc room
+        empties); a node that stops closes none (:meth:`shutdown`), so that
+        its rooms' cameras come back wherever the rooms open again.
+        """
+        async with self._hosts:  # a rejoin pass under way puts nothing in after this
+            for feed_id in list(self.feed_publishers.get(room.id, {})):
+                self.remove_feed(room.id, feed_id, reason)
+            self.feed_publishers.pop(room.id, None)
+            self.room_alerts.pop(room.id, None)
+            self._waiting = {k: v for k, v in self._waiting.items() if k[0] != room.id}
+            try:
+                await self.store.clear_room_feeds(room.id)
+            except Exception:  # the room closes whatever the store says
+                logger.exception("room %s: its cameras could not be forgotten", room.id)
 
     async def shutdown(self) -> None:
         """Every feed leaves its meetings, then the feed workers stop."""
@@ -98,28 +126,121 @@ class FeedsInMeetings(Extension):
     # -- feeds in and out of rooms --------------------------------------------------------
 
     async def add_feed(self, principal: Principal, room: Room, feed_id: str) -> FeedPublisher:
-        """Bring a feed into a live room as a participant (idempotent)."""
+        """Bring a feed into a live room as a participant (idempotent), and keep it there.
+
+        The host's decision is stored first: the camera rejoins by itself after
+        its reader stops and starts again (see :meth:`rejoin`). A camera that
+        cannot be shown here now (not running, read by another node) is
+        refused and not kept.
+        """
         try:
             feed = await self.store.get_feed(feed_id)
         except NotFound as exc:
             raise Forbidden("feed-not-found", f"no camera feed {feed_id!r}") from exc
         if not await can_see_feed(self.store, principal, feed):
             raise Forbidden("out-of-scope", "this camera is outside your unit's scope")
-        existing = self.feed_publishers.get(room.id, {}).get(feed_id)
-        if existing is not None:
-            return existing
-        runner = self.feeds.runners.get(feed_id)
-        if runner is None:
-            raise Forbidden("feed-not-running", await self._not_running_message(feed_id))
-        if room.codec not in CODECS:
-            raise Forbidden("codec", f"a camera cannot join a {room.codec} room")
+        async with self._hosts:
+            runner = self.feeds.runners.get(feed_id)
+            existing = self.feed_publishers.get(room.id, {}).get(feed_id)
+            entry = RoomFeed(room.id, feed_id, principal.username, time.time())
+            if existing is not None and existing.runner is runner:
+                await self.store.put_room_feed(entry)  # kept from now on, if it was not yet
+                return existing
+            if runner is None:
+                raise Forbidden("feed-not-running", await self._not_running_message(feed_id))
+            if room.codec not in CODECS:
+                raise Forbidden("codec", f"a camera cannot join a {room.codec} room")
+            await self.store.put_room_feed(entry)
+            if existing is not None:  # its reader restarted since: the new one's video
+                self.remove_feed(room.id, feed_id, "feed-restarted")
+            return self._join(room, runner)
+
+    def _join(self, room: Room, runner: FeedRunner) -> FeedPublisher:
+        """The feed of ``runner`` joins ``room`` as a participant (checked by the caller)."""
         publisher = FeedPublisher(runner, room.codec, self.metrics)
-        self.feed_publishers.setdefault(room.id, {})[feed_id] = publisher
+        self.feed_publishers.setdefault(room.id, {})[runner.feed.id] = publisher
+        self._waiting.pop((room.id, runner.feed.id), None)
         room.join(publisher.participant)
         room.media_changed(publisher.participant)
         publisher.start()
         runner.status.watching.append(room.id)
         return publisher
+
+    async def host_removes(self, room_id: str, feed_id: str) -> bool:
+        """A host takes a feed out of a room for good: no pass puts it back; False if it was not in.
+
+        The stored decision goes first: if the store cannot be reached the
+        host is told (the error), and the camera stays as it was.
+        """
+        async with self._hosts:
+            kept = any(e.feed_id == feed_id for e in await self.store.room_feeds(room_id))
+            await self.store.remove_room_feed(room_id, feed_id)
+            self._waiting.pop((room_id, feed_id), None)
+            return self.remove_feed(room_id, feed_id, "removed") or kept
+
+    async def rejoin(self) -> list[tuple[str, str]]:
+        """Put the kept cameras whose reader runs here back in their live rooms here.
+
+        Called after each sync pass (which starts the feeds whose lease this
+        node took) and after a feed restarts. A camera whose reader runs
+        elsewhere, or not at all, stays kept and waits. A camera whose feed
+        was deleted, or that its host may no longer see (scope, a disabled or
+        deleted account), is forgotten. Returns the (room, feed) pairs joined.
+        """
+        joined = []
+        async with self._hosts:
+            for room_id, room in list(self.live.rooms.items()):
+                if room.closed:
+                    continue
+                for entry in await self.store.room_feeds(room_id):
+                    if await self._rejoin_one(room, entry):
+                        joined.append((room_id, entry.feed_id))
+        return joined
+
+    async def _rejoin_one(self, room: Room, entry: RoomFeed) -> bool:
+        """One kept camera back in ``room`` if it can be; True if it joined."""
+        runner = self.feeds.runners.get(entry.feed_id)
+        publisher = self.feed_publishers.get(room.id, {}).get(entry.feed_id)
+        if publisher is not None and publisher.runner is runner:
+            return False  # in the room, on its current reader
+        if publisher is not None:
+            # Its reader stopped, or restarted under it (the feed's record changed):
+            # out, and back below as a new participant on the new reader.
+            reason = "feed-stopped" if runner is None else "feed-restarted"
+            self.remove_feed(room.id, entry.feed_id, reason)
+        if runner is None:
+            self._wait(room.id, entry.feed_id, "its reader does not run on this node")
+            return False
+        forget = await self._why_forget(entry, room)
+        if forget is not None:
+            logger.warning("room %s: camera %s forgotten (%s)", room.id, entry.feed_id, forget)
+            await self.store.remove_room_feed(room.id, entry.feed_id)
+            self._waiting.pop((room.id, entry.feed_id), None)
+            return False
+        self._join(room, runner)
+        logger.info("room %s: camera %s is back (its reader runs here)", room.id, entry.feed_id)
+        return True
+
+    async def _why_forget(self, entry: RoomFeed, room: Room) -> str | None:
+        """Why a kept camera may not come back into ``room`` at all, or None."""
+        try:
+            feed = await self.store.get_feed(entry.feed_id)
+        except NotFound:
+            return "the feed was deleted"
+        user = await self.store.get_user(entry.added_by)
+        if user is None or user.disabled:
+            return f"the account {entry.added_by!r} that added it is gone or disabled"
+        if not await can_see_feed(self.store, Principal.of(user), feed):
+            return f"it is outside the scope of {entry.added_by!r}, who added it"
+        if room.codec not in CODECS:
+            return f"a camera cannot join a {room.codec} room"
+        return None
+
+    def _wait(self, room_id: str, feed_id: str, why: str) -> None:
+        """Log once that a kept camera waits (not on every pass)."""
+        if self._waiting.get((room_id, feed_id)) != why:
+            self._waiting[(room_id, feed_id)] = why
+            logger.info("room %s: camera %s is kept but not shown: %s", room_id, feed_id, why)
 
     async def _not_running_message(self, feed_id: str) -> str:
         """Why a feed cannot be shown here: not running, or read by another node.
@@ -160,17 +281,24 @@ class FeedsInMeetings(Extension):
         await self.feeds.remove(feed_id)
 
     async def feed_changed(self, feed: Feed) -> None:
-        """A feed was registered (or re-registered): (re)start its worker (clustered: if read here)."""
+        """A feed was registered (or re-registered): (re)start its worker (clustered: if read here).
+
+        The rooms that showed it get it back at once, from its new worker.
+        """
         for room_id in list(self.feed_publishers):
             self.remove_feed(room_id, feed.id, "feed-restarted")
         await self.feeds.restart(feed)
+        try:
+            await self.rejoin()
+        except Exception:  # the feed is registered and runs; the next sync pass tries again
+            logger.exception("feed %s: putting it back in its rooms failed", feed.id)
 
     async def _add_feed_command(self, c: CommandContext) -> CommandResult:
         await self.add_feed(c.principal, c.room, c.site or "")
         return None
 
     async def _remove_feed_command(self, c: CommandContext) -> CommandResult:
-        if not self.remove_feed(c.room.id, feed_of_site(c.site or ""), "removed"):
+        if not await self.host_removes(c.room.id, feed_of_site(c.site or "")):
             raise Forbidden("feed-not-in-meeting", "this camera is not in the meeting")
         return None
 
@@ -195,6 +323,9 @@ class FeedsInMeetings(Extension):
                 for feed_id in await self.feeds.sync():
                     for room_id in list(self.feed_publishers):
                         self.remove_feed(room_id, feed_id, "feed-deleted")
+                # The feeds this pass started (a lease taken back after an outage, a
+                # dead node's feed) rejoin the rooms that kept them.
+                await self.rejoin()
                 if time.monotonic() - last_expiry > EXPIRY_SECONDS:
                     last_expiry = time.monotonic()
                     removed = await self.feeds.expire(self.settings.anpr_retention_days)

@@ -46,7 +46,7 @@ class Extension(Protocol):
         """A site's connection joined ``room``."""
         return None
 
-    def remove_site(self, room: Room, site_id: str) -> bool:
+    async def remove_site(self, room: Room, site_id: str) -> bool:
         """The host removes ``site_id``: True if it is this part's (e.g. a feed) and left."""
         return False
 
@@ -83,9 +83,12 @@ class Extensions:
         for extension in self._all:
             extension.site_joined(room, participant)
 
-    def remove_site(self, room: Room, site_id: str) -> bool:
+    async def remove_site(self, room: Room, site_id: str) -> bool:
         """True if an extension owned ``site_id`` and took it out of the room."""
-        return any(extension.remove_site(room, site_id) for extension in self._all)
+        for extension in self._all:
+            if await extension.remove_site(room, site_id):
+                return True
+        return False
 
     async def room_closing(self, room: Room, reason: str) -> None:
         """Tell every extension a room is closing."""

@@ -205,7 +205,7 @@ class HostConsole:
         """Take a site out of the meeting (a feed through its extension), ending its connection."""
         if c.site is None or c.site == c.meeting.host_site:
             raise Forbidden("cannot-remove", "the host site cannot be removed")
-        if self.extensions.remove_site(c.room, c.site):
+        if await self.extensions.remove_site(c.room, c.site):
             c.room.flush_console(time.monotonic(), force=True)
             return CommandDone()
         removed = c.room.remove(c.site)

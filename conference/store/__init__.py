@@ -27,6 +27,7 @@ from conference.store.feeds import Feed, FeedLimits, FeedStore
 from conference.store.grants import Grant, GrantStore
 from conference.store.meetings import Meeting, MeetingStore
 from conference.store.meta import MetaStore
+from conference.store.room_feeds import RoomFeed, RoomFeedStore
 from conference.store.rooms import Room, RoomStore
 from conference.store.sqlite import SqliteStore
 from conference.store.units import Site, Unit, UnitDirectory
@@ -53,6 +54,8 @@ __all__ = [
     "MetaStore",
     "NotFound",
     "Room",
+    "RoomFeed",
+    "RoomFeedStore",
     "RoomNotFound",
     "RoomStore",
     "Site",

@@ -5,7 +5,7 @@ Each aggregate has its records and a small protocol in its own module
 :mod:`~conference.store.accounts`, :mod:`~conference.store.attempts`,
 :mod:`~conference.store.meetings`, :mod:`~conference.store.grants`,
 :mod:`~conference.store.attendance`, :mod:`~conference.store.feeds`,
-:mod:`~conference.store.meta`). Two engines implement them side by side:
+:mod:`~conference.store.room_feeds`, :mod:`~conference.store.meta`). Two engines implement them side by side:
 :mod:`conference.store.sqlite` (the embedded default) and
 :mod:`conference.store.redis` (several nodes), one file per aggregate. One
 contract test suite per protocol (``tests/store_contracts/``) runs against
@@ -30,6 +30,7 @@ from conference.store.feeds import FeedStore
 from conference.store.grants import GrantStore
 from conference.store.meetings import MeetingStore
 from conference.store.meta import MetaStore
+from conference.store.room_feeds import RoomFeedStore
 from conference.store.rooms import RoomStore
 from conference.store.units import UnitDirectory
 
@@ -43,6 +44,7 @@ class Store(
     GrantStore,
     AttendanceStore,
     FeedStore,
+    RoomFeedStore,
     MetaStore,
     Protocol,
 ):

@@ -12,6 +12,7 @@ from conference.store.redis.feeds import RedisFeeds
 from conference.store.redis.grants import RedisGrants
 from conference.store.redis.meetings import RedisMeetings
 from conference.store.redis.meta import RedisMeta
+from conference.store.redis.room_feeds import RedisRoomFeeds
 from conference.store.redis.rooms import RedisRooms
 from conference.store.redis.units import RedisUnits
 
@@ -28,6 +29,7 @@ class RedisStore(
     RedisGrants,
     RedisAttendance,
     RedisFeeds,
+    RedisRoomFeeds,
     RedisMeta,
 ):
     """:class:`conference.store.Store` in a Redis database, shared by several nodes.

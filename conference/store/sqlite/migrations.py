@@ -224,6 +224,17 @@ MIGRATIONS: list[Migration] = [
     """,
     # A meeting's roll call in a table of its own (it was JSON in meta).
     _attendance_table,
+    """
+    -- The cameras hosts put in rooms: a camera whose reader stopped joins the
+    -- room again when it runs on the room's node (anpr_feed/in_meetings.py).
+    CREATE TABLE room_feeds (
+        room_id TEXT NOT NULL,
+        feed_id TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at REAL NOT NULL,
+        PRIMARY KEY (room_id, feed_id)
+    );
+    """,
 ]
 
 

@@ -13,6 +13,7 @@ from conference.store.sqlite.feeds import SqliteFeeds
 from conference.store.sqlite.grants import SqliteGrants
 from conference.store.sqlite.meetings import SqliteMeetings
 from conference.store.sqlite.meta import SqliteMeta
+from conference.store.sqlite.room_feeds import SqliteRoomFeeds
 from conference.store.sqlite.rooms import SqliteRooms
 from conference.store.sqlite.units import SqliteUnits
 
@@ -29,6 +30,7 @@ class SqliteStore(
     SqliteGrants,
     SqliteAttendance,
     SqliteFeeds,
+    SqliteRoomFeeds,
     SqliteMeta,
 ):
     """:class:`conference.store.Store` on a SQLite file (made and migrated if need be).
