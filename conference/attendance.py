@@ -25,14 +25,16 @@ class Attendance:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._saved: dict[str, tuple[Any, float]] = {}  # room: (what, when)
+        self._saved: dict[str, tuple[Any, float, int]] = {}  # room: (what, when, arrivals)
+        # When the saved copy a room took back was saved (0: there was none), by room.
+        self._restored: dict[str, float] = {}
         # Final roll calls of rooms that closed while the store was out of reach
         # (a Redis outage), by meeting: written by :meth:`save_pending` once it answers.
         self.pending: dict[str, AttendanceRecord] = {}
         self._store_down = False  # one warning per outage, not one per pass
 
-    def opened(self, room: Room) -> None:
-        """``room`` was opened (and restored from the store, if it was saved before).
+    def opened(self, room: Room, restored_from: float = 0.0) -> None:
+        """``room`` was opened (and restored from the copy saved at ``restored_from``, if any).
 
         What it holds now is what the store holds: only a change made here is
         saved. A copy of the meeting's room that no site ever joins (another
@@ -40,7 +42,25 @@ class Attendance:
         sites are at its home) must not overwrite the home's roll call with
         its own empty or older one when it closes.
         """
-        self._saved[room.id] = (self._revision(room), float("-inf"))
+        self._saved[room.id] = (self._revision(room), float("-inf"), room.roll_call.arrivals)
+        self._restored[room.id] = restored_from
+
+    def untouched(self, room: Room) -> bool:
+        """Whether nothing happened in ``room`` here since it opened (a copy; see :meth:`opened`)."""
+        last = self._saved.get(room.id)
+        return last is not None and last[1] == float("-inf") and last[0] == self._revision(room)
+
+    async def newer_than_restored(self, room: Room, meeting: Meeting) -> SavedRollCall | None:
+        """The meeting's saved roll call if it was saved after the one ``room`` took back.
+
+        A copy opened here by the schedule while the meeting's home was another
+        node holds what the store held then; when this node takes the meeting
+        over (the home died), the home's later saves are the meeting's record.
+        """
+        saved = await self.saved(meeting)
+        if saved is None or saved[1] <= self._restored.get(room.id, 0.0):
+            return None
+        return saved
 
     @staticmethod
     def _revision(room: Room) -> tuple[int, str]:
@@ -51,7 +71,12 @@ class Attendance:
 
         Saved when it changed, at most every :data:`ATTENDANCE_SAVE_SECONDS`
         while the meeting runs (a crash loses at most that much), and at once
-        when the room closes (``final``).
+        when the room closes (``final``). A site's first join is saved at the
+        next call (the scheduler's pass, every 2 s) whatever the throttle: when
+        the meeting's home dies, the node that takes it over restores the saved
+        copy, and a site that arrived in the last 30 s would otherwise count
+        as first come when it reconnected there. Arrivals are bounded by the
+        invited sites, so this adds at most one save per pass while they come.
         """
         revision = self._revision(room)
         now = time.monotonic()
@@ -60,7 +85,13 @@ class Attendance:
             if final:
                 self._saved.pop(room.id, None)
             return
-        if last is not None and not final and now - last[1] < ATTENDANCE_SAVE_SECONDS:
+        arrivals = room.roll_call.arrivals
+        if (
+            last is not None
+            and not final
+            and now - last[1] < ATTENDANCE_SAVE_SECONDS
+            and arrivals == last[2]
+        ):
             return
         record = AttendanceRecord(
             meeting_id=meeting.id,
@@ -83,9 +114,10 @@ class Attendance:
             return
         self._up()
         self.pending.pop(meeting.id, None)  # superseded
-        self._saved[room.id] = (revision, now)
+        self._saved[room.id] = (revision, now, arrivals)
         if final:
             self._saved.pop(room.id, None)
+            self._restored.pop(room.id, None)
 
     async def save_pending(self) -> None:
         """Write the final roll calls kept while the store was out (see :attr:`pending`)."""

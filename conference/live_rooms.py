@@ -61,12 +61,22 @@ class LiveRooms:
     async def open(self, record: RoomRecord) -> Room:
         """The live room for ``record``, created on first use (with its roll call)."""
         room = self.rooms.get(record.id)
-        if room is not None and not room.closed:
+        if room is not None and not room.closed and not self.attendance.untouched(room):
             return room
         lock = self._locks.setdefault(record.id, asyncio.Lock())
         async with lock:
             room = self.rooms.get(record.id)
             if room is not None and not room.closed:
+                meeting = self.meetings.get(record.id)
+                if meeting is not None and self.attendance.untouched(room):
+                    # A copy nobody joined here yet (opened by the schedule): the
+                    # meeting's home may have been another node since, which saved
+                    # who came and what its host decided. A site arriving here now
+                    # (that home died) must find them, as a reopened room would.
+                    saved = await self.attendance.newer_than_restored(room, meeting)
+                    if saved is not None:
+                        room.restore(*saved)
+                        self.attendance.opened(room, restored_from=saved[1])
                 return room
             meeting = await self._meeting_of_room(record.id)
             invited = await invited_sites(self.store, meeting) if meeting is not None else None
@@ -90,7 +100,7 @@ class LiveRooms:
                 saved = await self.attendance.saved(meeting)
                 if saved is not None:
                     room.restore(*saved)
-                self.attendance.opened(room)
+                self.attendance.opened(room, restored_from=saved[1] if saved else 0.0)
             self.rooms[record.id] = room
             # Consoles already open: a new room has no feed and no alert yet.
             room.publish(self._whole_state(room))

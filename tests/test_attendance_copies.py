@@ -85,3 +85,28 @@ async def test_a_site_joining_the_room_is_saved(any_store: Store) -> None:
     await attendance.save(room, meeting, final=True)
     record = await any_store.get_attendance(meeting.id)
     assert record is not None and record.room["locked"] is True
+
+
+async def test_a_first_join_is_saved_at_the_next_pass_and_a_leave_waits(any_store: Store) -> None:
+    """Who came is in the store within a scheduler pass: a node taking the meeting over
+    (its home died) restores it; other changes keep the 30 s throttle."""
+    meeting = a_meeting()
+    attendance = Attendance(any_store)
+    room = await open_copy(attendance, meeting)
+    room.roll_call.joined("167", "Huyện Định Hóa")
+    await attendance.save(room, meeting)
+    room.roll_call.joined("05536", "Xã Yên Bình")  # a moment later, before 30 s
+    await attendance.save(room, meeting)
+    record = await any_store.get_attendance(meeting.id)
+    assert record is not None
+    first = {row["site_id"]: row["first_joined_at"] for row in record.sites}
+    assert set(first) == {"167", "05536"} and all(first.values())
+    room.roll_call.left("05536")  # not an arrival: saved with a later pass
+    await attendance.save(room, meeting)
+    record = await any_store.get_attendance(meeting.id)
+    assert record is not None
+    assert {row["site_id"]: row["status"] for row in record.sites}["05536"] == "connecting"
+    await attendance.save(room, meeting, final=True)
+    record = await any_store.get_attendance(meeting.id)
+    assert record is not None
+    assert {row["site_id"]: row["status"] for row in record.sites}["05536"] == "left"

@@ -464,3 +464,90 @@ async def test_placement_rules_send_a_meeting_to_its_units_node_and_others_by_lo
     finally:
         await pc.close()
     assert "Traceback" not in a.log() + b.log() + c.log()
+
+
+def saved_first_joins(env: dict[str, str], meeting: str) -> dict[str, float]:
+    """The first joins in the meeting's roll call as saved in the store, read from Redis."""
+    import redis
+
+    client = redis.Redis.from_url(env["CONFERENCE_REDIS_URL"], decode_responses=True)
+    try:
+        raw = client.hget(f"{env['CONFERENCE_REDIS_PREFIX']}attendance", meeting)
+    finally:
+        client.close()
+    if not isinstance(raw, str):
+        return {}
+    sites = json.loads(raw)["sites"]
+    return {row["site_id"]: row["first_joined_at"] for row in sites if row["first_joined_at"]}
+
+
+async def attendance_rows(node: ServerProcess, meeting: str) -> dict[str, dict[str, Any]]:
+    """The meeting's attendance as its host reads it at ``node``, by site."""
+    host = ApiClient(node.base_url)
+    try:
+        assert (await host.login("host.dinhhoa", PASSWORD)).status == 200
+        reply = await host.call("GET", f"/api/meetings/{meeting}/attendance")
+        assert reply.status == 200, reply.body
+        return {row["site_id"]: row for row in reply.body["sites"]}
+    finally:
+        await host.close()
+
+
+async def test_the_node_that_takes_a_meeting_over_keeps_who_came(tmp_path, cluster):
+    """kill -9 of a meeting's home: its roll call is the meeting's record at the next home,
+    although that node's schedule had opened the meeting's room before anyone came."""
+    env, started = cluster
+    a = start_node(tmp_path, started, "node-a", env)
+    b = start_node(tmp_path, started, "node-b", env)
+    host, meeting, tokens = await open_meeting(a, ["05536", "05539"])
+    await host.close()
+
+    async def copy_at_b() -> bool:  # the meeting starts now: b's schedule opens its room
+        rows = {row["id"]: row for row in await nodes_json(a)}
+        return rows.get("node-b", {}).get("rooms") == 1
+
+    await eventually(copy_at_b)
+    sites = [
+        SignalingClient(a.base_url, meeting, tokens[c], publish={}) for c in ("05536", "05539")
+    ]
+    try:
+        for site in sites:
+            await site.connect()
+            await site.wait_for(lambda m: m["type"] == "welcome")
+        # Both arrivals saved by the home (a scheduler pass), then the home dies.
+        await eventually(lambda: _both_saved(env, meeting))
+        before = await attendance_rows(a, meeting)
+        a.stop(signal.SIGKILL)
+    finally:
+        for site in sites:
+            await site.close()
+
+    async def page_at_b() -> bool:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{b.base_url}/join/{meeting}?token={tokens['05536']}", allow_redirects=False
+            ) as response,
+        ):
+            return response.status == 200
+
+    await eventually(page_at_b)
+    back = SignalingClient(b.base_url, meeting, tokens["05536"], publish={})
+    await back.connect()
+    try:
+        assert (await back.wait_for(lambda m: m["type"] in ("welcome", "_closed")))["type"] == (
+            "welcome"
+        )
+        after = await attendance_rows(b, meeting)
+    finally:
+        await back.close()
+    # The site that came back: present again, first come when it came to a.
+    assert after["05536"]["status"] in ("connecting", "connected")
+    assert after["05536"]["first_joined_at"] == before["05536"]["first_joined_at"]
+    # The one that did not: it came, and left when the home's last copy was saved.
+    assert after["05539"]["status"] == "left"
+    assert after["05539"]["first_joined_at"] == before["05539"]["first_joined_at"]
+
+
+async def _both_saved(env: dict[str, str], meeting: str) -> bool:
+    return set(await asyncio.to_thread(saved_first_joins, env, meeting)) == {"05536", "05539"}

@@ -156,6 +156,7 @@ class RollCall:
         self._types_by_depth: dict[int, Counter[str]] = {}
         self._kind_by_depth: dict[int, EntryKind] = {}
         self.revision = 0  # counts joins, leaves and status moves: when a saved copy is stale
+        self.arrivals = 0  # sites (and feeds) that joined for the first time here
         for site in invited or []:
             self._add(site, EntryKind.SITE)
 
@@ -213,6 +214,7 @@ class RollCall:
         entry.joined_at = now
         if entry.first_joined_at is None:
             entry.first_joined_at = now
+            self.arrivals += 1
         entry.left_at = None
         self._set_status(entry, SiteStatus.CONNECTING)
 

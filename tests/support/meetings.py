@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient, meeting_body
 from tests.support.server import ServerProcess
 
 
 async def open_meeting(
-    server: ServerProcess, units: list[str], **extra
+    server: ServerProcess, units: list[str], **extra: Any
 ) -> tuple[ApiClient, str, dict[str, str]]:
     """Định Hóa's host (unit 167) opens a meeting of ``units`` now.
 
