@@ -157,7 +157,14 @@ def inherited_sockets() -> list[socket.socket]:
     sockets = []
     for part in os.environ.get(LISTEN_FDS_ENV, "").split(","):
         if part.strip().isdigit():
-            sock = socket.socket(fileno=int(part))
+            try:
+                sock = socket.socket(fileno=int(part))
+            except OSError as exc:
+                raise OSError(
+                    exc.errno, f"{LISTEN_FDS_ENV}: descriptor {part} is not a socket"
+                ) from None
+            if sock.type != socket.SOCK_STREAM:
+                raise OSError(f"{LISTEN_FDS_ENV}: descriptor {part} is not a listening socket")
             sock.setblocking(False)
             sockets.append(sock)
     return sockets
