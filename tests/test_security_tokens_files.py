@@ -385,6 +385,7 @@ async def test_old_logins_are_dropped_on_upgrade(tmp_path: Path) -> None:
         )
         conn.execute("DROP TABLE attempts")
         conn.execute("DROP TABLE attendance")
+        conn.execute("DROP TABLE room_feeds")
     store = SqliteStore(path)
     try:
         assert await store.get_login("raw-session-id", time.time()) is None
