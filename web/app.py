@@ -169,16 +169,16 @@ async def serve(
     await site.start()
     shared = inherited_sockets()
     if shared:
-        # A worker of `serve --workers N`: it also accepts on the public port.
+        # A worker of `serve --workers N`: it also accepts on the public port, within
+        # the same connection caps (they are this process's).
         public = GuardedSite(
             runner,
             settings.host,
             settings.port,
             ssl_context=ssl_context,
-            per_address=settings.http_max_connections_per_address,
-            total=settings.http_max_connections or max(64, descriptors // 2),
             handshake_timeout=settings.http_idle_timeout,
             adopt=shared,
+            gate=site.gate,
         )
         await public.start()  # runner.cleanup() stops it with the others
     stop = asyncio.Event()

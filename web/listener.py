@@ -222,14 +222,16 @@ class GuardedSite(web.BaseSite):
         total: int = 0,
         handshake_timeout: float = 15.0,
         adopt: list[socket.socket] | None = None,
+        gate: ConnectionGate | None = None,
     ) -> None:
         """``adopt``: listening sockets to accept on instead of binding ``host:port``
-        (a worker's share of the public port, see server/workers.py)."""
+        (a worker's share of the public port, see server/workers.py). ``gate``: the
+        caps of another site of this process, shared (they are the process's caps)."""
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self._host = host
         self._port = port
         self._adopt = adopt
-        self.gate = ConnectionGate(per_address, total)
+        self.gate = gate or ConnectionGate(per_address, total)
         self._handshake_timeout = handshake_timeout
         self._sockets: list[socket.socket] = []
         self._reserve: int | None = None
