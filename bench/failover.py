@@ -52,8 +52,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import av
-import numpy as np
 import redis.asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -64,6 +62,7 @@ from conference.cluster.node import HEARTBEAT_INTERVAL
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
 from tests.support.browser import CHROMIUM, FLAGS, open_site
+from tests.support.media import plain_clip
 from tests.support.meetings import open_meeting
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import ServerProcess, start_server
@@ -337,20 +336,6 @@ async def home(redis_url: str, repeat: int) -> dict[str, Any]:
 
 
 # -- a camera feed's reader killed ------------------------------------------------------
-
-
-def plain_clip(path: Path, seconds: int = 4) -> Path:
-    """A small H.264 clip with nothing to read: a feed that costs little to run."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for index in range(seconds * 25):
-            image = np.full((240, 320, 3), index % 255, np.uint8)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
 
 
 async def _feed_series(node: ServerProcess, feed_id: str) -> str | None:

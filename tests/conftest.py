@@ -18,6 +18,7 @@ from playwright.async_api import Browser, async_playwright
 from conference.bus import EventBus, MemoryBus
 from conference.store import SqliteStore, Store
 from tests.support.browser import CHROMIUM, FLAGS
+from tests.support.own_redis import OwnRedis
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import ServerProcess, start_server
 from tests.support.thin_link import ThinLink
@@ -149,6 +150,19 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield instance
         await instance.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server of one test's own, which the test may freeze or kill (its outages)."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = OwnRedis(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from aiohttp import web
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
 from tests.support.feeds import LOCAL_CAMERAS, register_feed, register_file_feed
+from tests.support.media import plain_clip
 from tests.support.server import ServerProcess, free_port, start_server
 from tests.support.waiting import eventually
 
@@ -109,7 +110,7 @@ async def test_a_dropping_mjpeg_camera_reconnects_and_a_corrupt_file_fails_alone
     camera = MjpegCamera(frames=60)
     await camera.start()
     healthy_clip = tmp_path / "healthy.mp4"
-    _write_clip(healthy_clip)
+    plain_clip(healthy_clip)
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64)
     try:
@@ -158,17 +159,3 @@ async def test_a_dropping_mjpeg_camera_reconnects_and_a_corrupt_file_fails_alone
 
 async def _reconnected(camera: MjpegCamera) -> bool:
     return camera.connections >= 2
-
-
-def _write_clip(path: Path, seconds: int = 4) -> None:
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for index in range(seconds * 25):
-            image = np.full((240, 320, 3), index % 255, np.uint8)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import av
-import numpy as np
 import pytest
 
 from anpr_feed.leases import FeedLeases
@@ -31,9 +29,11 @@ from tests.support import synth
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
 from tests.support.console import Console
+from tests.support.media import plain_clip
 from tests.support.meetings import open_meeting
 from tests.support.peers import SignalingClient
 from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.redis_keys import lease_holder as holder_of
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually
 
@@ -67,20 +67,6 @@ def start_node(
     return node
 
 
-def plain_clip(path: Path, seconds: int = 4) -> Path:
-    """A small clip with nothing to read: a feed that costs little to run."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for index in range(seconds * 25):
-            image = np.full((240, 320, 3), index % 255, np.uint8)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
-
-
 def add_feed(node: ServerProcess, env: dict[str, str], name: str, clip: Path) -> str:
     """Register ``clip`` (put in the shared feed files folder) with the CLI; the feed id."""
     target = Path(env["CONFERENCE_FEED_FILES_DIR"]) / clip.name
@@ -109,14 +95,7 @@ async def running_here(node: ServerProcess, feed_ids: list[str]) -> set[str]:
 
 def lease_holder(env: dict[str, str], feed_id: str) -> str | None:
     """Who holds ``feed_id``'s lease, read straight from Redis."""
-    import redis
-
-    client = redis.Redis.from_url(env["CONFERENCE_REDIS_URL"], decode_responses=True)
-    try:
-        value = client.get(f"{env['CONFERENCE_REDIS_PREFIX']}feed:{feed_id}")
-        return value if isinstance(value, str) else None
-    finally:
-        client.close()
+    return holder_of(env["CONFERENCE_REDIS_URL"], env["CONFERENCE_REDIS_PREFIX"], "feed", feed_id)
 
 
 async def readers(nodes: dict[str, ServerProcess], feed_ids: list[str]) -> dict[str, str] | None:

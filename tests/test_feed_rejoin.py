@@ -24,12 +24,9 @@ import dataclasses
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
-import numpy as np
 import pytest
 
 from anpr_feed.manager import STATUS_META
@@ -38,27 +35,15 @@ from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
 from tests.support.console import Console
 from tests.support.feeds import FILES_ADMIN, register_file_feed
+from tests.support.media import plain_clip
 from tests.support.meetings import open_meeting
 from tests.support.own_redis import OwnRedis
 from tests.support.peers import SignalingClient
+from tests.support.redis_keys import lease_holder as holder_of
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually, wait_until
 
 HOST = "host.dinhhoa"  # unit 167, as tests.support.meetings.open_meeting makes it
-
-
-def plain_clip(path: Path, seconds: int = 4) -> Path:
-    """A small clip with nothing to read: a feed that costs little to run."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for index in range(seconds * 25):
-            image = np.full((240, 320, 3), index % 255, np.uint8)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
 
 
 async def feed_status(host: ApiClient, feed_id: str) -> dict[str, Any]:
@@ -142,13 +127,7 @@ async def test_a_camera_is_back_after_its_server_restarts_and_a_host_removal_hol
         store = SqliteStore(data / "conference.sqlite3")
         try:
             assert await store.room_feeds(meeting) == []
-            removed_at = time.time()
-
-            async def two_passes_later() -> bool:
-                raw = await store.get_meta(STATUS_META + feed_id)
-                return raw is not None and json.loads(raw)["updated_at"] > removed_at + 5
-
-            await eventually(two_passes_later, timeout=60)
+            await two_passes_after(store, feed_id, time.time())
         finally:
             await store.close()
         assert not connected(console, camera)
@@ -166,13 +145,7 @@ async def test_a_camera_is_back_after_its_server_restarts_and_a_host_removal_hol
         await eventually(lambda: _room_live(host, meeting), timeout=30)
         store = SqliteStore(data / "conference.sqlite3")
         try:
-            online_at = time.time()
-
-            async def two_more_passes() -> bool:
-                raw = await store.get_meta(STATUS_META + feed_id)
-                return raw is not None and json.loads(raw)["updated_at"] > online_at + 5
-
-            await eventually(two_more_passes, timeout=60)
+            await two_passes_after(store, feed_id, time.time())
         finally:
             await store.close()
         assert (await feed_status(host, feed_id))["watching"] == []
@@ -247,30 +220,23 @@ async def _online(host: ApiClient, feed_id: str) -> bool:
     return (await feed_status(host, feed_id))["state"] == "online"
 
 
+async def two_passes_after(store: SqliteStore, feed_id: str, since: float) -> None:
+    """Wait until the feed's status was written more than two sync passes after ``since``."""
+
+    async def later() -> bool:
+        raw = await store.get_meta(STATUS_META + feed_id)
+        return raw is not None and json.loads(raw)["updated_at"] > since + 5
+
+    await eventually(later, timeout=60)
+
+
 async def _room_live(host: ApiClient, meeting: str) -> bool:
     reply = await host.call("GET", f"/api/meetings/{meeting}/attendance")
     return reply.status == 200 and bool(reply.body["live"])
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = OwnRedis(folder)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def lease_holder(own_redis: OwnRedis, feed_id: str) -> str | None:
-    client = own_redis.client()
-    try:
-        raw = client.get(f"conference:feed:{feed_id}")
-    finally:
-        client.close()
-    return None if raw is None else bytes(raw).decode()
+    return holder_of(own_redis.url, "conference:", "feed", feed_id)
 
 
 async def test_a_camera_rejoins_its_meeting_when_its_lapsed_lease_is_taken_back(

@@ -26,6 +26,7 @@ from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.meetings import open_meeting
 from tests.support.peers import SignalingClient, client_pc, whip_publish
 from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.redis_keys import lease_holder as holder_of
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually, wait_until
 
@@ -260,14 +261,7 @@ def set_lease_holder(env: dict[str, str], room: str, node_id: str) -> None:
 
 def lease_holder(env: dict[str, str], room: str) -> str | None:
     """Who holds ``room``'s home lease, read straight from Redis."""
-    import redis
-
-    client = redis.Redis.from_url(env["CONFERENCE_REDIS_URL"], decode_responses=True)
-    try:
-        value = client.get(f"{env['CONFERENCE_REDIS_PREFIX']}home:{room}")
-        return value if isinstance(value, str) else None
-    finally:
-        client.close()
+    return holder_of(env["CONFERENCE_REDIS_URL"], env["CONFERENCE_REDIS_PREFIX"], "home", room)
 
 
 async def test_where_is_the_home_answers_a_token_holder_only(tmp_path, cluster):

@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -31,24 +29,13 @@ from tests.support.media import EncodedClip, PacketTrack, encode_opus, encode_vp
 from tests.support.meetings import open_meeting
 from tests.support.own_redis import OwnRedis
 from tests.support.peers import SignalingClient
+from tests.support.redis_keys import lease_holder as holder_of
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually, wait_until
 
 OUTAGE_SECONDS = 5.0
 NODE = "node-a"
 PREFIX = "conference:"  # the server's default: this Redis is the test's alone
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = OwnRedis(folder)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +59,7 @@ def heartbeat_at(own_redis: OwnRedis) -> float | None:
 
 
 def lease_holder(own_redis: OwnRedis, room: str) -> str | None:
-    client = own_redis.client()
-    try:
-        raw = client.get(f"{PREFIX}home:{room}")
-    finally:
-        client.close()
-    return None if raw is None else bytes(raw).decode()
+    return holder_of(own_redis.url, PREFIX, "home", room)
 
 
 def subscribers(own_redis: OwnRedis, channels: list[str]) -> list[int]:

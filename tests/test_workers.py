@@ -28,6 +28,7 @@ from conference.tokens import Role
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.peers import capture_frames, client_pc, whip_publish
 from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.redis_keys import lease_holder as home_holder
 from tests.support.server import ServerProcess, free_port, server_env, start_server
 from tests.support.waiting import eventually, wait_until
 
@@ -69,14 +70,7 @@ async def nodes(server: ServerProcess) -> dict[str, dict[str, Any]]:
 
 
 def lease_holder(env: dict[str, str], room: str) -> str | None:
-    import redis
-
-    client = redis.Redis.from_url(env["CONFERENCE_REDIS_URL"], decode_responses=True)
-    try:
-        value = client.get(f"{env['CONFERENCE_REDIS_PREFIX']}home:{room}")
-        return value if isinstance(value, str) else None
-    finally:
-        client.close()
+    return home_holder(env["CONFERENCE_REDIS_URL"], env["CONFERENCE_REDIS_PREFIX"], "home", room)
 
 
 async def frames_at_a_viewer(server: ServerProcess, room: str, wanted: int = 10) -> int:

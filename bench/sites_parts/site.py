@@ -1014,7 +1014,6 @@ class SimSite:
             "speaking": self.speaking,
             "checking": self.spec.checking,
             "connected": self.connect_ms is not None and self.output is not None,
-            "home": self.base_url,  # the node (worker) it ended up at
             "redirects": self.redirects,
             "received_packets": received,
             "expected_packets": expected,

@@ -14,9 +14,11 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
@@ -206,3 +208,18 @@ def h264_nal_units(annex_b: bytes) -> list[bytes]:
         if chunk:
             units.append(chunk)
     return units
+
+
+def plain_clip(path: Path, seconds: int = 4) -> Path:
+    """A small H.264 file (320x240, 25 fps) with nothing to read: a camera feed that
+    costs little to run."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(seconds * 25):
+            image = np.full((240, 320, 3), index % 255, np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path

@@ -10,6 +10,19 @@ def unique_prefix() -> str:
     return f"test:{uuid.uuid4().hex}:"
 
 
+def lease_holder(url: str, prefix: str, kind: str, name: str) -> str | None:
+    """Who holds the lease ``PREFIX KIND:NAME`` (``home`` of a room, ``feed`` of a
+    camera), read straight from Redis; None if nobody does."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        raw = client.get(f"{prefix}{kind}:{name}")
+    finally:
+        client.close()
+    return None if raw is None else bytes(raw).decode()
+
+
 async def delete_prefixed(url: str, prefix: str) -> None:
     """Delete every key under ``prefix`` (SCAN, then DEL in batches)."""
     import redis.asyncio
