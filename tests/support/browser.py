@@ -119,6 +119,9 @@ def audio_from(stats: dict[str, dict], who: str) -> int:
     )
 
 
+NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
+
+
 async def open_site(browser: Browser, url: str, timeout_ms: float = 30_000) -> Page:
     """A new page joined through the join link ``url``, its page errors kept in ``page.errors``.
 
@@ -133,21 +136,34 @@ async def open_site(browser: Browser, url: str, timeout_ms: float = 30_000) -> P
     # The page's own console, so that a join that does not connect says where it stopped.
     said: list[str] = []
     page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
-    await page.goto(url)
-    await page.wait_for_selector("#join-button:not([disabled])", timeout=timeout_ms)
-    await page.click("#join-button")
-    try:
-        await page.wait_for_function(
-            "() => window.conference && window.conference.state === 'connected'",
-            timeout=timeout_ms,
-        )
-    except PlaywrightTimeout:
-        state = await page.evaluate(JOIN_STATE)
-        raise AssertionError(
-            f"{url} did not connect in {timeout_ms / 1000:.0f} s: {state}; "
-            f"page errors {errors}; console {said[-30:]}"
-        ) from None
-    return page
+    # A new interface on this host (a thin link's veth, an address it gains a
+    # moment later) makes Chromium fail the loads in flight with
+    # ERR_NETWORK_CHANGED: the page then never gets its modules. A user would
+    # reload; so does this, twice at most, and only for that error.
+    for attempt in range(3):
+        said.clear()
+        await page.goto(url)
+        await page.wait_for_selector("#join-button:not([disabled])", timeout=timeout_ms)
+        await page.wait_for_load_state("load")
+        if attempt < 2 and any(NETWORK_CHANGED in line for line in said):
+            continue
+        await page.click("#join-button")
+        try:
+            await page.wait_for_function(
+                "() => window.conference && window.conference.state === 'connected'",
+                timeout=timeout_ms,
+            )
+            return page
+        except PlaywrightTimeout:
+            changed = any(NETWORK_CHANGED in line for line in said)
+            if changed and attempt < 2:
+                continue
+            state = await page.evaluate(JOIN_STATE)
+            raise AssertionError(
+                f"{url} did not connect in {timeout_ms / 1000:.0f} s: {state}; "
+                f"page errors {errors}; console {said[-30:]}"
+            ) from None
+    raise AssertionError("unreachable")
 
 
 # Where a join stands: the page's state and its peer connection's.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from tests.support.browser import CHROMIUM
@@ -65,15 +66,36 @@ class ThinLink:
             )
             self._made.append("veth")
             _run("ip", "link", "set", self.inner_side, "netns", self.namespace)
+            # No IPv6 link-local address: it would appear a second or two after
+            # the link comes up (duplicate address detection), and a browser
+            # already running takes that late change as "network changed".
+            _run("ip", "link", "set", "dev", self.host_side, "addrgenmode", "none")
             _run("ip", "addr", "add", f"{self.host_address}/30", "dev", self.host_side)
             _run("ip", "link", "set", self.host_side, "up")
             inside = ("ip", "netns", "exec", self.namespace)
+            _run(*inside, "ip", "link", "set", "dev", self.inner_side, "addrgenmode", "none")
             _run(*inside, "ip", "addr", "add", f"{self.inner_address}/30", "dev", self.inner_side)
             _run(*inside, "ip", "link", "set", self.inner_side, "up")
             _run(*inside, "ip", "link", "set", "lo", "up")
+            self._wait_for_carrier()
         except BaseException:
             self.close()
             raise
+
+    def _wait_for_carrier(self, seconds: float = 10.0) -> None:
+        """Return once the host side has its carrier: the last change the pair makes."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            shown = subprocess.run(
+                ["ip", "-o", "link", "show", "dev", self.host_side],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
+            if "LOWER_UP" in shown and "state UP" in shown:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.host_side} has no carrier after {seconds:.0f} s")
 
     def shape(self, rate_kbit: int, queue_ms: int = 300) -> None:
         """Let the downlink carry ``rate_kbit`` kbit/s; a queue of ``queue_ms`` at that rate."""
