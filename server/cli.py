@@ -28,6 +28,7 @@ from conference.units import UnitFileError, read_catalogue, seed_units
 from server.workers import (
     WORKER_ENV,
     bind_public,
+    bind_worker_ports,
     supervise,
     with_port,
     worker_command,
@@ -174,6 +175,19 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
         ports = worker_ports(settings.port, args.workers, args.worker_ports)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    # Every port first, the workers' own too: one that cannot be had stops the start
+    # here, before any link is printed or any worker started (a worker that could not
+    # bind its port would fail and be started again forever).
+    try:
+        sockets = bind_public(settings.host, settings.port)
+    except OSError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        own = bind_worker_ports(settings.host, ports)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise CliError(exc.strerror or str(exc)) from None
     # Made once here, so that the workers read the same key and certificate.
     load_or_create_secret(settings.data_dir)
     if settings.self_signed:
@@ -182,10 +196,6 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
         ensure_self_signed(settings.data_dir, [settings.host])
     for line in asyncio.run(_ensure_demo(settings)):
         print(line, flush=True)
-    try:
-        sockets = bind_public(settings.host, settings.port)
-    except OSError as exc:
-        raise CliError(str(exc)) from None
     base = settings.advertise or settings.public_url or settings.base_url()
     overrides = [
         [
@@ -201,7 +211,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
         for i, port in enumerate(ports)
     ]
     print(f"Public port {settings.base_url()}; workers on ports {ports}", flush=True)
-    return supervise(args.workers, [*worker_command(), *sys.argv[1:]], overrides, sockets)
+    return supervise(args.workers, [*worker_command(), *sys.argv[1:]], overrides, sockets, own)
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:

@@ -6,11 +6,15 @@ a whole node of the cluster (``--redis`` is required: the workers share the
 meetings' state, the home leases and the event bus through it). Every worker
 accepts connections on the inherited public sockets (the kernel hands each
 new connection to one of them) and also listens on a port of its own, which
-it advertises: a site whose meeting lives on another worker is sent there
-with a 307 or a ``redirect`` message, exactly as between machines (see
-docs/architecture.md, "Nodes and placement"). Worker ``i`` is node
-``ID-wi`` (``ID`` from ``--node-id``, else ``HOSTNAME-PORT``) on port
-``PORT+i`` unless ``--worker-ports`` names the ports.
+it advertises (the supervisor binds these ports too, all of them before
+starting any worker: a port another program holds stops the start with one
+error instead of a worker failing and being restarted forever, and a
+restarted worker gets its port's sockets back): a site whose meeting lives
+on another worker is sent there with a 307 or a ``redirect`` message,
+exactly as between machines (see docs/architecture.md, "Nodes and
+placement"). Worker ``i`` is node ``ID-wi`` (``ID`` from ``--node-id``,
+else ``HOSTNAME-PORT``) on port ``PORT+i`` unless ``--worker-ports`` names
+the ports.
 
 The supervisor restarts a worker that dies (killed, or exits with an error;
 after 1 s, doubling to 30 s while it keeps failing within a minute); a worker
@@ -40,7 +44,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from conference.cluster.advertise import default_node_id
-from web.listener import LISTEN_FDS_ENV, listening_sockets
+from web.listener import LISTEN_FDS_ENV, OWN_FDS_ENV, listening_sockets
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,7 @@ RESTART_FIRST = 1.0
 RESTART_MAX = 30.0
 STABLE_AFTER = 60.0  # a worker up this long restarts at RESTART_FIRST again
 POLL = 0.2
+OWN_BACKLOG = 128  # a worker's own port: what its site would have listened with
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
@@ -91,6 +96,7 @@ class Worker:
 
     index: int
     argv: list[str]
+    own: list[socket.socket] = field(default_factory=list)  # its own port's sockets
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     delay: float = RESTART_FIRST
@@ -106,17 +112,46 @@ def bind_public(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
+def bind_worker_ports(host: str, ports: list[int]) -> list[list[socket.socket]]:
+    """Each worker's own port's listening sockets (``ports[i]`` for worker ``i+1``).
+
+    OSError naming the worker, the port and the system's reason if one cannot be
+    bound, with none of them left open."""
+    bound: list[list[socket.socket]] = []
+    try:
+        for index, port in enumerate(ports, 1):
+            try:
+                bound.append(listening_sockets(host, port, backlog=OWN_BACKLOG))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)  # listening_sockets names host and port
+                raise OSError(
+                    exc.errno,
+                    f"worker {index}'s own port {port}: {reason} (free it, or choose other "
+                    "ports with --worker-ports)",
+                ) from None
+    except BaseException:
+        for sockets in bound:
+            for sock in sockets:
+                sock.close()
+        raise
+    return bound
+
+
 def supervise(
     count: int,
     base_argv: list[str],
     overrides: list[list[str]],
     sockets: list[socket.socket],
+    own: list[list[socket.socket]],
 ) -> int:
-    """Run ``count`` workers (``base_argv`` + each one's ``overrides``) until SIGTERM/SIGINT."""
+    """Run ``count`` workers (``base_argv`` + each one's ``overrides``) until SIGTERM/SIGINT.
+
+    ``sockets``: the public port's, every worker's; ``own[i]``: worker ``i+1``'s own
+    port's (see :func:`bind_worker_ports`), passed to it at every start."""
     fds = [sock.fileno() for sock in sockets]
     env = dict(os.environ)
     env[LISTEN_FDS_ENV] = ",".join(str(fd) for fd in fds)
-    workers = [Worker(i + 1, base_argv + overrides[i]) for i in range(count)]
+    workers = [Worker(i + 1, base_argv + overrides[i], own[i]) for i in range(count)]
     stopping = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -127,10 +162,16 @@ def supervise(
         signal.signal(sig, on_signal)
 
     def start(worker: Worker) -> None:
+        own_fds = [sock.fileno() for sock in worker.own]
         worker.process = subprocess.Popen(
             worker.argv,
-            env={**env, WORKER_ENV: str(worker.index)},
-            pass_fds=fds,
+            env={
+                **env,
+                WORKER_ENV: str(worker.index),
+                OWN_FDS_ENV: ",".join(str(fd) for fd in own_fds),
+            },
+            # Only its own port's: a worker holds no other worker's port.
+            pass_fds=fds + own_fds,
             preexec_fn=_die_with_parent,  # this process has no threads: safe here
         )
         worker.started = time.monotonic()
@@ -184,7 +225,7 @@ def supervise(
             logger.warning("worker %d did not stop in %.0f s: killed", worker.index, STOP_GRACE)
             worker.process.kill()
             worker.process.wait()
-    for sock in sockets:
+    for sock in sockets + [sock for worker in workers for sock in worker.own]:
         sock.close()
     return 0
 

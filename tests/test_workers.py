@@ -5,15 +5,18 @@ their own ports; WHIP and WHEP clients that only know the public port reach a
 meeting's home worker (307 to its own port) and the viewer decodes the
 publisher; with ``--placement-fallback load`` a second meeting goes to the
 other worker; a worker killed with -9 is started again; SIGTERM to the
-supervisor stops every worker.
+supervisor stops every worker. The supervisor holds every port, the workers'
+own too, and a worker port another program holds stops the start at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -52,6 +55,24 @@ def children(pid: int) -> set[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.add(int(entry.name))
     return found
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports process ``pid`` holds a listening socket of (from /proc)."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                held.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in held:  # 0A: LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def alive(pid: int) -> bool:
@@ -121,6 +142,33 @@ def test_workers_need_redis_and_sane_ports(tmp_path: Path) -> None:
     assert result.returncode == 2 and "names 1 ports for 2 workers" in result.stderr
 
 
+def test_a_taken_worker_port_stops_the_start(tmp_path: Path, redis_env: dict[str, str]) -> None:
+    public, first, taken = free_port(), free_port(), free_port()
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", taken))
+        other_program.listen()
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "conference", "serve", "--data-dir", str(tmp_path)),
+                *("--host", "127.0.0.1", "--port", str(public), "--workers", "2"),
+                *("--worker-ports", f"{first},{taken}", "--node-id", "tinh"),
+            ],
+            capture_output=True,
+            text=True,
+            env={**server_env(), **redis_env},
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"worker 2's own port {taken}" in result.stderr
+    assert "Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Serving with" not in result.stdout  # no worker was started
+    # Nothing holds the public port or the other worker's any more.
+    for port in (public, first):
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", port))
+
+
 async def test_two_workers_behind_one_port_serve_a_meeting_and_are_supervised(
     tmp_path: Path, redis_env: dict[str, str]
 ) -> None:
@@ -150,6 +198,8 @@ async def test_two_workers_behind_one_port_serve_a_meeting_and_are_supervised(
         }
         workers = children(supervisor)
         assert len(workers) == 2
+        # The supervisor bound every port, so a restarted worker gets its own port back.
+        assert listening_ports(supervisor) >= {int(server.base_url.rsplit(":", 1)[1]), *ports}
 
         # A publisher and a viewer who know only the public port meet at the home worker.
         room = server.cli("room", "create", "Họp tỉnh").stdout.strip()

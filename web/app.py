@@ -35,7 +35,7 @@ from web.keys import (
     TEMPLATES,
     WATCHDOG,
 )
-from web.listener import GuardedSite, inherited_sockets, raise_descriptor_limit
+from web.listener import OWN_FDS_ENV, GuardedSite, inherited_sockets, raise_descriptor_limit
 from web.request_body import read_body_in_time
 from web.routes import Handler
 from web.services import Services
@@ -165,6 +165,8 @@ async def serve(
         per_address=settings.http_max_connections_per_address,
         total=settings.http_max_connections or max(64, descriptors // 2),
         handshake_timeout=settings.http_idle_timeout,
+        # A worker of `serve --workers N` binds no port: its supervisor did (else none).
+        adopt=inherited_sockets(OWN_FDS_ENV),
     )
     await site.start()
     shared = inherited_sockets()

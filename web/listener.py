@@ -147,24 +147,28 @@ def _open_reserve() -> int | None:
         return None
 
 
-# Set by `serve --workers N` (server/workers.py) in each worker: the file descriptors
-# of the public port's listening sockets, which every worker accepts on.
+# Set by `serve --workers N` (server/workers.py) in each worker, as comma-separated
+# file descriptors: the public port's listening sockets, which every worker accepts
+# on, and this worker's own port's, bound by the supervisor too (so that a port
+# another program holds stops the start with an error, not a restart loop, and a
+# restarted worker gets the same sockets back).
 LISTEN_FDS_ENV = "CONFERENCE_WORKER_LISTEN_FDS"
+OWN_FDS_ENV = "CONFERENCE_WORKER_OWN_FDS"
 
 
-def inherited_sockets() -> list[socket.socket]:
-    """In a worker: the public listening sockets its supervisor passed down (else none)."""
+def inherited_sockets(variable: str = LISTEN_FDS_ENV) -> list[socket.socket]:
+    """In a worker: the listening sockets its supervisor passed down in the environment
+    ``variable`` (the public port's by default; :data:`OWN_FDS_ENV`: its own port's);
+    none outside a worker."""
     sockets = []
-    for part in os.environ.get(LISTEN_FDS_ENV, "").split(","):
+    for part in os.environ.get(variable, "").split(","):
         if part.strip().isdigit():
             try:
                 sock = socket.socket(fileno=int(part))
             except OSError as exc:
-                raise OSError(
-                    exc.errno, f"{LISTEN_FDS_ENV}: descriptor {part} is not a socket"
-                ) from None
+                raise OSError(exc.errno, f"{variable}: descriptor {part} is not a socket") from None
             if sock.type != socket.SOCK_STREAM:
-                raise OSError(f"{LISTEN_FDS_ENV}: descriptor {part} is not a listening socket")
+                raise OSError(f"{variable}: descriptor {part} is not a listening socket")
             sock.setblocking(False)
             sockets.append(sock)
     return sockets
