@@ -49,6 +49,8 @@ class LinkMetrics:
     """The SFU's layers and paused senders at one moment (gauges) and so far (counters)."""
 
     slots_link_paused: int = 0  # video slots paused because their subscriber's link is weak
+    sites_paced: int = 0  # subscribers whose video is paced now (a thin downlink estimate)
+    packets_paced_total: int = 0  # the SFU's count (SfuMetrics)
     slots_by_layer: dict[str, int] = field(default_factory=dict)  # rid -> video slots receiving it
     cameras_paused: int = 0  # browser cameras asked to send no video (nobody sees them)
     camera_layers_sent: dict[str, int] = field(default_factory=dict)  # rid -> cameras asked for it
@@ -180,6 +182,7 @@ class QualitySampler:
             link = out.rooms.setdefault(room.id, RoomLink())
             link.sites += 1
             paused = sum(slot.withholds_for_link for slot in video)
+            out.sites_paced += subscription.pacer is not None
             out.slots_link_paused += paused
             link.sites_link_paused += paused > 0
             if subscription.downlink_bps is not None:
@@ -193,6 +196,7 @@ class QualitySampler:
                 for rid in rids:
                     out.camera_layers_sent[rid] = out.camera_layers_sent.get(rid, 0) + 1
         out.layer_switches_total = self.connections.metrics.layer_switches
+        out.packets_paced_total = self.connections.metrics.packets_paced
         out.publish_messages_total = self._publish.total(publish)
         return out
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import struct
 import time
@@ -40,6 +41,7 @@ from conference.media.codecs import (
 )
 from conference.media.history import SendHistory
 from conference.media.ntp import abs_send_time_now, ntp_now
+from conference.media.pacer import PACE_BELOW_BPS, PACE_FACTOR, Pacer
 from conference.media.rtcp import build_sdes, build_sender_report
 from conference.sfu import (
     CLOCK_RATES,
@@ -73,6 +75,9 @@ LAYER_INTERVAL = 0.5  # seconds between two runs of the layer policy
 ADAPTIVE_LAYERS = True
 REPORT_FRESH = 3.0  # seconds a receiver report (and its REMB) counts as current
 SENT_SMOOTHING = 2.0  # seconds over which what a subscription sends is averaged
+# Whether a subscription on a thin downlink paces its video (conference.media.pacer);
+# CONFERENCE_PACING=off turns it off, to measure what it changes.
+PACING_ENV = "CONFERENCE_PACING"
 
 # Temporal layer ids: every one forwarded (no reduction), and how far back the
 # packets dropped for a reduced frame rate are remembered, to number a late
@@ -206,6 +211,8 @@ class Slot:
         self._ext_word = -1
         self._stamps = False
         self._send_parts: Callable[[bytes, bytes], bool] | None = None
+        # Its subscription's pacer while the downlink is thin (video slots only).
+        self.pacer: Pacer | None = None
         metrics.slots += 1
 
     def __repr__(self) -> str:
@@ -454,7 +461,11 @@ class Slot:
         history = self.history
         if history is not None:
             history.put(out_seq, out_ts, marker, payload)
-        if not send(header, payload):
+        pacer = self.pacer
+        if pacer is not None:
+            # A thin downlink: video waits its turn; the stamp is rewritten on the way out.
+            pacer.push(send, header, payload, ext_word if self._stamps else -1)
+        elif not send(header, payload):
             self.metrics.packets_dropped += 1
             return
 
@@ -681,6 +692,8 @@ class Subscription:
         self._sent_bps = 0.0
         self._audio_bytes = 0  # the audio part of _sent_bytes
         self._audio_bps = 0.0  # the audio part of _sent_bps: what audio really costs
+        self.pacing = os.environ.get(PACING_ENV, "on").strip().lower() not in ("off", "0", "no")
+        self.pacer: Pacer | None = None  # while the downlink estimate is thin
 
     @property
     def layer_switches(self) -> int:
@@ -726,6 +739,7 @@ class Subscription:
             )
             for s in video
         ]
+        self._pace(link.downlink_bps)
         chosen = choose(views, link, self.policy, now)
         changed = False
         for slot in video:
@@ -735,6 +749,24 @@ class Subscription:
         if changed and self.on_layers_changed is not None:
             self.on_layers_changed()
         return changed
+
+    def _pace(self, downlink_bps: float | None) -> None:
+        """Pace video at the downlink estimate while it is thin; send straight out otherwise."""
+        thin = self.pacing and downlink_bps is not None and downlink_bps < PACE_BELOW_BPS
+        if thin and downlink_bps is not None:
+            if self.pacer is None:
+                metrics = self.slots[0].metrics if self.slots else None
+                self.pacer = Pacer(downlink_bps * PACE_FACTOR, metrics)
+                for slot in self.slots:
+                    if slot.kind == "video":
+                        slot.pacer = self.pacer
+            else:
+                self.pacer.set_rate(downlink_bps * PACE_FACTOR)
+        elif self.pacer is not None:
+            for slot in self.slots:
+                slot.pacer = None
+            self.pacer.flush()
+            self.pacer = None
 
     def _link(self, now: float) -> LinkView:
         """The downlink estimate, what we sent since the last run, and the loss reported."""
@@ -802,7 +834,11 @@ class Subscription:
         if self._layers_task is not None:
             self._layers_task.cancel()
             self._layers_task = None
+        if self.pacer is not None:
+            self.pacer.discard()
+            self.pacer = None
         for slot in self.slots:
+            slot.pacer = None
             slot.close()
 
 

@@ -198,6 +198,7 @@ async def test_the_subscription_reduces_the_frame_rate_before_it_pauses():
     output = FakeOutput()
     main.configure(SlotConfig(ssrc=1111, payload_type=97), output)
     subscription = Subscription([main], cname="c")
+    subscription.pacing = False  # what goes out is read at once (pacing: tests/test_pacer.py)
     main.assign(camera)
     main.set_layer("q")
     packets = temporal_video_packets(8, first_seq=1, first_ts=0)

@@ -333,6 +333,20 @@ def _link_metrics(out: list[str], link: LinkMetrics) -> None:
         out.append(f'conference_camera_layers_sending{{layer="{label_value(rid)}"}} {count}')
     _line(
         out,
+        "conference_sites_paced",
+        "gauge",
+        "Subscribers on a thin downlink whose video is paced at their estimate (audio goes first).",
+        link.sites_paced,
+    )
+    _line(
+        out,
+        "conference_packets_paced_total",
+        "counter",
+        "Video packets that waited in a thin link's pacer before going out.",
+        link.packets_paced_total,
+    )
+    _line(
+        out,
         "conference_layer_switches_total",
         "counter",
         "Layer changes of subscribers' slots (a switch within one camera's layers).",
