@@ -13,8 +13,9 @@ asserted about it. Prints one JSON document.
 ``home``
     A meeting (Định Hóa's host, three invited units) with two headless
     Chromium sites (the tests' :data:`~tests.support.browser.FLAGS`) joined
-    at node A, its home. Once both pages know node B (the ``nodes`` message),
-    A is killed. Measured per repetition: when A's registry record expired
+    at node A, its home (the node whose scheduler settled it first). Once
+    both pages know node B (the ``nodes`` message), A is killed. Measured
+    per repetition: when A's registry record expired
     (``record_gone``), when B held the meeting's home lease
     (``lease_at_b``), when B's join page served the meeting itself instead
     of a 307 to A (``join_page_at_b``, what ``bench/nodes.py`` measures), and
@@ -172,15 +173,21 @@ async def home_once(redis_url: str, browser: Browser) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         nodes = Nodes(redis_url, Path(folder))
         try:
-            a = await nodes.start("node-a")
-            b = await nodes.start("node-b")
-            host, meeting, tokens = await open_meeting(a, [PROBE, *SITES])
+            started = {name: await nodes.start(name) for name in ("node-a", "node-b")}
+            host, meeting, tokens = await open_meeting(started["node-a"], [PROBE, *SITES])
             await host.close()
+            # Either node's scheduler makes itself (or by placement, another) the
+            # meeting's home, whose room opens before any site comes (a meeting's room
+            # has its id): A is that node, B the other.
+            while (a_id := await nodes.get(f"home:{meeting}")) is None:
+                await asyncio.sleep(POLL)
+            b_id = next(name for name in started if name != a_id)
+            a, b = started[a_id], started[b_id]
             # A page learns the other nodes once, from its `nodes` message after welcome,
             # and may fetch only the origins its page's CSP named when it loaded: both
             # come from A's list of live nodes, refreshed by A's heartbeat. Join only
             # once a heartbeat of A's has seen B (as tests/test_nodes.py does).
-            while await nodes.get("node:node-b") is None:
+            while await nodes.get(f"node:{b_id}") is None:
                 await asyncio.sleep(POLL)
             await asyncio.sleep(HEARTBEAT_INTERVAL * 1.5)
             for code in SITES:
@@ -205,14 +212,14 @@ async def home_once(redis_url: str, browser: Browser) -> dict[str, Any]:
                 )
             before = await _attendance(a.base_url, meeting)
             room = before["meeting"]["room_id"]
-            if await nodes.get(f"home:{room}") != "node-a":
-                raise RuntimeError("node-a is not the meeting's home before the kill")
+            if await nodes.get(f"home:{room}") != a_id:
+                raise RuntimeError(f"{a_id} is not the meeting's home before the kill")
 
             async def record_gone() -> bool:
-                return await nodes.get("node:node-a") is None
+                return await nodes.get(f"node:{a_id}") is None
 
             async def lease_at_b() -> bool:
-                return await nodes.get(f"home:{room}") == "node-b"
+                return await nodes.get(f"home:{room}") == b_id
 
             probe = f"{b.base_url}/join/{meeting}?token={tokens[PROBE]}"
 

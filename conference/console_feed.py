@@ -38,11 +38,13 @@ class ConsoleFeed:
         # The room's whole state as an event (set by the room's owner): published
         # after events were lost, so that every console, on any node, catches up.
         self.resync: Callable[[], ConsoleEvent] | None = None
+        self.closed = False
         self.task = spawn(self._drain(), name=f"console-feed-{channel}")
 
     def put(self, event: ConsoleEvent) -> None:
-        """Queue one console event (never blocks)."""
-        self.queue.put_nowait(event)
+        """Queue one console event (never blocks); dropped once the feed is closed."""
+        if not self.closed:
+            self.queue.put_nowait(event)
 
     async def _drain(self) -> None:
         failing = False  # events were lost and the consoles not told yet
@@ -86,6 +88,7 @@ class ConsoleFeed:
 
     async def close(self) -> None:
         """Publish what is queued, then stop."""
+        self.closed = True
         self.queue.put_nowait(None)
         with contextlib.suppress(asyncio.CancelledError):
             await self.task

@@ -144,6 +144,36 @@ class LiveRooms:
         if feed is not None:
             await feed.close()
 
+    async def drop_copy(self, room_id: str) -> bool:
+        """Forget a meeting room's copy here whose home is another node; False if kept.
+
+        Only a copy nothing happened in since it opened (no site, connection or
+        camera came, no host decision, no recording): that is undoing
+        :meth:`open`, so it is not the room's end. The meeting's consoles, which
+        follow its home over the bus, are not told, no roll call is saved over
+        the home's, and the extensions keep what they keep for the meeting
+        (its cameras). Anything else closes at the meeting's end, as before.
+        """
+        async with self._locks.setdefault(room_id, asyncio.Lock()):
+            room = self.rooms.get(room_id)
+            if (
+                room is None
+                or room.participants
+                or room.recording
+                or self.connections.in_room(room)
+                or not self.attendance.untouched(room)
+            ):
+                return False
+            # The feed first: the room's own "closed" must not reach the consoles.
+            feed = self._consoles.pop(room_id, None)
+            if feed is not None:
+                await feed.close()
+            await self.save_attendance(room, final=True)  # nothing to write: forgets it
+            await room.close("elsewhere")
+            del self.rooms[room_id]
+            self.meetings.pop(room_id, None)
+            return True
+
     async def close_all(self, reason: str) -> None:
         """Save every roll call and close every room and console feed (shutdown)."""
         for room in list(self.rooms.values()):

@@ -1,10 +1,16 @@
-"""The scheduler: meeting rooms open shortly before the start, warn before the end, close at it."""
+"""The scheduler: meeting rooms open shortly before the start, warn before the end, close at it.
+
+In a cluster every node's scheduler sees every meeting, and only a meeting's
+home opens its room (:mod:`conference.homes`): the others leave it closed,
+and drop a copy they hold that nobody used.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
+from conference.homes import AllHere, Home, Homes
 from conference.live_rooms import LiveRooms
 from conference.meetings import CLOSE_WARNING_SECONDS, OPEN_LEAD_SECONDS
 from conference.redis_client import UNREACHABLE
@@ -19,9 +25,12 @@ SCHEDULER_SECONDS = 2.0
 class Scheduler:
     """Follows the stored meetings and opens, warns and closes their live rooms."""
 
-    def __init__(self, store: Store, live: LiveRooms) -> None:
+    def __init__(self, store: Store, live: LiveRooms, homes: Homes | None = None) -> None:
         self.store = store
         self.live = live
+        # Which due meetings' rooms live here: all of them alone; a cluster node's
+        # composition root sets the leases' answer (conference/cluster/homes.py).
+        self.homes: Homes = homes or AllHere()
         self._warned: set[str] = set()  # meetings whose sites were told the end is near
 
     async def run(self) -> None:
@@ -48,6 +57,12 @@ class Scheduler:
         """One pass at time ``now``; also saves the roll call of every open meeting room."""
         meetings = await self.store.list_meetings(now - 86400, now + OPEN_LEAD_SECONDS + 60)
         by_room = {m.room_id: m for m in meetings}
+        due = [
+            m.room_id
+            for m in meetings
+            if m.cancelled_at is None and m.start - OPEN_LEAD_SECONDS <= now < m.end
+        ]
+        homes = await self.homes.settle(list(dict.fromkeys(due))) if due else {}
         for meeting in meetings:
             live = self.live.get(meeting.room_id)
             if meeting.cancelled_at is not None or now >= meeting.end:
@@ -56,10 +71,14 @@ class Scheduler:
                         meeting.room_id, "cancelled" if meeting.cancelled_at else "ended"
                     )
                 continue
-            if now >= meeting.start - OPEN_LEAD_SECONDS and live is None:
+            home = homes.get(meeting.room_id)
+            if home is Home.HERE and live is None:
                 try:
                     await self.live.open(await self.store.get_room(meeting.room_id))
                 except NotFound:
+                    continue
+            elif home is Home.ELSEWHERE and live is not None:
+                if await self.live.drop_copy(meeting.room_id):
                     continue
             live = self.live.get(meeting.room_id)
             if live is not None:

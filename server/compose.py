@@ -17,6 +17,7 @@ from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
 from conference.cluster.commands import CommandRelay
+from conference.cluster.homes import ClusterHomes
 from conference.cluster.load import Counts
 from conference.cluster.node import ClusterNode
 from conference.cluster.placement_rules import convening_units
@@ -141,6 +142,8 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
     relay.run_here = conference.console.run_here
     conference.console.forward = relay.forward
     node.commands = relay
+    # Only a meeting's home opens its room; the others' schedulers leave it closed.
+    conference.scheduler.homes = ClusterHomes(node.placement, lambda: node.live)
     return node
 
 

@@ -19,11 +19,13 @@ import aiohttp
 import pytest
 
 from conference.cluster.node import HEARTBEAT_INTERVAL
+from conference.schedule import SCHEDULER_SECONDS
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
 from tests.support.console import Console
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.meetings import open_meeting
+from tests.support.outside import metric
 from tests.support.peers import SignalingClient, client_pc, whip_publish
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.redis_keys import lease_holder as holder_of
@@ -264,6 +266,25 @@ def lease_holder(env: dict[str, str], room: str) -> str | None:
     return holder_of(env["CONFERENCE_REDIS_URL"], env["CONFERENCE_REDIS_PREFIX"], "home", room)
 
 
+async def rooms_open(node: ServerProcess) -> float:
+    """The rooms open at ``node`` (its ``/metrics`` gauge)."""
+    return await asyncio.to_thread(metric, node, "conference_rooms")
+
+
+async def meeting_home(
+    env: dict[str, str], nodes: dict[str, ServerProcess], meeting: str
+) -> tuple[str, str]:
+    """The id of the node a scheduler made the due meeting's home, once its room is
+    open there (no site came yet), and the other's. A meeting's room has its id."""
+
+    async def settled() -> str | None:
+        holder = await asyncio.to_thread(lease_holder, env, meeting)
+        return holder if holder in nodes and await rooms_open(nodes[holder]) == 1 else None
+
+    home: str = await eventually(settled)
+    return home, next(name for name in nodes if name != home)
+
+
 async def test_where_is_the_home_answers_a_token_holder_only(tmp_path, cluster):
     """``POST /join/{room}/home``: what a page whose node died asks the others."""
     env, started = cluster
@@ -360,9 +381,11 @@ async def _both_listed(node: ServerProcess) -> bool:
 
 async def test_a_console_on_another_node_mutes_a_site_at_the_home(tmp_path, cluster):
     env, started = cluster
-    a = start_node(tmp_path, started, "node-a", env)
-    b = start_node(tmp_path, started, "node-b", env)
-    host, meeting, tokens = await open_meeting(a, ["05536", "05539"])
+    nodes = {name: start_node(tmp_path, started, name, env) for name in ("node-a", "node-b")}
+    host, meeting, tokens = await open_meeting(nodes["node-a"], ["05536", "05539"])
+    # The meeting starts now: a scheduler makes one node its home (a), the other is b.
+    home_id, _ = await meeting_home(env, nodes, meeting)
+    a, b = nodes[home_id], next(node for name, node in nodes.items() if name != home_id)
     site = SignalingClient(a.base_url, meeting, tokens["05536"], publish={})
     # The host's console opens at b (logged in there), which does not hold the meeting.
     at_b = ApiClient(b.base_url)
@@ -371,9 +394,9 @@ async def test_a_console_on_another_node_mutes_a_site_at_the_home(tmp_path, clus
         await at_b.session.ws_connect(b.base_url.replace("http", "ws") + f"/ws/console/{meeting}")
     )
     try:
-        await site.connect()  # the meeting's room opens at a, its home
+        await site.connect()  # at a, the meeting's home
         welcome = await site.wait_for(lambda m: m["type"] == "welcome")
-        assert await asyncio.to_thread(lease_holder, env, welcome["room"]["id"]) == "node-a"
+        assert await asyncio.to_thread(lease_holder, env, welcome["room"]["id"]) == home_id
         # The roll call comes over the bus; the command goes to a and is carried out there.
         await wait_until(lambda: console.sites.get("05536", {}).get("status") == "connected")
         answer = await console.command("mute", "05536")
@@ -420,8 +443,20 @@ async def test_placement_rules_send_a_meeting_to_its_units_node_and_others_by_lo
         ) as page:
             assert page.status == 307
             assert page.headers["Location"].startswith(f"{b.base_url}/join/{meeting}?")
-        async with http.get(f"{a.base_url}/metrics") as metrics:
-            assert "conference_cluster_placed_elsewhere_total 1\n" in await metrics.text()
+    # Placed once: by that join, or before it by a's or c's scheduler (the meeting
+    # starts now); b's own scheduler taking it counts nowhere. Open at b only.
+    placed = [
+        await asyncio.to_thread(metric, n, "conference_cluster_placed_elsewhere_total")
+        for n in (a, c)
+    ]
+    assert sum(placed) <= 1
+
+    async def open_at_b() -> bool:  # by b's scheduler (the lease is b's), no site yet
+        return await rooms_open(b) == 1
+
+    await eventually(open_at_b)
+    await asyncio.sleep(SCHEDULER_SECONDS * 2)  # passes of a's and c's schedulers since
+    assert (await rooms_open(a), await rooms_open(c)) == (0, 0)
 
     # A WHIP publisher following the 307 publishes at b: b has a site now.
     pc, response, body = await whip_publish(
@@ -487,22 +522,26 @@ async def attendance_rows(node: ServerProcess, meeting: str) -> dict[str, dict[s
         await host.close()
 
 
-async def test_the_node_that_takes_a_meeting_over_keeps_who_came(tmp_path, cluster):
-    """kill -9 of a meeting's home: its roll call is the meeting's record at the next home,
-    although that node's schedule had opened the meeting's room before anyone came."""
+async def test_only_the_home_opens_a_due_meeting_and_the_next_home_keeps_who_came(
+    tmp_path, cluster
+):
+    """Two nodes, a meeting starting now: its room opens at one node only (the one
+    whose scheduler claimed its home lease), the other keeps none open. kill -9 of the
+    home: the other node's scheduler opens the room by itself, and the roll call the
+    home saved is the meeting's record there."""
     env, started = cluster
-    a = start_node(tmp_path, started, "node-a", env)
-    b = start_node(tmp_path, started, "node-b", env)
-    host, meeting, tokens = await open_meeting(a, ["05536", "05539"])
+    nodes = {name: start_node(tmp_path, started, name, env) for name in ("node-a", "node-b")}
+    host, meeting, tokens = await open_meeting(nodes["node-a"], ["05536", "05539"])
     await host.close()
+    home_id, other_id = await meeting_home(env, nodes, meeting)
+    home, other = nodes[home_id], nodes[other_id]
+    await eventually(lambda: _both_listed(home))
+    await asyncio.sleep(SCHEDULER_SECONDS * 3)  # passes of both schedulers since
+    assert (await rooms_open(home), await rooms_open(other)) == (1, 0)
+    assert await asyncio.to_thread(lease_holder, env, meeting) == home_id
 
-    async def copy_at_b() -> bool:  # the meeting starts now: b's schedule opens its room
-        rows = {row["id"]: row for row in await nodes_json(a)}
-        return rows.get("node-b", {}).get("rooms") == 1
-
-    await eventually(copy_at_b)
     sites = [
-        SignalingClient(a.base_url, meeting, tokens[c], publish={}) for c in ("05536", "05539")
+        SignalingClient(home.base_url, meeting, tokens[c], publish={}) for c in ("05536", "05539")
     ]
     try:
         for site in sites:
@@ -510,37 +549,50 @@ async def test_the_node_that_takes_a_meeting_over_keeps_who_came(tmp_path, clust
             await site.wait_for(lambda m: m["type"] == "welcome")
         # Both arrivals saved by the home (a scheduler pass), then the home dies.
         await eventually(lambda: _both_saved(env, meeting))
-        before = await attendance_rows(a, meeting)
-        a.stop(signal.SIGKILL)
+        before = await attendance_rows(home, meeting)
+        assert await rooms_open(other) == 0
+        home.stop(signal.SIGKILL)
     finally:
         for site in sites:
             await site.close()
 
-    async def page_at_b() -> bool:
+    # No site asks: the survivor's scheduler takes the meeting over once the dead
+    # home's record expired, and opens its room with the saved roll call.
+    async def taken_over() -> bool:
+        holder = await asyncio.to_thread(lease_holder, env, meeting)
+        return holder == other_id and await rooms_open(other) == 1
+
+    await eventually(taken_over, timeout=60)
+    reopened = await attendance_rows(other, meeting)
+    assert reopened["05536"]["first_joined_at"] == before["05536"]["first_joined_at"]
+    assert reopened["05536"]["status"] == "left"
+
+    async def page_here() -> bool:
         async with (
             aiohttp.ClientSession() as http,
             http.get(
-                f"{b.base_url}/join/{meeting}?token={tokens['05536']}", allow_redirects=False
+                f"{other.base_url}/join/{meeting}?token={tokens['05536']}", allow_redirects=False
             ) as response,
         ):
             return response.status == 200
 
-    await eventually(page_at_b)
-    back = SignalingClient(b.base_url, meeting, tokens["05536"], publish={})
+    await eventually(page_here)
+    back = SignalingClient(other.base_url, meeting, tokens["05536"], publish={})
     await back.connect()
     try:
         assert (await back.wait_for(lambda m: m["type"] in ("welcome", "_closed")))["type"] == (
             "welcome"
         )
-        after = await attendance_rows(b, meeting)
+        after = await attendance_rows(other, meeting)
     finally:
         await back.close()
-    # The site that came back: present again, first come when it came to a.
+    # The site that came back: present again, first come when it came to the old home.
     assert after["05536"]["status"] in ("connecting", "connected")
     assert after["05536"]["first_joined_at"] == before["05536"]["first_joined_at"]
     # The one that did not: it came, and left when the home's last copy was saved.
     assert after["05539"]["status"] == "left"
     assert after["05539"]["first_joined_at"] == before["05539"]["first_joined_at"]
+    assert "Traceback" not in other.log()
 
 
 async def _both_saved(env: dict[str, str], meeting: str) -> bool:

@@ -16,6 +16,8 @@ database can move a lease, as they could any other key there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis.asyncio import Redis
 
 LEASE_TTL_MS = 15_000
@@ -101,10 +103,13 @@ class Leases:
 
     async def holder(self, name: str) -> str | None:
         """Who holds ``name``'s lease now, or None."""
-        raw = await self.redis.get(self.lease_key(name))
-        if raw is None:
-            return None
-        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        return _text(await self.redis.get(self.lease_key(name)))
+
+    async def holders(self, names: Sequence[str]) -> list[str | None]:
+        """Who holds each of ``names``' leases now (None: nobody), in one round trip."""
+        if not names:
+            return []
+        return [_text(raw) for raw in await self.redis.mget([self.lease_key(n) for n in names])]
 
 
 class HomeLeases(Leases):
@@ -112,3 +117,9 @@ class HomeLeases(Leases):
 
     def __init__(self, redis: Redis, prefix: str, node_id: str, ttl_ms: int = LEASE_TTL_MS) -> None:
         super().__init__(redis, prefix, "home", node_id, ttl_ms)
+
+
+def _text(raw: object) -> str | None:
+    if raw is None:
+        return None
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)

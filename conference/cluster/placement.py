@@ -2,7 +2,8 @@
 
 Asked when a site arrives (join page, signaling socket, WHIP, WHEP), after its
 token was verified, so that nobody can make a node claim rooms without a
-valid link. If the room has no home, or its home is not a live trusted node,
+valid link, and by a node's scheduler for a due meeting that has no live home
+(:mod:`conference.cluster.homes`). If the room has no home, or its home is not a live trusted node,
 the home is chosen: this node, or with placement rules
 (:mod:`conference.cluster.placement_rules`) the node of the convening unit or
 the least loaded one, for which this node claims the lease before sending the
@@ -98,24 +99,7 @@ class Placement:
         cannot be reached and it serves the room itself).
         """
         try:
-            holder = await self._claim(room_id)
-            if holder != self.node_id:
-                home = await self.registry.node(holder)
-                if home is not None and home.id != self.node_id:
-                    self.redirects_total += 1
-                    return home.advertise
-                # The holder is gone (expired record, or one we do not trust): take over.
-                holder = await self._claim(room_id, dead=holder)
-                if holder != self.node_id:
-                    # Another node took it over first: go there if it is live.
-                    home = await self.registry.node(holder)
-                    if home is not None:
-                        self.redirects_total += 1
-                        return home.advertise
-                    logger.warning(
-                        "room %s: lease held by %r, not live; serving here", room_id, holder
-                    )
-                    return None
+            home = await self.claim_home(room_id)
         except RedisError as exc:
             if not self._outage_logged:
                 self._outage_logged = True
@@ -124,5 +108,31 @@ class Placement:
                 )
             return None
         self._outage_logged = False
-        self.held[room_id] = time.monotonic()
+        if isinstance(home, NodeRecord):
+            self.redirects_total += 1
+            return home.advertise
+        if home != self.node_id:
+            logger.warning("room %s: lease held by %r, not live; serving here", room_id, home)
         return None
+
+    async def claim_home(self, room_id: str) -> NodeRecord | str:
+        """Settle ``room_id``'s home as a site's arrival does (RedisError if Redis is out).
+
+        The home's record if it is another live node; this node's id if this
+        node holds the lease now (noted in :attr:`held`, so it is renewed);
+        else the id of a holder that is neither (not live, and another node
+        took it over from it first without being live either).
+        """
+        holder = await self._claim(room_id)
+        if holder != self.node_id:
+            home = await self.registry.node(holder)
+            if home is not None and home.id != self.node_id:
+                return home
+            # The holder is gone (expired record, or one we do not trust): take over.
+            holder = await self._claim(room_id, dead=holder)
+            if holder != self.node_id:
+                # Another node took it over first: go there if it is live.
+                home = await self.registry.node(holder)
+                return home if home is not None else holder
+        self.held[room_id] = time.monotonic()
+        return holder
