@@ -86,7 +86,9 @@ class SfuMetrics:
     sources: int = 0
     slots: int = 0
     layer_switches: int = 0  # a slot moved from one layer of a camera to another
-    packets_paced: int = 0  # video packets that waited in a thin link's pacer (conference.media.pacer)
+    packets_paced: int = (
+        0  # video packets that waited in a thin link's pacer (conference.media.pacer)
+    )
 
 
 class Sink(Protocol):
