@@ -15,11 +15,12 @@ storage, and the only aiortc-specific code lives in
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,38 @@ class MediaPacket:
     ntp: int = 0  # NTP time of arrival, for RTCP sender reports
 
 
+# Upper bounds (seconds) of the fan-out delay histogram's buckets.
+FANOUT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+class DelayHistogram:
+    """How long received packets took from their arrival to the end of their fan-out.
+
+    One observation per received packet that had a sink, taken after the
+    last sink sent it: the SFU's own added latency for its last subscriber
+    (the time a datagram waited in the kernel before the loop read it is
+    not in it). Cumulative counts per :data:`FANOUT_BUCKETS` bound, as a
+    Prometheus histogram.
+    """
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(FANOUT_BUCKETS) + 1)  # the last: above every bound
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        """Count one delay."""
+        self.counts[bisect.bisect_left(FANOUT_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(le, cumulative count) for every bound and ``+Inf``."""
+        out, running = [], 0
+        for bound, count in zip([*map(str, FANOUT_BUCKETS), "+Inf"], self.counts, strict=True):
+            running += count
+            out.append((bound, running))
+        return out
+
+
 @dataclass
 class SfuMetrics:
     """Counters exported at ``/metrics``; plain ints so the hot path stays cheap."""
@@ -86,9 +119,8 @@ class SfuMetrics:
     sources: int = 0
     slots: int = 0
     layer_switches: int = 0  # a slot moved from one layer of a camera to another
-    packets_paced: int = (
-        0  # video packets that waited in a thin link's pacer (conference.media.pacer)
-    )
+    packets_paced: int = 0  # video packets that waited in a thin link's pacer
+    fanout: DelayHistogram = field(default_factory=DelayHistogram)
 
 
 class Sink(Protocol):
@@ -285,8 +317,11 @@ class Source:
                 # This keyframe answers the request we were about to send.
                 self._deferred_request.cancel()
                 self._deferred_request = None
-        for sink in self._sinks:
-            sink.on_packet(self, packet)
+        sinks = self._sinks
+        if sinks:
+            for sink in sinks:
+                sink.on_packet(self, packet)
+            metrics.fanout.observe(time.monotonic() - packet.arrival)
 
     def speech_activity(self, now: float | None = None) -> float:
         """How much this audio source is speaking now, 0 (silent) up to 50.

@@ -15,8 +15,8 @@ from conference.cluster.placement_rules import PlacementRules
 from conference.cluster.records import NodeRecord
 from conference.cluster.registry import NodeRegistry, open_redis
 from conference.homes import AllHere, Home
+from tests.support.node_records import KEY, record
 from tests.support.redis_keys import delete_prefixed, unique_prefix
-from tests.test_cluster_registry import KEY, record
 
 HERE, ELSEWHERE, UNSETTLED = Home.HERE, Home.ELSEWHERE, Home.UNSETTLED
 

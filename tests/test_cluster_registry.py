@@ -14,12 +14,11 @@ from conference.cluster.leases import HomeLeases
 from conference.cluster.load import Counts, LoadSampler
 from conference.cluster.node import ClusterNode
 from conference.cluster.placement import Placement
-from conference.cluster.records import NodeLoad, NodeRecord, seal
+from conference.cluster.records import seal
 from conference.cluster.registry import RECORD_TTL_MS, NodeRegistry, open_redis
+from tests.support.node_records import KEY, record
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.waiting import wait_until
-
-KEY = b"k" * 32
 
 
 @pytest.fixture
@@ -31,17 +30,6 @@ async def redis(redis_url: str) -> AsyncIterator[tuple[Redis, str]]:
     finally:
         await client.aclose(close_connection_pool=True)
         await delete_prefixed(redis_url, prefix)
-
-
-def record(node_id: str, advertise: str) -> NodeRecord:
-    now = time.time()
-    return NodeRecord(
-        id=node_id,
-        advertise=advertise,
-        started_at=now,
-        heartbeat_at=now,
-        load=NodeLoad(cpu_percent=1.0, sites=0, packets_per_s=0.0, rooms=0),
-    )
 
 
 async def test_records_are_listed_and_bad_ones_ignored_and_counted(redis):

@@ -24,8 +24,8 @@ from conference.service import Conference
 from conference.settings import Settings
 from conference.store import Meeting, Unit
 from conference.store.sqlite import SqliteStore
+from tests.support.node_records import KEY, record
 from tests.support.redis_keys import delete_prefixed, unique_prefix
-from tests.test_cluster_registry import KEY, record
 
 
 @pytest.fixture

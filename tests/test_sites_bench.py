@@ -36,6 +36,9 @@ def test_three_sites_print_the_contract_json() -> None:
     assert report["sites_joined"] == 3, report["site_errors"]
     assert report["delivery_min"] > 0
     assert report["byte_identical_ratio"] == 1.0
+    # The server's own fan-out delay, from its /metrics histogram of the window.
+    assert report["server_fanout_p50_ms"] is not None
+    assert 0 < report["server_fanout_p50_ms"] <= report["server_fanout_p95_ms"]
 
 
 def test_a_site_behind_an_emulated_link_sends_browser_feedback() -> None:

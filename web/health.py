@@ -157,6 +157,15 @@ async def metrics(request: web.Request) -> web.Response:
         "Retransmissions asked for beyond a slot's budget (a NACK flood), not sent.",
         sfu.retransmissions_refused,
     )
+    out.append(
+        "# HELP conference_fanout_seconds From a received packet's arrival to the end of its"
+        " fan-out (its last subscriber's send): the SFU's own added latency."
+    )
+    out.append("# TYPE conference_fanout_seconds histogram")
+    for bound, count in sfu.fanout.cumulative():
+        out.append(f'conference_fanout_seconds_bucket{{le="{bound}"}} {count}')
+    out.append(f"conference_fanout_seconds_sum {sfu.fanout.total}")
+    out.append(f"conference_fanout_seconds_count {sum(sfu.fanout.counts)}")
     _line(
         out,
         "conference_packets_oversized_total",

@@ -12,6 +12,7 @@ DROPPED = "conference_packets_dropped_total"
 KEYFRAME_REQUESTS = "conference_keyframe_requests_sent_total"
 STALLS = "conference_event_loop_stalls_total"
 STALLED = "conference_event_loop_stalled_seconds_total"
+FANOUT = "conference_fanout_seconds"
 
 
 @dataclass
@@ -31,6 +32,37 @@ def percentile(values: list[float], fraction: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def histogram_quantile(
+    first: dict[str, float], last: dict[str, float], name: str, fraction: float
+) -> float | None:
+    """``fraction``'s quantile of a Prometheus histogram over the window (its bucket
+    deltas), interpolated within the bucket as Prometheus does; None without data."""
+    prefix = f'{name}_bucket{{le="'
+    bounds: list[tuple[float, float]] = []
+    for key, value in last.items():
+        if key.startswith(prefix):
+            le = key[len(prefix) : -2]
+            bound = float("inf") if le == "+Inf" else float(le)
+            bounds.append((bound, value - first.get(key, 0.0)))
+    bounds.sort()
+    if not bounds or bounds[-1][1] <= 0:
+        return None
+    rank = fraction * bounds[-1][1]
+    lower, below = 0.0, 0.0
+    for bound, count in bounds:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower  # above the last finite bound: say that bound
+            share = (rank - below) / (count - below) if count > below else 1.0
+            return lower + (bound - lower) * share
+        lower, below = bound, count
+    return None
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -109,6 +141,17 @@ def summarise(
         ],
         "added_latency_p50_ms": _round(percentile(delays, 0.5)),
         "added_latency_p95_ms": _round(percentile(delays, 0.95)),
+        # The server's own part, from its histogram: arrival to the end of the fan-out
+        # (the simulator's figure above also holds its publishers' and receivers' lateness).
+        "server_fanout_p50_ms": _round(
+            _ms(histogram_quantile(first.metrics, last.metrics, FANOUT, 0.5))
+        ),
+        "server_fanout_p95_ms": _round(
+            _ms(histogram_quantile(first.metrics, last.metrics, FANOUT, 0.95))
+        ),
+        "server_fanout_p99_ms": _round(
+            _ms(histogram_quantile(first.metrics, last.metrics, FANOUT, 0.99))
+        ),
         "byte_identical_ratio": _round(identical / checked if checked else None, 4),
         "frames_checked": checked,
         "downlink_kbps_p50": _round(percentile(down, 0.5), 1),
