@@ -18,16 +18,25 @@ _CSP_ORIGIN = re.compile(
 )
 
 
-def content_security_policy(connect: Iterable[str] = ()) -> str:
-    """Every page's CSP; ``connect`` adds origins the page may fetch from (a
-    meeting page asks the cluster's other nodes where its meeting went)."""
+def connect_origins(urls: Iterable[str]) -> list[str]:
+    """The origins of ``urls`` that may stand in ``connect-src``, in order, once each.
+
+    The meeting page is handed the same list as data (``connect`` in its
+    config): a node missing from it is one the page must not fetch from.
+    """
     origins = []
-    for url in connect:
+    for url in urls:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if _CSP_ORIGIN.match(origin) and origin not in origins:
             origins.append(origin)
-    connect_src = " ".join(["'self'", *origins])
+    return origins
+
+
+def content_security_policy(connect: Iterable[str] = ()) -> str:
+    """Every page's CSP; ``connect`` adds origins the page may fetch from (a
+    meeting page asks the cluster's other nodes where its meeting went)."""
+    connect_src = " ".join(["'self'", *connect_origins(connect)])
     return (
         "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
         # 'self' covers ws:/wss: to this same host (CSP3; Chromium and Firefox).

@@ -24,13 +24,16 @@ from web.auth import (
     start_login,
 )
 from web.errors import PageError
-from web.html import content_security_policy, render
+from web.html import connect_origins, content_security_policy, render
 from web.keys import CONFERENCE, SERVICES, SETTINGS
 from web.placement import redirect_to_home
 
 
 async def join_page(request: web.Request) -> web.Response:
-    """``GET /join/{room}?token=...``: the meeting page."""
+    """``GET /join/{room}?token=...[&failover=1]``: the meeting page.
+
+    ``failover=1``: served here even if the meeting's home is elsewhere (see below).
+    """
     token = request.query.get("token", "")
     if not token:
         raise PageError(401, "token-missing", join_link=True)
@@ -43,12 +46,21 @@ async def join_page(request: web.Request) -> web.Response:
         raise PageError(status, exc.code, join_link=True) from exc
     except RoomNotFound as exc:
         raise PageError(404, "room-not-found", join_link=True) from exc
-    # The meeting lives on one node: the page (and its socket) must be served there.
-    await redirect_to_home(request, record.id)
+    if request.query.get("failover") != "1":
+        # The meeting lives on one node: the page (and its socket) must be served there.
+        await redirect_to_home(request, record.id)
+    # else: a page whose node died came here unasked (it could not fetch from us,
+    # see static/meeting/failover.js). The home we know of may be that dead node,
+    # its record not expired yet: a 307 there would strand the tab on an error
+    # page. Served here, the page asks us and our peers until one is the home.
+    cluster = request.app[SERVICES].cluster
+    connect = connect_origins(cluster.peers) if cluster is not None else []
     config = {
         "room": {"id": record.id, "name": record.name},
         "site": {"name": claims.name, "role": claims.role.value},
         "expires": claims.exp,
+        # The other nodes the page's CSP lets it fetch from (the rest it can only go to).
+        "connect": connect,
     }
     response = render(
         request,
@@ -57,10 +69,9 @@ async def join_page(request: web.Request) -> web.Response:
         site=claims,
         config_json=json.dumps(config, ensure_ascii=False),
     )
-    cluster = request.app[SERVICES].cluster
-    if cluster is not None and cluster.peers:
+    if connect:
         # The page may ask the other nodes where its meeting went (web/placement.py).
-        response.headers["Content-Security-Policy"] = content_security_policy(cluster.peers)
+        response.headers["Content-Security-Policy"] = content_security_policy(connect)
     return response
 
 

@@ -111,6 +111,10 @@ class SignalingSocket:
             self.post(Bye(reason="replaced"))
             self.finish()
 
+    def _peers_changed(self, urls: list[str]) -> None:
+        """Cluster callback: the other live nodes changed; the page keeps the latest list."""
+        self.post(m.Nodes(urls=urls))
+
     def error(self, code: str, message: str, fatal: bool = False) -> None:
         """Queue an ``error`` message; a fatal one closes the socket after it."""
         self.post(m.Error(code=code, message=message, fatal=fatal))
@@ -160,6 +164,9 @@ class SignalingSocket:
                     break
         finally:
             join_deadline.cancel()
+            cluster = self.request.app[SERVICES].cluster
+            if cluster is not None:
+                cluster.peer_watchers.discard(self._peers_changed)
             if self.connection is not None:
                 await self.conference.end(self.connection.id, "left")
             self.finish()
@@ -295,8 +302,12 @@ class SignalingSocket:
         room, participant, session = connection.room, connection.participant, connection.session
         self.post(room.welcome(participant, self.settings.ice_servers))
         cluster = self.request.app[SERVICES].cluster
-        if cluster is not None and cluster.peers:
-            self.post(m.Nodes(urls=cluster.peers))
+        if cluster is not None:
+            if cluster.peers:
+                self.post(m.Nodes(urls=cluster.peers))
+            # And again whenever the list changes: a node that starts later is one
+            # the page may have to go to if this one dies (static/meeting/failover.js).
+            cluster.peer_watchers.add(self._peers_changed)
         self.post(
             m.Offer(sdp=offer, publish=session.publish_sections(), slots=session.slot_sections())
         )

@@ -70,6 +70,8 @@ class ClusterNode(Extension):
         # The other live nodes' advertise URLs, refreshed with each heartbeat: a
         # page whose home node dies asks them where its meeting went.
         self.peers: list[str] = []
+        # Told the new list when it changes (the signaling sockets resend `nodes`).
+        self.peer_watchers: set[Callable[[list[str]], None]] = set()
         self.commands: CommandRelay | None = None  # set by the composition root
         self.redis_errors_total = 0  # heartbeats and renewals that failed on Redis
         self._down = False
@@ -97,7 +99,14 @@ class ClusterNode(Extension):
         self.heartbeats_total += 1
         listing = await self.registry.listing()
         self.live = listing.nodes
-        self.peers = [node.advertise for node in listing.nodes if node.id != self.node_id]
+        peers = [node.advertise for node in listing.nodes if node.id != self.node_id]
+        if peers != self.peers:
+            self.peers = peers
+            for watcher in list(self.peer_watchers):
+                try:
+                    watcher(list(peers))
+                except Exception:  # one broken watcher must not stop the heartbeat
+                    logger.exception("a watcher of the node list failed")
 
     async def renew_leases(self) -> None:
         """Renew the leases of rooms open here (or just claimed); release the others."""

@@ -16,6 +16,7 @@ import { addMessages, applyI18n, getLang, onLangChange, t, toggleLang } from '..
 import { fillIcons } from '../shared/icons.js';
 import { formatMoment } from '../shared/time.js';
 import { dom } from './dom.js';
+import { setPeers, settleHome } from './failover.js';
 import { renderFloor, setHandRaised } from './floor.js';
 import { backToPrejoin, join, leave, renderEnded, requestWakeLock } from './joining.js';
 import {
@@ -140,6 +141,7 @@ function init() {
     return;
   }
   dom.joinButton.disabled = true;
+  setPeers(config.connect); // until the socket's `nodes` names the live ones
   const rejoin = takeRejoin();
   app.mediaPromise = acquireMedia()
     .catch((err) => console.error('media setup failed', err))
@@ -151,9 +153,21 @@ function init() {
         // Sent here from the meeting's old node after "Tham gia" there: join again as we were.
         setMicMuted(rejoin.micMuted);
         setCamMuted(rejoin.camMuted);
-        join();
+        if (rejoin.failover) joinWhereTheMeetingIs();
+        else join();
       }
     });
+}
+
+/** Came here unasked from a dead node: join once this node holds the meeting (or go where it is). */
+async function joinWhereTheMeetingIs() {
+  dom.joinButton.disabled = true;
+  setState('reconnecting');
+  showNotice('failover.searching');
+  if (!(await settleHome())) return; // leaving for the node that holds it
+  showNotice(null);
+  dom.joinButton.disabled = false;
+  join();
 }
 
 // For automated tests and for support staff looking at the console.

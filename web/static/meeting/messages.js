@@ -63,6 +63,7 @@ export const MESSAGES = {
     'state.error': 'Không tham gia được',
     'reconnect.in': 'Mất kết nối. Tự động kết nối lại sau {n} giây…',
     'reconnect.offline': 'Máy tính đang mất mạng. Sẽ tự kết nối lại khi có mạng.',
+    'failover.searching': 'Máy chủ cũ của cuộc họp không còn trả lời. Đang tìm máy chủ mới, xin chờ trong giây lát…',
 
     'left.title': 'Bạn đã rời cuộc họp',
     'left.body': 'Cảm ơn điểm cầu đã tham dự.',
@@ -193,6 +194,7 @@ export const MESSAGES = {
     'state.error': 'Could not join',
     'reconnect.in': 'Connection lost. Reconnecting in {n} s…',
     'reconnect.offline': 'This computer is offline. It will reconnect when the network is back.',
+    'failover.searching': 'The meeting’s server stopped answering. Looking for its new server, please wait…',
 
     'left.title': 'You have left the meeting',
     'left.body': 'Thank you for attending.',
