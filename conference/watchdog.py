@@ -23,7 +23,9 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from conference.sfu import DelayHistogram
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class LoopHealth:
     stalled_seconds: float = 0.0  # total time spent in noticed stalls
     longest_stall_seconds: float = 0.0
     lag_seconds: float = 0.0  # the latest heartbeat's delay
+    waits: DelayHistogram = field(default_factory=DelayHistogram)  # every heartbeat's delay
 
 
 class LoopWatchdog:
@@ -96,6 +99,7 @@ class LoopWatchdog:
     def _heartbeat(self) -> None:
         self._answered = time.monotonic()
         self.health.lag_seconds = self._answered - self._asked_at
+        self.health.waits.observe(self.health.lag_seconds)
         self._asked = False
 
     def _run(self) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from bench.sites_parts.report import histogram_quantile
 from conference.sfu import FANOUT_BUCKETS, DelayHistogram, SfuMetrics, Source
+from conference.watchdog import LoopWatchdog
 from tests.support.slots import make_slot, video_packets
 
 
@@ -57,3 +59,17 @@ def test_a_packet_with_a_subscriber_is_counted_one_without_is_not():
     assert (
         histogram_quantile({}, as_metrics(metrics.fanout), "conference_fanout_seconds", 0.5) > 0.02
     )
+
+
+async def test_the_watchdog_counts_each_heartbeat_wait():
+    watchdog = LoopWatchdog(asyncio.get_running_loop(), check_interval=0.01)
+    watchdog.start()
+    try:
+        for _ in range(500):
+            if sum(watchdog.health.waits.counts) >= 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        watchdog.close()
+    assert sum(watchdog.health.waits.counts) >= 3
+    assert watchdog.health.waits.total >= 0

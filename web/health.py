@@ -14,6 +14,7 @@ from conference import __version__
 from conference.cluster.node import ClusterNode
 from conference.media import fast_send, shared_udp
 from conference.quality import LinkMetrics
+from conference.sfu import DelayHistogram
 from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, SERVICES, WATCHDOG
 from web.metrics_access import check_metrics_access
 from web.prometheus_text import label_value
@@ -39,6 +40,15 @@ def _line(
     out.append(f"# HELP {name} {help_text}")
     out.append(f"# TYPE {name} {kind}")
     out.append(f"{name}{labels} {value}")
+
+
+def _histogram(out: list[str], name: str, help_text: str, histogram: DelayHistogram) -> None:
+    out.append(f"# HELP {name} {help_text}")
+    out.append(f"# TYPE {name} histogram")
+    for bound, count in histogram.cumulative():
+        out.append(f'{name}_bucket{{le="{bound}"}} {count}')
+    out.append(f"{name}_sum {histogram.total}")
+    out.append(f"{name}_count {sum(histogram.counts)}")
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -157,15 +167,13 @@ async def metrics(request: web.Request) -> web.Response:
         "Retransmissions asked for beyond a slot's budget (a NACK flood), not sent.",
         sfu.retransmissions_refused,
     )
-    out.append(
-        "# HELP conference_fanout_seconds From a received packet's arrival to the end of its"
-        " fan-out (its last subscriber's send): the SFU's own added latency."
+    _histogram(
+        out,
+        "conference_fanout_seconds",
+        "From a received packet's arrival to the end of its fan-out (its last subscriber's"
+        " send): the SFU's own added latency, past the wait for the loop to read it.",
+        sfu.fanout,
     )
-    out.append("# TYPE conference_fanout_seconds histogram")
-    for bound, count in sfu.fanout.cumulative():
-        out.append(f'conference_fanout_seconds_bucket{{le="{bound}"}} {count}')
-    out.append(f"conference_fanout_seconds_sum {sfu.fanout.total}")
-    out.append(f"conference_fanout_seconds_count {sum(sfu.fanout.counts)}")
     _line(
         out,
         "conference_packets_oversized_total",
@@ -223,6 +231,13 @@ async def metrics(request: web.Request) -> web.Response:
             "gauge",
             "How late the event loop answered the watchdog's latest heartbeat.",
             round(loop.lag_seconds, 4),
+        )
+        _histogram(
+            out,
+            "conference_event_loop_wait_seconds",
+            "How long the loop took to answer each watchdog heartbeat (10 a second): about"
+            " how long a datagram that just arrived waits before the loop reads it.",
+            loop.waits,
         )
     _line(
         out,

@@ -13,6 +13,7 @@ KEYFRAME_REQUESTS = "conference_keyframe_requests_sent_total"
 STALLS = "conference_event_loop_stalls_total"
 STALLED = "conference_event_loop_stalled_seconds_total"
 FANOUT = "conference_fanout_seconds"
+LOOP_WAIT = "conference_event_loop_wait_seconds"
 
 
 @dataclass
@@ -148,6 +149,12 @@ def summarise(
         ),
         "server_fanout_p95_ms": _round(
             _ms(histogram_quantile(first.metrics, last.metrics, FANOUT, 0.95))
+        ),
+        "server_loop_wait_p50_ms": _round(
+            _ms(histogram_quantile(first.metrics, last.metrics, LOOP_WAIT, 0.5))
+        ),
+        "server_loop_wait_p95_ms": _round(
+            _ms(histogram_quantile(first.metrics, last.metrics, LOOP_WAIT, 0.95))
         ),
         "server_fanout_p99_ms": _round(
             _ms(histogram_quantile(first.metrics, last.metrics, FANOUT, 0.99))
