@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
+from redis.asyncio import Redis
 
 from conference.bus import EventBus, MemoryBus
+from conference.cluster.registry import open_redis
 from conference.store import SqliteStore, Store
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.own_redis import OwnRedis
@@ -150,6 +152,18 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield instance
         await instance.close()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[tuple[Redis, str]]:
+    """An asyncio client of the test Redis and a key prefix of this test's own (deleted after)."""
+    prefix = unique_prefix()
+    client = open_redis(redis_url)
+    try:
+        yield client, prefix
+    finally:
+        await client.aclose(close_connection_pool=True)
+        await delete_prefixed(redis_url, prefix)
 
 
 @pytest.fixture

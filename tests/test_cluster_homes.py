@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import pytest
 from redis.asyncio import Redis
 
 from conference.cluster.homes import NEW_HOMES_PER_PASS, ClusterHomes
@@ -16,20 +14,8 @@ from conference.cluster.records import NodeRecord
 from conference.cluster.registry import NodeRegistry, open_redis
 from conference.homes import AllHere, Home
 from tests.support.node_records import KEY, record
-from tests.support.redis_keys import delete_prefixed, unique_prefix
 
 HERE, ELSEWHERE, UNSETTLED = Home.HERE, Home.ELSEWHERE, Home.UNSETTLED
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[tuple[Redis, str]]:
-    prefix = unique_prefix()
-    client = open_redis(redis_url)
-    try:
-        yield client, prefix
-    finally:
-        await client.aclose(close_connection_pool=True)
-        await delete_prefixed(redis_url, prefix)
 
 
 @dataclass

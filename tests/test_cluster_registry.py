@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-
-import pytest
-from redis.asyncio import Redis
 
 from conference.cluster.leases import HomeLeases
 from conference.cluster.load import Counts, LoadSampler
@@ -17,19 +13,7 @@ from conference.cluster.placement import Placement
 from conference.cluster.records import seal
 from conference.cluster.registry import RECORD_TTL_MS, NodeRegistry, open_redis
 from tests.support.node_records import KEY, record
-from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.waiting import wait_until
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[tuple[Redis, str]]:
-    prefix = unique_prefix()
-    client = open_redis(redis_url)
-    try:
-        yield client, prefix
-    finally:
-        await client.aclose(close_connection_pool=True)
-        await delete_prefixed(redis_url, prefix)
 
 
 async def test_records_are_listed_and_bad_ones_ignored_and_counted(redis):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from conference.media.pacer import MIN_RATE_BPS, PACE_BELOW_BPS, Pacer
 from conference.sfu import MediaPacket, SfuMetrics, Source
@@ -62,6 +63,35 @@ def sources(metrics: SfuMetrics) -> tuple[Source, Source]:
     return camera, microphone
 
 
+@dataclass
+class Setup:
+    """One subscriber (main video and one audio slot) watching a camera and a microphone."""
+
+    metrics: SfuMetrics
+    wire: Wire
+    subscription: Subscription
+    main: Slot
+    voice: Slot
+    camera: Source
+    microphone: Source
+
+    def push(self, packets: list[MediaPacket]) -> None:
+        for packet in packets:
+            self.camera.push(packet)
+
+
+def watching(downlink_bps: int) -> Setup:
+    """A subscriber whose REMB says ``downlink_bps``, its slots assigned, the policy run once."""
+    metrics = SfuMetrics()
+    wire = Wire()
+    subscription, main, voice = subscriber(wire, metrics)
+    camera, microphone = sources(metrics)
+    main.assign(camera)
+    voice.assign(microphone)
+    thin(subscription, main, downlink_bps)
+    return Setup(metrics, wire, subscription, main, voice, camera, microphone)
+
+
 def opus(seq: int) -> MediaPacket:
     return MediaPacket(
         sequence_number=seq,
@@ -85,19 +115,14 @@ async def until_empty(pacer: Pacer, seconds: float = 60.0) -> None:
 
 
 async def test_a_thin_downlink_paces_a_keyframe_and_audio_goes_out_past_it():
-    metrics = SfuMetrics()
-    wire = Wire()
-    subscription, main, voice = subscriber(wire, metrics)
-    camera, microphone = sources(metrics)
-    main.assign(camera)
-    voice.assign(microphone)
-    thin(subscription, main, 1_000_000)
+    setup = watching(1_000_000)
+    metrics, wire, subscription = setup.metrics, setup.wire, setup.subscription
+    main, voice, microphone = setup.main, setup.voice, setup.microphone
     assert subscription.pacer is not None and main.pacer is subscription.pacer
     assert voice.pacer is None  # audio never waits
 
     burst = video_packets(2, first_seq=100, first_ts=9000)  # a keyframe: several packets
-    for packet in burst:
-        camera.push(packet)
+    setup.push(burst)
     microphone.push(opus(1))
     # The audio packet left at once, while most of the keyframe still waits.
     names = [name for name, _ in wire.sent]
@@ -118,18 +143,12 @@ async def test_a_thin_downlink_paces_a_keyframe_and_audio_goes_out_past_it():
 
 
 async def test_a_paced_packet_is_stamped_when_it_leaves():
-    metrics = SfuMetrics()
-    wire = Wire()
-    subscription, main, _ = subscriber(wire, metrics)
-    camera, _ = sources(metrics)
-    main.assign(camera)
-    thin(subscription, main, MIN_RATE_BPS)
+    setup = watching(MIN_RATE_BPS)
     burst = video_packets(30, first_seq=500, first_ts=100)  # 25 kB pushed in one go
-    for packet in burst:
-        camera.push(packet)
-    assert subscription.pacer is not None
-    await until_empty(subscription.pacer)
-    stamps = [p.extensions.abs_send_time for p in main.output.rtp]  # type: ignore[union-attr]
+    setup.push(burst)
+    assert setup.subscription.pacer is not None
+    await until_empty(setup.subscription.pacer)
+    stamps = [p.extensions.abs_send_time for p in setup.main.output.rtp]  # type: ignore[union-attr]
     assert len(stamps) == len(burst) and all(stamp is not None for stamp in stamps)
     # abs-send-time counts 1/262144 s (a 64 s wrap). Stamped on the way in, the
     # burst would span a millisecond or so; at 64 kbit/s, draining 25 kB (even
@@ -155,45 +174,29 @@ async def test_a_long_queue_drains_faster_than_the_pace():
 
 
 async def test_pacing_stops_when_the_downlink_is_no_longer_thin_and_nothing_is_lost():
-    metrics = SfuMetrics()
-    wire = Wire()
-    subscription, main, voice = subscriber(wire, metrics)
-    camera, _ = sources(metrics)
-    main.assign(camera)
-    thin(subscription, main, MIN_RATE_BPS)
+    setup = watching(MIN_RATE_BPS)
+    subscription, main = setup.subscription, setup.main
     burst = video_packets(2, first_seq=700, first_ts=100)
-    for packet in burst:
-        camera.push(packet)
+    setup.push(burst)
     assert subscription.pacer is not None and subscription.pacer.queued_packets > 0
     thin(subscription, main, 2 * PACE_BELOW_BPS)  # a healthy estimate: everything goes now
-    assert subscription.pacer is None and main.pacer is None and voice.pacer is None
-    assert len([name for name, _ in wire.sent if name == "main"]) == len(burst)
+    assert subscription.pacer is None and main.pacer is None and setup.voice.pacer is None
+    assert len([name for name, _ in setup.wire.sent if name == "main"]) == len(burst)
 
 
 async def test_pacing_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("CONFERENCE_PACING", "off")
-    metrics = SfuMetrics()
-    wire = Wire()
-    subscription, main, _ = subscriber(wire, metrics)
-    camera, _ = sources(metrics)
-    main.assign(camera)
-    thin(subscription, main, MIN_RATE_BPS)
-    assert subscription.pacer is None
+    setup = watching(MIN_RATE_BPS)
+    assert setup.subscription.pacer is None
     burst = video_packets(2, first_seq=900, first_ts=100)
-    for packet in burst:
-        camera.push(packet)
-    assert len(wire.sent) == len(burst)
+    setup.push(burst)
+    assert len(setup.wire.sent) == len(burst)
 
 
 async def test_a_closed_subscription_drops_what_waits():
-    metrics = SfuMetrics()
-    wire = Wire()
-    subscription, main, _ = subscriber(wire, metrics)
-    camera, _ = sources(metrics)
-    main.assign(camera)
-    thin(subscription, main, MIN_RATE_BPS)
-    for packet in video_packets(2, first_seq=1100, first_ts=100):
-        camera.push(packet)
+    setup = watching(MIN_RATE_BPS)
+    wire, subscription = setup.wire, setup.subscription
+    setup.push(video_packets(2, first_seq=1100, first_ts=100))
     pacer = subscription.pacer
     assert pacer is not None and pacer.queued_packets > 0
     before = len(wire.sent)
