@@ -100,6 +100,8 @@ class Attendance:
             room=room.host_state(),
         )
         try:
+            if final:
+                record = await self._with_sites_saved_elsewhere(record)
             await self.store.save_attendance(record)
         except Exception as exc:
             # A store that fails must not keep a room from closing. While the room
@@ -118,6 +120,36 @@ class Attendance:
         if final:
             self._saved.pop(room.id, None)
             self._restored.pop(room.id, None)
+
+    async def _with_sites_saved_elsewhere(self, record: AttendanceRecord) -> AttendanceRecord:
+        """``record`` and every site the stored roll call has that ``record`` lacks.
+
+        A room's final save replaces the meeting's record. Another node may have
+        saved sites this room never saw: after a Redis outage longer than a
+        lease the meeting ran in two halves, each with its own sites, and the
+        half that closes last would otherwise erase the other's attendance. So
+        the final save keeps every site either side recorded (for a site both
+        saw, this room's row: the later one). Read once per room, at its close.
+        """
+        stored = await self.store.get_attendance(record.meeting_id)
+        if stored is None:
+            return record
+        ours = {row.get("site_id") for row in record.sites}
+        missing = [row for row in stored.sites if row.get("site_id") not in ours]
+        if not missing:
+            return record
+        logger.warning(
+            "meeting %s: the saved roll call had %d site(s) this room never saw "
+            "(another node ran the meeting too); kept them",
+            record.meeting_id,
+            len(missing),
+        )
+        return AttendanceRecord(
+            meeting_id=record.meeting_id,
+            saved_at=record.saved_at,
+            sites=[*record.sites, *missing],
+            room=record.room,
+        )
 
     async def save_pending(self) -> None:
         """Write the final roll calls kept while the store was out (see :attr:`pending`)."""

@@ -110,3 +110,24 @@ async def test_a_first_join_is_saved_at_the_next_pass_and_a_leave_waits(any_stor
     record = await any_store.get_attendance(meeting.id)
     assert record is not None
     assert {row["site_id"]: row["status"] for row in record.sites}["05536"] == "left"
+
+
+async def test_a_final_save_keeps_the_sites_another_half_saved(any_store: Store) -> None:
+    """A meeting that ran in two halves (a Redis outage longer than a lease): the
+    half that closes last must not erase the sites only the other half saw."""
+    meeting = a_meeting()
+    attendance = Attendance(any_store)
+    room = await open_copy(attendance, meeting)
+    room.roll_call.joined("05536", "Xã Yên Bình")
+    await attendance.save(room, meeting)
+    # Meanwhile the other half (another node) saved its own roll call: site 167.
+    await any_store.save_attendance(AttendanceRecord(meeting.id, time.time(), [PRESENT], {}))
+    room.roll_call.left("05536")
+    await attendance.save(room, meeting, final=True)
+    record = await any_store.get_attendance(meeting.id)
+    assert record is not None
+    status = {row["site_id"]: row["status"] for row in record.sites}
+    assert status == {"05536": "left", "167": "connected"}
+    # Read back as a roll call, the other half's site counts as having been there.
+    rows = await attendance.roll_call(meeting, None)
+    assert "167" in rows[0].entries and rows[0].entries["167"].present_seconds >= 125.5
