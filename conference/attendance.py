@@ -155,7 +155,8 @@ class Attendance:
         """Write the final roll calls kept while the store was out (see :attr:`pending`)."""
         for meeting_id, record in list(self.pending.items()):
             try:
-                await self.store.save_attendance(record)
+                # A final roll call, kept while the store was out: it merges as at the close.
+                await self.store.save_attendance(await self._with_sites_saved_elsewhere(record))
             except UNREACHABLE as exc:
                 self._down(exc)
                 return
