@@ -38,8 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from conference.cluster.leases import HomeLeases
 from conference.cluster.placement import Placement
-from conference.cluster.records import NodeLoad, NodeRecord, seal, unseal
+from conference.cluster.records import NodeLoad, seal, unseal
 from conference.cluster.registry import NodeRegistry, open_redis
+from tests.support.node_records import record
 from tests.support.peers import SignalingClient
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import start_server
@@ -55,15 +56,8 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _record(node_id: str, advertise: str) -> NodeRecord:
-    now = time.time()
-    return NodeRecord(
-        id=node_id,
-        advertise=advertise,
-        started_at=now,
-        heartbeat_at=now,
-        load=NodeLoad(cpu_percent=12.5, sites=40, packets_per_s=12000.0, rooms=2),
-    )
+# A busy node's load, as a registry of a real meeting carries.
+BUSY = NodeLoad(cpu_percent=12.5, sites=40, packets_per_s=12000.0, rooms=2)
 
 
 async def placement(url: str, calls: int) -> dict[str, object]:
@@ -72,8 +66,8 @@ async def placement(url: str, calls: int) -> dict[str, object]:
     redis = open_redis(url)
     try:
         registry = NodeRegistry(redis, prefix, KEY)
-        await registry.publish(_record("node-a", "http://10.0.0.1:8080"))
-        await registry.publish(_record("node-b", "http://10.0.0.2:8080"))
+        await registry.publish(record("node-a", "http://10.0.0.1:8080", BUSY))
+        await registry.publish(record("node-b", "http://10.0.0.2:8080", BUSY))
         a = Placement("node-a", registry, HomeLeases(redis, prefix, "node-a"))
         b = Placement("node-b", registry, HomeLeases(redis, prefix, "node-b"))
         assert await a.home_elsewhere("room") is None
@@ -88,18 +82,18 @@ async def placement(url: str, calls: int) -> dict[str, object]:
     finally:
         await redis.aclose(close_connection_pool=True)
         await delete_prefixed(url, prefix)
-    record = _record("node-a", "http://10.0.0.1:8080")
+    sample = record("node-a", "http://10.0.0.1:8080", BUSY)
     rounds = 5000
     start = time.perf_counter()
     for _ in range(rounds):
-        unseal(seal(record, KEY), KEY, "node-a")
+        unseal(seal(sample, KEY), KEY, "node-a")
     seal_us = (time.perf_counter() - start) / rounds * 1e6
     return {
         "calls": calls,
         "home_here": _percentiles(here),
         "home_elsewhere": _percentiles(elsewhere),
         "seal_and_verify_one_record_us": round(seal_us, 1),
-        "record_bytes": len(seal(record, KEY)),
+        "record_bytes": len(seal(sample, KEY)),
     }
 
 

@@ -49,9 +49,8 @@ OVERHEAD_BYTES = 50  # per packet on the wire: SRTP tag, UDP, IP
 _STAMP = struct.Struct("!I")
 
 # A queued packet: the slot's send, its header and payload, the header's
-# extension word without its value (-1: nothing to stamp), its size on the
-# wire and when it was queued.
-Entry = tuple[Callable[[bytes, bytes], bool], bytes, bytes, int, int, float]
+# extension word without its value (-1: nothing to stamp) and its size on the wire.
+Entry = tuple[Callable[[bytes, bytes], bool], bytes, bytes, int, int]
 
 
 class Pacer:
@@ -66,17 +65,11 @@ class Pacer:
         self._refilled = time.monotonic()
         self._ticker: _Ticker | None = None  # set while packets wait
         self.packets_paced = 0  # packets that waited here (not sent at once)
-        self.longest_wait = 0.0  # seconds: the longest a packet waited so far
 
     @property
     def queued_packets(self) -> int:
         """Packets waiting now."""
         return len(self._queue)
-
-    @property
-    def queued_bytes(self) -> int:
-        """Bytes waiting now (on the wire, with per-packet overhead)."""
-        return self._queued_bytes
 
     def set_rate(self, rate_bps: float) -> None:
         """Pace at ``rate_bps`` (at least :data:`MIN_RATE_BPS`) from now on."""
@@ -93,14 +86,13 @@ class Pacer:
         the time the packet really leaves.
         """
         size = len(header) + len(payload) + OVERHEAD_BYTES
-        now = time.monotonic()
         if not self._queue:
-            self._refill(now)
+            self._refill(time.monotonic())
             if self._tokens >= size:
                 self._tokens -= size
                 send(header, payload)  # stamped a moment ago: no rewrite needed
                 return
-        self._queue.append((send, header, payload, stamp, size, now))
+        self._queue.append((send, header, payload, stamp, size))
         self._queued_bytes += size
         self.packets_paced += 1
         if self.metrics is not None:
@@ -112,9 +104,8 @@ class Pacer:
     def flush(self) -> None:
         """Send everything waiting at once (pacing turned off)."""
         self._cancel()
-        now = time.monotonic()
         while self._queue:
-            self._send_one(self._queue.popleft(), now)
+            self._send_one(self._queue.popleft())
         self._queued_bytes = 0
 
     def discard(self) -> None:
@@ -137,12 +128,10 @@ class Pacer:
         self._tokens = min(self._tokens + (now - self._refilled) * rate, cap)
         self._refilled = now
 
-    def _send_one(self, entry: Entry, now: float) -> None:
-        send, header, payload, stamp, _, queued_at = entry
+    def _send_one(self, entry: Entry) -> None:
+        send, header, payload, stamp, _ = entry
         if stamp >= 0:
             header = header[:-4] + _STAMP.pack(stamp | abs_send_time_now())
-        if now - queued_at > self.longest_wait:
-            self.longest_wait = now - queued_at
         send(header, payload)
 
     def drain(self, now: float) -> bool:
@@ -153,7 +142,7 @@ class Pacer:
             entry = queue.popleft()
             self._tokens -= entry[4]
             self._queued_bytes -= entry[4]
-            self._send_one(entry, now)
+            self._send_one(entry)
         if queue:
             return True
         self._ticker = None
