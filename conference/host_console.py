@@ -171,7 +171,8 @@ class HostConsole:
             if room is None or opened is None:
                 raise
             meeting = opened
-        if room is None:
+        if room is None or room.carrier:
+            # A carrier copy follows the home's decisions: the command is run there.
             if self.forward is not None:
                 return await self.forward(principal, meeting.id, meeting.room_id, command, site)
             raise Forbidden("room-not-open", "the meeting room is not open")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from conference.attendance import Attendance
@@ -49,6 +50,9 @@ class LiveRooms:
         self.meetings: dict[str, Meeting] = {}  # room id -> the meeting it serves
         self._consoles: dict[str, ConsoleFeed] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Whether this instance is a room's home (with nodes: it holds the lease);
+        # a room opened elsewhere's is a carrier copy (conference/cascade/).
+        self.is_home: Callable[[str], bool] = lambda room_id: True
 
     def get(self, room_id: str) -> Room | None:
         """The live room ``room_id``, or None."""
@@ -90,6 +94,7 @@ class LiveRooms:
                 publish=feed.put,
                 large_room=self.settings.large_room_sites,
             )
+            room.carrier = not self.is_home(record.id)
             feed.resync = partial(self._whole_state, room)
             if meeting is None:
                 room.on_empty(self._forget)  # an ad-hoc room ends with its last site
@@ -105,6 +110,10 @@ class LiveRooms:
             # Consoles already open: a new room has no feed and no alert yet.
             room.publish(self._whole_state(room))
             return room
+
+    def announce_state(self, room: Room) -> None:
+        """Give the consoles the room's whole state (a carrier copy became the home)."""
+        room.publish(self._whole_state(room))
 
     def _whole_state(self, room: Room) -> StateChanged:
         """A room's console state as one event (opened, or events were lost on the bus)."""
@@ -124,7 +133,7 @@ class LiveRooms:
     async def save_attendance(self, room: Room, final: bool = False) -> None:
         """Keep a meeting room's roll call in the store (see :class:`Attendance`)."""
         meeting = self.meetings.get(room.id)
-        if meeting is not None:
+        if meeting is not None and not room.carrier:  # the home saves the one roll call
             await self.attendance.save(room, meeting, final)
 
     async def close(self, room_id: str, reason: str) -> None:

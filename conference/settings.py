@@ -195,6 +195,20 @@ class Settings(BaseSettings):
         description="where a meeting no placement rule covers lives: here (the node its first "
         "site reached) or load (the live node with the fewest sites)",
     )
+    cascade: Literal["off", "spread"] = Field(
+        "off",
+        description="where a browser site of a meeting whose home is another node is served: "
+        "off (sent to the home) or spread (served here, its media relayed between the "
+        "nodes; with redis_url; serve --workers sets spread)",
+    )
+    relay_host: str = Field(
+        "127.0.0.1",
+        description="numeric address the relay socket binds and other nodes reach it at "
+        "(with redis_url)",
+    )
+    relay_port: int = Field(
+        0, ge=0, le=65535, description="UDP port of the relay socket (0: one the system picks)"
+    )
     camera_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_CAMERA_NETWORKS),
         description="CIDRs camera feeds may connect to (comma-separated or a JSON list); "
@@ -245,6 +259,16 @@ class Settings(BaseSettings):
             if parts.path.strip("/") and not parts.path.strip("/").isdigit():
                 raise ValueError("redis_url: the database after the host must be a number")
         return value or None
+
+    @field_validator("relay_host")
+    @classmethod
+    def _numeric_relay_host(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError(f"relay_host must be a numeric IP address ({value!r})") from None
 
     @field_validator("node_id")
     @classmethod

@@ -339,6 +339,16 @@ class Source:
             return self._activity
         return self._activity * math.exp(-idle / ACTIVITY_TIME_CONSTANT)
 
+    def hear_activity(self, level: float, now: float) -> None:
+        """Take ``level`` as this source's speech activity now (measured where it is published).
+
+        A source relayed from another instance is announced there (the cascade),
+        so every copy of a meeting ranks its speakers from the same numbers
+        whether or not the stream crosses the link.
+        """
+        self._activity = level
+        self._activity_at = now
+
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, throttled and deferred."""
         if self.layers:

@@ -16,6 +16,7 @@ from anpr_feed.leases import FeedLeases
 from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
+from conference.cascade.cascade import Cascade
 from conference.cluster.commands import CommandRelay
 from conference.cluster.homes import ClusterHomes
 from conference.cluster.load import Counts
@@ -79,7 +80,10 @@ def services(settings: Settings) -> Services:
     )
     # Shutdown runs the extensions in this order: the node leaves the cluster (so
     # sites arriving now go to another node), feeds leave, recordings end, renders stop.
-    for extension in (cluster, in_meetings, recording, StopRenders(renders)):
+    spread = (
+        cascade(settings, conference, cluster, cluster_key(secret)) if cluster is not None else None
+    )
+    for extension in (cluster, spread, in_meetings, recording, StopRenders(renders)):
         if extension is not None:
             conference.add_extension(extension)
     return Services(
@@ -92,6 +96,7 @@ def services(settings: Settings) -> Services:
         feeds_in_meetings=in_meetings,
         renders=renders,
         cluster=cluster,
+        cascade=spread,
     )
 
 
@@ -144,7 +149,25 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
     node.commands = relay
     # Only a meeting's home opens its room; the others' schedulers leave it closed.
     conference.scheduler.homes = ClusterHomes(node.placement, lambda: node.live)
+    # A room opened here for sites of a meeting whose home is another node is a
+    # carrier copy; the cascade relays its media and follows the home.
+    conference.live.is_home = node.placement.is_home
     return node
+
+
+def cascade(settings: Settings, conference: Conference, node: ClusterNode, key: bytes) -> Cascade:
+    """This node's part of the meetings spread over several nodes (``conference/cascade/``)."""
+    return Cascade(
+        bus=conference.bus,
+        key=key,
+        node_id=node.node_id,
+        live=conference.live,
+        connections=conference.peers,
+        metrics=conference.metrics,
+        relay_host=settings.relay_host,
+        relay_port=settings.relay_port,
+        is_home=node.placement.is_home,
+    )
 
 
 def build_app(settings: Settings) -> web.Application:

@@ -151,6 +151,9 @@ def supervise(
     fds = [sock.fileno() for sock in sockets]
     env = dict(os.environ)
     env[LISTEN_FDS_ENV] = ",".join(str(fd) for fd in fds)
+    # A meeting spreads over the workers: a site is served by the worker that
+    # accepted its socket, the media relayed between them (conference/cascade/).
+    env.setdefault("CONFERENCE_CASCADE", "spread")
     workers = [Worker(i + 1, base_argv + overrides[i], own[i]) for i in range(count)]
     stopping = False
 

@@ -23,12 +23,12 @@ from conference.schedule import SCHEDULER_SECONDS
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
 from tests.support.console import Console
+from tests.support.homes import lease_holder, meeting_home, rooms_open
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.meetings import open_meeting
 from tests.support.outside import metric
 from tests.support.peers import SignalingClient, client_pc, whip_publish
 from tests.support.redis_keys import delete_prefixed, unique_prefix
-from tests.support.redis_keys import lease_holder as holder_of
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually, wait_until
 
@@ -259,30 +259,6 @@ def set_lease_holder(env: dict[str, str], room: str, node_id: str) -> None:
         client.set(f"{env['CONFERENCE_REDIS_PREFIX']}home:{room}", node_id, px=15_000)
     finally:
         client.close()
-
-
-def lease_holder(env: dict[str, str], room: str) -> str | None:
-    """Who holds ``room``'s home lease, read straight from Redis."""
-    return holder_of(env["CONFERENCE_REDIS_URL"], env["CONFERENCE_REDIS_PREFIX"], "home", room)
-
-
-async def rooms_open(node: ServerProcess) -> float:
-    """The rooms open at ``node`` (its ``/metrics`` gauge)."""
-    return await asyncio.to_thread(metric, node, "conference_rooms")
-
-
-async def meeting_home(
-    env: dict[str, str], nodes: dict[str, ServerProcess], meeting: str
-) -> tuple[str, str]:
-    """The id of the node a scheduler made the due meeting's home, once its room is
-    open there (no site came yet), and the other's. A meeting's room has its id."""
-
-    async def settled() -> str | None:
-        holder = await asyncio.to_thread(lease_holder, env, meeting)
-        return holder if holder in nodes and await rooms_open(nodes[holder]) == 1 else None
-
-    home: str = await eventually(settled)
-    return home, next(name for name in nodes if name != home)
 
 
 async def test_where_is_the_home_answers_a_token_holder_only(tmp_path, cluster):

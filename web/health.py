@@ -11,6 +11,7 @@ from aiohttp import web
 
 from anpr_feed.manager import FeedManager
 from conference import __version__
+from conference.cascade.cascade import Cascade
 from conference.cluster.node import ClusterNode
 from conference.media import fast_send, shared_udp
 from conference.quality import LinkMetrics
@@ -247,6 +248,7 @@ async def metrics(request: web.Request) -> web.Response:
         request.app[RECORDING].drops.frames,
     )
     _cluster_metrics(out, request.app[SERVICES].cluster)
+    _cascade_metrics(out, request.app[SERVICES].cascade)
     _link_metrics(out, conference.quality.link_metrics())
     # The rows are read here, on the loop that owns them; the text, 8 lines a
     # site, is built in a thread so that 2,000 sites do not hold the loop.
@@ -322,6 +324,49 @@ def _cluster_metrics(out: list[str], cluster: ClusterNode | None) -> None:
         "counter",
         "Meetings without a home that the placement rules gave to another node.",
         cluster.placement.placed_elsewhere_total,
+    )
+
+
+def _cascade_metrics(out: list[str], cascade: Cascade | None) -> None:
+    """Meetings spread over nodes: remote sites held here, relay links and streams."""
+    if cascade is None:
+        return
+    links = list(cascade.links.values())
+    _line(
+        out,
+        "conference_cascade_remote_sites",
+        "gauge",
+        "Sites of meetings open here that are connected at another node.",
+        sum(cascade.proxies(room_id) for room_id in list(cascade.rooms)),
+    )
+    _line(out, "conference_relay_links", "gauge", "Relay links to other nodes.", len(links))
+    _line(
+        out,
+        "conference_relay_streams_exported",
+        "gauge",
+        "Streams (a source or one camera layer) sent to another node, each once per link.",
+        sum(len(link.exports) for link in links),
+    )
+    _line(
+        out,
+        "conference_relay_bytes_sent_total",
+        "counter",
+        "Bytes sent on the relay links open now.",
+        sum(link.metrics.bytes_sent for link in links),
+    )
+    _line(
+        out,
+        "conference_relay_media_received_total",
+        "counter",
+        "Media packets received on the relay links open now.",
+        sum(link.metrics.media_received for link in links),
+    )
+    _line(
+        out,
+        "conference_cascade_messages_rejected_total",
+        "counter",
+        "Messages on the meetings' cascade channels that did not verify or fit.",
+        cascade.rejected_total + sum(cascade.opener.rejected.values()),
     )
 
 

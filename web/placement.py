@@ -34,6 +34,23 @@ async def home_elsewhere(request: web.Request, room_id: str) -> str | None:
     return await cluster.placement.home_elsewhere(room_id)
 
 
+async def site_elsewhere(request: web.Request, room_id: str) -> str | None:
+    """Where a browser site of ``room_id`` goes: None (served here) or the home's base URL.
+
+    Served here when this node is the meeting's home, and, with ``cascade =
+    spread``, when it is not: this node then carries the site in a copy of the
+    room whose media and roll call follow the home (``conference/cascade/``).
+    """
+    home = await home_elsewhere(request, room_id)
+    if home is None:
+        return None
+    services = request.app[SERVICES]
+    if services.settings.cascade == "spread" and services.cluster is not None:
+        services.cluster.placement.carried[room_id] = home
+        return None
+    return home
+
+
 async def redirect_to_home(
     request: web.Request, room_id: str, headers: dict[str, str] | None = None
 ) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
 from conference.bus import EventBus
+from conference.cascade.cascade import Cascade
 from conference.cluster.node import ClusterNode
 from conference.service import Conference
 from conference.settings import Settings
@@ -33,6 +34,7 @@ class Services:
     feeds_in_meetings: FeedsInMeetings
     renders: RenderJobs
     cluster: ClusterNode | None = None  # with Redis: this process as a cluster node
+    cascade: Cascade | None = None  # with Redis: meetings spread over several nodes
 
     def start(self) -> None:
         """Start the conference and its extensions' loops (inside the running event loop)."""

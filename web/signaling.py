@@ -31,7 +31,7 @@ from conference.tokens import TokenError
 from conference.wire import WireMessage
 from web import messages as m
 from web.keys import CONFERENCE, SERVICES, SETTINGS, SOCKETS
-from web.placement import home_elsewhere
+from web.placement import site_elsewhere
 
 logger = logging.getLogger(__name__)
 STORE_DOWN_LOG = RateLimitedLog(logger)  # every site retrying would write a line each
@@ -279,7 +279,7 @@ class SignalingSocket:
         except RoomNotFound as exc:
             self.error("room-not-found", str(exc), fatal=True)
             return
-        home = await home_elsewhere(self.request, record.id)
+        home = await site_elsewhere(self.request, record.id)
         if home is not None:
             # A page served before the meeting found its home: its script goes there.
             self.post(m.Redirect(url=f"{home}/join/{quote(record.id, safe='')}"))

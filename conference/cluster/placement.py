@@ -50,6 +50,9 @@ class Placement:
         # The live nodes as of the last heartbeat (for placing by load).
         self._live = live or (lambda: [])
         self.held: dict[str, float] = {}  # room id -> when this node last claimed it (monotonic)
+        # Rooms whose sites this node serves while another node is the home (the
+        # cascade): room id -> the home's URL when the first such site came.
+        self.carried: dict[str, str] = {}
         self.redirects_total = 0
         self.placed_elsewhere_total = 0  # free leases claimed for another node by the rules
         self._outage_logged = False
@@ -91,6 +94,10 @@ class Placement:
             self.placed_elsewhere_total += 1
             logger.info("room %s: placed at node %s", room_id, target)
         return holder
+
+    def is_home(self, room_id: str) -> bool:
+        """Whether this node's copy of the room decides: it holds the lease, or carries nothing."""
+        return room_id in self.held or room_id not in self.carried
 
     async def home_elsewhere(self, room_id: str) -> str | None:
         """The advertise URL of ``room_id``'s home if it is another live node; else None.

@@ -33,6 +33,10 @@ class Participant:
     plan: dict[str, str | None] = field(default_factory=dict)
     plan_signature: tuple[Any, ...] = ()  # the rankings its plan was made from
     host_muted: bool = False  # the host muted it: it may not unmute itself
+    # The node whose connection this is, for a site of the meeting connected at
+    # another instance (conference/cascade/): its sources come over a relay
+    # link, it has no slots here, and events for it go through that node.
+    remote: str | None = None
 
     def info(self) -> ParticipantInfo:
         """What other sites are told about this one."""

@@ -117,6 +117,10 @@ class Room:
         self.observers: list[RoomObserver] = []
         self.recording = False
         self.publish_control = PublishControl()
+        # A copy of a meeting whose home is another instance (conference/cascade/):
+        # it carries its own sites and follows the home's decisions; its consoles
+        # follow the home, so it publishes nothing and saves no roll call.
+        self.carrier = False
 
     def __repr__(self) -> str:
         return f"Room({self.id!r}, {len(self.participants)} sites)"
@@ -420,8 +424,8 @@ class Room:
             self.broadcast(event, exclude)
 
     def publish(self, event: ConsoleEvent) -> None:
-        """Tell the consoles (through the event bus)."""
-        if self._publish is not None:
+        """Tell the consoles (through the event bus); a carrier copy leaves that to the home."""
+        if self._publish is not None and not self.carrier:
             try:
                 self._publish(event)
             except Exception:

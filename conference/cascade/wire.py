@@ -1,0 +1,80 @@
+"""What the instances of one meeting tell each other on its channel (typed, validated).
+
+``sites``: the sender's own sites of the meeting, whole, on every change and
+every few seconds (so a lost message costs nothing and a new copy learns
+everything from the next one); ``activity``: how much each of them speaks
+now (the copies pick speakers and audio slots from the same numbers);
+``state``: the home's decisions. Parsed with pydantic, nothing extra allowed:
+a message that does not fit is dropped whole.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MediaKind = Literal["audio", "video"]
+SiteId = str  # validated by length only: site ids are whatever the store holds
+MAX_SITES = 20_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceInfo(_Strict):
+    """One published source of a site: its id at the origin, kind and camera layers."""
+
+    id: str = Field(min_length=1, max_length=300)
+    kind: MediaKind
+    rids: list[str] = Field(default_factory=list, max_length=8)
+
+
+class SiteInfo(_Strict):
+    """A site connected at the sender."""
+
+    id: SiteId = Field(min_length=1, max_length=200)
+    name: str = Field(max_length=300)
+    role: str = Field(max_length=20)
+    client: str = Field(max_length=20)
+    joined_at: float
+    connection: str = Field(max_length=20)
+    audio_muted: bool
+    video_muted: bool
+    hand: float | None = None  # when it raised its hand, if it is up
+    hand_seq: int | None = None  # the first ``sites`` message that carried this raise
+    sources: list[SourceInfo] = Field(default_factory=list, max_length=4)
+    quality: dict[str, object] | None = None
+
+
+class Sites(_Strict):
+    """``sites``: every site of the meeting connected at the sender."""
+
+    kind: Literal["sites"]
+    relay: str = Field(max_length=64)  # host:port of the sender's relay socket
+    home: bool
+    sites: list[SiteInfo] = Field(max_length=MAX_SITES)
+
+
+class Activity(_Strict):
+    """``activity``: speech activity (0..50) of the sender's sites that speak now."""
+
+    kind: Literal["activity"]
+    levels: dict[str, float] = Field(max_length=MAX_SITES)
+
+
+class HomeState(_Strict):
+    """``state``: what the home decided, for the carriers to apply."""
+
+    kind: Literal["state"]
+    floor: str | None
+    spotlight: str | None
+    locked: bool
+    recording: bool
+    removed: list[str] = Field(max_length=MAX_SITES)
+    host_muted: list[str] = Field(max_length=MAX_SITES)
+    hands: list[str] = Field(max_length=MAX_SITES)
+    # The last ``sites`` seq the home applied from each node: a hand up there
+    # that the home has seen and does not list was lowered at the home.
+    seen: dict[str, int] = Field(default_factory=dict, max_length=1000)

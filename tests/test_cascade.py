@@ -1,0 +1,257 @@
+"""One meeting over two nodes: sites at each, media relayed once per stream, one roll call.
+
+Real `conference serve` nodes on one Redis with ``CONFERENCE_CASCADE=spread``:
+a site is served by the node its socket reached. The meeting's home is the
+node whose scheduler opened it; the other carries its own sites in a copy of
+the room. Sites at either node see and hear each other, the host's console
+(opened at the carrier) runs its commands at the home and they reach a site
+at the carrier, and the home's roll call lists every site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.accounts import PASSWORD
+from tests.support.api_client import ApiClient
+from tests.support.console import Console
+from tests.support.homes import lease_holder, meeting_home
+from tests.support.media import PacketTrack, encode_opus, encode_vp8
+from tests.support.meetings import open_meeting
+from tests.support.outside import metric
+from tests.support.peers import SignalingClient
+from tests.support.redis_keys import delete_prefixed, unique_prefix
+from tests.support.server import ServerProcess, start_server
+from tests.support.waiting import eventually, wait_until
+
+UNITS = ["05536", "05539", "05542"]
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return encode_vp8(frames=60, gop=30), encode_opus(1.0)
+
+
+@pytest.fixture
+def spread(tmp_path: Path, redis_url: str) -> Iterator[dict[str, ServerProcess]]:
+    """Two nodes of one cluster that spread meetings (stopped after the test)."""
+    prefix = unique_prefix()
+    env = {
+        "CONFERENCE_REDIS_URL": redis_url,
+        "CONFERENCE_REDIS_PREFIX": prefix,
+        "CONFERENCE_CASCADE": "spread",
+    }
+    nodes = {
+        name: start_server(tmp_path / name, "--node-id", name, env=env)
+        for name in ("node-a", "node-b")
+    }
+    yield nodes
+    for node in nodes.values():
+        node.stop()
+    asyncio.run(delete_prefixed(redis_url, prefix))
+
+
+def _env(node: ServerProcess) -> dict[str, str]:
+    return {k: node.env[k] for k in ("CONFERENCE_REDIS_URL", "CONFERENCE_REDIS_PREFIX")}
+
+
+def _video_slot(site: SignalingClient, shown: str) -> str | None:
+    """The video slot of ``site`` that shows ``shown`` now, if any."""
+    return next(
+        (
+            slot
+            for slot, who in site.current_slots().items()
+            if who == shown and not slot.startswith("audio")
+        ),
+        None,
+    )
+
+
+async def gauge(node: ServerProcess, name: str) -> float:
+    return await asyncio.to_thread(metric, node, name)
+
+
+async def test_sites_at_two_nodes_are_one_meeting(spread, clips):
+    nodes = spread
+    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
+    env = _env(nodes["node-a"])
+    home_id, carrier_id = await meeting_home(env, nodes, meeting)
+    home, carrier = nodes[home_id], nodes[carrier_id]
+    video, audio = clips
+    # The speaker joins at the home; two sites join at the other node.
+    speaker = SignalingClient(
+        home.base_url,
+        meeting,
+        tokens["05536"],
+        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
+    )
+    far = [
+        SignalingClient(
+            carrier.base_url,
+            meeting,
+            tokens[code],
+            publish={"video": PacketTrack(video)},
+        )
+        for code in ("05539", "05542")
+    ]
+    at_carrier = ApiClient(carrier.base_url)
+    assert (await at_carrier.login("host.dinhhoa", PASSWORD)).status == 200
+    console = Console(
+        await at_carrier.session.ws_connect(
+            carrier.base_url.replace("http", "ws") + f"/ws/console/{meeting}"
+        )
+    )
+    try:
+        await speaker.connect()
+        assert (await speaker.wait_for(lambda m: m["type"] in ("welcome", "_closed")))[
+            "type"
+        ] == "welcome"
+        for site in far:
+            await site.connect()
+            # Served where it came: no redirect to the home.
+            first = await site.wait_for(lambda m: m["type"] in ("welcome", "redirect", "_closed"))
+            assert first["type"] == "welcome", first
+        assert await asyncio.to_thread(lease_holder, env, meeting) == home_id
+
+        # Each far site sees the speaker (at the other node) in a video slot, decoded.
+        for site in far:
+            await wait_until(lambda s=site: _video_slot(s, "05536") is not None)
+            slot = _video_slot(site, "05536")
+            await wait_until(lambda s=site, n=slot: len(s.captures[n].frames) >= 10)
+        # The speaker sees the far sites' cameras in its thumbnails.
+        await wait_until(
+            lambda: {"05539", "05542"} <= set(speaker.current_slots().values()), timeout=30
+        )
+        slot = _video_slot(speaker, "05539")
+        await wait_until(lambda: len(speaker.captures[slot].frames) >= 10)
+
+        # Two subscribers at the carrier, one stream of the speaker's camera on the link.
+        exported = await gauge(home, "conference_relay_streams_exported")
+        assert 1 <= exported <= 2  # the speaker's video (one layer) and its audio
+        assert await gauge(carrier, "conference_cascade_remote_sites") == 1
+        assert await gauge(home, "conference_cascade_remote_sites") == 2
+
+        # One roll call: the console (at the carrier) shows every site connected.
+        await wait_until(
+            lambda: all(
+                console.sites.get(code, {}).get("status") == "connected"
+                for code in ("05536", "05539", "05542")
+            ),
+            timeout=30,
+        )
+        # A command at the carrier's console runs at the home and reaches the far site.
+        answer = await console.command("mute", "05542")
+        assert answer["type"] == "result" and "05542" in answer["muted"], answer
+        told = await far[1].wait_for(lambda m: m["type"] == "muted-by-host")
+        assert told["muted"] is True
+        await wait_until(lambda: console.sites["05542"].get("audio_muted") is True)
+        # The floor given at the home reaches the carrier's sites.
+        answer = await console.command("give-floor", "05539")
+        assert answer["type"] == "result", answer
+        floor = await far[1].wait_for(lambda m: m["type"] == "floor" and m["id"] == "05539")
+        assert floor["name"] == "Xã Linh Thông"
+        # ... and at the home: the floor holder is in the speaker's main slot.
+        await wait_until(lambda: speaker.current_slots().get("main") == "05539")
+    finally:
+        for site in (speaker, *far):
+            await site.close()
+        await console.close()
+        await at_carrier.close()
+        await host.close()
+    for node in nodes.values():
+        assert "Traceback" not in node.log()
+
+
+async def test_a_killed_carrier_leaves_the_home_and_its_sites_come_back(spread, clips):
+    nodes = spread
+    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
+    await host.close()
+    env = _env(nodes["node-a"])
+    home_id, carrier_id = await meeting_home(env, nodes, meeting)
+    home, carrier = nodes[home_id], nodes[carrier_id]
+    video, _audio = clips
+    far = SignalingClient(
+        carrier.base_url, meeting, tokens["05539"], publish={"video": PacketTrack(video)}
+    )
+    watcher = SignalingClient(home.base_url, meeting, tokens["05536"], publish={})
+    try:
+        await watcher.connect()
+        await watcher.wait_for(lambda m: m["type"] == "welcome")
+        await far.connect()
+        await far.wait_for(lambda m: m["type"] == "welcome")
+        await wait_until(lambda: watcher.current_slots().get("main") == "05539")
+        await wait_until(lambda: len(watcher.captures["main"].frames) >= 10)  # relayed
+        carrier.stop(signal.SIGKILL)
+        # The home drops the dead node's site (it stopped announcing) ...
+        left = await watcher.wait_for(
+            lambda m: m["type"] == "participant-left" and m["id"] == "05539", timeout=30
+        )
+        assert left["reason"] == "left"
+    finally:
+        await far.close()
+    try:
+        # ... and the site, joining again (at the home now), is back in the meeting.
+        back = SignalingClient(
+            home.base_url, meeting, tokens["05539"], publish={"video": PacketTrack(video)}
+        )
+        await back.connect()
+        await back.wait_for(lambda m: m["type"] == "welcome")
+        await wait_until(lambda: watcher.current_slots().get("main") == "05539")
+        frames = len(watcher.captures["main"].frames)
+        await wait_until(lambda: len(watcher.captures["main"].frames) >= frames + 10)
+        await back.close()
+    finally:
+        await watcher.close()
+    assert "Traceback" not in home.log()
+
+
+async def test_the_cascade_channel_drops_what_is_not_sealed_by_the_cluster(
+    spread: dict[str, ServerProcess], redis_url: str
+) -> None:
+    """Anybody who can write to Redis can publish on a meeting's channel: nothing of it is used."""
+    nodes = spread
+    host, meeting, _tokens = await open_meeting(nodes["node-a"], UNITS)
+    await host.close()
+    env = _env(nodes["node-a"])
+    home_id, _ = await meeting_home(env, nodes, meeting)
+    home = nodes[home_id]
+    import json
+
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    forged_body = json.dumps(
+        {
+            "from": "node-x",
+            "room": meeting,
+            "at": 0,
+            "epoch": 0,
+            "seq": 1,
+            "kind": "sites",
+            "relay": "127.0.0.1:9",
+            "home": False,
+            "sites": [],
+        }
+    )
+    try:
+        channel = f"{env['CONFERENCE_REDIS_PREFIX']}cascade:{meeting}"
+        for message in (
+            {"body": forged_body, "mac": "00" * 32},
+            {"not": "sealed"},
+            "garbage",
+        ):
+            await client.publish(channel, json.dumps(message))
+
+        async def rejected() -> bool:
+            return await gauge(home, "conference_cascade_messages_rejected_total") >= 1
+
+        await eventually(rejected)
+    finally:
+        await client.aclose()
+    assert await gauge(home, "conference_cascade_remote_sites") == 0
+    assert "Traceback" not in home.log()
