@@ -81,7 +81,9 @@ class RecordingControl(Extension):
         commands.add("record-stop", self._record_stop)
 
     def site_joined(self, room: Room, participant: Participant) -> None:
-        """Auto-record runs from the first site in to the meeting's end."""
+        """Auto-record runs from the first site in to the meeting's end (at the meeting's home)."""
+        if room.carrier:
+            return  # the home records the whole meeting, this copy's sites relayed there
         meeting = self.live.meeting(room.id)
         if meeting is not None and meeting.auto_record and room.id not in self.recorders:
             self.start_recording(room, "auto")

@@ -20,12 +20,13 @@ from conference.permissions import (
     in_subtree,
     require_role,
 )
+from conference.rooms.console_events import RecordingCommanded
 from conference.store import AccountRole, NotFound
 from recorder.library import Library, RecordingInfo
 from recorder.manifest import Manifest
 from web.auth import principal_of
 from web.errors import ApiError
-from web.keys import CONFERENCE, RECORDING, RENDERS, SETTINGS
+from web.keys import CONFERENCE, RECORDING, RENDERS, SERVICES, SETTINGS
 from web.request_body import StrictBody, json_body
 from web.routes import Route
 from web.times import query_time
@@ -107,6 +108,10 @@ async def meeting_recording(request: web.Request) -> web.Response:
         raise Forbidden("not-your-meeting", "only the meeting's hosts record it")
     recording = request.app[RECORDING]
     room = conference.rooms.get(meeting.room_id)
+    if data.action in ("start", "stop") and request.app[SERVICES].cluster is not None:
+        if room is None or room.carrier:
+            # The meeting's home records it (every site, relayed there): run it there.
+            return await _record_at_home(request, principal, meeting.id, data.action)
     if data.action == "start":
         if room is None:
             raise ApiError(409, "room-not-open", "the meeting room is not open")
@@ -116,6 +121,22 @@ async def meeting_recording(request: web.Request) -> web.Response:
         stopped = await recording.stop_recording(meeting.room_id, reason="stopped-by-host")
         return web.json_response({"recording": stopped.id if stopped else None, "active": False})
     raise ApiError(400, "invalid-request", "action must be start or stop")
+
+
+async def _record_at_home(
+    request: web.Request, principal: Principal, meeting_id: str, action: str
+) -> web.Response:
+    """Start or stop the recording at the meeting's home node (a console command sent there)."""
+    try:
+        reply = await request.app[CONFERENCE].console_command(
+            principal, meeting_id, f"record-{action}"
+        )
+    except Forbidden as exc:
+        if exc.code == "room-not-open":
+            raise ApiError(409, "room-not-open", "the meeting room is not open") from exc
+        raise
+    recording = reply.recording if isinstance(reply, RecordingCommanded) else None
+    return web.json_response({"recording": recording, "active": action == "start"})
 
 
 async def list_recordings(request: web.Request) -> web.Response:

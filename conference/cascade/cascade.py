@@ -246,7 +246,11 @@ class RoomCascade:
         if message is None or self.room.closed:
             return
         link = self.cascade.link_to(node, message.relay, self)
-        apply_sites(self.room, node, message, link, self.hands.setdefault(node, {}))
+        apply_sites(self.room, node, message, link, self.hands.setdefault(node, {}), self._joined)
+
+    def _joined(self, proxy: Participant) -> None:
+        if not self.room.carrier:  # the home's extensions see every site (auto-record)
+            self.cascade.live.extensions.site_joined(self.room, proxy)
 
     async def close(self) -> None:
         """Stop reading; tell the others this node's sites are gone from the meeting."""

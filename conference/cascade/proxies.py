@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from conference.cascade.wire import SiteInfo, Sites
@@ -74,7 +75,12 @@ def _sources(link: Link, site: SiteInfo) -> dict[str, Source]:
 
 
 def apply_sites(
-    room: Room, node: str, message: Sites, link: Link | None, hands: dict[str, float]
+    room: Room,
+    node: str,
+    message: Sites,
+    link: Link | None,
+    hands: dict[str, float],
+    on_join: Callable[[Participant], None] | None = None,
 ) -> tuple[int, int]:
     """Make ``room``'s proxies of ``node`` what ``message`` says: (joined, left).
 
@@ -84,6 +90,7 @@ def apply_sites(
     ``hands``: the raise (its time there) applied last per site of ``node``:
     a hand goes up here once per raise there, so one the host lowered here
     does not come back up while the site's node has not heard of it yet.
+    ``on_join``: told of each proxy that came in (the home's auto-record).
     """
     current = proxies_of(room, node)
     announced = {site.id for site in message.sites}
@@ -114,6 +121,8 @@ def apply_sites(
             if site.connection != "new":
                 room.roll_call.connection(site.id, site.connection)  # a join starts "connecting"
             joined += 1
+            if on_join is not None:
+                on_join(proxy)
         else:
             changed = False
             if sources != proxy.sources and (usable or not site.sources):
@@ -131,8 +140,9 @@ def apply_sites(
         elif site.hand is None and hands.pop(site.id, None) is not None:
             room.raise_hand(site.id, False)  # lowered there
         quality = _quality(site.quality)
-        if quality is not None:
-            room.report_quality(site.id, quality)
+        entry = room.roll_call.entries.get(site.id)
+        if quality is not None and (entry is None or entry.quality.at != quality.at):
+            room.report_quality(site.id, quality)  # a new measurement there, not a repeat
     for site_id, proxy in current.items():
         if site_id not in announced and room.participants.get(site_id) is proxy:
             room.leave(proxy, "left")
