@@ -11,20 +11,25 @@ at the carrier, and the home's roll call lists every site.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import pytest
 
+from recorder.manifest import read_manifest
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
+from tests.support.browser import audio_from, decoded_from, open_site, slot_stats
 from tests.support.console import Console
 from tests.support.homes import lease_holder, meeting_home
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
 from tests.support.meetings import open_meeting
 from tests.support.outside import metric
 from tests.support.peers import SignalingClient
+from tests.support.recordings import recording_dirs
 from tests.support.redis_keys import delete_prefixed, unique_prefix
 from tests.support.server import ServerProcess, start_server
 from tests.support.waiting import eventually, wait_until
@@ -255,3 +260,175 @@ async def test_the_cascade_channel_drops_what_is_not_sealed_by_the_cluster(
         await client.aclose()
     assert await gauge(home, "conference_cascade_remote_sites") == 0
     assert "Traceback" not in home.log()
+
+
+def _decoded(path: Path, kind: str) -> int:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]
+        return sum(1 for _ in container.decode(stream))
+
+
+def _payload_digests(path: Path) -> set[str]:
+    with av.open(str(path)) as container:
+        return {
+            hashlib.sha1(bytes(p)).hexdigest()
+            for p in container.demux(container.streams.video[0])
+            if p.size
+        }
+
+
+async def test_the_home_records_a_site_connected_at_the_other_node(spread, clips):
+    """The recording API at the carrier runs at the home; the far site's media, relayed,
+    is in the home's files bit for bit."""
+    nodes = spread
+    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
+    await host.close()
+    env = _env(nodes["node-a"])
+    home_id, carrier_id = await meeting_home(env, nodes, meeting)
+    home, carrier = nodes[home_id], nodes[carrier_id]
+    video, audio = clips
+    far = SignalingClient(
+        carrier.base_url,
+        meeting,
+        tokens["05539"],
+        publish={"video": PacketTrack(video), "audio": PacketTrack(audio)},
+    )
+    at_carrier = ApiClient(carrier.base_url)
+    assert (await at_carrier.login("host.dinhhoa", PASSWORD)).status == 200
+    try:
+        await far.connect()
+        await far.wait_for(lambda m: m["type"] == "welcome")
+        await wait_until(lambda: far.pc is not None and far.pc.connectionState == "connected")
+
+        async def proxy_at_home() -> bool:
+            return await gauge(home, "conference_cascade_remote_sites") == 1
+
+        await eventually(proxy_at_home)
+        started = await at_carrier.call(
+            "POST", f"/api/meetings/{meeting}/recording", {"action": "start"}
+        )
+        assert started.status == 200 and started.body["active"] is True, started.body
+        assert started.body["recording"]
+        indicator = await far.wait_for(lambda m: m["type"] == "recording")
+        assert indicator["active"] is True
+        await asyncio.sleep(4)
+        stopped = await at_carrier.call(
+            "POST", f"/api/meetings/{meeting}/recording", {"action": "stop"}
+        )
+        assert stopped.status == 200 and stopped.body["recording"] == started.body["recording"]
+    finally:
+        await far.close()
+        await at_carrier.close()
+    assert recording_dirs(carrier) == []  # the carrier records nothing itself
+    [directory] = recording_dirs(home)
+    manifest = read_manifest(directory)
+    assert manifest.status.value == "complete" and manifest.id == started.body["recording"]
+    tracks = {t.kind: t for t in manifest.tracks if t.site_id == "05539"}
+    assert set(tracks) == {"video", "audio"}
+    assert _decoded(directory / tracks["video"].file, "video") >= 30
+    assert _decoded(directory / tracks["audio"].file, "audio") >= 50
+    # Relayed without transcoding: every stored frame is one the far site sent.
+    assert _payload_digests(directory / tracks["video"].file) <= video.digests
+
+
+async def test_the_carrier_takes_the_meeting_over_when_the_home_is_killed(spread, clips):
+    """kill -9 of the home: the carrier's own sites go on without reconnecting, the
+    carrier becomes the home (its copy decides and keeps the roll call), and the
+    dead home's site leaves the roll call."""
+    nodes = spread
+    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
+    await host.close()
+    env = _env(nodes["node-a"])
+    home_id, carrier_id = await meeting_home(env, nodes, meeting)
+    home, carrier = nodes[home_id], nodes[carrier_id]
+    video, _audio = clips
+    near = SignalingClient(home.base_url, meeting, tokens["05536"], publish={})
+    speaker = SignalingClient(
+        carrier.base_url, meeting, tokens["05539"], publish={"video": PacketTrack(video)}
+    )
+    viewer = SignalingClient(carrier.base_url, meeting, tokens["05542"], publish={})
+    at_carrier = ApiClient(carrier.base_url)
+    assert (await at_carrier.login("host.dinhhoa", PASSWORD)).status == 200
+    try:
+        for site in (near, speaker, viewer):
+            await site.connect()
+            await site.wait_for(lambda m: m["type"] == "welcome")
+        await wait_until(lambda: viewer.current_slots().get("main") == "05539")
+        await wait_until(lambda: len(viewer.captures["main"].frames) >= 10)
+        await wait_until(lambda: near.current_slots().get("main") == "05539")
+        home.stop(signal.SIGKILL)
+        await near.close()
+
+        async def carrier_is_home() -> bool:
+            holder = await asyncio.to_thread(lease_holder, env, meeting)
+            return holder == carrier_id and await gauge(carrier, "conference_rooms") == 1
+
+        await eventually(carrier_is_home, timeout=60)
+        # The sites at the carrier never left: the same connection still receives.
+        frames = len(viewer.captures["main"].frames)
+        await wait_until(lambda: len(viewer.captures["main"].frames) >= frames + 30)
+        assert not viewer.of_type("redirect") and not speaker.of_type("redirect")
+        # The carrier decides now: its console runs the command here.
+        console = Console(
+            await at_carrier.session.ws_connect(
+                carrier.base_url.replace("http", "ws") + f"/ws/console/{meeting}"
+            )
+        )
+        try:
+            answer = await console.command("mute", "05539")
+            assert answer["type"] == "result" and "05539" in answer["muted"], answer
+            told = await speaker.wait_for(lambda m: m["type"] == "muted-by-host")
+            assert told["muted"] is True
+        finally:
+            await console.close()
+
+        # One roll call, kept at the new home: the dead home's site left, the others stayed.
+        async def roll_call() -> dict[str, str] | None:
+            answer = await at_carrier.call("GET", f"/api/meetings/{meeting}/attendance")
+            rows = {row["site_id"]: row["status"] for row in answer.body["sites"]}
+            return rows if rows.get("05536") == "left" else None
+
+        rows = await eventually(roll_call, timeout=40)
+        assert rows["05539"] == "connected" and rows["05542"] == "connected", rows
+    finally:
+        for site in (speaker, viewer):
+            await site.close()
+        await at_carrier.close()
+    assert "Traceback" not in carrier.log()
+
+
+@pytest.mark.browser
+async def test_chromium_sites_at_two_nodes_see_and_hear_each_other(spread, browser):
+    nodes = spread
+    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
+    await host.close()
+    env = _env(nodes["node-a"])
+    home_id, carrier_id = await meeting_home(env, nodes, meeting)
+    home, carrier = nodes[home_id], nodes[carrier_id]
+    where = {"05536": home, "05539": carrier, "05542": carrier}
+    pages = {
+        code: await open_site(browser, f"{node.base_url}/join/{meeting}?token={tokens[code]}")
+        for code, node in where.items()
+    }
+    try:
+        # Served where each came (no redirect to the home).
+        for code, page in pages.items():
+            assert page.url.startswith(where[code].base_url), page.url
+
+        async def everyone_decodes_everyone() -> bool:
+            for code, page in pages.items():
+                stats = await slot_stats(page)
+                for other in set(pages) - {code}:
+                    if decoded_from(stats, other) < 10 or audio_from(stats, other) < 10:
+                        return False
+            return True
+
+        await eventually(everyone_decodes_everyone, timeout=60)
+        # Two carrier sites take the home site's camera and microphone: at most its
+        # three layers and its audio cross the link, each once.
+        assert await gauge(home, "conference_relay_streams_exported") <= 4
+    finally:
+        for page in pages.values():
+            await page.context.close()
+    for page in pages.values():
+        assert not page.errors, page.errors  # type: ignore[attr-defined]
