@@ -21,7 +21,7 @@ from conference.cluster.commands import CommandRelay
 from conference.cluster.homes import ClusterHomes
 from conference.cluster.load import Counts
 from conference.cluster.node import ClusterNode
-from conference.cluster.placement_rules import convening_units
+from conference.cluster.placement_rules import convening_units, site_units
 from conference.cluster.registry import open_redis
 from conference.cluster.secret import cluster_key
 from conference.extensions import Extension
@@ -141,6 +141,7 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
         lambda: set(conference.rooms),
         settings.placement_rules(),
         lambda room_id: convening_units(conference.store, room_id),
+        lambda site_id: site_units(conference.store, site_id),
     )
     # A console on this node runs its commands at the meeting's home, wherever it is.
     relay = CommandRelay(conference.bus, key, node.node_id, node.leases.holder, conference.store)

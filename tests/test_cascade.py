@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import av
 import pytest
 
@@ -43,22 +44,38 @@ def clips():
 
 
 @pytest.fixture
-def spread(tmp_path: Path, redis_url: str) -> Iterator[dict[str, ServerProcess]]:
-    """Two nodes of one cluster that spread meetings (stopped after the test)."""
+def spread_nodes(
+    tmp_path: Path, redis_url: str
+) -> Iterator[Callable[[dict[str, str]], dict[str, ServerProcess]]]:
+    """Starts two nodes of one cluster that spread meetings, with extra settings
+    (stopped after the test)."""
     prefix = unique_prefix()
-    env = {
-        "CONFERENCE_REDIS_URL": redis_url,
-        "CONFERENCE_REDIS_PREFIX": prefix,
-        "CONFERENCE_CASCADE": "spread",
-    }
-    nodes = {
-        name: start_server(tmp_path / name, "--node-id", name, env=env)
-        for name in ("node-a", "node-b")
-    }
-    yield nodes
-    for node in nodes.values():
+    started: list[ServerProcess] = []
+
+    def start(extra: dict[str, str]) -> dict[str, ServerProcess]:
+        env = {
+            "CONFERENCE_REDIS_URL": redis_url,
+            "CONFERENCE_REDIS_PREFIX": prefix,
+            "CONFERENCE_CASCADE": "spread",
+            **extra,
+        }
+        nodes = {
+            name: start_server(tmp_path / name, "--node-id", name, env=env)
+            for name in ("node-a", "node-b")
+        }
+        started.extend(nodes.values())
+        return nodes
+
+    yield start
+    for node in started:
         node.stop()
     asyncio.run(delete_prefixed(redis_url, prefix))
+
+
+@pytest.fixture
+def spread(spread_nodes) -> dict[str, ServerProcess]:
+    """Two nodes of one cluster that spread meetings."""
+    return spread_nodes({})
 
 
 def _env(node: ServerProcess) -> dict[str, str]:
@@ -432,3 +449,55 @@ async def test_chromium_sites_at_two_nodes_see_and_hear_each_other(spread, brows
             await page.context.close()
     for page in pages.values():
         assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+async def test_a_site_goes_to_its_units_node_and_sees_the_meeting_from_there(spread_nodes, clips):
+    """Placement by unit: Định Hóa (167) convenes at node-a, commune 05539 is listed
+    for node-b. Its join page and its WHIP at node-a are sent to node-b (307); a
+    commune without a rule of its own follows its district to node-a; the sites at
+    each node see the other's."""
+    nodes = spread_nodes({"CONFERENCE_PLACEMENT": "167=node-a,05539=node-b"})
+    a, b = nodes["node-a"], nodes["node-b"]
+    host, meeting, tokens = await open_meeting(a, UNITS)
+    await host.close()
+    env = _env(a)
+    assert (await meeting_home(env, nodes, meeting))[0] == "node-a"
+    async with aiohttp.ClientSession() as http:
+        for node, code, other in ((a, "05539", b), (b, "05536", a)):
+            path = f"/join/{meeting}?token={tokens[code]}"
+            async with http.get(node.base_url + path, allow_redirects=False) as page:
+                assert page.status == 307, code
+                assert page.headers["Location"] == other.base_url + path
+            async with http.get(other.base_url + path, allow_redirects=False) as page:
+                assert page.status == 200, code  # served where it was sent
+        async with http.post(
+            f"{a.base_url}/whip/{meeting}",
+            data="v=0\r\n",
+            headers={
+                "Authorization": f"Bearer {tokens['05539']}",
+                "Content-Type": "application/sdp",
+            },
+            allow_redirects=False,
+        ) as whip:
+            assert whip.status == 307
+            assert whip.headers["Location"] == f"{b.base_url}/whip/{meeting}"
+    video, _audio = clips
+    far = SignalingClient(
+        b.base_url, meeting, tokens["05539"], publish={"video": PacketTrack(video)}
+    )
+    near = SignalingClient(
+        a.base_url, meeting, tokens["05536"], publish={"video": PacketTrack(video)}
+    )
+    try:
+        for site in (far, near):
+            await site.connect()
+            assert (await site.wait_for(lambda m: m["type"] in ("welcome", "_closed")))[
+                "type"
+            ] == "welcome"
+        for site, other in ((far, "05536"), (near, "05539")):
+            await wait_until(lambda s=site, o=other: _video_slot(s, o) is not None)
+            slot = _video_slot(site, other)
+            await wait_until(lambda s=site, n=slot: len(s.captures[n].frames) >= 10)
+    finally:
+        await far.close()
+        await near.close()

@@ -26,7 +26,7 @@ from web.auth import (
 from web.errors import PageError
 from web.html import connect_origins, content_security_policy, render
 from web.keys import CONFERENCE, SERVICES, SETTINGS
-from web.placement import site_elsewhere
+from web.placement import redirect_to_home
 
 
 async def join_page(request: web.Request) -> web.Response:
@@ -48,9 +48,7 @@ async def join_page(request: web.Request) -> web.Response:
         raise PageError(404, "room-not-found", join_link=True) from exc
     if request.query.get("failover") != "1":
         # The meeting lives on one node: the page (and its socket) must be served there.
-        home = await site_elsewhere(request, record.id)
-        if home is not None:
-            raise web.HTTPTemporaryRedirect(home + request.path_qs)
+        await redirect_to_home(request, record.id, claims.sub)
     # else: a page whose node died came here unasked (it could not fetch from us,
     # see static/meeting/failover.js). The home we know of may be that dead node,
     # its record not expired yet: a 307 there would strand the tab on an error

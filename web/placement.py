@@ -34,34 +34,47 @@ async def home_elsewhere(request: web.Request, room_id: str) -> str | None:
     return await cluster.placement.home_elsewhere(room_id)
 
 
-async def site_elsewhere(request: web.Request, room_id: str) -> str | None:
-    """Where a browser site of ``room_id`` goes: None (served here) or the home's base URL.
+async def site_elsewhere(
+    request: web.Request, room_id: str, site_id: str | None = None
+) -> str | None:
+    """Where a site of ``room_id`` goes: None (served here) or another node's base URL.
 
-    Served here when this node is the meeting's home, and, with ``cascade =
-    spread``, when it is not: this node then carries the site in a copy of the
-    room whose media and roll call follow the home (``conference/cascade/``).
+    Without ``cascade = spread``: the meeting's home. With it, a site whose unit
+    (``site_id``'s, or the nearest above it) is listed for another live node goes
+    there (the join page, WHIP and WHEP; the socket passes no ``site_id``, so a
+    page is never sent on twice); any other is served here, in the room's home
+    or in a copy of it whose media and roll call follow the home
+    (``conference/cascade/``).
     """
     home = await home_elsewhere(request, room_id)
-    if home is None:
-        return None
     services = request.app[SERVICES]
-    if services.settings.cascade == "spread" and services.cluster is not None:
-        services.cluster.placement.carried[room_id] = home
-        return None
-    return home
+    cluster = services.cluster
+    if services.settings.cascade != "spread" or cluster is None:
+        return home
+    if site_id is not None:
+        target = await cluster.placement.site_node(site_id)
+        if target is not None:
+            return target.advertise
+    if home is not None:
+        cluster.placement.carried[room_id] = home
+    return None
 
 
 async def redirect_to_home(
-    request: web.Request, room_id: str, headers: dict[str, str] | None = None
+    request: web.Request,
+    room_id: str,
+    site_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
-    """Raise ``307 Temporary Redirect`` to the same path and query on the home, if elsewhere.
+    """Raise ``307 Temporary Redirect`` to the same path and query on the site's node.
 
-    307 keeps the method and the body (RFC 9110 15.4.8), as WHIP and WHEP
-    clients need (RFC 9725 4.5).
+    That node is the meeting's home, or with the cascade its unit's node (see
+    :func:`site_elsewhere`). 307 keeps the method and the body (RFC 9110
+    15.4.8), as WHIP and WHEP clients need (RFC 9725 4.5).
     """
-    home = await home_elsewhere(request, room_id)
-    if home is not None:
-        raise web.HTTPTemporaryRedirect(home + request.path_qs, headers=headers)
+    target = await site_elsewhere(request, room_id, site_id)
+    if target is not None:
+        raise web.HTTPTemporaryRedirect(target + request.path_qs, headers=headers)
 
 
 async def home_of(request: web.Request) -> web.Response:

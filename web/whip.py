@@ -93,7 +93,7 @@ async def _create(request: web.Request, kind: str) -> web.Response:
     claims, record = await _authorize(request)
     offer = await _read_offer(request)
     # RFC 9725 4.5: the client sends the same offer to the meeting's home node.
-    await redirect_to_home(request, record.id, headers=CORS_HEADERS)
+    await redirect_to_home(request, record.id, claims.sub, headers=CORS_HEADERS)
     conference = request.app[CONFERENCE]
     try:
         if kind == "whip":

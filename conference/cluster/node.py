@@ -52,6 +52,7 @@ class ClusterNode(Extension):
         open_rooms: Callable[[], set[str]],
         rules: PlacementRules | None = None,
         units: Callable[[str], Awaitable[list[str]]] | None = None,
+        site_units: Callable[[str], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.redis = redis
         self.node_id = node_id
@@ -61,7 +62,7 @@ class ClusterNode(Extension):
         # The live, trusted nodes as of the last heartbeat (this one included).
         self.live: list[NodeRecord] = []
         self.placement = Placement(
-            node_id, self.registry, self.leases, rules, units, lambda: self.live
+            node_id, self.registry, self.leases, rules, units, lambda: self.live, site_units
         )
         self.load = LoadSampler(counts)
         self._open_rooms = open_rooms

@@ -39,6 +39,7 @@ class Placement:
         rules: PlacementRules | None = None,
         units: Callable[[str], Awaitable[list[str]]] | None = None,
         live: Callable[[], list[NodeRecord]] | None = None,
+        site_units: Callable[[str], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.node_id = node_id
         self.registry = registry
@@ -49,6 +50,9 @@ class Placement:
         self._units = units
         # The live nodes as of the last heartbeat (for placing by load).
         self._live = live or (lambda: [])
+        # A site's unit and the units above it, nearest first (sites follow their unit's
+        # node when meetings spread, see site_node).
+        self._site_units = site_units
         self.held: dict[str, float] = {}  # room id -> when this node last claimed it (monotonic)
         # Rooms whose sites this node serves while another node is the home (the
         # cascade): room id -> the home's URL when the first such site came.
@@ -94,6 +98,35 @@ class Placement:
             self.placed_elsewhere_total += 1
             logger.info("room %s: placed at node %s", room_id, target)
         return holder
+
+    async def site_node(self, site_id: str) -> NodeRecord | None:
+        """The live node another than this one that a site's unit is listed for, if any.
+
+        With meetings spread over nodes (the cascade), a site goes to the node its
+        unit, or the nearest unit above it, is listed for (``CONFERENCE_PLACEMENT``),
+        whichever node the meeting's home is on: a commune's video crosses to its
+        province's node, and from there once to the others. A listed node that is
+        not live is passed over. No listed unit: None (the site stays where it
+        came). The load fallback places homes only: a site placed by load could be
+        sent on again by the next node that sees other loads.
+        """
+        if not self.rules.units or self._site_units is None:
+            return None
+        try:
+            chain = await self._site_units(site_id)
+        except RedisError:
+            return None  # the store is out: the site stays here
+        live = {node.id: node for node in self._live()}
+        for code in chain:
+            listed = self.rules.units.get(code)
+            if listed is None:
+                continue
+            if listed == self.node_id:
+                return None
+            record = live.get(listed) or await self.registry.node(listed)
+            if record is not None:
+                return record
+        return None
 
     def is_home(self, room_id: str) -> bool:
         """Whether this node's copy of the room decides: it holds the lease, or carries nothing."""

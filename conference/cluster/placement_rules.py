@@ -100,3 +100,14 @@ async def convening_units(store: Store, room_id: str) -> list[str]:
     except NotFound:
         return []
     return [site.unit_code, *(unit.code for unit in reversed(above))]
+
+
+async def site_units(store: Store, site_id: str) -> list[str]:
+    """A site's unit and the units above it, nearest first; empty for a name that is
+    not a site of the store (a guest of an ad-hoc room)."""
+    try:
+        site = await store.get_site(site_id)
+        above = await store.ancestors(site.unit_code)
+    except NotFound:
+        return []
+    return [site.unit_code, *(unit.code for unit in reversed(above))]
