@@ -20,7 +20,10 @@ a key prefix of its own, deleted at the end; ``--workers N`` gets free
 every process below it (the workers); its counters are summed over its nodes
 (``conference nodes``), and ``rooms_seen`` is how many rooms the meeting is in
 across them (1: one meeting). Sites follow a ``redirect`` to the meeting's
-home as the page does (``sites_redirected``). With ``--url`` it uses a running
+home as the page does (``sites_redirected``). ``--place`` sends sites to given
+nodes (workers) instead of the public port (bench/cascade.py part 2). The JSON
+has each node's sites, CPU and relay figures (``nodes``) and the relay summed
+(``relay_*``). With ``--url`` it uses a running
 server: ``--server-pid`` is its process (for its CPU) and ``--data-dir`` its
 data directory, from which the simulator reads the token key (``secret.key``,
 or ``CONFERENCE_SECRET`` from the environment as the server has it) and where
@@ -53,6 +56,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +83,7 @@ from sites_parts.link import LinkSpec  # noqa: E402
 from sites_parts.receive import TICK_ENV  # noqa: E402
 from sites_parts.report import Sample, speaker_change, summarise  # noqa: E402
 from sites_parts.site import SiteSpec  # noqa: E402
-from sites_parts.target import ServerTarget  # noqa: E402
+from sites_parts.target import ServerTarget, sum_metrics  # noqa: E402
 from sites_parts.worker import SiteWorker  # noqa: E402
 
 PROFILES = ("province",)
@@ -147,6 +151,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="how often counting sites read their sockets (one wake-up for all of a worker's)",
     )
     parser.add_argument(
+        "--place",
+        default="public",
+        help="which node each site joins at: public (the server's port: with --workers the "
+        "kernel picks the worker), node:I (all at the I-th node, by URL), split:K (sites "
+        "0..K-1 at the first node, the rest at the second), spread (round robin)",
+    )
+    parser.add_argument(
         "--cprofile", type=Path, help="write each worker's cProfile stats into this directory"
     )
     args = parser.parse_args(argv)
@@ -180,6 +191,28 @@ def site_specs(target: ServerTarget, args: argparse.Namespace) -> list[SiteSpec]
     ]
 
 
+def place(specs: list[SiteSpec], target: ServerTarget, how: str) -> list[SiteSpec]:
+    """Give each site the node it joins at (``--place``); ``public``: none (the public URL).
+
+    With the cascade (``--workers N``) a site is served where its socket arrives, and
+    the first site (the speaker) makes its node the meeting's home.
+    """
+    if how == "public":
+        return specs
+    kind, _, number = how.partition(":")
+    nodes = target.wait_for_nodes()
+    if kind == "node":
+        urls = [nodes[int(number)]] * len(specs)
+    elif kind == "split":
+        urls = [nodes[0] if s.index < int(number) else nodes[1] for s in specs]
+    elif kind == "spread":
+        urls = [nodes[s.index % len(nodes)] for s in specs]
+    else:
+        raise SystemExit(f"--place {how}: public, node:I, split:K or spread")
+    log(f"sites placed ({how}) over {len(nodes)} nodes")
+    return [replace(s, url=url) for s, url in zip(specs, urls, strict=True)]
+
+
 def worker_groups(specs: list[SiteSpec], per_worker: int) -> list[list[SiteSpec]]:
     """Sites per worker process: the speaker, checking and linked sites first, together.
 
@@ -195,12 +228,14 @@ def worker_groups(specs: list[SiteSpec], per_worker: int) -> list[list[SiteSpec]
 
 
 def sample(target: ServerTarget, workers: list[SiteWorker]) -> Sample:
+    per_node = target.node_metrics()
     return Sample(
         wall=time.time(),
         server_cpu=tree_cpu_seconds(target.pid),  # with --workers: every worker too
         workers_cpu=[process_cpu_seconds(w.pid) for w in workers],
         workers_sys=[process_cpu_times(w.pid)[1] for w in workers],
-        metrics=target.metrics(),
+        metrics=sum_metrics(per_node),
+        per_node=per_node,
     )
 
 
@@ -213,7 +248,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ[RECEIVE_ENV] = args.receive  # the workers (spawned below) inherit these
     os.environ[TICK_ENV] = str(args.read_tick_ms)
     context = multiprocessing.get_context("spawn")
-    specs = site_specs(target, args)
+    specs = place(site_specs(target, args), target, args.place)
     groups = worker_groups(specs, args.per_worker)
     count = len(groups)
     workers: list[SiteWorker] = []

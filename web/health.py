@@ -83,6 +83,18 @@ async def metrics(request: web.Request) -> web.Response:
     for client in ("browser", "whip", "whep"):
         out.append(f'conference_peers{{client="{client}"}} {by_client.get(client, 0)}')
     _line(out, "conference_rooms", "gauge", "Rooms with at least one site.", len(conference.rooms))
+    # Per room, so that a meeting spread over nodes (a copy of its room at each) counts
+    # once across them: the same room label, and each copy holding every site.
+    out.append(
+        "# HELP conference_room_participants Sites in each room open here, connected here "
+        "or (a meeting spread over nodes) at another node."
+    )
+    out.append("# TYPE conference_room_participants gauge")
+    for room_id, room in sorted(conference.rooms.items()):
+        out.append(
+            f'conference_room_participants{{room="{label_value(room_id)}"}} '
+            f"{len(room.participants)}"
+        )
     _line(
         out,
         "conference_tracks",

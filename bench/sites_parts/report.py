@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from sites_parts.nodes_report import node_figures, relay_figures, rooms_seen
 
 RECEIVED = "conference_rtp_packets_received_total"
 FORWARDED = "conference_rtp_packets_forwarded_total"
@@ -24,7 +26,8 @@ class Sample:
     server_cpu: float
     workers_cpu: list[float]
     workers_sys: list[float]  # the kernel's part of workers_cpu
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # summed over the server's nodes
+    per_node: dict[str, dict[str, float]] = field(default_factory=dict)  # by base URL
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -105,9 +108,13 @@ def summarise(
         "sites": sites,
         "sites_joined": sum(1 for r in reports if r["connected"]),
         "sites_lost": sum(1 for r in reports if r["connected"] and r["error"]),
-        # Rooms open with sites in them, summed over the server's nodes (its workers with
-        # --workers N): the meeting is in this many rooms; 1 is one meeting.
-        "rooms_seen": int(last.metrics.get("conference_rooms", 0)),
+        # Distinct rooms with sites across the server's nodes (its workers with --workers
+        # N), by room id: a meeting spread over nodes (a copy at each) is one; 1 is one
+        # meeting. conference_rooms summed counts the copies (rooms_open_summed).
+        "rooms_seen": rooms_seen(last.per_node, last.metrics),
+        "rooms_open_summed": int(last.metrics.get("conference_rooms", 0)),
+        **relay_figures(first.metrics, last.metrics, window),
+        "nodes": node_figures(first.per_node, last.per_node, window),
         "sites_redirected": sum(1 for r in reports if r["redirects"]),
         "window_s": round(window, 2),
         "server_cpu_ms_per_site_per_s": _round(server_cpu * 1000 / window / sites),

@@ -151,6 +151,7 @@ class SiteSpec:
     phase: float  # seconds after the common start its frames are due
     layers: bool = True  # answer the server's simulcast offer with q, h, f
     link: LinkSpec | None = None  # behind this emulated link (both directions)
+    url: str | None = None  # join at this node (--place), else at the server's public URL
 
 
 @dataclass

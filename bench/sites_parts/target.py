@@ -18,6 +18,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 import uuid
 from collections import Counter
@@ -39,12 +40,14 @@ class ServerTarget:
         self.log_path: Path | None = None
         self.redis_env: dict[str, str] = {}
         self.redis_url: str | None = None
+        self.workers = 1
         if args.url is None:
             from tests.support.server import start_server
 
             self.scratch = Path(tempfile.mkdtemp(prefix="bench-sites-"))
             serve_args = shlex.split(args.serve_args)
             workers = _flag(serve_args, "--workers")
+            self.workers = int(workers or 1)
             if workers and int(workers) > 1 and _flag(serve_args, "--worker-ports") is None:
                 # Free ports, not PORT+1..: our port is a random free one, its neighbours
                 # may be taken.
@@ -113,18 +116,22 @@ class ServerTarget:
         ]
         return urls or [self.base_url]
 
+    def wait_for_nodes(self, timeout: float = 30.0) -> list[str]:
+        """Our nodes' base URLs by URL, once all ``--workers N`` have registered."""
+        deadline = time.monotonic() + timeout
+        while True:
+            nodes = sorted(self.nodes())
+            if len(nodes) >= self.workers or time.monotonic() > deadline:
+                return nodes
+            time.sleep(0.5)
+
     def metrics(self) -> dict[str, float]:
-        """The server's ``/metrics`` counters (no labels) by name, summed over its nodes."""
-        values: dict[str, float] = {}
-        for base in self.nodes():
-            text = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
-            for line in text.splitlines():
-                if line.startswith("#") or not line.strip():
-                    continue
-                name, _, value = line.rpartition(" ")
-                with contextlib.suppress(ValueError):
-                    values[name] = values.get(name, 0.0) + float(value)
-        return values
+        """The server's ``/metrics`` series by name (labels included), summed over its nodes."""
+        return sum_metrics(self.node_metrics())
+
+    def node_metrics(self) -> dict[str, dict[str, float]]:
+        """Each node's ``/metrics`` series by name (labels included), by its base URL."""
+        return {base: read_metrics(base) for base in sorted(self.nodes())}
 
     def log_problems(self) -> dict[str, Any]:
         """Warnings, errors and tracebacks in our own server's log (unknown with ``--url``)."""
@@ -154,6 +161,28 @@ class ServerTarget:
 
                 prefix = self.redis_env["CONFERENCE_REDIS_PREFIX"]
                 asyncio.run(delete_prefixed(self.redis_url or "", prefix))
+
+
+def read_metrics(base: str) -> dict[str, float]:
+    """One node's ``/metrics`` series by name (labels included)."""
+    values: dict[str, float] = {}
+    text = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, _, value = line.rpartition(" ")
+        with contextlib.suppress(ValueError):
+            values[name] = values.get(name, 0.0) + float(value)
+    return values
+
+
+def sum_metrics(per_node: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The series of several nodes summed by name."""
+    values: dict[str, float] = {}
+    for metrics in per_node.values():
+        for name, value in metrics.items():
+            values[name] = values.get(name, 0.0) + value
+    return values
 
 
 def _flag(argv: list[str], name: str) -> str | None:

@@ -86,7 +86,9 @@ class _Sites:
                 except Exception as exc:
                     site.error = site.error or f"join: {type(exc).__name__}: {exc}"
 
-        new = [SimSite(spec, self.clip, base_url, room, t0, self.poller) for spec in specs]
+        new = [
+            SimSite(spec, self.clip, spec.url or base_url, room, t0, self.poller) for spec in specs
+        ]
         self.sites += new
         await asyncio.gather(*(join(site) for site in new))
         return [
