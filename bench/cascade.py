@@ -74,6 +74,7 @@ PART1_KEYS = (
     "server_cpu_percent_of_core",
     "server_packets_received_per_s",
     "server_packets_forwarded_per_s",
+    "server_cpu_us_per_forwarded_packet",
     "delivery_min",
     "delivery_mean",
     "sites_below_delivery_target",
@@ -97,6 +98,10 @@ PART1_KEYS = (
     "udp_receive_buffer_drops",
     "site_errors",
     "window_s",
+    "layers_sent",
+    "layers_received_by_checking_sites",
+    "downlink_kbps_p50",
+    "server_keyframe_requests",
 )
 
 

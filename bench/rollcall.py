@@ -169,7 +169,12 @@ class Site:
 
 async def run(sites_wanted: int, large_room: int, label: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"bench-rollcall-{label}-") as tmp:
-        env = {"CONFERENCE_LARGE_ROOM_SITES": str(large_room), "CONFERENCE_LOG_LEVEL": "WARNING"}
+        env = {
+            "CONFERENCE_LARGE_ROOM_SITES": str(large_room),
+            "CONFERENCE_LOG_LEVEL": "WARNING",
+            # Every simulated site is 127.0.0.1: no limit of 200 connections per address.
+            "CONFERENCE_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "0",
+        }
         server: ServerProcess = start_server(Path(tmp) / "data", env=env)
         try:
             imported = server.cli("units", "import", str(NATIONAL))
