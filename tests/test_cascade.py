@@ -157,9 +157,6 @@ async def test_sites_at_two_nodes_are_one_meeting(spread, clips):
         assert 1 <= exported <= 2  # the speaker's video (one layer) and its audio
         assert await gauge(carrier, "conference_cascade_remote_sites") == 1
         assert await gauge(home, "conference_cascade_remote_sites") == 2
-        # Each node's copy of the room holds all three sites: one meeting, one room id.
-        for node in (home, carrier):
-            assert await gauge(node, f'conference_room_participants{{room="{meeting}"}}') == 3
 
         # One roll call: the console (at the carrier) shows every site connected.
         await wait_until(
