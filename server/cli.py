@@ -62,7 +62,7 @@ def _positive_int(text: str) -> int:
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     values: dict[str, Any] = {}
     names = ("data_dir", "host", "port", "public_url", "cert", "key", "node_id", "advertise")
-    for name in (*names, "placement", "placement_fallback"):
+    for name in (*names, "placement", "placement_fallback", "cascade", "relay_host", "relay_port"):
         value = getattr(args, name, None)
         if value is not None:
             values[name] = value
@@ -142,7 +142,7 @@ async def _ensure_demo(settings: Settings) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from server.compose import build_app
+    from server.compose import StartupError, build_app
     from web.app import serve
 
     settings = _settings(args)
@@ -157,7 +157,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _serve_workers(args, settings)
     # A worker of `--workers N`: its supervisor seeded the store and printed the links.
     banner = [] if os.environ.get(WORKER_ENV) else asyncio.run(_ensure_demo(settings))
-    asyncio.run(serve(settings, lambda: build_app(settings), banner))
+    try:
+        asyncio.run(serve(settings, lambda: build_app(settings), banner))
+    except StartupError as exc:
+        raise CliError(str(exc)) from None
     return 0
 
 
@@ -207,6 +210,8 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
             worker_node_id(settings.node_id, settings.port, i + 1),
             "--advertise",
             with_port(base, port),
+            # A fixed relay port is the first worker's; the others take the next ones.
+            *(["--relay-port", str(settings.relay_port + i)] if settings.relay_port else []),
         ]
         for i, port in enumerate(ports)
     ]
@@ -519,6 +524,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="a meeting no rule covers lives on the node its first site reached (here, the "
         "default) or on the live node with the fewest sites (load) "
         "(env CONFERENCE_PLACEMENT_FALLBACK)",
+    )
+    serve.add_argument(
+        "--cascade",
+        choices=("off", "spread"),
+        help="off: every site of a meeting goes to its home node; spread: a site is served "
+        "by its unit's node or the node it reached, the meeting's media relayed between the "
+        "nodes (the default of --workers) (env CONFERENCE_CASCADE)",
+    )
+    serve.add_argument(
+        "--relay-host",
+        metavar="IP",
+        help="numeric address of this node's relay socket, reachable from the other nodes "
+        "(default 127.0.0.1) (env CONFERENCE_RELAY_HOST)",
+    )
+    serve.add_argument(
+        "--relay-port",
+        type=int,
+        metavar="PORT",
+        help="UDP port of the relay socket (default: one the system picks; with --workers, "
+        "worker i takes PORT+i-1) (env CONFERENCE_RELAY_PORT)",
     )
     serve.set_defaults(func=cmd_serve)
 

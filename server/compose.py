@@ -27,6 +27,7 @@ from conference.cluster.secret import cluster_key
 from conference.extensions import Extension
 from conference.keys import load_or_create_secret
 from conference.media import shared_udp
+from conference.relay.endpoint import bind_relay_socket
 from conference.service import Conference
 from conference.settings import Settings
 from conference.store import open_store
@@ -49,10 +50,17 @@ class StopRenders(Extension):
         await self.renders.close()
 
 
+class StartupError(Exception):
+    """The server cannot start as configured (a port taken); the message says which."""
+
+
 def services(settings: Settings) -> Services:
     """Open the store and the bus and build every part of one server process."""
     # The media sockets first: a media port already in use fails the start, not a meeting.
-    shared_udp.configure(settings.media_port)
+    try:
+        shared_udp.configure(settings.media_port)
+    except OSError as exc:
+        raise StartupError(exc.strerror or str(exc)) from exc
     store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
     bus = open_bus(settings.redis_url, settings.redis_prefix)
     secret = load_or_create_secret(settings.data_dir)
@@ -158,6 +166,10 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
 
 def cascade(settings: Settings, conference: Conference, node: ClusterNode, key: bytes) -> Cascade:
     """This node's part of the meetings spread over several nodes (``conference/cascade/``)."""
+    try:
+        relay_socket = bind_relay_socket(settings.relay_host, settings.relay_port)
+    except OSError as exc:
+        raise StartupError(exc.strerror or str(exc)) from exc
     return Cascade(
         bus=conference.bus,
         key=key,
@@ -167,6 +179,7 @@ def cascade(settings: Settings, conference: Conference, node: ClusterNode, key: 
         metrics=conference.metrics,
         relay_host=settings.relay_host,
         relay_port=settings.relay_port,
+        relay_socket=relay_socket,
         is_home=node.placement.is_home,
     )
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,7 +35,7 @@ from tests.support.outside import metric
 from tests.support.peers import SignalingClient
 from tests.support.recordings import recording_dirs
 from tests.support.redis_keys import delete_prefixed, unique_prefix
-from tests.support.server import ServerProcess, start_server
+from tests.support.server import ServerProcess, server_env, start_server
 from tests.support.waiting import eventually, wait_until
 
 UNITS = ["05536", "05539", "05542"]
@@ -262,14 +265,15 @@ async def test_the_cascade_channel_drops_what_is_not_sealed_by_the_cluster(
     )
     try:
         channel = f"{env['CONFERENCE_REDIS_PREFIX']}cascade:{meeting}"
-        for message in (
-            {"body": forged_body, "mac": "00" * 32},
-            {"not": "sealed"},
-            "garbage",
-        ):
-            await client.publish(channel, json.dumps(message))
 
         async def rejected() -> bool:
+            # Published again each time: the room's channel may not be subscribed yet.
+            for message in (
+                {"body": forged_body, "mac": "00" * 32},
+                {"not": "sealed"},
+                "garbage",
+            ):
+                await client.publish(channel, json.dumps(message))
             return await gauge(home, "conference_cascade_messages_rejected_total") >= 1
 
         await eventually(rejected)
@@ -501,3 +505,25 @@ async def test_a_site_goes_to_its_units_node_and_sees_the_meeting_from_there(spr
     finally:
         await far.close()
         await near.close()
+
+
+def test_a_relay_port_already_taken_stops_the_start_with_its_name(tmp_path, redis_url):
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    try:
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "conference", "serve", "--data-dir", str(tmp_path)),
+                *("--port", "0", "--redis", redis_url, "--relay-port", str(port)),
+            ],
+            env={**server_env(), "CONFERENCE_REDIS_PREFIX": unique_prefix()},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        taken.close()
+    assert result.returncode == 2, result.stderr
+    assert f"cannot bind the relay port 127.0.0.1 UDP {port}" in result.stderr
+    assert "Traceback" not in result.stderr

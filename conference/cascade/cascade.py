@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -53,6 +54,7 @@ NODE_SILENCE = 8.0  # a node not heard this long (its sites: every 3 s) is gone
 CARRIER_IDLE = 10.0
 ACTIVITY_FLOOR = 0.5  # levels below this are not sent (silence)
 DIAL_TIMEOUT = 5.0
+OUTBOX_LIMIT = 1000  # messages waiting for Redis; beyond, the oldest go
 
 
 def _address(text: str) -> tuple[str, int] | None:
@@ -280,6 +282,7 @@ class Cascade(Extension):
         metrics: SfuMetrics,
         relay_host: str = "127.0.0.1",
         relay_port: int = 0,
+        relay_socket: socket.socket | None = None,
         is_home: Callable[[str], bool] = lambda room_id: True,
     ) -> None:
         self.bus = bus
@@ -290,6 +293,7 @@ class Cascade(Extension):
         self.metrics = metrics
         self.relay_host = relay_host
         self.relay_port = relay_port
+        self._relay_socket = relay_socket  # bound at start-up, so a taken port fails the start
         self.is_home = is_home  # whether this node holds the room's home lease now
         self.opener = envelope.Opener(key, node_id)
         self.epoch = time.time()
@@ -299,6 +303,8 @@ class Cascade(Extension):
         self._dialing: dict[str, asyncio.Task[None]] = {}
         self.rooms: dict[str, RoomCascade] = {}
         self.published_total = 0
+        self.dropped_total = 0  # messages dropped while Redis was out (the outbox full)
+        self._outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.rejected_total = 0
         self._publish_down = False
 
@@ -325,6 +331,7 @@ class Cascade(Extension):
         self.endpoint = await RelayEndpoint.open(
             self.relay_host,
             self.relay_port,
+            sock=self._relay_socket,
             node_id=self.node_id,
             cluster_key=self.key,
             lookup=self.local_source,
@@ -332,9 +339,13 @@ class Cascade(Extension):
             on_link=self._accepted,
         )
         logger.info("cascade: relay socket at %s", self.relay_address)
-        while True:
-            await pause(TICK)
-            self.tick(time.monotonic())
+        sender = spawn(self._send(), name="cascade-send")
+        try:
+            while True:
+                await pause(TICK)
+                self.tick(time.monotonic())
+        finally:
+            sender.cancel()
 
     def tick(self, now: float) -> None:
         """Follow the rooms open here (new, reopened, closed) and tick each."""
@@ -372,12 +383,28 @@ class Cascade(Extension):
         }
 
     def publish(self, room_id: str, fields: dict[str, Any], seq: int | None = None) -> None:
-        """Seal and publish one message on the room's channel, in the background."""
-        spawn(self.publish_now(room_id, fields, seq), name="cascade-publish")
+        """Seal and publish one message on the room's channel, in the background, in order.
+
+        One sender drains the queue: tasks of their own could reach Redis out of
+        order, and a receiver drops a message older than one it applied.
+        """
+        if self._outbox.qsize() >= OUTBOX_LIMIT:
+            self._outbox.get_nowait()  # Redis is out: the newest say all the rest did
+            self.dropped_total += 1
+        self._outbox.put_nowait((room_id, self._body(room_id, fields, seq)))
+
+    async def _send(self) -> None:
+        while True:
+            room_id, body = await self._outbox.get()
+            await self._publish_body(room_id, body)
 
     async def publish_now(self, room_id: str, fields: dict[str, Any], seq: int | None) -> None:
-        """Seal and publish one message; Redis out: logged once, dropped (the next one says all)."""
-        sealed = envelope.seal(self.key, self._body(room_id, fields, seq))
+        """Seal and publish one message now (a room's goodbye)."""
+        await self._publish_body(room_id, self._body(room_id, fields, seq))
+
+    async def _publish_body(self, room_id: str, body: dict[str, Any]) -> None:
+        """Redis out: logged once, dropped (the next message says all)."""
+        sealed = envelope.seal(self.key, body)
         try:
             await self.bus.publish(CHANNEL + room_id, sealed)
         except UNREACHABLE as exc:

@@ -14,7 +14,9 @@ ticker (:data:`TICK`) drives every link's retransmissions and keepalives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ SourceLookup = Callable[[str], Source | None]
 TICK = 0.25  # seconds between control retransmissions and liveness checks
 HANDSHAKE_RETRY = 0.5  # seconds between HELLOs while no ACK came
 UNSUBSCRIBE_LINGER = 2.0  # seconds a stream stays subscribed after its last sink left
+RELAY_SOCKET_BUFFER = 4 << 20  # bytes asked for; the kernel caps it at net.core.*mem_max
 
 
 @dataclass
@@ -75,13 +78,26 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport
 
     @classmethod
-    async def open(cls, host: str = "127.0.0.1", port: int = 0, **kwargs: object) -> RelayEndpoint:
-        """An endpoint listening on ``host:port`` (0: any free port); kwargs as for the class."""
+    async def open(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sock: socket.socket | None = None,
+        **kwargs: object,
+    ) -> RelayEndpoint:
+        """An endpoint listening on ``host:port`` (0: any free port), or on ``sock``
+        (a UDP socket bound already); kwargs as for the class."""
         loop = asyncio.get_running_loop()
-        _, endpoint = await loop.create_datagram_endpoint(
-            lambda: cls(**kwargs),  # type: ignore[arg-type]
-            local_addr=(host, port),
-        )
+        if sock is not None:
+            _, endpoint = await loop.create_datagram_endpoint(
+                lambda: cls(**kwargs),  # type: ignore[arg-type]
+                sock=sock,
+            )
+        else:
+            _, endpoint = await loop.create_datagram_endpoint(
+                lambda: cls(**kwargs),  # type: ignore[arg-type]
+                local_addr=(host, port),
+            )
         return endpoint
 
     @property
@@ -242,3 +258,23 @@ class RelayEndpoint(asyncio.DatagramProtocol):
             if not dialing.done.done():
                 dialing.done.cancel()
         self.transport.close()
+
+
+def bind_relay_socket(host: str, port: int) -> socket.socket:
+    """A UDP socket bound to ``host:port`` for an endpoint; OSError naming the port if taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(
+            exc.errno, f"cannot bind the relay port {host} UDP {port}: {exc.strerror}"
+        ) from exc
+    # Every relayed stream of every meeting arrives here: a loop busy for a moment
+    # must not lose them to a full receive buffer (the relay does not retransmit).
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, RELAY_SOCKET_BUFFER)
+    sock.setblocking(False)
+    return sock

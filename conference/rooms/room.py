@@ -557,6 +557,13 @@ class Room:
                 plan_audio(subscriber.id, audios, subscriber.plan, ranked, activity, featured)
             )
             if plan == subscriber.plan:
+                if force:
+                    # Same sites, but a site's source may be a new object (a relayed
+                    # source whose link was replaced, a renegotiated one): follow it.
+                    for slot in subscriber.slots:
+                        site = plan.get(slot.name)
+                        owner = by_id.get(site) if site is not None else None
+                        slot.assign(owner.sources.get(slot.kind) if owner is not None else None)
                 continue
             for slot in subscriber.slots:
                 site = plan.get(slot.name)
