@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -27,18 +27,16 @@ from recorder.manifest import read_manifest
 from tests.support.accounts import PASSWORD
 from tests.support.api_client import ApiClient
 from tests.support.browser import audio_from, decoded_from, open_site, slot_stats
+from tests.support.cascade import SpreadCluster, spread_meeting
 from tests.support.console import Console
-from tests.support.homes import lease_holder, meeting_home
+from tests.support.homes import lease_holder
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
-from tests.support.meetings import open_meeting
 from tests.support.outside import metric
 from tests.support.peers import SignalingClient
 from tests.support.recordings import recording_dirs
-from tests.support.redis_keys import delete_prefixed, unique_prefix
-from tests.support.server import ServerProcess, server_env, start_server
+from tests.support.redis_keys import unique_prefix
+from tests.support.server import ServerProcess, server_env
 from tests.support.waiting import eventually, wait_until
-
-UNITS = ["05536", "05539", "05542"]
 
 
 @pytest.fixture(scope="module")
@@ -47,42 +45,17 @@ def clips():
 
 
 @pytest.fixture
-def spread_nodes(
-    tmp_path: Path, redis_url: str
-) -> Iterator[Callable[[dict[str, str]], dict[str, ServerProcess]]]:
-    """Starts two nodes of one cluster that spread meetings, with extra settings
-    (stopped after the test)."""
-    prefix = unique_prefix()
-    started: list[ServerProcess] = []
-
-    def start(extra: dict[str, str]) -> dict[str, ServerProcess]:
-        env = {
-            "CONFERENCE_REDIS_URL": redis_url,
-            "CONFERENCE_REDIS_PREFIX": prefix,
-            "CONFERENCE_CASCADE": "spread",
-            **extra,
-        }
-        nodes = {
-            name: start_server(tmp_path / name, "--node-id", name, env=env)
-            for name in ("node-a", "node-b")
-        }
-        started.extend(nodes.values())
-        return nodes
-
-    yield start
-    for node in started:
-        node.stop()
-    asyncio.run(delete_prefixed(redis_url, prefix))
+def spread_nodes(tmp_path: Path, redis_url: str) -> Iterator[SpreadCluster]:
+    """Starts pairs of nodes that spread meetings (stopped after the test)."""
+    cluster = SpreadCluster(tmp_path, redis_url)
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture
-def spread(spread_nodes) -> dict[str, ServerProcess]:
+def spread(spread_nodes: SpreadCluster) -> dict[str, ServerProcess]:
     """Two nodes of one cluster that spread meetings."""
-    return spread_nodes({})
-
-
-def _env(node: ServerProcess) -> dict[str, str]:
-    return {k: node.env[k] for k in ("CONFERENCE_REDIS_URL", "CONFERENCE_REDIS_PREFIX")}
+    return spread_nodes.start()
 
 
 def _video_slot(site: SignalingClient, shown: str) -> str | None:
@@ -103,10 +76,15 @@ async def gauge(node: ServerProcess, name: str) -> float:
 
 async def test_sites_at_two_nodes_are_one_meeting(spread, clips):
     nodes = spread
-    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
-    env = _env(nodes["node-a"])
-    home_id, carrier_id = await meeting_home(env, nodes, meeting)
-    home, carrier = nodes[home_id], nodes[carrier_id]
+    m = await spread_meeting(nodes)
+    meeting, tokens, env, home_id, home, carrier = (
+        m.id,
+        m.tokens,
+        m.env,
+        m.home_id,
+        m.home,
+        m.carrier,
+    )
     video, audio = clips
     # The speaker joins at the home; two sites join at the other node.
     speaker = SignalingClient(
@@ -187,18 +165,14 @@ async def test_sites_at_two_nodes_are_one_meeting(spread, clips):
             await site.close()
         await console.close()
         await at_carrier.close()
-        await host.close()
     for node in nodes.values():
         assert "Traceback" not in node.log()
 
 
 async def test_a_killed_carrier_leaves_the_home_and_its_sites_come_back(spread, clips):
     nodes = spread
-    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
-    await host.close()
-    env = _env(nodes["node-a"])
-    home_id, carrier_id = await meeting_home(env, nodes, meeting)
-    home, carrier = nodes[home_id], nodes[carrier_id]
+    m = await spread_meeting(nodes)
+    meeting, tokens, home, carrier = m.id, m.tokens, m.home, m.carrier
     video, _audio = clips
     far = SignalingClient(
         carrier.base_url, meeting, tokens["05539"], publish={"video": PacketTrack(video)}
@@ -240,11 +214,8 @@ async def test_the_cascade_channel_drops_what_is_not_sealed_by_the_cluster(
 ) -> None:
     """Anybody who can write to Redis can publish on a meeting's channel: nothing of it is used."""
     nodes = spread
-    host, meeting, _tokens = await open_meeting(nodes["node-a"], UNITS)
-    await host.close()
-    env = _env(nodes["node-a"])
-    home_id, _ = await meeting_home(env, nodes, meeting)
-    home = nodes[home_id]
+    m = await spread_meeting(nodes)
+    meeting, env, home = m.id, m.env, m.home
     import json
 
     import redis.asyncio as aioredis
@@ -302,11 +273,8 @@ async def test_the_home_records_a_site_connected_at_the_other_node(spread, clips
     """The recording API at the carrier runs at the home; the far site's media, relayed,
     is in the home's files bit for bit."""
     nodes = spread
-    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
-    await host.close()
-    env = _env(nodes["node-a"])
-    home_id, carrier_id = await meeting_home(env, nodes, meeting)
-    home, carrier = nodes[home_id], nodes[carrier_id]
+    m = await spread_meeting(nodes)
+    meeting, tokens, home, carrier = m.id, m.tokens, m.home, m.carrier
     video, audio = clips
     far = SignalingClient(
         carrier.base_url,
@@ -357,11 +325,15 @@ async def test_the_carrier_takes_the_meeting_over_when_the_home_is_killed(spread
     carrier becomes the home (its copy decides and keeps the roll call), and the
     dead home's site leaves the roll call."""
     nodes = spread
-    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
-    await host.close()
-    env = _env(nodes["node-a"])
-    home_id, carrier_id = await meeting_home(env, nodes, meeting)
-    home, carrier = nodes[home_id], nodes[carrier_id]
+    m = await spread_meeting(nodes)
+    meeting, tokens, env, carrier_id, home, carrier = (
+        m.id,
+        m.tokens,
+        m.env,
+        m.carrier_id,
+        m.home,
+        m.carrier,
+    )
     video, _audio = clips
     near = SignalingClient(home.base_url, meeting, tokens["05536"], publish={})
     speaker = SignalingClient(
@@ -377,6 +349,11 @@ async def test_the_carrier_takes_the_meeting_over_when_the_home_is_killed(spread
         await wait_until(lambda: viewer.current_slots().get("main") == "05539")
         await wait_until(lambda: len(viewer.captures["main"].frames) >= 10)
         await wait_until(lambda: near.current_slots().get("main") == "05539")
+
+        async def carrier_knows_the_home_site() -> bool:
+            return await gauge(carrier, "conference_cascade_remote_sites") == 1
+
+        await eventually(carrier_knows_the_home_site)
         home.stop(signal.SIGKILL)
         await near.close()
 
@@ -421,11 +398,8 @@ async def test_the_carrier_takes_the_meeting_over_when_the_home_is_killed(spread
 @pytest.mark.browser
 async def test_chromium_sites_at_two_nodes_see_and_hear_each_other(spread, browser):
     nodes = spread
-    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
-    await host.close()
-    env = _env(nodes["node-a"])
-    home_id, carrier_id = await meeting_home(env, nodes, meeting)
-    home, carrier = nodes[home_id], nodes[carrier_id]
+    m = await spread_meeting(nodes)
+    meeting, tokens, home, carrier = m.id, m.tokens, m.home, m.carrier
     where = {"05536": home, "05539": carrier, "05542": carrier}
     pages = {
         code: await open_site(browser, f"{node.base_url}/join/{meeting}?token={tokens[code]}")
@@ -460,12 +434,11 @@ async def test_a_site_goes_to_its_units_node_and_sees_the_meeting_from_there(spr
     for node-b. Its join page and its WHIP at node-a are sent to node-b (307); a
     commune without a rule of its own follows its district to node-a; the sites at
     each node see the other's."""
-    nodes = spread_nodes({"CONFERENCE_PLACEMENT": "167=node-a,05539=node-b"})
+    nodes = spread_nodes.start({"CONFERENCE_PLACEMENT": "167=node-a,05539=node-b"})
     a, b = nodes["node-a"], nodes["node-b"]
-    host, meeting, tokens = await open_meeting(a, UNITS)
-    await host.close()
-    env = _env(a)
-    assert (await meeting_home(env, nodes, meeting))[0] == "node-a"
+    m = await spread_meeting(nodes)
+    meeting, tokens = m.id, m.tokens
+    assert m.home_id == "node-a"
     async with aiohttp.ClientSession() as http:
         for node, code, other in ((a, "05539", b), (b, "05536", a)):
             path = f"/join/{meeting}?token={tokens[code]}"
@@ -527,3 +500,39 @@ def test_a_relay_port_already_taken_stops_the_start_with_its_name(tmp_path, redi
     assert result.returncode == 2, result.stderr
     assert f"cannot bind the relay port 127.0.0.1 UDP {port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.browser
+async def test_a_chromium_site_at_a_killed_carrier_rejoins_at_the_home(spread, browser):
+    """kill -9 of the node carrying a site (not the home): the page asks the nodes it
+    was told of where its meeting is, goes to the home and joins there by itself."""
+    nodes = spread
+    m = await spread_meeting(nodes)
+    meeting, tokens, home, carrier = m.id, m.tokens, m.home, m.carrier
+    watcher = SignalingClient(home.base_url, meeting, tokens["05536"], publish={})
+    await watcher.connect()
+    await watcher.wait_for(lambda m: m["type"] == "welcome")
+    page = await open_site(browser, f"{carrier.base_url}/join/{meeting}?token={tokens['05539']}")
+    try:
+        assert page.url.startswith(carrier.base_url)
+        await page.wait_for_function(
+            f"() => (window.conference.peers || []).includes({home.base_url!r})"
+        )
+        await wait_until(lambda: watcher.current_slots().get("main") == "05539")
+        killed_at = asyncio.get_running_loop().time()
+        carrier.stop(signal.SIGKILL)
+        await page.wait_for_url(f"{home.base_url}/join/{meeting}**", timeout=90_000)
+        await page.wait_for_function(
+            "() => window.conference && window.conference.state === 'connected'", timeout=60_000
+        )
+        moved = asyncio.get_running_loop().time() - killed_at
+        print(f"the carrier's site was connected at the home {moved:.1f} s after the kill")
+        # At the home now as a site of its own: the watcher sees its camera again.
+        await wait_until(lambda: watcher.current_slots().get("main") == "05539", timeout=40)
+        frames = len(watcher.captures["main"].frames)
+        await wait_until(lambda: len(watcher.captures["main"].frames) >= frames + 10, timeout=40)
+        assert await gauge(home, "conference_cascade_remote_sites") == 0
+    finally:
+        await page.context.close()
+        await watcher.close()
+    assert not page.errors, page.errors  # type: ignore[attr-defined]

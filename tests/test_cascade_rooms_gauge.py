@@ -19,33 +19,18 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.homes import meeting_home
-from tests.support.meetings import open_meeting
+from tests.support.cascade import SpreadCluster, spread_meeting
 from tests.support.outside import metric
-from tests.support.redis_keys import delete_prefixed, unique_prefix
-from tests.support.server import ServerProcess, start_server
+from tests.support.server import ServerProcess
 from tests.support.waiting import eventually
-
-UNITS = ["05536", "05539", "05542"]
 
 
 @pytest.fixture
 def spread(tmp_path: Path, redis_url: str) -> Iterator[dict[str, ServerProcess]]:
     """Two nodes of one cluster that spread meetings (stopped after the test)."""
-    prefix = unique_prefix()
-    env = {
-        "CONFERENCE_REDIS_URL": redis_url,
-        "CONFERENCE_REDIS_PREFIX": prefix,
-        "CONFERENCE_CASCADE": "spread",
-    }
-    nodes = {
-        name: start_server(tmp_path / name, "--node-id", name, env=env)
-        for name in ("node-a", "node-b")
-    }
-    yield nodes
-    for node in nodes.values():
-        node.stop()
-    asyncio.run(delete_prefixed(redis_url, prefix))
+    cluster = SpreadCluster(tmp_path, redis_url)
+    yield cluster.start()
+    cluster.stop()
 
 
 def _sites_in_copy(node: ServerProcess, meeting: str) -> int:
@@ -73,10 +58,8 @@ async def _join(
 
 async def test_each_copy_of_a_spread_meeting_holds_every_site_under_one_room_id(spread):
     nodes = spread
-    host, meeting, tokens = await open_meeting(nodes["node-a"], UNITS)
-    env = {k: nodes["node-a"].env[k] for k in ("CONFERENCE_REDIS_URL", "CONFERENCE_REDIS_PREFIX")}
-    home_id, carrier_id = await meeting_home(env, nodes, meeting)
-    home, carrier = nodes[home_id], nodes[carrier_id]
+    m = await spread_meeting(nodes)
+    meeting, tokens, home, carrier = m.id, m.tokens, m.home, m.carrier
     async with aiohttp.ClientSession() as session:
         sockets = [
             await _join(session, home, meeting, tokens["05536"]),
@@ -96,4 +79,3 @@ async def test_each_copy_of_a_spread_meeting_holds_every_site_under_one_room_id(
         finally:
             for ws in sockets:
                 await ws.close()
-            await host.close()

@@ -47,7 +47,8 @@ async def join_page(request: web.Request) -> web.Response:
     except RoomNotFound as exc:
         raise PageError(404, "room-not-found", join_link=True) from exc
     if request.query.get("failover") != "1":
-        # The meeting lives on one node: the page (and its socket) must be served there.
+        # The page (and its socket) is served by the site's node: the meeting's home,
+        # or with the cascade its unit's node or this one (web/placement.py).
         await redirect_to_home(request, record.id, claims.sub)
     # else: a page whose node died came here unasked (it could not fetch from us,
     # see static/meeting/failover.js). The home we know of may be that dead node,

@@ -424,8 +424,12 @@ class Room:
             self.broadcast(event, exclude)
 
     def publish(self, event: ConsoleEvent) -> None:
-        """Tell the consoles (through the event bus); a carrier copy leaves that to the home."""
-        if self._publish is not None and not self.carrier:
+        """Tell the consoles (through the event bus); a carrier copy leaves that to the home.
+
+        Except a plate alert: the camera that read it is in this copy (its reader
+        runs on this node), and the home never sees the pass itself.
+        """
+        if self._publish is not None and (not self.carrier or isinstance(event, PlateAlert)):
             try:
                 self._publish(event)
             except Exception:
