@@ -103,7 +103,9 @@ class FeedsInMeetings(Extension):
 
         A room closes when its meeting ends or is cancelled (or an ad-hoc room
         empties); a node that stops closes none (:meth:`shutdown`), so that
-        its rooms' cameras come back wherever the rooms open again.
+        its rooms' cameras come back wherever the rooms open again. A carrier
+        copy (the meeting's home is another node) forgets nothing stored: the
+        home's meeting keeps its cameras.
         """
         async with self._hosts:  # a rejoin pass under way puts nothing in after this
             for feed_id in list(self.feed_publishers.get(room.id, {})):
@@ -111,6 +113,8 @@ class FeedsInMeetings(Extension):
             self.feed_publishers.pop(room.id, None)
             self.room_alerts.pop(room.id, None)
             self._waiting = {k: v for k, v in self._waiting.items() if k[0] != room.id}
+            if room.carrier:
+                return  # a copy of a meeting whose home is another node: the home keeps them
             try:
                 await self.store.clear_room_feeds(room.id)
             except Exception:  # the room closes whatever the store says
