@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
@@ -32,6 +33,7 @@ from anpr_feed.watchlist import Alert
 from conference.console_commands import CommandContext, CommandResult, ConsoleCommands
 from conference.extensions import Extension, PeriodicTask
 from conference.live_rooms import LiveRooms
+from conference.meetings import OPEN_LEAD_SECONDS
 from conference.permissions import Forbidden, Principal, can_see_feed
 from conference.redis_client import UNREACHABLE
 from conference.rooms.console_events import AlertMatch, ConsoleState, PlateAlert
@@ -77,6 +79,9 @@ class FeedsInMeetings(Extension):
         # so that a camera waiting for its reader logs once, not every pass.
         self._waiting: dict[tuple[str, str], str] = {}
         feeds.on_pass.append(self._plate_pass)
+        # With meetings spread over nodes: opens a copy of a meeting's room here (its
+        # home a live other node) for a camera this node reads; None otherwise.
+        self.carry: Callable[[str], Awaitable[Room | None]] | None = None
 
     # -- conference hooks -----------------------------------------------------------------
 
@@ -129,13 +134,17 @@ class FeedsInMeetings(Extension):
 
     # -- feeds in and out of rooms --------------------------------------------------------
 
-    async def add_feed(self, principal: Principal, room: Room, feed_id: str) -> FeedPublisher:
+    async def add_feed(
+        self, principal: Principal, room: Room, feed_id: str
+    ) -> FeedPublisher | None:
         """Bring a feed into a live room as a participant (idempotent), and keep it there.
 
         The host's decision is stored first: the camera rejoins by itself after
-        its reader stops and starts again (see :meth:`rejoin`). A camera that
-        cannot be shown here now (not running, read by another node) is
-        refused and not kept.
+        its reader stops and starts again (see :meth:`rejoin`). A camera read
+        by another node, with meetings spread over nodes, is kept and shown by
+        that node (its copy of the meeting, relayed: None is returned). A camera
+        that cannot be shown (not running, or read elsewhere without the
+        cascade) is refused and not kept.
         """
         try:
             feed = await self.store.get_feed(feed_id)
@@ -151,6 +160,9 @@ class FeedsInMeetings(Extension):
                 await self.store.put_room_feed(entry)  # kept from now on, if it was not yet
                 return existing
             if runner is None:
+                if self.carry is not None and await self._read_elsewhere(feed_id):
+                    await self.store.put_room_feed(entry)  # its reader's node shows it
+                    return None
                 raise Forbidden("feed-not-running", await self._not_running_message(feed_id))
             if room.codec not in CODECS:
                 raise Forbidden("codec", f"a camera cannot join a {room.codec} room")
@@ -196,10 +208,57 @@ class FeedsInMeetings(Extension):
             for room_id, room in list(self.live.rooms.items()):
                 if room.closed:
                     continue
-                for entry in await self.store.room_feeds(room_id):
+                entries = await self.store.room_feeds(room_id)
+                if room.carrier:
+                    # A host at the meeting's home took a camera out: it leaves here.
+                    kept = {entry.feed_id for entry in entries}
+                    for feed_id in list(self.feed_publishers.get(room_id, {})):
+                        if feed_id not in kept:
+                            self.remove_feed(room_id, feed_id, "removed")
+                for entry in entries:
                     if await self._rejoin_one(room, entry):
                         joined.append((room_id, entry.feed_id))
+            if self.carry is not None:
+                joined += await self._carry_cameras()
         return joined
+
+    async def _carry_cameras(self) -> list[tuple[str, str]]:
+        """Kept cameras read here of meetings open at another node: a copy here shows them.
+
+        Only meetings under way (as the scheduler opens them); the copy joins the
+        meeting like any node carrying its sites, and its cameras are relayed.
+        """
+        assert self.carry is not None
+        joined = []
+        now = time.time()
+        for meeting in await self.store.list_meetings(now - 86400, now + OPEN_LEAD_SECONDS):
+            room_id = meeting.room_id
+            due = meeting.start - OPEN_LEAD_SECONDS <= now < meeting.end
+            if meeting.cancelled_at is not None or not due or room_id in self.live.rooms:
+                continue
+            entries = [
+                e for e in await self.store.room_feeds(room_id) if e.feed_id in self.feeds.runners
+            ]
+            if not entries:
+                continue
+            room = await self.carry(room_id)
+            if room is None:
+                continue  # no live home elsewhere: the meeting opens at its home first
+            for entry in entries:
+                if await self._rejoin_one(room, entry):
+                    joined.append((room_id, entry.feed_id))
+        return joined
+
+    async def _read_elsewhere(self, feed_id: str) -> bool:
+        """Whether another node reads the camera now (holds its lease)."""
+        leases = self.feeds.leases
+        if leases is None:
+            return False
+        try:
+            holder = await leases.holder(feed_id)
+        except RedisError:
+            return False
+        return holder is not None and holder != leases.node_id
 
     async def _rejoin_one(self, room: Room, entry: RoomFeed) -> bool:
         """One kept camera back in ``room`` if it can be; True if it joined."""
@@ -261,7 +320,7 @@ class FeedsInMeetings(Extension):
             if holder is not None and holder != leases.node_id:
                 return (
                     f"this camera is read by node {holder!r}; a meeting on this node "
-                    "cannot show it yet (a meeting's home and its cameras are on one node)"
+                    "cannot show it without the cascade (CONFERENCE_CASCADE=spread)"
                 )
         return "this camera feed is not running"
 

@@ -8,6 +8,7 @@ imports them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -28,6 +29,7 @@ from conference.extensions import Extension
 from conference.keys import load_or_create_secret
 from conference.media import shared_udp
 from conference.relay.endpoint import bind_relay_socket
+from conference.rooms.room import Room
 from conference.service import Conference
 from conference.settings import Settings
 from conference.store import open_store
@@ -81,6 +83,8 @@ def services(settings: Settings) -> Services:
         ),
     )
     in_meetings = FeedsInMeetings(settings, store, feeds, conference.live, conference.metrics)
+    if cluster is not None and settings.cascade == "spread":
+        in_meetings.carry = carrier_opener(conference, cluster)
     recording = RecordingControl(settings, conference.live)
     renders = RenderJobs(
         settings.data_dir,
@@ -162,6 +166,24 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
     # carrier copy; the cascade relays its media and follows the home.
     conference.live.is_home = node.placement.is_home
     return node
+
+
+def carrier_opener(
+    conference: Conference, node: ClusterNode
+) -> Callable[[str], Awaitable[Room | None]]:
+    """Opens a carrier copy of a meeting's room here when its home is a live other node."""
+
+    async def carry(room_id: str) -> Room | None:
+        holder = await node.leases.holder(room_id)
+        if holder is None or holder == node.node_id:
+            return None
+        home = await node.registry.node(holder)
+        if home is None:
+            return None
+        node.placement.carried[room_id] = home.advertise
+        return await conference.live.open(await conference.store.get_room(room_id))
+
+    return carry
 
 
 def cascade(settings: Settings, conference: Conference, node: ClusterNode, key: bytes) -> Cascade:
