@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/failover.py [--repeat 10] [--redis URL] [--part home|feed|both]
+    .venv/bin/python bench/failover.py [--repeat 10] [--redis URL] [--part home|feed|cascade|both]
 
 Real ``conference serve`` node processes on loopback sharing one real Redis
 (a key prefix of the run's own per repetition, deleted afterwards, as the
@@ -24,6 +24,10 @@ asserted about it. Prints one JSON document.
     ``lost`` compares the meeting's attendance read at A just before the
     kill with the one read at B after both sites are back: each site still
     listed, connected, and with the same first join time.
+``cascade`` (not in ``both``)
+    With ``CONFERENCE_CASCADE=spread``: the node carrying a site killed, then
+    a meeting's home killed while another node carries sites (see
+    :func:`cascade_once`).
 ``feed``
     A camera feed (a small local video file in the nodes' shared feed files
     folder, as ``tests/test_feed_leases.py`` uses) read by one of two nodes;
@@ -447,11 +451,116 @@ async def feed(redis_url: str, repeat: int) -> dict[str, Any]:
     }
 
 
+# -- a meeting spread over two nodes (the cascade) -------------------------------------------
+
+
+async def cascade_once(redis_url: str, browser: Browser) -> dict[str, Any]:
+    """One repetition with ``CONFERENCE_CASCADE=spread``: kill the carrier, then the home.
+
+    Two nodes: the meeting's home H (its scheduler's choice) and the carrier C.
+    First one Chromium site at C and one at H, and C is killed:
+    ``site_at_home`` is when C's site's page is connected at H (it asked H
+    where its meeting is). Then, with two new nodes, two Chromium sites at C,
+    and H is killed: ``lease_at_carrier`` is when C holds the meeting's lease
+    (C's copy becomes the home), and ``carrier_sites_stayed`` whether both
+    pages were still at C and connected then (they never had to move).
+    """
+    return {
+        **await _spread_kill(redis_url, browser, "carrier"),
+        **await _spread_kill(redis_url, browser, "home"),
+    }
+
+
+async def _spread_kill(redis_url: str, browser: Browser, kill: str) -> dict[str, Any]:
+    """Two spread nodes, Chromium sites, ``kill`` ("carrier" or "home") killed: what was seen."""
+    out: dict[str, Any] = {}
+    pages: list[Page] = []
+    with tempfile.TemporaryDirectory() as folder:
+        nodes = Nodes(redis_url, Path(folder), CONFERENCE_CASCADE="spread")
+        try:
+            started = {name: await nodes.start(name) for name in ("node-a", "node-b")}
+            host, meeting, tokens = await open_meeting(started["node-a"], [PROBE, *SITES])
+            await host.close()
+            while (h_id := await nodes.get(f"home:{meeting}")) is None:
+                await asyncio.sleep(POLL)
+            c_id = next(name for name in started if name != h_id)
+            h, c = started[h_id], started[c_id]
+            while await nodes.get(f"node:{c_id}") is None:
+                await asyncio.sleep(POLL)
+            await asyncio.sleep(HEARTBEAT_INTERVAL * 1.5)  # each node lists the other
+            at = {"carrier": {SITES[0]: c, SITES[1]: h}, "home": {SITES[0]: c, SITES[1]: c}}
+            for code, node in at[kill].items():
+                pages.append(
+                    await open_site(browser, f"{node.base_url}/join/{meeting}?token={tokens[code]}")
+                )
+            for page in pages:
+                await page.wait_for_function(
+                    "() => window.conference.peers.length === 1", timeout=10_000
+                )
+            await asyncio.sleep(random.uniform(1.0, 1.0 + HEARTBEAT_INTERVAL))
+            killed = time.monotonic()
+            if kill == "carrier":
+                c.process.send_signal(signal.SIGKILL)
+                page = pages[0]
+
+                async def at_home() -> bool:
+                    url, state = await _state(page)
+                    return url.startswith(h.base_url + "/") and state == "connected"
+
+                out["site_at_home"] = await _first_true(at_home, killed, PAGE_POLL)
+                await asyncio.to_thread(c.process.wait)
+            else:
+                h.process.send_signal(signal.SIGKILL)
+
+                async def lease_at_carrier() -> bool:
+                    return await nodes.get(f"home:{meeting}") == c_id
+
+                out["lease_at_carrier"] = await _first_true(lease_at_carrier, killed)
+                states = [await _state(page) for page in pages]
+                out["carrier_sites_stayed"] = all(
+                    url.startswith(c.base_url + "/") and state == "connected"
+                    for url, state in states
+                )
+                await asyncio.to_thread(h.process.wait)
+            out[f"page_errors_{kill}"] = [e for page in pages for e in getattr(page, "errors", [])]
+        finally:
+            for page in pages:
+                with contextlib.suppress(Exception):
+                    await page.context.close()
+            await nodes.close()
+    return out
+
+
+async def cascade(redis_url: str, repeat: int) -> dict[str, Any]:
+    """``repeat`` repetitions of :func:`cascade_once`, one browser for all."""
+    runs: list[dict[str, Any]] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=FLAGS, headless=True
+        )
+        try:
+            for index in range(repeat):
+                run = await cascade_once(redis_url, browser)
+                print(f"cascade {index + 1}/{repeat}: {run}", file=sys.stderr, flush=True)
+                runs.append(run)
+        finally:
+            await browser.close()
+    return {
+        "repetitions": repeat,
+        "carrier_killed_site_at_home": _summary([r["site_at_home"] for r in runs], 10.0),
+        "home_killed_lease_at_carrier": _summary(
+            [r["lease_at_carrier"] for r in runs], HOME_TARGET_S
+        ),
+        "home_killed_carrier_sites_stayed": sum(1 for r in runs if r["carrier_sites_stayed"]),
+        "runs": runs,
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--part", choices=("home", "feed", "both"), default="both")
+    parser.add_argument("--part", choices=("home", "feed", "cascade", "both"), default="both")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -465,6 +574,8 @@ async def main() -> None:
         result["home_killed"] = await home(args.redis, args.repeat)
     if args.part in ("feed", "both"):
         result["feed_moved"] = await feed(args.redis, args.repeat)
+    if args.part == "cascade":
+        result["cascade"] = await cascade(args.redis, args.repeat)
     print(json.dumps(result, indent=2))
 
 
