@@ -93,6 +93,10 @@ PART1_KEYS = (
     "relay_streams_exported",
     "relay_kbps",
     "relay_media_received_per_s",
+    "relay_media_sent",
+    "relay_dropped",
+    "delivery_loss_breakdown",
+    "delivery_worst_sites",
     "simulator_cpu_percent_of_core",
     "other_processes_cpu_percent",
     "udp_receive_buffer_drops",
@@ -138,8 +142,16 @@ def _part1_view(result: dict[str, Any]) -> dict[str, Any]:
     view["server_log_problem_lines"] = result["server_log"].get("problem_lines")
     view["nodes"] = [
         {
-            k: n[k]
-            for k in ("sites_here", "remote_sites", "room_participants", "cpu_percent_of_core")
+            k: n.get(k)
+            for k in (
+                "sites_here",
+                "remote_sites",
+                "room_participants",
+                "cpu_percent_of_core",
+                "relay_media_sent",
+                "relay_media_received",
+                "relay_dropped",
+            )
         }
         for n in result["nodes"]
     ]

@@ -6,6 +6,7 @@ import asyncio
 import os
 import resource
 import time
+from collections import Counter
 
 from aiohttp import web
 
@@ -15,6 +16,7 @@ from conference.cascade.cascade import Cascade
 from conference.cluster.node import ClusterNode
 from conference.media import fast_send, shared_udp
 from conference.quality import LinkMetrics
+from conference.relay.link import RelayLink
 from conference.sfu import DelayHistogram
 from web.keys import CONFERENCE, FEED_MANAGER, RECORDING, SERVICES, WATCHDOG
 from web.metrics_access import check_metrics_access
@@ -375,11 +377,34 @@ def _cascade_metrics(out: list[str], cascade: Cascade | None) -> None:
     )
     _line(
         out,
+        "conference_relay_media_sent_total",
+        "counter",
+        "Media packets sent on the relay links open now (compare with the far end's received).",
+        sum(link.metrics.media_sent for link in links),
+    )
+    _relay_drops(out, cascade, links)
+    _line(
+        out,
         "conference_cascade_messages_rejected_total",
         "counter",
         "Messages on the meetings' cascade channels that did not verify or fit.",
         cascade.rejected_total + sum(cascade.opener.rejected.values()),
     )
+
+
+def _relay_drops(out: list[str], cascade: Cascade, links: list[RelayLink]) -> None:
+    """Datagrams the relay dropped, by reason: its links open now and its endpoint."""
+    dropped: Counter[str] = Counter()
+    for link in links:
+        dropped.update(link.metrics.dropped)
+    if cascade.endpoint is not None:  # datagrams no link claimed (unknown peer, bad hello)
+        dropped.update(cascade.endpoint.metrics.dropped)
+    out.append("# HELP conference_relay_dropped_total Relay datagrams dropped, by reason.")
+    out.append("# TYPE conference_relay_dropped_total counter")
+    for reason in sorted(dropped):
+        out.append(
+            f'conference_relay_dropped_total{{reason="{label_value(reason)}"}} {dropped[reason]}'
+        )
 
 
 def _link_metrics(out: list[str], link: LinkMetrics) -> None:

@@ -19,6 +19,8 @@ RELAY_LINKS = "conference_relay_links"
 RELAY_STREAMS = "conference_relay_streams_exported"
 RELAY_BYTES = "conference_relay_bytes_sent_total"
 RELAY_MEDIA = "conference_relay_media_received_total"
+RELAY_SENT = "conference_relay_media_sent_total"
+RELAY_DROPPED = 'conference_relay_dropped_total{reason="'
 CPU = "process_cpu_seconds_total"
 RSS = "process_resident_memory_bytes"
 RECEIVED = "conference_rtp_packets_received_total"
@@ -72,8 +74,21 @@ def node_figures(
                 "relay_streams_exported": int(end.get(RELAY_STREAMS, 0)),
                 "relay_bytes_sent": int(delta(RELAY_BYTES)),
                 "relay_media_received": int(delta(RELAY_MEDIA)),
+                "relay_media_sent": int(delta(RELAY_SENT)),
+                "relay_dropped": relay_dropped(start, end),
             }
         )
+    return out
+
+
+def relay_dropped(first: dict[str, float], last: dict[str, float]) -> dict[str, int]:
+    """Relay datagrams dropped in the window, by reason (only reasons with any)."""
+    out = {}
+    for name, value in last.items():
+        if name.startswith(RELAY_DROPPED):
+            dropped = int(value - first.get(name, 0.0))
+            if dropped:
+                out[name[len(RELAY_DROPPED) : -2]] = dropped
     return out
 
 
@@ -94,4 +109,6 @@ def relay_figures(first: dict[str, float], last: dict[str, float], window: float
         "relay_kbps": round(delta(RELAY_BYTES) * 8 / window / 1000, 1),
         "relay_media_received": int(delta(RELAY_MEDIA)),
         "relay_media_received_per_s": round(delta(RELAY_MEDIA) / window),
+        "relay_media_sent": int(delta(RELAY_SENT)),
+        "relay_dropped": relay_dropped(first, last),
     }

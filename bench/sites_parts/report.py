@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sites_parts.loss_report import loss_breakdown, site_nodes
 from sites_parts.nodes_report import node_figures, relay_figures, rooms_seen
 
 RECEIVED = "conference_rtp_packets_received_total"
@@ -102,6 +103,7 @@ def summarise(
     unseen_up = [u for r, u in zip(joined, up, strict=True) if r["id"] not in seen]
     lag = [x * 1000 for r in reports for x in r["send_lag"]]
     site_packets = sum(r["received_packets"] + r["up_packets"] for r in joined)
+    where = site_nodes(last.per_node)
     checked = sum(r["frames_checked"] for r in reports)
     identical = sum(r["frames_identical"] for r in reports)
     return {
@@ -135,6 +137,11 @@ def summarise(
         "delivery_min": _round(min(deliveries) if deliveries else 0.0, 4),
         "delivery_mean": _round(sum(deliveries) / len(deliveries) if deliveries else None, 4),
         "sites_below_delivery_target": sum(1 for d in deliveries if d < 0.995),
+        # Site ids are bench/sites.py's site-NNN (its tokens' site_id).
+        "delivery_loss_breakdown": loss_breakdown(
+            joined,
+            {r["id"]: where.get(f"site-{r['index']:03d}") for r in joined if "index" in r},
+        ),
         "delivery_worst_sites": [  # where the losses are: which sites, how many packets
             {
                 "name": r["name"],

@@ -991,6 +991,7 @@ class SimSite:
         self.measuring = False
         received = expected = down_bytes = 0
         video_received = 0
+        per_slot: dict[str, list[int]] = {}  # slot -> [expected, received] in the window
         delays: list[float] = []
         checked = identical = 0
         for ssrc, stream in self.streams.items():
@@ -1003,6 +1004,9 @@ class SimSite:
             if stream.ext >= 0:
                 received += stream.packets - packets0
                 expected += stream.ext - ext0
+                counts = per_slot.setdefault(f"{stream.kind}:{stream.slot}", [0, 0])
+                counts[0] += stream.ext - ext0
+                counts[1] += stream.packets - packets0
                 if stream.kind == "video":
                     video_received += stream.packets - packets0
             delays += stream.delays
@@ -1018,6 +1022,8 @@ class SimSite:
             "redirects": self.redirects,
             "received_packets": received,
             "expected_packets": expected,
+            "per_slot_packets": per_slot,
+            "index": self.spec.index,
             "video_packets": video_received,
             "down_bytes": down_bytes,
             "up_bytes": sent_bytes - self._mark_sent[1],
