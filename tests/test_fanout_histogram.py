@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+from pathlib import Path
 
-from bench.sites_parts.report import histogram_quantile
 from conference.sfu import FANOUT_BUCKETS, DelayHistogram, SfuMetrics, Source
 from conference.watchdog import LoopWatchdog
 from tests.support.slots import make_slot, video_packets
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))  # the bench's parts import each other as sites_parts
+
+from sites_parts.report import histogram_quantile  # noqa: E402
 
 
 def as_metrics(histogram: DelayHistogram) -> dict[str, float]:
