@@ -297,8 +297,13 @@ async def home_once(redis_url: str, browser: Browser) -> dict[str, Any]:
             await nodes.close()
 
 
-async def home(redis_url: str, repeat: int) -> dict[str, Any]:
-    """``repeat`` home failovers, one browser for all."""
+Repetition = Callable[[str, Browser], Awaitable[dict[str, Any]]]
+
+
+async def _in_browser(
+    name: str, once: Repetition, redis_url: str, repeat: int
+) -> list[dict[str, Any]]:
+    """``repeat`` runs of ``once`` with one headless Chromium for all, each printed."""
     runs: list[dict[str, Any]] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -306,11 +311,17 @@ async def home(redis_url: str, repeat: int) -> dict[str, Any]:
         )
         try:
             for index in range(repeat):
-                run = await home_once(redis_url, browser)
-                print(f"home {index + 1}/{repeat}: {run}", file=sys.stderr, flush=True)
+                run = await once(redis_url, browser)
+                print(f"{name} {index + 1}/{repeat}: {run}", file=sys.stderr, flush=True)
                 runs.append(run)
         finally:
             await browser.close()
+    return runs
+
+
+async def home(redis_url: str, repeat: int) -> dict[str, Any]:
+    """``repeat`` home failovers, one browser for all."""
+    runs = await _in_browser("home", home_once, redis_url, repeat)
     connected = [
         max(r[f"connected_{c}"] for c in SITES)
         if all(r[f"connected_{c}"] is not None for c in SITES)
@@ -533,18 +544,7 @@ async def _spread_kill(redis_url: str, browser: Browser, kill: str) -> dict[str,
 
 async def cascade(redis_url: str, repeat: int) -> dict[str, Any]:
     """``repeat`` repetitions of :func:`cascade_once`, one browser for all."""
-    runs: list[dict[str, Any]] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=FLAGS, headless=True
-        )
-        try:
-            for index in range(repeat):
-                run = await cascade_once(redis_url, browser)
-                print(f"cascade {index + 1}/{repeat}: {run}", file=sys.stderr, flush=True)
-                runs.append(run)
-        finally:
-            await browser.close()
+    runs = await _in_browser("cascade", cascade_once, redis_url, repeat)
     return {
         "repetitions": repeat,
         "carrier_killed_site_at_home": _summary([r["site_at_home"] for r in runs], 10.0),

@@ -180,7 +180,7 @@ def carrier_opener(
         home = await node.registry.node(holder)
         if home is None:
             return None
-        node.placement.carried[room_id] = home.advertise
+        node.placement.carried.add(room_id)
         return await conference.live.open(await conference.store.get_room(room_id))
 
     return carry

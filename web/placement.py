@@ -56,7 +56,7 @@ async def site_elsewhere(
         if target is not None:
             return target.advertise
     if home is not None:
-        cluster.placement.carried[room_id] = home
+        cluster.placement.carried.add(room_id)
     return None
 
 

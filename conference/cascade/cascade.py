@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from conference.bus import EventBus
 from conference.cascade import envelope
 from conference.cascade.home_state import apply_state, state_of
-from conference.cascade.proxies import apply_sites, drop_node, proxies_of
+from conference.cascade.proxies import apply_sites, drop_node
 from conference.cascade.wire import Activity, HomeState, MediaKind, SiteInfo, Sites, SourceInfo
 from conference.connections import Connections
 from conference.extensions import Extension, PeriodicTask
@@ -247,7 +247,7 @@ class RoomCascade:
         message = self.last_sites.get(node)
         if message is None or self.room.closed:
             return
-        link = self.cascade.link_to(node, message.relay, self)
+        link = self.cascade.link_to(node, message.relay)
         apply_sites(self.room, node, message, link, self.hands.setdefault(node, {}), self._joined)
 
     def _joined(self, proxy: Participant) -> None:
@@ -336,7 +336,7 @@ class Cascade(Extension):
             cluster_key=self.key,
             lookup=self.local_source,
             sfu_metrics=self.metrics,
-            on_link=self._accepted,
+            on_link=self._adopt,
         )
         logger.info("cascade: relay socket at %s", self.relay_address)
         sender = spawn(self._send(), name="cascade-send")
@@ -430,9 +430,6 @@ class Cascade(Extension):
                         return source
         return None
 
-    def _accepted(self, link: RelayLink) -> None:
-        self._adopt(link)
-
     def _adopt(self, link: RelayLink) -> None:
         old = self.links.get(link.peer_id)
         if old is link:
@@ -448,7 +445,7 @@ class Cascade(Extension):
         if self.links.get(link.peer_id) is link:
             del self.links[link.peer_id]
 
-    def link_to(self, node: str, relay: str, state: RoomCascade) -> RelayLink | None:
+    def link_to(self, node: str, relay: str) -> RelayLink | None:
         """The relay link to ``node`` if it is up; else start dialling it (None meanwhile)."""
         link = self.links.get(node)
         if link is not None and not link.closed:
@@ -513,8 +510,6 @@ class Cascade(Extension):
     def proxies(self, room_id: str) -> int:
         """How many remote sites the room copy here holds (for metrics and tests)."""
         room = self.live.rooms.get(room_id)
-        return 0 if room is None else sum(len(proxies_of(room, n)) for n in self._nodes(room))
-
-    @staticmethod
-    def _nodes(room: Room) -> set[str]:
-        return {p.remote for p in room.participants.values() if p.remote is not None}
+        if room is None:
+            return 0
+        return sum(1 for p in room.participants.values() if p.remote is not None)

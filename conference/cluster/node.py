@@ -156,7 +156,7 @@ class ClusterNode(Extension):
 
     async def room_closing(self, room: Room, reason: str) -> None:
         """The room closes here: its lease goes, so the next site may open it anywhere."""
-        self.placement.carried.pop(room.id, None)
+        self.placement.carried.discard(room.id)
         if self.placement.held.pop(room.id, None) is not None:
             # In the background: a Redis outage must not hold up the room's closing.
             spawn(self._release(room.id), name=f"release-home-{room.id}")

@@ -54,9 +54,8 @@ class Placement:
         # node when meetings spread, see site_node).
         self._site_units = site_units
         self.held: dict[str, float] = {}  # room id -> when this node last claimed it (monotonic)
-        # Rooms whose sites this node serves while another node is the home (the
-        # cascade): room id -> the home's URL when the first such site came.
-        self.carried: dict[str, str] = {}
+        # Rooms whose sites this node serves while another node is the home (the cascade).
+        self.carried: set[str] = set()
         self.redirects_total = 0
         self.placed_elsewhere_total = 0  # free leases claimed for another node by the rules
         self._outage_logged = False
