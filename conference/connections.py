@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from conference.extensions import Extensions
 from conference.peer import PeerSession, SlotLayout
 from conference.permissions import Forbidden
-from conference.rooms.events import RoomEvent
+from conference.rooms.events import PresentStatus, RoomEvent
 from conference.rooms.participant import Participant
+from conference.rooms.presenting import SCREEN, PresentRefused
 from conference.rooms.roll_call import Quality
 from conference.rooms.room import Room, RoomRefused
 from conference.settings import Settings
@@ -132,14 +133,22 @@ class Connections:
         publish_audio: bool,
         publish_video: bool,
         notify: Callable[[RoomEvent], None],
+        screen: bool = False,
     ) -> tuple[Connection, str]:
-        """A browser site joins: build its peer session and return our offer."""
+        """A browser site joins: build its peer session and return our offer.
+
+        ``screen``: the page can present, so the offer has a second video
+        section it sends its screen on when the room lets it (no
+        renegotiation then: the page puts the track on that section).
+        """
         session = self._new_session(claims, record)
         publishes = claims.role.publishes
         if publishes and publish_audio:
             session.add_publish("audio")
         if publishes and publish_video:
             session.add_publish("video")
+        if publishes and screen:
+            session.add_publish("video", SCREEN)
         layout = SlotLayout(
             thumbnails=min(thumbnails, self.settings.thumbnail_slots),
             audio=self.settings.audio_slots,
@@ -204,6 +213,23 @@ class Connections:
     def raise_hand(self, connection: Connection, raised: bool) -> None:
         """A site asks for (or gives up asking for) the floor."""
         connection.room.raise_hand(connection.participant.id, raised)
+
+    def present(self, connection: Connection, active: bool) -> PresentStatus | None:
+        """A site starts (or stops, or stops asking) presenting its screen.
+
+        Starting answers ``granted``, ``pending`` (the host approves) or
+        ``refused`` with the reason; stopping answers nothing (every site
+        hears ``presentation`` when the main slots move back).
+        """
+        room, site = connection.room, connection.participant.id
+        if not active:
+            room.stop_presenting(site)
+            return None
+        try:
+            status = room.request_presenting(site)
+        except PresentRefused as exc:
+            return PresentStatus(status="refused", code=exc.code, message=exc.message)
+        return PresentStatus(status="granted" if status == "granted" else "pending")
 
     def client_report(self, connection: Connection, quality: Quality) -> None:
         """A site's own measurement of its connection (from getStats)."""

@@ -78,6 +78,33 @@ async def _unlock(c: CommandContext) -> CommandResult:
     return None
 
 
+async def _stop_presenting(c: CommandContext) -> CommandResult:
+    # ``site`` names the presenter the host saw: a newer presentation is not stopped by a
+    # click meant for the old one.
+    c.room.stop_presenting(c.site, reason="host")
+    return None
+
+
+async def _allow_presenting(c: CommandContext) -> CommandResult:
+    c.room.allow_presenting(c.site or "")
+    return None
+
+
+async def _refuse_presenting(c: CommandContext) -> CommandResult:
+    c.room.refuse_presenting(c.site or "")
+    return None
+
+
+async def _presenting_approval(c: CommandContext) -> CommandResult:
+    c.room.set_presenting_approval(True)
+    return None
+
+
+async def _presenting_open(c: CommandContext) -> CommandResult:
+    c.room.set_presenting_approval(False)
+    return None
+
+
 FLOOR_COMMANDS: dict[str, CommandHandler] = {
     "give-floor": _give_floor,
     "take-floor": _take_floor,
@@ -89,6 +116,11 @@ FLOOR_COMMANDS: dict[str, CommandHandler] = {
     "readmit": _readmit,
     "lock": _lock,
     "unlock": _unlock,
+    "stop-presenting": _stop_presenting,
+    "allow-presenting": _allow_presenting,
+    "refuse-presenting": _refuse_presenting,
+    "presenting-approval": _presenting_approval,
+    "presenting-open": _presenting_open,
 }
 
 

@@ -215,17 +215,24 @@ class PeerSession:
 
     # -- building the transceivers ---------------------------------------------------
 
-    def add_publish(self, kind: str) -> Source:
-        """A transceiver that receives the site's ``kind`` and the source it feeds."""
+    def add_publish(self, kind: str, name: str | None = None) -> Source:
+        """A transceiver that receives the site's ``kind`` and the source it feeds.
+
+        ``name`` (default: the kind) is the source's key in :attr:`sources`
+        and in ``offer.publish``: ``screen`` is a second video section, the
+        site's presentation, one stream (no simulcast: its one layer is the
+        full-size picture, see docs/architecture.md, "Presenting").
+        """
+        name = name or kind
         transceiver = self.pc.addTransceiver(kind, direction="recvonly")
         transceiver.setCodecPreferences(_codec_preferences(kind, self.video_codec))
         source = Source(
-            source_id=f"{self.owner}:{kind}", owner=self.owner, kind=kind, metrics=self.metrics
+            source_id=f"{self.owner}:{name}", owner=self.owner, kind=kind, metrics=self.metrics
         )
         make_forwarding_receiver(transceiver.receiver, source)
         self.metrics.sources += 1
-        self.sources[kind] = source
-        self._receive_transceivers[kind] = transceiver
+        self.sources[name] = source
+        self._receive_transceivers[name] = transceiver
         return source
 
     def add_slots(self, layout: SlotLayout) -> list[Slot]:
@@ -244,7 +251,7 @@ class PeerSession:
         return slot
 
     def publish_sections(self) -> dict[str, str]:
-        """Kind -> the ``mid`` of the section on which the site sends it."""
+        """Source (``audio``, ``video``, ``screen``) -> the ``mid`` of the section it is sent on."""
         return dict(self.publish_mids)
 
     def slot_sections(self) -> list[SlotSection]:
@@ -436,12 +443,13 @@ class PeerSession:
         return str(self.pc.localDescription.sdp)
 
     def _drop_unused_publishers(self) -> None:
-        """A site that answered without camera (or microphone) publishes no such source."""
-        for kind, transceiver in list(self._receive_transceivers.items()):
+        """A site that answered without camera (or microphone, or screen section) publishes no
+        such source."""
+        for name, transceiver in list(self._receive_transceivers.items()):
             if transceiver.currentDirection in ("inactive", "sendonly", None) and (
                 self.pc.signalingState == "stable"
             ):
-                source = self.sources.pop(kind, None)
+                source = self.sources.pop(name, None)
                 if source is not None:
                     source.end()
                     self.metrics.sources -= 1

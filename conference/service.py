@@ -32,6 +32,7 @@ from conference.peer import SdpError
 from conference.permissions import Forbidden, Principal
 from conference.quality import QualitySampler
 from conference.rooms.console_events import CommandReply, ConsoleState
+from conference.rooms.events import PresentStatus
 from conference.rooms.roll_call import Quality, RollCall
 from conference.rooms.room import Room
 from conference.schedule import Scheduler
@@ -178,6 +179,10 @@ class Conference:
     def raise_hand(self, connection: Connection, raised: bool) -> None:
         """A site asks for (or gives up asking for) the floor."""
         self.peers.raise_hand(connection, raised)
+
+    def present(self, connection: Connection, active: bool) -> PresentStatus | None:
+        """A site starts or stops presenting its screen (see :meth:`Connections.present`)."""
+        return self.peers.present(connection, active)
 
     def client_report(self, connection: Connection, quality: Quality) -> None:
         """A site's own measurement of its connection (from getStats)."""

@@ -19,6 +19,7 @@ from conference.rooms.console_events import (
     HandsChanged,
     LockChanged,
     PlateAlert,
+    PresentingChanged,
     RaisedHand,
     RecordingCommanded,
     RollCallChanged,
@@ -39,6 +40,8 @@ from conference.rooms.events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    PresentationChanged,
+    PresentStatus,
     RecordingChanged,
     RoomClosed,
     RoomClosing,
@@ -125,6 +128,7 @@ SITE_MESSAGES: list[tuple[WireMessage, dict[str, Any]]] = [
             "floor": None,
             "count": 0,
             "recording": False,
+            "presenter": None,
         },
     ),
     (
@@ -167,6 +171,19 @@ SITE_MESSAGES: list[tuple[WireMessage, dict[str, Any]]] = [
         {"type": "participant-left", "id": "05536", "reason": "left"},
     ),
     (SpeakerChanged(participant_id="167"), {"type": "speaker", "id": "167"}),
+    (
+        PresentationChanged(participant_id="05539", name="Xã Linh Thông"),
+        {"type": "presentation", "id": "05539", "name": "Xã Linh Thông", "reason": None},
+    ),
+    (
+        PresentStatus(status="refused", code="presentation-busy", message="B is presenting"),
+        {
+            "type": "present-status",
+            "status": "refused",
+            "code": "presentation-busy",
+            "message": "B is presenting",
+        },
+    ),
     (Pong(id=42), {"type": "pong", "id": 42}),
     (Bye(reason="left"), {"type": "bye", "reason": "left"}),
     (RoomClosed.because("ended"), {"type": "bye", "reason": "room-ended"}),
@@ -211,6 +228,23 @@ CONSOLE_EVENTS: list[tuple[ConsoleEvent, dict[str, Any]]] = [
             alerts=[AlertMatch(kind="watch", reason="Khai báo sai", pattern="20A*", fuzzy=None)],
         ),
         ALERT,
+    ),
+    (
+        PresentingChanged(
+            presenting={
+                "presenter": None,
+                "requests": [{"id": "05539", "name": "Xã Linh Thông", "at": 1.5}],
+                "approval": True,
+            }
+        ),
+        {
+            "type": "presenting",
+            "presenting": {
+                "presenter": None,
+                "requests": [{"id": "05539", "name": "Xã Linh Thông", "at": 1.5}],
+                "approval": True,
+            },
+        },
     ),
 ]
 

@@ -47,6 +47,11 @@ class Command(BaseModel):
         "record-stop",
         "add-feed",
         "remove-feed",
+        "stop-presenting",
+        "allow-presenting",
+        "refuse-presenting",
+        "presenting-approval",
+        "presenting-open",
     ]
     site: str | None = Field(None, max_length=64)
 

@@ -25,6 +25,8 @@ from conference.rooms.events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    PresentationChanged,
+    PresentStatus,
     PublishLayers,
     RecordingChanged,
     RoomClosing,
@@ -53,6 +55,9 @@ class Join(_Message):
     thumbnails: int = Field(8, ge=0, le=8, description="video thumbnail slots wanted")
     publish_audio: bool = True
     publish_video: bool = True
+    screen: bool = Field(
+        False, description="offer a second video section to present a screen on (`present`)"
+    )
 
 
 class Answer(_Message):
@@ -110,6 +115,18 @@ class Stats(_Message):
     bitrate_out_kbps: float | None = Field(None, ge=0, le=1_000_000)
 
 
+class Present(_Message):
+    """Start presenting this site's screen (``active`` true) or stop (false).
+
+    The page has the screen track in hand (``getDisplayMedia``) and sends it
+    on the offer's ``screen`` section once ``present-status`` says
+    ``granted``.
+    """
+
+    type: Literal["present"]
+    active: bool
+
+
 class Ping(_Message):
     """Liveness check; the server answers with ``pong`` carrying the same id."""
 
@@ -118,11 +135,12 @@ class Ping(_Message):
 
 
 ClientMessage = Annotated[
-    Join | Answer | Ice | Mute | Hand | Stats | Leave | Ping, Field(discriminator="type")
+    Join | Answer | Ice | Mute | Hand | Present | Stats | Leave | Ping,
+    Field(discriminator="type"),
 ]
-client_message_adapter: TypeAdapter[Join | Answer | Ice | Mute | Hand | Stats | Leave | Ping] = (
-    TypeAdapter(ClientMessage)
-)
+client_message_adapter: TypeAdapter[
+    Join | Answer | Ice | Mute | Hand | Present | Stats | Leave | Ping
+] = TypeAdapter(ClientMessage)
 
 
 # -- server to client (the socket's own; the room's are in conference.rooms.events) -----
@@ -184,6 +202,8 @@ ServerMessage = (
     | ParticipantLeft
     | ParticipantUpdated
     | SpeakerChanged
+    | PresentationChanged
+    | PresentStatus
     | Pong
     | Redirect
     | Bye
@@ -205,6 +225,7 @@ __all__ = [
     "Offer",
     "Ping",
     "Pong",
+    "Present",
     "ServerMessage",
     "SlotSection",
     "Stats",

@@ -219,7 +219,16 @@ class SignalingSocket:
             self.error("internal", "the server could not handle this message")
 
     async def dispatch(
-        self, message: m.Join | m.Answer | m.Ice | m.Mute | m.Hand | m.Stats | m.Leave | m.Ping
+        self,
+        message: m.Join
+        | m.Answer
+        | m.Ice
+        | m.Mute
+        | m.Hand
+        | m.Present
+        | m.Stats
+        | m.Leave
+        | m.Ping,
     ) -> None:
         """Act on a validated message."""
         if isinstance(message, m.Ping):
@@ -245,6 +254,10 @@ class SignalingSocket:
                 self.error("muted-by-host", "the host muted this site: raise your hand to speak")
         elif isinstance(message, m.Hand):
             self.conference.raise_hand(connection, message.raised)
+        elif isinstance(message, m.Present):
+            status = self.conference.present(connection, message.active)
+            if status is not None:
+                self.post(status)
         elif isinstance(message, m.Stats):
             self.conference.client_report(
                 connection,
@@ -293,6 +306,7 @@ class SignalingSocket:
                 publish_audio=message.publish_audio,
                 publish_video=message.publish_video,
                 notify=self.on_room_event,
+                screen=message.screen,
             )
         except Forbidden as exc:
             self.error(exc.code, exc.message, fatal=True)

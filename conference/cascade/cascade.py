@@ -92,9 +92,12 @@ class RoomCascade:
         return [p for p in self.room.participants.values() if p.remote is None]
 
     def _site(self, p: Participant) -> SiteInfo:
+        # A presentation (``screen``) stays at its node for now: a carrier copy keys its
+        # proxies' sources by kind, and a second video would take the camera's place.
         sources = [
             SourceInfo(id=s.id, kind=cast(MediaKind, s.kind), rids=list(s.layers))
-            for s in p.sources.values()
+            for name, s in p.sources.items()
+            if name in ("audio", "video")
         ]
         entry = self.room.roll_call.entries.get(p.id)
         quality = None

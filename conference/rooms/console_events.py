@@ -68,6 +68,22 @@ class RaisedHand(TypedDict):
     at: float
 
 
+class PresentRequest(TypedDict):
+    """A site asking to present while the room needs the host's approval."""
+
+    id: str
+    name: str
+    at: float
+
+
+class PresentingState(TypedDict):
+    """Who presents, who asks to, and whether presenting needs the host's approval."""
+
+    presenter: str | None
+    requests: list[PresentRequest]
+    approval: bool
+
+
 class ConsoleState(TypedDict):
     """Everything a console shows; ``sites`` and ``tiers`` are roll-call rows and tiers."""
 
@@ -84,6 +100,7 @@ class ConsoleState(TypedDict):
     present: int  # sites in the room; feeds are not attendance
     alerts: NotRequired[list[PlateAlert]]  # the room's recent alerts, oldest first
     feeds: NotRequired[list[str]]  # the ids of the feeds in the meeting
+    presenting: NotRequired[PresentingState]  # absent while the room is not open
 
 
 # -- events -----------------------------------------------------------------------------
@@ -150,6 +167,13 @@ class SiteReadmitted(WireMessage):
     site_id: str = Field(validation_alias=AliasChoices("site_id", "id"), serialization_alias="id")
 
 
+class PresentingChanged(WireMessage):
+    """The presentation, the requests to present or the approval setting changed."""
+
+    type: Literal["presenting"] = "presenting"
+    presenting: PresentingState
+
+
 class ConsoleClosed(WireMessage):
     """The room closed (sites get :class:`RoomClosed`, a ``bye``)."""
 
@@ -180,6 +204,7 @@ ConsoleEvent = (
     | ConsoleClosed
     | ConsoleWarning
     | PlateAlert
+    | PresentingChanged
 )
 """Every event a room publishes for its consoles."""
 

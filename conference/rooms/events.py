@@ -51,6 +51,7 @@ class Welcome(WireMessage):
     floor: str | None = None
     count: int = 0
     recording: bool = False
+    presenter: str | None = None  # the site whose presentation is in the main slot
 
 
 class ParticipantJoined(WireMessage):
@@ -166,6 +167,36 @@ class LinkChanged(WireMessage):
     downlink_kbps: int | None
 
 
+class PresentationChanged(WireMessage):
+    """Who presents now (``id`` null: nobody): the presentation is in every other
+    site's main slot and the presenter's camera in a thumbnail.
+
+    ``reason`` says why one ended: ``stopped`` (by the presenter), ``host``
+    (the host stopped it), ``left`` (the presenter left).
+    """
+
+    type: Literal["presentation"] = "presentation"
+    participant_id: str | None = Field(
+        validation_alias=AliasChoices("participant_id", "id"), serialization_alias="id"
+    )
+    name: str | None = None
+    reason: str | None = None
+
+
+class PresentStatus(WireMessage):
+    """The answer to this site's ``present``, and later word on it (sent to the site).
+
+    ``granted``: send the screen now; ``pending``: the host must allow it
+    first; ``refused``: not now (``code``, ``message`` say why); ``stopped``:
+    the presentation ended without the site asking (the host stopped it).
+    """
+
+    type: Literal["present-status"] = "present-status"
+    status: Literal["granted", "pending", "refused", "stopped"]
+    code: str | None = None
+    message: str | None = None
+
+
 class Bye(WireMessage):
     """The server ends this connection (left, replaced, room closed, shutdown)."""
 
@@ -202,5 +233,7 @@ RoomEvent = (
     | RecordingChanged
     | PublishLayers
     | LinkChanged
+    | PresentationChanged
+    | PresentStatus
 )
 """Everything a room sends a site on its own (``welcome`` and ``bye`` are the socket's)."""

@@ -17,6 +17,7 @@ from conference.rooms.console_events import (
     HandsChanged,
     LockChanged,
     PlateAlert,
+    PresentingChanged,
     RaisedHand,
     RollCallChanged,
     SiteReadmitted,
@@ -32,6 +33,8 @@ from conference.rooms.events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    PresentationChanged,
+    PresentStatus,
     RecordingChanged,
     RoomClosed,
     RoomClosing,
@@ -43,6 +46,7 @@ from conference.rooms.events import (
 )
 from conference.rooms.observer import RoomObserver
 from conference.rooms.participant import Participant
+from conference.rooms.presenting import SCREEN, Presenting, PresentRefused
 from conference.rooms.publish_control import PublishControl
 from conference.rooms.roll_call import InvitedSite, Quality, RollCall
 from conference.rooms.router import (
@@ -57,7 +61,8 @@ from conference.settings import IceServer
 from conference.tokens import Role
 
 if TYPE_CHECKING:
-    from conference.slot import Subscription
+    from conference.sfu import Source
+    from conference.slot import Slot, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +122,11 @@ class Room:
         self.observers: list[RoomObserver] = []
         self.recording = False
         self.publish_control = PublishControl()
+        self.presenting = Presenting()
+        # The site whose presentation is in the main slots now: set once its
+        # screen's media flows (the sites never see an empty main slot meanwhile).
+        self._shown: str | None = None
+        self._shown_end_reason = "stopped"
         # A copy of a meeting whose home is another instance (conference/cascade/):
         # it carries its own sites and follows the home's decisions; its consoles
         # follow the home, so it publishes nothing and saves no roll call.
@@ -170,6 +180,12 @@ class Room:
             self._announce(
                 ParticipantJoined(participant=participant.info()), exclude=participant.id
             )
+        if (
+            previous is not None
+            and SCREEN not in participant.sources
+            and self.presenting.stop(participant.id) is not None
+        ):
+            self._presenting_changed("left")  # the new connection cannot present
         if previous is not None:
             self._observe("participant_left", previous, "replaced")
         self._observe("participant_joined", participant)
@@ -194,6 +210,10 @@ class Room:
         if self.floor == participant.id:
             self.floor = None
             self.broadcast(FloorChanged(participant_id=None))
+        if self.presenting.stop(participant.id) is not None:
+            self._presenting_changed("left")
+        elif self.presenting.withdraw(participant.id):
+            self._presenting_changed()
         self._announce(ParticipantLeft(participant_id=participant.id, reason=reason))
         self.reroute(force=False)
         if not self.sites_present():
@@ -346,12 +366,141 @@ class Room:
             self.roll_call.readmitted(site_id)
             self.publish(SiteReadmitted(site_id=site_id))
 
+    # -- presenting -------------------------------------------------------------------
+
+    def request_presenting(self, site_id: str) -> str:
+        """A site asks to present its screen: ``granted`` or ``pending`` (the host decides).
+
+        Raises :class:`PresentRefused` when it may not: another site presents,
+        or its connection has no screen section to send on.
+        """
+        participant = self.participants.get(site_id)
+        if participant is None:
+            raise PresentRefused("not-present", "that site is not in the meeting")
+        if SCREEN not in participant.sources:
+            raise PresentRefused(
+                "no-screen-section",
+                "this connection has no screen section: join with screen set to true",
+            )
+        presenter = self.presenting.presenter
+        busy = self.participants.get(presenter) if presenter is not None else None
+        was_waiting = site_id in self.presenting.requests
+        status = self.presenting.ask(
+            site_id,
+            participant.name,
+            is_host=participant.role is Role.HOST,
+            busy_name=busy.name if busy is not None else None,
+        )
+        if status == "granted" and presenter != site_id:
+            self._observe("event", "presenting", site_id)
+            self._presenting_changed()
+        elif status == "pending" and not was_waiting:
+            self._presenting_changed()
+        return status
+
+    def stop_presenting(self, site_id: str | None = None, reason: str = "stopped") -> bool:
+        """End the presentation (only ``site_id``'s, if given); False if none ran.
+
+        ``reason`` ``host``: the host stopped it, and the presenter is told
+        (``present-status`` ``stopped``) so that its page stops sending.
+        """
+        was = self.presenting.stop(site_id)
+        if was is None:
+            if site_id is not None and self.presenting.withdraw(site_id):
+                self._presenting_changed()
+            return False
+        if reason == "host":
+            presenter = self.participants.get(was)
+            if presenter is not None:
+                presenter.send(
+                    PresentStatus(
+                        status="stopped", code="stopped-by-host", message="the host stopped it"
+                    )
+                )
+        self._observe("event", "presenting", None, {"stopped": was, "reason": reason})
+        self._presenting_changed(reason)
+        return True
+
+    def allow_presenting(self, site_id: str) -> None:
+        """The host lets a waiting site present (refused while another one presents)."""
+        if site_id not in self.presenting.requests:
+            raise RoomRefused("no-request", "that site is not asking to present")
+        participant = self.participants.get(site_id)
+        if participant is None:
+            self.presenting.withdraw(site_id)
+            self._presenting_changed()
+            raise RoomRefused("not-present", "that site is not in the meeting")
+        presenter = self.presenting.presenter
+        if presenter is not None:
+            busy = self.participants.get(presenter)
+            name = busy.name if busy is not None else presenter
+            raise RoomRefused(
+                "presentation-busy", f"{name} is presenting: stop that presentation first"
+            )
+        self.presenting.start(site_id)
+        participant.send(PresentStatus(status="granted"))
+        self._observe("event", "presenting", site_id)
+        self._presenting_changed()
+
+    def refuse_presenting(self, site_id: str) -> None:
+        """The host turns down a site's request to present."""
+        if not self.presenting.withdraw(site_id):
+            raise RoomRefused("no-request", "that site is not asking to present")
+        participant = self.participants.get(site_id)
+        if participant is not None:
+            participant.send(
+                PresentStatus(
+                    status="refused", code="refused-by-host", message="the host did not allow it"
+                )
+            )
+        self._presenting_changed()
+
+    def set_presenting_approval(self, approval: bool) -> None:
+        """Whether a site (not a host's) needs the host's approval to present.
+
+        Turning it off lets nobody in by itself: the waiting sites are told
+        to ask again (the one presentation at a time still holds).
+        """
+        if self.presenting.approval == approval:
+            return
+        self.presenting.approval = approval
+        if not approval:
+            for site_id in list(self.presenting.requests):
+                self.presenting.withdraw(site_id)
+                participant = self.participants.get(site_id)
+                if participant is not None:
+                    participant.send(
+                        PresentStatus(
+                            status="refused",
+                            code="ask-again",
+                            message="approval is no longer needed: ask again",
+                        )
+                    )
+        self._presenting_changed()
+
+    def _presenting_changed(self, reason: str | None = None) -> None:
+        """Tell the consoles, and move the slots (the sites hear it when the slots move)."""
+        if reason is not None:
+            self._shown_end_reason = reason
+        self.publish(PresentingChanged(presenting=self.presenting.state()))
+        self.reroute(force=True)
+
+    def presentation_source(self) -> Source | None:
+        """The presentation every other site sees now: None until its media flows."""
+        presenter = self.presenting.presenter
+        participant = self.participants.get(presenter) if presenter is not None else None
+        screen = participant.sources.get(SCREEN) if participant is not None else None
+        if screen is None or screen.ended or screen.last_packet_at is None:
+            return None
+        return screen
+
     def host_state(self) -> dict[str, Any]:
         """What the host decided that must outlive this room object: lock, removals, mutes."""
         return {
             "locked": self.locked,
             "removed": sorted(self.removed),
             "host_muted": sorted(self.host_muted),
+            "presenting_approval": self.presenting.approval,
         }
 
     def restore(self, rows: list[dict[str, Any]], saved_at: float, state: dict[str, Any]) -> None:
@@ -363,6 +512,7 @@ class Room:
         self.roll_call.restore(rows, saved_at)
         self.ever_joined.update(s for s, e in self.roll_call.entries.items() if e.first_joined_at)
         self.locked = bool(state.get("locked"))
+        self.presenting.approval = bool(state.get("presenting_approval"))
         for key, target in (("removed", self.removed), ("host_muted", self.host_muted)):
             values = state.get(key)
             if isinstance(values, list):
@@ -462,6 +612,7 @@ class Room:
             open=not self.closed,
             # Sites in the room; feeds are not attendance.
             present=sum(p.client != "camera" for p in self.participants.values()),
+            presenting=self.presenting.state(),
         )
 
     # -- what a joining site is told ------------------------------------------------
@@ -477,6 +628,7 @@ class Room:
             floor=self.floor,
             count=len(self.participants),
             recording=self.recording,
+            presenter=self._shown,
         )
 
     def _visible_to(self, participant: Participant) -> list[ParticipantInfo]:
@@ -543,7 +695,22 @@ class Room:
         ranked, activity = audio_ranking(views)
         featured = self.featured()
         present = set(order)
-        signature = (featured, tuple(order[:10]), tuple(ranked[:RANK_DEPTH]))
+        screen = self.presentation_source()
+        shown = screen.owner if screen is not None else None
+        if shown != self._shown:
+            self._shown = shown
+            force = True  # the main slots change source even where the plan keeps its sites
+            self.broadcast(
+                PresentationChanged(
+                    participant_id=shown,
+                    name=self.participants[shown].name if shown is not None else None,
+                    reason=None if shown is not None else self._shown_end_reason,
+                )
+            )
+            self._shown_end_reason = "stopped"
+        # Others see the presenter's camera among the thumbnails, first.
+        with_presenter = [shown, *(s for s in order if s != shown)] if shown in present else order
+        signature = (featured, shown, tuple(order[:10]), tuple(ranked[:RANK_DEPTH]))
         by_id = self.participants
         for subscriber in list(by_id.values()):
             if not subscriber.slots:
@@ -554,9 +721,16 @@ class Room:
             mains = [s.name for s in subscriber.slots if s.name == "main"]
             thumbs = [s.name for s in subscriber.slots if s.name.startswith("thumb-")]
             audios = [s.name for s in subscriber.slots if s.kind == "audio"]
-            plan = plan_video(
-                subscriber.id, mains, thumbs, subscriber.plan, order, featured, present
-            )
+            if shown is not None and subscriber.id != shown:
+                # The presentation takes the main slot; the rest as if nobody were featured.
+                plan = plan_video(
+                    subscriber.id, [], thumbs, subscriber.plan, with_presenter, None, present
+                )
+                plan.update({name: shown for name in mains})
+            else:
+                plan = plan_video(
+                    subscriber.id, mains, thumbs, subscriber.plan, order, featured, present
+                )
             plan.update(
                 plan_audio(subscriber.id, audios, subscriber.plan, ranked, activity, featured)
             )
@@ -565,14 +739,10 @@ class Room:
                     # Same sites, but a site's source may be a new object (a relayed
                     # source whose link was replaced, a renegotiated one): follow it.
                     for slot in subscriber.slots:
-                        site = plan.get(slot.name)
-                        owner = by_id.get(site) if site is not None else None
-                        slot.assign(owner.sources.get(slot.kind) if owner is not None else None)
+                        slot.assign(self._source_for(slot, plan.get(slot.name), shown))
                 continue
             for slot in subscriber.slots:
-                site = plan.get(slot.name)
-                owner = by_id.get(site) if site is not None else None
-                slot.assign(owner.sources.get(slot.kind) if owner is not None else None)
+                slot.assign(self._source_for(slot, plan.get(slot.name), shown))
             subscriber.plan = plan
             names = {
                 sid: by_id[sid].name for sid in plan.values() if sid is not None and sid in by_id
@@ -580,6 +750,16 @@ class Room:
             subscriber.send(SlotsChanged(assignments=dict(plan), names=names))
         # A camera someone now sees resumes at once, not at the next tick.
         self.publish_control.check(by_id.values(), now)
+
+    def _source_for(self, slot: Slot, site: str | None, shown: str | None) -> Source | None:
+        """What ``slot`` carries of ``site``: its presentation in a main slot, else its camera
+        (or microphone)."""
+        owner = self.participants.get(site) if site is not None else None
+        if owner is None:
+            return None
+        if site == shown and slot.name == "main":
+            return owner.sources.get(SCREEN)
+        return owner.sources.get(slot.kind)
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():

@@ -94,6 +94,8 @@ class SignalingClient:
                 "thumbnails": self.thumbnails,
                 "publish_audio": "audio" in self.publish,
                 "publish_video": "video" in self.publish,
+                # A presentation section only when asked for: the join others send is unchanged.
+                **({"screen": True} if "screen" in self.publish else {}),
             }
         )
         self._reader = asyncio.ensure_future(self._read())
