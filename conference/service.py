@@ -22,6 +22,8 @@ from conference.bus import EventBus, MemoryBus
 from conference.connections import Connection, Connections
 from conference.console_commands import ConsoleCommands
 from conference.console_feed import meeting_channel
+from conference.documents.files import DocumentFiles
+from conference.documents.service import DocumentService
 from conference.extensions import Extension, Extensions
 from conference.host_console import HostConsole
 from conference.live_rooms import LiveRooms
@@ -73,6 +75,13 @@ class Conference:
         self.quality = QualitySampler(self.peers)
         self.console = HostConsole(
             store, self.live, self.peers, self.attendance_book, self.extensions, self.commands
+        )
+        self.documents = DocumentService(
+            store,
+            self.meetings,
+            DocumentFiles(settings.documents_dir),
+            settings.documents_max_bytes,
+            self.live.get,
         )
         self._background: list[asyncio.Task[None]] = []
         self.closing = False

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         ge=0,
         description="stop recording (cleanly) when the disk has less free space than this",
     )
+    documents_max_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1024,
+        le=2 * 1024 * 1024 * 1024,
+        description="the largest document a host may upload to a meeting, in bytes",
+    )
     recording_retention_days: int = Field(
         365, ge=0, description="recordings older than this are deleted (0: keep forever)"
     )
@@ -376,6 +382,11 @@ class Settings(BaseSettings):
     def recordings_dir(self) -> Path:
         """Where recordings are kept."""
         return self.data_dir / "recordings"
+
+    @property
+    def documents_dir(self) -> Path:
+        """Where meetings' documents are kept."""
+        return self.data_dir / "documents"
 
     @property
     def feed_files(self) -> Path:

@@ -15,7 +15,7 @@ which return what was read here, or as a validated model with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 from aiohttp import web
@@ -30,6 +30,7 @@ H = TypeVar("H", bound=Handler)
 M = TypeVar("M", bound=BaseModel)
 
 _ATTRIBUTE = "max_body_bytes"
+_STREAMS = "streams_body"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -43,10 +44,39 @@ def max_bytes(limit: int) -> Callable[[H], H]:
     return mark
 
 
+def streams_body(handler: H) -> H:
+    """Mark a handler that reads its own body as a stream (a large upload written to disk).
+
+    The middleware leaves such a body alone: the handler applies its own size
+    limit and read deadline (see :func:`body_chunks`).
+    """
+    setattr(handler, _STREAMS, True)
+    return handler
+
+
+async def body_chunks(request: web.Request, idle_timeout: float) -> AsyncIterator[bytes]:
+    """The request body a chunk at a time; :class:`ApiError` 408 if it stalls ``idle_timeout`` s.
+
+    A large upload may take longer than the whole-body deadline over a slow
+    link, so what is bounded is the wait for each next chunk.
+    """
+    while True:
+        try:
+            async with asyncio.timeout(idle_timeout):
+                chunk = await request.content.readany()
+        except TimeoutError as exc:
+            raise _closing(
+                408, "body-timeout", f"the upload stalled for {idle_timeout:g} s"
+            ) from exc
+        if not chunk:
+            return
+        yield chunk
+
+
 @web.middleware
 async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Read a request's body before its handler, in time and within the route's limit."""
-    if not request.body_exists:
+    if not request.body_exists or getattr(request.match_info.handler, _STREAMS, False):
         return await handler(request)
     limit = getattr(request.match_info.handler, _ATTRIBUTE, None)
     if limit is not None and limit != request.client_max_size:

@@ -197,6 +197,19 @@ class PresentStatus(WireMessage):
     message: str | None = None
 
 
+class DocumentShown(WireMessage):
+    """The document the host shows every site, at the host's page (``id`` None: none any more).
+
+    The page opens ``/api/meetings/{meeting}/documents/{id}`` at ``#page=N``.
+    """
+
+    type: Literal["document"] = "document"
+    id: str | None
+    name: str | None = None
+    kind: str | None = None
+    page: int = 1
+
+
 class Bye(WireMessage):
     """The server ends this connection (left, replaced, room closed, shutdown)."""
 
@@ -235,5 +248,6 @@ RoomEvent = (
     | LinkChanged
     | PresentationChanged
     | PresentStatus
+    | DocumentShown
 )
 """Everything a room sends a site on its own (``welcome`` and ``bye`` are the socket's)."""

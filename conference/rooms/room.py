@@ -25,6 +25,7 @@ from conference.rooms.console_events import (
     SpotlightChanged,
 )
 from conference.rooms.events import (
+    DocumentShown,
     FloorChanged,
     HandChanged,
     MutedByHost,
@@ -127,6 +128,9 @@ class Room:
         # screen's media flows (the sites never see an empty main slot meanwhile).
         self._shown: str | None = None
         self._shown_end_reason = "stopped"
+        # The document the host shows every site (conference/documents/service.py);
+        # a site joining later opens it too (catch_up).
+        self.document: DocumentShown | None = None
         # A copy of a meeting whose home is another instance (conference/cascade/):
         # it carries its own sites and follows the home's decisions; its consoles
         # follow the home, so it publishes nothing and saves no roll call.
@@ -543,6 +547,11 @@ class Room:
         self._observe("event", "plate-alert", site_id, data)
         self.publish(alert)
 
+    def show_document(self, shown: DocumentShown) -> None:
+        """Open ``shown`` on every site's page (``shown.id`` None: close it)."""
+        self.document = shown if shown.id is not None else None
+        self.broadcast(shown)
+
     def closing_soon(self, seconds: int) -> None:
         """Warn everyone that the meeting ends in ``seconds``."""
         closing = RoomClosing(seconds=seconds)
@@ -650,6 +659,8 @@ class Room:
             events.append(
                 FloorChanged(participant_id=self.floor, name=holder.name if holder else None)
             )
+        if self.document is not None:
+            events.append(self.document)
         if participant.host_muted:
             events.append(MutedByHost(muted=True))  # a reconnection does not escape the host's mute
         return events

@@ -14,6 +14,7 @@ from conference.store.accounts import AccountRole, AccountStore, Login, User, lo
 from conference.store.attempts import Attempt, AttemptStore, Backoff
 from conference.store.attendance import AttendanceRecord, AttendanceStore
 from conference.store.base import Store
+from conference.store.documents import Document, DocumentStore
 from conference.store.errors import (
     Conflict,
     FeedLimitReached,
@@ -41,6 +42,8 @@ __all__ = [
     "AttendanceStore",
     "Backoff",
     "Conflict",
+    "Document",
+    "DocumentStore",
     "Feed",
     "FeedLimitReached",
     "FeedLimits",

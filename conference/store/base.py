@@ -4,7 +4,8 @@ Each aggregate has its records and a small protocol in its own module
 (:mod:`~conference.store.rooms`, :mod:`~conference.store.units`,
 :mod:`~conference.store.accounts`, :mod:`~conference.store.attempts`,
 :mod:`~conference.store.meetings`, :mod:`~conference.store.grants`,
-:mod:`~conference.store.attendance`, :mod:`~conference.store.feeds`,
+:mod:`~conference.store.attendance`, :mod:`~conference.store.documents`,
+:mod:`~conference.store.feeds`,
 :mod:`~conference.store.room_feeds`, :mod:`~conference.store.meta`). Two engines implement them side by side:
 :mod:`conference.store.sqlite` (the embedded default) and
 :mod:`conference.store.redis` (several nodes), one file per aggregate. One
@@ -24,6 +25,7 @@ from conference.store.accounts import AccountRole as AccountRole
 from conference.store.accounts import AccountStore
 from conference.store.attempts import AttemptStore
 from conference.store.attendance import AttendanceStore
+from conference.store.documents import DocumentStore
 from conference.store.errors import FeedLimitReached as FeedLimitReached
 from conference.store.feeds import FeedLimits as FeedLimits
 from conference.store.feeds import FeedStore
@@ -43,6 +45,7 @@ class Store(
     MeetingStore,
     GrantStore,
     AttendanceStore,
+    DocumentStore,
     FeedStore,
     RoomFeedStore,
     MetaStore,

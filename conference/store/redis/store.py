@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from conference.store.redis.accounts import RedisAccounts
 from conference.store.redis.attempts import RedisAttempts
 from conference.store.redis.attendance import RedisAttendance
+from conference.store.redis.documents import RedisDocuments
 from conference.store.redis.engine import RedisEngine
 from conference.store.redis.feeds import RedisFeeds
 from conference.store.redis.grants import RedisGrants
@@ -28,6 +29,7 @@ class RedisStore(
     RedisMeetings,
     RedisGrants,
     RedisAttendance,
+    RedisDocuments,
     RedisFeeds,
     RedisRoomFeeds,
     RedisMeta,

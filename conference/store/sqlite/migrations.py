@@ -235,6 +235,22 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (room_id, feed_id)
     );
     """,
+    """
+    -- A meeting's paperless documents; the bytes are files under the data
+    -- directory's documents/ folder, named by id (conference/documents/files.py).
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        meeting_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at REAL NOT NULL
+    );
+    CREATE INDEX documents_meeting ON documents(meeting_id, uploaded_at);
+    """,
 ]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from conference.store.sqlite.accounts import SqliteAccounts
 from conference.store.sqlite.attempts import SqliteAttempts
 from conference.store.sqlite.attendance import SqliteAttendance
+from conference.store.sqlite.documents import SqliteDocuments
 from conference.store.sqlite.engine import SqliteEngine
 from conference.store.sqlite.feeds import SqliteFeeds
 from conference.store.sqlite.grants import SqliteGrants
@@ -29,6 +30,7 @@ class SqliteStore(
     SqliteMeetings,
     SqliteGrants,
     SqliteAttendance,
+    SqliteDocuments,
     SqliteFeeds,
     SqliteRoomFeeds,
     SqliteMeta,
