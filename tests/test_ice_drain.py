@@ -113,3 +113,24 @@ async def test_ice_sockets_ask_for_a_larger_receive_buffer() -> None:
             default.close()
     finally:
         transport.close()
+
+
+async def test_gathered_host_candidates_keep_the_larger_receive_buffer() -> None:
+    """aioice sets a host candidate's buffer again after the socket is made; what a
+    real gathering leaves must still be the larger buffer (kernel-capped)."""
+    from aioice import Connection
+
+    connection = Connection(ice_controlling=True, use_ipv6=False)
+    await connection.gather_candidates()
+    try:
+        sockets = [
+            protocol.transport.get_extra_info("socket")
+            for protocol in connection._protocols  # aioice's own list of its sockets
+        ]
+        assert sockets
+        for sock in sockets:
+            size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            # Linux reports twice what was asked, the ask capped at rmem_max.
+            assert size >= 2 * min(fast_receive.RECEIVE_BUFFER_BYTES, RMEM_MAX)
+    finally:
+        await connection.close()

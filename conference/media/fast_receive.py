@@ -223,6 +223,14 @@ def install_fast_demux() -> None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
 
+    # aioice sets every host candidate's buffer again after connection_made, to
+    # its own turn.UDP_SOCKET_BUFFER_SIZE (256 KiB), read at each gathering:
+    # without this the sockets end at 256 KiB (512 KiB as the kernel reports),
+    # and a 190-site meeting's speaker socket overflowed at a busy worker.
+    from aioice import turn
+
+    turn.UDP_SOCKET_BUFFER_SIZE = max(turn.UDP_SOCKET_BUFFER_SIZE, RECEIVE_BUFFER_BYTES)
+
     datagram_received._conference_fast = True  # type: ignore[attr-defined]
     StunProtocol.datagram_received = datagram_received  # type: ignore[method-assign]
     StunProtocol.connection_made = connection_made  # type: ignore[method-assign]
