@@ -64,6 +64,7 @@ def _start_node(code: Path, folder: Path, node_id: str, redis_url: str) -> tuple
         CONFERENCE_REDIS_URL=redis_url,
         PYTHONPATH=str(code),
         PYTHONUNBUFFERED="1",
+        CONFERENCE_WORKERS="1",  # one process per node, as the nodes compared
     )
     data = folder / node_id
     data.mkdir()

@@ -186,6 +186,11 @@ class Settings(BaseSettings):
         description="this node's id in the cluster registry (with redis_url; default "
         "HOSTNAME-PORT)",
     )
+    machine: str | None = Field(
+        None,
+        description="set by `serve --workers N` in its workers: the machine's node id, which "
+        "placement rules name to reach its workers",
+    )
     advertise: str | None = Field(
         None,
         description="the base URL browsers and WHIP clients reach this node at, "
@@ -276,7 +281,7 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"relay_host must be a numeric IP address ({value!r})") from None
 
-    @field_validator("node_id")
+    @field_validator("node_id", "machine")
     @classmethod
     def _plain_node_id(cls, value: str | None) -> str | None:
         from conference.cluster.advertise import check_node_id

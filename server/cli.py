@@ -49,6 +49,10 @@ class CliError(Exception):
     """An error to print without a traceback, exit status 2."""
 
 
+AUTO = "auto"
+WORKERS_ENV = "CONFERENCE_WORKERS"  # the default of --workers: a number or "auto"
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -57,6 +61,45 @@ def _positive_int(text: str) -> int:
     if not 1 <= value <= 256:
         raise argparse.ArgumentTypeError("give 1 to 256 workers")
     return value
+
+
+def _workers(text: str) -> int | str:
+    """``--workers``: 1-256, or ``auto`` (one per core where the workers can share state)."""
+    return AUTO if text.strip().lower() == AUTO else _positive_int(text)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container limits it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def resolve_workers(args: argparse.Namespace, settings: Settings) -> tuple[int, str | None]:
+    """How many workers ``serve`` runs, and why fewer than the cores (for the log).
+
+    An explicit ``--workers N`` is obeyed (and checked by :func:`_serve_workers`).
+    ``auto`` (the default) is one worker per usable core when the workers can be
+    one service: they share the meetings through Redis, so with the embedded store
+    (no ``--redis``) it is one process, as it is with ``--port 0`` (each worker
+    needs the one port) and inside a worker.
+    """
+    if args.workers != AUTO:
+        return int(args.workers), None
+    cores = usable_cores()
+    if os.environ.get(WORKER_ENV):
+        return 1, None
+    if cores <= 1:
+        return 1, None
+    if settings.redis_url is None:
+        return 1, (
+            f"one process on {cores} cores: the embedded store is this process's own; "
+            "with --redis URL the server runs one worker per core (--workers auto)"
+        )
+    if settings.port == 0:
+        return 1, f"one process on {cores} cores: workers need a fixed --port"
+    return cores, None
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
@@ -153,8 +196,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # (see conference/private_files.py), the data directory first.
     use_private_umask()
     private_dir(settings.data_dir)
-    if args.workers > 1:
-        return _serve_workers(args, settings)
+    workers, why_one = resolve_workers(args, settings)
+    if why_one:
+        logging.getLogger("conference.serve").info(why_one)
+    if workers > 1:
+        return _serve_workers(args, settings, workers, chosen=args.workers == AUTO)
     # A worker of `--workers N`: its supervisor seeded the store and printed the links.
     banner = [] if os.environ.get(WORKER_ENV) else asyncio.run(_ensure_demo(settings))
     try:
@@ -164,9 +210,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
+def _serve_workers(
+    args: argparse.Namespace, settings: Settings, count: int, chosen: bool = False
+) -> int:
     """``serve --workers N``: bind the public port, prepare what the workers share, and
-    supervise them (server/workers.py)."""
+    supervise them (server/workers.py). ``chosen``: N is the number of cores (``auto``),
+    not the operator's: each worker's own port is then one the system picks unless
+    ``--worker-ports`` names them (PORT+1.. may be another program's, or the next
+    node's public port on the same machine)."""
     if settings.redis_url is None:
         raise CliError(
             "--workers needs --redis URL (or CONFERENCE_REDIS_URL): the workers share the "
@@ -175,7 +226,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
     if settings.port == 0:
         raise CliError("--workers needs a fixed --port: each worker listens on a port of its own")
     try:
-        ports = worker_ports(settings.port, args.workers, args.worker_ports)
+        ports = worker_ports(settings.port, count, args.worker_ports, any_free=chosen)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     # Every port first, the workers' own too: one that cannot be had stops the start
@@ -191,6 +242,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
         for sock in sockets:
             sock.close()
         raise CliError(exc.strerror or str(exc)) from None
+    ports = [own_sockets[0].getsockname()[1] for own_sockets in own]  # the system's picks
     # Made once here, so that the workers read the same key and certificate.
     load_or_create_secret(settings.data_dir)
     if settings.self_signed:
@@ -216,7 +268,10 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
         for i, port in enumerate(ports)
     ]
     print(f"Public port {settings.base_url()}; workers on ports {ports}", flush=True)
-    return supervise(args.workers, [*worker_command(), *sys.argv[1:]], overrides, sockets, own)
+    machine = settings.cluster_node_id()
+    return supervise(
+        count, [*worker_command(), *sys.argv[1:]], overrides, sockets, own, machine=machine
+    )
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
@@ -501,11 +556,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers",
-        type=_positive_int,
-        default=1,
+        type=_workers,
+        default=os.environ.get(WORKERS_ENV, AUTO),
         metavar="N",
         help="run N server processes behind the one port (needs --redis; each worker also "
-        "listens on PORT+i, where sites of its meetings are sent; default 1)",
+        "listens on PORT+i, where sites of its meetings are sent). Default auto (env "
+        "CONFERENCE_WORKERS): one per core with --redis (each worker's own port then "
+        "one the system picks), else one process",
     )
     serve.add_argument(
         "--worker-ports",

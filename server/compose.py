@@ -154,6 +154,7 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
         settings.placement_rules(),
         lambda room_id: convening_units(conference.store, room_id),
         lambda site_id: site_units(conference.store, site_id),
+        settings.machine,
     )
     # A console on this node runs its commands at the meeting's home, wherever it is.
     relay = CommandRelay(conference.bus, key, node.node_id, node.leases.holder, conference.store)

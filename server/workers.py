@@ -24,9 +24,13 @@ one. On SIGTERM or SIGINT it stops every worker (SIGTERM, then SIGKILL after
 :data:`STOP_GRACE` seconds). It opens no event loop and touches no media:
 nothing it does can stall a meeting.
 
-Not yet: one meeting larger than a worker does not spread over several (the
-cascade of issue 11); a meeting lives on one worker, so the workers give a
-machine's cores to different meetings.
+A meeting spreads over the workers (the cascade, conference/cascade/): a
+site is served by the worker that accepted it, and the streams its page
+needs are relayed once between workers. Each worker registers with the
+machine's node id (``CONFERENCE_MACHINE``), so a placement rule naming the
+machine reaches its workers. Without ``--workers``, ``serve`` runs one worker
+per usable core when it has Redis (``auto``; each worker's own port is then
+one the system picks unless ``--worker-ports`` names them), else one process.
 """
 
 from __future__ import annotations
@@ -58,9 +62,12 @@ OWN_BACKLOG = 128  # a worker's own port: what its site would have listened with
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
-def worker_ports(port: int, count: int, listed: str | None) -> list[int]:
+def worker_ports(port: int, count: int, listed: str | None, any_free: bool = False) -> list[int]:
     """Each worker's own port: ``listed`` (comma-separated, ``count`` of them), else
-    ``port+1 .. port+count``; ValueError if they do not fit."""
+    ``port+1 .. port+count``, else with ``any_free`` 0 for each (the system picks when
+    it is bound); ValueError if they do not fit."""
+    if any_free and not listed:
+        return [0] * count
     if listed:
         try:
             ports = [int(part) for part in listed.split(",") if part.strip()]
@@ -113,7 +120,8 @@ def bind_public(host: str, port: int) -> list[socket.socket]:
 
 
 def bind_worker_ports(host: str, ports: list[int]) -> list[list[socket.socket]]:
-    """Each worker's own port's listening sockets (``ports[i]`` for worker ``i+1``).
+    """Each worker's own port's listening sockets (``ports[i]`` for worker ``i+1``; 0:
+    one the system picks, the same for each address of ``host``).
 
     OSError naming the worker, the port and the system's reason if one cannot be
     bound, with none of them left open."""
@@ -121,7 +129,11 @@ def bind_worker_ports(host: str, ports: list[int]) -> list[list[socket.socket]]:
     try:
         for index, port in enumerate(ports, 1):
             try:
-                bound.append(listening_sockets(host, port, backlog=OWN_BACKLOG))
+                bound.append(
+                    listening_sockets(host, port, backlog=OWN_BACKLOG)
+                    if port
+                    else _any_free_port(host)
+                )
             except OSError as exc:
                 reason = exc.strerror or str(exc)  # listening_sockets names host and port
                 raise OSError(
@@ -137,20 +149,42 @@ def bind_worker_ports(host: str, ports: list[int]) -> list[list[socket.socket]]:
     return bound
 
 
+def _any_free_port(host: str, attempts: int = 20) -> list[socket.socket]:
+    """Listening sockets on one port the system picks, the same for every address of
+    ``host`` (an IPv4 and an IPv6 socket are given different ports by port 0)."""
+    for _ in range(attempts):
+        first = listening_sockets(host, 0, backlog=OWN_BACKLOG)
+        port = first[0].getsockname()[1]
+        if all(sock.getsockname()[1] == port for sock in first):
+            return first
+        for sock in first:
+            sock.close()
+        try:
+            return listening_sockets(host, port, backlog=OWN_BACKLOG)
+        except OSError:
+            continue  # taken on the other family meanwhile: pick again
+    raise OSError(f"no port free on every address of {host!r}")
+
+
 def supervise(
     count: int,
     base_argv: list[str],
     overrides: list[list[str]],
     sockets: list[socket.socket],
     own: list[list[socket.socket]],
+    machine: str | None = None,
 ) -> int:
     """Run ``count`` workers (``base_argv`` + each one's ``overrides``) until SIGTERM/SIGINT.
 
     ``sockets``: the public port's, every worker's; ``own[i]``: worker ``i+1``'s own
-    port's (see :func:`bind_worker_ports`), passed to it at every start."""
+    port's (see :func:`bind_worker_ports`), passed to it at every start. ``machine``:
+    the node id placement rules name this machine by (its workers say so in the
+    registry)."""
     fds = [sock.fileno() for sock in sockets]
     env = dict(os.environ)
     env[LISTEN_FDS_ENV] = ",".join(str(fd) for fd in fds)
+    if machine:
+        env["CONFERENCE_MACHINE"] = machine
     # A meeting spreads over the workers: a site is served by the worker that
     # accepted its socket, the media relayed between them (conference/cascade/).
     env.setdefault("CONFERENCE_CASCADE", "spread")

@@ -12,7 +12,9 @@ from conference.settings import Settings
 from conference.store import Meeting, SqliteStore, Unit
 
 
-def node(node_id: str, sites: int = 0, rooms: int = 0, cpu: float = 0.0) -> NodeRecord:
+def node(
+    node_id: str, sites: int = 0, rooms: int = 0, cpu: float = 0.0, machine: str | None = None
+) -> NodeRecord:
     now = time.time()
     return NodeRecord(
         id=node_id,
@@ -20,6 +22,7 @@ def node(node_id: str, sites: int = 0, rooms: int = 0, cpu: float = 0.0) -> Node
         started_at=now,
         heartbeat_at=now,
         load=NodeLoad(cpu_percent=cpu, sites=sites, packets_per_s=0, rooms=rooms),
+        machine=machine,
     )
 
 
@@ -64,6 +67,21 @@ def test_the_load_fallback_takes_the_node_with_fewest_sites() -> None:
     assert rules.choose(["19"], live, "a") == "b"  # "gone" is not live
     assert rules.choose([], [node("a", sites=5), node("b", sites=5)], "b") == "a"  # ties by id
     assert rules.choose([], [], "a") == "a"  # no listing yet: here
+
+
+def test_a_rule_naming_a_machine_reaches_its_workers() -> None:
+    """`serve --workers N --node-id tinh` registers tinh-w1..N, each saying machine
+    "tinh": a rule naming the machine takes the least loaded of them, and a worker
+    of that machine keeps what the rule sends to it."""
+    rules = PlacementRules.parse("19=tinh,167=huyen")
+    workers = [node("tinh-w1", sites=30, machine="tinh"), node("tinh-w2", 12, machine="tinh")]
+    live = [*workers, node("huyen"), node("other")]
+    assert rules.choose(["164", "19"], live, "other") == "tinh-w2"
+    assert rules.choose(["164", "19"], live, "tinh-w1", "tinh") == "tinh-w1"
+    assert rules.choose(["05536", "167", "19"], live, "tinh-w1", "tinh") == "huyen"
+    # A node's own id still answers as before; a worker id is not its machine's name.
+    assert rules.choose(["19"], [node("tinh-w1", machine="tinh"), node("tinh")], "x") == "tinh"
+    assert not node("tinh-w1", machine="tinh").answers_to("tinh-w")
 
 
 async def test_a_meetings_units_run_from_its_host_unit_up(tmp_path) -> None:

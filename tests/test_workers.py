@@ -256,3 +256,40 @@ async def test_two_workers_behind_one_port_serve_a_meeting_and_are_supervised(
     # SIGTERM to the supervisor stopped every worker.
     assert not [pid for pid in running if alive(pid)]
     assert "Traceback" not in server.log()
+
+
+async def test_with_redis_the_default_is_one_worker_per_core_each_saying_its_machine(
+    tmp_path: Path, redis_env: dict[str, str]
+) -> None:
+    """`serve --redis URL` without --workers: `auto`, one worker per usable core, each
+    on a port the system picked (not PORT+i, which may be another node's), each
+    registered with the machine's node id; without Redis, one process."""
+    cores = len(os.sched_getaffinity(0))
+    server = start_server(
+        tmp_path / "data", "--node-id", "tinh", env={**redis_env, "CONFERENCE_WORKERS": "auto"}
+    )
+    try:
+        public = int(server.base_url.rsplit(":", 1)[1])
+        expected = {f"tinh-w{i}" for i in range(1, cores + 1)} if cores > 1 else {"tinh"}
+
+        async def all_listed() -> dict[str, dict[str, Any]] | None:
+            listed = await nodes(server)
+            return listed if set(listed) == expected else None
+
+        listed = await eventually(all_listed, timeout=60)
+        if cores > 1:
+            assert len(children(server.process.pid)) == cores
+            assert {n["machine"] for n in listed.values()} == {"tinh"}
+            ports = {int(n["advertise"].rsplit(":", 1)[1]) for n in listed.values()}
+            assert len(ports) == cores and public not in ports
+            assert listening_ports(server.process.pid) >= {public, *ports}
+    finally:
+        assert server.stop() == 0
+
+    alone = start_server(tmp_path / "alone", env={"CONFERENCE_WORKERS": "auto"})
+    try:
+        assert not children(alone.process.pid)
+        if cores > 1:
+            assert "one process on" in alone.log() and "--redis" in alone.log()
+    finally:
+        assert alone.stop() == 0

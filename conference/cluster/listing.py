@@ -20,7 +20,7 @@ async def list_nodes(redis_url: str, prefix: str, key: bytes) -> NodeListing:
 
 def node_fields(record: NodeRecord, now: float) -> dict[str, object]:
     """One node as the JSON fields ``conference nodes --json`` prints."""
-    return {
+    fields: dict[str, object] = {
         "id": record.id,
         "advertise": record.advertise,
         "heartbeat_age_s": round(max(now - record.heartbeat_at, 0.0), 1),
@@ -30,6 +30,9 @@ def node_fields(record: NodeRecord, now: float) -> dict[str, object]:
         "packets_per_s": record.load.packets_per_s,
         "rooms": record.load.rooms,
     }
+    if record.machine:  # a worker of `serve --workers N`: the machine it is one of
+        fields["machine"] = record.machine
+    return fields
 
 
 def node_lines_json(listing: NodeListing, now: float) -> Iterator[str]:
@@ -43,8 +46,9 @@ def node_lines_json(listing: NodeListing, now: float) -> Iterator[str]:
 def node_line(record: NodeRecord, now: float) -> str:
     """One live node as a tab-separated line."""
     fields = node_fields(record, now)
+    machine = f"\tworker of {record.machine}" if record.machine else ""
     return (
         f"{fields['id']}\t{fields['advertise']}\t{fields['heartbeat_age_s']} s\t"
         f"cpu {fields['cpu_percent']} %\t{fields['sites']} sites\t"
-        f"{fields['packets_per_s']} packets/s\t{fields['rooms']} rooms"
+        f"{fields['packets_per_s']} packets/s\t{fields['rooms']} rooms{machine}"
     )

@@ -53,16 +53,25 @@ class ClusterNode(Extension):
         rules: PlacementRules | None = None,
         units: Callable[[str], Awaitable[list[str]]] | None = None,
         site_units: Callable[[str], Awaitable[list[str]]] | None = None,
+        machine: str | None = None,
     ) -> None:
         self.redis = redis
         self.node_id = node_id
+        self.machine = machine
         self.advertise = advertise
         self.registry = NodeRegistry(redis, prefix, key)
         self.leases = HomeLeases(redis, prefix, node_id)
         # The live, trusted nodes as of the last heartbeat (this one included).
         self.live: list[NodeRecord] = []
         self.placement = Placement(
-            node_id, self.registry, self.leases, rules, units, lambda: self.live, site_units
+            node_id,
+            self.registry,
+            self.leases,
+            rules,
+            units,
+            lambda: self.live,
+            site_units,
+            machine,
         )
         self.load = LoadSampler(counts)
         self._open_rooms = open_rooms
@@ -95,6 +104,7 @@ class ClusterNode(Extension):
             started_at=self.started_at,
             heartbeat_at=time.time(),
             load=self.load.sample(),
+            machine=self.machine,
         )
         await self.registry.publish(record)
         self.heartbeats_total += 1

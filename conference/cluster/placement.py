@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from redis.exceptions import RedisError
 
 from conference.cluster.leases import HomeLeases
-from conference.cluster.placement_rules import PlacementRules
+from conference.cluster.placement_rules import PlacementRules, least_loaded
 from conference.cluster.records import NodeRecord
 from conference.cluster.registry import NodeRegistry
 
@@ -40,8 +40,12 @@ class Placement:
         units: Callable[[str], Awaitable[list[str]]] | None = None,
         live: Callable[[], list[NodeRecord]] | None = None,
         site_units: Callable[[str], Awaitable[list[str]]] | None = None,
+        machine: str | None = None,
     ) -> None:
         self.node_id = node_id
+        # The machine this node is a worker of (``serve --workers N``), or None: a rule
+        # naming the machine means this node too.
+        self.machine = machine
         self.registry = registry
         self.leases = leases
         self.rules = rules or PlacementRules()
@@ -78,11 +82,17 @@ class Placement:
             # The listing is up to a heartbeat old: a listed node it does not show yet
             # (just started) is looked up.
             listed = self.rules.units.get(code)
-            if listed is not None and listed not in (dead, self.node_id) and listed not in live:
+            if listed in (self.node_id, self.machine):
+                break  # this node (or its machine): choose() stays here
+            if (
+                listed is not None
+                and listed != dead
+                and not any(node.answers_to(listed) for node in live.values())
+            ):
                 record = await self.registry.node(listed)
                 if record is not None:
                     live[listed] = record
-        target = self.rules.choose(chain, live.values(), self.node_id)
+        target = self.rules.choose(chain, live.values(), self.node_id, self.machine)
         return None if target == self.node_id else target
 
     async def _claim(self, room_id: str, dead: str | None = None) -> str:
@@ -120,9 +130,11 @@ class Placement:
             listed = self.rules.units.get(code)
             if listed is None:
                 continue
-            if listed == self.node_id:
+            if listed in (self.node_id, self.machine):
                 return None
-            record = live.get(listed) or await self.registry.node(listed)
+            # A machine's name means its workers: the least loaded of them.
+            named = [node for node in live.values() if node.answers_to(listed)]
+            record = least_loaded(named) if named else await self.registry.node(listed)
             if record is not None:
                 return record
         return None

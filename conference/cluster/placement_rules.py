@@ -65,24 +65,35 @@ class PlacementRules:
                 raise ValueError(f"placement: more than {MAX_RULES} rules")
         return cls(units, fallback)
 
-    def choose(self, chain: Iterable[str], live: Iterable[NodeRecord], here: str) -> str:
+    def choose(
+        self,
+        chain: Iterable[str],
+        live: Iterable[NodeRecord],
+        here: str,
+        here_machine: str | None = None,
+    ) -> str:
         """The node for a meeting whose convening unit and its ancestors are ``chain``
-        (nearest first), among the ``live`` nodes; ``here`` is this node (always live)."""
+        (nearest first), among the ``live`` nodes; ``here`` is this node (always live),
+        a worker of machine ``here_machine`` if it is one (``serve --workers N``)."""
         alive = {node.id: node for node in live}
-        alive_ids = set(alive) | {here}
         for code in chain:
-            node = self.units.get(code)
-            if node is not None and node in alive_ids:
-                return node
+            name = self.units.get(code)
+            if name is None:
+                continue
+            if name in (here, here_machine):
+                return here
+            named = [node for node in alive.values() if node.answers_to(name)]
+            if named:
+                return least_loaded(named).id
         if self.fallback == "load" and alive:
-            # Fewest sites, then fewest rooms, then least CPU; the id breaks ties, so
-            # nodes that see the same records agree.
-            best = min(
-                alive.values(),
-                key=lambda n: (n.load.sites, n.load.rooms, n.load.cpu_percent, n.id),
-            )
-            return best.id
+            return least_loaded(alive.values()).id
         return here
+
+
+def least_loaded(nodes: Iterable[NodeRecord]) -> NodeRecord:
+    """Fewest sites, then fewest rooms, then least CPU; the id breaks ties, so nodes that
+    see the same records agree."""
+    return min(nodes, key=lambda n: (n.load.sites, n.load.rooms, n.load.cpu_percent, n.id))
 
 
 async def convening_units(store: Store, room_id: str) -> list[str]:

@@ -54,6 +54,14 @@ class NodeRecord(BaseModel):
     started_at: float = Field(ge=0)
     heartbeat_at: float = Field(ge=0)
     load: NodeLoad
+    # The machine a worker of ``serve --workers N`` runs on: the supervisor's node id
+    # (``--node-id``, else HOSTNAME-PORT). A placement rule naming it reaches the
+    # machine's workers. None for a node that is a whole process of its own.
+    machine: str | None = Field(None, pattern=NODE_ID_PATTERN)
+
+    def answers_to(self, name: str) -> bool:
+        """Whether a placement rule naming ``name`` means this node."""
+        return name in (self.id, self.machine)
 
     @field_validator("advertise")
     @classmethod

@@ -131,6 +131,9 @@ def server_env() -> dict[str, str]:
     env["CONFERENCE_SECRET"] = TEST_SECRET
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("CONFERENCE_REDIS_URL", None)
+    # One process per server unless a test asks for workers (`--workers N`, or its env):
+    # a node given Redis would otherwise run one worker per core (`--workers auto`).
+    env["CONFERENCE_WORKERS"] = "1"
     return env
 
 
