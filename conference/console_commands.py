@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from conference.permissions import Principal
 from conference.rooms.console_events import CommandReply
@@ -13,12 +14,17 @@ from conference.store import Meeting
 
 @dataclass(frozen=True)
 class CommandContext:
-    """What a command acts on: who sent it, the meeting, its live room and the target site."""
+    """What a command acts on: who sent it, the meeting, its live room and the target site.
+
+    ``args`` are the command's own fields beyond ``site`` (a chat's ``text``,
+    a vote's ``question`` and ``options``), as the console socket validated them.
+    """
 
     principal: Principal
     meeting: Meeting
     room: Room
     site: str | None
+    args: Mapping[str, Any] = field(default_factory=dict)
 
 
 # A handler answers with the reply the console gets as it is, or None for
@@ -34,12 +40,24 @@ class ConsoleCommands:
 
     def __init__(self) -> None:
         self._handlers: dict[str, CommandHandler] = {}
+        self._home_only: set[str] = set()
 
-    def add(self, name: str, handler: CommandHandler) -> None:
-        """Register ``handler`` for ``name``; a name has one handler."""
+    def add(self, name: str, handler: CommandHandler, home_only: bool = False) -> None:
+        """Register ``handler`` for ``name``; a name has one handler.
+
+        ``home_only``: the command is never forwarded to another node (its
+        arguments do not travel; see :mod:`conference.cluster.commands`): a
+        console away from the meeting's home is told so.
+        """
         if name in self._handlers:
             raise ValueError(f"console command {name!r} is registered twice")
         self._handlers[name] = handler
+        if home_only:
+            self._home_only.add(name)
+
+    def home_only(self, name: str) -> bool:
+        """Whether ``name`` runs only where the meeting's room is live (never forwarded)."""
+        return name in self._home_only
 
     def get(self, name: str) -> CommandHandler | None:
         """The handler of ``name``, or None for an unknown command."""

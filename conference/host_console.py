@@ -8,7 +8,8 @@ extensions (see :mod:`conference.extensions`).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from conference.attendance import Attendance
 from conference.connections import Connections
@@ -184,6 +185,7 @@ class HostConsole:
         command: str,
         site: str | None = None,
         opened: Meeting | None = None,
+        args: Mapping[str, Any] | None = None,
     ) -> CommandReply:
         """Run one console command on the meeting's live room; returns what changed.
 
@@ -204,11 +206,16 @@ class HostConsole:
                 raise
             meeting = opened
         if room is None or room.carrier:
+            if self.commands.home_only(command):
+                raise Forbidden(
+                    "not-at-home",
+                    "chat and votes work only from a console at the meeting's home node",
+                )
             # A carrier copy follows the home's decisions: the command is run there.
             if self.forward is not None:
                 return await self.forward(principal, meeting.id, meeting.room_id, command, site)
             raise Forbidden("room-not-open", "the meeting room is not open")
-        return await self._run(principal, meeting, room, command, site)
+        return await self._run(principal, meeting, room, command, site, args)
 
     async def run_here(
         self, principal: Principal, meeting_id: str, command: str, site: str | None = None
@@ -220,13 +227,19 @@ class HostConsole:
         return await self._run(principal, meeting, room, command, site)
 
     async def _run(
-        self, principal: Principal, meeting: Meeting, room: Room, command: str, site: str | None
+        self,
+        principal: Principal,
+        meeting: Meeting,
+        room: Room,
+        command: str,
+        site: str | None,
+        args: Mapping[str, Any] | None = None,
     ) -> CommandReply:
         handler = self.commands.get(command)
         if handler is None:
             raise Forbidden("unknown-command", f"unknown console command {command!r}")
         try:
-            result = await handler(CommandContext(principal, meeting, room, site))
+            result = await handler(CommandContext(principal, meeting, room, site, args or {}))
         except RoomRefused as exc:
             raise Forbidden(exc.code, exc.message) from exc
         if result is not None:

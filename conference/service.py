@@ -15,10 +15,13 @@ answers into HTTP and WebSocket messages.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from conference.access import Access
 from conference.attendance import Attendance
 from conference.bus import EventBus, MemoryBus
+from conference.chat import MeetingChat
 from conference.connections import Connection, Connections
 from conference.console_commands import ConsoleCommands
 from conference.console_feed import meeting_channel
@@ -42,8 +45,10 @@ from conference.settings import Settings
 from conference.sfu import SfuMetrics
 from conference.store import Meeting, Store
 from conference.store import Room as RoomRecord
+from conference.talk_commands import talk_commands
 from conference.tasks import spawn
 from conference.tokens import Role, TokenClaims, TokenError
+from conference.votes import MeetingVotes
 
 
 class Conference:
@@ -83,6 +88,11 @@ class Conference:
             settings.documents_max_bytes,
             self.live.get,
         )
+        # Chat and votes (biểu quyết) of the meetings live here, and their console commands.
+        self.chat = MeetingChat(store)
+        self.votes = MeetingVotes(store)
+        for name, handler in talk_commands(self.chat, self.votes).items():
+            self.commands.add(name, handler, home_only=True)
         self._background: list[asyncio.Task[None]] = []
         self.closing = False
 
@@ -220,9 +230,10 @@ class Conference:
         command: str,
         site: str | None = None,
         opened: Meeting | None = None,
+        args: Mapping[str, Any] | None = None,
     ) -> CommandReply:
         """A command from the host console; returns what changed (see :meth:`HostConsole.command`)."""
-        return await self.console.command(principal, meeting_id, command, site, opened)
+        return await self.console.command(principal, meeting_id, command, site, opened, args)
 
 
 # Names the web layer has always imported from here.

@@ -28,6 +28,7 @@ from conference.rooms.console_events import (
     SitesMuted,
     SpotlightChanged,
     StateChanged,
+    VoteCommanded,
     console_event_adapter,
 )
 from conference.rooms.events import (
@@ -49,6 +50,15 @@ from conference.rooms.events import (
     SlotsChanged,
     SpeakerChanged,
     Welcome,
+)
+from conference.rooms.talk_events import (
+    BallotInfo,
+    ChatPosted,
+    VoteAnswered,
+    VoteInfo,
+    VoteOpened,
+    VoteResultShown,
+    VoteTally,
 )
 from conference.settings import IceServer
 from conference.wire import WireMessage
@@ -193,7 +203,57 @@ SITE_MESSAGES: list[tuple[WireMessage, dict[str, Any]]] = [
     ),
 ]
 
+VOTE = VoteInfo(
+    id="v1", question="Thông qua?", options=["Đồng ý", "Không"], secret=False, open=True
+)
+VOTE_WIRE = {
+    "id": "v1",
+    "question": "Thông qua?",
+    "options": ["Đồng ý", "Không"],
+    "secret": False,
+    "open": True,
+}
+CHAT = ChatPosted(
+    seq=3, at=1.5, site="05503", name="Xã Phú Đình", to="host", text="<b>xin</b>", host=False
+)
+CHAT_WIRE = {
+    "type": "chat",
+    "seq": 3,
+    "at": 1.5,
+    "site": "05503",
+    "name": "Xã Phú Đình",
+    "to": "host",
+    "text": "<b>xin</b>",
+    "host": False,
+}
+BALLOT = BallotInfo(site="05503", name="Xã Phú Đình", choice=1, at=2.0)
+BALLOT_WIRE = {"site": "05503", "name": "Xã Phú Đình", "choice": 1, "at": 2.0}
+TALK_MESSAGES: list[tuple[WireMessage, dict[str, Any]]] = [
+    (CHAT, CHAT_WIRE),
+    (VoteOpened(vote=VOTE), {"type": "vote", "vote": VOTE_WIRE}),
+    (VoteAnswered(vote="v1", choice=0), {"type": "vote-answered", "vote": "v1", "choice": 0}),
+    (
+        Result(id=7, reply=VoteCommanded(vote="v1")),
+        {"type": "result", "id": 7, "ok": True, "vote": "v1"},
+    ),
+]
+
 CONSOLE_EVENTS: list[tuple[ConsoleEvent, dict[str, Any]]] = [
+    (CHAT, CHAT_WIRE),
+    (
+        VoteTally(vote=VOTE, counts=[0, 1], ballots=[BALLOT], invited=3),
+        {
+            "type": "vote-tally",
+            "vote": VOTE_WIRE,
+            "counts": [0, 1],
+            "ballots": [BALLOT_WIRE],
+            "invited": 3,
+        },
+    ),
+    (
+        VoteResultShown(vote=VOTE, counts=[0, 1], ballots=[BALLOT]),
+        {"type": "vote-result", "vote": VOTE_WIRE, "counts": [0, 1], "ballots": [BALLOT_WIRE]},
+    ),
     (
         StateChanged(state={**STATE, "alerts": [], "feeds": []}),
         {"type": "state", "state": {**STATE, "alerts": [], "feeds": []}},
@@ -288,7 +348,7 @@ CONSOLE_REPLIES: list[tuple[WireMessage, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(
     ("message", "wire"),
-    [*SITE_MESSAGES, *CONSOLE_EVENTS, *CONSOLE_REPLIES],
+    [*SITE_MESSAGES, *TALK_MESSAGES, *CONSOLE_EVENTS, *CONSOLE_REPLIES],
     ids=lambda v: type(v).__name__ if isinstance(v, WireMessage) else "",
 )
 def test_the_model_is_the_wire_form(message: WireMessage, wire: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from web import (
     meetings,
     plate_events,
     recordings,
+    talk,
     units,
 )
 from web.openapi import document_route
@@ -35,6 +36,7 @@ ROUTES: list[Route] = [
     *calendars.ROUTES,
     *grants.ROUTES,
     *attendance.ROUTES,
+    *talk.ROUTES,
     *recordings.ROUTES,
     *feeds.ROUTES,
     *plate_events.ROUTES,

@@ -175,7 +175,12 @@ async def _command(
         return
     try:
         reply = await conference.console_command(
-            principal, meeting.id, command.command, command.site, opened=meeting
+            principal,
+            meeting.id,
+            command.command,
+            command.site,
+            opened=meeting,
+            args=command.args(),
         )
     except Forbidden as exc:
         await send(CommandError(id=command.id, code=exc.code, message=exc.message))

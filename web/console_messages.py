@@ -8,7 +8,7 @@ first, and the ``result`` or ``error`` that answers a command.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -52,8 +52,25 @@ class Command(BaseModel):
         "refuse-presenting",
         "presenting-approval",
         "presenting-open",
+        "chat",
+        "vote-open",
+        "vote-close",
     ]
     site: str | None = Field(None, max_length=64)
+    # chat: its text (its length is the chat's to check: chat-too-long)
+    text: str | None = Field(None, max_length=16 * 1024)
+    # vote-open: the question, 2-10 options, secret or open (checked by the votes: vote-invalid)
+    question: str | None = Field(None, max_length=2000)
+    options: list[Annotated[str, Field(max_length=1000)]] | None = Field(None, max_length=50)
+    secret: bool | None = None
+    # vote-close: which vote
+    vote: str | None = Field(None, max_length=64)
+
+    def args(self) -> dict[str, Any]:
+        """The command's own fields beyond ``site`` (for :class:`CommandContext.args`)."""
+        return self.model_dump(
+            include={"text", "question", "options", "secret", "vote"}, exclude_none=True
+        )
 
 
 # -- server to console ------------------------------------------------------------------

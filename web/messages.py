@@ -34,6 +34,7 @@ from conference.rooms.events import (
     SpeakerChanged,
     Welcome,
 )
+from conference.rooms.talk_events import ChatPosted, VoteAnswered, VoteOpened, VoteResultShown
 from conference.wire import WireMessage
 
 MAX_SDP_CHARS = 64 * 1024
@@ -127,6 +128,26 @@ class Present(_Message):
     active: bool
 
 
+class Chat(_Message):
+    """A chat message to every site (``all``) or to the meeting's hosts (``host``).
+
+    Its length is checked by the chat itself (``chat-too-long``, 1,000
+    characters); this bound only keeps absurd payloads out of the parser.
+    """
+
+    type: Literal["chat"]
+    text: str = Field(max_length=16 * 1024)
+    to: Literal["all", "host"] = "all"
+
+
+class VoteAnswer(_Message):
+    """This site's answer to a vote: the index of its option; the first answer stands."""
+
+    type: Literal["vote"]
+    vote: str = Field(min_length=1, max_length=64)
+    choice: int = Field(ge=0, le=1000)
+
+
 class Ping(_Message):
     """Liveness check; the server answers with ``pong`` carrying the same id."""
 
@@ -134,13 +155,11 @@ class Ping(_Message):
     id: int = Field(0, ge=0, le=2**53)
 
 
-ClientMessage = Annotated[
-    Join | Answer | Ice | Mute | Hand | Present | Stats | Leave | Ping,
-    Field(discriminator="type"),
-]
-client_message_adapter: TypeAdapter[
-    Join | Answer | Ice | Mute | Hand | Present | Stats | Leave | Ping
-] = TypeAdapter(ClientMessage)
+AnyClientMessage = (
+    Join | Answer | Ice | Mute | Hand | Present | Stats | Leave | Chat | VoteAnswer | Ping
+)
+ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
+client_message_adapter: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
 
 
 # -- server to client (the socket's own; the room's are in conference.rooms.events) -----
@@ -204,6 +223,10 @@ ServerMessage = (
     | SpeakerChanged
     | PresentationChanged
     | PresentStatus
+    | ChatPosted
+    | VoteOpened
+    | VoteAnswered
+    | VoteResultShown
     | Pong
     | Redirect
     | Bye
@@ -215,6 +238,7 @@ __all__ = [
     "Answer",
     "Bye",
     "Candidate",
+    "Chat",
     "ClientMessage",
     "Error",
     "Hand",
@@ -229,6 +253,7 @@ __all__ = [
     "ServerMessage",
     "SlotSection",
     "Stats",
+    "VoteAnswer",
     "Welcome",
     "client_message_adapter",
 ]

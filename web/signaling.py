@@ -218,18 +218,7 @@ class SignalingSocket:
             logger.exception("signaling handler failed")
             self.error("internal", "the server could not handle this message")
 
-    async def dispatch(
-        self,
-        message: m.Join
-        | m.Answer
-        | m.Ice
-        | m.Mute
-        | m.Hand
-        | m.Present
-        | m.Stats
-        | m.Leave
-        | m.Ping,
-    ) -> None:
+    async def dispatch(self, message: m.AnyClientMessage) -> None:
         """Act on a validated message."""
         if isinstance(message, m.Ping):
             self.post(m.Pong(id=message.id))
@@ -270,11 +259,35 @@ class SignalingSocket:
                     at=time.time(),
                 ),
             )
+        elif isinstance(message, m.Chat | m.VoteAnswer):
+            await self.talk(connection, message)
         elif isinstance(message, m.Leave):
             self.post(Bye(reason="left"))
             await self.conference.end(connection.id, "left")
             self.connection = None
             self.finish()
+
+    async def talk(self, connection: Connection, message: m.Chat | m.VoteAnswer) -> None:
+        """A chat message or a vote's answer; a refusal goes back to this site only."""
+        meeting = self.conference.live.meeting(connection.room.id)
+        if meeting is None:
+            self.error(
+                "no-meeting", "chat and votes belong to a scheduled meeting; this room has none"
+            )
+            return
+        try:
+            if isinstance(message, m.Chat):
+                await self.conference.chat.from_site(
+                    meeting, connection.room, connection.participant, message.text, message.to
+                )
+            else:
+                await self.conference.votes.answer(
+                    meeting, connection.room, connection.participant, message.vote, message.choice
+                )
+        except Forbidden as exc:
+            # chat-empty, chat-too-long, chat-rate-limited, vote-not-found, vote-bad-choice,
+            # vote-closed, vote-already-answered, not-at-home
+            self.error(exc.code, exc.message)
 
     async def join(self, message: m.Join) -> None:
         """Authorise, build the peer session, send welcome and offer."""
@@ -327,6 +340,11 @@ class SignalingSocket:
         )
         for event in room.catch_up(participant):
             self.post(event)
+        meeting = self.conference.live.meeting(room.id)
+        if meeting is not None and not room.carrier:
+            # A vote open before this site came in: it may still answer.
+            for question in await self.conference.votes.open_questions(meeting):
+                self.post(question)
         self.ready = True
 
     def _connection_ended(self, reason: str) -> None:

@@ -20,6 +20,7 @@ from pydantic import AliasChoices, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
 
 from conference.rooms.events import RecordingChanged, RoomClosing, SpeakerChanged
+from conference.rooms.talk_events import ChatPosted, VoteResultShown, VoteTally
 from conference.wire import WireMessage
 
 # -- parts ------------------------------------------------------------------------------
@@ -205,6 +206,9 @@ ConsoleEvent = (
     | ConsoleWarning
     | PlateAlert
     | PresentingChanged
+    | ChatPosted
+    | VoteTally
+    | VoteResultShown
 )
 """Every event a room publishes for its consoles."""
 
@@ -236,5 +240,12 @@ class RecordingCommanded(WireMessage):
     recording: str | None
 
 
-CommandReply = CommandDone | SitesMuted | RecordingCommanded
+class VoteCommanded(WireMessage):
+    """``vote-open``: the id of the vote just put to the sites."""
+
+    ok: bool = True
+    vote: str
+
+
+CommandReply = CommandDone | SitesMuted | RecordingCommanded | VoteCommanded
 """What a console command changed; the console socket sends it inside ``result``."""

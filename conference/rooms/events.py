@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
+from conference.rooms.talk_events import ChatPosted, VoteAnswered, VoteOpened, VoteResultShown
 from conference.settings import IceServer
 from conference.wire import WireMessage
 
@@ -249,5 +250,9 @@ RoomEvent = (
     | PresentationChanged
     | PresentStatus
     | DocumentShown
+    | ChatPosted
+    | VoteOpened
+    | VoteAnswered
+    | VoteResultShown
 )
 """Everything a room sends a site on its own (``welcome`` and ``bye`` are the socket's)."""

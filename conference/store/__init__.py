@@ -14,6 +14,7 @@ from conference.store.accounts import AccountRole, AccountStore, Login, User, lo
 from conference.store.attempts import Attempt, AttemptStore, Backoff
 from conference.store.attendance import AttendanceRecord, AttendanceStore
 from conference.store.base import Store
+from conference.store.chat import Audience, ChatMessage, ChatStore
 from conference.store.documents import Document, DocumentStore
 from conference.store.errors import (
     Conflict,
@@ -32,15 +33,29 @@ from conference.store.room_feeds import RoomFeed, RoomFeedStore
 from conference.store.rooms import Room, RoomStore
 from conference.store.sqlite import SqliteStore
 from conference.store.units import Site, Unit, UnitDirectory
+from conference.store.votes import (
+    AlreadyVoted,
+    Ballot,
+    Vote,
+    VoteClosed,
+    VoteNotFound,
+    VoteResult,
+    VoteStore,
+)
 
 __all__ = [
     "AccountRole",
     "AccountStore",
+    "AlreadyVoted",
     "Attempt",
     "AttemptStore",
     "AttendanceRecord",
     "AttendanceStore",
+    "Audience",
     "Backoff",
+    "Ballot",
+    "ChatMessage",
+    "ChatStore",
     "Conflict",
     "Document",
     "DocumentStore",
@@ -69,6 +84,11 @@ __all__ = [
     "UnitDirectory",
     "UnitNotFound",
     "User",
+    "Vote",
+    "VoteClosed",
+    "VoteNotFound",
+    "VoteResult",
+    "VoteStore",
     "login_key",
     "open_store",
 ]

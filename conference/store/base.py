@@ -5,6 +5,7 @@ Each aggregate has its records and a small protocol in its own module
 :mod:`~conference.store.accounts`, :mod:`~conference.store.attempts`,
 :mod:`~conference.store.meetings`, :mod:`~conference.store.grants`,
 :mod:`~conference.store.attendance`, :mod:`~conference.store.documents`,
+:mod:`~conference.store.chat`, :mod:`~conference.store.votes`,
 :mod:`~conference.store.feeds`,
 :mod:`~conference.store.room_feeds`, :mod:`~conference.store.meta`). Two engines implement them side by side:
 :mod:`conference.store.sqlite` (the embedded default) and
@@ -25,6 +26,7 @@ from conference.store.accounts import AccountRole as AccountRole
 from conference.store.accounts import AccountStore
 from conference.store.attempts import AttemptStore
 from conference.store.attendance import AttendanceStore
+from conference.store.chat import ChatStore
 from conference.store.documents import DocumentStore
 from conference.store.errors import FeedLimitReached as FeedLimitReached
 from conference.store.feeds import FeedLimits as FeedLimits
@@ -35,6 +37,7 @@ from conference.store.meta import MetaStore
 from conference.store.room_feeds import RoomFeedStore
 from conference.store.rooms import RoomStore
 from conference.store.units import UnitDirectory
+from conference.store.votes import VoteStore
 
 
 class Store(
@@ -46,6 +49,8 @@ class Store(
     GrantStore,
     AttendanceStore,
     DocumentStore,
+    ChatStore,
+    VoteStore,
     FeedStore,
     RoomFeedStore,
     MetaStore,

@@ -34,16 +34,21 @@ class Console:
             elif message["type"] == "hands":
                 self.hands = [h["id"] for h in message["queue"]]
 
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        """Every message of ``type`` ``kind`` received so far, in order."""
+        return [m for m in self.messages if m["type"] == kind]
+
     def status_count(self, status: str) -> int:
         """How many roll-call rows have ``status``."""
         return sum(1 for s in self.sites.values() if s["status"] == status)
 
-    async def command(self, command: str, site: str | None = None) -> dict[str, Any]:
-        """Send a console command and wait for its ``result`` or ``error``."""
+    async def command(self, command: str, site: str | None = None, **args: Any) -> dict[str, Any]:
+        """Send a console command (``args``: its own fields, e.g. ``text``) and wait for its
+        ``result`` or ``error``."""
         self._next_id += 1
         ident = self._next_id
         await self.ws.send_str(
-            json.dumps({"type": "command", "id": ident, "command": command, "site": site})
+            json.dumps({"type": "command", "id": ident, "command": command, "site": site, **args})
         )
         # A generous deadline (a busy machine can take seconds to close a removed
         # site's peer connection): it turns a hang into a failure, nothing more.

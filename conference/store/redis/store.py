@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from conference.store.redis.accounts import RedisAccounts
 from conference.store.redis.attempts import RedisAttempts
 from conference.store.redis.attendance import RedisAttendance
+from conference.store.redis.chat import RedisChat
 from conference.store.redis.documents import RedisDocuments
 from conference.store.redis.engine import RedisEngine
 from conference.store.redis.feeds import RedisFeeds
@@ -16,6 +17,7 @@ from conference.store.redis.meta import RedisMeta
 from conference.store.redis.room_feeds import RedisRoomFeeds
 from conference.store.redis.rooms import RedisRooms
 from conference.store.redis.units import RedisUnits
+from conference.store.redis.votes import RedisVotes
 
 if TYPE_CHECKING:
     from conference.store.base import Store
@@ -30,6 +32,8 @@ class RedisStore(
     RedisGrants,
     RedisAttendance,
     RedisDocuments,
+    RedisChat,
+    RedisVotes,
     RedisFeeds,
     RedisRoomFeeds,
     RedisMeta,

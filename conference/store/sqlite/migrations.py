@@ -251,6 +251,46 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX documents_meeting ON documents(meeting_id, uploaded_at);
     """,
+    """
+    -- A meeting's chat and votes, kept with the meeting for its minutes.
+    CREATE TABLE chat (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        meeting_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        site TEXT NOT NULL,
+        name TEXT NOT NULL,
+        audience TEXT NOT NULL,  -- all | host
+        text TEXT NOT NULL,
+        host INTEGER NOT NULL
+    );
+    CREATE INDEX chat_meeting ON chat(meeting_id, seq);
+    CREATE TABLE votes (
+        id TEXT PRIMARY KEY,
+        meeting_id TEXT NOT NULL,
+        question TEXT NOT NULL,
+        options TEXT NOT NULL,  -- JSON: the options' labels
+        secret INTEGER NOT NULL,
+        opened_at REAL NOT NULL,
+        opened_by TEXT NOT NULL,
+        closed_at REAL
+    );
+    CREATE INDEX votes_meeting ON votes(meeting_id, opened_at);
+    -- choice is NULL in a secret vote: its counts are in vote_counts only.
+    CREATE TABLE ballots (
+        vote_id TEXT NOT NULL REFERENCES votes(id),
+        site TEXT NOT NULL,
+        name TEXT NOT NULL,
+        choice INTEGER,
+        at REAL NOT NULL,
+        PRIMARY KEY (vote_id, site)
+    );
+    CREATE TABLE vote_counts (
+        vote_id TEXT NOT NULL REFERENCES votes(id),
+        choice INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (vote_id, choice)
+    );
+    """,
 ]
 
 

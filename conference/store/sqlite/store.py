@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from conference.store.sqlite.accounts import SqliteAccounts
 from conference.store.sqlite.attempts import SqliteAttempts
 from conference.store.sqlite.attendance import SqliteAttendance
+from conference.store.sqlite.chat import SqliteChat
 from conference.store.sqlite.documents import SqliteDocuments
 from conference.store.sqlite.engine import SqliteEngine
 from conference.store.sqlite.feeds import SqliteFeeds
@@ -17,6 +18,7 @@ from conference.store.sqlite.meta import SqliteMeta
 from conference.store.sqlite.room_feeds import SqliteRoomFeeds
 from conference.store.sqlite.rooms import SqliteRooms
 from conference.store.sqlite.units import SqliteUnits
+from conference.store.sqlite.votes import SqliteVotes
 
 if TYPE_CHECKING:
     from conference.store.base import Store
@@ -31,6 +33,8 @@ class SqliteStore(
     SqliteGrants,
     SqliteAttendance,
     SqliteDocuments,
+    SqliteChat,
+    SqliteVotes,
     SqliteFeeds,
     SqliteRoomFeeds,
     SqliteMeta,
