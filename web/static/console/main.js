@@ -35,10 +35,13 @@ import { renderTierOptions, scheduleRender, setFilter } from './roll_call.js';
 import { onAction } from './roll_call_rows.js';
 import { command, connect, renderConnState } from './socket.js';
 import { meetingId, root, store, ui } from './state.js';
+import { initTalk, renderTalk } from './talk.js';
+import { TALK_MESSAGES } from './talk_messages.js';
 import { handle } from './updates.js';
 import { MESSAGES } from './messages.js';
 
 addMessages(MESSAGES);
+addMessages(TALK_MESSAGES);
 
 function bind() {
   dom.table.addEventListener('click', onAction);
@@ -111,6 +114,7 @@ function renderLanguage() {
   renderAlerts();
   renderCameras();
   renderPicker();
+  renderTalk();
   for (const toast of dom.toasts.children) fillToast(toast, toast._alert);
   if (ui.errorCode) dom.errorText.textContent = errorMessage(ui.errorCode);
   if (store.warning) dom.warningText.textContent = warningMessage(store.warning);
@@ -128,7 +132,7 @@ Object.defineProperties(store, {
   filter: { get: () => ({ ...ui.filter }), enumerable: false },
   visible: { get: () => ui.shown, enumerable: false },
   apply: { value: (message) => handle(message), enumerable: false },
-  command: { value: (name, site) => command(name, site), enumerable: false },
+  command: { value: (name, site, args) => command(name, site, null, args), enumerable: false },
 });
 
 window.addEventListener('online', () => {
@@ -141,6 +145,7 @@ function init() {
   fillIcons(root);
   applyI18n(root);
   bind();
+  initTalk();
   onLangChange(renderLanguage);
   renderLanguage();
   if (!meetingId) {

@@ -113,11 +113,14 @@ function send(message) {
   return false;
 }
 
-/** Send a console command; resolves with the `result`, rejects with {code}. */
-export function command(name, site = null, button = null) {
+/**
+ * Send a console command; resolves with the `result`, rejects with {code}.
+ * `args`: the command's own fields (a chat's `text`, a vote's `question`...).
+ */
+export function command(name, site = null, button = null, args = null) {
   return new Promise((resolve, reject) => {
     const id = ui.nextId++;
-    const message = { type: 'command', id, command: name };
+    const message = { ...(args || {}), type: 'command', id, command: name };
     if (site !== null && site !== undefined) message.site = site;
     if (!send(message)) {
       const err = { code: 'not-connected' };

@@ -10,6 +10,7 @@ import { hideWarning, renderRecording, showWarning } from './recording.js';
 import { renderTierOptions, scheduleRender } from './roll_call.js';
 import { setConnState, settle } from './socket.js';
 import { store, ui } from './state.js';
+import { loadTalk, onConsoleChat, onVoteResult, onVoteTally } from './talk.js';
 
 // -- messages ---------------------------------------------------------------------------
 
@@ -26,6 +27,16 @@ export function handle(message) {
       if (message.state) loadState(message.state);
       ui.attempt = 0;
       setConnState('connected');
+      loadTalk(); // the chat and votes so far (what this socket missed while away)
+      break;
+    case 'chat':
+      onConsoleChat(message);
+      break;
+    case 'vote-tally':
+      onVoteTally(message);
+      break;
+    case 'vote-result':
+      onVoteResult(message);
       break;
     case 'state':
       if (message.state) loadState(message.state);

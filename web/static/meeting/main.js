@@ -15,6 +15,7 @@
 import { addMessages, applyI18n, getLang, onLangChange, t, toggleLang } from '../shared/i18n.js';
 import { fillIcons } from '../shared/icons.js';
 import { formatMoment } from '../shared/time.js';
+import { chat, initChat, renderChat } from './chat.js';
 import { dom } from './dom.js';
 import { setPeers, settleHome } from './failover.js';
 import { renderFloor, setHandRaised } from './floor.js';
@@ -36,9 +37,12 @@ import { connect } from './session.js';
 import { app, audioElements, config, isViewer, room, token } from './state.js';
 import { registerTile } from './tiles.js';
 import { playMedia, setText } from './view.js';
+import { initVotes, renderVote, voteState } from './votes.js';
 import { MESSAGES } from './messages.js';
+import { TALK_MESSAGES } from './talk_messages.js';
 
 addMessages(MESSAGES);
+addMessages(TALK_MESSAGES);
 
 const WIDE_PANEL_MIN_WIDTH = 1500;
 
@@ -94,6 +98,8 @@ function renderLanguage() {
   renderPeople();
   renderFloor();
   renderClosing();
+  renderChat();
+  renderVote();
   // Device names that were numbered ("Camera 1") follow the language too.
   if (!dom.devicePickers.hidden) fillDevicePickers();
 }
@@ -115,6 +121,8 @@ function init() {
   }
   dom.toggleParticipants.addEventListener('click', () => setPanelOpen(dom.panel.hidden));
   dom.toggleHand.addEventListener('click', () => setHandRaised(!app.handRaised));
+  initChat();
+  initVotes();
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && !dom.panel.hidden && window.innerWidth < WIDE_PANEL_MIN_WIDTH) {
       setPanelOpen(false);
@@ -243,6 +251,12 @@ window.conference = {
   },
   get downlinkKbps() {
     return app.downlinkKbps;
+  },
+  get chat() {
+    return { messages: [...chat.messages], unread: chat.unread, error: chat.error };
+  },
+  get vote() {
+    return { ...voteState };
   },
   join,
   leave,

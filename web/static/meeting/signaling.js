@@ -1,5 +1,6 @@
 // The server's messages on the signaling socket.
 
+import { onChat, onChatError } from './chat.js';
 import { onFloor, onHand, onMutedByHost, renderFloor } from './floor.js';
 import { setPeers } from './failover.js';
 import { endMeeting, fail } from './joining.js';
@@ -12,6 +13,7 @@ import { closing, onRecording } from './screens.js';
 import { app, token } from './state.js';
 import { rejoinHash } from './rejoin.js';
 import { setSlots } from './tiles.js';
+import { onVote, onVoteAnswered, onVoteError, onVoteResult } from './votes.js';
 
 // `bye` reasons after which this window must not reconnect by itself.
 const TERMINAL_BYES = {
@@ -95,6 +97,18 @@ export async function handleMessage(session, message) {
     case 'speaker':
       app.speaker = message.id ?? null;
       renderPeople();
+      break;
+    case 'chat':
+      onChat(message);
+      break;
+    case 'vote':
+      onVote(message);
+      break;
+    case 'vote-answered':
+      onVoteAnswered(message);
+      break;
+    case 'vote-result':
+      onVoteResult(message);
       break;
     case 'pong':
       session.lastPong = Date.now();
@@ -185,6 +199,14 @@ function onServerError(session, message) {
   if (code === 'muted-by-host' && !message.fatal) {
     // We tried to unmute while the host keeps us muted (a race with `muted-by-host`).
     onMutedByHost(true, true);
+    return;
+  }
+  if (!message.fatal && (code.startsWith('chat-') || code === 'not-at-home' || code === 'no-meeting')) {
+    onChatError(code); // a refused message: shown under the chat form, to this site only
+    return;
+  }
+  if (!message.fatal && code.startsWith('vote-')) {
+    onVoteError(code);
     return;
   }
   if (!message.fatal) {

@@ -109,6 +109,15 @@ const SHAPES = {
     ['circle', { cx: 11, cy: 11, r: 8 }],
     ['line', { x1: 21, y1: 21, x2: 16.65, y2: 16.65 }],
   ],
+  chat: [['path', { d: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z' }]],
+  send: [
+    ['line', { x1: 22, y1: 2, x2: 11, y2: 13 }],
+    ['polygon', { points: '22 2 15 22 11 13 2 9 22 2' }],
+  ],
+  vote: [
+    ['polyline', { points: '9 11 12 14 22 4' }],
+    ['path', { d: 'M21 12v7a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h11' }],
+  ],
 };
 
 /** An <svg class="icon"> for `name`, hidden from screen readers (the button text says it). */
