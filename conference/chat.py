@@ -23,6 +23,7 @@ from conference.token_bucket import TokenBuckets
 MAX_CHARS = 1000  # one message
 BURST = 5  # messages a sender may send at once...
 PER_SECONDS = 10.0  # ...and again after this long (one each 2 s in between)
+CATCH_UP = 100  # latest messages a joining site is sent
 
 HOST_NAME = "Chủ trì"  # the console's name when the host site has no name in the roll call
 
@@ -116,6 +117,21 @@ class MeetingChat:
         )
         self._deliver(meeting, room, message, None)
         return message
+
+    async def catch_up(
+        self, meeting: Meeting, site: str, limit: int = CATCH_UP
+    ) -> list[ChatPosted]:
+        """The latest messages a site that joins (or joins again) may read, oldest first.
+
+        Every message to all; to the hosts, those it sent (all of them at the
+        host site). The page drops those it has already (by ``seq``).
+        """
+        visible = [
+            m
+            for m in await self.store.meeting_chat(meeting.id)
+            if m.audience == "all" or site in (m.site, meeting.host_site)
+        ]
+        return [posted(m) for m in visible[-limit:]]
 
     def _deliver(
         self, meeting: Meeting, room: Room, message: ChatMessage, sender: str | None

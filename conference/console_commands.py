@@ -40,24 +40,12 @@ class ConsoleCommands:
 
     def __init__(self) -> None:
         self._handlers: dict[str, CommandHandler] = {}
-        self._home_only: set[str] = set()
 
-    def add(self, name: str, handler: CommandHandler, home_only: bool = False) -> None:
-        """Register ``handler`` for ``name``; a name has one handler.
-
-        ``home_only``: the command is never forwarded to another node (its
-        arguments do not travel; see :mod:`conference.cluster.commands`): a
-        console away from the meeting's home is told so.
-        """
+    def add(self, name: str, handler: CommandHandler) -> None:
+        """Register ``handler`` for ``name``; a name has one handler."""
         if name in self._handlers:
             raise ValueError(f"console command {name!r} is registered twice")
         self._handlers[name] = handler
-        if home_only:
-            self._home_only.add(name)
-
-    def home_only(self, name: str) -> bool:
-        """Whether ``name`` runs only where the meeting's room is live (never forwarded)."""
-        return name in self._home_only
 
     def get(self, name: str) -> CommandHandler | None:
         """The handler of ``name``, or None for an unknown command."""

@@ -27,8 +27,10 @@ from conference.rooms.console_events import CommandDone, CommandReply, ConsoleSt
 from conference.rooms.room import Room, RoomRefused
 from conference.store import Meeting, Store
 
-# Runs a command at another node: (principal, meeting id, room id, command, site).
-Forward = Callable[[Principal, str, str, str, str | None], Awaitable[CommandReply]]
+# Runs a command at another node: (principal, meeting id, room id, command, site, args).
+Forward = Callable[
+    [Principal, str, str, str, str | None, Mapping[str, Any] | None], Awaitable[CommandReply]
+]
 
 
 async def _give_floor(c: CommandContext) -> CommandResult:
@@ -206,25 +208,27 @@ class HostConsole:
                 raise
             meeting = opened
         if room is None or room.carrier:
-            if self.commands.home_only(command):
-                raise Forbidden(
-                    "not-at-home",
-                    "chat and votes work only from a console at the meeting's home node",
-                )
             # A carrier copy follows the home's decisions: the command is run there.
             if self.forward is not None:
-                return await self.forward(principal, meeting.id, meeting.room_id, command, site)
+                return await self.forward(
+                    principal, meeting.id, meeting.room_id, command, site, args
+                )
             raise Forbidden("room-not-open", "the meeting room is not open")
         return await self._run(principal, meeting, room, command, site, args)
 
     async def run_here(
-        self, principal: Principal, meeting_id: str, command: str, site: str | None = None
+        self,
+        principal: Principal,
+        meeting_id: str,
+        command: str,
+        site: str | None = None,
+        args: Mapping[str, Any] | None = None,
     ) -> CommandReply:
         """Run a command another node sent here: at the live room here, never forwarded."""
         meeting, room = await self.room(principal, meeting_id)
         if room is None:
             raise Forbidden("room-not-open", "the meeting room is not open")
-        return await self._run(principal, meeting, room, command, site)
+        return await self._run(principal, meeting, room, command, site, args)
 
     async def _run(
         self,

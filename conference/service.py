@@ -92,7 +92,7 @@ class Conference:
         self.chat = MeetingChat(store)
         self.votes = MeetingVotes(store)
         for name, handler in talk_commands(self.chat, self.votes).items():
-            self.commands.add(name, handler, home_only=True)
+            self.commands.add(name, handler)
         self._background: list[asyncio.Task[None]] = []
         self.closing = False
 

@@ -169,13 +169,21 @@ class MeetingVotes:
         room.publish(shown)
         return result
 
-    async def open_questions(self, meeting: Meeting) -> list[VoteOpened]:
-        """The open vote's question, for a site that joins while it is open."""
-        return [
-            VoteOpened(vote=vote_info(v))
-            for v in await self.store.meeting_votes(meeting.id)
-            if v.open
-        ]
+    async def open_questions(self, meeting: Meeting, site: str) -> list[VoteOpened]:
+        """The open vote's question for a site that joins while it is open (and its answer,
+        if it answered before: a reconnection)."""
+        out = []
+        for vote in await self.store.meeting_votes(meeting.id):
+            if vote.open:
+                ballot = await self.store.site_ballot(meeting.id, vote.id, site)
+                out.append(
+                    VoteOpened(
+                        vote=vote_info(vote),
+                        answered=ballot is not None,
+                        choice=ballot.choice if ballot is not None else None,
+                    )
+                )
+        return out
 
 
 async def vote_results(store: VoteStore, meeting_id: str) -> list[VoteResult]:

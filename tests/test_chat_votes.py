@@ -261,3 +261,51 @@ async def test_the_console_needs_the_meetings_host(server):
     assert refused.value.status == 403
     await other.close()
     await host.close()
+
+
+async def test_a_site_joining_again_gets_the_chat_so_far_and_its_answer(server):
+    host, meeting, tokens = await open_meeting(server, ["167", *SITES])
+    console = await _console(server, host, meeting)
+    a = await _join(server, meeting, tokens["05536"])
+    b = await _join(server, meeting, tokens["05539"])
+    again: list[SignalingClient] = []
+    try:
+        await a.send({"type": "chat", "text": "Chào cả hội nghị"})
+        await a.send({"type": "chat", "text": "Riêng chủ trì", "to": "host"})
+        await wait_until(lambda: len(console.of_type("chat")) == 2)  # in this order
+        await b.send({"type": "chat", "text": "Xã Linh Thông riêng chủ trì", "to": "host"})
+        await wait_until(lambda: len(console.of_type("chat")) == 3)
+        opened = await console.command(
+            "vote-open", question="Kín?", options=["Có", "Không"], secret=True
+        )
+        secret = opened["vote"]
+        await a.wait_for(lambda m: m["type"] == "vote")
+        await a.send({"type": "vote", "vote": secret, "choice": 1})
+        await a.wait_for(lambda m: m["type"] == "vote-answered")
+        await a.close()
+
+        # A joins again: the chat it may read (not B's word to the host), and it answered.
+        a2 = await _join(server, meeting, tokens["05536"])
+        again.append(a2)
+        question = await a2.wait_for(lambda m: m["type"] == "vote")
+        assert question["answered"] is True and question["choice"] is None  # secret: not kept
+        assert _chats(a2) == ["Chào cả hội nghị", "Riêng chủ trì"]
+        # The host site reads every message to the host; a newcomer only those to all.
+        host_site = await _join(server, meeting, tokens["167"])
+        again.append(host_site)
+        await host_site.wait_for(lambda m: m["type"] == "vote")
+        assert _chats(host_site) == [
+            "Chào cả hội nghị",
+            "Riêng chủ trì",
+            "Xã Linh Thông riêng chủ trì",
+        ]
+        newcomer = await _join(server, meeting, tokens["05542"])
+        again.append(newcomer)
+        fresh = await newcomer.wait_for(lambda m: m["type"] == "vote")
+        assert fresh["answered"] is False
+        assert _chats(newcomer) == ["Chào cả hội nghị"]
+    finally:
+        for client in (b, *again):
+            await client.close()
+        await console.close()
+        await host.close()

@@ -12,6 +12,8 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from conference.bus import MemoryBus
 from conference.cluster.commands import CHANNEL, CommandRelay
 from conference.permissions import Forbidden, Principal
-from conference.rooms.console_events import CommandReply, SitesMuted
+from conference.rooms.console_events import CommandReply, SitesMuted, VoteCommanded
 from conference.store import AccountRole, SqliteStore, User
 from tests.support.waiting import eventually, wait_until
 
@@ -37,10 +39,14 @@ async def relays(store: SqliteStore):
     )
     bus = MemoryBus()
     ran: list[tuple[str, str, str, str | None]] = []
+    arguments: list[dict[str, Any]] = []
 
     async def run_here(
-        principal: Principal, meeting: str, command: str, site: str | None
+        principal: Principal, meeting: str, command: str, site: str | None, args: Mapping[str, Any]
     ) -> CommandReply:
+        if command == "vote-open":
+            arguments.append(dict(args))
+            return VoteCommanded(vote="v1")
         if command == "remove":
             raise Forbidden("cannot-remove", "the host site cannot be removed")
         ran.append((principal.username, meeting, command, site))
@@ -51,7 +57,7 @@ async def relays(store: SqliteStore):
     other = CommandRelay(bus, KEY, "other", homes, store)
     serving = asyncio.ensure_future(home.serve())
     await asyncio.sleep(0)  # subscribed
-    yield bus, home, other, ran
+    yield bus, home, other, ran, arguments
     serving.cancel()
     await bus.close()
 
@@ -60,7 +66,7 @@ HOST = Principal("host.dinhhoa", "Định Hóa", AccountRole.HOST, "167")
 
 
 async def test_a_command_runs_at_the_home_and_its_reply_or_refusal_comes_back(relays):
-    _bus, home, other, ran = relays
+    _bus, home, other, ran, _arguments = relays
     reply = await other.forward(HOST, "meeting-1", "room-1", "mute", "05536")
     assert reply == SitesMuted(muted=["05536"])
     assert ran == [("host.dinhhoa", "meeting-1", "mute", "05536")]
@@ -75,8 +81,17 @@ async def test_a_command_runs_at_the_home_and_its_reply_or_refusal_comes_back(re
     assert home.served_total == 1 and other.forwarded_total == 3
 
 
+async def test_a_commands_own_arguments_travel_to_the_home(relays):
+    """A vote put from a console at another node: its question and options reach the home."""
+    _bus, _home, other, _ran, arguments = relays
+    args = {"question": "Thông qua?", "options": ["Đồng ý", "Không"], "secret": True}
+    reply = await other.forward(HOST, "meeting-1", "room-1", "vote-open", None, args)
+    assert reply == VoteCommanded(vote="v1")
+    assert arguments == [args]
+
+
 async def test_forged_stale_misaddressed_and_replayed_envelopes_are_dropped(relays):
-    bus, home, other, ran = relays
+    bus, home, other, ran, _arguments = relays
     body = other._body(
         "home",
         reply_to="r",
@@ -106,7 +121,7 @@ async def test_forged_stale_misaddressed_and_replayed_envelopes_are_dropped(rela
 
 
 async def test_a_home_that_does_not_answer_is_said_so(relays):
-    bus, _home, _other, _ran = relays
+    bus, _home, _other, _ran, _arguments = relays
 
     async def elsewhere(room_id: str) -> str | None:
         return "gone"
@@ -153,7 +168,7 @@ async def test_a_node_serves_commands_once_the_bus_can_subscribe(store: SqliteSt
     ran: list[str] = []
 
     async def run_here(
-        principal: Principal, meeting: str, command: str, site: str | None
+        principal: Principal, meeting: str, command: str, site: str | None, args: Mapping[str, Any]
     ) -> CommandReply:
         ran.append(command)
         return SitesMuted(muted=[site or ""])

@@ -230,7 +230,14 @@ BALLOT = BallotInfo(site="05503", name="Xã Phú Đình", choice=1, at=2.0)
 BALLOT_WIRE = {"site": "05503", "name": "Xã Phú Đình", "choice": 1, "at": 2.0}
 TALK_MESSAGES: list[tuple[WireMessage, dict[str, Any]]] = [
     (CHAT, CHAT_WIRE),
-    (VoteOpened(vote=VOTE), {"type": "vote", "vote": VOTE_WIRE}),
+    (
+        VoteOpened(vote=VOTE),
+        {"type": "vote", "vote": VOTE_WIRE, "answered": False, "choice": None},
+    ),
+    (
+        VoteOpened(vote=VOTE, answered=True, choice=1),
+        {"type": "vote", "vote": VOTE_WIRE, "answered": True, "choice": 1},
+    ),
     (VoteAnswered(vote="v1", choice=0), {"type": "vote-answered", "vote": "v1", "choice": 0}),
     (
         Result(id=7, reply=VoteCommanded(vote="v1")),

@@ -342,8 +342,10 @@ class SignalingSocket:
             self.post(event)
         meeting = self.conference.live.meeting(room.id)
         if meeting is not None and not room.carrier:
-            # A vote open before this site came in: it may still answer.
-            for question in await self.conference.votes.open_questions(meeting):
+            # The chat so far, and a vote open before this site came in: it may still answer.
+            for said in await self.conference.chat.catch_up(meeting, participant.id):
+                self.post(said)
+            for question in await self.conference.votes.open_questions(meeting, participant.id):
                 self.post(question)
         self.ready = True
 

@@ -26,7 +26,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from conference.bus import EventBus
@@ -38,6 +38,7 @@ from conference.rooms.console_events import (
     CommandReply,
     RecordingCommanded,
     SitesMuted,
+    VoteCommanded,
 )
 from conference.store import AccountStore
 from conference.tasks import pause, spawn
@@ -55,11 +56,13 @@ _REPLIES: dict[str, type[CommandReply]] = {
     "done": CommandDone,
     "muted": SitesMuted,
     "recording": RecordingCommanded,
+    "vote": VoteCommanded,
 }
 _REPLY_KINDS = {cls: kind for kind, cls in _REPLIES.items()}
 
-# Runs a command at the live room here (never forwarding it again).
-RunHere = Callable[[Principal, str, str, str | None], Awaitable[CommandReply]]
+# Runs a command at the live room here (never forwarding it again): (principal,
+# meeting id, command, site, the command's own arguments: a chat's text...).
+RunHere = Callable[[Principal, str, str, str | None, Mapping[str, Any]], Awaitable[CommandReply]]
 
 
 class CommandRelay:
@@ -125,9 +128,19 @@ class CommandRelay:
     # -- sending ----------------------------------------------------------------------------
 
     async def forward(
-        self, principal: Principal, meeting_id: str, room_id: str, command: str, site: str | None
+        self,
+        principal: Principal,
+        meeting_id: str,
+        room_id: str,
+        command: str,
+        site: str | None,
+        args: Mapping[str, Any] | None = None,
     ) -> CommandReply:
-        """Run ``command`` at the meeting's home; its reply, or Forbidden as it was refused."""
+        """Run ``command`` at the meeting's home; its reply, or Forbidden as it was refused.
+
+        ``args`` (a chat's ``text``, a vote's ``question``...) travel as the
+        console socket validated them; the home checks them again.
+        """
         home = await self._home_of(room_id)
         if home is None or home == self.node_id:
             raise Forbidden("room-not-open", "the meeting room is not open")
@@ -142,6 +155,7 @@ class CommandRelay:
                 meeting=meeting_id,
                 command=command,
                 site=site,
+                args=dict(args or {}),
             )
             await self.bus.publish(f"{CHANNEL}{home}", self._seal(body))
             self.forwarded_total += 1
@@ -209,11 +223,13 @@ class CommandRelay:
             if user is None or self.run_here is None:
                 raise Forbidden("not-your-meeting", "only the meeting's hosts run its console")
             site = body.get("site")
+            args = body.get("args")
             result = await self.run_here(
                 Principal.of(user),
                 str(body["meeting"]),
                 str(body["command"]),
                 None if site is None else str(site),
+                args if isinstance(args, dict) else {},
             )
             reply = {"kind": _REPLY_KINDS.get(type(result), "done"), "reply": result.to_wire()}
             self.served_total += 1

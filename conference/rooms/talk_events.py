@@ -51,6 +51,8 @@ class VoteOpened(WireMessage):
 
     type: Literal["vote"] = "vote"
     vote: VoteInfo
+    answered: bool = False  # this site answered already (it joined again)
+    choice: int | None = None  # its answer then, unless the vote is secret
 
 
 class VoteAnswered(WireMessage):

@@ -103,6 +103,10 @@ class VoteStore(Protocol):
         """The vote, its counts and (open votes) its ballots in answering order."""
         ...
 
+    async def site_ballot(self, meeting_id: str, vote_id: str, site: str) -> Ballot | None:
+        """The site's ballot as kept (a secret vote's without its choice), or None."""
+        ...
+
 
 def check_choice(vote: Vote, choice: int | None) -> None:
     """Refuse a choice that is not one of the vote's options (a caller's bug: ValueError)."""

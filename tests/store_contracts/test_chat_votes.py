@@ -120,3 +120,18 @@ async def test_votes_are_scoped_by_meeting(any_store: Store) -> None:
     with pytest.raises(Conflict):
         await any_store.open_vote(_vote("m1", "v1"))
     assert (await any_store.get_vote("m1", "v1")).options[0] == "Đồng ý"
+
+
+async def test_a_sites_ballot_reads_back_without_a_secret_votes_choice(any_store: Store) -> None:
+    await any_store.open_vote(_vote("m1", "open"))
+    await any_store.open_vote(_vote("m1", "secret", secret=True, at=1001.0))
+    await any_store.cast_ballot("m1", "open", Ballot("167", "Huyện Định Hóa", 2, 1002.0))
+    await any_store.cast_ballot("m1", "secret", Ballot("167", "Huyện Định Hóa", 1, 1003.0))
+    assert await any_store.site_ballot("m1", "open", "167") == Ballot(
+        "167", "Huyện Định Hóa", 2, 1002.0
+    )
+    assert await any_store.site_ballot("m1", "secret", "167") == Ballot(
+        "167", "Huyện Định Hóa", None, 1003.0
+    )
+    assert await any_store.site_ballot("m1", "open", "05503") is None
+    assert await any_store.site_ballot("m2", "open", "167") is None  # another meeting's vote

@@ -147,3 +147,8 @@ class RedisVotes(RedisAggregate):
             return VoteResult(vote, counts, [])
         ballots = sorted((ballot_from_json(text(b)) for b in raw_ballots), key=lambda b: b.at)
         return VoteResult(vote, counts, ballots)
+
+    async def site_ballot(self, meeting_id: str, vote_id: str, site: str) -> Ballot | None:
+        """HGET the site's ballot (the key names the meeting: another's vote has none)."""
+        raw = await self._redis.hget(self._ballots(meeting_id, vote_id), site)
+        return None if raw is None else ballot_from_json(text(raw))

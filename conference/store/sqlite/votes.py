@@ -167,3 +167,15 @@ class SqliteVotes(SqliteAggregate):
             return VoteResult(vote, counts, [] if vote.secret else ballots)
 
         return await self._run(read)
+
+    async def site_ballot(self, meeting_id: str, vote_id: str, site: str) -> Ballot | None:
+        """The site's ballot of the meeting's vote, or None."""
+        found = await self._run(
+            lambda conn: conn.execute(
+                "SELECT b.site, b.name, b.choice, b.at FROM ballots b "
+                "JOIN votes v ON v.id = b.vote_id "
+                "WHERE b.vote_id = ? AND v.meeting_id = ? AND b.site = ?",
+                (vote_id, meeting_id, site),
+            ).fetchone()
+        )
+        return None if found is None else Ballot(found[0], found[1], found[2], found[3])

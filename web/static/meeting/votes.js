@@ -26,7 +26,8 @@ const el = {
 /** What this page knows of the current vote; read by `window.conference.vote`. */
 export const voteState = {
   vote: null, // {id, question, options, secret, open}
-  choice: null, // this site's counted answer
+  answered: false, // this site's answer counted (also after joining again)
+  choice: null, // that answer (null in a secret vote after joining again: not kept)
   result: null, // {counts, ballots} once closed
   status: null, // {key, params}: the card's status line
 };
@@ -47,7 +48,7 @@ function renderOptions() {
     input.name = 'vote-choice';
     input.value = String(index);
     input.checked = voteState.choice === index;
-    input.disabled = voteState.choice !== null || !vote.open;
+    input.disabled = voteState.answered || !vote.open;
     const text = document.createElement('span');
     text.textContent = option;
     label.append(input, text);
@@ -113,8 +114,10 @@ function render() {
   el.ballots.hidden = true;
   el.dismiss.hidden = true;
   renderOptions();
-  if (voteState.choice !== null) {
+  if (voteState.answered && voteState.choice !== null) {
     setStatus('vote.answered', { option: vote.options[voteState.choice] });
+  } else if (voteState.answered) {
+    setStatus('vote.answeredSecret');
   } else if (voteState.status) {
     setStatus(voteState.status.key, voteState.status.params);
   } else {
@@ -126,17 +129,26 @@ function render() {
 export function onVote(message) {
   const vote = message.vote;
   if (!vote || !Array.isArray(vote.options)) return;
-  if (voteState.vote && voteState.vote.id === vote.id && !voteState.result) return; // a repeat
+  const again = voteState.vote && voteState.vote.id === vote.id && !voteState.result;
   voteState.vote = vote;
-  voteState.choice = null;
+  if (!again) {
+    voteState.answered = false;
+    voteState.choice = null;
+    voteState.status = null;
+  }
   voteState.result = null;
-  voteState.status = null;
+  // Sent again after a reconnection: the server says whether this site answered.
+  if (message.answered) {
+    voteState.answered = true;
+    if (Number.isInteger(message.choice)) voteState.choice = message.choice;
+  }
   render();
 }
 
 /** `vote-answered`: this site's answer counted. */
 export function onVoteAnswered(message) {
   if (!voteState.vote || voteState.vote.id !== message.vote) return;
+  voteState.answered = true;
   voteState.choice = message.choice;
   render();
 }
@@ -152,6 +164,7 @@ export function onVoteResult(message) {
 /** A refused answer (non-fatal `error` with a vote code). */
 export function onVoteError(code) {
   setStatus(has(`vote.error.${code}`) ? `vote.error.${code}` : 'vote.error.generic', { code });
+  if (code === 'vote-already-answered') voteState.answered = true;
   if (code === 'vote-closed' || code === 'vote-already-answered') {
     for (const input of el.options.querySelectorAll('input')) input.disabled = true;
     el.submit.disabled = true;
@@ -175,7 +188,7 @@ function submit(event) {
 export function initVotes() {
   el.form.addEventListener('submit', submit);
   el.options.addEventListener('change', () => {
-    el.submit.disabled = voteState.choice !== null || !el.options.querySelector('input:checked');
+    el.submit.disabled = voteState.answered || !el.options.querySelector('input:checked');
   });
   el.dismiss.addEventListener('click', () => {
     voteState.vote = null;
