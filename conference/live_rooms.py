@@ -21,6 +21,7 @@ from conference.invitations import invited_sites, still_invited
 from conference.rooms.console_events import StateChanged
 from conference.rooms.room import Room
 from conference.settings import Settings
+from conference.speaking_log import SpeakingLog
 from conference.store import Meeting, MeetingNotFound, Store
 from conference.store import Room as RoomRecord
 from conference.tasks import spawn
@@ -46,6 +47,7 @@ class LiveRooms:
         self.attendance = attendance
         self.connections = connections
         self.extensions = extensions
+        self.speaking = SpeakingLog(store)
         self.rooms: dict[str, Room] = {}
         self.meetings: dict[str, Meeting] = {}  # room id -> the meeting it serves
         self._consoles: dict[str, ConsoleFeed] = {}
@@ -136,6 +138,14 @@ class LiveRooms:
         if meeting is not None and not room.carrier:  # the home saves the one roll call
             await self.attendance.save(room, meeting, final)
 
+    async def save_speaking(self, room: Room) -> None:
+        """Write a meeting room's closed speaking turns (see :class:`SpeakingLog`)."""
+        meeting = self.meetings.get(room.id)
+        if meeting is not None:
+            await self.speaking.save(room, meeting)
+        else:
+            room.speaking.take()  # an ad-hoc room has no minutes
+
     async def close(self, room_id: str, reason: str) -> None:
         """End every connection of a room and close it."""
         room = self.rooms.get(room_id)
@@ -145,7 +155,8 @@ class LiveRooms:
         for connection in self.connections.in_room(room):
             await self.connections.end(connection.id, reason)
         await self.save_attendance(room, final=True)
-        await room.close(reason)
+        await room.close(reason)  # closes the open speaking turn
+        await self.save_speaking(room)
         if self.rooms.get(room_id) is room:
             del self.rooms[room_id]
         self.meetings.pop(room_id, None)
@@ -188,6 +199,8 @@ class LiveRooms:
         for room in list(self.rooms.values()):
             await self.save_attendance(room, final=True)
         await asyncio.gather(*(room.close(reason) for room in list(self.rooms.values())))
+        for room in list(self.rooms.values()):
+            await self.save_speaking(room)
         self.rooms.clear()
         for feed in list(self._consoles.values()):
             await feed.close()

@@ -5,12 +5,12 @@ with the Latin Extended Additional block, which DejaVu Sans and Liberation
 Sans have (Debian: ``fonts-dejavu-core``, ``fonts-liberation``). Pillow's
 built-in bitmap font has none of it, so there is no silent fallback: without
 a usable font, :func:`find_font` raises :class:`FontNotFoundError` saying what
-to install.
+to install. The search itself is shared with the minutes' PDF
+(:mod:`conference.fonts`).
 """
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -19,10 +19,15 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-FONT_ENV = "CONFERENCE_RENDER_FONT"
-"""Environment variable naming a .ttf/.otf file to use instead of the search below."""
+from conference.fonts import (
+    FONT_ENV,
+    FONT_ROOT,
+    VIETNAMESE_PROBE,
+    FontNotFoundError,
+    search_font,
+)
 
-FONT_ROOT = Path("/usr/share/fonts")
+__all__ = ["FONT_ENV", "FONT_ROOT", "FontNotFoundError", "find_font", "fit_text", "text_mask"]
 
 # Bold reads better over video; regular faces come next, then anything from the
 # same families further down the tree (other distributions' layouts).
@@ -41,16 +46,9 @@ _PATTERNS = (
     "LiberationSans-Regular.ttf",
 )
 
-# Vietnamese letters that must all have glyphs (checked once per font file).
-_VIETNAMESE_PROBE = "ẠẢẤẦẨẪẬắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹĐđƠơƯư"
-
 _TALL = "ẤẪỸỮgjpqy"
 
 UInt8Array = npt.NDArray[np.uint8]
-
-
-class FontNotFoundError(RuntimeError):
-    """No TrueType font able to write Vietnamese was found."""
 
 
 def find_font(root: Path = FONT_ROOT) -> Path:
@@ -59,25 +57,8 @@ def find_font(root: Path = FONT_ROOT) -> Path:
     ``$CONFERENCE_RENDER_FONT`` if set, else DejaVu Sans or Liberation Sans
     (bold preferred) under ``root``.
     """
-    override = os.environ.get(FONT_ENV)
-    if override:
-        path = Path(override)
-        if not path.is_file():
-            raise FontNotFoundError(f"{FONT_ENV}={override} is not a file")
-        _check_font(path)
-        return path
-    for relative in _CANDIDATES:
-        path = root / relative
-        if path.is_file():
-            return _check_font(path)
-    if root.is_dir():
-        for pattern in _PATTERNS:
-            for path in sorted(root.rglob(pattern)):
-                return _check_font(path)
-    raise FontNotFoundError(
-        f"no DejaVu Sans or Liberation Sans font under {root}: the composite's site names need "
-        f"one (Debian: apt-get install fonts-dejavu-core), or set {FONT_ENV} to a .ttf file "
-        "that has Vietnamese letters"
+    return search_font(
+        root, _CANDIDATES, _PATTERNS, _check_font, "the composite's site names", env=FONT_ENV
     )
 
 
@@ -89,7 +70,7 @@ def _check_font(path: Path) -> Path:
         raise FontNotFoundError(f"cannot load font {path}: {error}") from error
     # A glyph missing from the font shows as the .notdef box: every missing
     # letter then renders identically, which a font with the block never does.
-    masks = {bytes(np.asarray(_mask(font, letter))) for letter in _VIETNAMESE_PROBE[:12]}
+    masks = {bytes(np.asarray(_mask(font, letter))) for letter in VIETNAMESE_PROBE[:12]}
     if len(masks) < 6:
         raise FontNotFoundError(f"font {path} has no Vietnamese letters")
     return path

@@ -58,6 +58,7 @@ from conference.rooms.router import (
     video_order,
 )
 from conference.rooms.speaker import MIN_ACTIVITY, ActiveSpeakerDetector
+from conference.rooms.speaking import SpeakingTimeline
 from conference.settings import IceServer
 from conference.tokens import Role
 
@@ -102,6 +103,8 @@ class Room:
         self.codec = codec
         self.participants: dict[str, Participant] = {}
         self.detector = ActiveSpeakerDetector()
+        # Who was heard as the speaker, when (for the minutes); the home room's only.
+        self.speaking = SpeakingTimeline(TICK_SECONDS)
         self.roll_call = RollCall(invited)
         self.spotlight: str | None = None
         self.floor: str | None = None
@@ -788,6 +791,8 @@ class Room:
                     if "audio" in p.sources and not p.audio_muted
                 }
                 speaker_changed = self.detector.update(activity, now)
+                if not self.carrier:  # the home keeps the meeting's one timeline
+                    self._note_speaker(activity)
                 if speaker_changed:
                     # Sites and consoles get the same message.
                     speaker = SpeakerChanged(participant_id=self.detector.speaker)
@@ -815,10 +820,21 @@ class Room:
         except Exception:
             logger.exception("room %s routing loop failed", self.id)
 
+    def _note_speaker(self, activity: dict[str, float]) -> None:
+        """Tick the speaking timeline with the detector's speaker and whether it is heard."""
+        speaker = self.detector.speaker
+        holder = self.participants.get(speaker) if speaker is not None else None
+        if holder is None:
+            self.speaking.tick(None, "", False, time.time())
+            return
+        heard = activity.get(holder.id, 0.0) >= MIN_ACTIVITY
+        self.speaking.tick(holder.id, holder.name, heard, time.time())
+
     async def close(self, reason: str = "closed") -> None:
         """Tell everyone, stop routing and forget the sites."""
         if self.closed:
             return
+        self.speaking.stop(time.time())
         self.broadcast(RoomClosed.because(reason))
         self.publish(ConsoleClosed(reason=reason))
         self.closed = True

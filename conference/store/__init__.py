@@ -31,6 +31,7 @@ from conference.store.meetings import Meeting, MeetingStore
 from conference.store.meta import MetaStore
 from conference.store.room_feeds import RoomFeed, RoomFeedStore
 from conference.store.rooms import Room, RoomStore
+from conference.store.speaking import SpeakingInterval, SpeakingStore
 from conference.store.sqlite import SqliteStore
 from conference.store.units import Site, Unit, UnitDirectory
 from conference.store.votes import (
@@ -77,6 +78,8 @@ __all__ = [
     "RoomNotFound",
     "RoomStore",
     "Site",
+    "SpeakingInterval",
+    "SpeakingStore",
     "SqliteStore",
     "Store",
     "StoreError",

@@ -6,6 +6,7 @@ Each aggregate has its records and a small protocol in its own module
 :mod:`~conference.store.meetings`, :mod:`~conference.store.grants`,
 :mod:`~conference.store.attendance`, :mod:`~conference.store.documents`,
 :mod:`~conference.store.chat`, :mod:`~conference.store.votes`,
+:mod:`~conference.store.speaking`,
 :mod:`~conference.store.feeds`,
 :mod:`~conference.store.room_feeds`, :mod:`~conference.store.meta`). Two engines implement them side by side:
 :mod:`conference.store.sqlite` (the embedded default) and
@@ -36,6 +37,7 @@ from conference.store.meetings import MeetingStore
 from conference.store.meta import MetaStore
 from conference.store.room_feeds import RoomFeedStore
 from conference.store.rooms import RoomStore
+from conference.store.speaking import SpeakingStore
 from conference.store.units import UnitDirectory
 from conference.store.votes import VoteStore
 
@@ -51,6 +53,7 @@ class Store(
     DocumentStore,
     ChatStore,
     VoteStore,
+    SpeakingStore,
     FeedStore,
     RoomFeedStore,
     MetaStore,

@@ -16,6 +16,7 @@ from conference.store.redis.meetings import RedisMeetings
 from conference.store.redis.meta import RedisMeta
 from conference.store.redis.room_feeds import RedisRoomFeeds
 from conference.store.redis.rooms import RedisRooms
+from conference.store.redis.speaking import RedisSpeaking
 from conference.store.redis.units import RedisUnits
 from conference.store.redis.votes import RedisVotes
 
@@ -34,6 +35,7 @@ class RedisStore(
     RedisDocuments,
     RedisChat,
     RedisVotes,
+    RedisSpeaking,
     RedisFeeds,
     RedisRoomFeeds,
     RedisMeta,

@@ -291,6 +291,17 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (vote_id, choice)
     );
     """,
+    """
+    -- A meeting's active-speaker timeline (conference/rooms/speaking.py), for its minutes.
+    CREATE TABLE speaking (
+        meeting_id TEXT NOT NULL,
+        site TEXT NOT NULL,
+        name TEXT NOT NULL,
+        start REAL NOT NULL,
+        end_at REAL NOT NULL
+    );
+    CREATE INDEX speaking_meeting ON speaking(meeting_id, start);
+    """,
 ]
 
 

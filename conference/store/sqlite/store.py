@@ -17,6 +17,7 @@ from conference.store.sqlite.meetings import SqliteMeetings
 from conference.store.sqlite.meta import SqliteMeta
 from conference.store.sqlite.room_feeds import SqliteRoomFeeds
 from conference.store.sqlite.rooms import SqliteRooms
+from conference.store.sqlite.speaking import SqliteSpeaking
 from conference.store.sqlite.units import SqliteUnits
 from conference.store.sqlite.votes import SqliteVotes
 
@@ -35,6 +36,7 @@ class SqliteStore(
     SqliteDocuments,
     SqliteChat,
     SqliteVotes,
+    SqliteSpeaking,
     SqliteFeeds,
     SqliteRoomFeeds,
     SqliteMeta,

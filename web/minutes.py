@@ -1,0 +1,130 @@
+"""A meeting's minutes ("Biên bản cuộc họp") over HTTP, as PDF and as DOCX.
+
+``GET /api/meetings/{id}/minutes.pdf`` and ``.docx``: for the meeting's hosts
+and the users with rights over its unit (as its attendance and chat), at any
+time: during the meeting they say what happened so far. Collected from the
+store and, when the meeting's room is open here, from the live room (its
+roll call, its speaker's turn under way, the plate alerts its consoles were
+shown); the recordings' links from the library. Written in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import cast
+
+from aiohttp import web
+
+from conference.fonts import FontNotFoundError
+from conference.minutes.collect import LiveParts, collect_minutes
+from conference.minutes.pdf import minutes_pdf
+from conference.minutes.record import Minutes, RecordingLink
+from conference.minutes.text import file_name
+from conference.minutes.word import minutes_docx
+from conference.permissions import Forbidden
+from conference.rooms.console_events import PlateAlert
+from conference.store import Meeting, SpeakingInterval
+from web.auth import principal_of
+from web.errors import ApiError
+from web.keys import CONFERENCE, SETTINGS
+from web.recordings import LIBRARY
+from web.routes import Route
+from web.times import zone
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+async def _recordings(request: web.Request, meeting: Meeting) -> list[RecordingLink]:
+    """The meeting's recordings in the library, with their page's address."""
+    if LIBRARY not in request.app:
+        return []
+    base = request.app[SETTINGS].base_url().rstrip("/")
+    infos = await asyncio.to_thread(request.app[LIBRARY].all)
+    return [
+        RecordingLink(
+            url=f"{base}/recordings/{info.manifest.id}",
+            started_at=info.manifest.started_at,
+            ended_at=info.manifest.ended_at,
+            status=info.manifest.status.value,
+        )
+        for info in infos
+        if info.manifest.meeting_id == meeting.id
+    ]
+
+
+async def _live_parts(request: web.Request, meeting: Meeting, now: float) -> LiveParts | None:
+    """What the meeting's room open here knows and the store does not (yet)."""
+    conference = request.app[CONFERENCE]
+    room = conference.rooms.get(meeting.room_id)
+    if room is None or room.closed:
+        return None
+    await conference.live.save_speaking(room)  # the turns closed since the last batch
+    turn = room.speaking.open_turn(now) if not room.carrier else None
+    state = conference.extensions.console_state(room.id, room.console_state())
+    alerts = cast(dict[str, object], state).get("alerts")
+    return LiveParts(
+        open_turns=[]
+        if turn is None
+        else [SpeakingInterval(meeting.id, turn.site, turn.name, turn.start, turn.end)],
+        alerts=[a for a in alerts if isinstance(a, PlateAlert)] if isinstance(alerts, list) else [],
+    )
+
+
+async def _minutes(request: web.Request) -> Minutes:
+    """The minutes of the path's meeting, if the caller runs it (403, or 404 if none)."""
+    principal = await principal_of(request)
+    conference = request.app[CONFERENCE]
+    view = await conference.meetings.view(principal, request.match_info["id"])
+    if not view.can_manage:
+        raise Forbidden("not-your-meeting", "only the meeting's hosts take its minutes")
+    meeting = view.meeting
+    now = time.time()
+    roll_call, running = await conference.attendance(meeting)
+    return await collect_minutes(
+        conference.store,
+        meeting,
+        roll_call,
+        running,
+        live=await _live_parts(request, meeting, now),
+        recordings=await _recordings(request, meeting),
+        timezone=zone(request).key,
+        now=now,
+    )
+
+
+async def _download(
+    request: web.Request, write: Callable[[Minutes], bytes], extension: str, content_type: str
+) -> web.Response:
+    minutes = await _minutes(request)
+    try:
+        body = await asyncio.to_thread(write, minutes)  # seconds for a large meeting: not here
+    except FontNotFoundError as exc:
+        raise ApiError(503, "no-font", str(exc)) from exc
+    name = file_name(minutes.title, minutes.scheduled_start, minutes.timezone, extension)
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def minutes_as_pdf(request: web.Request) -> web.Response:
+    """``GET /api/meetings/{id}/minutes.pdf``: the minutes as PDF (the meeting's hosts)."""
+    return await _download(request, minutes_pdf, "pdf", "application/pdf")
+
+
+async def minutes_as_docx(request: web.Request) -> web.Response:
+    """``GET /api/meetings/{id}/minutes.docx``: the minutes as DOCX (the meeting's hosts)."""
+    return await _download(request, minutes_docx, "docx", DOCX_TYPE)
+
+
+ROUTES = [
+    Route("GET", "/api/meetings/{id}/minutes.pdf", minutes_as_pdf),
+    Route("GET", "/api/meetings/{id}/minutes.docx", minutes_as_docx),
+]
