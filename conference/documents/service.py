@@ -19,7 +19,7 @@ from conference.documents.names import clean_name
 from conference.documents.types import DocumentRejected, check_file, kind_of_name
 from conference.meetings import MeetingService, MeetingView
 from conference.permissions import Forbidden, Principal
-from conference.rooms.events import DocumentShown
+from conference.rooms.events import DocumentsChanged, DocumentShown
 from conference.rooms.room import Room
 from conference.store import Document, Meeting, Store
 
@@ -102,6 +102,7 @@ class DocumentService:
         except BaseException:
             await self.files.delete(document.id)
             raise
+        self._changed(meeting)
         return document
 
     async def meeting_documents(self, meeting_id: str) -> list[Document]:
@@ -125,6 +126,13 @@ class DocumentService:
         room = self._live_room(meeting.room_id)
         if room is not None and room.document is not None and room.document.id == document_id:
             room.show_document(DocumentShown(id=None))
+        self._changed(meeting)
+
+    def _changed(self, meeting: Meeting) -> None:
+        """Tell the sites in the live meeting to list its documents again."""
+        room = self._live_room(meeting.room_id)
+        if room is not None:
+            room.broadcast(DocumentsChanged())
 
     # -- showing ----------------------------------------------------------------------
 

@@ -211,6 +211,12 @@ class DocumentShown(WireMessage):
     page: int = 1
 
 
+class DocumentsChanged(WireMessage):
+    """A host uploaded or deleted a document: the pages list the meeting's documents again."""
+
+    type: Literal["documents"] = "documents"
+
+
 class Bye(WireMessage):
     """The server ends this connection (left, replaced, room closed, shutdown)."""
 
@@ -254,5 +260,6 @@ RoomEvent = (
     | VoteOpened
     | VoteAnswered
     | VoteResultShown
+    | DocumentsChanged
 )
 """Everything a room sends a site on its own (``welcome`` and ``bye`` are the socket's)."""

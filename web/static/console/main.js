@@ -24,6 +24,7 @@
 
 import { addMessages, applyI18n, onLangChange, t } from '../shared/i18n.js';
 import { fillIcons } from '../shared/icons.js';
+import { mountDocuments } from '../shared/documents.js';
 import { fillToast, hideToast, renderAlerts } from './alerts.js';
 import { clearError, errorMessage, renderClosing, showError } from './banners.js';
 import { onCameraAction, onPickFeed, renderCameras, renderPicker, togglePicker } from './cameras.js';
@@ -153,6 +154,8 @@ function init() {
     return;
   }
   connect();
+  // The meeting's documents: upload during the meeting, show one to every site.
+  mountDocuments(document.getElementById('console-documents'), { meetingId, canManage: true, canShow: true });
 }
 
 init();

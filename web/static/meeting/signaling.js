@@ -1,6 +1,7 @@
 // The server's messages on the signaling socket.
 
 import { onChat, onChatError } from './chat.js';
+import { loadDocuments, onDocument } from './documents.js';
 import { onFloor, onHand, onMutedByHost, renderFloor } from './floor.js';
 import { setPeers } from './failover.js';
 import { endMeeting, fail } from './joining.js';
@@ -40,6 +41,13 @@ export async function handleMessage(session, message) {
   switch (message.type) {
     case 'welcome':
       onWelcome(session, message);
+      loadDocuments();
+      break;
+    case 'document':
+      onDocument(message);
+      break;
+    case 'documents':
+      loadDocuments();
       break;
     case 'offer':
       await onOffer(session, message);

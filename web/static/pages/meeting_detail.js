@@ -5,6 +5,7 @@ import { t, plural, onLangChange } from '../shared/i18n.js';
 import { api, page, user, showError, mapLimit, h, setPageError } from '../shared/api.js';
 import { learnOffset, formatDay, dayKey, formatRange, formatDateTime, formatTime } from '../shared/time.js';
 import { fillIcons } from '../shared/icons.js';
+import { mountDocuments } from '../shared/documents.js';
 
 const $ = (id) => document.getElementById(id);
 const dom = {
@@ -291,6 +292,8 @@ async function init() {
   try {
     const data = await loadMeeting();
     renderMeeting();
+    // The meeting's documents: read by all who see it, uploaded and deleted by its hosts.
+    mountDocuments($('documents'), { meetingId, canManage: data.can_manage && !data.meeting.cancelled });
     const tasks = [loadLevels(data)];
     if (data.can_manage) {
       tasks.push(loadLinks().catch((exc) => {

@@ -8,6 +8,7 @@ import {
   formatTime, formatDuration, isoAt,
 } from '../shared/time.js';
 import { TreePicker } from './tree_picker.js';
+import { mountDocuments } from '../shared/documents.js';
 
 const $ = (id) => document.getElementById(id);
 const dom = {
@@ -33,6 +34,11 @@ const dom = {
 };
 
 const meetingId = page.meeting_id || null;
+// Changing a meeting: its documents can be uploaded here too (a new meeting gets
+// them on its page, once it exists).
+if (meetingId && document.getElementById('documents')) {
+  mountDocuments(document.getElementById('documents'), { meetingId, canManage: true });
+}
 const state = {
   hostOptions: [], // units, in tree order: {code, name, depth, parent}
   names: new Map(), // unit code -> name
