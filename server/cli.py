@@ -557,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=_workers,
-        default=os.environ.get(WORKERS_ENV, AUTO),
+        default=os.environ.get(WORKERS_ENV) or AUTO,
         metavar="N",
         help="run N server processes behind the one port (needs --redis; each worker also "
         "listens on PORT+i, where sites of its meetings are sent). Default auto (env "
