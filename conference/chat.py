@@ -18,6 +18,7 @@ from conference.rooms.participant import Participant
 from conference.rooms.room import Room
 from conference.rooms.talk_events import ChatPosted
 from conference.store import Audience, ChatMessage, ChatStore, Meeting
+from conference.talk_remote import TalkRemote, send_to_sites
 from conference.token_bucket import TokenBuckets
 
 MAX_CHARS = 1000  # one message
@@ -71,6 +72,8 @@ class MeetingChat:
         self.max_chars = max_chars
         self.limits = TokenBuckets(burst, per_seconds)
         self._clock = clock
+        # The meeting's other copies (several nodes): set by the composition root.
+        self.remote: TalkRemote | None = None
 
     def _checked(self, text: str, key: str) -> str:
         text = clean_text(text)
@@ -139,10 +142,9 @@ class MeetingChat:
         event = posted(message)
         room.publish(event)  # every console sees every message
         if message.audience == "all":
-            room.broadcast(event)
-            return
-        # To the hosts: the host site's page, and the sender sees what it sent.
-        for site in dict.fromkeys((meeting.host_site, sender)):
-            participant = room.participants.get(site) if site is not None else None
-            if participant is not None:
-                participant.send(event)
+            send_to_sites(room, event, self.remote)
+        else:
+            # To the hosts: the host site's page, and the sender sees what it sent.
+            send_to_sites(
+                room, event, self.remote, [meeting.host_site, *([sender] if sender else [])]
+            )

@@ -43,9 +43,10 @@ from conference.rooms.room import Room
 from conference.schedule import Scheduler
 from conference.settings import Settings
 from conference.sfu import SfuMetrics
-from conference.store import Meeting, Store
+from conference.store import Audience, Meeting, Store
 from conference.store import Room as RoomRecord
 from conference.talk_commands import talk_commands
+from conference.talk_remote import TalkRemote
 from conference.tasks import spawn
 from conference.tokens import Role, TokenClaims, TokenError
 from conference.votes import MeetingVotes
@@ -93,6 +94,8 @@ class Conference:
         self.votes = MeetingVotes(store)
         for name, handler in talk_commands(self.chat, self.votes).items():
             self.commands.add(name, handler)
+        # A meeting's other copies (conference/cascade/talk.py), with several nodes.
+        self.talk_remote: TalkRemote | None = None
         self._background: list[asyncio.Task[None]] = []
         self.closing = False
 
@@ -210,6 +213,38 @@ class Conference:
     async def end(self, connection_id: str, reason: str = "left") -> bool:
         """Close a connection and take its site out of the room; False if unknown."""
         return await self.peers.end(connection_id, reason)
+
+    # -- chat and votes --------------------------------------------------------------------
+
+    def _talk_meeting(self, connection: Connection) -> Meeting:
+        meeting = self.live.meeting(connection.room.id)
+        if meeting is None:
+            raise Forbidden(
+                "no-meeting", "chat and votes belong to a scheduled meeting; this room has none"
+            )
+        return meeting
+
+    async def talk_chat(self, connection: Connection, text: str, to: Audience) -> None:
+        """A site's chat message; Forbidden (to tell the site) if it is refused.
+
+        At a carrier copy it goes to the meeting's home, which decides and
+        answers through the cascade.
+        """
+        meeting = self._talk_meeting(connection)
+        room, participant = connection.room, connection.participant
+        if room.carrier and self.talk_remote is not None:
+            self.talk_remote.submit_chat(room, participant, text, to)
+            return
+        await self.chat.from_site(meeting, room, participant, text, to)
+
+    async def talk_vote(self, connection: Connection, vote: str, choice: int) -> None:
+        """A site's answer to a vote; Forbidden (to tell the site) if it does not count."""
+        meeting = self._talk_meeting(connection)
+        room, participant = connection.room, connection.participant
+        if room.carrier and self.talk_remote is not None:
+            self.talk_remote.submit_vote(room, participant, vote, choice)
+            return
+        await self.votes.answer(meeting, room, participant, vote, choice)
 
     # -- the host console -----------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from conference.store import (
     VoteResult,
     VoteStore,
 )
+from conference.talk_remote import TalkRemote, send_to_sites
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
@@ -81,6 +82,8 @@ class MeetingVotes:
     def __init__(self, store: VoteStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self._clock = clock
+        # The meeting's other copies (several nodes): set by the composition root.
+        self.remote: TalkRemote | None = None
 
     async def open(
         self,
@@ -120,7 +123,7 @@ class MeetingVotes:
             opened_by=principal.username,
         )
         await self.store.open_vote(vote)
-        room.broadcast(VoteOpened(vote=vote_info(vote)))
+        send_to_sites(room, VoteOpened(vote=vote_info(vote)), self.remote)
         room.publish(_tally(room, VoteResult(vote, [0] * len(options))))
         return vote
 
@@ -148,7 +151,9 @@ class MeetingVotes:
             raise Forbidden(
                 "vote-already-answered", "this site has answered; its first answer stands"
             ) from exc
-        participant.send(VoteAnswered(vote=vote_id, choice=choice))
+        send_to_sites(
+            room, VoteAnswered(vote=vote_id, choice=choice), self.remote, [participant.id]
+        )
         room.publish(_tally(room, await self.store.vote_result(meeting.id, vote_id)))
 
     async def close(self, meeting: Meeting, room: Room, vote_id: str) -> VoteResult:
@@ -165,7 +170,7 @@ class MeetingVotes:
         shown = VoteResultShown(
             vote=vote_info(result.vote), counts=result.counts, ballots=ballot_infos(result)
         )
-        room.broadcast(shown)
+        send_to_sites(room, shown, self.remote)
         room.publish(shown)
         return result
 

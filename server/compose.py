@@ -18,6 +18,7 @@ from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
 from conference.bus import open_bus
 from conference.cascade.cascade import Cascade
+from conference.cascade.talk import CascadeTalk
 from conference.cluster.commands import CommandRelay
 from conference.cluster.homes import ClusterHomes
 from conference.cluster.load import Counts
@@ -95,6 +96,11 @@ def services(settings: Settings) -> Services:
     spread = (
         cascade(settings, conference, cluster, cluster_key(secret)) if cluster is not None else None
     )
+    if spread is not None:
+        # Chat and votes: decided at a meeting's home, its sites at other nodes included.
+        talk = CascadeTalk(spread, conference.chat, conference.votes, conference.live)
+        spread.talk = talk
+        conference.talk_remote = conference.chat.remote = conference.votes.remote = talk
     for extension in (cluster, spread, in_meetings, recording, StopRenders(renders)):
         if extension is not None:
             conference.add_extension(extension)

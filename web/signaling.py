@@ -269,24 +269,14 @@ class SignalingSocket:
 
     async def talk(self, connection: Connection, message: m.Chat | m.VoteAnswer) -> None:
         """A chat message or a vote's answer; a refusal goes back to this site only."""
-        meeting = self.conference.live.meeting(connection.room.id)
-        if meeting is None:
-            self.error(
-                "no-meeting", "chat and votes belong to a scheduled meeting; this room has none"
-            )
-            return
         try:
             if isinstance(message, m.Chat):
-                await self.conference.chat.from_site(
-                    meeting, connection.room, connection.participant, message.text, message.to
-                )
+                await self.conference.talk_chat(connection, message.text, message.to)
             else:
-                await self.conference.votes.answer(
-                    meeting, connection.room, connection.participant, message.vote, message.choice
-                )
+                await self.conference.talk_vote(connection, message.vote, message.choice)
         except Forbidden as exc:
             # chat-empty, chat-too-long, chat-rate-limited, vote-not-found, vote-bad-choice,
-            # vote-closed, vote-already-answered, not-at-home
+            # vote-closed, vote-already-answered, no-meeting, not-at-home
             self.error(exc.code, exc.message)
 
     async def join(self, message: m.Join) -> None:
@@ -341,7 +331,8 @@ class SignalingSocket:
         for event in room.catch_up(participant):
             self.post(event)
         meeting = self.conference.live.meeting(room.id)
-        if meeting is not None and not room.carrier:
+        if meeting is not None:
+            # (A carrier copy reads them too: several nodes share one store.)
             # The chat so far, and a vote open before this site came in: it may still answer.
             for said in await self.conference.chat.catch_up(meeting, participant.id):
                 self.post(said)

@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
@@ -41,6 +41,9 @@ from conference.rooms.participant import Participant
 from conference.rooms.room import Room
 from conference.sfu import SfuMetrics, Source
 from conference.tasks import pause, spawn
+
+if TYPE_CHECKING:
+    from conference.cascade.talk import CascadeTalk
 
 logger = logging.getLogger(__name__)
 DROPPED_LOG = RateLimitedLog(logger)  # anyone who can write to Redis could flood it
@@ -232,6 +235,9 @@ class RoomCascade:
                     audio = proxy.sources.get("audio")
                     if audio is not None:
                         audio.hear_activity(min(max(level, 0.0), 50.0), now)
+        elif kind in ("talk", "talk-in"):
+            if self.cascade.talk is not None:
+                self.cascade.talk.receive(self.room, node, fields)
         elif kind == "state":
             state = HomeState.model_validate(fields)
             if self.room.carrier:
@@ -310,6 +316,8 @@ class Cascade(Extension):
         self._outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.rejected_total = 0
         self._publish_down = False
+        # Chat and votes over the room channels (set by the composition root).
+        self.talk: CascadeTalk | None = None
 
     @property
     def relay_address(self) -> str:

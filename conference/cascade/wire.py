@@ -10,7 +10,7 @@ a message that does not fit is dropped whole.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -78,3 +78,24 @@ class HomeState(_Strict):
     # The last ``sites`` seq the home applied from each node: a hand up there
     # that the home has seen and does not list was lowered at the home.
     seen: dict[str, int] = Field(default_factory=dict, max_length=1000)
+
+
+class TalkIn(_Strict):
+    """``talk-in``: a carrier's site sent a chat message (``text``) or a vote's answer
+    (``vote``, ``choice``); the home decides as if the site were connected there."""
+
+    kind: Literal["talk-in"]
+    site: SiteId = Field(min_length=1, max_length=200)
+    text: str | None = Field(None, max_length=16 * 1024)
+    to: Literal["all", "host"] = "all"
+    vote: str | None = Field(None, max_length=64)
+    choice: int | None = Field(None, ge=0, le=1000)
+
+
+class TalkOut(_Strict):
+    """``talk``: what the home's chat and votes tell sites, for the copies to hand to
+    their own sites (all of them, or those in ``to``)."""
+
+    kind: Literal["talk"]
+    event: dict[str, Any]
+    to: list[SiteId] | None = Field(None, max_length=MAX_SITES)

@@ -12,7 +12,13 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
-from conference.rooms.talk_events import ChatPosted, VoteAnswered, VoteOpened, VoteResultShown
+from conference.rooms.talk_events import (
+    ChatPosted,
+    TalkRefused,
+    VoteAnswered,
+    VoteOpened,
+    VoteResultShown,
+)
 from conference.settings import IceServer
 from conference.wire import WireMessage
 
@@ -261,5 +267,6 @@ RoomEvent = (
     | VoteAnswered
     | VoteResultShown
     | DocumentsChanged
+    | TalkRefused
 )
 """Everything a room sends a site on its own (``welcome`` and ``bye`` are the socket's)."""

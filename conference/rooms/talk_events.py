@@ -80,3 +80,17 @@ class VoteResultShown(WireMessage):
     vote: VoteInfo
     counts: list[int]
     ballots: list[BallotInfo]
+
+
+class TalkRefused(WireMessage):
+    """A refused chat message or answer, for a site connected at another node than the
+    home (the socket's own ``error``, with the same fields)."""
+
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    fatal: bool = False
+
+
+SiteTalkEvent = ChatPosted | VoteOpened | VoteAnswered | VoteResultShown | TalkRefused
+"""What chat and votes send a site (through its node, when it is not at the home)."""
