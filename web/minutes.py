@@ -81,7 +81,11 @@ async def _minutes(request: web.Request) -> Minutes:
         raise Forbidden("not-your-meeting", "only the meeting's hosts take its minutes")
     meeting = view.meeting
     now = time.time()
-    roll_call, running = await conference.attendance(meeting)
+    room = conference.rooms.get(meeting.room_id)
+    # A carrier copy's roll call holds only its own sites: the home's saved one is the record.
+    live_room = room if room is not None and not room.carrier else None
+    roll_call, running = await conference.attendance_book.roll_call(meeting, live_room)
+    running = running or (room is not None and not room.closed)
     return await collect_minutes(
         conference.store,
         meeting,

@@ -22,6 +22,8 @@ const dom = {
   console: $('console-link'),
   edit: $('edit-link'),
   ics: $('ics-link'),
+  minutesPdf: $('minutes-pdf-link'),
+  minutesDocx: $('minutes-docx-link'),
   cancel: $('cancel-button'),
   count: $('invitation-count'),
   summary: $('invitation-summary'),
@@ -143,6 +145,9 @@ function renderMeeting() {
   dom.console.hidden = !(canManage && active);
   dom.edit.hidden = !(canManage && active);
   dom.cancel.hidden = !(canManage && active);
+  // The minutes: for its hosts at any time (so far during the meeting, whole after it).
+  dom.minutesPdf.hidden = !canManage;
+  dom.minutesDocx.hidden = !canManage;
   dom.article.removeAttribute('aria-busy');
 }
 
