@@ -29,10 +29,19 @@ CATCH_UP = 100  # latest messages a joining site is sent
 HOST_NAME = "Chủ trì"  # the console's name when the host site has no name in the roll call
 
 
+# Bidirectional overrides and isolates: a name or text with them could show
+# words in another order than they were written (a spoofed "Đồng ý").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def clean_text(text: str) -> str:
     """The text as kept: line ends as ``\\n``, no control characters, no outer blanks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    kept = "".join(ch for ch in text if ch in "\n\t" or (ch >= " " and ch != "\x7f"))
+    kept = "".join(
+        ch
+        for ch in text
+        if ch in "\n\t" or (ch >= " " and ch != "\x7f" and ch not in _BIDI_CONTROLS)
+    )
     return kept.strip()
 
 

@@ -36,11 +36,14 @@ from conference.store import (
     VoteStore,
 )
 from conference.talk_remote import TalkRemote, send_to_sites
+from conference.token_bucket import TokenBuckets
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 MAX_QUESTION_CHARS = 500
 MAX_OPTION_CHARS = 200
+ANSWER_BURST = 10  # answers (and refused tries) a site may send at once...
+ANSWER_PER_SECONDS = 10.0  # ...and again after this long: each try reads the store
 
 
 def vote_info(vote: Vote) -> VoteInfo:
@@ -82,6 +85,7 @@ class MeetingVotes:
     def __init__(self, store: VoteStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self._clock = clock
+        self.limits = TokenBuckets(ANSWER_BURST, ANSWER_PER_SECONDS)
         # The meeting's other copies (several nodes): set by the composition root.
         self.remote: TalkRemote | None = None
 
@@ -133,6 +137,12 @@ class MeetingVotes:
         """A site's answer: counted once, or Forbidden with why (the first answer stands)."""
         if room.carrier:
             raise not_at_home()
+        entry = room.roll_call.entries.get(participant.id)
+        if entry is None or not entry.invited:
+            # Guests and cameras are shown in the roll call but are not the meeting's sites.
+            raise Forbidden("vote-not-invited", "only the sites invited to the meeting vote")
+        if self.limits.take(f"{meeting.id}:{participant.id}") > 0:
+            raise Forbidden("vote-rate-limited", "too many answers at once; wait a few seconds")
         try:
             vote = await self.store.get_vote(meeting.id, vote_id)
         except VoteNotFound as exc:

@@ -41,6 +41,8 @@ export const TALK_MESSAGES = {
     'vote.error.vote-closed': 'Biểu quyết đã kết thúc; lựa chọn không còn được tính.',
     'vote.error.vote-not-found': 'Không tìm thấy biểu quyết này trong cuộc họp.',
     'vote.error.vote-bad-choice': 'Lựa chọn không hợp lệ.',
+    'vote.error.vote-not-invited': 'Chỉ các điểm cầu được mời mới biểu quyết.',
+    'vote.error.vote-rate-limited': 'Gửi quá nhiều lần; xin chờ vài giây.',
     'vote.error.generic': 'Không gửi được biểu quyết ({code}).',
   },
   en: {
@@ -83,6 +85,8 @@ export const TALK_MESSAGES = {
     'vote.error.vote-closed': 'The vote is closed; choices no longer count.',
     'vote.error.vote-not-found': 'This vote is not part of the meeting.',
     'vote.error.vote-bad-choice': 'That choice is not valid.',
+    'vote.error.vote-not-invited': 'Only the sites invited to the meeting vote.',
+    'vote.error.vote-rate-limited': 'Too many tries; please wait a few seconds.',
     'vote.error.generic': 'The vote could not be sent ({code}).',
   },
 };
