@@ -71,6 +71,7 @@ async def test_host_uploads_a_site_reads_it_and_the_shown_document_opens_on_ever
     await host.wait_for_selector(f"#documents-file-{meeting}", state="attached")
     await host.set_input_files(f"#documents-file-{meeting}", str(upload))
     await host.wait_for_selector(f"#documents .documents-name:text-is('{NAME}')")
+    await host.screenshot(path=str(tmp_path / "meeting-page.png"), full_page=True)
 
     # A site in the meeting lists it and downloads the same bytes.
     site = await open_site(browser, f"{server.base_url}/join/{meeting}?token={tokens['05536']}")
@@ -102,6 +103,7 @@ async def test_host_uploads_a_site_reads_it_and_the_shown_document_opens_on_ever
     await console.fill(f"{item} .documents-page", "2")
     await console.click(f"{item} .documents-show")
     await console.wait_for_selector("#console-documents .documents-shown:not([hidden])")
+    await console.screenshot(path=str(tmp_path / "console-showing.png"), full_page=True)
 
     await site.wait_for_function(
         "() => document.querySelector('#document-frame')?.dataset.page === '2'"

@@ -150,6 +150,16 @@ async def test_documents_are_scoped_like_the_meeting(server):
         assert refused.status == 403, refused.body
         gone = await invited.call("DELETE", doc_url)
         assert gone.status == 403
+        doc_id = created.body["document"]["id"]
+        shown = f"/api/meetings/{meeting}/shown-document"
+        refused = await invited.call("PUT", shown, {"document": doc_id, "page": 1})
+        assert (refused.status, refused.code) == (403, "not-your-meeting")
+        assert (await invited.call("DELETE", shown)).status == 403
+        # The host's bad requests to show one: a page out of range, a document not there.
+        bad_page = await host.call("PUT", shown, {"document": doc_id, "page": 0})
+        assert bad_page.status == 400
+        missing = await host.call("PUT", shown, {"document": "0" * 32, "page": 1})
+        assert missing.status == 404
         # A site not invited and a host of another district see nothing.
         for outsider in (stranger, other_host):
             assert (await outsider.call("GET", f"/api/meetings/{meeting}/documents")).status == 403
@@ -219,5 +229,9 @@ async def test_bad_uploads_are_refused_and_leave_nothing(server):
         assert stored_files(server) == [server.data_dir / "documents" / kept.body["document"]["id"]]
         # The server still serves everyone after all that.
         assert (await host.call("GET", f"/api/meetings/{meeting}/documents")).status == 200
+        # A file gone from this server's disk (another node's upload, removed by hand): 404.
+        stored_files(server)[0].unlink()
+        gone = await host.call("GET", kept.body["document"]["url"])
+        assert (gone.status, gone.code) == (404, "not-found")
     finally:
         await host.close()

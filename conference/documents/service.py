@@ -21,7 +21,7 @@ from conference.meetings import MeetingService, MeetingView
 from conference.permissions import Forbidden, Principal
 from conference.rooms.events import DocumentsChanged, DocumentShown
 from conference.rooms.room import Room
-from conference.store import Document, Meeting, Store
+from conference.store import Document, Meeting, NotFound, Store
 
 MAX_PAGE = 100_000
 
@@ -116,7 +116,12 @@ class DocumentService:
     async def open(self, meeting_id: str, document_id: str) -> tuple[Document, Path]:
         """A document of the meeting and where its bytes are (access checked by the caller)."""
         document = await self.store.get_document(meeting_id, document_id)
-        return document, self.files.path(document.id)
+        path = self.files.path(document.id)
+        if not await asyncio.to_thread(path.is_file):
+            # Kept in the store (shared by the nodes) but uploaded to another
+            # node's data directory, or removed by hand.
+            raise NotFound(f"the file of document {document_id!r} is not on this server")
+        return document, path
 
     async def delete(self, principal: Principal, meeting_id: str, document_id: str) -> None:
         """Delete a document (its record, then its bytes); a site showing it closes it."""

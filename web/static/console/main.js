@@ -155,7 +155,9 @@ function init() {
   }
   connect();
   // The meeting's documents: upload during the meeting, show one to every site.
-  mountDocuments(document.getElementById('console-documents'), { meetingId, canManage: true, canShow: true });
+  mountDocuments(document.getElementById('console-documents'), {
+    meetingId, canManage: true, canShow: true, titleClass: 'side-title',
+  });
 }
 
 init();

@@ -6,7 +6,7 @@
 // The files go to the server as they are (the body of
 // POST /api/meetings/{id}/documents?name=...), one at a time.
 
-import { addMessages, onLangChange, t } from './i18n.js';
+import { addMessages, locale, onLangChange, t } from './i18n.js';
 import { api, errorText, h } from './api.js';
 import { formatDateTime } from './time.js';
 
@@ -81,15 +81,16 @@ export function formatSize(bytes) {
     value /= 1024;
     unit += 1;
   }
-  return `${value.toLocaleString(undefined, { maximumFractionDigits: 1 })} ${units[unit]}`;
+  return `${value.toLocaleString(locale(), { maximumFractionDigits: 1 })} ${units[unit]}`;
 }
 
 /**
  * Build the documents section inside `root` (an element the page gives).
- * `canManage`: upload and delete; `canShow`: the show controls (the console).
+ * `canManage`: upload and delete; `canShow`: the show controls (the console);
+ * `titleClass`: the heading's class where the page has its own (the console's cards).
  * Returns {refresh, setShown}.
  */
-export function mountDocuments(root, { meetingId, canManage = false, canShow = false }) {
+export function mountDocuments(root, { meetingId, canManage = false, canShow = false, titleClass = 'documents-title' }) {
   const base = `/api/meetings/${encodeURIComponent(meetingId)}`;
   const state = { documents: [], shown: null, maxBytes: 0, status: null, error: null, loaded: false };
   const status = h('p', { class: 'documents-status', role: 'status', 'aria-live': 'polite' });
@@ -97,7 +98,7 @@ export function mountDocuments(root, { meetingId, canManage = false, canShow = f
   const shownLine = h('div', { class: 'documents-shown', hidden: true });
   const list = h('ul', { class: 'documents-list' });
   const empty = h('p', { class: 'documents-empty muted' });
-  const heading = h('h2', { class: 'documents-title', id: `${root.id || 'documents'}-title` });
+  const heading = h('h2', { class: titleClass, id: `${root.id || 'documents'}-title` });
   root.setAttribute('aria-labelledby', heading.id);
   const hint = h('p', { class: 'documents-hint hint' });
   const input = h('input', { type: 'file', accept: ACCEPT, class: 'documents-file', id: `documents-file-${meetingId}` });
