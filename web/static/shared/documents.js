@@ -106,7 +106,7 @@ export function mountDocuments(root, { meetingId, canManage = false, canShow = f
   input.addEventListener('change', () => upload(input));
   root.classList.add('documents');
   root.replaceChildren(
-    h('div', { class: 'section-head' }, heading),
+    titleClass === 'documents-title' ? h('div', { class: 'section-head' }, heading) : heading,
     canManage ? h('div', { class: 'documents-upload-row' }, input, uploadLabel, hint) : null,
     status,
     error,
