@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +24,7 @@ from tests.support.documents import (
 )
 from tests.support.meetings import open_meeting
 from tests.support.server import ServerProcess, start_server
+from tests.support.waiting import wait_until
 
 LIMIT = 300_000
 
@@ -222,6 +224,24 @@ async def test_bad_uploads_are_refused_and_leave_nothing(server):
         listed = await host.call("GET", f"/api/meetings/{meeting}/documents")
         assert listed.body["documents"] == []
         assert stored_files(server) == []
+
+        # A client that goes away in the middle of its upload leaves nothing either.
+        host_part, port = server.base_url.removeprefix("http://").split(":")
+        _reader, writer = await asyncio.open_connection(host_part, int(port))
+        cookies = "; ".join(f"{c.key}={c.value}" for c in host.session.cookie_jar)
+        writer.write(
+            (
+                f"POST /api/meetings/{meeting}/documents?name=cut.pdf HTTP/1.1\r\n"
+                f"Host: {host_part}:{port}\r\nCookie: {cookies}\r\n"
+                f"X-CSRF-Token: {host.csrf}\r\nContent-Length: 200000\r\n\r\n"
+            ).encode()
+            + b"%PDF-1.4\n"
+            + b"0" * 50_000
+        )
+        await writer.drain()
+        await wait_until(lambda: bool(stored_files(server)))  # it is being written
+        writer.close()
+        await wait_until(lambda: not stored_files(server))
 
         # A name that climbs folders is only a name: the file is stored by id.
         kept = await upload(host, meeting, "../../../../etc/cron.d/x.pdf", pdf_bytes())
