@@ -21,19 +21,15 @@ means pictures a decoder accepts, not only packets.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-import fractions
 import json
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcdtlstransport import RTCCertificate, SRTPProtectionProfile
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -54,6 +50,7 @@ from tests.support.outside import (
 )
 from tests.support.peers import SignalingClient, client_pc
 from tests.support.server import ROOT
+from tests.support.tone import ToneTrack
 from tests.support.waiting import wait_until
 
 GST_CLIENT = ROOT / "tests" / "gst_whip_client.py"
@@ -241,37 +238,6 @@ async def test_a_site_answering_passive_with_an_rsa_certificate(server, room, vp
     finally:
         await site.close()
         await watcher.close()
-
-
-class ToneTrack(MediaStreamTrack):
-    """A loud tone as raw audio: aiortc encodes it and writes RFC 6464 audio levels."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._index = 0
-        self._start: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        import numpy as np
-
-        loop = asyncio.get_running_loop()
-        if self._start is None:
-            self._start = loop.time()
-        delay = self._start + self._index * 0.02 - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        t = (np.arange(960) + self._index * 960) / 48000
-        tone = (np.sin(2 * np.pi * 440 * t) * 16000).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(
-            np.repeat(tone[:, None], 2, axis=1).reshape(1, -1), format="s16", layout="stereo"
-        )
-        frame.sample_rate = 48000
-        frame.pts = self._index * 960
-        frame.time_base = fractions.Fraction(1, 48000)
-        self._index += 1
-        return frame
 
 
 async def test_header_extension_ids_other_than_ours(server, room, vp8_clips):

@@ -1,8 +1,9 @@
 """The minutes ("Biên bản cuộc họp") on a real server: PDF and DOCX content, and who may take them.
 
 Sites join with aiortc over the real signaling socket, chat and vote; the
-host uploads a document; the speaking timeline is written into the server's
-own store file (its recording from a live room is tests/test_speaking_timeline.py).
+host uploads a document. Two aiortc sites speak in turn (a tone, its RFC
+6464 levels written by aiortc) and the server's timeline has both; for the
+content checks the timeline is written into the server's own store file.
 The PDF's text is read back with pypdf, its first page drawn with pdfium;
 the DOCX is read back with python-docx.
 """
@@ -28,6 +29,7 @@ from tests.support.documents import pdf_bytes
 from tests.support.meetings import open_meeting
 from tests.support.peers import SignalingClient
 from tests.support.server import ServerProcess
+from tests.support.tone import ToneTrack
 from tests.support.waiting import wait_until
 
 TITLE = "Giao ban phòng chống dịch Quý 4"
@@ -210,3 +212,41 @@ async def test_minutes_are_for_the_meetings_hosts_and_their_superiors(server: Se
     finally:
         for client in (host, province, other_host, site):
             await client.close()
+
+
+async def test_two_aiortc_sites_speak_in_turn_and_the_minutes_list_both(server: ServerProcess):
+    host, meeting, tokens = await open_meeting(server, ["167", "05539", "05542"], title=TITLE)
+    district_tone, commune_tone = ToneTrack(loud=True), ToneTrack(loud=False)
+    district = SignalingClient(
+        server.base_url, meeting, tokens["167"], publish={"audio": district_tone}
+    )
+    commune = SignalingClient(
+        server.base_url, meeting, tokens["05539"], publish={"audio": commune_tone}
+    )
+    try:
+        for site in (district, commune):
+            await site.connect()
+        await commune.wait_for(lambda m: m["type"] == "speaker" and m["id"] == "167", timeout=40)
+        # The district falls silent, the commune speaks: the speaker moves.
+        district_tone.loud, commune_tone.loud = False, True
+        await district.wait_for(lambda m: m["type"] == "speaker" and m["id"] == "05539", timeout=40)
+
+        status, pdf, _ = await _get(host, f"/api/meetings/{meeting}/minutes.pdf")
+        assert status == 200, pdf[:300]
+        text = _pdf_text(pdf)
+        # Each site's turns and speaking time (the commune's turn is the one under way).
+        assert re.search(r"Huyện Định Hóa\s+1\s+\d+ giây", text), text
+        assert re.search(r"Xã Linh Thông\s+1\s+\d+ giây", text), text
+
+        # The district's closed turn is in the server's store.
+        store = SqliteStore(server.data_dir / "conference.sqlite3")
+        try:
+            stored = await store.meeting_speaking(meeting)
+        finally:
+            await store.close()
+        assert stored[0].site == "167" and stored[0].name == "Huyện Định Hóa"
+        assert stored[0].end > stored[0].start
+    finally:
+        for site in (district, commune):
+            await site.close()
+        await host.close()
