@@ -9,9 +9,13 @@ host allows or refuses who presents.
 from __future__ import annotations
 
 import hashlib
+import struct
 
 import pytest
+from aiortc.rtcdtlstransport import RtpRouter
 
+from conference.media.fast_receive import _route
+from conference.media.rtp_header import header_extension
 from tests.support.api_client import ApiClient, meeting_body
 from tests.support.console import Console
 from tests.support.media import PacketTrack, encode_opus, encode_vp8
@@ -29,6 +33,31 @@ def clips():
         encode_vp8(frames=60, width=640, height=360, gop=30),
         encode_opus(1.0),
     )
+
+
+def rtp_with_mid(ssrc: int, mid: bytes, mid_id: int = 9) -> bytes:
+    """A VP8 packet whose one-byte header extension block carries its MID."""
+    element = bytes([mid_id << 4 | (len(mid) - 1)]) + mid
+    element += b"\0" * (-len(element) % 4)
+    header = struct.pack("!BBHII", 0x90, 96, 1, 1000, ssrc)
+    return header + struct.pack("!HH", 0xBEDE, len(element) // 4) + element + b"\x10payload"
+
+
+def test_an_unknown_ssrc_is_routed_by_its_mid_when_two_sections_share_a_payload_type():
+    # A site's camera (simulcast: its layers' SSRCs are not in the SDP) and its screen
+    # section both use VP8's payload type: the MID header extension tells them apart.
+    router = RtpRouter()
+    camera, screen = object(), object()
+    router.register_receiver(camera, ssrcs=[], payload_types=[96], mid="1")  # type: ignore[arg-type]
+    router.register_receiver(screen, ssrcs=[], payload_types=[96], mid="2")  # type: ignore[arg-type]
+    layer = rtp_with_mid(0x1111, b"1")
+    assert header_extension(layer, 9) == b"1"
+    assert _route(router, 0x1111, 96, layer, 9) is camera
+    assert _route(router, 0x2222, 96, rtp_with_mid(0x2222, b"2"), 9) is screen
+    # Learnt: later packets of the SSRC need no MID; a MID of no section is dropped.
+    assert _route(router, 0x1111, 96) is camera
+    assert _route(router, 0x3333, 96, rtp_with_mid(0x3333, b"7"), 9) is None
+    assert _route(router, 0x4444, 96, b"\x80" + bytes(11), 9) is None  # no extension at all
 
 
 def site(server, meeting: str, token: str, clips, screen: bool = True) -> SignalingClient:

@@ -39,7 +39,7 @@ from aiortc.rtp import (
 from conference.media.forwarding_receiver import ForwardingReceiver
 from conference.media.ntp import NTP_EPOCH_OFFSET
 from conference.media.rtcp import rtcp_is_reasonable
-from conference.media.rtp_header import extension_ids, parse_rtp
+from conference.media.rtp_header import extension_ids, header_extension, parse_rtp
 from conference.media.slot_sender import SlotSender
 from conference.media.srtp_input import LeanUnprotect
 from conference.ratelog import RateLimitedLog
@@ -76,11 +76,17 @@ def _lean_unprotect(dtls: RTCDtlsTransport, srtp: Any) -> LeanUnprotect:
     return unprotect
 
 
-def _route(router: Any, ssrc: int, payload_type: int) -> Any:
+def _route(
+    router: Any, ssrc: int, payload_type: int, packet: bytes = b"", mid_id: int | None = None
+) -> Any:
     """aiortc's ``RtpRouter.route_rtp`` rules from the header's ints (no ``RtpPacket``).
 
     A known SSRC whose payload type it registered for; an unknown SSRC is
-    learned when its payload type has exactly one receiver; else None (dropped).
+    learned when its payload type has exactly one receiver, or else from its
+    MID header extension (RFC 8843 9.2): two video sections of one site (its
+    camera and its presentation) share the codec's payload type, and the
+    camera's simulcast layers are not listed by SSRC. Else None (dropped).
+    ``packet`` (plaintext) and ``mid_id`` are read only in that last case.
     """
     receiver = router.ssrc_table.get(ssrc)
     receivers = router.payload_type_table.get(payload_type, _NO_RECEIVERS)
@@ -90,6 +96,12 @@ def _route(router: Any, ssrc: int, payload_type: int) -> Any:
         (receiver,) = receivers
         router.ssrc_table[ssrc] = receiver
         return receiver
+    if receivers:
+        value = header_extension(packet, mid_id)
+        receiver = router.mid_table.get(value.decode("ascii", "replace")) if value else None
+        if receiver is not None and receiver in receivers:
+            router.ssrc_table[ssrc] = receiver
+            return receiver
     return None
 
 
@@ -114,7 +126,9 @@ def _receive_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
         fields = parse_rtp(plain, extension_ids(extensions_map))
     except (ValueError, pylibsrtp.Error):
         return True  # undecryptable or malformed: dropped, as aiortc would
-    receiver = _route(dtls._rtp_router, fields[4], fields[0])
+    receiver = _route(
+        dtls._rtp_router, fields[4], fields[0], plain, extension_ids(extensions_map).mid
+    )
     if isinstance(receiver, ForwardingReceiver):
         receiver.receive_fields(fields, arrival_ms, now)
     elif receiver is not None:

@@ -127,6 +127,47 @@ def parse_rtp(data: bytes, ids: HeaderExtensions) -> RtpFields:
     )
 
 
+def header_extension(data: bytes, wanted: int | None) -> bytes | None:
+    """The value of header extension ``wanted`` (by id) in a plaintext RTP packet, or None.
+
+    For the rare packet that needs one :func:`parse_rtp` does not read (the
+    MID of an SSRC not yet known); malformed input gives None.
+    """
+    if not wanted or len(data) < 12 or not data[0] & 0x10:
+        return None
+    pos = 12 + 4 * (data[0] & 0x0F)
+    if len(data) < pos + 4:
+        return None
+    profile, words = _EXTENSION_HEADER.unpack_from(data, pos)
+    pos += 4
+    end = min(pos + 4 * words, len(data))
+    two_byte = profile >> 4 == TWO_BYTE_PROFILE
+    if profile != ONE_BYTE_PROFILE and not two_byte:
+        return None
+    while pos < end:
+        x_id = data[pos]
+        if x_id == 0:
+            pos += 1
+            continue
+        if two_byte:
+            if pos + 2 > end:
+                return None
+            length = data[pos + 1]
+            pos += 2
+        else:
+            length = (x_id & 0x0F) + 1
+            x_id >>= 4
+            if x_id == 15:
+                return None
+            pos += 1
+        if pos + length > end:
+            return None
+        if x_id == wanted:
+            return data[pos : pos + length]
+        pos += length
+    return None
+
+
 def fields_of(packet: RtpPacket) -> RtpFields:
     """The same tuple for a packet aiortc already parsed (its own receive task, tests)."""
     extensions = packet.extensions

@@ -37,6 +37,7 @@ export const dom = {
   recordingAnnounce: $('#recording-announce'),
   micHint: $('#mic-hint'),
   toggleHand: $('#toggle-hand'),
+  togglePresent: $('#toggle-present'),
   stageArea: $('.stage-area'),
   stageOverlay: $('#stage-overlay'),
   stageOverlayText: $('#stage-overlay-text'),

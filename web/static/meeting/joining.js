@@ -6,6 +6,7 @@ import {
   acquireMedia, applyTrackStates, reacquireMedia, stopLocalMedia, updateControls, updateMediaViews,
 } from './media.js';
 import { renderParticipants } from './participants.js';
+import { stopPresenting } from './presenting.js';
 import { clearReconnectTimer, teardownSession } from './reconnect.js';
 import { closing, errorMessage, setState, showError, showNotice, showScreen } from './screens.js';
 import { connect } from './session.js';
@@ -91,6 +92,7 @@ export function endMeeting(kind) {
   app.endedKind = kind;
   clearReconnectTimer();
   teardownSession();
+  stopPresenting(false);
   stopLocalMedia();
   releaseWakeLock();
   resetMediaElements();

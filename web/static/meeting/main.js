@@ -30,6 +30,7 @@ import {
   updateMediaViews,
 } from './media.js';
 import { renderPeople } from './participants.js';
+import { togglePresenting, updatePresentButton } from './presenting.js';
 import { clearReconnectTimer, teardownSession, updateCountdown } from './reconnect.js';
 import { takeRejoin } from './rejoin.js';
 import { closing, renderClosing, setState, showError, showNotice, showScreen } from './screens.js';
@@ -100,6 +101,7 @@ function renderLanguage() {
   renderClosing();
   renderChat();
   renderVote();
+  updatePresentButton();
   // Device names that were numbered ("Camera 1") follow the language too.
   if (!dom.devicePickers.hidden) fillDevicePickers();
 }
@@ -123,6 +125,7 @@ function init() {
   dom.toggleHand.addEventListener('click', () => setHandRaised(!app.handRaised));
   initChat();
   initVotes();
+  dom.togglePresent.addEventListener('click', () => togglePresenting());
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && !dom.panel.hidden && window.innerWidth < WIDE_PANEL_MIN_WIDTH) {
       setPanelOpen(false);
@@ -231,6 +234,15 @@ window.conference = {
   get handRaised() {
     return app.handRaised;
   },
+  get presenter() {
+    return app.presenter;
+  },
+  get presenting() {
+    return app.presenting;
+  },
+  get screenTrack() {
+    return app.screenTrack;
+  },
   get count() {
     return Math.max(app.count, app.participants.size);
   },
@@ -263,6 +275,7 @@ window.conference = {
   setMicMuted,
   setCamMuted,
   raiseHand: setHandRaised,
+  togglePresenting,
 };
 
 init();

@@ -4,6 +4,7 @@ import { t } from '../shared/i18n.js';
 import { dom } from './dom.js';
 import { updateHandButton } from './floor.js';
 import { applyMicSending } from './layers.js';
+import { updatePresentButton } from './presenting.js';
 import { showNotice } from './screens.js';
 import { app, isViewer } from './state.js';
 import { liveTrack, playMedia, setIcon, setText } from './view.js';
@@ -228,6 +229,7 @@ export function updateControls() {
   dom.micHint.hidden = !locked || isViewer;
   if (locked) setText(dom.micHint, 'hostMute.hint');
   updateHandButton();
+  updatePresentButton();
 }
 
 /** Tell the server this site's mute state. */

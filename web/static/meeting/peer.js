@@ -1,6 +1,7 @@
 // The peer connection: the server's offer, the receive slots, its state.
 
 import { applyMicSending, planLayers, publishTransceiver } from './layers.js';
+import { offerScreen } from './presenting.js';
 import { scheduleReconnect } from './reconnect.js';
 import { setState, showNotice } from './screens.js';
 import { app, audioElements, isViewer, tiles } from './state.js';
@@ -42,6 +43,9 @@ export async function onOffer(session, message) {
       }
     }
   }
+
+  const screen = publishTransceiver(session, 'screen');
+  if (screen) await offerScreen(session, screen);
 
   attachSlots(pc, message.slots || []);
 

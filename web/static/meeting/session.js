@@ -4,6 +4,7 @@
 import { dom } from './dom.js';
 import { fail } from './joining.js';
 import { peerState } from './peer.js';
+import { canPresent } from './presenting.js';
 import { clearReconnectTimer, scheduleReconnect } from './reconnect.js';
 import { setState } from './screens.js';
 import { handleMessage } from './signaling.js';
@@ -127,6 +128,8 @@ function joinMessage() {
     thumbnails: THUMBNAILS,
     publish_audio: !isViewer && !!liveTrack(app.audioTrack),
     publish_video: !isViewer && !!liveTrack(app.videoTrack),
+    // A second video section to present a screen on (sends nothing until then).
+    screen: canPresent(),
   };
 }
 

@@ -9,6 +9,7 @@ import { sendMute, updateControls } from './media.js';
 import { renderParticipants, renderPeople } from './participants.js';
 import { applyLink, applyPublish } from './layers.js';
 import { onOffer } from './peer.js';
+import { afterWelcome, onPresentation, onPresentStatus } from './presenting.js';
 import { scheduleReconnect } from './reconnect.js';
 import { closing, onRecording } from './screens.js';
 import { app, token } from './state.js';
@@ -82,6 +83,12 @@ export async function handleMessage(session, message) {
       break;
     case 'recording':
       onRecording(!!message.active);
+      break;
+    case 'presentation':
+      onPresentation(message);
+      break;
+    case 'present-status':
+      await onPresentStatus(session, message);
       break;
     case 'participant-joined':
     case 'participant-updated':
@@ -165,6 +172,7 @@ function onWelcome(session, message) {
     // Still asking for the floor after a reconnect: ask again (the server ignores a repeat).
     session.send({ type: 'hand', raised: true });
   }
+  afterWelcome(session, message.presenter);
   updateControls();
 }
 

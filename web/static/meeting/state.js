@@ -46,6 +46,9 @@ export const app = {
   recording: false, // the meeting is being recorded (`welcome.recording`, `recording`)
   handRaised: false,
   mutedByHost: false,
+  screenTrack: null, // the screen, window or tab this site presents (getDisplayMedia)
+  presenting: 'idle', // idle | asking | pending (the host decides) | live
+  presenter: null, // the site whose presentation is in the main slot (`presentation`)
   slots: {},
   slotKinds: {},
   slotMids: {}, // slot name -> mid of its section (for getStats)

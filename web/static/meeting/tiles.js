@@ -1,5 +1,6 @@
 // The video tiles and audio elements of the receive slots.
 
+import { t } from '../shared/i18n.js';
 import { icon } from '../shared/icons.js';
 import { $, dom } from './dom.js';
 import { app, audioElements, tiles } from './state.js';
@@ -90,8 +91,11 @@ function renderTile(parts) {
   if (parts.slot !== 'main') el.hidden = !pid;
   el.classList.toggle('is-empty', !pid);
   el.classList.toggle('is-floor', !!pid && pid === app.floor);
+  // The main slot carries a site's presentation (its screen), not its camera.
+  const presentation = parts.slot === 'main' && !!pid && pid === app.presenter;
+  el.classList.toggle('is-presentation', presentation);
   const name = pid ? siteName(pid) : '';
-  const videoOff = !!p && (p.video_muted || !p.video);
+  const videoOff = !presentation && !!p && (p.video_muted || !p.video);
   el.classList.toggle('video-off', videoOff);
   // Label: site name and a muted-microphone mark.
   parts.label.replaceChildren();
@@ -103,9 +107,10 @@ function renderTile(parts) {
     }
     const text = document.createElement('span');
     text.className = 'label-text';
-    text.textContent = name;
+    text.textContent = presentation ? t('present.label', { name }) : name;
+    if (presentation) parts.label.prepend(icon('screen', 'label-icon'));
     parts.label.append(text);
-    parts.label.title = name;
+    parts.label.title = text.textContent;
   }
   // Placeholder: the site name when its camera is off; "waiting" for an empty main slot.
   if (!pid) {

@@ -74,6 +74,12 @@ const SHAPES = {
   spotlight: [
     ['polygon', { points: '12 2 15.09 8.26 22 9.27 17 14.14 18.18 21.02 12 17.77 5.82 21.02 7 14.14 2 9.27 8.91 8.26 12 2' }],
   ],
+  // A screen being shown: a monitor on its stand.
+  screen: [
+    ['rect', { x: 2, y: 3, width: 20, height: 14, rx: 2, ry: 2 }],
+    ['line', { x1: 8, y1: 21, x2: 16, y2: 21 }],
+    ['line', { x1: 12, y1: 17, x2: 12, y2: 21 }],
+  ],
   lock: [
     ['rect', { x: 3, y: 11, width: 18, height: 11, rx: 2, ry: 2 }],
     ['path', { d: 'M7 11V7a5 5 0 0 1 10 0v4' }],
