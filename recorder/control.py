@@ -113,6 +113,10 @@ class RecordingControl(Extension):
         )
         self.recorders[room.id] = recorder
         room.observers.append(recorder)
+        screen = room.presentation_source()
+        if screen is not None:
+            # A presentation under way when recording starts is recorded too (and large).
+            recorder.event("presenting", screen.owner)
         for participant in room.participants.values():
             recorder.participant_joined(participant)
         recorder.start()

@@ -60,6 +60,9 @@ class TrackEntry(BaseModel):
         description="(media seconds, server time) pairs; interpolate between them",
     )
     clock: Literal["rtcp", "arrival"] = "arrival"  # what first_frame_at and sync came from
+    # What the video shows: the site's camera, or its presentation (screen share),
+    # which a composite shows large; manifests written before it read as camera.
+    content: Literal["camera", "screen"] = "camera"
 
 
 class Event(BaseModel):

@@ -137,22 +137,35 @@ def _span(directory: Path, manifest: Manifest, clocks: dict[int, ClockMap]) -> t
     return start, end
 
 
-def featured_changes(manifest: Manifest, sites: list[str]) -> list[tuple[float, str]]:
-    """When the speaker layout's large tile changes, and to which site.
+SCREEN_SUFFIX = "#screen"
+"""A presentation's key in the composite: its site's id and this (one tile, shown large)."""
 
-    The room's rule: the floor holder, else the spotlighted site, else the
-    active speaker; before any of these, the host (if it has tracks) or the
-    first site. A holder that leaves loses the floor and the spotlight (the
-    room drops them silently, so the leave event is what says so).
+
+def featured_changes(
+    manifest: Manifest, sites: list[str], presentations: Iterable[str] = ()
+) -> list[tuple[float, str]]:
+    """When the speaker layout's large tile changes, and to which site (or presentation).
+
+    The room's rule: a presentation while one is shown (``presenting``
+    events; its key is the site's id and :data:`SCREEN_SUFFIX`, listed in
+    ``presentations``), else the floor holder, else the spotlighted site,
+    else the active speaker; before any of these, the host (if it has
+    tracks) or the first site. A holder that leaves loses the floor, the
+    spotlight and its presentation (the room drops the first two silently,
+    so the leave event is what says so).
     """
     present = set(sites)
+    screens = set(presentations)
     default = manifest.host_site if manifest.host_site in present else sites[0]
     floor: str | None = None
     spotlight: str | None = None
     speaker: str | None = None
+    presenting: str | None = None
     changes: list[tuple[float, str]] = [(-math.inf, default)]
     for event in sorted(manifest.events, key=lambda e: e.at):
-        if event.type == "floor":
+        if event.type == "presenting":
+            presenting = event.site_id
+        elif event.type == "floor":
             floor = event.site_id
         elif event.type == "spotlight":
             spotlight = event.site_id
@@ -162,9 +175,15 @@ def featured_changes(manifest: Manifest, sites: list[str]) -> list[tuple[float, 
         elif event.type in ("leave", "removed") and not _replaced(event):
             floor = None if floor == event.site_id else floor
             spotlight = None if spotlight == event.site_id else spotlight
+            presenting = None if presenting == event.site_id else presenting
         else:
             continue
-        featured = next((s for s in (floor, spotlight, speaker) if s in present), default)
+        screen = f"{presenting}{SCREEN_SUFFIX}" if presenting is not None else None
+        featured = (
+            screen
+            if screen in screens
+            else next((s for s in (floor, spotlight, speaker) if s in present), default)
+        )
         if featured != changes[-1][1]:
             changes.append((event.at, featured))
     return changes
@@ -183,9 +202,13 @@ def _camera_changes(events: Iterable[Event], site_id: str) -> list[tuple[float, 
     return sorted(changes)
 
 
-def _sites(directory: Path, manifest: Manifest, clocks: dict[int, ClockMap]) -> list[_Site]:
-    """Every site that has a track, host first, then in order of first appearance."""
+def _sites(
+    directory: Path, manifest: Manifest, clocks: dict[int, ClockMap]
+) -> tuple[list[_Site], dict[str, _Site]]:
+    """Every site that has a track, host first, then in order of first appearance; and the
+    presentations (screen tracks), each a tile of its own by :data:`SCREEN_SUFFIX` key."""
     sites: dict[str, _Site] = {}
+    screens: dict[str, _Site] = {}
     names = manifest.sites()
     # Files open when a site starts publishing: that order is the order of arrival.
     order = sorted(range(len(manifest.tracks)), key=lambda i: manifest.tracks[i].started_at)
@@ -194,6 +217,15 @@ def _sites(directory: Path, manifest: Manifest, clocks: dict[int, ClockMap]) -> 
         clock = clocks[i]
         # Where media time 0 lands: the cursors open their file shortly before.
         start = clock.to_wall(0.0)
+        if track.content == "screen":
+            key = f"{track.site_id}{SCREEN_SUFFIX}"
+            screen = screens.get(key)
+            if screen is None:
+                name = f"{names[track.site_id]} – trình bày"
+                screen = screens[key] = _Site(key, name, track.started_at)
+            if (directory / track.file).is_file():
+                screen.video.append(VideoCursor(directory / track.file, clock, start))
+            continue
         site = sites.get(track.site_id)
         if site is None:
             site = sites[track.site_id] = _Site(
@@ -211,12 +243,22 @@ def _sites(directory: Path, manifest: Manifest, clocks: dict[int, ClockMap]) -> 
         else:
             site.audio.append(AudioCursor(path, clock, start))
     ordered = sorted(sites.values(), key=lambda s: (s.site_id != manifest.host_site, s.first_at))
-    return ordered
+    return ordered, screens
 
 
 def _tiles(
-    layout: Layout, sites: list[_Site], featured: str, width: int, height: int
+    layout: Layout,
+    sites: list[_Site],
+    featured: str,
+    width: int,
+    height: int,
+    screens: dict[str, _Site] | None = None,
 ) -> list[tuple[_Site, Rect]]:
+    screen = (screens or {}).get(featured)
+    if screen is not None:
+        # A presentation is large in either layout, every site in the strip below it.
+        main, strip = speaker_rects(len(sites), width, height)
+        return [(screen, main), *zip(sites, strip, strict=True)]
     if layout == "grid":
         return list(zip(sites, grid_rects(len(sites), width, height), strict=True))
     main, thumbs = speaker_rects(len(sites) - 1, width, height)
@@ -284,15 +326,17 @@ def render(
     find_font()  # no font, no labels: say so before writing anything
     clocks = {i: ClockMap.for_track(track) for i, track in enumerate(manifest.tracks)}
     start, end = _span(directory, manifest, clocks)
-    sites = _sites(directory, manifest, clocks)
-    changes = featured_changes(manifest, [s.site_id for s in sites])
+    sites, screens = _sites(directory, manifest, clocks)
+    if not sites:
+        raise RenderError("the recording has no site's track")
+    changes = featured_changes(manifest, [s.site_id for s in sites], screens)
     output = Path(output) if output is not None else directory / f"composite-{layout}.mp4"
     partial = output.with_name(f".{output.name}.part")
     try:
-        _render(sites, changes, layout, start, end, partial, progress, width, height, fps)
+        _render(sites, changes, layout, start, end, partial, progress, width, height, fps, screens)
         os.replace(partial, output)
     finally:
-        for site in sites:
+        for site in [*sites, *screens.values()]:
             site.close()
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
@@ -351,6 +395,7 @@ def _render(
     width: int,
     height: int,
     fps: int,
+    screens: dict[str, _Site] | None = None,
 ) -> None:
     frames = max(1, math.ceil((end - start) * fps))
     container, video, audio = _open_output(path, width, height, fps)
@@ -370,7 +415,7 @@ def _render(
             now = changes[bisect.bisect_right(change_times, t) - 1][1]
             if now != featured or not tiles:
                 featured = now
-                tiles = _tiles(layout, sites, featured, width, height)
+                tiles = _tiles(layout, sites, featured, width, height, screens)
                 canvas.clear()
                 shown.clear()
             for site, rect in tiles:

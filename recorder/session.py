@@ -24,6 +24,7 @@ from typing import Any
 
 from conference.private_files import private_dir
 from conference.rooms.participant import Participant
+from conference.rooms.presenting import SCREEN
 from recorder.manifest import (
     Event,
     Manifest,
@@ -73,6 +74,7 @@ class RoomRecorder:
         self._tracks: dict[str, dict[str, TrackRecorder]] = {}  # site -> kind -> recorder
         self._offsets: dict[str, ClockOffset] = {}
         self._files: dict[str, int] = {}  # "site-kind" -> files made so far
+        self._presenters: set[str] = set()  # sites whose presentation was shown
         self._dirty = True
         self._task: asyncio.Task[None] | None = None
         self._every: list[TrackRecorder] = []  # closed ones too: stop waits for their files
@@ -107,6 +109,10 @@ class RoomRecorder:
             source = published.recording_layer()  # a simulcast camera: one of its layers
             if source is None:
                 continue  # its answer will say which layers come (media_changed again)
+            if kind == SCREEN and participant.id not in self._presenters:
+                # Every page has a screen section: only what a site presented (the room
+                # let it, and its media flowed) is recorded, not what it sent unasked.
+                continue
             recorder = current.get(kind)
             if recorder is not None and recorder.source is source and not recorder.closed:
                 continue
@@ -126,24 +132,29 @@ class RoomRecorder:
         """Note something that happened (floor, speaker, mute, plate...)."""
         if self.stopped:
             return
+        if kind == "presenting" and site_id is not None:
+            self._presenters.add(site_id)
         self.manifest.events.append(
             Event(at=round(time.time(), 3), type=kind, site_id=site_id, data=data or {})
         )
         self._dirty = True
 
-    def _record(self, participant: Participant, kind: str, source: Any) -> TrackRecorder:
-        key = f"{_SAFE.sub('', participant.id)[:40] or 'site'}-{kind}"
+    def _record(self, participant: Participant, name: str, source: Any) -> TrackRecorder:
+        """A file for the source ``name`` (``audio``, ``video``, ``screen``) of a site."""
+        key = f"{_SAFE.sub('', participant.id)[:40] or 'site'}-{name}"
         number = self._files[key] = self._files.get(key, 0) + 1
+        kind = source.kind  # a presentation is video like the camera
         codec = (source.codec or ("VP8" if kind == "video" else "opus")).lower()
         extension = "webm" if codec in ("vp8", "opus") else "mkv"
         entry = TrackEntry(
             file=f"{key}-{number}.{extension}",
             site_id=participant.id,
             site_name=participant.name,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             codec=codec,
             clock_rate=90000 if kind == "video" else 48000,
             started_at=round(time.time(), 3),
+            content="screen" if name == SCREEN else "camera",
         )
         self.manifest.tracks.append(entry)
         offset = self._offsets.setdefault(participant.id, ClockOffset())

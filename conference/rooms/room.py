@@ -399,7 +399,6 @@ class Room:
             busy_name=busy.name if busy is not None else None,
         )
         if status == "granted" and presenter != site_id:
-            self._observe("event", "presenting", site_id)
             self._presenting_changed()
         elif status == "pending" and not was_waiting:
             self._presenting_changed()
@@ -424,7 +423,6 @@ class Room:
                         status="stopped", code="stopped-by-host", message="the host stopped it"
                     )
                 )
-        self._observe("event", "presenting", None, {"stopped": was, "reason": reason})
         self._presenting_changed(reason)
         return True
 
@@ -446,7 +444,6 @@ class Room:
             )
         self.presenting.start(site_id)
         participant.send(PresentStatus(status="granted"))
-        self._observe("event", "presenting", site_id)
         self._presenting_changed()
 
     def refuse_presenting(self, site_id: str) -> None:
@@ -713,6 +710,15 @@ class Room:
         shown = screen.owner if screen is not None else None
         if shown != self._shown:
             self._shown = shown
+            if shown is None and self.presenting.presenter is not None:
+                # Still the presenter, but its screen ended with its connection.
+                self._shown_end_reason = "left"
+            # What the sites saw, when they saw it: the composite shows it large then.
+            ended = {} if shown is not None else {"reason": self._shown_end_reason}
+            self._observe("event", "presenting", shown, ended)
+            if shown is not None:
+                # Its media flows: a recording starts the presentation's own track.
+                self._observe("media_changed", self.participants[shown])
             force = True  # the main slots change source even where the plan keeps its sites
             self.broadcast(
                 PresentationChanged(
