@@ -51,9 +51,13 @@ async () => {
 CAMERA_LAYERS = """
 async () => {
   const out = {};
+  // The camera's section only: the screen section (presenting) sends nothing here.
+  const mid = window.conference.publishMids.video;
   (await window.conference.pc.getStats()).forEach((s) => {
-    if (s.type === 'outbound-rtp' && s.kind === 'video') {
-      out[s.rid || ''] = {frames: s.framesSent || 0, width: s.frameWidth || 0};
+    if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.mid === undefined || s.mid === mid)) {
+      const key = s.rid || '';
+      if (out[key] && out[key].frames > (s.framesSent || 0)) return;  // no mid in the stats
+      out[key] = {frames: s.framesSent || 0, width: s.frameWidth || 0};
     }
   });
   return out;

@@ -255,6 +255,9 @@ window.conference = {
   get slotMids() {
     return app.slotMids;
   },
+  get publishMids() {
+    return app.session ? { ...(app.session.publishMids || {}) } : {};
+  },
   get publishVideo() {
     return app.session ? app.session.publishVideo : null;
   },
