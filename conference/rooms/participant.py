@@ -32,6 +32,12 @@ class Participant:
     notify: Callable[[RoomEvent], None] | None = None
     plan: dict[str, str | None] = field(default_factory=dict)
     plan_signature: tuple[Any, ...] = ()  # the rankings its plan was made from
+    # A reconnection: the plan of the connection it replaced, so its first plan
+    # keeps every site where the page showed it before the drop.
+    resume_plan: dict[str, str | None] = field(default_factory=dict)
+    # A reconnection, until this (monotonic) time: its camera counts as there
+    # before the new peer connection carries it, so others keep its slot.
+    returning_until: float = 0.0
     host_muted: bool = False  # the host muted it: it may not unmute itself
     # The node whose connection this is, for a site of the meeting connected at
     # another instance (conference/cascade/): its sources come over a relay

@@ -71,6 +71,10 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 0.2
 FULL_REROUTE_SECONDS = 1.0  # re-check every slot at least this often
 RANK_DEPTH = 4  # audio slots (3) plus the first challenger
+# A site reconnecting (a network drop, a new peer connection) keeps its place in
+# others' slots this long while its new connection comes up (join to media: a
+# second or two; a thin link's ICE and DTLS: more).
+RETURN_GRACE_SECONDS = 15.0
 LARGE_ROOM = 50  # above this many sites, sites get a count instead of every join and leave
 CONSOLE_FLUSH_SECONDS = 0.5  # roll-call changes reach consoles in batches this often
 
@@ -169,8 +173,14 @@ class Room:
         """Add a site; returns the connection it replaces (same site reconnecting)."""
         if self.closed:
             raise RuntimeError("room is closed")
-        previous = self.participants.pop(participant.id, None)
+        previous = self.participants.get(participant.id)
+        # Replacing in place keeps the site's join order: its place in the
+        # others' thumbnails does not move to the end on a reconnect.
         self.participants[participant.id] = participant
+        if previous is not None:
+            participant.resume_plan = dict(previous.plan)
+            if "video" in previous.sources:
+                participant.returning_until = time.monotonic() + RETURN_GRACE_SECONDS
         if participant.id in self.host_muted:
             participant.host_muted = True
             participant.audio_muted = True
@@ -678,7 +688,7 @@ class Room:
             views.append(
                 SiteView(
                     id=p.id,
-                    has_video="video" in p.sources,
+                    has_video="video" in p.sources or now < p.returning_until,
                     has_audio=audio is not None,
                     video_muted=p.video_muted,
                     audio_muted=p.audio_muted,
@@ -741,19 +751,15 @@ class Room:
             mains = [s.name for s in subscriber.slots if s.name == "main"]
             thumbs = [s.name for s in subscriber.slots if s.name.startswith("thumb-")]
             audios = [s.name for s in subscriber.slots if s.kind == "audio"]
+            # A reconnected site's first plan starts from what it showed before.
+            current = subscriber.plan or subscriber.resume_plan
             if shown is not None and subscriber.id != shown:
                 # The presentation takes the main slot; the rest as if nobody were featured.
-                plan = plan_video(
-                    subscriber.id, [], thumbs, subscriber.plan, with_presenter, None, present
-                )
+                plan = plan_video(subscriber.id, [], thumbs, current, with_presenter, None, present)
                 plan.update({name: shown for name in mains})
             else:
-                plan = plan_video(
-                    subscriber.id, mains, thumbs, subscriber.plan, order, featured, present
-                )
-            plan.update(
-                plan_audio(subscriber.id, audios, subscriber.plan, ranked, activity, featured)
-            )
+                plan = plan_video(subscriber.id, mains, thumbs, current, order, featured, present)
+            plan.update(plan_audio(subscriber.id, audios, current, ranked, activity, featured))
             if plan == subscriber.plan:
                 if force:
                     # Same sites, but a site's source may be a new object (a relayed
