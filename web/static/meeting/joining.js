@@ -1,5 +1,6 @@
 // Joining, leaving and the end of the meeting (and the screen wake lock).
 
+import { closeDeviceDialog } from './devices.js';
 import { dom } from './dom.js';
 import { renderFloor } from './floor.js';
 import {
@@ -90,6 +91,8 @@ export function leave() {
 export function endMeeting(kind) {
   app.stopped = true;
   app.endedKind = kind;
+  closeDeviceDialog();
+  app.reconnecting = false;
   clearReconnectTimer();
   teardownSession();
   stopPresenting(false);

@@ -21,14 +21,17 @@ import { setPeers, settleHome } from './failover.js';
 import { renderFloor, setHandRaised } from './floor.js';
 import { backToPrejoin, join, leave, renderEnded, requestWakeLock } from './joining.js';
 import {
-  acquireMedia,
+  closeDeviceDialog,
   fillDevicePickers,
-  setCamMuted,
-  setMicMuted,
-  switchDevice,
-  updateControls,
-  updateMediaViews,
-} from './media.js';
+  flipCamera,
+  onNewDeviceKind,
+  openDeviceDialog,
+  pickDevice,
+  pickSpeaker,
+  restoreDeviceSettings,
+} from './devices.js';
+import { acquireMedia, setCamMuted, setMicMuted, updateControls, updateMediaViews } from './media.js';
+import { startQuality, renderAll as renderQuality } from './quality.js';
 import { renderPeople } from './participants.js';
 import { togglePresenting, updatePresentButton } from './presenting.js';
 import { clearReconnectTimer, teardownSession, updateCountdown } from './reconnect.js';
@@ -104,6 +107,7 @@ function renderLanguage() {
   updatePresentButton();
   // Device names that were numbered ("Camera 1") follow the language too.
   if (!dom.devicePickers.hidden) fillDevicePickers();
+  renderQuality();
 }
 
 // -- start ------------------------------------------------------------------------------
@@ -136,8 +140,20 @@ function init() {
     dom.enableAudio.hidden = true;
     for (const el of audioElements.values()) playMedia(el);
   });
-  dom.cameraSelect.addEventListener('change', () => switchDevice());
-  dom.micSelect.addEventListener('change', () => switchDevice());
+  dom.cameraSelect.addEventListener('change', () => pickDevice('videoinput'));
+  dom.micSelect.addEventListener('change', () => pickDevice('audioinput'));
+  dom.speakerSelect.addEventListener('change', () => pickSpeaker());
+  for (const button of [dom.prejoinFlip, dom.selfFlip]) button.addEventListener('click', () => flipCamera());
+  dom.toggleDevices.addEventListener('click', () => openDeviceDialog());
+  dom.deviceDialogClose.addEventListener('click', () => closeDeviceDialog());
+  dom.deviceDialog.addEventListener('close', () => restoreDeviceSettings());
+  // A device plugged in or out: the pickers follow.
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener('devicechange', () => fillDevicePickers());
+  }
+  // A camera or microphone the connection was not made with: a new connection sends it.
+  onNewDeviceKind(() => connect());
+  startQuality();
   onLangChange(renderLanguage);
 
   dom.body.classList.toggle('is-viewer', isViewer);
@@ -272,6 +288,18 @@ window.conference = {
   },
   get vote() {
     return { ...voteState };
+  },
+  get micLevel() {
+    return app.micLevel;
+  },
+  get micPeak() {
+    return app.micPeak;
+  },
+  get linkQuality() {
+    return app.linkQuality;
+  },
+  get mediaWarning() {
+    return app.mediaWarningKey;
   },
   join,
   leave,

@@ -5,31 +5,37 @@ import { dom } from './dom.js';
 import { updateHandButton } from './floor.js';
 import { applyMicSending } from './layers.js';
 import { updatePresentButton } from './presenting.js';
+import { chosenDevice, fillDevicePickers, forgetDevices } from './devices.js';
+import { startMeter, stopMeter } from './meter.js';
 import { showNotice } from './screens.js';
 import { app, isViewer } from './state.js';
 import { liveTrack, playMedia, setIcon, setText } from './view.js';
 
 // -- local media ------------------------------------------------------------------------
 
-function classifyMediaError(err) {
+/** The message key for why getUserMedia failed (each failure its own words). */
+export function classifyMediaError(err) {
   const name = err && err.name;
   if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') return 'media.denied';
   if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') return 'media.busy';
+  // NotFoundError, OverconstrainedError (a remembered device unplugged), anything else.
   return 'media.none';
 }
 
-function videoConstraints() {
+/** getUserMedia's video constraints: the chosen camera (or facing), 1280x720. */
+export function videoConstraints() {
   // 1280x720 so that the browser can send three layers (it makes only two of a
   // 640x360 capture): the server forwards 1/4, 1/2 or full size as each tile needs.
   const c = { width: { ideal: 1280 }, height: { ideal: 720 } };
-  const id = dom.cameraSelect.value;
-  if (id) c.deviceId = { exact: id };
+  const id = chosenDevice('videoinput');
+  if (id) c.deviceId = { ideal: id };
   return c;
 }
 
-function audioConstraints() {
-  const id = dom.micSelect.value;
-  return id ? { deviceId: { exact: id } } : true;
+/** getUserMedia's audio constraints: the chosen microphone, else the default. */
+export function audioConstraints() {
+  const id = chosenDevice('audioinput');
+  return id ? { deviceId: { ideal: id } } : true;
 }
 
 function setMediaWarning(key) {
@@ -44,7 +50,8 @@ function setMediaStatus(key) {
   if (key) setText(dom.mediaStatus, key);
 }
 
-function watchTrack(track) {
+/** Follow a local track's end (unplugged, revoked): say so, update the views. */
+export function watchTrack(track) {
   track.addEventListener('ended', () => {
     if (track !== app.audioTrack && track !== app.videoTrack) return;
     if (track === app.audioTrack) app.audioTrack = null;
@@ -84,11 +91,7 @@ export async function acquireMedia() {
       break;
     } catch (err) {
       firstError = firstError || err;
-      if (err && err.name === 'OverconstrainedError' && (dom.cameraSelect.value || dom.micSelect.value)) {
-        // A remembered device is gone: forget the choice and try the defaults.
-        dom.cameraSelect.value = '';
-        dom.micSelect.value = '';
-      }
+      if (err && err.name === 'OverconstrainedError') forgetDevices(); // a remembered device is gone
     }
   }
   app.localStream = stream;
@@ -109,42 +112,8 @@ export async function acquireMedia() {
     setMediaWarning(classifyMediaError(firstError));
     setMediaStatus(null);
   }
+  startMeter();
   if (stream) await fillDevicePickers();
-}
-
-/** The camera and microphone pickers, from the devices the browser lists. */
-export async function fillDevicePickers() {
-  let list = [];
-  try {
-    list = await navigator.mediaDevices.enumerateDevices();
-  } catch {
-    return;
-  }
-  const fill = (select, kind, track, fallbackKey) => {
-    const devices = list.filter((d) => d.kind === kind && d.deviceId);
-    const current = track ? track.getSettings().deviceId : '';
-    select.replaceChildren(
-      ...devices.map((d, i) => {
-        const option = document.createElement('option');
-        option.value = d.deviceId;
-        option.textContent = d.label || `${t(fallbackKey)} ${i + 1}`;
-        option.selected = d.deviceId === current;
-        return option;
-      }),
-    );
-    return devices.length;
-  };
-  const cameras = fill(dom.cameraSelect, 'videoinput', app.videoTrack, 'prejoin.camera');
-  const mics = fill(dom.micSelect, 'audioinput', app.audioTrack, 'prejoin.microphone');
-  dom.cameraField.hidden = cameras < 2;
-  dom.micField.hidden = mics < 2;
-  dom.devicePickers.hidden = cameras < 2 && mics < 2;
-}
-
-/** Another camera or microphone picked before joining. */
-export async function switchDevice() {
-  if (app.screen !== 'prejoin') return;
-  await reacquireMedia();
 }
 
 /** Ask for the camera and microphone again (the join button waits meanwhile). */
@@ -162,6 +131,7 @@ export async function reacquireMedia() {
 
 /** Stop the camera and microphone. */
 export function stopLocalMedia() {
+  stopMeter();
   for (const track of app.localStream ? app.localStream.getTracks() : []) track.stop();
   app.localStream = null;
   app.audioTrack = null;
@@ -182,12 +152,15 @@ export function applyTrackStates() {
 export function updateMediaViews() {
   const video = liveTrack(app.videoTrack);
   const stream = video ? new MediaStream([video]) : null;
+  // A back camera is not mirrored: the picture reads as the room sees it.
+  const facing = video && video.getSettings ? video.getSettings().facingMode : '';
   for (const el of [dom.preview, dom.selfVideo]) {
     const currentTrack = el.srcObject && el.srcObject.getVideoTracks()[0];
     if ((currentTrack || null) !== (video || null)) {
       el.srcObject = stream;
       if (stream) playMedia(el);
     }
+    el.classList.toggle('mirrored', facing !== 'environment');
   }
   const off = !video || app.camMuted;
   setText(dom.previewOffText, isViewer ? 'role.viewer' : video ? 'camera.off' : 'cam.none');

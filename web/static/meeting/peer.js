@@ -9,6 +9,7 @@ import { ensureAudio, ensureThumbTile, renderTiles } from './tiles.js';
 import { liveTrack, playMedia } from './view.js';
 
 const DISCONNECTED_GRACE_MS = 5_000;
+const RECONNECTED_NOTICE_MS = 6_000;
 
 /** The server's offer: a new peer connection (replacing any old one), answered. */
 export async function onOffer(session, message) {
@@ -124,6 +125,14 @@ function onPeerState(session) {
     app.attempt = 0;
     setState('connected');
     showNotice(null);
+    if (app.reconnecting) {
+      // Back after a drop: say so for a moment (the overlay alone vanishing is easy to miss).
+      app.reconnecting = false;
+      showNotice('reconnect.done');
+      setTimeout(() => {
+        if (app.noticeKey && app.noticeKey.key === 'reconnect.done') showNotice(null);
+      }, RECONNECTED_NOTICE_MS);
+    }
     for (const el of audioElements.values()) playMedia(el);
   } else if (state === 'disconnected') {
     setState('disconnected');

@@ -50,6 +50,7 @@ export function scheduleReconnect(reason) {
   // In a cluster, a node that does not come back is replaced within seconds: keep asking.
   if (app.peers.length) delay = Math.min(delay, PEER_BACKOFF_SECONDS);
   app.attempt += 1;
+  app.reconnecting = true; // said when the media flows again (peer.js)
   setState('reconnecting');
   app.reconnectDeadline = Date.now() + delay * 1000;
   updateCountdown();

@@ -34,6 +34,7 @@ export const app = {
   session: null,
   stopped: true, // true: nothing may reconnect
   attempt: 0,
+  reconnecting: false, // a drop was noticed: "reconnected" is said when media flows again
   reconnectTimer: null,
   reconnectDeadline: 0,
   countdownTimer: null,
@@ -55,6 +56,9 @@ export const app = {
   linkPaused: new Set(), // slots the server paused for this site's downlink (`link`)
   peers: [], // the cluster's other nodes (`nodes`): asked where the meeting went if ours dies
   downlinkKbps: null, // the server's estimate of this site's downlink
+  micLevel: 0, // the microphone's level now, 0-1 (meter.js)
+  micPeak: 0, // the highest level measured since the page opened
+  linkQuality: {}, // slot (and 'self') -> {level 0-4, loss, rtt, jitter, fps} (quality.js)
   wakeLock: null,
   noticeKey: null,
   errorKey: null,

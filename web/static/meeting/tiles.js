@@ -2,7 +2,9 @@
 
 import { t } from '../shared/i18n.js';
 import { icon } from '../shared/icons.js';
+import { chosenDevice, sinkTo } from './devices.js';
 import { $, dom } from './dom.js';
+import { renderAll as renderQuality } from './quality.js';
 import { app, audioElements, tiles } from './state.js';
 import { setText } from './view.js';
 
@@ -76,6 +78,7 @@ export function ensureAudio(slot) {
     el.autoplay = true;
     el.setAttribute('autoplay', '');
     el.dataset.slot = slot;
+    void sinkTo(el, chosenDevice('audiooutput')); // the speaker chosen before it existed
     dom.audioSinks.append(el);
     audioElements.set(slot, el);
   }
@@ -157,6 +160,7 @@ function linkMarker(parts) {
 /** Every tile, and the stage's layout for the thumbnails shown. */
 export function renderTiles() {
   for (const parts of tiles.values()) renderTile(parts);
+  renderQuality();
   const visibleThumbs = [...tiles.values()].filter((p) => p.slot !== 'main' && !p.el.hidden).length;
   dom.stageArea.dataset.thumbs = String(visibleThumbs);
   dom.stageArea.classList.toggle('has-thumbs', visibleThumbs > 0);
