@@ -83,3 +83,59 @@ async def test_the_grace_ends_for_a_site_that_comes_back_without_a_camera() -> N
         assert where(room, "b", "a") is None  # no camera after the grace: the slot is freed
     finally:
         await room.close()
+
+
+async def test_a_lost_connection_keeps_its_slot_until_the_site_is_back() -> None:
+    metrics = SfuMetrics()
+    room = Room("r", "Họp", "vp8")
+    try:
+        for site_id in ("a", "b", "c"):
+            room.join(site(site_id, metrics))
+        room.reroute()
+        before = {viewer: where(room, viewer, "a") for viewer in ("b", "c")}
+        own_before = dict(room.participants["a"].plan)
+        # Its connection is lost (not left): the others keep its slot, empty meanwhile.
+        room.leave(room.participants["a"], "connection-lost")
+        room.reroute()
+        assert {viewer: where(room, viewer, "a") for viewer in ("b", "c")} == before
+        for viewer, slot_name in before.items():
+            slot = next(s for s in room.participants[viewer].slots if s.name == slot_name)
+            assert slot.source is None
+        assert room.roll_call.entries["a"].status.value == "left"
+
+        back = site("a", metrics, video=False)
+        room.join(back)
+        room.reroute()
+        assert room.participants["a"].plan == own_before
+        back.sources["video"] = make_source(metrics, [], name="a")
+        room.media_changed(back)
+        for viewer, slot_name in before.items():
+            slot = next(s for s in room.participants[viewer].slots if s.name == slot_name)
+            assert slot.source is back.sources["video"]
+        assert room.roll_call.entries["a"].status.value != "left"
+    finally:
+        await room.close()
+
+
+async def test_a_site_that_leaves_on_purpose_frees_its_slot_at_once() -> None:
+    metrics = SfuMetrics()
+    room = Room("r", "Họp", "vp8")
+    try:
+        for site_id in ("a", "b"):
+            room.join(site(site_id, metrics))
+        room.reroute()
+        assert where(room, "b", "a") == "main"
+        room.leave(room.participants["a"], "left")
+        room.reroute()
+        assert where(room, "b", "a") is None
+        # A lost one is given up after the grace.
+        room.join(site("a", metrics))
+        room.reroute()
+        room.leave(room.participants["a"], "connection-lost")
+        room.reroute()
+        assert where(room, "b", "a") == "main"
+        deadline = room.returning["a"][0]
+        room.reroute(now=deadline + 1)
+        assert where(room, "b", "a") is None and "a" not in room.returning
+    finally:
+        await room.close()

@@ -168,7 +168,9 @@ class SignalingSocket:
             if cluster is not None:
                 cluster.peer_watchers.discard(self._peers_changed)
             if self.connection is not None:
-                await self.conference.end(self.connection.id, "left")
+                # Closed without a `leave` (a network drop, a crashed tab): the
+                # site may be back in a moment, and keeps its place meanwhile.
+                await self.conference.end(self.connection.id, "connection-lost")
             self.finish()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(writer, 5)

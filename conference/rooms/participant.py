@@ -38,6 +38,7 @@ class Participant:
     # A reconnection, until this (monotonic) time: its camera counts as there
     # before the new peer connection carries it, so others keep its slot.
     returning_until: float = 0.0
+    had_video: bool = False  # its camera reached the room (the router saw it)
     host_muted: bool = False  # the host muted it: it may not unmute itself
     # The node whose connection this is, for a site of the meeting connected at
     # another instance (conference/cascade/): its sources come over a relay

@@ -116,6 +116,10 @@ class Room:
         self.locked = False
         self.removed: set[str] = set()
         self.host_muted: set[str] = set()  # sites the host muted: it sticks across reconnections
+        # Sites whose connection was lost (not left on purpose) with their camera
+        # on: until the deadline they keep their place in the others' slots (shown
+        # as reconnecting), and their own last plan, should they come back.
+        self.returning: dict[str, tuple[float, dict[str, str | None]]] = {}
         self.ever_joined: set[str] = set()
         self.closed = False
         self._publish = publish
@@ -177,10 +181,14 @@ class Room:
         # Replacing in place keeps the site's join order: its place in the
         # others' thumbnails does not move to the end on a reconnect.
         self.participants[participant.id] = participant
+        lost = self.returning.pop(participant.id, None)
         if previous is not None:
             participant.resume_plan = dict(previous.plan)
-            if "video" in previous.sources:
+            if previous.had_video:
                 participant.returning_until = time.monotonic() + RETURN_GRACE_SECONDS
+        elif lost is not None and lost[0] > time.monotonic():
+            # Back after its connection was lost: where it was, as if replaced.
+            participant.returning_until, participant.resume_plan = lost[0], dict(lost[1])
         if participant.id in self.host_muted:
             participant.host_muted = True
             participant.audio_muted = True
@@ -215,6 +223,9 @@ class Room:
         if self.participants.get(participant.id) is not participant:
             return
         del self.participants[participant.id]
+        if reason == "connection-lost" and participant.had_video:
+            deadline = time.monotonic() + RETURN_GRACE_SECONDS
+            self.returning[participant.id] = (deadline, dict(participant.plan))
         self._detach(participant)
         self.publish_control.forget(participant.id)
         self._observe("participant_left", participant, reason)
@@ -683,12 +694,23 @@ class Room:
 
     def _site_views(self, now: float) -> list[SiteView]:
         views = []
+        for site_id, (deadline, _plan) in list(self.returning.items()):
+            if deadline <= now or site_id in self.participants:
+                del self.returning[site_id]
+            else:
+                # Lost, maybe coming back: its slots wait for it (empty meanwhile).
+                views.append(SiteView(id=site_id, has_video=True, has_audio=False))
         for p in self.participants.values():
             audio = p.sources.get("audio")
+            if "video" in p.sources:
+                p.had_video = True
+            # A lost connection's sources are gone before the site leaves: its
+            # slots wait for the reconnection all the same.
+            lost = p.had_video and p.connection in ("failed", "closed")
             views.append(
                 SiteView(
                     id=p.id,
-                    has_video="video" in p.sources or now < p.returning_until,
+                    has_video="video" in p.sources or now < p.returning_until or lost,
                     has_audio=audio is not None,
                     video_muted=p.video_muted,
                     audio_muted=p.audio_muted,

@@ -95,6 +95,7 @@ export async function handleMessage(session, message) {
       if (message.participant) {
         const p = message.participant;
         if (message.type === 'participant-joined' && !app.participants.has(p.id)) app.count += 1;
+        app.away.delete(p.id);
         app.participants.set(p.id, p);
         if (p.name) app.names.set(p.id, p.name);
         app.count = Math.max(app.count, app.participants.size);
@@ -105,6 +106,8 @@ export async function handleMessage(session, message) {
       if (message.id !== app.selfId) {
         if (app.participants.has(message.id)) app.count = Math.max(app.count - 1, 1);
         app.participants.delete(message.id);
+        // Its connection was lost: the server keeps its tile a while, shown as reconnecting.
+        if (message.reason === 'connection-lost') app.away.add(message.id);
         if (app.speaker === message.id) app.speaker = null;
         renderPeople();
       }
@@ -153,6 +156,7 @@ function onWelcome(session, message) {
   app.speaker = message.speaker ?? null;
   session.iceServers = message.ice_servers || [];
   app.participants.clear();
+  app.away.clear();
   for (const p of message.participants || []) app.participants.set(p.id, p);
   if (message.participant && !app.participants.has(message.participant.id)) {
     app.participants.set(message.participant.id, message.participant);

@@ -41,6 +41,7 @@ export const app = {
   selfId: null,
   speaker: null,
   participants: new Map(),
+  away: new Set(), // sites whose connection was lost: their tiles say "reconnecting"
   names: new Map(), // site id -> name, from participants and `slots.names` (large rooms)
   count: 0, // sites in the room (large rooms list only some of them in `participants`)
   floor: null, // the site that has the floor

@@ -98,7 +98,8 @@ function renderTile(parts) {
   const presentation = parts.slot === 'main' && !!pid && pid === app.presenter;
   el.classList.toggle('is-presentation', presentation);
   const name = pid ? siteName(pid) : '';
-  const videoOff = !presentation && !!p && (p.video_muted || !p.video);
+  const away = !!pid && !p && app.away.has(pid);
+  const videoOff = !presentation && (away || (!!p && (p.video_muted || !p.video)));
   el.classList.toggle('video-off', videoOff);
   // Label: site name and a muted-microphone mark.
   parts.label.replaceChildren();
@@ -125,7 +126,7 @@ function renderTile(parts) {
     else parts.placeholderNote.textContent = '';
   } else if (videoOff) {
     parts.placeholderName.textContent = name;
-    setText(parts.placeholderNote, p.video ? 'camera.off' : 'camera.none');
+    setText(parts.placeholderNote, away ? 'peer.reconnecting' : p.video ? 'camera.off' : 'camera.none');
   } else {
     parts.placeholderName.textContent = '';
     parts.placeholderNote.textContent = '';
