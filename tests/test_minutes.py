@@ -10,6 +10,7 @@ the DOCX is read back with python-docx.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import time
@@ -201,6 +202,11 @@ async def test_minutes_are_for_the_meetings_hosts_and_their_superiors(server: Se
             async with aiohttp.ClientSession() as anonymous:
                 async with anonymous.get(server.base_url + path) as response:
                     assert response.status == 401
+        # Several at once are written one after the other; each gets its file.
+        both = await asyncio.gather(
+            *(_get(c, f"/api/meetings/{meeting}/minutes.pdf") for c in (host, province, host))
+        )
+        assert [(s, b[:5]) for s, b, _ in both] == [(200, b"%PDF-")] * 3
         status, _, _ = await _get(host, "/api/meetings/no-such-meeting/minutes.pdf")
         assert status == 404
         # Another district's own meeting is its own; this one stays closed to it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable
 from typing import cast
 
@@ -34,6 +35,21 @@ from web.routes import Route
 from web.times import zone
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+# One render at a time per process: reportlab and python-docx are Python code
+# holding the GIL (about 2 s for a 2,000-site meeting), so several at once
+# would slow the loop that forwards media; the others wait their turn.
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(1)
+    return gate
 
 
 async def _recordings(request: web.Request, meeting: Meeting) -> list[RecordingLink]:
@@ -103,7 +119,8 @@ async def _download(
 ) -> web.Response:
     minutes = await _minutes(request)
     try:
-        body = await asyncio.to_thread(write, minutes)  # seconds for a large meeting: not here
+        async with _gate():
+            body = await asyncio.to_thread(write, minutes)  # seconds for a large meeting: not here
     except FontNotFoundError as exc:
         raise ApiError(503, "no-font", str(exc)) from exc
     name = file_name(minutes.title, minutes.scheduled_start, minutes.timezone, extension)
