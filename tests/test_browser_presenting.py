@@ -8,12 +8,14 @@ browser ending the capture) puts the sites' cameras back.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Page
 
-from tests.support.browser import decoded_from, open_site, slot_stats
+from tests.support.browser import decoded_from, login, open_site, slot_stats
+from tests.support.meetings import open_meeting
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
@@ -143,3 +145,72 @@ async def test_a_site_presents_its_screen_in_everyone_s_main_slot(server, room, 
     await presenter.wait_for_function("() => window.conference.presenting === 'idle'")
     await eventually(back_to_cameras, timeout=60)
     assert all(not p.errors for p in pages), [p.errors for p in pages]  # type: ignore[attr-defined]
+
+
+SHOTS = Path("/tmp/presenting-shots")  # to look at by eye; Playwright makes the folder
+
+
+async def test_the_host_allows_and_stops_a_presentation_from_the_console(server, browser):
+    host_api, meeting, tokens = await open_meeting(server, ["167", "05536", "05539"])
+    await host_api.close()  # the console page is the host from here on
+    host = await login(browser, server.base_url, "host.dinhhoa")
+    await host.goto(f"{server.base_url}/meetings/{meeting}/console")
+    await host.wait_for_function(
+        "() => window.consoleState && window.consoleState.state === 'connected'"
+    )
+    presenter = await open_site(
+        browser, f"{server.base_url}/join/{meeting}?token={tokens['05536']}"
+    )
+    viewer = await open_site(browser, f"{server.base_url}/join/{meeting}?token={tokens['05539']}")
+    await host.wait_for_function("() => window.consoleState.present === 2")
+    assert (await host.inner_text("#presenting-now")).strip() == (
+        "Không có điểm cầu nào đang trình bày."
+    )
+
+    # Presenting needs the host's approval: the site waits, the console lists it.
+    await host.check("#presenting-approval")
+    await host.wait_for_function("() => window.consoleState.presenting.approval === true")
+    await presenter.click("#toggle-present")
+    await presenter.wait_for_function("() => window.conference.presenting === 'pending'")
+    assert "chờ chủ trì cho phép" in await presenter.inner_text("#notice-banner")
+    request = host.locator('.presenting-request[data-site="05536"]')
+    await request.wait_for()
+    assert "Thị trấn Chợ Chu" in await request.inner_text()
+    await request.locator('button[data-action="allow-presenting"]').click()
+
+    # Allowed: it presents, the other site has it in its main slot, the console says who.
+    await presenter.wait_for_function("() => window.conference.presenting === 'live'")
+    await viewer.wait_for_function(
+        "() => window.conference.presenter === '05536' && window.conference.slots.main === '05536'"
+    )
+
+    async def viewer_decodes_the_screen() -> bool:
+        main = await main_slot(viewer)
+        return main["presentation"] and main["frameWidth"] == 1920 and main["decoded"] >= 5
+
+    await eventually(viewer_decodes_the_screen, timeout=60)
+    await host.wait_for_function(
+        "() => document.querySelector('#presenting-now').textContent.includes('đang trình bày')"
+    )
+    assert not await host.locator("#stop-presenting").is_hidden()
+    await _shot(viewer, "viewer-during")
+    await _shot(presenter, "presenter-during")
+    await _shot(host, "console-during")
+
+    # The host stops it: the presenter's page stops its capture and says why.
+    await host.click("#stop-presenting")
+    await presenter.wait_for_function(
+        "() => window.conference.presenting === 'idle' && window.conference.screenTrack === null"
+    )
+    assert "Chủ trì đã dừng" in await presenter.inner_text("#notice-banner")
+    await viewer.wait_for_function("() => window.conference.presenter === null")
+    await host.wait_for_function(
+        "() => window.consoleState.presenting.presenter === null"
+        " && document.querySelector('#stop-presenting').hidden"
+    )
+    for page in (host, presenter, viewer):
+        assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+async def _shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SHOTS / f"{name}.png"))

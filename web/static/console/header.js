@@ -5,6 +5,7 @@ import { icon } from '../shared/icons.js';
 import { hideNotice, showNotice } from './banners.js';
 import { renderCameraControls } from './cameras.js';
 import { dom } from './dom.js';
+import { renderPresenting } from './presenting.js';
 import { renderRecording } from './recording.js';
 import { store } from './state.js';
 import { el, isAttendance, roomOpen, tierLabel } from './view.js';
@@ -85,6 +86,7 @@ export function renderControls() {
   dom.clearSpotlight.disabled = !open || !store.spotlight || busy(dom.clearSpotlight);
   dom.table.setAttribute('aria-busy', String(!connected));
   renderRecording();
+  renderPresenting();
   renderCameraControls();
 }
 

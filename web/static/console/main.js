@@ -31,6 +31,7 @@ import { onCameraAction, onPickFeed, renderCameras, renderPicker, togglePicker }
 import { dom } from './dom.js';
 import { renderHands, renderHolders } from './floor.js';
 import { renderControls, renderCounts, renderTitle } from './header.js';
+import { createPresentingControls, renderPresenting } from './presenting.js';
 import { createRecordingControls, hideWarning, renderRecording, warningMessage } from './recording.js';
 import { renderTierOptions, scheduleRender, setFilter } from './roll_call.js';
 import { onAction } from './roll_call_rows.js';
@@ -116,6 +117,7 @@ function renderLanguage() {
   renderCameras();
   renderPicker();
   renderTalk();
+  renderPresenting();
   for (const toast of dom.toasts.children) fillToast(toast, toast._alert);
   if (ui.errorCode) dom.errorText.textContent = errorMessage(ui.errorCode);
   if (store.warning) dom.warningText.textContent = warningMessage(store.warning);
@@ -143,6 +145,7 @@ window.addEventListener('offline', renderConnState);
 
 function init() {
   Object.assign(dom, createRecordingControls());
+  Object.assign(dom, createPresentingControls());
   fillIcons(root);
   applyI18n(root);
   bind();

@@ -37,6 +37,7 @@ export const store = {
   warning: null, // {code, message}: the last `warning` event, until dismissed
   alerts: [], // plate alerts of the room, oldest first (console state `alerts`, `alert` events)
   feeds: [], // ids of the checkpoint cameras in the meeting (console state `feeds`)
+  presenting: { presenter: null, requests: [], approval: false }, // `presenting` events
   registeredFeeds: null, // GET /api/feeds: the cameras this user may bring in
 };
 

@@ -6,6 +6,7 @@ import { closing, showError } from './banners.js';
 import { dropFeed, feedRowChanged, renderCameras } from './cameras.js';
 import { renderHands, renderHolders } from './floor.js';
 import { renderClosed, renderControls, renderCounts, renderTitle } from './header.js';
+import { setPresenting } from './presenting.js';
 import { hideWarning, renderRecording, showWarning } from './recording.js';
 import { renderTierOptions, scheduleRender } from './roll_call.js';
 import { setConnState, settle } from './socket.js';
@@ -37,6 +38,9 @@ export function handle(message) {
       break;
     case 'vote-result':
       onVoteResult(message);
+      break;
+    case 'presenting':
+      setPresenting(message.presenting);
       break;
     case 'state':
       if (message.state) loadState(message.state);
@@ -104,6 +108,7 @@ export function handle(message) {
       store.speaker = null;
       store.hands = [];
       store.feeds = [];
+      setPresenting(null);
       renderCameras();
       closing.stop();
       renderClosed();
@@ -148,6 +153,8 @@ function loadState(state) {
   // The room's own `state` event has no `alerts`/`feeds`: keep what we know then.
   if (Array.isArray(state.alerts)) store.alerts = state.alerts.slice(-ALERTS_KEPT);
   if (Array.isArray(state.feeds)) store.feeds = state.feeds.map(String);
+  // A room not open has nobody presenting (its state has no `presenting`).
+  setPresenting(state.presenting || null);
   if (!store.meeting.title && state.room && state.room.name) store.meeting.title = state.room.name;
   store.loaded = true;
   ui.orderDirty = true;

@@ -131,7 +131,7 @@ function renderTile(parts) {
     parts.placeholderName.textContent = '';
     parts.placeholderNote.textContent = '';
   }
-  const speaking = !!pid && pid === app.speaker;
+  const speaking = !!pid && pid === app.speaker && !presentation; // a screen does not speak
   el.classList.toggle('is-speaker', speaking);
   parts.badge.hidden = !speaking;
   // The server paused this slot for our downlink: say so over the last picture
