@@ -53,8 +53,12 @@ export function createPresentingControls() {
   });
   approval.addEventListener('change', () => {
     const on = approval.checked;
+    // What the host chose, at once (the `presenting` event confirms it): a render
+    // before that event must not flip the switch back.
+    store.presenting.approval = on;
     command(on ? 'presenting-approval' : 'presenting-open', null, approval).catch(() => {
-      approval.checked = !on; // refused: show what the room still has
+      store.presenting.approval = !on; // refused: show what the room still has
+      renderPresenting();
     });
   });
   requests.addEventListener('click', (event) => {
@@ -85,8 +89,10 @@ export function renderPresenting() {
     : t('console.presenting.none');
   dom.stopPresenting.hidden = !presenter;
   dom.stopPresenting.disabled = !open || dom.stopPresenting.getAttribute('aria-busy') === 'true';
-  dom.presentingApproval.checked = approval;
-  dom.presentingApproval.disabled = !open;
+  // While its command is on its way the switch shows what the host just chose.
+  const switching = dom.presentingApproval.getAttribute('aria-busy') === 'true';
+  if (!switching) dom.presentingApproval.checked = approval;
+  dom.presentingApproval.disabled = !open || switching;
   const items = requests.map((request) => {
     const item = el('li', 'presenting-request');
     item.dataset.site = request.id;
