@@ -89,6 +89,9 @@ class Conference:
             settings.documents_max_bytes,
             self.live.get,
         )
+        # Showing, forwarded from another node to the meeting's home (several nodes).
+        for name, handler in self.documents.commands().items():
+            self.commands.add(name, handler)
         # Chat and votes (biểu quyết) of the meetings live here, and their console commands.
         self.chat = MeetingChat(store)
         self.votes = MeetingVotes(store)

@@ -166,6 +166,7 @@ def cluster_node(settings: Settings, conference: Conference, secret: bytes) -> C
     relay = CommandRelay(conference.bus, key, node.node_id, node.leases.holder, conference.store)
     relay.run_here = conference.console.run_here
     conference.console.forward = relay.forward
+    conference.documents.forward = relay.forward  # showing runs at the home's live room
     node.commands = relay
     # Only a meeting's home opens its room; the others' schedulers leave it closed.
     conference.scheduler.homes = ClusterHomes(node.placement, lambda: node.live)

@@ -174,7 +174,10 @@ class RoomCascade:
             state = state_of(room, self.seen)
             if state != self._state or now - self._state_at >= STATE_REFRESH:
                 self._state, self._state_at = state, now
-                self.cascade.publish(self.room.id, state.model_dump())
+                # Without a shown document the message is as before it was added
+                # (a node not updated yet still reads it).
+                dropped = {"document"} if state.document is None else None
+                self.cascade.publish(self.room.id, state.model_dump(exclude=dropped))
         if room.carrier and not local and not self.cascade.connections.in_room(room):
             if self._idle_since is None:
                 self._idle_since = now

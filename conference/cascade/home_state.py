@@ -3,15 +3,16 @@
 The home's copy is the one the hosts' console commands run at; a carrier copy
 applies what they changed through the same :class:`Room` methods, so its own
 sites hear of it exactly as the home's do (floor, spotlight, host mute, lock,
-recording indicator), and a site removed at the home is taken out here, where
-its connection is.
+recording indicator, the shown document), and a site removed at the home is
+taken out here, where its connection is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from conference.cascade.wire import HomeState
+from conference.cascade.wire import HomeState, ShownDocument
+from conference.rooms.events import DocumentShown
 from conference.rooms.room import Room, RoomRefused
 
 
@@ -27,7 +28,14 @@ def state_of(room: Room, seen: dict[str, int]) -> HomeState:
         host_muted=sorted(room.host_muted),
         hands=list(room.hands),
         seen=dict(seen),
+        document=_shown(room.document),
     )
+
+
+def _shown(document: DocumentShown | None) -> ShownDocument | None:
+    if document is None or document.id is None:
+        return None
+    return ShownDocument(id=document.id, name=document.name, kind=document.kind, page=document.page)
 
 
 def apply_state(
@@ -61,6 +69,14 @@ def apply_state(
         room.readmit(site_id)
     room.set_locked(state.locked)
     room.set_recording(state.recording)
+    if _shown(room.document) != state.document:
+        # Its sites (and those that join later: catch_up) open what the home's do.
+        shown = state.document
+        room.show_document(
+            DocumentShown(id=None)
+            if shown is None
+            else DocumentShown(id=shown.id, name=shown.name, kind=shown.kind, page=shown.page)
+        )
     floor = state.floor if state.floor in present else None
     if floor != room.floor:
         room.give_floor(floor)

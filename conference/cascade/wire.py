@@ -64,6 +64,15 @@ class Activity(_Strict):
     levels: dict[str, float] = Field(max_length=MAX_SITES)
 
 
+class ShownDocument(_Strict):
+    """The document the home shows its sites (see ``conference.rooms.events.DocumentShown``)."""
+
+    id: str = Field(pattern="^[0-9a-f]{32}$")
+    name: str | None = Field(None, max_length=300)
+    kind: str | None = Field(None, max_length=20)
+    page: int = Field(1, ge=1, le=100_000)
+
+
 class HomeState(_Strict):
     """``state``: what the home decided, for the carriers to apply."""
 
@@ -78,6 +87,8 @@ class HomeState(_Strict):
     # The last ``sites`` seq the home applied from each node: a hand up there
     # that the home has seen and does not list was lowered at the home.
     seen: dict[str, int] = Field(default_factory=dict, max_length=1000)
+    # The document the home shows (its sites open it at ``page``), if any.
+    document: ShownDocument | None = None
 
 
 class TalkIn(_Strict):

@@ -2,11 +2,15 @@
 
 The store keeps what is known of each file (its name as shown, type, size,
 SHA-256, who uploaded it and when); the bytes live under the data directory
-(:mod:`conference.documents.files`), named by the document's id.
+(:mod:`conference.documents.files`), named by the document's id. The Redis
+engine, shared by several nodes, keeps the bytes too (in chunks), so that a
+node that did not receive the upload can serve it; the embedded engine (one
+node) leaves them in the data directory alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,7 +46,23 @@ class DocumentStore(Protocol):
         ...
 
     async def delete_document(self, meeting_id: str, document_id: str) -> None:
-        """Forget the document; :class:`~conference.store.errors.NotFound` if it is not kept."""
+        """Forget the document (and its bytes, if kept here); NotFound if it is not kept."""
+        ...
+
+    async def keep_document_bytes(self, document_id: str, chunks: AsyncIterator[bytes]) -> bool:
+        """Keep a new document's bytes for the other nodes, before its record is added.
+
+        False if this engine does not keep bytes (one node: the data directory
+        holds them). A failure leaves no partial bytes where it can.
+        """
+        ...
+
+    def document_bytes(self, document_id: str) -> AsyncIterator[bytes]:
+        """The document's kept bytes, a chunk at a time; NotFound if none are kept here."""
+        ...
+
+    async def drop_document_bytes(self, document_id: str) -> None:
+        """Forget a document's kept bytes (an upload that failed after keeping them)."""
         ...
 
 

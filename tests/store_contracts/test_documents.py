@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
 
-from conference.store import Conflict, Document, NotFound
+from conference.store import Conflict, Document, NotFound, Store
+from conference.store.sqlite import SqliteStore
 
 PDF = Document(
     id="a1" * 16,
@@ -53,3 +55,50 @@ async def test_deleting_a_document_forgets_it(any_store):
         await any_store.get_document("mtg-1", PDF.id)
     with pytest.raises(NotFound):
         await any_store.delete_document("mtg-1", PDF.id)
+
+
+async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def _read(store: Store, document_id: str) -> bytes:
+    return b"".join([chunk async for chunk in store.document_bytes(document_id)])
+
+
+async def test_the_bytes_are_kept_for_the_other_nodes_where_the_engine_keeps_them(any_store):
+    # Not a multiple of the chunk size, given in pieces of another size.
+    data = bytes(range(256)) * (3 * 4096 + 7)
+    pieces = [data[i : i + 300_000] for i in range(0, len(data), 300_000)]
+    kept = await any_store.keep_document_bytes(PDF.id, _chunks(*pieces))
+    if not kept:  # the embedded engine: one node, the data directory holds them
+        assert isinstance(any_store, SqliteStore)
+        with pytest.raises(NotFound):
+            await _read(any_store, PDF.id)
+        return
+    await any_store.add_document(PDF)
+    assert await _read(any_store, PDF.id) == data
+    # Deleting the document deletes its bytes.
+    await any_store.delete_document("mtg-1", PDF.id)
+    with pytest.raises(NotFound):
+        await _read(any_store, PDF.id)
+
+
+async def test_bytes_of_an_upload_that_failed_are_dropped(any_store):
+    if not await any_store.keep_document_bytes(PDF.id, _chunks(b"kept")):
+        assert isinstance(any_store, SqliteStore)  # keeps none, so drops none
+        await any_store.drop_document_bytes(PDF.id)
+        return
+    assert await _read(any_store, PDF.id) == b"kept"
+    await any_store.drop_document_bytes(PDF.id)
+    with pytest.raises(NotFound):
+        await _read(any_store, PDF.id)
+
+    async def failing() -> AsyncIterator[bytes]:
+        yield b"x" * (3 * 1024 * 1024)
+        raise OSError("the disk went away")
+
+    with pytest.raises(OSError):
+        await any_store.keep_document_bytes(PDF.id, failing())
+    with pytest.raises(NotFound):
+        await _read(any_store, PDF.id)

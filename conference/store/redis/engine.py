@@ -47,6 +47,8 @@ class RedisEngine:
         # Not connected yet (the store can be built outside the event loop, see
         # open_store); a call while Redis is out fails within seconds.
         self.redis: Redis = fast_failing(url, decode_responses=True)
+        # Bytes as they are (a document's chunks): replies not decoded as text.
+        self.raw: Redis = fast_failing(url)
         self.meta = self.key("meta")
 
     def key(self, name: str) -> str:
@@ -88,8 +90,9 @@ class RedisEngine:
             raise NotFound(missing)
 
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         await self.redis.aclose(close_connection_pool=True)
+        await self.raw.aclose(close_connection_pool=True)
 
 
 class RedisAggregate:

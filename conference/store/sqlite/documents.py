@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from conference.store.documents import Document
 from conference.store.errors import NotFound
 from conference.store.sqlite.engine import SqliteAggregate
@@ -50,3 +52,15 @@ class SqliteDocuments(SqliteAggregate):
         )
         if not deleted:
             raise NotFound(f"no document {document_id!r} in this meeting")
+
+    async def keep_document_bytes(self, document_id: str, chunks: AsyncIterator[bytes]) -> bool:
+        """Not kept: with one node the data directory holds the bytes."""
+        return False
+
+    async def document_bytes(self, document_id: str) -> AsyncIterator[bytes]:
+        """None kept here (see :meth:`keep_document_bytes`): NotFound."""
+        raise NotFound(f"the bytes of document {document_id!r} are not kept in the store")
+        yield b""  # an async generator, as the protocol reads it
+
+    async def drop_document_bytes(self, document_id: str) -> None:
+        """Nothing to forget."""
