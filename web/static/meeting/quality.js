@@ -78,6 +78,7 @@ async function measure() {
           received: Number(s.packetsReceived) || 0,
           decoded: Number(s.framesDecoded) || 0,
           jitter: typeof s.jitter === 'number' ? s.jitter * 1000 : null,
+          fps: typeof s.framesPerSecond === 'number' ? s.framesPerSecond : null,
           width: s.frameWidth || null,
           height: s.frameHeight || null,
         });
@@ -105,18 +106,22 @@ async function measure() {
     const participant = app.participants.get(pid);
     const before = same ? previous.bySlot.get(slot) : null;
     const m = { rtt, jitter: c.jitter, loss: null, fps: null, width: c.width, height: c.height };
-    if (before && seconds > 0.5 && before.pid === pid) {
+    // Counted per receiver: whichever site feeds the slot, these are its packets.
+    if (before && seconds > 0.5) {
       const lost = Math.max(0, c.lost - before.lost);
       const received = Math.max(0, c.received - before.received);
       if (lost + received > 0) m.loss = lost / (lost + received);
       else m.loss = 0;
       m.fps = Math.max(0, c.decoded - before.decoded) / seconds;
+    } else {
+      // The first reading of this receiver: its totals so far.
+      if (c.lost + c.received > 0) m.loss = c.lost / (c.lost + c.received);
+      if (c.fps !== null) m.fps = c.fps;
     }
     const videoOff = !participant || participant.video_muted || participant.video === false;
     m.expectVideo = !videoOff && m.fps !== null;
     m.paused = app.linkPaused.has(slot);
     m.level = qualityLevel(m);
-    c.pid = pid;
     quality[slot] = m;
   }
   const ownLoss = self.remote.map((r) => r.loss).filter((v) => v !== null);
