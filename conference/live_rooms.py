@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
+from conference.alert_log import AlertLog
 from conference.attendance import Attendance
 from conference.bus import EventBus
 from conference.connections import Connections
@@ -48,6 +49,7 @@ class LiveRooms:
         self.connections = connections
         self.extensions = extensions
         self.speaking = SpeakingLog(store)
+        self.alerts = AlertLog(store)
         self.rooms: dict[str, Room] = {}
         self.meetings: dict[str, Meeting] = {}  # room id -> the meeting it serves
         self._consoles: dict[str, ConsoleFeed] = {}
@@ -138,13 +140,18 @@ class LiveRooms:
         if meeting is not None and not room.carrier:  # the home saves the one roll call
             await self.attendance.save(room, meeting, final)
 
-    async def save_speaking(self, room: Room) -> None:
-        """Write a meeting room's closed speaking turns (see :class:`SpeakingLog`)."""
+    async def save_for_minutes(self, room: Room) -> None:
+        """Write a meeting room's closed speaking turns and the plate alerts it showed.
+
+        For its minutes (see :class:`SpeakingLog`, :class:`AlertLog`).
+        """
         meeting = self.meetings.get(room.id)
         if meeting is not None:
             await self.speaking.save(room, meeting)
+            await self.alerts.save(room, meeting)
         else:
             room.speaking.take()  # an ad-hoc room has no minutes
+            room.alerts_shown.clear()
 
     async def close(self, room_id: str, reason: str) -> None:
         """End every connection of a room and close it."""
@@ -156,7 +163,7 @@ class LiveRooms:
             await self.connections.end(connection.id, reason)
         await self.save_attendance(room, final=True)
         await room.close(reason)  # closes the open speaking turn
-        await self.save_speaking(room)
+        await self.save_for_minutes(room)
         if self.rooms.get(room_id) is room:
             del self.rooms[room_id]
         self.meetings.pop(room_id, None)
@@ -200,7 +207,7 @@ class LiveRooms:
             await self.save_attendance(room, final=True)
         await asyncio.gather(*(room.close(reason) for room in list(self.rooms.values())))
         for room in list(self.rooms.values()):
-            await self.save_speaking(room)
+            await self.save_for_minutes(room)
         self.rooms.clear()
         for feed in list(self._consoles.values()):
             await feed.close()

@@ -84,7 +84,7 @@ class Scheduler:
             if live is not None:
                 self.live.meetings[meeting.room_id] = meeting  # pick up edits
                 await self.live.save_attendance(live)
-                await self.live.save_speaking(live)  # the timeline's batch: every pass
+                await self.live.save_for_minutes(live)  # its turns and alerts: every pass
                 left = meeting.end - now
                 if left <= CLOSE_WARNING_SECONDS and meeting.id not in self._warned:
                     self._warned.add(meeting.id)

@@ -21,6 +21,7 @@ from conference.minutes.collect import collect_minutes
 from conference.minutes.pdf import minutes_pdf
 from conference.minutes.text import duration, file_name, size, when
 from conference.minutes.word import minutes_docx
+from conference.rooms.console_events import AlertMatch, PlateAlert
 from conference.rooms.participant import Participant
 from conference.service import Conference
 from conference.settings import Settings
@@ -98,7 +99,29 @@ async def test_the_minutes_after_the_meeting_come_from_the_store(conference: Con
     )
     await store.cast_ballot("mtg-after", "v1", Ballot("05539", "Xã Linh Thông", 0, now))
     await store.close_vote("mtg-after", "v1", now + 1)
+    # A checkpoint camera in the meeting reads a plate on the watch list.
+    alert = PlateAlert(
+        event="ev-77",
+        feed="cam1",
+        site="feed-cam1",
+        checkpoint="Chốt Quán Vuông",
+        at=now,
+        plate="20A12345",
+        display="20A-123.45",
+        province_code="20",
+        confidence=0.97,
+        colour="white",
+        alerts=[AlertMatch(kind="watch", reason="Xe bị truy tìm", pattern="20A12345", fuzzy=None)],
+        text=None,
+        crop=None,
+        frame=None,
+    )
+    room.plate_alert("feed-cam1", alert)
+    await conference.scheduler.schedule_once(time.time())  # the pass writes it
+    assert [a.event_id for a in await store.meeting_alerts("mtg-after")] == ["ev-77"]
+    room.plate_alert("feed-cam1", alert)  # shown again (a console caught up): kept once
     await conference.close_room("mtg-after", "ended")
+    assert len(await store.meeting_alerts("mtg-after")) == 1
 
     roll_call, running = await conference.attendance(meeting)
     assert not running
@@ -114,6 +137,9 @@ async def test_the_minutes_after_the_meeting_come_from_the_store(conference: Con
     assert [(s.name, s.turns) for s in minutes.speakers] == [("Xã Linh Thông", 1)]
     assert minutes.votes[0].options == [("Tán thành", 1), ("Không tán thành", 0)]
     assert minutes.votes[0].voters == [("Xã Linh Thông", "Tán thành")]
+    assert [(a.checkpoint, a.plate, a.reason) for a in minutes.alerts] == [
+        ("Chốt Quán Vuông", "20A-123.45", "Xe bị truy tìm")
+    ]
 
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(minutes_pdf(minutes))).pages)
     for expected in (
@@ -123,6 +149,8 @@ async def test_the_minutes_after_the_meeting_come_from_the_store(conference: Con
         "Đề nghị bổ sung <kinh phí>",  # user text is text, never markup
         "Thông qua báo cáo?",
         "Cuộc họp không được ghi hình.",
+        "Chốt Quán Vuông",
+        "20A-123.45",
         f"Thời gian thực tế: {when(minutes.actual_start, TZ)}",
     ):
         assert expected in text, (expected, text)

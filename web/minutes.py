@@ -4,8 +4,8 @@
 and the users with rights over its unit (as its attendance and chat), at any
 time: during the meeting they say what happened so far. Collected from the
 store and, when the meeting's room is open here, from the live room (its
-roll call, its speaker's turn under way, the plate alerts its consoles were
-shown); the recordings' links from the library. Written in a thread.
+roll call, its speaker's turn under way); the recordings' links from the
+library. Written in a thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import asyncio
 import time
 import weakref
 from collections.abc import Callable
-from typing import cast
 
 from aiohttp import web
 
@@ -25,7 +24,6 @@ from conference.minutes.record import Minutes, RecordingLink
 from conference.minutes.text import file_name
 from conference.minutes.word import minutes_docx
 from conference.permissions import Forbidden
-from conference.rooms.console_events import PlateAlert
 from conference.store import Meeting, SpeakingInterval
 from web.auth import principal_of
 from web.errors import ApiError
@@ -76,15 +74,13 @@ async def _live_parts(request: web.Request, meeting: Meeting, now: float) -> Liv
     room = conference.rooms.get(meeting.room_id)
     if room is None or room.closed:
         return None
-    await conference.live.save_speaking(room)  # the turns closed since the last batch
+    # The turns closed and the alerts shown since the last batch, into the store now.
+    await conference.live.save_for_minutes(room)
     turn = room.speaking.open_turn(now) if not room.carrier else None
-    state = conference.extensions.console_state(room.id, room.console_state())
-    alerts = cast(dict[str, object], state).get("alerts")
     return LiveParts(
         open_turns=[]
         if turn is None
-        else [SpeakingInterval(meeting.id, turn.site, turn.name, turn.start, turn.end)],
-        alerts=[a for a in alerts if isinstance(a, PlateAlert)] if isinstance(alerts, list) else [],
+        else [SpeakingInterval(meeting.id, turn.site, turn.name, turn.start, turn.end)]
     )
 
 

@@ -7,7 +7,6 @@ except the rendering, which :mod:`conference.minutes.pdf` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from conference.minutes.record import (
@@ -23,23 +22,21 @@ from conference.minutes.record import (
     VoteLine,
 )
 from conference.minutes.text import nfc, tier_name
-from conference.rooms.console_events import PlateAlert
 from conference.rooms.roll_call import EntryKind, RollCall
 from conference.store import Meeting, NotFound, SpeakingInterval, Store
 from conference.votes import vote_results
 
-ALERTS_NOT_KEPT = (
-    "Cảnh báo biển số không được lưu theo từng cuộc họp: chỉ các cảnh báo gần nhất "
-    "(tối đa 100) được giữ trong bộ nhớ khi phòng họp đang mở trên máy chủ này."
+ALERTS_NOTE = (
+    "Cảnh báo do camera chốt trong cuộc họp phát hiện (biển số trong danh sách theo dõi "
+    "hoặc xe từ tỉnh có dịch), như đã hiển thị cho chủ trì."
 )
 
 
 @dataclass
 class LiveParts:
-    """What only the live room knows: its open speaking turn and the plate alerts shown."""
+    """What only the live room knows: its speaking turn under way."""
 
     open_turns: list[SpeakingInterval] = field(default_factory=list)
-    alerts: Sequence[PlateAlert] = ()
 
 
 async def collect_minutes(
@@ -92,8 +89,11 @@ async def collect_minutes(
             ChatLine(m.at, nfc(m.name), m.audience == "host", m.host, nfc(m.text))
             for m in await store.meeting_chat(meeting.id)
         ],
-        alerts=_alerts(live.alerts if live is not None else ()),
-        alerts_note=ALERTS_NOT_KEPT,
+        alerts=[
+            AlertLine(a.at, nfc(a.checkpoint), a.plate, nfc(a.reason))
+            for a in await store.meeting_alerts(meeting.id)
+        ],
+        alerts_note=ALERTS_NOTE,
         recordings=sorted(recordings, key=lambda r: r.started_at),
     )
 
@@ -165,17 +165,3 @@ async def _votes(store: Store, meeting_id: str) -> list[VoteLine]:
             )
         )
     return lines
-
-
-def _alerts(alerts: Sequence[PlateAlert]) -> list[AlertLine]:
-    """The plate alerts the live room's consoles were shown (oldest first)."""
-    lines = [
-        AlertLine(
-            at=alert.at,
-            checkpoint=nfc(alert.checkpoint),
-            plate=alert.display or alert.plate,
-            reason=nfc(alert.text or "; ".join(a.reason for a in alert.alerts if a.reason)),
-        )
-        for alert in alerts
-    ]
-    return sorted(lines, key=lambda a: a.at)

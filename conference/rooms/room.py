@@ -75,6 +75,7 @@ RANK_DEPTH = 4  # audio slots (3) plus the first challenger
 # others' slots this long while its new connection comes up (join to media: a
 # second or two; a thin link's ICE and DTLS: more).
 RETURN_GRACE_SECONDS = 15.0
+ALERTS_KEPT = 1_000  # plate alerts waiting for the store (its writes are every 2 s)
 LARGE_ROOM = 50  # above this many sites, sites get a count instead of every join and leave
 CONSOLE_FLUSH_SECONDS = 0.5  # roll-call changes reach consoles in batches this often
 
@@ -109,6 +110,8 @@ class Room:
         self.detector = ActiveSpeakerDetector()
         # Who was heard as the speaker, when (for the minutes); the home room's only.
         self.speaking = SpeakingTimeline(TICK_SECONDS)
+        # Plate alerts shown to the hosts and not yet kept for the minutes (conference/alert_log.py).
+        self.alerts_shown: list[PlateAlert] = []
         self.roll_call = RollCall(invited)
         self.spotlight: str | None = None
         self.floor: str | None = None
@@ -567,6 +570,10 @@ class Room:
         data = {k: v for k, v in alert.to_wire().items() if k != "type"}
         self._observe("event", "plate-alert", site_id, data)
         self.publish(alert)
+        # Kept in any copy of the meeting's room: the camera that read it is here, and
+        # the home never sees the pass itself.
+        self.alerts_shown.append(alert)
+        del self.alerts_shown[:-ALERTS_KEPT]
 
     def show_document(self, shown: DocumentShown) -> None:
         """Open ``shown`` on every site's page (``shown.id`` None: close it)."""

@@ -27,6 +27,7 @@ from conference.store.errors import (
 )
 from conference.store.feeds import Feed, FeedLimits, FeedStore
 from conference.store.grants import Grant, GrantStore
+from conference.store.meeting_alerts import MeetingAlert, MeetingAlertStore
 from conference.store.meetings import Meeting, MeetingStore
 from conference.store.meta import MetaStore
 from conference.store.room_feeds import RoomFeed, RoomFeedStore
@@ -68,6 +69,8 @@ __all__ = [
     "GrantStore",
     "Login",
     "Meeting",
+    "MeetingAlert",
+    "MeetingAlertStore",
     "MeetingNotFound",
     "MeetingStore",
     "MetaStore",

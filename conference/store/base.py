@@ -6,7 +6,7 @@ Each aggregate has its records and a small protocol in its own module
 :mod:`~conference.store.meetings`, :mod:`~conference.store.grants`,
 :mod:`~conference.store.attendance`, :mod:`~conference.store.documents`,
 :mod:`~conference.store.chat`, :mod:`~conference.store.votes`,
-:mod:`~conference.store.speaking`,
+:mod:`~conference.store.speaking`, :mod:`~conference.store.meeting_alerts`,
 :mod:`~conference.store.feeds`,
 :mod:`~conference.store.room_feeds`, :mod:`~conference.store.meta`). Two engines implement them side by side:
 :mod:`conference.store.sqlite` (the embedded default) and
@@ -33,6 +33,7 @@ from conference.store.errors import FeedLimitReached as FeedLimitReached
 from conference.store.feeds import FeedLimits as FeedLimits
 from conference.store.feeds import FeedStore
 from conference.store.grants import GrantStore
+from conference.store.meeting_alerts import MeetingAlertStore
 from conference.store.meetings import MeetingStore
 from conference.store.meta import MetaStore
 from conference.store.room_feeds import RoomFeedStore
@@ -54,6 +55,7 @@ class Store(
     ChatStore,
     VoteStore,
     SpeakingStore,
+    MeetingAlertStore,
     FeedStore,
     RoomFeedStore,
     MetaStore,

@@ -12,6 +12,7 @@ from conference.store.redis.documents import RedisDocuments
 from conference.store.redis.engine import RedisEngine
 from conference.store.redis.feeds import RedisFeeds
 from conference.store.redis.grants import RedisGrants
+from conference.store.redis.meeting_alerts import RedisMeetingAlerts
 from conference.store.redis.meetings import RedisMeetings
 from conference.store.redis.meta import RedisMeta
 from conference.store.redis.room_feeds import RedisRoomFeeds
@@ -36,6 +37,7 @@ class RedisStore(
     RedisChat,
     RedisVotes,
     RedisSpeaking,
+    RedisMeetingAlerts,
     RedisFeeds,
     RedisRoomFeeds,
     RedisMeta,

@@ -302,6 +302,18 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX speaking_meeting ON speaking(meeting_id, start);
     """,
+    """
+    -- The plate alerts a meeting's hosts were shown (conference/alert_log.py), for its minutes.
+    CREATE TABLE meeting_alerts (
+        meeting_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        checkpoint TEXT NOT NULL,
+        plate TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (meeting_id, event_id)
+    );
+    """,
 ]
 
 

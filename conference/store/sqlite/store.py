@@ -13,6 +13,7 @@ from conference.store.sqlite.documents import SqliteDocuments
 from conference.store.sqlite.engine import SqliteEngine
 from conference.store.sqlite.feeds import SqliteFeeds
 from conference.store.sqlite.grants import SqliteGrants
+from conference.store.sqlite.meeting_alerts import SqliteMeetingAlerts
 from conference.store.sqlite.meetings import SqliteMeetings
 from conference.store.sqlite.meta import SqliteMeta
 from conference.store.sqlite.room_feeds import SqliteRoomFeeds
@@ -37,6 +38,7 @@ class SqliteStore(
     SqliteChat,
     SqliteVotes,
     SqliteSpeaking,
+    SqliteMeetingAlerts,
     SqliteFeeds,
     SqliteRoomFeeds,
     SqliteMeta,
