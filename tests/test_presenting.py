@@ -128,6 +128,14 @@ async def test_one_presentation_at_a_time_in_every_main_slot(server, room, clips
         await c.send({"type": "present", "active": True})
         assert (await c.wait_for(lambda m: m["type"] == "present-status"))["status"] == "granted"
         await a.wait_for(lambda m: m["type"] == "presentation" and m["id"] == "c")
+
+        # Stop and start again at once: refused (each start moves every main slot), and a
+        # repeated ask while presenting changes nothing.
+        await c.send({"type": "present", "active": False})
+        c.messages.clear()
+        await c.send({"type": "present", "active": True})
+        again = await c.wait_for(lambda m: m["type"] == "present-status")
+        assert (again["status"], again["code"]) == ("refused", "too-soon")
     finally:
         for client in sites.values():
             await client.close()

@@ -18,6 +18,7 @@ from conference.rooms.console_events import PresentingState, PresentRequest
 
 SCREEN = "screen"  # the key of a site's presentation in its sources, and its section's name
 MAX_REQUESTS = 50  # pending requests kept; a flood of asking sites cannot grow the console
+ASK_INTERVAL = 1.0  # seconds: a site asks at most this often (each start moves every main slot)
 
 
 class PresentRefused(Exception):
@@ -36,6 +37,7 @@ class Presenting:
     presenter: str | None = None
     approval: bool = False  # a site other than a host needs the host's approval to present
     requests: dict[str, PresentRequest] = field(default_factory=dict)  # in asking order
+    asked_at: dict[str, float] = field(default_factory=dict)  # site -> its last new request
 
     def ask(
         self, site: str, name: str, is_host: bool, busy_name: str | None
@@ -46,8 +48,13 @@ class Presenting:
         A host's own site never waits for approval; nobody takes over a running
         presentation (the host stops it first).
         """
-        if self.presenter == site:
-            return "granted"
+        if self.presenter == site or site in self.requests:
+            return "granted" if self.presenter == site else "pending"  # a repeat changes nothing
+        now = time.monotonic()
+        last = self.asked_at.get(site)
+        if last is not None and now - last < ASK_INTERVAL:
+            # Start, stop, start...: every start reroutes the whole room and tells every site.
+            raise PresentRefused("too-soon", "asked again too soon: wait a moment")
         if self.presenter is not None:
             raise PresentRefused(
                 "presentation-busy",
@@ -56,8 +63,10 @@ class Presenting:
         if self.approval and not is_host:
             if site not in self.requests and len(self.requests) >= MAX_REQUESTS:
                 raise PresentRefused("too-many-requests", "too many sites are waiting to present")
+            self.asked_at[site] = now
             self.requests.setdefault(site, PresentRequest(id=site, name=name, at=time.time()))
             return "pending"
+        self.asked_at[site] = now
         self.start(site)
         return "granted"
 
@@ -72,6 +81,11 @@ class Presenting:
             return None
         was, self.presenter = self.presenter, None
         return was
+
+    def forget(self, site: str) -> None:
+        """``site`` left the room: nothing of it is kept."""
+        self.requests.pop(site, None)
+        self.asked_at.pop(site, None)
 
     def withdraw(self, site: str) -> bool:
         """Forget ``site``'s request; False if it had none."""

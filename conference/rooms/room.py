@@ -245,6 +245,7 @@ class Room:
             self._presenting_changed("left")
         elif self.presenting.withdraw(participant.id):
             self._presenting_changed()
+        self.presenting.forget(participant.id)
         self._announce(ParticipantLeft(participant_id=participant.id, reason=reason))
         self.reroute(force=False)
         if not self.sites_present():
@@ -507,11 +508,13 @@ class Room:
         self._presenting_changed()
 
     def _presenting_changed(self, reason: str | None = None) -> None:
-        """Tell the consoles, and move the slots (the sites hear it when the slots move)."""
+        """Tell the consoles, and move the slots if the presenter changed (the sites hear it
+        when the slots move); a request alone moves nothing."""
         if reason is not None:
             self._shown_end_reason = reason
         self.publish(PresentingChanged(presenting=self.presenting.state()))
-        self.reroute(force=True)
+        if self.presenting.presenter != (self._shown or None) or reason is not None:
+            self.reroute(force=True)
 
     def presentation_source(self) -> Source | None:
         """The presentation every other site sees now: None until its media flows."""

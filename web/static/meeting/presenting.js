@@ -133,6 +133,7 @@ const REFUSALS = {
   'no-screen-section': 'present.failed',
   'too-many-requests': 'present.tooMany',
   'ask-again': 'present.askAgain',
+  'too-soon': 'present.tooSoon',
 };
 
 /** The server's `present-status`: granted, pending, refused or stopped. */
