@@ -140,7 +140,12 @@ async def test_a_document_shown_at_the_home_opens_at_the_carriers_sites(spread):
         for site in (near, far):
             got = await shown(site, doc, 2)
             assert got["name"] == "Báo cáo.pdf" and got["kind"] == "pdf"
-        # A site joining at the carrier afterwards opens it at once.
+        # An upload at the carrier: the sites at both nodes list the documents again.
+        extra = await upload(at_carrier, m.id, "Tờ trình.pdf", pdf_bytes(1))
+        assert extra.status == 201, extra.body
+        for site in (near, far):
+            await site.wait_for(lambda x: x["type"] == "documents", timeout=30)
+        # A site joining at the carrier afterwards opens the shown one at once.
         await late.connect()
         await shown(late, doc, 2)
         # The carrier's list says what is shown too.
@@ -164,6 +169,7 @@ async def test_a_document_shown_at_the_home_opens_at_the_carriers_sites(spread):
         assert gone.status == 200, gone.body
         for site in (near, far):
             await shown(site, None)
+            await site.wait_for(lambda x: x["type"] == "documents", timeout=30)
         assert await chunks_kept(m, doc) == 0
         # A document not of this meeting cannot be shown from either node.
         for client in (at_home, at_carrier):

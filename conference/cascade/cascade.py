@@ -174,9 +174,11 @@ class RoomCascade:
             state = state_of(room, self.seen)
             if state != self._state or now - self._state_at >= STATE_REFRESH:
                 self._state, self._state_at = state, now
-                # Without a shown document the message is as before it was added
-                # (a node not updated yet still reads it).
-                dropped = {"document"} if state.document is None else None
+                # Without documents the message is as before they were added (a node
+                # not updated yet still reads it).
+                dropped = {"document"} if state.document is None else set()
+                if not state.documents:
+                    dropped.add("documents")
                 self.cascade.publish(self.room.id, state.model_dump(exclude=dropped))
         if room.carrier and not local and not self.cascade.connections.in_room(room):
             if self._idle_since is None:

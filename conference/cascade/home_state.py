@@ -29,6 +29,7 @@ def state_of(room: Room, seen: dict[str, int]) -> HomeState:
         hands=list(room.hands),
         seen=dict(seen),
         document=_shown(room.document),
+        documents=room.documents_revision,
     )
 
 
@@ -69,6 +70,8 @@ def apply_state(
         room.readmit(site_id)
     room.set_locked(state.locked)
     room.set_recording(state.recording)
+    if state.documents != room.documents_revision:
+        room.documents_changed(state.documents)
     if _shown(room.document) != state.document:
         # Its sites (and those that join later: catch_up) open what the home's do.
         shown = state.document

@@ -89,6 +89,8 @@ class HomeState(_Strict):
     seen: dict[str, int] = Field(default_factory=dict, max_length=1000)
     # The document the home shows (its sites open it at ``page``), if any.
     document: ShownDocument | None = None
+    # How many uploads and deletions the home had: on a change the sites list them again.
+    documents: int = Field(0, ge=0)
 
 
 class TalkIn(_Strict):

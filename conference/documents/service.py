@@ -10,8 +10,9 @@ With several nodes: the store may keep the bytes too (the Redis engine), and a
 node whose data directory lacks a file fetches it from there (checked against
 its SHA-256) before serving it. Showing runs in the live room of the meeting's
 home: a node holding only a carrier copy (or no room) forwards it there, as a
-console command (``document-show``, ``document-hide``), and the cascade
-carries the shown document to the carrier copies.
+console command (``document-show``, ``document-hide``, and
+``documents-changed`` after an upload or delete), and the cascade carries the
+shown document and the count of changes to the carrier copies.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from conference.documents.types import DocumentRejected, check_file, kind_of_nam
 from conference.meetings import MeetingService, MeetingView
 from conference.permissions import Forbidden, Principal
 from conference.rooms.console_events import CommandReply
-from conference.rooms.events import DocumentsChanged, DocumentShown
+from conference.rooms.events import DocumentShown
 from conference.rooms.room import Room
 from conference.store import Document, Meeting, NotFound, Store
 
@@ -127,7 +128,7 @@ class DocumentService:
             with contextlib.suppress(Exception):
                 await self.store.drop_document_bytes(document.id)
             raise
-        self._changed(meeting)
+        await self._changed(principal, meeting)
         return document
 
     async def meeting_documents(self, meeting_id: str) -> list[Document]:
@@ -178,13 +179,16 @@ class DocumentService:
                     await self._at_home(principal, meeting, "document-hide", document_id)
         else:
             self.hide_here(room, document_id)
-        self._changed(meeting)
+        await self._changed(principal, meeting)
 
-    def _changed(self, meeting: Meeting) -> None:
-        """Tell the sites in the live meeting to list its documents again."""
+    async def _changed(self, principal: Principal, meeting: Meeting) -> None:
+        """Tell the sites in the live meeting (at every node) to list its documents again."""
         room = self._live_room(meeting.room_id)
-        if room is not None:
-            room.broadcast(DocumentsChanged())
+        if room is not None and not room.carrier:
+            room.documents_changed()  # the carrier copies follow (the home's state)
+        elif self.forward is not None:
+            with contextlib.suppress(Forbidden):  # the meeting is not open anywhere
+                await self._at_home(principal, meeting, "documents-changed")
 
     # -- showing ----------------------------------------------------------------------
 
@@ -268,7 +272,11 @@ class DocumentService:
                 self.hide_here(c.room, str(document_id))  # deleted at another node
             return None
 
-        return {"document-show": show, "document-hide": hide}
+        async def changed(c: CommandContext) -> CommandResult:
+            c.room.documents_changed()
+            return None
+
+        return {"document-show": show, "document-hide": hide, "documents-changed": changed}
 
     async def _document_of(self, c: CommandContext) -> Document:
         try:

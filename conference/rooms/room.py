@@ -25,6 +25,7 @@ from conference.rooms.console_events import (
     SpotlightChanged,
 )
 from conference.rooms.events import (
+    DocumentsChanged,
     DocumentShown,
     FloorChanged,
     HandChanged,
@@ -145,6 +146,8 @@ class Room:
         # The document the host shows every site (conference/documents/service.py);
         # a site joining later opens it too (catch_up).
         self.document: DocumentShown | None = None
+        # Counts uploads and deletions at the home; a carrier copy follows it (cascade).
+        self.documents_revision = 0
         # A copy of a meeting whose home is another instance (conference/cascade/):
         # it carries its own sites and follows the home's decisions; its consoles
         # follow the home, so it publishes nothing and saves no roll call.
@@ -582,6 +585,14 @@ class Room:
         """Open ``shown`` on every site's page (``shown.id`` None: close it)."""
         self.document = shown if shown.id is not None else None
         self.broadcast(shown)
+
+    def documents_changed(self, revision: int | None = None) -> None:
+        """A document was uploaded or deleted: every site lists them again.
+
+        ``revision``: the home's count, at a carrier copy (None: one more here).
+        """
+        self.documents_revision = self.documents_revision + 1 if revision is None else revision
+        self.broadcast(DocumentsChanged())
 
     def closing_soon(self, seconds: int) -> None:
         """Warn everyone that the meeting ends in ``seconds``."""
