@@ -7,7 +7,9 @@ must come back exactly as it went in, and cannot add or break a line.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 from conference.connections import Connections
 from conference.extensions import Extensions
@@ -19,6 +21,7 @@ from conference.sfu import SfuMetrics
 from conference.store import Room as RoomRecord
 from conference.tokens import Role, TokenClaims
 from tests.support.prometheus import parse
+from tests.support.waiting import wait_until
 from web.prometheus_text import label_value
 from web.site_metrics import render_site_links
 
@@ -168,3 +171,59 @@ def test_rendering_two_thousand_sites() -> None:
         f"site metrics for 2,000 sites: {len(out)} lines, {len(text.encode()) / 1024:.0f} KiB, "
         f"render {min(runs) * 1000:.1f} ms best / {sorted(runs)[2] * 1000:.1f} ms median of 5"
     )
+
+
+async def test_a_sampling_pass_yields_to_the_loop_between_slices(tmp_path, monkeypatch) -> None:
+    """A pass over many sites must not hold the loop in one go (media waits behind it)."""
+    from conference import quality
+
+    rooms: dict[str, Room] = {}
+
+    async def open_room(record: RoomRecord) -> Room:
+        return rooms.setdefault(record.id, Room(record.id, record.name, record.codec))
+
+    connections = Connections(Settings(data_dir=tmp_path), SfuMetrics(), open_room, Extensions())
+    sampler = QualitySampler(connections)
+    record = RoomRecord(id="r-2", name="Họp", codec="vp8", created_at=time.time())
+    now = int(time.time())
+    count = quality.SAMPLE_SLICE + 4
+    joined = []
+    for index in range(count):
+        claims = TokenClaims(
+            room="r-2", sub=f"site-{index}", name=f"Điểm cầu {index}", role=Role.PARTICIPANT,
+            iat=now, exp=now + 600, jti=f"jti-{index}-yyyyyyyy",
+        )  # fmt: skip
+        connection, _offer = await connections.connect_browser(
+            claims, record, thumbnails=0, publish_audio=True, publish_video=False,
+            notify=lambda _event: None,
+        )  # fmt: skip
+        joined.append(connection)
+    order: list[str] = []
+    sample_one = sampler._sample_one
+
+    def recorded(connection: Any, at: float) -> None:
+        order.append("site")
+        sample_one(connection, at)
+
+    monkeypatch.setattr(sampler, "_sample_one", recorded)
+    monkeypatch.setattr(quality, "QUALITY_SECONDS", 0.0)
+
+    async def ticks() -> None:
+        while True:
+            order.append("tick")
+            await asyncio.sleep(0)
+
+    ticker = asyncio.ensure_future(ticks())
+    runner = asyncio.ensure_future(sampler.run())
+    try:
+        await wait_until(lambda: order.count("site") >= 2 * count)  # two passes
+    finally:
+        runner.cancel()
+        ticker.cancel()
+        for connection in joined:
+            await connections.end(connection.id)
+        await rooms["r-2"].close()
+    first_pass = order[: [i for i, e in enumerate(order) if e == "site"][count - 1] + 1]
+    runs = "".join("s" if e == "site" else "t" for e in first_pass).strip("t").split("t")
+    # The first pass's sites came in slices with the loop turning between them.
+    assert [len(run) for run in runs if run] == [quality.SAMPLE_SLICE, 4]
