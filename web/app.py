@@ -36,6 +36,7 @@ from web.keys import (
     WATCHDOG,
 )
 from web.listener import OWN_FDS_ENV, GuardedSite, inherited_sockets, raise_descriptor_limit
+from web.minutes import stop_renderer
 from web.request_body import read_body_in_time
 from web.routes import Handler
 from web.services import Services
@@ -96,6 +97,7 @@ def create_app(settings: Settings, services: Services) -> web.Application:
 
     app.cleanup_ctx.append(conference_ctx)
     app.on_shutdown.append(_on_shutdown)
+    app.on_shutdown.append(stop_renderer)
 
     pages.setup(app)
     api.setup(app)

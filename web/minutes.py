@@ -5,7 +5,7 @@ and the users with rights over its unit (as its attendance and chat), at any
 time: during the meeting they say what happened so far. Collected from the
 store and, when the meeting's room is open here, from the live room (its
 roll call, its speaker's turn under way); the recordings' links from the
-library. Written in a thread.
+library. Written in a child process (conference/minutes/offload.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aiohttp import web
 
 from conference.fonts import FontNotFoundError
 from conference.minutes.collect import LiveParts, collect_minutes
+from conference.minutes.offload import run_elsewhere, shutdown
 from conference.minutes.pdf import minutes_pdf
 from conference.minutes.record import Minutes, RecordingLink
 from conference.minutes.text import file_name
@@ -34,9 +35,9 @@ from web.times import zone
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
-# One render at a time per process: reportlab and python-docx are Python code
-# holding the GIL (about 2 s for a 2,000-site meeting), so several at once
-# would slow the loop that forwards media; the others wait their turn.
+# One render at a time per server process (conference/minutes/offload.py runs
+# it in a child process: reportlab and python-docx hold the GIL for seconds);
+# the others wait their turn.
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
@@ -116,7 +117,8 @@ async def _download(
     minutes = await _minutes(request)
     try:
         async with _gate():
-            body = await asyncio.to_thread(write, minutes)  # seconds for a large meeting: not here
+            # Seconds for a large meeting, holding the GIL: in a process of its own.
+            body = await run_elsewhere(write, minutes)
     except FontNotFoundError as exc:
         raise ApiError(503, "no-font", str(exc)) from exc
     name = file_name(minutes.title, minutes.scheduled_start, minutes.timezone, extension)
@@ -139,6 +141,11 @@ async def minutes_as_pdf(request: web.Request) -> web.Response:
 async def minutes_as_docx(request: web.Request) -> web.Response:
     """``GET /api/meetings/{id}/minutes.docx``: the minutes as DOCX (the meeting's hosts)."""
     return await _download(request, minutes_docx, "docx", DOCX_TYPE)
+
+
+async def stop_renderer(app: web.Application) -> None:
+    """At shutdown: the minutes' renderer process goes with the server."""
+    shutdown()
 
 
 ROUTES = [
