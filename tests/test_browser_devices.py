@@ -325,3 +325,36 @@ async def test_an_insecure_page_says_the_camera_needs_https(open_server, browser
     assert await page.evaluate("() => window.conference.mediaWarning") == "media.insecure"
     assert "địa chỉ an toàn (https)" in await page.inner_text("#media-warning")
     assert await page.is_enabled("#join-button")
+
+
+async def test_a_camera_allowed_during_the_meeting_is_sent_after_a_reconnect(
+    server, room, refusing, browser
+):
+    # The camera refused, the microphone allowed: the site joins with sound only.
+    context = await refusing.new_context(viewport={"width": 1280, "height": 720})
+    await context.grant_permissions(["microphone"], origin=server.base_url)
+    page = await context.new_page()
+    await page.goto(join_url(server, room, "Xã Thêm Camera"))
+    await page.wait_for_selector("#join-button:not([disabled])")
+    assert await page.evaluate("() => window.conference.mediaWarning") == "media.audioOnly"
+    other = await open_site(browser, join_url(server, room, "Xã Xem Hình"))
+    await page.click("#join-button")
+    await page.wait_for_function("() => window.conference.state === 'connected'")
+    me = await page.evaluate("() => window.conference.selfId")
+    assert await decoded_in(other, "main", me) == 0  # no camera: never in a video slot
+
+    # The camera is allowed now; picked in the devices dialog, it needs a new offer.
+    await context.grant_permissions(["microphone", "camera"], origin=server.base_url)
+    await page.click("#toggle-devices")
+    await page.wait_for_selector("#device-dialog #camera-select", state="visible")
+    first_pc = await page.evaluate_handle("() => window.conference.pc")
+    camera = await page.eval_on_selector_all(
+        "#camera-select option", "(os) => os.map((o) => o.value).filter(Boolean)[0]"
+    )
+    await page.select_option("#camera-select", camera)
+    await page.wait_for_function(
+        "(old) => window.conference.state === 'connected' && window.conference.pc !== old",
+        arg=first_pc,
+        timeout=60_000,
+    )
+    await eventually(lambda: decoded_in(other, "main", me), timeout=40)

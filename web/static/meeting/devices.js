@@ -80,15 +80,22 @@ export async function fillDevicePickers() {
   const fill = (select, kind, current, fallbackKey) => {
     // Without permission the list has entries without ids: nothing to choose from.
     const devices = list.filter((d) => d.kind === kind && d.deviceId);
-    select.replaceChildren(
-      ...devices.map((d, i) => {
-        const option = document.createElement('option');
-        option.value = d.deviceId;
-        option.textContent = d.label || `${t(fallbackKey)} ${i + 1}`;
-        option.selected = d.deviceId === current;
-        return option;
-      }),
-    );
+    const options = devices.map((d, i) => {
+      const option = document.createElement('option');
+      option.value = d.deviceId;
+      option.textContent = d.label || `${t(fallbackKey)} ${i + 1}`;
+      option.selected = d.deviceId === current;
+      return option;
+    });
+    if (!current && devices.length) {
+      // None in use (it failed, or was plugged in later): picking one turns it on.
+      const none = document.createElement('option');
+      none.value = '';
+      none.textContent = t('devices.none');
+      none.selected = true;
+      options.unshift(none);
+    }
+    select.replaceChildren(...options);
     return devices.length;
   };
   const trackDevice = (track) => (liveTrack(track) ? track.getSettings().deviceId || '' : '');
@@ -98,8 +105,8 @@ export async function fillDevicePickers() {
     ? fill(dom.speakerSelect, 'audiooutput', chosenDevice('audiooutput') || 'default', 'devices.speaker')
     : 0;
   // A site shows the devices it sends with (even one: it says which one is used).
-  dom.cameraField.hidden = isViewer || !liveTrack(app.videoTrack) || cameraCount < 1;
-  dom.micField.hidden = isViewer || !liveTrack(app.audioTrack) || mics < 1;
+  dom.cameraField.hidden = isViewer || cameraCount < 1;
+  dom.micField.hidden = isViewer || mics < 1;
   dom.speakerField.hidden = outputs < 1;
   dom.devicePickers.hidden = dom.cameraField.hidden && dom.micField.hidden && dom.speakerField.hidden;
   renderFlip();
@@ -123,6 +130,7 @@ function setDeviceStatus(key) {
 /** A picker changed: use that camera or microphone (before or during the meeting). */
 export async function pickDevice(kind) {
   const select = kind === 'videoinput' ? dom.cameraSelect : dom.micSelect;
+  if (!select.value) return; // "none in use" is not a device
   choices[kind] = select.value;
   saveChoices();
   if (app.screen !== 'meeting') {
