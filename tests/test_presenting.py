@@ -254,3 +254,44 @@ async def _ended(client: SignalingClient) -> dict | None:
         if message["type"] == "presentation":
             return message if message["id"] is None else None
     return None
+
+
+async def test_a_presenter_that_reconnects_presents_again(server, room, clips):
+    _camera, screen_clip, _audio = clips
+    token = server.token(room, "P", site_id="p")
+    presenter = site(server, room, token, clips)
+    viewer = site(server, room, server.token(room, "V", site_id="v"), clips)
+    again: SignalingClient | None = None
+    try:
+        for client in (presenter, viewer):
+            await client.connect()
+            await client.wait_for(lambda m: m["type"] == "offer")
+        await presenter.send({"type": "present", "active": True})
+        await viewer.wait_for(lambda m: m["type"] == "presentation" and m["id"] == "p")
+
+        # The same site on a new connection (a reconnect): the old one is replaced, the
+        # presentation pauses with its media and comes back once the new one sends it.
+        again = site(server, room, token, clips)
+        await again.connect()
+        welcome = await again.wait_for(lambda m: m["type"] == "welcome")
+        assert welcome["presenter"] in ("p", None)
+        await again.wait_for(lambda m: m["type"] == "offer")
+        await again.send({"type": "present", "active": True})
+        assert (await again.wait_for(lambda m: m["type"] == "present-status"))[
+            "status"
+        ] == "granted"
+        shown = [m for m in viewer.messages if m["type"] == "presentation"]
+        await wait_until(
+            lambda: (
+                len(viewer.of_type("presentation")) >= len(shown)
+                and viewer.of_type("presentation")[-1]["id"] == "p"
+                and viewer.current_slots().get("main") == "p"
+            )
+        )
+        screen_frames = {hashlib.sha1(p).hexdigest() for p in screen_clip.payloads}
+        before = frames_in(viewer, "main", screen_frames)
+        await wait_until(lambda: frames_in(viewer, "main", screen_frames) > before + 30, timeout=40)
+    finally:
+        for client in (presenter, viewer, again):
+            if client is not None:
+                await client.close()
