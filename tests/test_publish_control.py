@@ -283,7 +283,11 @@ async def test_the_server_pauses_an_unseen_site_and_resumes_it_when_seen(server,
 
         # A site that showed someone leaves; the unseen site takes its place.
         leaver = next(name for name in seen if mains[name] != unseen and name in mains.values())
-        await sites.pop(leaver).close()
+        # It leaves as the page's "Rời cuộc họp" does: a connection lost without a
+        # `leave` keeps its place 15 s for its return (test_reconnect_slots.py).
+        gone = sites.pop(leaver)
+        await gone.send({"type": "leave"})
+        await gone.close()
         resumed = await sites[unseen].wait_for(
             lambda m: m["type"] == "publish" and m["video"], timeout=15
         )
