@@ -28,7 +28,31 @@ from recorder.writer import DropCount, TrackFormat, TrackWriter
 logger = logging.getLogger(__name__)
 
 SYNC_POINT_SECONDS = 5.0  # keep one sync point per this much media time
-_MONOTONIC_TO_WALL = time.time() - time.monotonic()
+
+
+class _WallClock:
+    """Monotonic arrival times -> server wall clock, following steps of the wall clock.
+
+    Packets carry monotonic arrival times; the manifest's times are wall clock
+    (``time.time()``). A constant taken once at import goes wrong when the wall
+    clock is stepped later (NTP at boot, a virtual machine resumed): a server
+    up for days would place every later recording's tracks off by the step,
+    out of their own recording's span. The difference is re-read once a second.
+    """
+
+    def __init__(self) -> None:
+        self._offset = time.time() - time.monotonic()
+        self._read_at = time.monotonic()
+
+    def wall(self, monotonic: float) -> float:
+        now = time.monotonic()
+        if now - self._read_at >= 1.0:
+            self._offset = time.time() - now
+            self._read_at = now
+        return self._offset + monotonic
+
+
+_WALL_CLOCK = _WallClock()
 
 
 class ClockOffset:
@@ -105,7 +129,7 @@ class TrackRecorder:
                     self._ask_keyframe()
             else:
                 frames = [Frame(packet.timestamp, packet.payload, True)] if packet.payload else []
-            arrival = _MONOTONIC_TO_WALL + packet.arrival
+            arrival = _WALL_CLOCK.wall(packet.arrival)
             for frame in frames:
                 self._write(frame, arrival)
         except Exception:

@@ -372,3 +372,21 @@ async def test_dropped_frames_are_in_the_manifest_and_in_the_metrics(tmp_path: P
     raw = json.loads((tmp_path / "recordings" / stopped.id / "manifest.json").read_text())
     del raw["tracks"][0]["dropped_frames"]
     assert Manifest.model_validate(raw).tracks[0].dropped_frames == 0
+
+
+def test_arrivals_follow_a_step_of_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wall clock stepped after start (NTP, a resumed VM) moves later arrivals with it.
+
+    With a constant taken at import, a server whose clock was stepped by an hour
+    placed every later recording's tracks an hour away from the recording's own
+    start and end (``time.time()``): the composite showed nothing.
+    """
+    import recorder.track as track_module
+
+    clock = track_module._WallClock()
+    now = time.monotonic()
+    assert abs(clock.wall(now) - time.time()) < 0.5
+    real_time = time.time
+    monkeypatch.setattr(track_module.time, "time", lambda: real_time() + 3600.0)
+    clock._read_at -= 2.0  # a second has passed since the last reading
+    assert abs(clock.wall(time.monotonic()) - (real_time() + 3600.0)) < 0.5
