@@ -138,12 +138,8 @@ class MeetingChat:
         Every message to all; to the hosts, those it sent (all of them at the
         host site). The page drops those it has already (by ``seq``).
         """
-        visible = [
-            m
-            for m in await self.store.meeting_chat(meeting.id)
-            if m.audience == "all" or site in (m.site, meeting.host_site)
-        ]
-        return [posted(m) for m in visible[-limit:]]
+        reader = None if site == meeting.host_site else site  # the host site reads all
+        return [posted(m) for m in await self.store.latest_chat(meeting.id, limit, reader)]
 
     def _deliver(
         self, meeting: Meeting, room: Room, message: ChatMessage, sender: str | None

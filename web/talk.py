@@ -7,6 +7,8 @@ answered what. Scoped like the meeting's attendance: its hosts only.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,9 +77,15 @@ async def chat_list(request: web.Request) -> web.Response:
     meeting = await _meeting(request)
     messages = await request.app[CONFERENCE].store.meeting_chat(meeting.id)
     tz = zone(request)
-    return web.json_response(
-        {"meeting": meeting.id, "messages": [chat_json(m, tz) for m in messages]}
-    )
+
+    def encode() -> str:
+        return json.dumps(
+            {"meeting": meeting.id, "messages": [chat_json(m, tz) for m in messages]},
+            ensure_ascii=False,
+        )
+
+    # A day-long meeting's chat is thousands of messages: not on the loop that forwards media.
+    return web.Response(text=await asyncio.to_thread(encode), content_type="application/json")
 
 
 async def vote_list(request: web.Request) -> web.Response:

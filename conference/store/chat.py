@@ -44,6 +44,22 @@ class ChatStore(Protocol):
         """Every message of the meeting, in order (``seq`` ascending); [] if none."""
         ...
 
+    async def latest_chat(
+        self, meeting_id: str, limit: int, site: str | None = None
+    ) -> list[ChatMessage]:
+        """The last ``limit`` messages ``site`` may read, oldest first.
+
+        Those to all and those ``site`` sent to the hosts; with no ``site``
+        (the hosts'), every message. Reads only as far back as it must: a
+        site joining a long meeting does not fetch the whole chat.
+        """
+        ...
+
+
+def readable_by(message: ChatMessage, site: str | None) -> bool:
+    """Whether ``site`` may read the message (``None``: the hosts, who read all)."""
+    return site is None or message.audience == "all" or message.site == site
+
 
 def chat_json(message: ChatMessage) -> str:
     """The message as one JSON document (without ``seq``: the engine keeps the order)."""

@@ -50,6 +50,32 @@ async def test_chat_keeps_order_per_meeting(any_store: Store) -> None:
     assert await any_store.meeting_chat("nothing") == []
 
 
+async def test_latest_chat_reads_back_only_what_a_site_may_read(any_store: Store) -> None:
+    """A joining site's catch-up: the last N it may read, across more than one page."""
+    for i in range(450):
+        site = "05503" if i % 3 == 0 else "167"
+        audience = "host" if i % 2 else "all"
+        message = ChatMessage("m1", float(i), site, "Xã", audience, f"tin {i}")  # type: ignore[arg-type]
+        await any_store.add_chat(message)
+    await any_store.add_chat(_message("m2", "other meeting", 999.0))
+    everything = await any_store.meeting_chat("m1")
+
+    def expected(site: str | None, limit: int) -> list[int]:
+        return [m.seq for m in everything if site is None or m.audience == "all" or m.site == site][
+            -limit:
+        ]
+
+    for site, limit in (("05503", 100), ("167", 100), (None, 100), ("05503", 1000), ("x", 5)):
+        latest = await any_store.latest_chat("m1", limit, site)
+        assert [m.seq for m in latest] == expected(site, limit), (site, limit)
+        assert all(m.meeting_id == "m1" for m in latest)
+    # A site that sent nothing reads only the messages to all: 225 of them, the newest last.
+    latest = await any_store.latest_chat("m1", 1000, "x")
+    assert len(latest) == 225 and latest[-1].text == "tin 448"
+    assert await any_store.latest_chat("m1", 0, "x") == []
+    assert await any_store.latest_chat("nothing", 100) == []
+
+
 async def test_open_vote_counts_and_ballots(any_store: Store) -> None:
     await any_store.open_vote(_vote("m1", "v1"))
     await any_store.cast_ballot("m1", "v1", Ballot("167", "Huyện Định Hóa", 0, 1001.0))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conference.store.chat import ChatMessage, chat_from_json, chat_json
+from conference.store.chat import ChatMessage, chat_from_json, chat_json, readable_by
 from conference.store.redis.engine import RedisAggregate, text
+
+PAGE = 200  # messages read per round trip when looking back for a site's latest
 
 
 class RedisChat(RedisAggregate):
@@ -27,3 +29,18 @@ class RedisChat(RedisAggregate):
         """The whole list, in order."""
         items = await self._redis.lrange(self._chat_key(meeting_id), 0, -1)
         return [chat_from_json(text(item), seq) for seq, item in enumerate(items, start=1)]
+
+    async def latest_chat(
+        self, meeting_id: str, limit: int, site: str | None = None
+    ) -> list[ChatMessage]:
+        """Pages back from the list's end until ``limit`` readable messages are found."""
+        key = self._chat_key(meeting_id)
+        end = int(await self._redis.llen(key))  # messages 1..end; seq is the place
+        found: list[ChatMessage] = []
+        while end > 0 and len(found) < limit:
+            start = max(1, end - PAGE + 1)
+            items = await self._redis.lrange(key, start - 1, end - 1)
+            page = [chat_from_json(text(item), seq) for seq, item in enumerate(items, start=start)]
+            found[:0] = [m for m in page if readable_by(m, site)]
+            end = start - 1
+        return found[-limit:] if limit > 0 else []

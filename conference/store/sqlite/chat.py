@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
+from typing import Any
 
 from conference.store.chat import Audience, ChatMessage
 from conference.store.sqlite.engine import SqliteAggregate
@@ -37,13 +38,32 @@ class SqliteChat(SqliteAggregate):
         """The meeting's messages by ``seq``."""
         rows = await self._run(
             lambda conn: conn.execute(
-                "SELECT seq, meeting_id, at, site, name, audience, text, host FROM chat "
-                "WHERE meeting_id = ? ORDER BY seq",
+                f"SELECT {_COLUMNS} FROM chat WHERE meeting_id = ? ORDER BY seq",
                 (meeting_id,),
             ).fetchall()
         )
-        out = []
-        for seq, meeting, at, site, name, audience, text, host in rows:
-            kind: Audience = "host" if audience == "host" else "all"
-            out.append(ChatMessage(meeting, at, site, name, kind, text, bool(host), int(seq)))
-        return out
+        return [_message(row) for row in rows]
+
+    async def latest_chat(
+        self, meeting_id: str, limit: int, site: str | None = None
+    ) -> list[ChatMessage]:
+        """The newest readable rows first (by the ``chat_meeting`` index), then turned round."""
+        if limit <= 0:
+            return []
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_COLUMNS} FROM chat WHERE meeting_id = ? "
+                "AND (? IS NULL OR audience = 'all' OR site = ?) ORDER BY seq DESC LIMIT ?",
+                (meeting_id, site, site, limit),
+            ).fetchall()
+        )
+        return [_message(row) for row in reversed(rows)]
+
+
+_COLUMNS = "seq, meeting_id, at, site, name, audience, text, host"
+
+
+def _message(row: tuple[Any, ...]) -> ChatMessage:
+    seq, meeting, at, site, name, audience, text, host = row
+    kind: Audience = "host" if audience == "host" else "all"
+    return ChatMessage(meeting, at, site, name, kind, text, bool(host), int(seq))
