@@ -8,10 +8,9 @@ event (the event's id makes a second write of it a no-op).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,32 +35,3 @@ class MeetingAlertStore(Protocol):
     async def meeting_alerts(self, meeting_id: str) -> list[MeetingAlert]:
         """The meeting's alerts by time (then event id); [] if none."""
         ...
-
-
-def alert_json(alert: MeetingAlert) -> str:
-    """The alert as one JSON document (what the Redis engine keeps)."""
-    return json.dumps(
-        {
-            "meeting_id": alert.meeting_id,
-            "event_id": alert.event_id,
-            "at": alert.at,
-            "checkpoint": alert.checkpoint,
-            "plate": alert.plate,
-            "reason": alert.reason,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-
-
-def alert_from_json(text: str) -> MeetingAlert:
-    """An alert written by :func:`alert_json`."""
-    data: dict[str, Any] = json.loads(text)
-    return MeetingAlert(
-        meeting_id=str(data["meeting_id"]),
-        event_id=str(data["event_id"]),
-        at=float(data["at"]),
-        checkpoint=str(data["checkpoint"]),
-        plate=str(data["plate"]),
-        reason=str(data["reason"]),
-    )

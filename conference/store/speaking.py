@@ -7,10 +7,9 @@ batches (:mod:`conference.speaking_log`); the minutes read them back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,33 +38,6 @@ class SpeakingStore(Protocol):
     async def meeting_speaking(self, meeting_id: str) -> list[SpeakingInterval]:
         """The meeting's intervals by start time (then site); [] if none."""
         ...
-
-
-def speaking_json(interval: SpeakingInterval) -> str:
-    """The interval as one JSON document (what the Redis engine keeps)."""
-    return json.dumps(
-        {
-            "meeting_id": interval.meeting_id,
-            "site": interval.site,
-            "name": interval.name,
-            "start": interval.start,
-            "end": interval.end,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-
-
-def speaking_from_json(text: str) -> SpeakingInterval:
-    """An interval written by :func:`speaking_json`."""
-    data: dict[str, Any] = json.loads(text)
-    return SpeakingInterval(
-        meeting_id=str(data["meeting_id"]),
-        site=str(data["site"]),
-        name=str(data["name"]),
-        start=float(data["start"]),
-        end=float(data["end"]),
-    )
 
 
 def in_order(intervals: list[SpeakingInterval]) -> list[SpeakingInterval]:

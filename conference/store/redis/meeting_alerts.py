@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from conference.store.meeting_alerts import MeetingAlert, alert_from_json, alert_json
+from conference.store.flat_records import record_from_json, record_json
+from conference.store.meeting_alerts import MeetingAlert
 from conference.store.redis.engine import RedisAggregate, text
 
 
@@ -20,11 +21,11 @@ class RedisMeetingAlerts(RedisAggregate):
             return
         async with self._redis.pipeline(transaction=True) as pipe:
             for alert in alerts:
-                pipe.hsetnx(self._alerts_key(alert.meeting_id), alert.event_id, alert_json(alert))
+                pipe.hsetnx(self._alerts_key(alert.meeting_id), alert.event_id, record_json(alert))
             await pipe.execute()
 
     async def meeting_alerts(self, meeting_id: str) -> list[MeetingAlert]:
         """The whole hash, by time."""
         kept = await self._redis.hgetall(self._alerts_key(meeting_id))
-        alerts = [alert_from_json(text(raw)) for raw in kept.values()]
+        alerts = [record_from_json(MeetingAlert, text(raw)) for raw in kept.values()]
         return sorted(alerts, key=lambda a: (a.at, a.event_id))

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from conference.store.flat_records import record_from_json, record_json
 from conference.store.redis.engine import RedisAggregate, text
 from conference.store.speaking import (
     SpeakingInterval,
     in_order,
-    speaking_from_json,
-    speaking_json,
 )
 
 
@@ -28,7 +27,7 @@ class RedisSpeaking(RedisAggregate):
         """Append the batch to each meeting's list."""
         by_meeting: dict[str, list[str]] = defaultdict(list)
         for interval in intervals:
-            by_meeting[interval.meeting_id].append(speaking_json(interval))
+            by_meeting[interval.meeting_id].append(record_json(interval))
         if not by_meeting:
             return
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -39,4 +38,4 @@ class RedisSpeaking(RedisAggregate):
     async def meeting_speaking(self, meeting_id: str) -> list[SpeakingInterval]:
         """The whole list, by start."""
         items = await self._redis.lrange(self._speaking_key(meeting_id), 0, -1)
-        return in_order([speaking_from_json(text(item)) for item in items])
+        return in_order([record_from_json(SpeakingInterval, text(item)) for item in items])

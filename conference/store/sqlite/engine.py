@@ -78,6 +78,26 @@ class SqliteAggregate:
         ):
             raise NotFound(missing)
 
+    async def _insert_batch(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        """``executemany`` of ``sql`` in one transaction: one write (one fsync), not one per row.
+
+        The connection autocommits, so without the explicit transaction every
+        row would be a write of its own; a failure rolls the whole batch back.
+        """
+        if not rows:
+            return
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(sql, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        await self._run(write)
+
     async def _insert_unique(self, table: str, columns: str, record: Any, taken: str) -> None:
         """Insert ``record`` (a dataclass) as a row of ``table``; :class:`Conflict` (``taken``) on a clash."""
 

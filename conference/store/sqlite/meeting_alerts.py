@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from conference.store.meeting_alerts import MeetingAlert
@@ -14,25 +13,11 @@ class SqliteMeetingAlerts(SqliteAggregate):
 
     async def add_meeting_alerts(self, alerts: Sequence[MeetingAlert]) -> None:
         """Insert the batch in one transaction; an alert kept already is left alone."""
-        if not alerts:
-            return
-        rows = [(a.meeting_id, a.event_id, a.at, a.checkpoint, a.plate, a.reason) for a in alerts]
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")  # the connection autocommits: one write per batch
-            try:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO meeting_alerts "
-                    "(meeting_id, event_id, at, checkpoint, plate, reason) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-        await self._run(write)
+        await self._insert_batch(
+            "INSERT OR IGNORE INTO meeting_alerts "
+            "(meeting_id, event_id, at, checkpoint, plate, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            [(a.meeting_id, a.event_id, a.at, a.checkpoint, a.plate, a.reason) for a in alerts],
+        )
 
     async def meeting_alerts(self, meeting_id: str) -> list[MeetingAlert]:
         """The meeting's alerts by time."""

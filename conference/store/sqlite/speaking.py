@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from conference.store.speaking import SpeakingInterval
@@ -14,26 +13,10 @@ class SqliteSpeaking(SqliteAggregate):
 
     async def add_speaking(self, intervals: Sequence[SpeakingInterval]) -> None:
         """Insert the batch in one transaction."""
-        if not intervals:
-            return
-        rows = [(i.meeting_id, i.site, i.name, i.start, i.end) for i in intervals]
-
-        def write(conn: sqlite3.Connection) -> None:
-            # The connection autocommits: one explicit transaction makes the
-            # batch one write (and one fsync), not one per interval.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    "INSERT INTO speaking (meeting_id, site, name, start, end_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    rows,
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-        await self._run(write)
+        await self._insert_batch(
+            "INSERT INTO speaking (meeting_id, site, name, start, end_at) VALUES (?, ?, ?, ?, ?)",
+            [(i.meeting_id, i.site, i.name, i.start, i.end) for i in intervals],
+        )
 
     async def meeting_speaking(self, meeting_id: str) -> list[SpeakingInterval]:
         """The meeting's intervals by start."""
