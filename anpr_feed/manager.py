@@ -105,6 +105,9 @@ class FeedStatus:
     last_frame_at: float | None = None
     last_read: dict[str, Any] | None = None  # plate, display, at, event id
     watching: list[str] = field(default_factory=list)  # rooms showing the feed now
+    # Codecs the worker encodes now: only while someone in a room takes the picture.
+    encoding: list[str] = field(default_factory=list)
+    gate: dict[str, int] | None = None  # frames the detector saw and skipped (anpr_feed.gating)
     node: str | None = None  # the cluster node reading it (None without a cluster)
 
     def as_dict(self) -> dict[str, Any]:
@@ -125,6 +128,8 @@ class FeedStatus:
             "last_frame_at": self.last_frame_at,
             "last_read": self.last_read,
             "watching": list(self.watching),
+            "encoding": list(self.encoding),
+            "gate": dict(self.gate) if self.gate is not None else None,
             "node": self.node,
         }
 
@@ -274,6 +279,7 @@ class FeedRunner:
             status.codec = report.get("codec")
             status.passthrough = bool(report.get("passthrough"))
             status.note = report.get("note")
+            status.gate = report.get("gate")
             if status.state == "online":
                 self._backoff = RESTART_START
         elif kind == "pass":
@@ -286,6 +292,7 @@ class FeedRunner:
         """Send this feed's video in ``codec`` to ``listener`` from now on."""
         listeners = self._video.setdefault(codec, [])
         listeners.append(listener)
+        self.status.encoding = sorted(self._video)
         if len(listeners) == 1:
             self._send("video", sorted(self._video))
         else:
@@ -298,6 +305,7 @@ class FeedRunner:
             listeners.remove(listener)
         if not listeners and codec in self._video:
             del self._video[codec]
+            self.status.encoding = sorted(self._video)
             self._send("video", sorted(self._video))
 
     def request_keyframe(self) -> None:

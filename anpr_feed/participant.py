@@ -5,6 +5,13 @@ camera's own H.264); here they are cut into RTP payloads with aiortc's own
 packetisers and pushed into an SFU :class:`~conference.sfu.Source`, so the
 feed is forwarded, spotlighted and recorded like any site, and nothing is
 encoded per viewer.
+
+Nothing is encoded for a room where nobody takes the feed's picture: the
+publisher asks the worker for video only while its source has a sink (a
+viewer's slot, the recorder, a relay to another node). Every sink asks for a
+keyframe when it attaches, and that request is what starts the video again;
+the video stops once no sink has been attached for :data:`UNWATCHED_FRAMES`
+frames (a slot moving from one source to another detaches for a moment).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from conference.media.packetizers import packetize_h264, packetize_vp8
 from conference.rooms.participant import Participant
 from conference.sfu import MediaPacket, SfuMetrics, Source
 from conference.tokens import Role
+
+# Frames sent with no sink attached before the worker is told to stop encoding (2 s).
+UNWATCHED_FRAMES = 50
 
 # Room codec (settings spelling) -> (worker codec, SFU codec name)
 CODECS = {"vp8": ("vp8", VP8), "h264": ("h264", H264)}
@@ -43,7 +53,7 @@ class FeedPublisher:
             owner=site_id,
             kind="video",
             metrics=metrics,
-            keyframe_requester=runner.request_keyframe,
+            keyframe_requester=self._keyframe_wanted,
         )
         self.source.codec = sfu_codec
         self.participant = Participant(
@@ -58,22 +68,56 @@ class FeedPublisher:
         self._sequence = random.randint(0, 0xFFFF)
         self._picture_id = random.randint(0, 0x7FFF)
         self._started = False
+        self._watching = False  # the worker sends us video
+        self._unwatched = 0  # frames in a row that no sink took
+
+    @property
+    def viewers(self) -> int:
+        """Sinks taking the feed's picture in this room now (slots, recorder, relays)."""
+        return len(self.source.sinks)
+
+    @property
+    def watching(self) -> bool:
+        """Whether the worker encodes video for this room now."""
+        return self._watching
 
     def start(self) -> None:
-        """Ask the worker for video in the room's codec."""
+        """In the room: video in the room's codec as soon as (and while) someone takes it."""
         if not self._started:
             self._started = True
-            self.runner.watch(self.codec, self.on_frame)
+            self._follow_viewers()
 
     def stop(self) -> None:
         """No more video for this room; the source ends."""
-        if self._started:
-            self._started = False
-            self.runner.unwatch(self.codec, self.on_frame)
+        self._started = False
+        self._follow_viewers()
         self.source.end()
+
+    def _follow_viewers(self) -> None:
+        """Ask the worker for video while a sink is attached, stop asking when none is."""
+        want = self._started and bool(self.source.sinks)
+        if want and not self._watching:
+            self._watching, self._unwatched = True, 0
+            self.runner.watch(self.codec, self.on_frame)  # the worker starts with a keyframe
+        elif not want and self._watching:
+            self._watching = False
+            self.runner.unwatch(self.codec, self.on_frame)
+
+    def _keyframe_wanted(self) -> None:
+        """A sink asks for a keyframe: a new viewer, or one that lost the picture."""
+        if not self._watching:
+            self._follow_viewers()
+            return
+        self.runner.request_keyframe()
 
     def on_frame(self, data: bytes, pts: int, keyframe: bool, codec: str) -> None:
         """One encoded frame from the worker: packetise and forward it."""
+        if not self.source.sinks:
+            self._unwatched += 1
+            if self._unwatched >= UNWATCHED_FRAMES:
+                self._follow_viewers()  # nobody has taken the picture for a while
+        else:
+            self._unwatched = 0
         if codec == "vp8":
             payloads = packetize_vp8(data, self._picture_id)
             self._picture_id = (self._picture_id + 1) & 0x7FFF

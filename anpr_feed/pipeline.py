@@ -177,6 +177,11 @@ class Pipeline:
         self._evidence.clear()
         return events
 
+    @property
+    def waiting_for_reads(self) -> bool:
+        """A read runs in the background, or a track that ended waits for one to come back."""
+        return self._pending is not None or bool(self._awaiting)
+
     # -- alerts --
 
     def alert(self, plate_normalized: str, reason: str) -> None:

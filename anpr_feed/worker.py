@@ -6,7 +6,8 @@ feed, and so that it gets a core of its own. It talks to the server over a
 pipe:
 
 worker -> server
-    ``("status", {...})``  state (connecting, online, offline, failed), fps, frames, last frame time, error
+    ``("status", {...})``  state (connecting, online, offline, failed), fps, frames, last frame time, error,
+                           and ``gate``: how many frames the detector saw (see below)
     ``("pass", {...})``    one vehicle pass: plate, confidence, times, JPEG crop and thumbnail
     ``("packet", data, pts, keyframe, codec)``  one encoded video frame (Annex B for H.264), 90 kHz pts
 server -> worker
@@ -20,6 +21,13 @@ server -> worker
 The camera is reopened with exponential backoff (1 s doubling to 60 s) when it
 cannot be reached or its stream stops; a file source is replayed in a loop,
 paced to its own timestamps, as a camera would be.
+
+Cost follows the traffic: a frame is converted to BGR and given to the
+pipeline only when the gate (:mod:`anpr_feed.gating`, motion on the luma
+plane at 160x90) says something may be there, and it is annotated and
+encoded only while a meeting's viewer, a recording or a relay takes the
+feed's video (the server sends ``("video", [])`` when nobody does). An empty
+road costs the decode and a tenth of a millisecond a frame.
 
 Every connection is checked first (:func:`anpr_feed.sources.connect_target`):
 the camera's host is resolved and checked against the allowed networks, and
@@ -40,6 +48,7 @@ from typing import Any
 import av
 
 from anpr_feed.encoder import FeedEncoder
+from anpr_feed.gating import GatedPipeline, small_gray
 from anpr_feed.sources import (
     CANNOT_CONNECT,
     FILE_UNREADABLE,
@@ -96,8 +105,12 @@ def run(
     *,
     policy: SourcePolicy,
     log_level: str = "WARNING",
+    gate: bool = True,
 ) -> None:
-    """The worker's main loop (the process target); ``policy`` says where it may read."""
+    """The worker's main loop (the process target); ``policy`` says where it may read.
+
+    ``gate=False`` gives every frame to the pipeline (as before the gate).
+    """
     logging.basicConfig(level=log_level.upper())
     state: dict[str, Any] = {
         "state": "connecting",
@@ -111,6 +124,7 @@ def run(
         "codec": None,
         "passthrough": False,
         "note": None,
+        "gate": None,
     }
     wanted: set[str] = set()
     keyframe_wanted = False
@@ -172,6 +186,7 @@ def run(
     # The reader's models (some 100 MiB) are loaded once a camera answers: a
     # registered camera that never does costs a bare process, not a reader.
     pipeline: Any = None
+    gated: GatedPipeline | None = None
     is_file = is_file_source(source)
     backoff = BACKOFF_START
     encoders: dict[str, FeedEncoder] = {}
@@ -212,6 +227,8 @@ def run(
             continue
         if pipeline is None:
             pipeline = pipeline_factory()
+            gated = GatedPipeline(pipeline, enabled=gate)
+        assert gated is not None
         try:
             stream.thread_type = "AUTO"
             source_codec = stream.codec_context.name
@@ -272,8 +289,16 @@ def run(
                 for frame in frames:
                     decoded_any = True
                     now_wall = time.time()
-                    image = frame.to_ndarray(format="bgr24")
-                    for event in pipeline.process(image, now_wall):
+                    # BGR only for the frames that need it (the pipeline's, or a viewer's).
+                    converted: list[Any] = []
+
+                    def image_of(frame: Any = frame, converted: list[Any] = converted) -> Any:
+                        if not converted:
+                            converted.append(frame.to_ndarray(format="bgr24"))
+                        return converted[0]
+
+                    small = small_gray(frame) if gated.enabled else None
+                    for event in gated.process(small, image_of, now_wall):
                         state["passes"] += 1
                         send("pass", _pass_message(event))
                     for plate, text in alerts:
@@ -284,6 +309,7 @@ def run(
                         if codec not in encode:
                             del encoders[codec]  # nobody watches in this codec any more
                     if encode:
+                        image = image_of()
                         annotated = pipeline.annotate(image)
                         pts = int(time.monotonic() * 90000)
                         for codec in sorted(encode):
@@ -301,12 +327,13 @@ def run(
                     state["last_frame_at"] = now_wall
                     window_frames += 1
                     if time.monotonic() - last_status >= STATUS_SECONDS:
+                        state["gate"] = gated.stats.as_dict()
                         elapsed = max(time.monotonic() - window_start, 1e-6)
                         state["fps"] = round(window_frames / elapsed, 1)
                         window_start, window_frames = time.monotonic(), 0
                         last_status = time.monotonic()
                         send("status", dict(state))
-            for event in pipeline.flush():
+            for event in gated.flush():
                 state["passes"] += 1
                 send("pass", _pass_message(event))
             if is_file and not decoded_any and not stopping:
