@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from conference.media import fast_send
+
 logger = logging.getLogger(__name__)
 
 KEYFRAME_REQUEST_INTERVAL = 1.0  # seconds; at most one request per source per interval
@@ -35,6 +37,9 @@ RIDS = ("q", "h", "f")
 SINGLE_LAYER = "f"  # the rid a single-layer source counts as
 RATE_WINDOW = 1.0  # seconds a source's measured bitrate averages over
 RTP_OVERHEAD_BYTES = 40  # per packet beyond its payload: RTP header, extensions, SRTP tag, UDP
+# A packet's whole fan-out in one compiled call (conference/media/fast_send.py), or
+# None: each sink's on_packet from Python. The same sinks, in the same order, either way.
+COMPILED_FANOUT = fast_send.compiled_fanout()
 
 
 def rid_rank(rid: str) -> int:
@@ -319,8 +324,12 @@ class Source:
                 self._deferred_request = None
         sinks = self._sinks
         if sinks:
-            for sink in sinks:
-                sink.on_packet(self, packet)
+            fanout = COMPILED_FANOUT
+            if fanout is not None:
+                fanout(sinks, self, packet)
+            else:
+                for sink in sinks:
+                    sink.on_packet(self, packet)
             metrics.fanout.observe(time.monotonic() - packet.arrival)
 
     def speech_activity(self, now: float | None = None) -> float:

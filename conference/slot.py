@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from conference.layer_policy import (
     FULL,
@@ -33,6 +33,7 @@ from conference.layer_policy import (
     SlotView,
     choose,
 )
+from conference.media import fast_send
 from conference.media.codecs import (
     VP8,
     rewrite_vp8_picture_id,
@@ -88,6 +89,12 @@ DROPPED_FRAMES_MEMORY = 64
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    _SlotBase = object
+else:
+    # The compiled fan-out's fields (fast_send.slot_base), or object without it.
+    _SlotBase = fast_send.slot_base()
+
 
 @dataclass
 class SlotConfig:
@@ -121,7 +128,7 @@ def pick_layer(layers: dict[str, Source], ceiling: str) -> str | None:
     return max(fitting, key=rid_rank) if fitting else min(layers, key=rid_rank)
 
 
-class Slot:
+class Slot(_SlotBase):
     """One receive slot of a subscriber: a fixed outgoing stream whose source can change.
 
     The subscriber sees one SSRC with continuous sequence numbers and
@@ -135,6 +142,11 @@ class Slot:
     and the layer policy's choice). A video slot that is already forwarding
     keeps forwarding its old feed until the new one (another layer, another
     speaker) sends a keyframe: the tile never freezes on a switch.
+
+    :meth:`on_packet` is the forwarding path in Python; with the compiled
+    module its steady state runs in C for a whole fan-out at once
+    (:func:`conference.media.fast_send.compiled_fanout`), on the forwarding
+    state kept in C fields of the base class (the same attributes).
     """
 
     def __init__(

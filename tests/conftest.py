@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
+from conference import slot as slot_module
 from conference.bus import EventBus, MemoryBus
 from conference.cluster.registry import open_redis
+from conference.media import fast_send
 from conference.store import SqliteStore, Store
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.own_redis import OwnRedis
@@ -45,6 +47,19 @@ def pytest_runtest_makereport(
             except OSError as exc:
                 lines = [f"(log unreadable: {exc})"]
             report.sections.append((f"server log ({name}, last lines)", "\n".join(lines)))
+
+
+@pytest.fixture
+def stamp_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Callable[[], int]], None]]:
+    """Set where slots take their abs-send-time values, on the Python path and in the
+    compiled fan-out alike (conference.media.fast_send); the real clock again after."""
+
+    def use(clock: Callable[[], int]) -> None:
+        monkeypatch.setattr(slot_module, "abs_send_time_now", clock)
+        fast_send.set_stamp_clock(clock)
+
+    yield use
+    fast_send.set_stamp_clock(None)
 
 
 @pytest.fixture

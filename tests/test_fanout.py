@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pylibsrtp
@@ -16,54 +16,13 @@ from aiortc.rtp import RtpPacket
 
 from conference import slot as slot_module
 from conference.media import fast_send
-from conference.media.srtp_output import DtlsRtpOutput
 from conference.sfu import MediaPacket, SfuMetrics, Source
 from conference.slot import Slot, SlotConfig
 from tests.support.slots import EXT_MAP, FakeOutput, make_slot, make_source, video_packets
+from tests.support.srtp_wire import Attrs, SrtpWire
 
-
-class _Attrs:
-    """An object with the attributes it is given (aiortc's and aioice's state, as read)."""
-
-    def __init__(self, **attrs: Any) -> None:
-        self.__dict__.update(attrs)
-
-
-class _Wire:
-    """A DtlsRtpOutput on a real SRTP session and UDP socket, and the receiving end."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        key = os.urandom(30)
-        self.receiver = pylibsrtp.Session(
-            policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND)
-        )
-        sender = pylibsrtp.Session(
-            policy=pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
-        )
-        self.inbox = socket.socket(family, socket.SOCK_DGRAM)
-        self.inbox.bind((host, 0))
-        self.inbox.settimeout(2.0)
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        pair = _Attrs(
-            protocol=_Attrs(transport=_Attrs(_sock=self.sock)),
-            # aioice gives an IPv6 address as (host, port), as it does an IPv4 one.
-            remote_addr=self.inbox.getsockname()[:2],
-        )
-        dtls = _Attrs(
-            _state=DtlsState.CONNECTED,
-            _tx_srtp=sender,
-            transport=_Attrs(_connection=_Attrs(_nominated={1: pair})),
-        )
-        self.output = DtlsRtpOutput(dtls)  # type: ignore[arg-type]
-
-    def received(self, count: int) -> list[bytes]:
-        """The next ``count`` datagrams, unprotected."""
-        return [self.receiver.unprotect(self.inbox.recv(65535)) for _ in range(count)]
-
-    def close(self) -> None:
-        self.inbox.close()
-        self.sock.close()
+_Attrs = Attrs
+_Wire = SrtpWire
 
 
 @pytest.fixture(params=["c", "python"])
@@ -85,6 +44,8 @@ def test_the_compiled_sender_is_built() -> None:
     # not quietly fall back to Python on a machine that has a compiler.
     assert fast_send.built()
     assert fast_send.mode() == "c"
+    # and from today's source: with the whole fan-out (an older build lacks it).
+    assert fast_send.compiled_fanout() is not None
 
 
 def test_the_sender_used_is_the_one_asked_for(wire: _Wire, send_mode: str) -> None:
@@ -262,10 +223,11 @@ async def test_audio_level_is_byte_exact_after_srtp(wire: _Wire) -> None:
 
 
 async def test_the_srtp_output_and_a_plain_output_send_the_same_bytes(
-    wire: _Wire, monkeypatch: pytest.MonkeyPatch
+    wire: _Wire, stamp_clock: Callable[[Callable[[], int]], None]
 ) -> None:
-    # Same clock for both slots: the parts path (SRTP buffer) and the joined one agree.
-    monkeypatch.setattr(slot_module, "abs_send_time_now", lambda: 0xABCDEF)
+    # Same clock for both slots (and the compiled fan-out's): the parts path (SRTP
+    # buffer) and the joined one agree.
+    stamp_clock(lambda: 0xABCDEF)
     parts_slot, metrics = _configured("video", wire.output, abs_send_time_id=3)
     plain = FakeOutput()
     plain_slot = Slot("main", "video", metrics)

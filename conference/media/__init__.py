@@ -10,7 +10,8 @@ pylibsrtp's) private state, is these modules and no other:
 - ``bounded_estimators``: aiortc's receive-side estimators bounded, built lazily;
 - ``srtp_output``: one large SRTP buffer per thread, a lean protect, a direct send;
 - ``fast_send`` (and its C module ``_fastsend``): a forwarded packet's checks,
-  protect and ``sendto`` in one compiled call, reading the same private state;
+  protect and ``sendto`` in one compiled call, reading the same private state,
+  and a packet's whole fan-out to its slots in one call;
 - ``srtp_input``: a lean ``unprotect`` (the fast receive path's);
 - ``peer_connect``: aiortc's connect task, quiet when the connection closed under it;
 - ``ice_consent``: aioice's consent checks as RFC 7675 has them (late answers

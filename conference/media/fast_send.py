@@ -13,6 +13,15 @@ parsed once. Whenever a check fails it calls the Python method, which
 handles every case (a new pair, a new SRTP session, a shared socket or a TURN
 relay, a packet too large) and binds the C sender to the new route.
 
+It also runs a packet's whole fan-out (:func:`compiled_fanout`): ``Source.push``
+hands it the sinks, and every :class:`~conference.slot.Slot` in its steady
+state (its feed, started, every frame forwarded, no pacer, a compiled sender)
+is rewritten, remembered, protected and sent in C, with its state in the C
+fields of :func:`slot_base` (Slot's base class); any other sink, or a slot in
+any other state, gets its ``on_packet`` called, in the sinks' order. Per
+subscriber that leaves the kernel's ``sendto`` and ``srtp_protect``, without
+the slot's Python (docs/benchmarks.md, "Issue 10: compiled fan-out").
+
 The module is built by the project's install (``setup.py``,
 optional: a machine without a compiler installs without it).
 ``CONFERENCE_FAST_SEND=python`` turns it off; the tests run both paths.
@@ -24,7 +33,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from conference.media.srtp_output import DtlsRtpOutput, LeanProtect
@@ -60,6 +69,29 @@ def mode() -> str:
 def compiled_sends() -> int:
     """Forwarded packets this process sent through the compiled sender (0 without it)."""
     return int(_fastsend.total_fast_sends()) if _fastsend is not None else 0
+
+
+def slot_base() -> type:
+    """The base class of :class:`~conference.slot.Slot`: the C fields the compiled fan-out
+    reads and writes, or plain ``object`` without the module (same attributes, in Python)."""
+    # getattr: a module built from an older _fastsend.c (an install not rerun) has no
+    # fan-out; it still sends, and the fan-out stays in Python.
+    return getattr(_fastsend, "SlotCore", object)
+
+
+def compiled_fanout() -> Callable[[tuple[Any, ...], Any, Any], None] | None:
+    """``fanout(sinks, source, packet)`` in C, or None: not built, or
+    ``CONFERENCE_FAST_SEND=python`` (read once, when :mod:`conference.sfu` is imported)."""
+    if mode() != "c" or not hasattr(_fastsend, "fanout") or slot_base() is object:
+        return None
+    return cast(Callable[[tuple[Any, ...], Any, Any], None], _fastsend.fanout)
+
+
+def set_stamp_clock(clock: Callable[[], int] | None) -> None:
+    """Take the compiled fan-out's abs-send-time values from ``clock()`` (tests), or the
+    real clock again (None). Without the module there is nothing to set."""
+    if hasattr(_fastsend, "set_stamp_clock"):
+        _fastsend.set_stamp_clock(clock)
 
 
 def make_sender(output: DtlsRtpOutput) -> Callable[[bytes, bytes], bool] | None:
