@@ -75,6 +75,7 @@ from anpr_feed.quads import (
     stacked,
     warp,
 )
+from anpr_feed.scene_regions import Region, box_back, cut_out, regions_from_boxes
 from anpr_feed.types import Image, Plate, Reading
 from anpr_feed.video_files import VIDEO_SUFFIXES, iter_video_frames
 
@@ -127,7 +128,10 @@ class RapidOcrReader:
         self,
         *,
         det_side: int = 320,
-        scene_side: int = 1280,
+        scene_side: int = 1600,
+        scene_min: int = 736,
+        crop_fill: float = 0.3,
+        max_regions: int = 8,
         pad: float = 0.2,
         min_confidence: float = 0.5,
         min_single_confidence: float = 0.75,
@@ -153,6 +157,9 @@ class RapidOcrReader:
         """
         self.det_side = det_side
         self.scene_side = scene_side
+        self.scene_min = scene_min
+        self.crop_fill = crop_fill
+        self.max_regions = max_regions
         self.pad = pad
         self.min_confidence = min_confidence
         self.min_single_confidence = min_single_confidence
@@ -180,7 +187,7 @@ class RapidOcrReader:
     # ------------------------------------------------------------------ reading
 
     def read(self, image: Image) -> list[Reading]:
-        """Every plate in ``image`` (BGR; a plate crop or a larger region), best first."""
+        """Every plate in ``image`` (BGR; a plate crop or a whole scene), best first."""
         img = _as_bgr(image)
         if img.shape[0] < 8 or img.shape[1] < 8:
             return []
@@ -188,10 +195,32 @@ class RapidOcrReader:
         h, w = img.shape[:2]
         quads = self._detect(engine, img, self.det_side)
         readings = self._read_quads(engine, img, quads)
+        native = max(h, w) + 2 * self._pad_px(img)
+        if native > self.det_side * 1.25:
+            # A big picture: a crop whose plate fills it is read; anything else
+            # (a scene, a loose crop, an unsure reading) is looked at as a scene.
+            if readings and readings[0].confidence >= self.retry_below:
+                if readings[0].box[2] >= self.crop_fill * w:
+                    return readings
+            return self._read_scene(engine, img, readings)
         if readings and readings[0].confidence >= self.retry_below:
             return readings
+        return self._second_look(engine, img, quads, readings)
+
+    def _read_crop(self, engine: Engine, img: Image) -> list[Reading]:
+        """A plate crop (or a small region): the first look, and a second if unsure."""
+        quads = self._detect(engine, img, self.det_side)
+        readings = self._read_quads(engine, img, quads)
+        if readings and readings[0].confidence >= self.retry_below:
+            return readings
+        return self._second_look(engine, img, quads, readings)
+
+    def _second_look(
+        self, engine: Engine, img: Image, quads: list[Quad], readings: list[Reading]
+    ) -> list[Reading]:
         # Nothing, or nothing sure: look again at a second scale and let the boxes
         # of both vote together.
+        h, w = img.shape[:2]
         native = max(h, w) + 2 * self._pad_px(img)
         if native > self.det_side * 1.25:
             # A big region: small plates need more pixels than the coarse size gives.
@@ -209,12 +238,40 @@ class RapidOcrReader:
             return readings
         return self._read_quads(engine, img, quads + more) or readings
 
+    def _read_scene(self, engine: Engine, img: Image, first: list[Reading]) -> list[Reading]:
+        """A whole scene: plate regions found at several sizes, each cut out and read as a crop.
+
+        The text detector misses small text at one size and finds it at another
+        (a plate 40 px wide is found at the picture's own size and lost when
+        enlarged, or the other way round), so it looks at the picture as it is
+        and enlarged as RapidOCR does (the shorter side to ``scene_min``).
+        """
+        h, w = img.shape[:2]
+        pad = max(8, round(0.05 * max(h, w)))
+        quads: list[Quad] = []
+        for scale in self._scene_scales(h, w):
+            quads += self._detect(engine, img, round((max(h, w) + 2 * pad) * scale), pad=pad)
+        regions = regions_from_boxes(quads, [], w, h)[: self.max_regions]
+        found: list[tuple[Reading, Region]] = []
+        for region in regions:
+            crop, back = cut_out(img, region.quad, grow=region.grow)
+            for r in self._read_crop(engine, crop):
+                box = box_back(r.box, back, w, h)
+                found.append((replace(r, box=box, colour=plate_colour(img, box)), region))
+        return _rank_scene(found, first, w, h)
+
+    def _scene_scales(self, h: int, w: int) -> list[float]:
+        """The picture's own size (at most ``scene_side``), and enlarged as RapidOCR does."""
+        own = min(1.0, self.scene_side / max(h, w))
+        big = min(self.scene_side / max(h, w), self.scene_min / min(h, w))
+        return [own, big] if big > own * 1.3 else [own]
+
     def _pad_px(self, img: Image) -> int:
         return max(4, round(self.pad * max(img.shape[:2])))
 
-    def _detect(self, engine: Engine, img: Image, side: int) -> list[Quad]:
+    def _detect(self, engine: Engine, img: Image, side: int, pad: int | None = None) -> list[Quad]:
         """Text boxes in ``img`` coordinates, from a padded copy resized to ``side``."""
-        pad = self._pad_px(img)
+        pad = self._pad_px(img) if pad is None else pad
         padded = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         ph, pw = padded.shape[:2]
         scale = side / max(ph, pw)
@@ -483,3 +540,19 @@ def _clahe(row: Image) -> Image:
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
     lab[:, :, 0] = clahe.apply(lab[:, :, 0])
     return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def _rank_scene(
+    found: list[tuple[Reading, Region]], first: list[Reading], width: int, height: int
+) -> list[Reading]:
+    """One reading per plate text, best first; readings of overlapping places keep the best."""
+    best: dict[str, Reading] = {}
+    votes: dict[str, int] = {}
+    for r in [*(f for f, _ in found), *first]:
+        key = r.plate.normalized
+        votes[key] = votes.get(key, 0) + 1
+        old = best.get(key)
+        if old is None or r.confidence > old.confidence:
+            best[key] = r
+    ranked = sorted(best.values(), key=lambda r: r.confidence, reverse=True)
+    return [replace(r, votes=max(r.votes, votes[r.plate.normalized])) for r in ranked]

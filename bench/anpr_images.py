@@ -2,13 +2,16 @@
 
 Usage::
 
-    .venv/bin/python bench/anpr_images.py [--data DIR] [--limit N] [--threads N]
-        [--no-baseline] [--perturb [all|scale0.5,rot+5,...]] [--synthetic N] [--out FILE]
+    .venv/bin/python bench/anpr_images.py [--data DIR] [--scenes DIR|none] [--limit N]
+        [--threads N] [--no-baseline] [--video quick|full|none]
+        [--perturb [all|scale0.5,rot+5,...]] [--synthetic N] [--out FILE]
 
 ``DIR`` holds ``labels.csv`` (``file,plate,lines,vehicle,source``; plates upper
 case without separators, Đ written D) and ``images/``. The images are read
 where they are (they carry no licence: never copy them into the repository);
-perturbed versions are computed in memory only.
+perturbed versions are computed in memory only. ``--data`` is the set of
+plate crops (anpr-real-dev), ``--scenes`` the set of whole road scenes
+(anpr-real-scenes-dev), reported by plate type under ``scenes``.
 
 Prints JSON:
 
@@ -21,6 +24,12 @@ Prints JSON:
   text upper-cased and stripped of separators: a row that is a plate on its
   own, or two stacked rows joined, compared to the label; measured in the
   same run;
+* ``confident``: how many readings had confidence >= 0.9, and how often such a
+  reading was wrong (for crops and for scenes);
+* ``scenes``: the same for the whole road scenes, with its own baseline;
+* ``video`` (``--video quick``, the default, or ``full``): the synthetic
+  checkpoint clips of ``bench/anpr.py`` read by the pipeline, and plain
+  RapidOCR on every 5th whole frame beside it (``anpr_parts/video_baseline.py``);
 * ``perturbations`` (with ``--perturb``): the same on every image scaled 0.5x
   and 2x, rotated by +-5 degrees, placed loosely in a larger road scene,
   JPEG-compressed at quality 30, darker and brighter;
@@ -57,6 +66,8 @@ from anpr_feed.types import Image
 from tests.support import synth
 
 DEFAULT_DATA = Path("/work/shared/data/anpr-real-dev")
+DEFAULT_SCENES = Path("/work/shared/data/anpr-real-scenes-dev")
+SURE = 0.9  # "a confident reading": how often is one wrong?
 
 
 def load_rows(data: Path, limit: int | None = None, every: int = 1) -> list[dict[str, str]]:
@@ -184,10 +195,23 @@ class Tally:
         self.cpu: list[float] = []
         self.groups: dict[str, list[tuple[bool, float]]] = {}
         self.misses: list[dict[str, Any]] = []
+        self.sure = 0
+        self.sure_wrong = 0
 
-    def add(self, truth: str, got: str, wall: float, cpu: float, group: str = "") -> bool:
+    def add(
+        self,
+        truth: str,
+        got: str,
+        wall: float,
+        cpu: float,
+        group: str = "",
+        confidence: float | None = None,
+    ) -> bool:
         """Count one reading; True if exact."""
         ok = got == truth
+        if confidence is not None and confidence >= SURE:
+            self.sure += 1
+            self.sure_wrong += not ok
         acc = char_accuracy(truth, got)
         self.n += 1
         self.exact += ok
@@ -208,6 +232,12 @@ class Tally:
             "ms_mean": round(1000 * statistics.fmean(self.wall), 1) if self.wall else None,
             "cpu_ms_mean": round(1000 * statistics.fmean(self.cpu), 1) if self.cpu else None,
             "ms_p95": round(1000 * float(np.percentile(self.wall, 95)), 1) if self.wall else None,
+            "confident": {
+                "threshold": SURE,
+                "readings": self.sure,
+                "wrong": self.sure_wrong,
+                "wrong_rate": round(self.sure_wrong / self.sure, 4) if self.sure else None,
+            },
         }
         if self.groups:
             out["by_class"] = {
@@ -241,7 +271,9 @@ def run(data: Path, limit: int | None, reader: RapidOcrReader) -> dict[str, Any]
         image = load_image(data, row["file"])
         readings, wall, cpu = _timed(partial(reader.read, image))
         got = readings[0].plate.normalized if readings else ""
-        if not tally.add(row["plate"], got, wall, cpu, f"{row['lines']}-row {row['vehicle']}"):
+        conf = readings[0].confidence if readings else None
+        group = f"{row['lines']}-row {row['vehicle']}"
+        if not tally.add(row["plate"], got, wall, cpu, group, conf):
             tally.misses.append(
                 {
                     "file": row["file"],
@@ -260,6 +292,7 @@ def run(data: Path, limit: int | None, reader: RapidOcrReader) -> dict[str, Any]
         "exact_rate": s["exact_rate"],
         "char_accuracy": s["char_accuracy"],
         "by_class": s.get("by_class", {}),
+        "confident": s["confident"],
         "ms_mean": s["ms_mean"],
         "cpu_ms_mean": s["cpu_ms_mean"],
         "ms_p95": s["ms_p95"],
@@ -402,6 +435,21 @@ def run_synthetic(reader: RapidOcrReader, per_layout: int, seed: int = 2026) -> 
     return {**total.summary(), "by_layout": by_layout}
 
 
+def run_video(
+    which: str, cache: Path | None, threads: int | None, baseline: bool
+) -> dict[str, Any]:
+    """The synthetic clips (quick: two 12 s, full: six 40 s) and plain RapidOCR beside them."""
+    import tempfile
+
+    from anpr_parts.clips import FULL_CLIPS, QUICK_CLIPS
+    from anpr_parts.video_baseline import video
+
+    where = cache or Path(tempfile.gettempdir()) / "anpr-bench-clips"
+    clips = QUICK_CLIPS if which == "quick" else FULL_CLIPS
+    engine = _naive_engine(threads) if baseline else None
+    return video(clips, where, threads, engine, naive_text)
+
+
 def _cpus() -> int | None:
     import os
 
@@ -411,7 +459,21 @@ def _cpus() -> int | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print (and optionally write) the JSON summary."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="plate crops")
+    parser.add_argument(
+        "--scenes",
+        default=str(DEFAULT_SCENES),
+        help="whole road scenes (a folder like --data), or none",
+    )
+    parser.add_argument(
+        "--video",
+        choices=("quick", "full", "none"),
+        default="quick",
+        help="synthetic checkpoint clips through the pipeline (bench/anpr.py's)",
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="where the clips are kept (as bench/anpr.py)"
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
     parser.add_argument(
@@ -452,6 +514,16 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(args.data, args.limit, reader)
     if not args.no_baseline and not args.only_perturb:
         summary["baseline"] = run_baseline(args.data, args.limit, args.threads)
+    scenes = None if args.scenes == "none" else Path(args.scenes)
+    if scenes is not None and not args.only_perturb:
+        if (scenes / "labels.csv").is_file():
+            summary["scenes"] = run(scenes, args.limit, reader)
+            if not args.no_baseline:
+                summary["scenes"]["baseline"] = run_baseline(scenes, args.limit, args.threads)
+        else:
+            summary["scenes"] = {"skipped": f"no labels.csv under {scenes}"}
+    if args.video != "none" and not args.only_perturb:
+        summary["video"] = run_video(args.video, args.cache, args.threads, not args.no_baseline)
     if args.perturb:
         names = list(PERTURBATIONS) if args.perturb == "all" else args.perturb.split(",")
         unknown = [n for n in names if n not in PERTURBATIONS]
