@@ -103,6 +103,12 @@ class FeedStatus:
     # cannot play reordered frames) or "passthrough-not-h264".
     note: str | None = None
     last_frame_at: float | None = None
+    # Load shed by the worker (a live feed keeps up with its camera by reading less):
+    # reads refused by the reading budget, vehicles due a read that got none, and
+    # whether it shed any lately.
+    shed_reads: int = 0
+    unread: int = 0
+    shedding: bool = False
     last_read: dict[str, Any] | None = None  # plate, display, at, event id
     watching: list[str] = field(default_factory=list)  # rooms showing the feed now
     # Codecs the worker encodes now: only while someone in a room takes the picture.
@@ -126,6 +132,9 @@ class FeedStatus:
             "error": self.error,
             "note": self.note,
             "last_frame_at": self.last_frame_at,
+            "shed_reads": self.shed_reads,
+            "unread": self.unread,
+            "shedding": self.shedding,
             "last_read": self.last_read,
             "watching": list(self.watching),
             "encoding": list(self.encoding),
@@ -280,6 +289,9 @@ class FeedRunner:
             status.passthrough = bool(report.get("passthrough"))
             status.note = report.get("note")
             status.gate = report.get("gate")
+            status.shed_reads = int(report.get("shed_reads") or 0)
+            status.unread = int(report.get("unread") or 0)
+            status.shedding = bool(report.get("shedding"))
             if status.state == "online":
                 self._backoff = RESTART_START
         elif kind == "pass":

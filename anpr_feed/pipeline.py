@@ -23,10 +23,13 @@ vehicle:
   away), as soon as it is wholly in the picture;
 * again after a few frames only until two readings agree (or one is
   very confident), at most ``max_reads`` times;
-* at most ``max_reads_per_frame`` a frame, and, with ``ocr_budget``, within a
-  share of real time (tracks never read first, text that gave no plate
-  last), so a burst of
-  traffic degrades accuracy rather than falling behind the camera.
+* at most ``max_reads_per_frame`` a frame; and, on a live feed only
+  (``ocr_budget``), within a share of real time (tracks never read first,
+  text that gave no plate last), so a burst of traffic degrades accuracy
+  rather than falling behind the camera, and the feed says so (``shedding``,
+  ``stats.shed``, ``stats.unread``). A file has no time budget: its passes
+  are the same on a loaded machine as on an idle one (``read_rate`` limits
+  it in reader calls per second of video, when a benchmark wants a limit).
 
 The readings of a track are votes weighted by the reader's confidence; the
 plate grammar (inside the reader, ``anpr_feed.plates.parse``) has already
@@ -60,9 +63,10 @@ from anpr_feed.annotate import AMBER, GREEN, RED, Painter
 from anpr_feed.detector import Box, PlateDetector
 from anpr_feed.pass_event import PassEvent
 from anpr_feed.pass_images import crop_with_margin, image_from_jpeg, jpeg, thumbnail
+from anpr_feed.pass_merge import HeldPass, one_edit_apart, pieces_of_one_vehicle
 from anpr_feed.pipeline_config import PipelineConfig
 from anpr_feed.stage_stats import STAGES, StageStats, StageTimer
-from anpr_feed.track_evidence import TrackEvidence, Vote, one_character_apart
+from anpr_feed.track_evidence import TrackEvidence, Vote, fuse, one_character_apart
 from anpr_feed.tracker import Track, Tracker
 from anpr_feed.types import Image, Plate, PlateReader, Reading
 
@@ -104,7 +108,10 @@ class Pipeline:
         self._now = 0.0
         self._budget: float | None = None
         self._budget_time: float | None = None
-        self._recent: deque[tuple[float, str, float]] = deque()  # (last, plate, first time)
+        self._last_shed: float | None = None  # when a read was last shed (feed time)
+        # Passes emitted lately: (last seen, plate, their tracks).
+        self._recent: deque[tuple[float, str, list[Track]]] = deque()
+        self._held: list[HeldPass] = []  # passes whose vehicle may still have a piece to come
         self._read_ended: deque[Track] = deque()  # tracks with readings that ended lately
         self._executor: ThreadPoolExecutor | None = None
         self._awaiting: list[Track] = []  # ended while their reading was in the background
@@ -142,12 +149,16 @@ class Pipeline:
                 self._collect()
             done = 0
             for evidence in wanted:
-                if (
-                    done >= c.max_reads_per_frame
-                    or self._pending is not None
-                    or not self._affordable(evidence)
-                ):
+                evidence.wanted = True
+                if done >= c.max_reads_per_frame or self._pending is not None:
                     self.stats.deferred += 1
+                    continue
+                if not self._affordable(evidence):
+                    # Refused by the budget, not merely put off: the feed is shedding load.
+                    self.stats.deferred += 1
+                    self.stats.shed += 1
+                    evidence.shed += 1
+                    self._last_shed = timestamp
                     continue
                 self._read(evidence, frame, index)
                 done += 1
@@ -159,7 +170,9 @@ class Pipeline:
             self._awaiting = [t for t in ended if t is pending]
             # Lowest first: a plate ends before the lettering above it is judged.
             ended = sorted((t for t in ended if t is not pending), key=lambda t: -t.centre[1])
-            events = [e for e in (self._finish(t) for t in ended) if e is not None]
+            for track in ended:
+                self._finish(track)
+            events = self._release()
         return events
 
     def flush(self) -> list[PassEvent]:
@@ -173,14 +186,28 @@ class Pipeline:
             ended = self._awaiting + self.tracker.flush()
             self._awaiting = []
             ended = sorted(ended, key=lambda t: -t.centre[1])
-            events = [e for e in (self._finish(t) for t in ended) if e is not None]
+            for track in ended:
+                self._finish(track)
+            events = self._release(everything=True)
         self._evidence.clear()
         return events
 
     @property
     def waiting_for_reads(self) -> bool:
-        """A read runs in the background, or a track that ended waits for one to come back."""
-        return self._pending is not None or bool(self._awaiting)
+        """A read runs in the background, a track that ended waits for one to come back, or a
+        pass waits for a piece of its vehicle (frames must go on for those to end)."""
+        return self._pending is not None or bool(self._awaiting) or bool(self._held)
+
+    @property
+    def shedding(self) -> bool:
+        """Whether the feed shed reads lately (within ``shed_window`` seconds of feed time).
+
+        Shedding: a read refused by the budget, or a track that was due a read
+        and ended without one (the reader busy with others, or the budget spent).
+        Read from a file, it depends on the frames only, as everything else does.
+        """
+        last = self._last_shed
+        return last is not None and self._now - last <= self.config.shed_window
 
     # -- alerts --
 
@@ -288,23 +315,37 @@ class Pipeline:
         out.sort(key=lambda item: item[0])
         return [ev for _, ev in out]
 
+    def _budget_terms(self) -> tuple[float, float] | None:
+        """The budget's refill per second of video and its burst, in its unit (None: none).
+
+        ``ocr_budget`` (live feeds) counts CPU seconds; ``read_rate`` counts reader calls.
+        """
+        c = self.config
+        if c.ocr_budget is not None:
+            return c.ocr_budget, c.ocr_burst
+        if c.read_rate is not None:
+            return c.read_rate, c.read_burst
+        return None
+
     def _affordable(self, ev: TrackEvidence) -> bool:
-        if self._budget is None:
+        terms = self._budget_terms()
+        if self._budget is None or terms is None:
             return True
         # A track without any reading may overdraw a little: a pass missed is worse
         # than a pass read once.
-        floor = -self.config.ocr_burst if ev.attempts == 0 else 0.0
+        floor = -terms[1] if ev.attempts == 0 else 0.0
         return self._budget > floor
 
     def _refill(self, timestamp: float) -> None:
-        c = self.config
-        if c.ocr_budget is None:
+        terms = self._budget_terms()
+        if terms is None:
             return
+        rate, burst = terms
         if self._budget is None or self._budget_time is None:
-            self._budget, self._budget_time = c.ocr_burst, timestamp
+            self._budget, self._budget_time = burst, timestamp
             return
         elapsed = max(0.0, min(timestamp - self._budget_time, 5.0))
-        self._budget = min(c.ocr_burst, self._budget + elapsed * c.ocr_budget)
+        self._budget = min(burst, self._budget + elapsed * rate)
         self._budget_time = timestamp
 
     def _read(self, ev: TrackEvidence, frame: Image, index: int) -> None:
@@ -345,7 +386,8 @@ class Pipeline:
     ) -> None:
         c = self.config
         if self._budget is not None:
-            self._budget -= spent
+            # CPU seconds for a live feed's budget; one call for a counted one.
+            self._budget -= spent if c.ocr_budget is not None else 1.0
         self.stats.reads += 1
         reading = _central(readings, crop.shape[1], crop.shape[0])
         if reading is not None and reading.plate.lines == 2:
@@ -396,42 +438,106 @@ class Pipeline:
         others += [t for t in self._read_ended if t is not track]
         return any(_rides_above(track, other) for other in others)
 
-    def _finish(self, track: Track) -> PassEvent | None:
+    def _finish(self, track: Track) -> None:
+        """A track ended: its readings join the held pass of its vehicle, or start one."""
         c = self.config
         if self._pending is not None and self._pending[0].track is track:
             self._collect()  # its last reading counts (rarely waited for: reads are short)
         ev = self._evidence.pop(track.id, None)
+        if ev is not None and ev.wanted and ev.attempts == 0:
+            # A track that wanted a read and never had one: a vehicle possibly missed.
+            self.stats.unread += 1
+            self._last_shed = self._now
         if ev is None or not ev.votes:
-            return None
+            return
         while self._read_ended and self._read_ended[0].last_time < track.last_time - 3.0:
             self._read_ended.popleft()
         self._read_ended.append(track)
         if self._on_a_plates_vehicle(track):
             self.stats.lettering += 1
-            return None
-        total = sum(v.weight for v in ev.votes.values())
-        leader = ev.leader
-        assert leader is not None
-        share = leader.weight / total if total > 0 else 0.0
-        confidence = float(min(1.0, share * leader.confidence_sum / leader.count))
+            return
+        fused = fuse(ev.votes.values())
+        assert fused is not None
+        plate = fused.plate.normalized
+        for held in self._held:
+            same = held.plate == plate and track.first_time - held.last_time <= c.dedupe_seconds
+            if same or (
+                one_edit_apart(held.plate, plate)
+                and pieces_of_one_vehicle(held.tracks, [track], c.adjoin_frames)
+            ):
+                held.absorb(track, ev, self._now)
+                merged = fuse(held.evidence.votes.values())
+                assert merged is not None
+                held.plate = merged.plate.normalized
+                self.stats.duplicates += 1
+                return
+        # A pass already out: the same plate lately, or a piece of its vehicle, adds none.
+        while self._recent and self._recent[0][0] < track.last_time - c.dedupe_seconds:
+            self._recent.popleft()
+        for _, p, tracks in self._recent:
+            if p == plate or (
+                one_edit_apart(p, plate) and pieces_of_one_vehicle(tracks, [track], c.adjoin_frames)
+            ):
+                self.stats.duplicates += 1
+                return
+        self._held.append(HeldPass.of(track, ev, plate, self._now))
+
+    def _release(self, everything: bool = False) -> list[PassEvent]:
+        """The held passes no piece can join any more, as events (all of them: ``everything``)."""
+        out: list[PassEvent] = []
+        kept: list[HeldPass] = []
+        for held in self._held:
+            if everything or not self._may_grow(held):
+                event = self._event(held)
+                if event is not None:
+                    out.append(event)
+            else:
+                kept.append(held)
+        self._held = kept
+        return out
+
+    def _may_grow(self, held: HeldPass) -> bool:
+        """Whether a piece of ``held``'s vehicle may still come: wait for it (bounded)."""
+        c = self.config
+        since = self._frame_index - held.last_frame
+        if since > c.max_hold_frames:
+            return False
+        if since <= c.adjoin_frames:
+            return True  # a piece may yet start where the vehicle was heading
+        for live in self.tracker.tracks:
+            if live in held.tracks:
+                continue
+            ev = self._evidence.get(live.id)
+            leader = ev.leader if ev is not None else None
+            if leader is not None and not (
+                leader.plate.normalized == held.plate
+                or one_edit_apart(leader.plate.normalized, held.plate)
+            ):
+                continue  # read, and another plate: another vehicle
+            if (
+                leader is None
+                and not live.moving
+                and live.first_frame + c.patience < self._frame_index
+            ):
+                continue  # it has had the time to move and stood still: not a vehicle
+            if pieces_of_one_vehicle(held.tracks, [live], c.adjoin_frames):
+                return True
+        return False
+
+    def _event(self, held: HeldPass) -> PassEvent | None:
+        """The pass of a vehicle whose pieces are all in (None: too unsure to emit)."""
+        c = self.config
+        ev = held.evidence
+        fused = fuse(ev.votes.values())
+        assert fused is not None
+        confidence = float(min(1.0, fused.agreement * fused.confidence))
         if confidence < c.min_confidence or (
-            leader.count == 1 and confidence < c.min_single_confidence
+            fused.count == 1 and confidence < c.min_single_confidence
         ):
             self.stats.rejected += 1
             return None
-        plate = leader.plate
-        while self._recent and self._recent[0][0] < track.last_time - c.dedupe_seconds:
-            self._recent.popleft()
-        if any(p == plate.normalized for _, p, _ in self._recent) or any(
-            one_character_apart(p, plate.normalized) and first <= track.first_time <= last
-            for last, p, first in self._recent
-        ):
-            self.stats.duplicates += 1
-            return None
-        if self._split_from_a_live_track(track, ev):
-            self.stats.duplicates += 1
-            return None
-        self._recent.append((track.last_time, plate.normalized, track.first_time))
+        plate = fused.plate
+        self._recent.append((held.last_time, plate.normalized, held.tracks))
         alert = ev.alert or (
             self._alerts[plate.normalized][0] if plate.normalized in self._alerts else None
         )
@@ -443,40 +549,22 @@ class Pipeline:
         return PassEvent(
             plate=plate,
             confidence=round(confidence, 4),
-            started_at=track.first_time,
-            ended_at=track.last_time,
-            reads=leader.count,
+            started_at=held.first_time,
+            ended_at=held.last_time,
+            reads=fused.count,
             attempts=ev.attempts,
             crop_jpeg=crop_jpeg,
             thumbnail_jpeg=thumb_jpeg,
             box=ev.best_box,
-            track_id=track.id,
+            track_id=held.tracks[0].id,
             colour=ev.best_colour,
             alert=alert,
             alternatives=tuple(
-                (v.plate.normalized, round(v.weight, 4))
-                for v in sorted(ev.votes.values(), key=lambda v: -v.weight)
-                if v is not leader
+                (p, round(w, 4))
+                for p, w in sorted(fused.weights.items(), key=lambda item: -item[1])
+                if p != plate.normalized
             ),
         )
-
-    def _split_from_a_live_track(self, track: Track, ev: TrackEvidence) -> bool:
-        """Whether ``track`` is a piece split off a vehicle still tracked (see the module
-        docstring). The piece's own reading is left out, not added to that track's
-        votes: it is the smaller view, and a misread vote would only make the
-        vehicle's reading less sure."""
-        leader = ev.leader
-        assert leader is not None
-        for other in self.tracker.tracks:
-            if other is track or other.first_time >= track.first_time:
-                continue
-            their = self._evidence.get(other.id)
-            their_leader = their.leader if their is not None else None
-            if their_leader is not None and one_character_apart(
-                their_leader.plate.normalized, leader.plate.normalized
-            ):
-                return True
-        return False
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -529,7 +617,10 @@ def _frames_to_leave(track: Track, width: int, height: int) -> float:
 
 
 def _timed_read(reader: PlateReader, crop: Image) -> tuple[list[Reading], float]:
-    """The reader's readings of ``crop`` and the CPU seconds the call took (this thread)."""
+    """The reader's readings of ``crop`` and the CPU seconds the call took (this thread).
+
+    The time counts only against a live feed's ``ocr_budget``; nothing else uses it.
+    """
     # CPU, not wall: the budget is a share of a core. Thread time, so a read in the
     # background is not charged for the frames the other thread handles meanwhile.
     started = time.thread_time()

@@ -1,10 +1,23 @@
-"""How the pipeline is tuned: when a track is read, how often, within which CPU budget."""
+"""How the pipeline is tuned: when a track is read, how often, within which budget.
+
+A file is offline work: its passes must not depend on how fast or how loaded
+the machine is, so by default every budget is counted in frames and reads
+(``max_reads_per_frame``, ``max_reads``, and ``read_rate`` in reader calls per
+second of video), never in CPU or wall seconds. Only a live feed, which must
+keep up with its camera, sets ``ocr_budget`` (:data:`LIVE_OCR_BUDGET`): then a
+burst of traffic sheds reads, and the pipeline counts and reports that
+(``StageStats.shed``, ``StageStats.unread``, ``Pipeline.shedding``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from anpr_feed.detector import DetectorConfig
+
+# On one core, what is left of the 40 ms of a frame after decoding, detection, annotation
+# and one VP8 encode (about 16 ms at 720p), with a margin: a share of a core.
+LIVE_OCR_BUDGET = 0.45
 
 
 @dataclass(frozen=True)
@@ -25,11 +38,16 @@ class PipelineConfig:
     max_failures: int = 2  # calls that gave no plate before a track is given up
     confident: float = 0.97  # one reading this sure, and the track is not read again
     max_reads_per_frame: int = 1
-    # Share of real time the reader may spend, in CPU seconds of the process per second of
-    # video (None: no limit): on one core, what is left of the 40 ms of a frame after
-    # decoding, detection, annotation and one VP8 encode (about 16 ms at 720p), with a margin.
-    ocr_budget: float | None = 0.45
+    # Live feeds only (the worker sets LIVE_OCR_BUDGET; None: no limit): the share of real
+    # time the reader may spend, in CPU seconds per second of video. It depends on the
+    # machine's load, so a file read with it could give other passes on a busy machine.
+    ocr_budget: float | None = None
     ocr_burst: float = 1.5  # seconds of reading the budget may run ahead
+    # A budget counted in reader calls per second of video (None: no limit): a live feed's
+    # limit simulated on a file (benchmarks) with the same result on any machine.
+    read_rate: float | None = None
+    read_burst: float = 4.0  # reader calls the read_rate budget may run ahead
+    shed_window: float = 10.0  # seconds a feed says it is shedding after it last shed a read
     # A two-row reading needs a box shaped like a two-row plate (2.0 for a car's, 1.36 for a
     # motorbike's); a one-row line of text split into two "rows" is not a plate.
     max_two_row_aspect: float = 2.6
@@ -39,6 +57,12 @@ class PipelineConfig:
     min_confidence: float = 0.5  # a pass below this is not emitted
     min_single_confidence: float = 0.8  # a pass resting on one reading needs this
     dedupe_seconds: float = 5.0
+    # A track that starts at most this many frames after another was last seen, where that
+    # one was heading, with a plate one edit apart, is a piece of the same vehicle
+    # (anpr_feed.pass_merge); a pass waits that long for such a piece, and while one is
+    # tracked, at most max_hold_frames.
+    adjoin_frames: int = 12
+    max_hold_frames: int = 250
     crop_margin: tuple[float, float] = (0.3, 0.45)  # of the box's width, height, each side
     thumbnail_width: int = 640
     jpeg_quality: int = 85

@@ -18,6 +18,8 @@ class StageStats:
     reads: int = 0  # reader calls
     read_plates: int = 0  # calls that gave a plate
     deferred: int = 0  # reads put off by the budget or the per-frame limit
+    shed: int = 0  # of those, reads refused by the budget (a live feed shedding load)
+    unread: int = 0  # tracks that were due a read and ended without one
     events: int = 0
     duplicates: int = 0  # passes folded into an earlier one with the same plate
     rejected: int = 0  # tracks with readings whose vote was too weak to emit

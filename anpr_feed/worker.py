@@ -7,7 +7,9 @@ pipe:
 
 worker -> server
     ``("status", {...})``  state (connecting, online, offline, failed), fps, frames, last frame time, error,
-                           and ``gate``: how many frames the detector saw (see below)
+                           ``gate``: how many frames the detector saw (see below), and load
+                           shed: ``shed_reads`` (reads refused by the reading budget),
+                           ``unread`` (vehicles due a read that got none), ``shedding``
     ``("pass", {...})``    one vehicle pass: plate, confidence, times, JPEG crop and thumbnail
     ``("packet", data, pts, keyframe, codec)``  one encoded video frame (Annex B for H.264), 90 kHz pts
 server -> worker
@@ -125,6 +127,9 @@ def run(
         "passthrough": False,
         "note": None,
         "gate": None,
+        "shed_reads": 0,
+        "unread": 0,
+        "shedding": False,
     }
     wanted: set[str] = set()
     keyframe_wanted = False
@@ -165,6 +170,7 @@ def run(
         import cv2
 
         from anpr_feed.pipeline import Pipeline, PipelineConfig
+        from anpr_feed.pipeline_config import LIVE_OCR_BUDGET
         from anpr_feed.reader import RapidOcrReader
 
         cv2.setNumThreads(1)
@@ -174,8 +180,11 @@ def run(
             # the decoder and the encoder (and other feeds) on a shared machine.
             reader = RapidOcrReader(threads=1)
             reader.warm_up()  # load the models now, not in the middle of the video
-            # Reads in a thread: the annotated video goes on while a plate is read.
-            return Pipeline(reader, PipelineConfig(background_reads=True))
+            # Reads in a thread: the annotated video goes on while a plate is read. A live
+            # camera does not wait: reading gets a share of the core, and sheds the rest.
+            return Pipeline(
+                reader, PipelineConfig(background_reads=True, ocr_budget=LIVE_OCR_BUDGET)
+            )
 
     try:
         source = check_source(url, policy)
@@ -332,6 +341,7 @@ def run(
                         state["fps"] = round(window_frames / elapsed, 1)
                         window_start, window_frames = time.monotonic(), 0
                         last_status = time.monotonic()
+                        _load_shed(state, pipeline)
                         send("status", dict(state))
             for event in gated.flush():
                 state["passes"] += 1
@@ -355,6 +365,14 @@ def run(
             backoff = min(backoff * 2, BACKOFF_MAX)
     state.update(state="stopped", fps=0.0)
     send("status", dict(state))
+
+
+def _load_shed(state: dict[str, Any], pipeline: Any) -> None:
+    """Copy what the pipeline shed (reads refused, vehicles unread) into the status."""
+    stats = getattr(pipeline, "stats", None)
+    state["shed_reads"] = int(getattr(stats, "shed", 0))
+    state["unread"] = int(getattr(stats, "unread", 0))
+    state["shedding"] = bool(getattr(pipeline, "shedding", False))
 
 
 def _pass_message(event: Any) -> dict[str, Any]:

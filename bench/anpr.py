@@ -79,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         "--skip", default="", help="comma-separated parts to skip: synthetic,real,realtime"
     )
     parser.add_argument(
-        "--ocr-budget",
-        default="default",
-        help="the pipeline's ocr_budget for the accuracy part: a share of a core, 'none' (no"
-        " limit) or 'default' (PipelineConfig's)",
+        "--read-rate",
+        default="none",
+        help="a reading budget for the accuracy part, in reader calls per second of video"
+        " (counted, so the result is the same however loaded the machine), or 'none'",
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--realtime-child", type=Path, default=None, help=argparse.SUPPRESS)
@@ -105,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             "note": "2 cores shared with other work; speeds are CPU time on one pinned core",
         },
         "quick": args.quick,
-        "ocr_budget": args.ocr_budget,
+        "read_rate": args.read_rate,
     }
     if "synthetic" not in skip:
-        out["synthetic"] = synthetic(clips, args.cache, args.jobs, threads, args.ocr_budget)
+        out["synthetic"] = synthetic(clips, args.cache, args.jobs, threads, args.read_rate)
     if "real" not in skip:
         out["real_images"] = real_images(args.quick)
     if "realtime" not in skip:

@@ -528,6 +528,24 @@ def _feed_metrics(out: list[str], feeds: FeedManager) -> None:
             lambda s: s.restarts,
         ),
         (
+            "conference_feed_shed_reads_total",
+            "counter",
+            "Plate reads the feed's reading budget refused (a live feed shedding load).",
+            lambda s: s.shed_reads,
+        ),
+        (
+            "conference_feed_unread_total",
+            "counter",
+            "Tracks due a plate read that ended without one (vehicles possibly missed).",
+            lambda s: s.unread,
+        ),
+        (
+            "conference_feed_shedding",
+            "gauge",
+            "1 while the feed sheds plate reads (within the last 10 s of video).",
+            lambda s: 1 if s.shedding else 0,
+        ),
+        (
             "conference_feed_last_read_timestamp_seconds",
             "gauge",
             "When the last plate was read.",

@@ -14,10 +14,13 @@ from anpr_parts.clips import FPS, Clip, ensure_clip
 from anpr_parts.scoring import char_accuracy, colour_summary, score_clip
 
 
-def read_clip(
-    clip: Clip, cache: str, threads: int | None, budget: str = "default"
-) -> dict[str, Any]:
-    """Generate (if needed) and read one clip; the passes and the truth (a pool task)."""
+def read_clip(clip: Clip, cache: str, threads: int | None, budget: str = "none") -> dict[str, Any]:
+    """Generate (if needed) and read one clip; the passes and the truth (a pool task).
+
+    ``budget`` is the pipeline's ``read_rate`` (reader calls per second of video) or
+    "none": counted in calls, never in CPU time, so a run gives the same passes on a
+    loaded machine as on an idle one.
+    """
     import av
     import cv2
 
@@ -30,8 +33,8 @@ def read_clip(
     reader = RapidOcrReader(threads=threads)
     reader.warm_up()
     config = PipelineConfig()
-    if budget != "default":
-        config = replace(config, ocr_budget=None if budget == "none" else float(budget))
+    if budget not in ("none", "default"):
+        config = replace(config, read_rate=float(budget))
     pipeline = Pipeline(reader, config)
     events = []
     cpu = time.process_time()
@@ -67,7 +70,7 @@ def read_clip(
 
 
 def synthetic(
-    clips: Sequence[Clip], cache: Path, jobs: int, threads: int | None, budget: str = "default"
+    clips: Sequence[Clip], cache: Path, jobs: int, threads: int | None, budget: str = "none"
 ) -> dict[str, Any]:
     """Accuracy and alerts over the synthetic clips."""
     if jobs > 1:

@@ -31,6 +31,9 @@ const MESSAGES = {
     'feeds.passes': 'Lượt xe',
     'feeds.alerts': 'Cảnh báo',
     'feeds.restarts': 'Khởi động lại',
+    'feeds.shedReads': 'Lượt đọc bị bỏ (quá tải)',
+    'feeds.unread': 'Xe không kịp đọc',
+    'feeds.sheddingTag': 'Quá tải: đang bỏ bớt lượt đọc biển số',
     'feeds.node': 'Máy chủ đọc',
     'feeds.video': 'Hình ảnh',
     'feeds.passthroughTag': 'Chuyển tiếp nguyên luồng',
@@ -91,6 +94,9 @@ const MESSAGES = {
     'feeds.passes': 'Vehicles',
     'feeds.alerts': 'Alerts',
     'feeds.restarts': 'Restarts',
+    'feeds.shedReads': 'Reads shed (overload)',
+    'feeds.unread': 'Vehicles left unread',
+    'feeds.sheddingTag': 'Overloaded: shedding plate reads',
     'feeds.node': 'Read by node',
     'feeds.video': 'Picture',
     'feeds.passthroughTag': 'Passed through as is',
@@ -275,6 +281,9 @@ function feedCard(feed) {
       fact('passes', t('feeds.passes'), num(s.passes)),
       fact('alerts', t('feeds.alerts'), num(s.alerts)),
       fact('restarts', t('feeds.restarts'), num(s.restarts)),
+      // A live feed that cannot read every vehicle in time says so (shown once it has).
+      s.shed_reads || s.unread ? fact('shed', t('feeds.shedReads'), num(s.shed_reads)) : null,
+      s.shed_reads || s.unread ? fact('unread', t('feeds.unread'), num(s.unread)) : null,
       fact('video', t('feeds.video'), video),
       fact('unit', t('feeds.unit'), feed.unit_code || t('feeds.noUnit')),
       // Only with a cluster: which node's worker reads the camera.
@@ -285,6 +294,7 @@ function feedCard(feed) {
     h('p', { class: 'feed-tags' },
       s.last_frame_at ? h('span', { class: 'muted' }, t('feeds.lastFrame', { time: formatTime(partsAt(s.last_frame_at * 1000)) })) : null,
       watching ? h('span', { class: 'tag feed-watching' }, plural('feeds.watching', watching)) : null,
+      s.shedding ? h('span', { class: 'tag feed-shedding' }, t('feeds.sheddingTag')) : null,
       feed.passthrough ? h('span', { class: 'tag feed-passthrough-tag' }, t('feeds.passthroughTag')) : null),
     h('div', { class: 'feed-actions' },
       h('button', {
