@@ -103,7 +103,11 @@ def pieces_of_one_vehicle(a: list[Track], b: list[Track], adjoin: int) -> bool:
 
 @dataclass
 class HeldPass:
-    """A vehicle's pass between its track's end and its emission: the pieces merged so far."""
+    """A vehicle's pass between its track's end and its emission: the pieces merged so far.
+
+    ``evidence`` is the first piece's, with the best view of all the pieces;
+    each piece's readings are kept apart (``pieces``) for :meth:`votes`.
+    """
 
     evidence: TrackEvidence
     tracks: list[Track]
@@ -112,7 +116,7 @@ class HeldPass:
     last_time: float
     first_frame: int
     last_frame: int
-    merged: int = 0  # pieces folded in after the first
+    pieces: list[tuple[Track, list[Vote]]]
     since: float = 0.0  # feed time it was last changed
 
     @classmethod
@@ -126,18 +130,36 @@ class HeldPass:
             last_time=track.last_time,
             first_frame=track.first_frame,
             last_frame=track.last_frame,
+            pieces=[(track, list(evidence.votes.values()))],
             since=now,
         )
+
+    def votes(self, piece_frames: int) -> list[Vote]:
+        """Every piece's readings as one set of votes.
+
+        With several pieces, each piece's weight is scaled by how long it was
+        followed (``hits / piece_frames``, at most 1): the tracker loses a
+        plate when its view changes fast (far, small, blurred), and the short
+        piece that follows such a view is the less trustworthy one when the
+        two pieces' readings are otherwise as strong.
+        """
+        if len(self.pieces) == 1:
+            return self.pieces[0][1]
+        out: dict[str, Vote] = {}
+        for track, votes in self.pieces:
+            scale = min(1.0, track.hits / max(piece_frames, 1))
+            for vote in votes:
+                mine = out.setdefault(vote.plate.normalized, Vote(vote.plate))
+                mine.weight += vote.weight * scale
+                mine.count += vote.count
+                mine.confidence_sum += vote.confidence_sum
+                mine.best_confidence = max(mine.best_confidence, vote.best_confidence)
+        return list(out.values())
 
     def absorb(self, track: Track, evidence: TrackEvidence, now: float) -> None:
         """Fold another piece of the vehicle in: its readings vote with ours."""
         ours = self.evidence
-        for key, vote in evidence.votes.items():
-            mine = ours.votes.setdefault(key, Vote(vote.plate))
-            mine.weight += vote.weight
-            mine.count += vote.count
-            mine.confidence_sum += vote.confidence_sum
-            mine.best_confidence = max(mine.best_confidence, vote.best_confidence)
+        self.pieces.append((track, list(evidence.votes.values())))
         ours.attempts += evidence.attempts
         ours.failures += evidence.failures
         if evidence.best_weight > ours.best_weight:
@@ -152,5 +174,4 @@ class HeldPass:
         self.last_time = max(self.last_time, track.last_time)
         self.first_frame = min(self.first_frame, track.first_frame)
         self.last_frame = max(self.last_frame, track.last_frame)
-        self.merged += 1
         self.since = now

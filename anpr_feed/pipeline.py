@@ -466,7 +466,7 @@ class Pipeline:
                 and pieces_of_one_vehicle(held.tracks, [track], c.adjoin_frames)
             ):
                 held.absorb(track, ev, self._now)
-                merged = fuse(held.evidence.votes.values())
+                merged = fuse(held.votes(c.piece_frames))
                 assert merged is not None
                 held.plate = merged.plate.normalized
                 self.stats.duplicates += 1
@@ -528,7 +528,7 @@ class Pipeline:
         """The pass of a vehicle whose pieces are all in (None: too unsure to emit)."""
         c = self.config
         ev = held.evidence
-        fused = fuse(ev.votes.values())
+        fused = fuse(held.votes(c.piece_frames))
         assert fused is not None
         confidence = float(min(1.0, fused.agreement * fused.confidence))
         if confidence < c.min_confidence or (

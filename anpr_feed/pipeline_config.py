@@ -63,6 +63,9 @@ class PipelineConfig:
     # tracked, at most max_hold_frames.
     adjoin_frames: int = 12
     max_hold_frames: int = 250
+    # Merged pieces vote with their weight scaled by hits / piece_frames (at most 1): a short
+    # piece split off a vehicle's track counts for less than the track it came from.
+    piece_frames: int = 25
     crop_margin: tuple[float, float] = (0.3, 0.45)  # of the box's width, height, each side
     thumbnail_width: int = 640
     jpeg_quality: int = 85
