@@ -252,13 +252,36 @@ class RapidOcrReader:
         for scale in self._scene_scales(h, w):
             quads += self._detect(engine, img, round((max(h, w) + 2 * pad) * scale), pad=pad)
         regions = regions_from_boxes(quads, [], w, h)[: self.max_regions]
+        found = self._read_regions(engine, img, regions)
+        ranked = _rank_scene(found, first, w, h)
+        if ranked and ranked[0].confidence >= self.retry_below:
+            return ranked
+        # Nothing sure: the smallest plates are found only larger still (3x).
+        big = min(self.scene_side / max(h, w), 3.0)
+        if big <= self._scene_scales(h, w)[-1] * 1.2:
+            return ranked
+        more = self._detect(engine, img, round((max(h, w) + 2 * pad) * big), pad=pad)
+        new = [
+            r
+            for r in regions_from_boxes(more, [], w, h)
+            if not any(overlap(r.quad, old.quad) > 0.6 for old in regions)
+        ][: self.max_regions]
+        if not new:
+            return ranked
+        return _rank_scene(found + self._read_regions(engine, img, new), first, w, h)
+
+    def _read_regions(
+        self, engine: Engine, img: Image, regions: list[Region]
+    ) -> list[tuple[Reading, Region]]:
+        """Each region cut out upright and read as a crop; boxes in ``img`` coordinates."""
+        h, w = img.shape[:2]
         found: list[tuple[Reading, Region]] = []
         for region in regions:
             crop, back = cut_out(img, region.quad, grow=region.grow)
             for r in self._read_crop(engine, crop):
                 box = box_back(r.box, back, w, h)
                 found.append((replace(r, box=box, colour=plate_colour(img, box)), region))
-        return _rank_scene(found, first, w, h)
+        return found
 
     def _scene_scales(self, h: int, w: int) -> list[float]:
         """The picture's own size (at most ``scene_side``), and enlarged as RapidOCR does."""
