@@ -86,6 +86,9 @@ log = logging.getLogger(__name__)
 
 REC_HEIGHT = 48  # the recognition model's input height
 REC_MIN_WIDTH = 320  # PaddleOCR pads rows to at least this width (as in training)
+# A small crop's one plate read this sure from the first variant is not read again from
+# the others (RapidOcrReader._read_quads, give_up).
+SURE_ALONE = 0.99
 
 
 @dataclass
@@ -193,10 +196,11 @@ class RapidOcrReader:
             return []
         engine = self._load()
         h, w = img.shape[:2]
-        quads = self._detect(engine, img, self.det_side)
-        readings = self._read_quads(engine, img, quads)
         native = max(h, w) + 2 * self._pad_px(img)
-        if native > self.det_side * 1.25:
+        small = native <= self.det_side * 1.25
+        quads = self._detect(engine, img, self.det_side)
+        readings = self._read_quads(engine, img, quads, give_up=small)
+        if not small:
             # A big picture: a crop whose plate fills it is read; anything else
             # (a scene, a loose crop, an unsure reading) is looked at as a scene.
             if readings and readings[0].confidence >= self.retry_below:
@@ -310,7 +314,19 @@ class RapidOcrReader:
             quads.append(order_quad(q))
         return quads
 
-    def _read_quads(self, engine: Engine, img: Image, quads: list[Quad]) -> list[Reading]:
+    def _read_quads(
+        self, engine: Engine, img: Image, quads: list[Quad], give_up: bool = False
+    ) -> list[Reading]:
+        """The plates the rows of ``quads`` (and of the whole picture) read as, best first.
+
+        ``give_up`` (a small crop, as a live feed reads a tracked plate): the
+        other variants are not tried when the first reads no plate at all from
+        any box (tracked text that is not a plate: a lamp, a sticker), nor when
+        it reads one plate only, at ``SURE_ALONE`` or more, however few boxes
+        agree on it (a two-row plate whose other boxes gave no plate). The other variants
+        cost twice the first look and, on the benchmark's crops, changed none
+        of those readings (docs/benchmarks.md, issue 13: feeds per core).
+        """
         rows: list[_Row] = []
         candidates: list[_Candidate] = []
         for q in quads:
@@ -356,6 +372,10 @@ class RapidOcrReader:
         projected = self._recognise(engine, images, first)
         readings = self._decide(engine, img, rows, candidates, projected)
         if readings and all(r.confidence >= self.sure and r.votes >= 2 for r in readings):
+            return readings
+        if give_up and (
+            not readings or (len(readings) == 1 and readings[0].confidence >= SURE_ALONE)
+        ):
             return readings
         more = self._recognise(engine, images, rest)
         projected = [a + b for a, b in zip(projected, more, strict=True)]

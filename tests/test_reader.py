@@ -191,3 +191,35 @@ def test_read_file_reads_an_image_file(reader: RapidOcrReader, tmp_path: Path) -
     assert cv2.imwrite(str(path), crop)
     readings = reader.read_file(path)
     assert readings and readings[0].plate.normalized == truth
+
+
+def _variants_tried(reader: RapidOcrReader, image: Image) -> tuple[list, set[str]]:
+    """``reader.read(image)`` and every row variant its recogniser was given."""
+    tried: set[str] = set()
+    original = reader._recognise
+
+    def recording(engine, images, variants):  # type: ignore[no-untyped-def]
+        tried.update(variants)
+        return original(engine, images, variants)
+
+    reader._recognise = recording  # type: ignore[method-assign]
+    try:
+        return reader.read(image), tried
+    finally:
+        del reader._recognise
+
+
+def test_a_small_crop_of_no_plate_is_not_read_again_with_every_variant(
+    reader: RapidOcrReader,
+) -> None:
+    # A live feed's crop of tracked text that is not a plate (here a road sign shrunk to
+    # a crop's size): the first variant reads nothing, and the others are not tried.
+    sign = _text_image(["KM 52+300", "QL3 HA NOI"])
+    small = cv2.resize(sign, (150, round(150 * sign.shape[0] / sign.shape[1])))
+    readings, tried = _variants_tried(reader, small)
+    assert readings == []
+    assert tried == {"plain"}
+    # The same text as a big picture (a scene, a file) still gets every variant.
+    readings, tried = _variants_tried(reader, sign)
+    assert readings == []
+    assert tried == set(reader.variants)
