@@ -197,24 +197,23 @@ class RapidOcrReader:
         engine = self._load()
         h, w = img.shape[:2]
         native = max(h, w) + 2 * self._pad_px(img)
-        small = native <= self.det_side * 1.25
-        quads = self._detect(engine, img, self.det_side)
-        readings = self._read_quads(engine, img, quads, give_up=small)
-        if not small:
-            # A big picture: a crop whose plate fills it is read; anything else
-            # (a scene, a loose crop, an unsure reading) is looked at as a scene.
-            if readings and readings[0].confidence >= self.retry_below:
-                if readings[0].box[2] >= self.crop_fill * w:
-                    return readings
-            return self._read_scene(engine, img, readings)
+        if native <= self.det_side * 1.25:
+            return self._read_crop(engine, img, give_up=True)
+        # A big picture: a crop whose plate fills it is read; anything else
+        # (a scene, a loose crop, an unsure reading) is looked at as a scene.
+        readings = self._read_quads(engine, img, self._detect(engine, img, self.det_side))
         if readings and readings[0].confidence >= self.retry_below:
-            return readings
-        return self._second_look(engine, img, quads, readings)
+            if readings[0].box[2] >= self.crop_fill * w:
+                return readings
+        return self._read_scene(engine, img, readings)
 
-    def _read_crop(self, engine: Engine, img: Image) -> list[Reading]:
-        """A plate crop (or a small region): the first look, and a second if unsure."""
+    def _read_crop(self, engine: Engine, img: Image, give_up: bool = False) -> list[Reading]:
+        """A plate crop (or a small region): the first look, and a second if unsure.
+
+        ``give_up``: see :meth:`_read_quads` (a live feed's small crops).
+        """
         quads = self._detect(engine, img, self.det_side)
-        readings = self._read_quads(engine, img, quads)
+        readings = self._read_quads(engine, img, quads, give_up=give_up)
         if readings and readings[0].confidence >= self.retry_below:
             return readings
         return self._second_look(engine, img, quads, readings)

@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from anpr_parts.clips import FULL_CLIPS, QUICK_CLIPS  # noqa: E402
+from anpr_parts.output import print_json  # noqa: E402
 from anpr_parts.real_images import real_images  # noqa: E402
 from anpr_parts.realtime import realtime, realtime_child  # noqa: E402
 from anpr_parts.synthetic import synthetic  # noqa: E402
@@ -122,10 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             for clip in (clips[0], next(c for c in clips if c.night))
         }
     out["bench_seconds"] = round(time.monotonic() - started, 1)
-    text = json.dumps(out, ensure_ascii=False, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    print_json(out, args.out)
     return 0
 
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import json
 import platform
 import re
 import statistics
@@ -58,6 +57,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from anpr_parts.output import print_json
 from anpr_parts.scoring import char_accuracy  # the same scoring as bench/anpr.py's
 
 from anpr_feed.ocr_models import find_model, model_dir, quiet_rapidocr
@@ -535,10 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.synthetic:
         summary["synthetic"] = run_synthetic(reader, args.synthetic)
-    text = json.dumps(summary, ensure_ascii=False, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    print_json(summary, args.out)
     return 0
 
 

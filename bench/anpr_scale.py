@@ -58,6 +58,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 from anpr_parts.clips import FPS, Clip, ensure_clip  # noqa: E402
+from anpr_parts.output import print_json  # noqa: E402
 
 MEAN_PER_MINUTE = 15_000 / (24 * 60)  # 10.4: one vehicle every 5.8 s on average
 RUSH_PER_MINUTE = 30.0
@@ -322,10 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": "feeds_per_core >= 8 with vehicles_missed_vs_baseline == 0",
         "bench_seconds": round(time.monotonic() - started, 1),
     }
-    text = json.dumps(out, ensure_ascii=False, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    print_json(out, args.out)
     return 0
 
 
