@@ -74,6 +74,24 @@ def _exists(root: Path, pattern: str) -> bool:
     return (root / pattern).exists()
 
 
+def _names_something(root: Path, mention: str) -> bool:
+    """A path exists; a pytest node id (``tests/test_x.py::test_y``) names a test of its file."""
+    path, _, test = mention.partition("::")
+    if not _exists(root, path):
+        return False
+    if not test:
+        return True
+    name = test.split("[", 1)[0].split("::")[-1]
+    return (
+        re.search(
+            rf"^\s*(?:async\s+)?def {re.escape(name)}\(",
+            (root / path).read_text(encoding="utf-8"),
+            re.M,
+        )
+        is not None
+    )
+
+
 def missing_mentions(root: Path = ROOT) -> list[str]:
     """Every name in the prose of the documents that names no file of the repository."""
     files = repository_files(root)
@@ -91,7 +109,7 @@ def missing_mentions(root: Path = ROOT) -> list[str]:
                     problems.append(f"{Mention(where, number, target)} (link)")
             paths = set(REPO_PATH.findall(line))
             for path in sorted(paths):
-                if not path.startswith(IGNORED) and not _exists(root, path):
+                if not path.startswith(IGNORED) and not _names_something(root, path):
                     problems.append(str(Mention(where, number, path)))
             for name in PY_NAME.findall(line):
                 if name in links or name in paths or name.startswith(IGNORED):
