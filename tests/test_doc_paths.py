@@ -200,3 +200,16 @@ def test_the_checks_find_a_missing_file(tmp_path: Path) -> None:
         "README.md:7: app.py (drawn in conference/media/)",
         "README.md:8: sfu.py (drawn in conference/media/)",
     ]
+
+
+def test_a_pytest_node_id_names_a_test_of_its_file(tmp_path: Path) -> None:
+    """``tests/test_x.py::test_y`` is found when the file defines the test, refused when not."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("def test_y() -> None:\n    pass\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text(
+        "`tests/test_x.py::test_y` and `tests/test_x.py::test_y[case]` hold it;\n"
+        "`tests/test_x.py::test_gone` does not.\n"
+    )
+    (tmp_path / "README.md").write_text("# x\n")
+    assert missing_mentions(tmp_path) == ["docs/a.md:2: tests/test_x.py::test_gone"]
