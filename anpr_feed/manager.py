@@ -114,6 +114,11 @@ class FeedStatus:
     # Codecs the worker encodes now: only while someone in a room takes the picture.
     encoding: list[str] = field(default_factory=list)
     gate: dict[str, int] | None = None  # frames the detector saw and skipped (anpr_feed.gating)
+    # Encoders the worker made, and frames it encoded by codec (one encoder per codec,
+    # however many meetings and walls show it); listeners of its video by codec.
+    encoders_made: int = 0
+    encoded_frames: dict[str, int] = field(default_factory=dict)
+    listeners: dict[str, int] = field(default_factory=dict)
     node: str | None = None  # the cluster node reading it (None without a cluster)
 
     def as_dict(self) -> dict[str, Any]:
@@ -139,6 +144,9 @@ class FeedStatus:
             "watching": list(self.watching),
             "encoding": list(self.encoding),
             "gate": dict(self.gate) if self.gate is not None else None,
+            "encoders_made": self.encoders_made,
+            "encoded_frames": dict(self.encoded_frames),
+            "listeners": dict(self.listeners),
             "node": self.node,
         }
 
@@ -289,6 +297,8 @@ class FeedRunner:
             status.passthrough = bool(report.get("passthrough"))
             status.note = report.get("note")
             status.gate = report.get("gate")
+            status.encoders_made = int(report.get("encoders_made") or 0)
+            status.encoded_frames = dict(report.get("encoded_frames") or {})
             status.shed_reads = int(report.get("shed_reads") or 0)
             status.unread = int(report.get("unread") or 0)
             status.shedding = bool(report.get("shedding"))
@@ -305,6 +315,7 @@ class FeedRunner:
         listeners = self._video.setdefault(codec, [])
         listeners.append(listener)
         self.status.encoding = sorted(self._video)
+        self.status.listeners = {c: len(v) for c, v in self._video.items()}
         if len(listeners) == 1:
             self._send("video", sorted(self._video))
         else:
@@ -315,6 +326,7 @@ class FeedRunner:
         listeners = self._video.get(codec, [])
         if listener in listeners:
             listeners.remove(listener)
+        self.status.listeners = {c: len(v) for c, v in self._video.items() if v}
         if not listeners and codec in self._video:
             del self._video[codec]
             self.status.encoding = sorted(self._video)

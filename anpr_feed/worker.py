@@ -127,6 +127,10 @@ def run(
         "passthrough": False,
         "note": None,
         "gate": None,
+        # Encoders made since the worker started, and frames encoded by codec: one
+        # encoder per codec however many meetings and walls show the feed.
+        "encoders_made": 0,
+        "encoded_frames": {},
         "shed_reads": 0,
         "unread": 0,
         "shedding": False,
@@ -327,10 +331,13 @@ def run(
                                 encoder = encoders[codec] = FeedEncoder(
                                     codec, image.shape[1] & ~1, image.shape[0] & ~1, 25
                                 )
+                                state["encoders_made"] += 1
                             if keyframe_wanted:
                                 encoder.force_keyframe = True
                             for data, out_pts, key in encoder.encode(annotated, pts):
                                 send("packet", data, out_pts, key, codec)
+                            counts = state["encoded_frames"]
+                            counts[codec] = counts.get(codec, 0) + 1
                         keyframe_wanted = False
                     state["frames"] += 1
                     state["last_frame_at"] = now_wall

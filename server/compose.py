@@ -16,6 +16,7 @@ from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.leases import FeedLeases
 from anpr_feed.manager import FeedManager
 from anpr_feed.sources import SourcePolicy
+from anpr_feed.wall import CameraWall
 from conference.bus import open_bus
 from conference.cascade.cascade import Cascade
 from conference.cascade.talk import CascadeTalk
@@ -86,6 +87,7 @@ def services(settings: Settings) -> Services:
     in_meetings = FeedsInMeetings(settings, store, feeds, conference.live, conference.metrics)
     if cluster is not None and settings.cascade == "spread":
         in_meetings.carry = carrier_opener(conference, cluster)
+    wall = CameraWall(settings, store, feeds, conference.metrics)
     recording = RecordingControl(settings, conference.live)
     renders = RenderJobs(
         settings.data_dir,
@@ -101,7 +103,7 @@ def services(settings: Settings) -> Services:
         talk = CascadeTalk(spread, conference.chat, conference.votes, conference.live)
         spread.talk = talk
         conference.talk_remote = conference.chat.remote = conference.votes.remote = talk
-    for extension in (cluster, spread, in_meetings, recording, StopRenders(renders)):
+    for extension in (cluster, spread, in_meetings, wall, recording, StopRenders(renders)):
         if extension is not None:
             conference.add_extension(extension)
     return Services(
@@ -112,6 +114,7 @@ def services(settings: Settings) -> Services:
         recording=recording,
         feed_manager=feeds,
         feeds_in_meetings=in_meetings,
+        wall=wall,
         renders=renders,
         cluster=cluster,
         cascade=spread,

@@ -25,6 +25,7 @@ from web import (
     recordings,
     talk,
     units,
+    wall,
 )
 from web.openapi import document_route
 from web.routes import Route, add_routes
@@ -43,6 +44,7 @@ ROUTES: list[Route] = [
     *feeds.ROUTES,
     *plate_events.ROUTES,
     *anpr_lists.ROUTES,
+    *wall.ROUTES,
 ]
 
 

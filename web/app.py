@@ -33,6 +33,7 @@ from web.keys import (
     SETTINGS,
     SOCKETS,
     TEMPLATES,
+    WALL,
     WATCHDOG,
 )
 from web.listener import OWN_FDS_ENV, GuardedSite, inherited_sockets, raise_descriptor_limit
@@ -78,6 +79,7 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     app[RECORDING] = services.recording
     app[FEED_MANAGER] = services.feed_manager
     app[FEEDS_IN_MEETINGS] = services.feeds_in_meetings
+    app[WALL] = services.wall
     app[RENDERS] = services.renders
     app[SOCKETS] = set()
     app[TEMPLATES] = Environment(

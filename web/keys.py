@@ -7,6 +7,7 @@ from jinja2 import Environment
 
 from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
+from anpr_feed.wall import CameraWall
 from conference.service import Conference
 from conference.settings import Settings
 from conference.watchdog import LoopWatchdog
@@ -22,6 +23,7 @@ FEED_MANAGER = web.AppKey("feed_manager", FeedManager)  # the feeds' workers, ev
 FEEDS_IN_MEETINGS = web.AppKey(
     "feeds_in_meetings", FeedsInMeetings
 )  # which feed is in which meeting
+WALL = web.AppKey("wall", CameraWall)  # the camera walls and each feed's wall source
 RENDERS = web.AppKey("renders", RenderJobs)
 TEMPLATES = web.AppKey("templates", Environment)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])

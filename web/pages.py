@@ -314,6 +314,11 @@ async def feeds_page(request: web.Request) -> web.Response:
     return render(request, "feeds.html", **_page_context(*await _anpr_user(request)))
 
 
+async def wall_page(request: web.Request) -> web.Response:
+    """``GET /wall``: many live checkpoint feeds on one screen (the operations centre's)."""
+    return render(request, "wall.html", **_page_context(*await _anpr_user(request)))
+
+
 async def anpr_page(request: web.Request) -> web.Response:
     """``GET /anpr``: plate search for checkpoint officers (phone-first)."""
     return render(request, "anpr.html", **_page_context(*await _anpr_user(request)))
@@ -342,5 +347,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/recordings", recordings_page)
     app.router.add_get("/recordings/{id}", recording_page)
     app.router.add_get("/feeds", feeds_page)
+    app.router.add_get("/wall", wall_page)
     app.router.add_get("/anpr", anpr_page)
     app.router.add_get("/anpr/lists", anpr_lists_page)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from anpr_feed.in_meetings import FeedsInMeetings
 from anpr_feed.manager import FeedManager
+from anpr_feed.wall import CameraWall
 from conference.bus import EventBus
 from conference.cascade.cascade import Cascade
 from conference.cluster.node import ClusterNode
@@ -32,6 +33,7 @@ class Services:
     recording: RecordingControl
     feed_manager: FeedManager
     feeds_in_meetings: FeedsInMeetings
+    wall: CameraWall  # the camera walls watched on this node
     renders: RenderJobs
     cluster: ClusterNode | None = None  # with Redis: this process as a cluster node
     cascade: Cascade | None = None  # with Redis: meetings spread over several nodes

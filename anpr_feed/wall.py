@@ -1,0 +1,244 @@
+"""The camera wall: many live checkpoint feeds on one screen, each from its single encoding.
+
+A wall viewer (the operations centre's screen, a leader's browser) gets one
+peer connection whose video sections are the wall's tiles, one per feed.
+Each tile is a receive :class:`~conference.slot.Slot` fed by the feed's
+*wall source*: one :class:`~anpr_feed.participant.FeedPublisher` per feed,
+shared by every wall, which takes its frames from the feed's worker in VP8
+like a meeting in a VP8 room does. The worker encodes the annotated picture
+once per codec whatever listens (:meth:`anpr_feed.manager.FeedRunner.watch`),
+so a feed on ten walls and in three meetings is still one VP8 encoder; and
+as with a meeting, nothing is encoded while no tile shows the feed.
+
+Who sees what is checked per feed: a logged-in host, operator or
+administrator, and only the feeds :func:`conference.permissions.can_see_feed`
+gives them (any other feed refuses the whole wall with 403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from anpr_feed.manager import SYNC_SECONDS, FeedManager
+from anpr_feed.participant import FeedPublisher
+from conference.extensions import Extension, PeriodicTask
+from conference.peer import PeerSession
+from conference.permissions import Forbidden, Principal, can_see_feed
+from conference.settings import Settings, VideoCodec
+from conference.sfu import SfuMetrics
+from conference.slot import Slot
+from conference.store import NotFound, Store
+from conference.tasks import pause
+
+logger = logging.getLogger(__name__)
+
+LAYOUTS = (16, 25, 36)  # 4x4, 5x5, 6x6
+MAX_TILES = LAYOUTS[-1]
+WALL_CODEC: VideoCodec = (
+    "vp8"  # every browser decodes it; the feed's VP8 encoder is shared with meetings
+)
+ANSWER_SECONDS = 30.0  # a wall whose browser never answers (or never connects) is closed
+MAX_WALLS_PER_USER = 4
+MAX_WALLS = 64  # per server: each is a peer connection with up to 36 video sections
+
+
+@dataclass
+class WallTile:
+    """One tile of a wall: the feed it shows and the slot (and m-line) carrying it."""
+
+    feed_id: str
+    slot: Slot
+    mid: str | None = None
+
+
+@dataclass
+class WallViewer:
+    """One wall on one screen: its owner, its peer connection and its tiles."""
+
+    id: str
+    username: str
+    session: PeerSession
+    tiles: list[WallTile]
+    created: float = field(default_factory=time.monotonic)
+
+    def tile_json(self) -> list[dict[str, str | None]]:
+        """The tiles for the page: which feed is on which m-line."""
+        return [{"feed": t.feed_id, "slot": t.slot.name, "mid": t.mid} for t in self.tiles]
+
+
+class CameraWall(Extension):
+    """The walls being watched on this node and the shared wall source of each feed."""
+
+    def __init__(
+        self, settings: Settings, store: Store, feeds: FeedManager, metrics: SfuMetrics
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.feeds = feeds
+        self.metrics = metrics
+        self.viewers: dict[str, WallViewer] = {}
+        # feed id -> its one wall source (on the feed's current reader)
+        self.sources: dict[str, FeedPublisher] = {}
+        self.closing = False
+
+    def periodic(self) -> dict[str, PeriodicTask]:
+        """Keep every tile on its feed's current reader."""
+        return {"wall": self._follow_readers}
+
+    async def _follow_readers(self) -> None:
+        while True:
+            await pause(SYNC_SECONDS)
+            try:
+                self.refresh()
+            except Exception:
+                logger.exception("wall: following the feeds' readers failed")
+
+    # -- the feeds' wall sources ------------------------------------------------------
+
+    def source_of(self, feed_id: str) -> FeedPublisher | None:
+        """The feed's wall source, made on first use; None if its reader does not run here.
+
+        A reader that restarted (the feed changed) gets a new source: the old
+        one ends, and the tiles that showed it are moved to the new one.
+        """
+        runner = self.feeds.runners.get(feed_id)
+        publisher = self.sources.get(feed_id)
+        if publisher is not None and publisher.runner is runner:
+            return publisher
+        if publisher is not None:
+            self._drop_source(feed_id)
+        if runner is None:
+            return None
+        publisher = FeedPublisher(runner, WALL_CODEC, self.metrics)
+        publisher.start()
+        self.sources[feed_id] = publisher
+        return publisher
+
+    def _drop_source(self, feed_id: str) -> None:
+        publisher = self.sources.pop(feed_id, None)
+        if publisher is not None:
+            publisher.stop()
+
+    def refresh(self) -> int:
+        """Put each tile on its feed's current reader (after restarts); how many moved."""
+        moved = 0
+        for viewer in list(self.viewers.values()):
+            for tile in viewer.tiles:
+                publisher = self.source_of(tile.feed_id)
+                source = publisher.source if publisher is not None else None
+                if tile.slot.source is not source and (source is not None or tile.slot.source):
+                    tile.slot.assign(source)
+                    moved += 1
+        self._drop_unwatched()
+        return moved
+
+    def _drop_unwatched(self) -> None:
+        """Forget the wall sources no tile shows (they encode nothing, but hold a listener slot)."""
+        shown = {t.feed_id for v in self.viewers.values() for t in v.tiles}
+        for feed_id in [f for f in self.sources if f not in shown]:
+            self._drop_source(feed_id)
+
+    def wall_viewers(self, feed_id: str) -> int:
+        """Tiles showing ``feed_id`` on the walls of this node now."""
+        return sum(1 for v in self.viewers.values() for t in v.tiles if t.feed_id == feed_id)
+
+    # -- walls ------------------------------------------------------------------------
+
+    async def check_feeds(self, principal: Principal, feed_ids: list[str]) -> None:
+        """Refuse (Forbidden) a wall with a feed the principal may not see, or a bad size."""
+        if not feed_ids:
+            raise Forbidden("wall-empty", "a wall shows at least one camera")
+        if len(feed_ids) > MAX_TILES:
+            raise Forbidden("wall-too-large", f"a wall shows at most {MAX_TILES} cameras")
+        if len(set(feed_ids)) != len(feed_ids):
+            raise Forbidden("wall-duplicate", "a camera appears twice on the wall")
+        for feed_id in feed_ids:
+            try:
+                feed = await self.store.get_feed(feed_id)
+            except NotFound as exc:
+                raise Forbidden("feed-not-found", f"no camera feed {feed_id!r}") from exc
+            if not await can_see_feed(self.store, principal, feed):
+                raise Forbidden("out-of-scope", "a camera on the wall is outside your unit's scope")
+
+    async def open(self, principal: Principal, feed_ids: list[str]) -> tuple[WallViewer, str]:
+        """A new wall of ``feed_ids`` for ``principal``: the viewer and the server's SDP offer."""
+        if self.closing:
+            raise Forbidden("shutting-down", "the server is shutting down")
+        await self.check_feeds(principal, feed_ids)
+        mine = sum(1 for v in self.viewers.values() if v.username == principal.username)
+        if mine >= MAX_WALLS_PER_USER:
+            raise Forbidden(
+                "too-many-walls", f"at most {MAX_WALLS_PER_USER} walls open at once per account"
+            )
+        if len(self.viewers) >= MAX_WALLS:
+            raise Forbidden("too-many-walls", "this server shows as many walls as it can")
+        session = PeerSession(
+            owner=f"wall-{principal.username}",
+            metrics=self.metrics,
+            ice_servers=self.settings.ice_servers,
+            video_codec=WALL_CODEC,
+            on_closed=self._session_closed,
+        )
+        tiles = [
+            WallTile(feed_id, session.add_slot(f"tile-{i + 1}", "video"))
+            for i, feed_id in enumerate(feed_ids)
+        ]
+        try:
+            offer = await session.create_offer()
+        except BaseException:
+            await session.close()
+            raise
+        mids = session.slot_mids
+        for tile in tiles:
+            tile.mid = mids.get(tile.slot.name)
+        viewer = WallViewer(session.id, principal.username, session, tiles)
+        self.viewers[viewer.id] = viewer
+        for tile in tiles:
+            publisher = self.source_of(tile.feed_id)
+            # A feed not running here now gets its picture when it starts (refresh()).
+            tile.slot.assign(publisher.source if publisher is not None else None)
+        asyncio.get_running_loop().call_later(ANSWER_SECONDS, self._expire_unconnected, viewer.id)
+        return viewer, offer
+
+    def viewer_of(self, principal: Principal, wall_id: str) -> WallViewer:
+        """The caller's own wall (administrators: anyone's); Forbidden otherwise."""
+        viewer = self.viewers.get(wall_id)
+        if viewer is None or (viewer.username != principal.username and not principal.is_admin):
+            raise Forbidden("wall-not-found", "no such wall (it may have closed)")
+        return viewer
+
+    async def answer(self, principal: Principal, wall_id: str, sdp: str) -> None:
+        """The browser's answer to the wall's offer."""
+        await self.viewer_of(principal, wall_id).session.apply_answer(sdp)
+
+    async def close(self, principal: Principal, wall_id: str) -> None:
+        """The page closes its wall."""
+        await self.viewer_of(principal, wall_id).session.close()
+
+    def _session_closed(self, session: PeerSession) -> None:
+        viewer = self.viewers.pop(session.id, None)
+        if viewer is not None:
+            for tile in viewer.tiles:
+                tile.slot.assign(None)
+            self._drop_unwatched()
+
+    def _expire_unconnected(self, wall_id: str) -> None:
+        viewer = self.viewers.get(wall_id)
+        if viewer is not None and not viewer.session.connected.is_set():
+            logger.info("wall %s of %s never connected; closed", wall_id, viewer.username)
+            task = asyncio.ensure_future(viewer.session.close())
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def shutdown(self) -> None:
+        """Close every wall and wall source."""
+        self.closing = True
+        await asyncio.gather(
+            *(v.session.close() for v in list(self.viewers.values())), return_exceptions=True
+        )
+        for feed_id in list(self.sources):
+            with contextlib.suppress(Exception):
+                self._drop_source(feed_id)

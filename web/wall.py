@@ -1,0 +1,80 @@
+"""The camera wall over HTTP: open a wall of feeds, answer its offer, close it.
+
+``POST /api/wall`` with the feeds (at most 36, each one the caller may see:
+403 otherwise) answers the wall's id, the server's SDP offer (one video
+section per tile, ICE candidates gathered in) and which feed is on which
+section; the page answers with ``POST /api/wall/{id}/answer`` and closes the
+wall with ``DELETE /api/wall/{id}``. Hosts, operators and administrators
+only (:func:`web.auth.feed_principal`), and only their own walls.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from pydantic import Field
+
+from anpr_feed.wall import MAX_TILES
+from conference.peer import MAX_SDP_BYTES, SdpError
+from web.auth import feed_principal
+from web.errors import ApiError
+from web.keys import WALL
+from web.request_body import StrictBody, json_body
+from web.routes import Route
+
+FEED_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class WallIn(StrictBody):
+    """``POST /api/wall``: the feeds of a wall, in tile order."""
+
+    feeds: list[str] = Field(min_length=1, max_length=MAX_TILES)
+
+    def checked(self) -> list[str]:
+        """The feed ids, each of the shape the store gives (400 otherwise)."""
+        for feed_id in self.feeds:
+            if not re.fullmatch(FEED_ID, feed_id):
+                raise ApiError(400, "invalid-feed", "a feed id is letters, digits, - and _")
+        return list(self.feeds)
+
+
+class WallAnswer(StrictBody):
+    """``POST /api/wall/{id}/answer``: the browser's SDP answer."""
+
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_BYTES)
+
+
+async def open_wall(request: web.Request) -> web.Response:
+    """``POST /api/wall``: a wall of the given feeds; its offer and tiles."""
+    principal = await feed_principal(request)
+    body = await json_body(request, WallIn)
+    viewer, offer = await request.app[WALL].open(principal, body.checked())
+    return web.json_response(
+        {"id": viewer.id, "offer": offer, "tiles": viewer.tile_json()}, status=201
+    )
+
+
+async def answer_wall(request: web.Request) -> web.Response:
+    """``POST /api/wall/{id}/answer``: the page's answer; the tiles start."""
+    principal = await feed_principal(request)
+    body = await json_body(request, WallAnswer)
+    try:
+        await request.app[WALL].answer(principal, request.match_info["id"], body.sdp)
+    except SdpError as exc:
+        raise ApiError(400, "invalid-sdp", str(exc)) from exc
+    return web.json_response({"ok": True})
+
+
+async def close_wall(request: web.Request) -> web.Response:
+    """``DELETE /api/wall/{id}``: the page closes its wall."""
+    principal = await feed_principal(request)
+    await request.app[WALL].close(principal, request.match_info["id"])
+    return web.Response(status=204)
+
+
+ROUTES = [
+    Route("POST", "/api/wall", open_wall, WallIn),
+    Route("POST", "/api/wall/{id}/answer", answer_wall, WallAnswer),
+    Route("DELETE", "/api/wall/{id}", close_wall),
+]
