@@ -1,4 +1,4 @@
-"""``conference feed add|list|remove`` and ``conference anpr read``.
+"""``conference feed add|list|remove``, ``conference anpr read`` and ``anpr declarations import``.
 
 Feeds are registered in the store; a running server picks a change up within
 :data:`~anpr_feed.manager.SYNC_SECONDS` and reports each feed's status back
@@ -184,9 +184,27 @@ def add_parsers(
     read.add_argument("files", nargs="+", metavar="IMAGE_OR_VIDEO")
     read.add_argument("--json", action="store_true", help="JSON lines")
     read.set_defaults(func=_read)
+    declarations = anpr_sub.add_parser("declarations", help="travel declarations (khai báo)")
+    declarations_sub = declarations.add_subparsers(dest="declarations_command", required=True)
+    imports = declarations_sub.add_parser(
+        "import",
+        parents=[common],
+        help="import a CSV or JSON file of declarations (all rows or none; see docs/architecture.md)",
+    )
+    imports.add_argument("file", metavar="FILE")
+    imports.add_argument(
+        "--unit", help="the unit code the declarations are kept for (who sees them)"
+    )
+    imports.set_defaults(func=wrap(_declarations_import))
 
 
 def _read(args: argparse.Namespace) -> int:
     from anpr_feed.read_cli import read_command
 
     return read_command(args.files, args.json)
+
+
+def _declarations_import(settings: Settings, args: argparse.Namespace) -> int:
+    from anpr_feed.declarations.cli import declarations_import
+
+    return declarations_import(settings, args)

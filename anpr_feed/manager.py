@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import RedisError
 
 from anpr_feed import worker
+from anpr_feed.declarations.checker import DeclarationChecker
 from anpr_feed.events_store import PLATE_COLOURS, PlateEvent, PlateStore, plate_store_for
 from anpr_feed.leases import FeedLeases
 from anpr_feed.masking import mask_url, redact
@@ -385,6 +386,7 @@ class FeedManager:
         self.max_running = max_running
         self.held: dict[str, FeedStatus] = {}
         self.matcher = Matcher()
+        self.declarations = DeclarationChecker(self.plates, self.zone)
         self.on_pass: list[PassListener] = []
         self.events_stored = 0
         self.alerts_raised = 0
@@ -645,6 +647,13 @@ class FeedManager:
             self.alerts_raised += 1
             runner.status.alerts += 1
             runner.show_alert(event.plate, alerts[0].describe())
+        try:
+            declaration_alert = await self.declarations.check(event)
+        except Exception:  # the pass is stored; a failed check must not lose the others
+            logger.exception("checking a pass against travel declarations failed")
+            declaration_alert = None
+        if declaration_alert is not None and not alerts:
+            runner.show_alert(event.plate, "khai báo không trung thực")
         for listener in list(self.on_pass):
             try:
                 listener(feed, event, alerts)

@@ -124,3 +124,51 @@ def province_name(code: str) -> str | None:
 def all_provinces() -> list[tuple[str, str]]:
     """Every (code, province) pair of the table, in code order (a fresh list)."""
     return list(ALL_PROVINCES)
+
+
+def fold_name(text: str) -> str:
+    """A name as it is compared: lower case ASCII without diacritics, single spaces: "Thái Nguyên" -> "thai nguyen"."""
+    import unicodedata
+
+    stripped = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    ascii_text = "".join(ch for ch in stripped if not unicodedata.combining(ch))
+    return " ".join(ascii_text.lower().replace("-", " ").replace(".", " ").split())
+
+
+# Words a province is written with that are not its name ("Tỉnh Thái Nguyên", "TP. Hà Nội").
+_PREFIXES = ("tinh ", "thanh pho ", "tp ")
+
+# Folded province name -> its first (lowest) plate code; Hà Nội has several codes, one name.
+_BY_NAME: dict[str, str] = {}
+for _code, _name in ALL_PROVINCES:
+    if _code != "80":  # the central registry is no place a vehicle comes from
+        _folded_name = fold_name(_name)
+        for _prefix in _PREFIXES:
+            _folded_name = _folded_name.removeprefix(_prefix)
+        _BY_NAME.setdefault(_folded_name, _code)
+_BY_NAME.setdefault("hcm", _BY_NAME["ho chi minh"])
+_BY_NAME.setdefault("hue", _BY_NAME["thua thien hue"])
+
+
+def province_code_of(text: str) -> str | None:
+    """The plate code a province is written as: its code ("29"), or its name with or
+    without diacritics ("Hà Nội", "ha noi", "Tỉnh Thái Nguyên", "TP HCM"); None if unknown.
+
+    A province with several codes gives its first, however it is written
+    (Hà Nội, 30 and 29 all give 29).
+    """
+    given = text.strip()
+    if given.isdigit() and len(given) == 2:
+        if given not in PROVINCES or given == "80":
+            return None
+        given = PROVINCES[given]  # 30 is Hà Nội's too: its first code, 29
+    folded = fold_name(given)
+    for prefix in _PREFIXES:
+        folded = folded.removeprefix(prefix)
+    return _BY_NAME.get(folded)
+
+
+def same_province(code: str, other: str) -> bool:
+    """Whether two plate codes are one province's (29 and 30 are both Hà Nội)."""
+    name = PROVINCES.get(code)
+    return name is not None and name == PROVINCES.get(other)

@@ -16,6 +16,7 @@ from web import (
     anpr_lists,
     attendance,
     calendars,
+    declarations,
     documents,
     feeds,
     grants,
@@ -45,6 +46,7 @@ ROUTES: list[Route] = [
     *plate_events.ROUTES,
     *anpr_lists.ROUTES,
     *wall.ROUTES,
+    *declarations.ROUTES,
 ]
 
 

@@ -1,4 +1,4 @@
-"""What the cameras keep: plate events, the watch list and outbreak provinces.
+"""What the cameras keep: plate events, the watch list, outbreak provinces, travel declarations.
 
 Records in :mod:`.records`, protocols in :mod:`.protocols`, an embedded engine
 (:mod:`.sqlite`) and a several-node one (:mod:`.redis`) in the conference
@@ -8,7 +8,16 @@ goes with a conference store.
 
 from __future__ import annotations
 
+from anpr_feed.events_store.declaration_records import (
+    OUTCOMES,
+    REQUIREMENTS,
+    AlertNote,
+    CheckpointRule,
+    Declaration,
+    DeclarationAlert,
+)
 from anpr_feed.events_store.protocols import (
+    DeclarationStore,
     OutbreakStore,
     PlateEventStore,
     PlateStore,
@@ -25,7 +34,14 @@ from anpr_feed.events_store.records import (
 from conference.store import Store
 
 __all__ = [
+    "OUTCOMES",
     "PLATE_COLOURS",
+    "REQUIREMENTS",
+    "AlertNote",
+    "CheckpointRule",
+    "Declaration",
+    "DeclarationAlert",
+    "DeclarationStore",
     "Outbreak",
     "OutbreakStore",
     "PlateEvent",

@@ -1,5 +1,5 @@
 """The stores of what the cameras read: :class:`PlateEventStore`, :class:`WatchListStore`,
-:class:`OutbreakStore`, and :class:`PlateStore`, all three in one.
+:class:`OutbreakStore`, :class:`DeclarationStore`, and :class:`PlateStore`, all four in one.
 
 Each has an embedded engine (:mod:`.sqlite`, in the conference store's SQLite
 file) and a several-node one (:mod:`.redis`, in its Redis database), chosen by
@@ -12,6 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from anpr_feed.events_store.declaration_records import (
+    AlertNote,
+    CheckpointRule,
+    Declaration,
+    DeclarationAlert,
+)
 from anpr_feed.events_store.records import Outbreak, PlateEvent, PlateQuery, WatchEntry
 
 
@@ -96,5 +102,61 @@ class OutbreakStore(Protocol):
         ...
 
 
-class PlateStore(PlateEventStore, WatchListStore, OutbreakStore, Protocol):
-    """Everything the cameras keep: passes, the watch list, outbreak provinces."""
+class DeclarationStore(Protocol):
+    """Travel declarations, the checkpoints' rules for them, and the alerts they raise.
+
+    ``unit_codes`` limits a listing to the records kept for those units (a
+    caller's scope; None: every record, for admins).
+    """
+
+    async def add_declarations(self, declarations: Sequence[Declaration]) -> None:
+        """Store declarations, all or none; :class:`~conference.store.Conflict` on a taken id."""
+        ...
+
+    async def declarations_of_plate(self, plate: str) -> list[Declaration]:
+        """Every declaration of one (normalised) plate, by window start."""
+        ...
+
+    async def list_declarations(
+        self, unit_codes: Sequence[str] | None = None, limit: int = 200
+    ) -> list[Declaration]:
+        """Declarations, newest import first."""
+        ...
+
+    async def delete_declaration(self, declaration_id: str) -> None:
+        """Remove one; :class:`~conference.store.NotFound` if unknown."""
+        ...
+
+    async def set_checkpoint_rule(self, rule: CheckpointRule) -> None:
+        """Set (or replace) a camera's rule."""
+        ...
+
+    async def checkpoint_rules(self) -> list[CheckpointRule]:
+        """Every camera's rule, by feed id."""
+        ...
+
+    async def add_declaration_alert(self, alert: DeclarationAlert) -> None:
+        """Store an alert; :class:`~conference.store.Conflict` on a taken id."""
+        ...
+
+    async def get_declaration_alert(self, alert_id: str) -> DeclarationAlert:
+        """One alert or :class:`~conference.store.NotFound`."""
+        ...
+
+    async def list_declaration_alerts(
+        self, unit_codes: Sequence[str] | None = None, limit: int = 100
+    ) -> list[DeclarationAlert]:
+        """Alerts, newest pass first."""
+        ...
+
+    async def add_alert_note(self, note: AlertNote) -> None:
+        """Add to an alert's history and make its outcome the alert's; NotFound if unknown."""
+        ...
+
+    async def alert_notes(self, alert_id: str) -> list[AlertNote]:
+        """An alert's history, oldest first."""
+        ...
+
+
+class PlateStore(PlateEventStore, WatchListStore, OutbreakStore, DeclarationStore, Protocol):
+    """Everything the cameras keep: passes, the watch list, outbreak provinces, declarations."""

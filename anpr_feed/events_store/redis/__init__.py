@@ -19,6 +19,8 @@ keys, ``P`` being the prefix (see :mod:`conference.store.redis` for the rest)::
     P watch_patterns                  hash   pattern -> entry id (one entry per pattern)
     P outbreaks                       hash   outbreak id -> outbreak JSON
 
+and the travel declarations' keys (see :mod:`.declarations`).
+
 Plate events are searched by any part of the plate without reading every
 event: a plate joins ``plates``, the trigram sets of its three-character parts
 and the counts of ``plate_grams`` with its first event and leaves them with its
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from anpr_feed.events_store.redis.declarations import RedisDeclarations
 from anpr_feed.events_store.redis.events import RedisPlateEvents
 from anpr_feed.events_store.redis.lists import RedisOutbreaks, RedisWatchList
 from conference.store import FeedStore
@@ -49,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["RedisPlateStore"]
 
 
-class RedisPlateStore(RedisPlateEvents, RedisWatchList, RedisOutbreaks):
+class RedisPlateStore(RedisPlateEvents, RedisWatchList, RedisOutbreaks, RedisDeclarations):
     """:class:`~anpr_feed.events_store.protocols.PlateStore` in a conference store's Redis database.
 
     ``feeds`` is that store: the once-per-database upgrade of old events reads

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from anpr_feed.events_store.sqlite.declarations import SqliteDeclarations
 from anpr_feed.events_store.sqlite.events import SqlitePlateEvents
 from anpr_feed.events_store.sqlite.lists import SqliteOutbreaks, SqliteWatchList
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["SqlitePlateStore"]
 
 
-class SqlitePlateStore(SqlitePlateEvents, SqliteWatchList, SqliteOutbreaks):
+class SqlitePlateStore(SqlitePlateEvents, SqliteWatchList, SqliteOutbreaks, SqliteDeclarations):
     """:class:`~anpr_feed.events_store.protocols.PlateStore` on a conference store's SQLite engine."""
 
 

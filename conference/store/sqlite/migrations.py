@@ -314,6 +314,57 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (meeting_id, event_id)
     );
     """,
+    """
+    -- Travel declarations, each checkpoint camera's rule for them, and the
+    -- "khai báo không trung thực" alerts with the officers' notes (anpr_feed/declarations/).
+    CREATE TABLE declarations (
+        id TEXT PRIMARY KEY,
+        plate TEXT NOT NULL,
+        driver TEXT NOT NULL,
+        origin_code TEXT NOT NULL,
+        valid_from REAL NOT NULL,
+        valid_to REAL NOT NULL,
+        phone TEXT NOT NULL,
+        source TEXT NOT NULL,
+        unit_code TEXT,
+        imported_by TEXT NOT NULL,
+        imported_at REAL NOT NULL
+    );
+    CREATE INDEX declarations_plate ON declarations(plate, valid_from);
+    CREATE INDEX declarations_imported ON declarations(imported_at);
+    CREATE TABLE checkpoint_rules (
+        feed_id TEXT PRIMARY KEY,
+        province_code TEXT NOT NULL,
+        required TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_at REAL NOT NULL
+    );
+    CREATE TABLE declaration_alerts (
+        id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        plate TEXT NOT NULL,
+        at REAL NOT NULL,
+        feed_id TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        unit_code TEXT,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        declaration_id TEXT,
+        evidence TEXT NOT NULL,  -- JSON: plate event ids
+        outcome TEXT
+    );
+    CREATE INDEX declaration_alerts_at ON declaration_alerts(at);
+    CREATE TABLE alert_notes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        by TEXT NOT NULL,
+        by_name TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX alert_notes_alert ON alert_notes(alert_id, seq);
+    """,
 ]
 
 
