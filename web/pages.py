@@ -331,6 +331,11 @@ async def anpr_lists_page(request: web.Request) -> web.Response:
     return render(request, "anpr_lists.html", **_page_context(principal, csrf, can_edit=can_edit))
 
 
+async def declarations_page(request: web.Request) -> web.Response:
+    """``GET /anpr/declarations``: travel declaration alerts for checkpoint officers (phone-first)."""
+    return render(request, "declarations.html", **_page_context(*await _anpr_user(request)))
+
+
 def setup(app: web.Application) -> None:
     """Register the page routes."""
     app.router.add_get("/", index_page)
@@ -350,3 +355,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/wall", wall_page)
     app.router.add_get("/anpr", anpr_page)
     app.router.add_get("/anpr/lists", anpr_lists_page)
+    app.router.add_get("/anpr/declarations", declarations_page)

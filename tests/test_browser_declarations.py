@@ -1,0 +1,121 @@
+"""The declaration alerts on a checkpoint officer's phone (/anpr/declarations), in Chromium.
+
+A real server; the alert is made as the server makes one (the manager's own
+checker on passes written as the manager writes them:
+tests/support/declarations.py). The officer, on a 390 px wide phone, opens
+it, sees its evidence (both passes with their plate crops, the declaration,
+the reason) and records what was found, which the history then shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.support.accounts import PASSWORD, logins, start_with_accounts
+from tests.support.declarations import make_mismatch
+from tests.support.feeds import LOCAL_CAMERAS
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+ACCOUNTS = {
+    "admin": ("admin", None),
+    "operator.dinhhoa": ("operator", "167"),  # a checkpoint officer of Định Hóa district
+    "operator.tp": ("operator", "164"),  # one of the city
+}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    the_server = start_with_accounts(tmp_path / "data", ACCOUNTS, env=LOCAL_CAMERAS)
+    yield the_server
+    the_server.stop()
+
+
+@pytest.fixture
+async def api(server: ServerProcess) -> AsyncIterator:
+    async with logins(server) as login:
+        yield login
+
+
+async def phone_page(browser: Browser, base_url: str, username: str, path: str) -> Page:
+    """A 390 px wide phone, logged in through the form, on ``path``; page errors collected."""
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto(f"{base_url}/login?next={path}")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-button")
+    await page.wait_for_url(f"**{path}")
+    return page
+
+
+async def test_an_officer_sees_the_evidence_on_a_phone_and_records_the_outcome(
+    server: ServerProcess, browser: Browser, api, tmp_path: Path
+) -> None:
+    made = await make_mismatch(
+        server.data_dir, await api("admin"), await api("operator.dinhhoa"), "167", "164"
+    )
+    page = await phone_page(browser, server.base_url, "operator.dinhhoa", "/anpr/declarations")
+    await page.wait_for_function(
+        "() => window.declarationsPage && window.declarationsPage.alerts !== null"
+    )
+    card = page.locator(f'#alerts > li[data-alert-id="{made.alert.id}"]')
+    assert "Bắc Giang" in await card.inner_text()
+    await card.locator("button").click()
+    await page.wait_for_function(
+        "() => window.declarationsPage.alert !== null && document.querySelectorAll("
+        "'#detail-evidence img.plate-crop').length === 2 && [...document.querySelectorAll("
+        "'#detail-evidence img.plate-crop')].every(img => img.complete && img.naturalWidth > 0)"
+    )
+    shown = await page.locator("#detail-evidence > li").evaluate_all(
+        "items => items.map(li => li.dataset.eventId)"
+    )
+    assert shown == [made.here.id, made.elsewhere.id]  # this pass, then the one that contradicts
+    evidence = await page.inner_text("#detail-evidence")
+    assert "Chốt Km 52 Định Hóa" in evidence and "Chốt QL1 Bắc Giang" in evidence
+    assert "Khai báo đi từ Hà Nội" in await page.inner_text("#detail-reason")
+    declaration = await page.inner_text("#detail-declaration")
+    assert "Nguyễn Văn Bình" in declaration and "0912345678" in declaration
+    # Nothing is wider than the phone.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot = tmp_path / "declaration-alert-390.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    await page.check('input[name="outcome"][value="false"]')
+    await page.fill("#note-text", "Lái xe thừa nhận đi từ Bắc Giang")
+    await page.click("#note-save")
+    history = page.locator("#detail-history li.decl-note")
+    await history.first.wait_for()
+    text = await history.first.inner_text()
+    assert "Khai báo sai" in text and "Lái xe thừa nhận đi từ Bắc Giang" in text
+    assert "operator.dinhhoa" in text
+    # Saved: a fresh load of the alert's address shows it again.
+    await page.goto(f"{server.base_url}/anpr/declarations?alert={made.alert.id}")
+    await page.locator("#detail-history li.decl-note").first.wait_for()
+    assert "Lái xe thừa nhận" in await page.inner_text("#detail-history")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+    # The city's officer sees no alert, and the alert's address shows none.
+    other = await phone_page(browser, server.base_url, "operator.tp", "/anpr/declarations")
+    await other.wait_for_function(
+        "() => window.declarationsPage && window.declarationsPage.alerts !== null"
+    )
+    assert await other.locator("#alerts > li").count() == 0
+    assert "Chưa có cảnh báo nào" in await other.inner_text("#alerts-status")
+    await other.goto(f"{server.base_url}/anpr/declarations?alert={made.alert.id}")
+    await other.wait_for_function("() => !document.querySelector('#page-error').hidden")
+    assert await other.locator("#alert-detail").is_hidden()
