@@ -67,6 +67,7 @@ LEASE_CHECK_SECONDS = 1.0
 
 PassListener = Callable[[Feed, PlateEvent, list[Alert]], None]
 VideoListener = Callable[[bytes, int, bool, str], None]
+TileListener = Callable[[int, int, bytes], None]  # width, height, raw BGR
 
 
 def feed_fields(feed: Feed) -> dict[str, Any]:
@@ -116,7 +117,8 @@ class FeedStatus:
     encoding: list[str] = field(default_factory=list)
     gate: dict[str, int] | None = None  # frames the detector saw and skipped (anpr_feed.gating)
     # Encoders the worker made, and frames it encoded by codec (one encoder per codec,
-    # however many meetings and walls show it); listeners of its video by codec.
+    # however many meetings and walls show it); listeners of its video by codec, and
+    # of its small pictures for walls in meetings ("tiles").
     encoders_made: int = 0
     encoded_frames: dict[str, int] = field(default_factory=dict)
     listeners: dict[str, int] = field(default_factory=dict)
@@ -165,6 +167,7 @@ class FeedRunner:
         self._backoff = RESTART_START
         self._restart: asyncio.TimerHandle | None = None
         self._video: dict[str, list[VideoListener]] = {}
+        self._tiles: list[TileListener] = []
         self._exited = asyncio.Event()
 
     # -- the process ----------------------------------------------------------------
@@ -193,6 +196,8 @@ class FeedRunner:
         asyncio.get_running_loop().add_reader(parent.fileno(), self._readable)
         if self._video:
             self._send("video", sorted(self._video))
+        if self._tiles:
+            self._send("tiles", True)
 
     def _readable(self) -> None:
         conn = self.conn
@@ -283,6 +288,13 @@ class FeedRunner:
                     listener(data, pts, keyframe, codec)
                 except Exception:
                     logger.exception("feed %s: video listener failed", self.feed.id)
+        elif kind == "tile":
+            _, width, height, data = message
+            for tile_listener in list(self._tiles):
+                try:
+                    tile_listener(width, height, data)
+                except Exception:
+                    logger.exception("feed %s: tile listener failed", self.feed.id)
         elif kind == "status":
             report = message[1]
             status = self.status
@@ -316,7 +328,7 @@ class FeedRunner:
         listeners = self._video.setdefault(codec, [])
         listeners.append(listener)
         self.status.encoding = sorted(self._video)
-        self.status.listeners = {c: len(v) for c, v in self._video.items()}
+        self._count_listeners()
         if len(listeners) == 1:
             self._send("video", sorted(self._video))
         else:
@@ -327,11 +339,33 @@ class FeedRunner:
         listeners = self._video.get(codec, [])
         if listener in listeners:
             listeners.remove(listener)
-        self.status.listeners = {c: len(v) for c, v in self._video.items() if v}
+        self._count_listeners()
         if not listeners and codec in self._video:
             del self._video[codec]
             self.status.encoding = sorted(self._video)
             self._send("video", sorted(self._video))
+
+    def watch_tiles(self, listener: TileListener) -> None:
+        """Send this feed's small annotated pictures to ``listener`` (a wall's composite)."""
+        self._tiles.append(listener)
+        self._count_listeners()
+        if len(self._tiles) == 1:
+            self._send("tiles", True)
+
+    def unwatch_tiles(self, listener: TileListener) -> None:
+        """No more small pictures for ``listener``; the worker stops making them for nobody."""
+        if listener in self._tiles:
+            self._tiles.remove(listener)
+            self._count_listeners()
+            if not self._tiles:
+                self._send("tiles", False)
+
+    def _count_listeners(self) -> None:
+        """For the status: listeners of the video by codec, and of the tiles (``tiles``)."""
+        counts = {codec: len(listeners) for codec, listeners in self._video.items() if listeners}
+        if self._tiles:
+            counts["tiles"] = len(self._tiles)
+        self.status.listeners = counts
 
     def request_keyframe(self) -> None:
         """A new viewer needs a keyframe."""

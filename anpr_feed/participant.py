@@ -39,6 +39,45 @@ def feed_site_id(feed_id: str) -> str:
     return f"feed-{feed_id}"
 
 
+class FramePacketizer:
+    """Cuts whole encoded frames into RTP payloads and pushes them into a :class:`Source`."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self._sequence = random.randint(0, 0xFFFF)
+        self._picture_id = random.randint(0, 0x7FFF)
+
+    def write(self, data: bytes, pts: int, keyframe: bool, codec: str) -> None:
+        """One encoded frame (VP8, or H.264 Annex B) at ``pts`` (90 kHz)."""
+        if codec == "vp8":
+            payloads = packetize_vp8(data, self._picture_id)
+            self._picture_id = (self._picture_id + 1) & 0x7FFF
+        else:
+            payloads = packetize_h264(data)
+        if not payloads:
+            return
+        timestamp = pts & 0xFFFFFFFF
+        arrival = time.monotonic()
+        ntp = ntp_now()
+        send_time = abs_send_time_bytes(ntp)
+        self.source.sender_report = (time.time(), timestamp)
+        last = len(payloads) - 1
+        for index, payload in enumerate(payloads):
+            packet = MediaPacket(
+                sequence_number=self._sequence,
+                timestamp=timestamp,
+                marker=int(index == last),
+                payload=payload,
+                keyframe=keyframe and index == 0,
+                audio_level=None,
+                arrival=arrival,
+                abs_send_time=send_time,
+                ntp=ntp,
+            )
+            self._sequence = (self._sequence + 1) & 0xFFFF
+            self.source.push(packet)
+
+
 class FeedPublisher:
     """Packetises one feed's frames into a :class:`Source` for one room."""
 
@@ -65,8 +104,7 @@ class FeedPublisher:
             connection="connected",
         )
         self.frames = 0
-        self._sequence = random.randint(0, 0xFFFF)
-        self._picture_id = random.randint(0, 0x7FFF)
+        self.packetizer = FramePacketizer(self.source)
         self._started = False
         self._watching = False  # the worker sends us video
         self._unwatched = 0  # frames in a row that no sink took
@@ -118,31 +156,5 @@ class FeedPublisher:
                 self._follow_viewers()  # nobody has taken the picture for a while
         else:
             self._unwatched = 0
-        if codec == "vp8":
-            payloads = packetize_vp8(data, self._picture_id)
-            self._picture_id = (self._picture_id + 1) & 0x7FFF
-        else:
-            payloads = packetize_h264(data)
-        if not payloads:
-            return
-        timestamp = pts & 0xFFFFFFFF
-        arrival = time.monotonic()
-        ntp = ntp_now()
-        send_time = abs_send_time_bytes(ntp)
-        self.source.sender_report = (time.time(), timestamp)
-        last = len(payloads) - 1
-        for index, payload in enumerate(payloads):
-            packet = MediaPacket(
-                sequence_number=self._sequence,
-                timestamp=timestamp,
-                marker=int(index == last),
-                payload=payload,
-                keyframe=keyframe and index == 0,
-                audio_level=None,
-                arrival=arrival,
-                abs_send_time=send_time,
-                ntp=ntp,
-            )
-            self._sequence = (self._sequence + 1) & 0xFFFF
-            self.source.push(packet)
+        self.packetizer.write(data, pts, keyframe, codec)
         self.frames += 1

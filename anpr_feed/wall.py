@@ -10,6 +10,10 @@ once per codec whatever listens (:meth:`anpr_feed.manager.FeedRunner.watch`),
 so a feed on ten walls and in three meetings is still one VP8 encoder; and
 as with a meeting, nothing is encoded while no tile shows the feed.
 
+A wall comes into a meeting as one participant (the host console's
+``add-wall`` with the feeds): a :class:`~anpr_feed.wall_composite.WallComposite`
+of its tiles, encoded once in the room's codec, only while someone watches.
+
 Who sees what is checked per feed: a logged-in host, operator or
 administrator, and only the feeds :func:`conference.permissions.can_see_feed`
 gives them (any other feed refuses the whole wall with 403).
@@ -20,14 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 
 from anpr_feed.manager import SYNC_SECONDS, FeedManager
-from anpr_feed.participant import FeedPublisher
+from anpr_feed.participant import CODECS, FeedPublisher
+from anpr_feed.wall_composite import WallComposite
+from conference.console_commands import CommandContext, CommandResult, ConsoleCommands
 from conference.extensions import Extension, PeriodicTask
 from conference.peer import PeerSession
 from conference.permissions import Forbidden, Principal, can_see_feed
+from conference.rooms.room import Room
 from conference.settings import Settings, VideoCodec
 from conference.sfu import SfuMetrics
 from conference.slot import Slot
@@ -44,6 +52,7 @@ WALL_CODEC: VideoCodec = (
 ANSWER_SECONDS = 30.0  # a wall whose browser never answers (or never connects) is closed
 MAX_WALLS_PER_USER = 4
 MAX_WALLS = 64  # per server: each is a peer connection with up to 36 video sections
+MAX_WALLS_PER_ROOM = 4  # composites in one meeting: each is an encoder
 
 
 @dataclass
@@ -83,6 +92,8 @@ class CameraWall(Extension):
         self.viewers: dict[str, WallViewer] = {}
         # feed id -> its one wall source (on the feed's current reader)
         self.sources: dict[str, FeedPublisher] = {}
+        # room id -> wall id -> the wall's composite in that meeting
+        self.composites: dict[str, dict[str, WallComposite]] = {}
         self.closing = False
 
     def periodic(self) -> dict[str, PeriodicTask]:
@@ -233,9 +244,77 @@ class CameraWall(Extension):
             task = asyncio.ensure_future(viewer.session.close())
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
+    # -- walls in meetings --------------------------------------------------------------
+
+    def add_commands(self, commands: ConsoleCommands) -> None:
+        """``add-wall`` (with ``feeds``) and ``remove-wall`` (``site``) on the host console."""
+        commands.add("add-wall", self._add_wall_command)
+        commands.add("remove-wall", self._remove_wall_command)
+
+    async def add_to_room(
+        self, principal: Principal, room: Room, feed_ids: list[str]
+    ) -> WallComposite:
+        """Bring a wall of ``feed_ids`` into a live room as one participant (its composite)."""
+        await self.check_feeds(principal, feed_ids)
+        if room.codec not in CODECS:
+            raise Forbidden("codec", f"a camera wall cannot join a {room.codec} room")
+        walls = self.composites.setdefault(room.id, {})
+        for composite in walls.values():
+            if composite.feed_ids == feed_ids:
+                return composite  # the same wall twice: once
+        if len(walls) >= MAX_WALLS_PER_ROOM:
+            raise Forbidden(
+                "too-many-walls", f"a meeting shows at most {MAX_WALLS_PER_ROOM} camera walls"
+            )
+        wall_id = secrets.token_hex(4)
+        name = f"Màn hình camera ({len(feed_ids)} camera)"
+        composite = WallComposite(wall_id, name, feed_ids, self.feeds, room.codec, self.metrics)
+        walls[wall_id] = composite
+        room.join(composite.participant)
+        room.media_changed(composite.participant)
+        composite.start()
+        return composite
+
+    def remove_from_room(self, room: Room, wall_id: str, reason: str = "removed") -> bool:
+        """Take a wall out of a room; False if it was not in it."""
+        composite = self.composites.get(room.id, {}).pop(wall_id, None)
+        if composite is None:
+            return False
+        composite.close_quietly()
+        room.leave(composite.participant, reason)
+        return True
+
+    async def _add_wall_command(self, c: CommandContext) -> CommandResult:
+        feeds = c.args.get("feeds")
+        if not isinstance(feeds, list) or not all(isinstance(f, str) for f in feeds):
+            raise Forbidden("wall-empty", "add-wall needs the wall's cameras in 'feeds'")
+        await self.add_to_room(c.principal, c.room, list(feeds))
+        return None
+
+    async def _remove_wall_command(self, c: CommandContext) -> CommandResult:
+        site = c.site or ""
+        wall_id = site[5:] if site.startswith("wall-") else site
+        if not self.remove_from_room(c.room, wall_id):
+            raise Forbidden("wall-not-in-meeting", "this camera wall is not in the meeting")
+        return None
+
+    async def remove_site(self, room: Room, site_id: str) -> bool:
+        """A host removes a wall's site: the wall leaves the meeting."""
+        return site_id.startswith("wall-") and self.remove_from_room(room, site_id[5:])
+
+    async def room_closing(self, room: Room, reason: str) -> None:
+        """Every wall leaves a closing room."""
+        for wall_id in list(self.composites.get(room.id, {})):
+            self.remove_from_room(room, wall_id, reason)
+        self.composites.pop(room.id, None)
+
     async def shutdown(self) -> None:
-        """Close every wall and wall source."""
+        """Close every wall, composite and wall source."""
         self.closing = True
+        for walls in self.composites.values():
+            for composite in walls.values():
+                composite.close_quietly()
+        self.composites.clear()
         await asyncio.gather(
             *(v.session.close() for v in list(self.viewers.values())), return_exceptions=True
         )

@@ -12,11 +12,14 @@ worker -> server
                            ``unread`` (vehicles due a read that got none), ``shedding``
     ``("pass", {...})``    one vehicle pass: plate, confidence, times, JPEG crop and thumbnail
     ``("packet", data, pts, keyframe, codec)``  one encoded video frame (Annex B for H.264), 90 kHz pts
+    ``("tile", width, height, bgr)``  the annotated picture made small (:data:`TILE_SIZE`, raw BGR),
+                           :data:`TILE_FPS` a second while asked: a wall's composite is made of these
 server -> worker
     ``("video", codecs)``  the codecs meetings want now (``[]``, ``["vp8"]``, ``["vp8", "h264"]``):
                            each is encoded once (or, for an H.264 camera marked passthrough,
                            ``h264`` is the camera's own stream, not re-encoded)
     ``("keyframe",)``      the next encoded frame must be a keyframe
+    ``("tiles", on)``      send (or stop sending) small annotated pictures for walls in meetings
     ``("alert", plate, text)``  show the alert banner for this plate
     ``("stop",)``
 
@@ -71,6 +74,9 @@ IO_TIMEOUT_US = 5_000_000  # FFmpeg's socket timeout, microseconds: never hang f
 # A camera that cannot be reached is reported no sooner than this after the attempt
 # began: a closed port (refused at once) and a silent one (FFmpeg's timeout) look alike.
 OPEN_FAILURE_SECONDS = IO_TIMEOUT_US / 1e6 + 1.0
+# A tile of a wall's composite: a quarter of 1280x720 (a 4x4 wall's cell), a few a second.
+TILE_SIZE = (320, 180)
+TILE_FPS = 5
 
 
 def _open(target: Target) -> tuple[Any, Any]:
@@ -137,6 +143,8 @@ def run(
     }
     wanted: set[str] = set()
     keyframe_wanted = False
+    tiles_wanted = False
+    last_tile = 0.0
     stopping = False
     alerts: list[tuple[str, str]] = []
 
@@ -147,7 +155,7 @@ def run(
             raise SystemExit(0) from None  # the server is gone: nothing to do
 
     def poll() -> None:
-        nonlocal wanted, keyframe_wanted, stopping
+        nonlocal wanted, keyframe_wanted, stopping, tiles_wanted
         while conn.poll():
             try:
                 message = conn.recv()
@@ -159,6 +167,8 @@ def run(
                 keyframe_wanted = True
             elif message[0] == "keyframe":
                 keyframe_wanted = True
+            elif message[0] == "tiles":
+                tiles_wanted = bool(message[1])
             elif message[0] == "alert":
                 alerts.append((message[1], message[2]))
             elif message[0] == "stop":
@@ -321,6 +331,7 @@ def run(
                     for codec in list(encoders):
                         if codec not in encode:
                             del encoders[codec]  # nobody watches in this codec any more
+                    annotated: Any = None
                     if encode:
                         image = image_of()
                         annotated = pipeline.annotate(image)
@@ -339,6 +350,11 @@ def run(
                             counts = state["encoded_frames"]
                             counts[codec] = counts.get(codec, 0) + 1
                         keyframe_wanted = False
+                    if tiles_wanted and time.monotonic() - last_tile >= 1.0 / TILE_FPS:
+                        last_tile = time.monotonic()
+                        if annotated is None:
+                            annotated = pipeline.annotate(image_of())
+                        send("tile", *_tile(annotated))
                     state["frames"] += 1
                     state["last_frame_at"] = now_wall
                     window_frames += 1
@@ -372,6 +388,15 @@ def run(
             backoff = min(backoff * 2, BACKOFF_MAX)
     state.update(state="stopped", fps=0.0)
     send("status", dict(state))
+
+
+def _tile(image: Any) -> tuple[int, int, bytes]:
+    """The annotated picture at :data:`TILE_SIZE`: (width, height, raw BGR bytes)."""
+    import cv2
+
+    width, height = TILE_SIZE
+    small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return width, height, small.tobytes()
 
 
 def _load_shed(state: dict[str, Any], pipeline: Any) -> None:

@@ -6,7 +6,8 @@ a 4x4 wall from a URL; every tile must decode frames (``framesDecoded`` from
 getStats, and the video's size). A second wall and a meeting then show one
 of the feeds too: its worker still made one VP8 encoder, with two listeners
 (the feed's one wall source, shared by both walls, and the meeting's
-publisher). The server's CPU with and without the wall is printed (and
+publisher). A wall brought into a meeting (``add-wall``) is one participant
+whose composite decodes at a site in Chromium. The server's CPU with and without the wall is printed (and
 recorded in docs/benchmarks.md), never asserted.
 """
 
@@ -25,6 +26,7 @@ from playwright.async_api import Browser, Page
 from tests.support import synth
 from tests.support.accounts import PASSWORD, logins, start_with_accounts
 from tests.support.api_client import ApiClient, meeting_body
+from tests.support.browser import decoded_from, open_site, slot_stats
 from tests.support.console import Console
 from tests.support.feeds import FILES_ADMIN, LOCAL_CAMERAS, feed_file, register_feed
 from tests.support.peers import SignalingClient
@@ -219,3 +221,70 @@ async def test_a_16_tile_wall_shows_every_feed_live_and_a_feed_is_encoded_once(
 
     await eventually(stopped, timeout=30)
     assert page.errors == [] and second.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_wall_in_a_meeting_is_one_participant_that_decodes_at_a_site(
+    wall_server: ServerProcess, browser: Browser, api, small_clip: Path
+) -> None:
+    admin = await api(FILES_ADMIN)
+    ids = await register_feeds(wall_server, admin, small_clip, 4)
+    other = await register_feed(admin, "rtsp://127.0.0.1:9/x", name="Làn TP", unit_code="164")
+    host = await api("host.dinhhoa")
+    created = await host.call(
+        "POST", "/api/meetings", meeting_body("167", ["167", "05536"], start_in=0)
+    )
+    assert created.status == 201, created.body
+    meeting = created.body["meeting"]["id"]
+    links = (await host.call("GET", f"/api/meetings/{meeting}/links")).body["links"]
+    path = next(link["url"] for link in links if link["site"]["id"] == "05536")
+    url = path if path.startswith("http") else wall_server.base_url + path
+    console = Console(
+        await host.session.ws_connect(
+            wall_server.base_url.replace("http", "ws") + f"/ws/console/{meeting}"
+        )
+    )
+    try:
+        site = await open_site(browser, url)
+        # The host's own unit's cameras only: a wall with another district's is refused.
+        refused = await console.command("add-wall", feeds=[*ids[:1], other["id"]])
+        assert refused["type"] == "error" and refused["code"] == "out-of-scope", refused
+        empty = await console.command("add-wall")
+        assert empty["type"] == "error" and empty["code"] == "wall-empty", empty
+
+        added = await console.command("add-wall", feeds=ids)
+        assert added["type"] == "result", added
+        await wait_until(lambda: any(s.startswith("wall-") for s in console.sites), timeout=20)
+        walls = [s for s in console.sites if s.startswith("wall-")]
+        assert len(walls) == 1
+        wall = walls[0]
+        assert console.sites[wall]["name"] == "Màn hình camera (4 camera)"
+        assert (await console.command("spotlight", wall))["type"] == "result"
+
+        async def decoded() -> int | None:
+            return decoded_from(await slot_stats(site), wall) >= 15 or None
+
+        await eventually(decoded, timeout=90)
+        composite = await cpu_share(wall_server.process.pid, CPU_SECONDS)
+        print(json.dumps({"wall_in_meeting_cpu_cores": composite}))
+        # The composite is made of the workers' small pictures, asked of each feed once.
+        for feed_id in ids:
+            status = await feed_status(admin, feed_id)
+            assert status["listeners"].get("tiles") == 1, status
+        size = await site.evaluate(
+            """() => { const v = [...document.querySelectorAll('video')]
+                .filter((v) => v.videoWidth > 0).map((v) => [v.videoWidth, v.videoHeight]);
+                return v; }"""
+        )
+        assert [1280, 720] in size, size
+
+        # Out of the meeting: the feeds stop making pictures for it.
+        assert (await console.command("remove-wall", wall))["type"] == "result"
+
+        async def no_tiles() -> bool | None:
+            statuses = [await feed_status(admin, f) for f in ids]
+            return all("tiles" not in s["listeners"] for s in statuses) or None
+
+        await eventually(no_tiles, timeout=30)
+        assert site.errors == []  # type: ignore[attr-defined]
+    finally:
+        await console.close()

@@ -47,6 +47,8 @@ class Command(BaseModel):
         "record-stop",
         "add-feed",
         "remove-feed",
+        "add-wall",
+        "remove-wall",
         "stop-presenting",
         "allow-presenting",
         "refuse-presenting",
@@ -65,11 +67,13 @@ class Command(BaseModel):
     secret: bool | None = None
     # vote-close: which vote
     vote: str | None = Field(None, max_length=64)
+    # add-wall: the wall's cameras (feed ids), in tile order
+    feeds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=36)
 
     def args(self) -> dict[str, Any]:
         """The command's own fields beyond ``site`` (for :class:`CommandContext.args`)."""
         return self.model_dump(
-            include={"text", "question", "options", "secret", "vote"}, exclude_none=True
+            include={"text", "question", "options", "secret", "vote", "feeds"}, exclude_none=True
         )
 
 
