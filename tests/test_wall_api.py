@@ -66,6 +66,7 @@ async def test_a_wall_is_opened_only_with_feeds_in_scope_and_closed_only_by_its_
     wall = opened.body
     assert [t["feed"] for t in wall["tiles"]] == dinhhoa_feeds
     assert all(t["mid"] for t in wall["tiles"])
+    assert wall["ice_servers"] == []  # none configured: the page gets the meeting's list
     assert wall["offer"].count("m=video") == 2 and "a=sendonly" in wall["offer"]
 
     # A camera of another district refuses the whole wall, and so does one that does not exist.

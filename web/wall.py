@@ -1,7 +1,7 @@
 """The camera wall over HTTP: open a wall of feeds, answer its offer, close it.
 
 ``POST /api/wall`` with the feeds (at most 36, each one the caller may see:
-403 otherwise) answers the wall's id, the server's SDP offer (one video
+403 otherwise) answers the wall's id, the STUN/TURN servers, the server's SDP offer (one video
 section per tile, ICE candidates gathered in) and which feed is on which
 section; the page answers with ``POST /api/wall/{id}/answer`` and closes the
 wall with ``DELETE /api/wall/{id}``. Hosts, operators and administrators
@@ -19,7 +19,7 @@ from anpr_feed.wall import MAX_TILES
 from conference.peer import MAX_SDP_BYTES, SdpError
 from web.auth import feed_principal
 from web.errors import ApiError
-from web.keys import WALL
+from web.keys import SETTINGS, WALL
 from web.request_body import StrictBody, json_body
 from web.routes import Route
 
@@ -50,8 +50,11 @@ async def open_wall(request: web.Request) -> web.Response:
     principal = await feed_principal(request)
     body = await json_body(request, WallIn)
     viewer, offer = await request.app[WALL].open(principal, body.checked())
+    # The same STUN/TURN servers a meeting's page gets: a wall behind NAT needs them too.
+    ice = [s.model_dump(exclude_none=True) for s in request.app[SETTINGS].ice_servers]
     return web.json_response(
-        {"id": viewer.id, "offer": offer, "tiles": viewer.tile_json()}, status=201
+        {"id": viewer.id, "offer": offer, "tiles": viewer.tile_json(), "ice_servers": ice},
+        status=201,
     )
 
 

@@ -202,7 +202,7 @@ async function openWall(feeds) {
   try {
     const wall = await api('/api/wall', { method: 'POST', body: { feeds } });
     state.wall = wall;
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ iceServers: wall.ice_servers || [], bundlePolicy: 'max-bundle' });
     state.pc = pc;
     buildTiles(size, wall.tiles);
     pc.addEventListener('track', (event) => {
