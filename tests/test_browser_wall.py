@@ -158,6 +158,14 @@ async def test_a_16_tile_wall_shows_every_feed_live_and_a_feed_is_encoded_once(
     watched = await cpu_share(wall_server.process.pid, CPU_SECONDS)
     print(json.dumps({"wall_cpu_cores": {"idle": idle, "16_tiles": watched}}))
 
+    # Saved under a name for this account, with its layout and feeds in tile order.
+    await page.fill("#wall-save-name", "Trung tâm điều hành 16")
+    await page.click("#wall-save")
+    await page.locator("#wall-status", has_text="Đã lưu màn hình").wait_for()
+    province = await api("host.tinh")
+    saved = (await province.call("GET", "/api/wall/saved")).body["walls"]
+    assert saved == [{"name": "Trung tâm điều hành 16", "layout": 16, "feeds": ids}]
+
     # Click to enlarge a tile, click again to go back.
     first = page.locator("#wall .wall-tile").first
     await first.click()

@@ -127,3 +127,34 @@ async def test_the_wall_page_is_for_the_camera_roles(wall_server: ServerProcess,
     site = await api("site.chochu")
     async with site.session.get(site.base_url + "/wall") as refused:
         assert refused.status == 403
+
+
+async def test_saved_walls_are_the_owners_and_only_of_feeds_in_scope(api) -> None:
+    admin = await api("admin")
+    dinhhoa = await feeds_of(admin, ["167", "167"])
+    (tp_feed,) = await feeds_of(admin, ["164"])
+    operator = await api("operator.dinhhoa")
+    wall = {"name": "Chốt Km 52", "layout": 16, "feeds": dinhhoa}
+    saved = await operator.call("POST", "/api/wall/saved", wall)
+    assert saved.status == 201, saved.body
+    assert saved.body["walls"] == [wall]
+    again = {**wall, "layout": 25, "feeds": dinhhoa[:1]}  # the same name replaces it
+    assert (await operator.call("POST", "/api/wall/saved", again)).body["walls"] == [again]
+
+    other = {"name": "Hai huyện", "layout": 16, "feeds": [*dinhhoa, tp_feed]}
+    refused = await operator.call("POST", "/api/wall/saved", other)
+    assert refused.status == 403 and refused.body["error"]["code"] == "out-of-scope"
+    for bad in (
+        {**wall, "layout": 20},
+        {**wall, "name": ""},
+        {**wall, "feeds": ["../x"]},
+        {**wall, "shared": True},
+    ):
+        assert (await operator.call("POST", "/api/wall/saved", bad)).status == 400, bad
+
+    # Another account sees none of them, and cannot delete them.
+    stranger = await api("host.dinhhoa")
+    assert (await stranger.call("GET", "/api/wall/saved")).body["walls"] == []
+    assert (await stranger.call("DELETE", "/api/wall/saved/Chốt Km 52")).status == 404
+    assert (await operator.call("DELETE", "/api/wall/saved/Chốt Km 52")).status == 204
+    assert (await operator.call("GET", "/api/wall/saved")).body["walls"] == []

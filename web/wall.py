@@ -4,7 +4,8 @@
 403 otherwise) answers the wall's id, the STUN/TURN servers, the server's SDP offer (one video
 section per tile, ICE candidates gathered in) and which feed is on which
 section; the page answers with ``POST /api/wall/{id}/answer`` and closes the
-wall with ``DELETE /api/wall/{id}``. Hosts, operators and administrators
+wall with ``DELETE /api/wall/{id}``. ``/api/wall/saved`` keeps the
+caller's named walls (:mod:`anpr_feed.saved_walls`). Hosts, operators and administrators
 only (:func:`web.auth.feed_principal`), and only their own walls.
 """
 
@@ -15,11 +16,12 @@ import re
 from aiohttp import web
 from pydantic import Field
 
+from anpr_feed.saved_walls import SavedWall, SavedWalls
 from anpr_feed.wall import MAX_TILES
 from conference.peer import MAX_SDP_BYTES, SdpError
 from web.auth import feed_principal
 from web.errors import ApiError
-from web.keys import SETTINGS, WALL
+from web.keys import CONFERENCE, SETTINGS, WALL
 from web.request_body import StrictBody, json_body
 from web.routes import Route
 
@@ -76,7 +78,40 @@ async def close_wall(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def saved_walls(request: web.Request) -> web.Response:
+    """``GET /api/wall/saved``: the caller's saved walls."""
+    principal = await feed_principal(request)
+    walls = await SavedWalls(request.app[CONFERENCE].store).of(principal.username)
+    return web.json_response({"walls": [w.model_dump() for w in walls]})
+
+
+async def save_wall(request: web.Request) -> web.Response:
+    """``POST /api/wall/saved``: save (or replace, by name) a wall of feeds the caller sees."""
+    principal = await feed_principal(request)
+    wall = await json_body(request, SavedWall)
+    if len(wall.feeds) > wall.layout:
+        raise ApiError(400, "wall-too-large", f"a {wall.layout}-tile wall shows {wall.layout}")
+    await request.app[WALL].check_feeds(principal, wall.feeds)
+    try:
+        walls = await SavedWalls(request.app[CONFERENCE].store).save(principal.username, wall)
+    except ValueError as exc:
+        raise ApiError(409, "too-many-saved-walls", str(exc)) from exc
+    return web.json_response({"walls": [w.model_dump() for w in walls]}, status=201)
+
+
+async def delete_saved_wall(request: web.Request) -> web.Response:
+    """``DELETE /api/wall/saved/{name}``: forget one of the caller's saved walls."""
+    principal = await feed_principal(request)
+    store = request.app[CONFERENCE].store
+    if not await SavedWalls(store).delete(principal.username, request.match_info["name"]):
+        raise ApiError(404, "not-found", "no saved wall of that name")
+    return web.Response(status=204)
+
+
 ROUTES = [
+    Route("GET", "/api/wall/saved", saved_walls),
+    Route("POST", "/api/wall/saved", save_wall, SavedWall),
+    Route("DELETE", "/api/wall/saved/{name}", delete_saved_wall),
     Route("POST", "/api/wall", open_wall, WallIn),
     Route("POST", "/api/wall/{id}/answer", answer_wall, WallAnswer),
     Route("DELETE", "/api/wall/{id}", close_wall),

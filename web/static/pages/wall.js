@@ -31,6 +31,12 @@ addMessages({
     'wall.notLive': 'Không có tín hiệu',
     'wall.failed': 'Không mở được màn hình: {error}',
     'wall.lost': 'Mất kết nối tới máy chủ; đang mở lại…',
+    'wall.saved': 'Màn hình đã lưu',
+    'wall.savedNone': '(chọn để mở)',
+    'wall.saveName': 'Lưu màn hình đang mở với tên',
+    'wall.save': 'Lưu màn hình',
+    'wall.savedAs': 'Đã lưu màn hình “{name}”.',
+    'wall.saveNeedsWall': 'Mở một màn hình và đặt tên trước khi lưu.',
   },
   en: {
     'wall.title': 'Checkpoint camera wall',
@@ -51,6 +57,12 @@ addMessages({
     'wall.notLive': 'No signal',
     'wall.failed': 'The wall could not be opened: {error}',
     'wall.lost': 'Lost the connection to the server; reopening…',
+    'wall.saved': 'Saved walls',
+    'wall.savedNone': '(choose one to open)',
+    'wall.saveName': 'Save the open wall as',
+    'wall.save': 'Save the wall',
+    'wall.savedAs': 'Saved the wall “{name}”.',
+    'wall.saveNeedsWall': 'Open a wall and name it before saving.',
   },
 });
 
@@ -64,8 +76,50 @@ const dom = {
   link: document.getElementById('wall-link'),
   status: document.getElementById('wall-status'),
   wall: document.getElementById('wall'),
+  saved: document.getElementById('wall-saved'),
+  saveName: document.getElementById('wall-save-name'),
+  save: document.getElementById('wall-save'),
 };
-const state = { feeds: [], wall: null, pc: null, tiles: new Map(), timer: null };
+const state = { feeds: [], wall: null, pc: null, tiles: new Map(), timer: null, saved: [], open: [] };
+
+function fillSaved() {
+  dom.saved.replaceChildren(
+    dom.saved.options[0],
+    ...state.saved.map((wall) => option(wall.name, `${wall.name} (${wall.feeds.length})`)),
+  );
+}
+
+async function loadSaved() {
+  state.saved = (await api('/api/wall/saved')).walls;
+  fillSaved();
+}
+
+async function saveWall() {
+  const name = dom.saveName.value.trim();
+  if (!name || !state.open.length) {
+    setStatus(t('wall.saveNeedsWall'));
+    return;
+  }
+  try {
+    const body = { name, layout: Number(dom.layout.value), feeds: state.open };
+    state.saved = (await api('/api/wall/saved', { method: 'POST', body })).walls;
+    fillSaved();
+    setStatus(t('wall.savedAs', { name }));
+  } catch (error) {
+    setStatus(t('wall.failed', { error: errorText(error) }));
+  }
+}
+
+function openSaved() {
+  const wall = state.saved.find((w) => w.name === dom.saved.value);
+  if (!wall) return;
+  dom.layout.value = String(wall.layout);
+  dom.unit.value = '';
+  dom.checkpoint.value = '';
+  renderList(new Set(wall.feeds));
+  dom.saveName.value = wall.name;
+  openWall(wall.feeds);
+}
 
 function setStatus(text) {
   dom.status.textContent = text;
@@ -122,6 +176,7 @@ async function closeWall() {
     await api(`/api/wall/${encodeURIComponent(id)}`, { method: 'DELETE' }).catch(() => {});
   }
   state.tiles.clear();
+  state.open = [];
   dom.wall.replaceChildren();
   dom.wall.hidden = true;
 }
@@ -202,6 +257,7 @@ async function openWall(feeds) {
   try {
     const wall = await api('/api/wall', { method: 'POST', body: { feeds } });
     state.wall = wall;
+    state.open = feeds;
     const pc = new RTCPeerConnection({ iceServers: wall.ice_servers || [], bundlePolicy: 'max-bundle' });
     state.pc = pc;
     buildTiles(size, wall.tiles);
@@ -241,6 +297,7 @@ async function start() {
     return;
   }
   fillFilters();
+  await loadSaved().catch(() => {});
   const params = new URLSearchParams(window.location.search);
   if (['16', '25', '36'].includes(params.get('layout'))) dom.layout.value = params.get('layout');
   if (params.get('unit')) dom.unit.value = params.get('unit');
@@ -256,6 +313,8 @@ async function start() {
   else if (params.get('unit') || params.get('checkpoint')) await openWall(chosenFeeds());
 }
 
+dom.saved.addEventListener('change', openSaved);
+dom.save.addEventListener('click', saveWall);
 dom.unit.addEventListener('change', () => renderList(null));
 dom.checkpoint.addEventListener('change', () => renderList(null));
 dom.form.addEventListener('submit', (event) => {
