@@ -66,7 +66,7 @@ async def test_an_officer_sees_the_evidence_on_a_phone_and_records_the_outcome(
     server: ServerProcess, browser: Browser, api, tmp_path: Path
 ) -> None:
     made = await make_mismatch(
-        server.data_dir, await api("admin"), await api("operator.dinhhoa"), "167", "164"
+        server, await api("admin"), await api("operator.dinhhoa"), "167", "164"
     )
     page = await phone_page(browser, server.base_url, "operator.dinhhoa", "/anpr/declarations")
     await page.wait_for_function(
@@ -107,6 +107,27 @@ async def test_an_officer_sees_the_evidence_on_a_phone_and_records_the_outcome(
     await page.goto(f"{server.base_url}/anpr/declarations?alert={made.alert.id}")
     await page.locator("#detail-history li.decl-note").first.wait_for()
     assert "Lái xe thừa nhận" in await page.inner_text("#detail-history")
+
+    # A declaration by hand: a bad phone is refused in Vietnamese, then it is kept.
+    await page.click("#declare-by-hand summary")
+    await page.fill("#d-plate", "29A-111.11")
+    await page.fill("#d-driver", "Trần Thị C")
+    await page.fill("#d-origin", "Hà Nội")
+    await page.fill("#d-from", "2021-11-05T08:00")
+    await page.fill("#d-to", "2021-11-06T08:00")
+    await page.fill("#d-phone", "12")
+    await page.click("#declaration-form button[type=submit]")
+    await page.locator("#declaration-error").wait_for()
+    assert "số điện thoại không hợp lệ" in await page.inner_text("#declaration-error")
+    await page.fill("#d-phone", "0987 654 321")
+    await page.click("#declaration-form button[type=submit]")
+    await page.locator("#declaration-done").wait_for()
+    assert "29A11111" in await page.inner_text("#declaration-done")
+    listed = (await (await api("operator.dinhhoa")).call("GET", "/api/anpr/declarations")).body
+    assert [(d["plate"], d["phone"]) for d in listed["declarations"] if d["source"] == "form"] == [
+        ("29A11111", "0987654321"),
+        ("20A12345", "0912345678"),
+    ]
     assert page.errors == []  # type: ignore[attr-defined]
 
     # The city's officer sees no alert, and the alert's address shows none.

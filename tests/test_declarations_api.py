@@ -1,6 +1,6 @@
 """Travel declarations over HTTP: imports all or nothing, hand entry, scope, alerts and notes.
 
-One server for the module (SQLite); its cameras point at nothing, the passes
+One server for the module on each store engine (SQLite, then Redis); its cameras point at nothing, the passes
 are written as the manager writes them and checked by the manager's own
 checker (tests/support/declarations.py).
 """
@@ -15,6 +15,7 @@ import pytest
 from tests.support.accounts import logins, start_with_accounts
 from tests.support.declarations import make_mismatch
 from tests.support.feeds import LOCAL_CAMERAS
+from tests.support.redis_keys import unique_prefix
 from tests.support.server import ServerProcess
 
 ACCOUNTS = {
@@ -36,10 +37,19 @@ BAD = """biển số,họ tên,nơi đi,từ,đến,điện thoại
 """.encode()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server on each store engine in turn: all or nothing holds on both."""
+    env = dict(LOCAL_CAMERAS)
+    if request.param == "redis":
+        env |= {
+            "CONFERENCE_REDIS_URL": request.getfixturevalue("redis_url"),
+            "CONFERENCE_REDIS_PREFIX": unique_prefix(),
+        }
     the_server = start_with_accounts(
-        Path(tmp_path_factory.mktemp("declarations")) / "data", ACCOUNTS, env=LOCAL_CAMERAS
+        Path(tmp_path_factory.mktemp("declarations")) / "data", ACCOUNTS, env=env
     )
     yield the_server
     the_server.stop()
@@ -130,7 +140,7 @@ async def test_one_declaration_by_hand_is_checked_field_by_field(as_user):
 async def test_a_mismatch_alert_its_evidence_and_an_officers_note(server, as_user):
     admin = await as_user("admin")
     officer = await as_user("operator.dinhhoa")
-    made = await make_mismatch(server.data_dir, admin, officer, "167", "164")
+    made = await make_mismatch(server, admin, officer, "167", "164")
     listed = (await officer.call("GET", "/api/anpr/declaration-alerts")).body["alerts"]
     assert [a["id"] for a in listed] == [made.alert.id]
     alert = (await officer.call("GET", f"/api/anpr/declaration-alerts/{made.alert.id}")).body

@@ -6,7 +6,7 @@ that the car comes from Hà Nội, and two passes written as
 ``anpr_feed.manager.FeedManager`` stores them (a row, a crop and a frame
 under ``DATA_DIR/anpr/<day>/``); then the manager's own check
 (:class:`~anpr_feed.declarations.checker.DeclarationChecker`) runs on the
-second pass, on the server's store file.
+second pass, on the server's store (its SQLite file or its Redis keys).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import numpy as np
 
 from anpr_feed.declarations.checker import DeclarationChecker
 from anpr_feed.events_store import DeclarationAlert, PlateEvent, plate_store_for
-from conference.store import SqliteStore
+from conference.store import open_store
 from tests.support import synth
 from tests.support.api_client import ApiClient
 from tests.support.feeds import register_feed
+from tests.support.server import ServerProcess
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 UNREACHABLE = "rtsp://127.0.0.1:9/Streaming/Channels/101"  # nothing listens on port 9
@@ -77,13 +78,15 @@ def _pass(data_dir: Path, feed: dict, at: float) -> PlateEvent:
 
 
 async def make_mismatch(
-    data_dir: Path, admin: ApiClient, officer: ApiClient, unit: str, other_unit: str
+    server: ServerProcess, admin: ApiClient, officer: ApiClient, unit: str, other_unit: str
 ) -> Mismatch:
     """The alert of a car declared from Hà Nội that a Bắc Giang camera read five hours ago.
 
     ``officer`` (of ``unit``) enters the declaration by hand; the Bắc Giang
-    camera is ``other_unit``'s.
+    camera is ``other_unit``'s. The passes go to the server's store, whichever
+    engine it runs on.
     """
+    data_dir = server.data_dir
     here_feed = await register_feed(
         admin, UNREACHABLE, unit_code=unit, name="Làn vào 1", checkpoint="Chốt Km 52 Định Hóa"
     )
@@ -125,7 +128,11 @@ async def make_mismatch(
     assert reply.status == 201, reply.body
     elsewhere = _pass(data_dir, there_feed, now - 5 * 3600)
     here = _pass(data_dir, here_feed, now - 60)
-    store = SqliteStore(data_dir / "conference.sqlite3")
+    store = open_store(
+        data_dir,
+        server.env.get("CONFERENCE_REDIS_URL"),
+        server.env.get("CONFERENCE_REDIS_PREFIX", "conference:"),
+    )
     try:
         plates = plate_store_for(store)
         await plates.add_plate_events([elsewhere, here])
