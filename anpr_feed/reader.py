@@ -256,6 +256,7 @@ class RapidOcrReader:
             quads += self._detect(engine, img, round((max(h, w) + 2 * pad) * scale), pad=pad)
         regions = regions_from_boxes(quads, [], w, h)[: self.max_regions]
         found = self._read_regions(engine, img, regions)
+        first = first + self._read_in_place(engine, img, regions, found)
         ranked = _rank_scene(found, first, w, h)
         if ranked and ranked[0].confidence >= self.retry_below:
             return ranked
@@ -271,7 +272,48 @@ class RapidOcrReader:
         ][: self.max_regions]
         if not new:
             return ranked
-        return _rank_scene(found + self._read_regions(engine, img, new), first, w, h)
+        found = found + self._read_regions(engine, img, new)
+        first = first + self._read_in_place(engine, img, new, found)
+        return _rank_scene(found, first, w, h)
+
+    def _read_in_place(
+        self,
+        engine: Engine,
+        img: Image,
+        regions: list[Region],
+        found: list[tuple[Reading, Region]],
+    ) -> list[Reading]:
+        """The two rows of each stacked pair read straight from the scene.
+
+        A small two-row plate's cut-out is detected again by :meth:`_read_crop`,
+        and at 25-40 px the detector there often misses or clips a row (the top
+        row of a small tilted plate read as "1"). The scene's detector found
+        both rows already: warping them from the scene costs only recognition.
+        Lone boxes are not read so: a one-row plate's cut-out is read well, and
+        its box read in place (the detector's box clips the characters' ends)
+        dropped or changed digits.
+
+        These readings only fill in: pairs whose cut-out gave a reading
+        (``found``) are not read again, and a reading where a cut-out read a
+        plate is dropped, as the cut-out's is the better one (more pixels for
+        its own detector, several variants voting). Letting both compete
+        fixed as many plates as it broke on the development scenes.
+        """
+        quads: list[Quad] = []
+        for region in regions:
+            if any(done is region for _, done in found):
+                continue
+            for q in region.parts:
+                if not any(q is old for old in quads):
+                    quads.append(q)
+        if not quads:
+            return []
+        taken = [r.box for r, _ in found]
+        return [
+            r
+            for r in self._read_quads(engine, img, quads, whole=False)
+            if not any(_boxes_meet(r.box, b) for b in taken)
+        ]
 
     def _read_regions(
         self, engine: Engine, img: Image, regions: list[Region]
@@ -314,7 +356,12 @@ class RapidOcrReader:
         return quads
 
     def _read_quads(
-        self, engine: Engine, img: Image, quads: list[Quad], give_up: bool = False
+        self,
+        engine: Engine,
+        img: Image,
+        quads: list[Quad],
+        give_up: bool = False,
+        whole: bool = True,
     ) -> list[Reading]:
         """The plates the rows of ``quads`` (and of the whole picture) read as, best first.
 
@@ -325,6 +372,7 @@ class RapidOcrReader:
         agree on it (a two-row plate whose other boxes gave no plate). The other variants
         cost twice the first look and, on the benchmark's crops, changed none
         of those readings (docs/benchmarks.md, issue 13: feeds per core).
+        ``whole``: also try the whole picture as one plate (a crop; not a scene).
         """
         rows: list[_Row] = []
         candidates: list[_Candidate] = []
@@ -352,8 +400,7 @@ class RapidOcrReader:
                     rows.append(_Row(crop, q))
                     idx.append(len(rows) - 1)
                 candidates.append(_Candidate(idx, rows[i].quad, "split2"))
-        whole = whole_image_candidates(img)
-        for kind, parts in whole:
+        for kind, parts in whole_image_candidates(img) if whole else []:
             idx = []
             for crop, q in parts:
                 rows.append(_Row(crop, q))
@@ -582,6 +629,14 @@ def _clahe(row: Image) -> Image:
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
     lab[:, :, 0] = clahe.apply(lab[:, :, 0])
     return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def _boxes_meet(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Do two (x, y, w, h) boxes share half of the smaller one's area?"""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return smaller > 0 and ix * iy >= 0.5 * smaller
 
 
 def _rank_scene(

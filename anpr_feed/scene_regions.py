@@ -36,6 +36,9 @@ class Region:
     source: str  # "det" (one text box), "det2" (two stacked boxes), "blob" (plate finder)
     rows: int  # 1 or 2: how many text boxes made it (0 for a blob)
     grow: float = 0.25  # margin cut out around it, as a fraction of its height
+    # The two rows of a "det2" region (top first) as the scene's detector drew
+    # them: read in place, they need no second detection in the cut-out.
+    parts: tuple[Quad, ...] = ()
 
 
 def _plausible(q: Quad, width: int, height: int) -> bool:
@@ -55,7 +58,9 @@ def regions_from_boxes(
     for i, top in enumerate(boxes):
         for j, bottom in enumerate(boxes):
             if i != j and stacked(top, bottom):
-                out.append(Region(bounding_quad(np.vstack([top, bottom])), "det2", 2))
+                out.append(
+                    Region(bounding_quad(np.vstack([top, bottom])), "det2", 2, parts=(top, bottom))
+                )
                 paired.update((i, j))
     for i, q in enumerate(boxes):
         if i not in paired:
