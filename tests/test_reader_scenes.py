@@ -23,7 +23,7 @@ SCENES = Path("/work/shared/data/anpr-real-scenes-dev")
 FLOORS = {
     "1-row car": 0.78,
     "2-row car": 0.80,
-    "2-row motorbike": 0.50,
+    "2-row motorbike": 0.52,
 }
 
 
