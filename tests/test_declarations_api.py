@@ -24,6 +24,7 @@ ACCOUNTS = {
     "host.dinhhoa": ("host", "167"),
     "operator.dinhhoa": ("operator", "167"),
     "operator.tp": ("operator", "164"),
+    "host.tp": ("host", "164"),
     "viewer.dinhhoa": ("viewer", "167"),
 }
 
@@ -107,6 +108,25 @@ async def test_an_import_with_bad_rows_stores_nothing_and_names_each_line(as_use
     assert len((await province.call("GET", "/api/anpr/declarations")).body["declarations"]) == 2
     viewer = await as_user("viewer.dinhhoa")
     assert (await viewer.call("GET", "/api/anpr/declarations")).status == 403
+
+
+async def test_a_declaration_is_deleted_by_a_supervisor_of_its_unit_only(as_user):
+    host = await as_user("host.dinhhoa")
+    row = "30B-555.55,Vũ G,Hà Nội,2021-11-05,2021-11-06,\n"
+    status, _ = await _upload(
+        host, (BAD.decode().splitlines()[0] + "\n" + row).encode(), "text/csv"
+    )
+    assert status == 201
+    [found] = (await host.call("GET", "/api/anpr/declarations?plate=30B55555")).body["declarations"]
+    path = f"/api/anpr/declarations/{found['id']}"
+    # Another district's supervisor is not told it exists; an officer may not delete.
+    assert (await (await as_user("host.tp")).call("DELETE", path)).status == 404
+    assert (await (await as_user("operator.dinhhoa")).call("DELETE", path)).status == 403
+    assert (await (await as_user("host.tinh")).call("DELETE", path)).status == 204
+    assert (await host.call("DELETE", path)).status == 404
+    assert (await host.call("DELETE", "/api/anpr/declarations/nope")).status == 404
+    listed = (await host.call("GET", "/api/anpr/declarations?plate=30B55555")).body
+    assert listed["declarations"] == []
 
 
 async def test_one_declaration_by_hand_is_checked_field_by_field(as_user):

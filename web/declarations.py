@@ -211,12 +211,18 @@ async def delete_declaration(request: web.Request) -> web.Response:
     principal = await supervisor_of(request)
     plates = request.app[FEED_MANAGER].plates
     store = request.app[CONFERENCE].store
+    try:
+        declaration = await plates.get_declaration(request.match_info["id"])
+    except NotFound as exc:
+        raise ApiError(404, "not-found", "no such declaration") from exc
     scope = await plate_event_scope(store, principal)
-    wanted = request.match_info["id"]
-    found = [d for d in await plates.list_declarations(scope, 100_000) if d.id == wanted]
-    if not found:
+    # Out of the caller's units it is 404, not 403: its existence is not theirs to learn.
+    if scope is not None and declaration.unit_code not in scope:
         raise ApiError(404, "not-found", "no such declaration")
-    await plates.delete_declaration(wanted)
+    try:
+        await plates.delete_declaration(declaration.id)
+    except NotFound as exc:  # deleted meanwhile by someone else
+        raise ApiError(404, "not-found", "no such declaration") from exc
     return web.Response(status=204)
 
 
@@ -322,9 +328,12 @@ async def get_alert(request: web.Request) -> web.Response:
         evidence.append(shown)
     declaration = None
     if alert.declaration_id is not None:
-        for d in await plates.declarations_of_plate(alert.plate):
-            if d.id == alert.declaration_id:
-                declaration = declaration_json(request, d)
+        try:
+            declaration = declaration_json(
+                request, await plates.get_declaration(alert.declaration_id)
+            )
+        except NotFound:
+            pass  # deleted since the alert was raised
     tz = zone(request)
     notes = [
         {

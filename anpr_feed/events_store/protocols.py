@@ -123,6 +123,10 @@ class DeclarationStore(Protocol):
         """Declarations, newest import first."""
         ...
 
+    async def get_declaration(self, declaration_id: str) -> Declaration:
+        """One declaration; :class:`~conference.store.NotFound` if unknown."""
+        ...
+
     async def delete_declaration(self, declaration_id: str) -> None:
         """Remove one; :class:`~conference.store.NotFound` if unknown."""
         ...

@@ -45,9 +45,15 @@ async def test_declarations_all_or_none_and_scoped(any_plates):
     assert await any_plates.list_declarations([]) == []
     first = (await any_plates.declarations_of_plate("20A12345"))[0]
     assert first == _declaration("d1", "20A12345", "19", 1.0)
+    assert await any_plates.get_declaration("d1") == first
+    assert await any_plates.get_declaration("d2") == _declaration("d2", "20A12345", None, 2.0)
+    with pytest.raises(NotFound):
+        await any_plates.get_declaration("d3")  # its batch was refused
     await any_plates.delete_declaration("d1")
     with pytest.raises(NotFound):
         await any_plates.delete_declaration("d1")
+    with pytest.raises(NotFound):
+        await any_plates.get_declaration("d1")
     assert [d.id for d in await any_plates.declarations_of_plate("20A12345")] == ["d2"]
 
 

@@ -100,6 +100,13 @@ class RedisDeclarations(RedisAggregate):
         raws = await self.engine.hmget(self._declarations, ids)
         return [_declaration(raw) for raw in raws if raw is not None]
 
+    async def get_declaration(self, declaration_id: str) -> Declaration:
+        """One declaration or :class:`NotFound`."""
+        raw = await self._redis.hget(self._declarations, declaration_id)
+        if raw is None:
+            raise NotFound(f"no declaration {declaration_id!r}")
+        return _declaration(raw)
+
     async def delete_declaration(self, declaration_id: str) -> None:
         """Remove one and its index entries; :class:`NotFound` if unknown."""
         raw = await self._redis.hget(self._declarations, declaration_id)

@@ -97,6 +97,17 @@ class SqliteDeclarations(SqliteAggregate):
         )
         return [Declaration(*r) for r in rows]
 
+    async def get_declaration(self, declaration_id: str) -> Declaration:
+        found = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_DECLARATION_COLUMNS} FROM declarations WHERE id = ?",
+                (declaration_id,),
+            ).fetchone()
+        )
+        if found is None:
+            raise NotFound(f"no declaration {declaration_id!r}")
+        return Declaration(*found)
+
     async def delete_declaration(self, declaration_id: str) -> None:
         await self._delete_by_id(
             "declarations", declaration_id, f"no declaration {declaration_id!r}"
