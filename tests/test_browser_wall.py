@@ -296,3 +296,95 @@ async def test_a_wall_in_a_meeting_is_one_participant_that_decodes_at_a_site(
         assert site.errors == []  # type: ignore[attr-defined]
     finally:
         await console.close()
+
+
+async def test_a_host_brings_a_saved_wall_and_ticked_cameras_in_from_the_console(
+    wall_server: ServerProcess, browser: Browser, api, small_clip: Path
+) -> None:
+    admin = await api(FILES_ADMIN)
+    ids = await register_feeds(wall_server, admin, small_clip, 4)
+    host = await api("host.dinhhoa")
+    body = {"name": "Cửa ngõ Định Hóa", "layout": 16, "feeds": ids}
+    assert (await host.call("POST", "/api/wall/saved", body)).status == 201
+    created = await host.call(
+        "POST", "/api/meetings", meeting_body("167", ["167", "05536"], start_in=0)
+    )
+    assert created.status == 201, created.body
+    meeting = created.body["meeting"]["id"]
+    links = (await host.call("GET", f"/api/meetings/{meeting}/links")).body["links"]
+    path = next(link["url"] for link in links if link["site"]["id"] == "05536")
+    url = path if path.startswith("http") else wall_server.base_url + path
+
+    console = await open_page(
+        browser, wall_server.base_url, "host.dinhhoa", f"/meetings/{meeting}/console"
+    )
+    await console.wait_for_function(
+        "() => window.consoleState.state === 'connected' && window.consoleState.roomLive",
+        timeout=30_000,
+    )
+    site = await open_site(browser, url)
+    assert await console.locator("#walls-empty").is_visible()
+
+    # The picker offers the host's saved wall; one click brings it in as one participant.
+    await console.click("#add-wall")
+    saved = console.locator("#saved-wall-options button[data-saved-wall]")
+    await saved.wait_for()
+    assert "Cửa ngõ Định Hóa" in await saved.inner_text()
+    assert "4 camera" in await saved.inner_text()
+    await saved.click()
+    listed = console.locator("#meeting-walls li.wall-item")
+    await listed.wait_for(timeout=30_000)
+    assert "Màn hình camera (4 camera)" in await listed.inner_text()
+    assert await console.inner_text("#walls-count") == "1"
+    assert "Đã đưa màn hình camera (4 camera) vào cuộc họp" in await console.inner_text(
+        "#console-notice-text"
+    )
+    assert await console.locator("#wall-picker").is_hidden()
+    wall = await listed.get_attribute("data-site-id")
+    assert wall is not None and wall.startswith("wall-")
+    spotlight = await console.evaluate(
+        "(wall) => window.consoleState.command('spotlight', wall)", wall
+    )
+    assert spotlight["type"] == "result", spotlight
+
+    async def decoded() -> int | None:
+        return decoded_from(await slot_stats(site), wall) >= 15 or None
+
+    await eventually(decoded, timeout=90)
+    size = await site.evaluate(
+        """() => [...document.querySelectorAll('video')]
+            .filter((v) => v.videoWidth > 0).map((v) => [v.videoWidth, v.videoHeight])"""
+    )
+    assert [1280, 720] in size, size
+
+    # Its remove button takes it out: the feeds stop making pictures for it.
+    await console.click(f'#meeting-walls button[data-remove-wall="{wall}"]')
+    await console.locator("#meeting-walls li.wall-item").wait_for(state="detached")
+    assert await console.locator("#walls-empty").is_visible()
+    assert "ra khỏi cuộc họp" in await console.inner_text("#console-notice-text")
+
+    async def no_tiles() -> bool | None:
+        statuses = [await feed_status(admin, f) for f in ids]
+        return all("tiles" not in s["listeners"] for s in statuses) or None
+
+    await eventually(no_tiles, timeout=30)
+
+    # Or cameras ticked one by one, the tiles in the order of the ticks.
+    await console.click("#add-wall")
+    ticks = console.locator("#wall-feed-options input[data-wall-feed]")
+    await ticks.first.wait_for()
+    assert await ticks.count() == 4
+    assert await console.locator("#wall-add-ticked").is_disabled()
+    await console.check(f'#wall-feed-options input[data-wall-feed="{ids[2]}"]')
+    await console.check(f'#wall-feed-options input[data-wall-feed="{ids[0]}"]')
+    assert "2/36" in await console.inner_text("#wall-ticked-count")
+    tiles = await console.locator("#wall-feed-options .wall-feed-tile").all_inner_texts()
+    assert tiles == ["ô 2", "ô 1"]  # listed in the feeds' order, numbered in the ticks'
+    await console.click("#wall-add-ticked")
+    listed = console.locator("#meeting-walls li.wall-item")
+    await listed.wait_for(timeout=30_000)
+    assert "Màn hình camera (2 camera)" in await listed.inner_text()
+    ticked = await listed.get_attribute("data-site-id")
+    await console.click(f'#meeting-walls button[data-remove-wall="{ticked}"]')
+    await console.locator("#meeting-walls li.wall-item").wait_for(state="detached")
+    assert console.errors == [] and site.errors == []  # type: ignore[attr-defined]

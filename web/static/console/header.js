@@ -9,6 +9,7 @@ import { renderPresenting } from './presenting.js';
 import { renderRecording } from './recording.js';
 import { store } from './state.js';
 import { el, isAttendance, roomOpen, tierLabel } from './view.js';
+import { renderWallControls } from './walls.js';
 
 // -- header: title, counts, connection, lock ----------------------------------------------
 
@@ -88,6 +89,7 @@ export function renderControls() {
   renderRecording();
   renderPresenting();
   renderCameraControls();
+  renderWallControls();
 }
 
 /** A closed room's sticky notice, or none once it opens again. */

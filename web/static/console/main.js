@@ -38,6 +38,7 @@ import { onAction } from './roll_call_rows.js';
 import { command, connect, renderConnState } from './socket.js';
 import { meetingId, root, store, ui } from './state.js';
 import { initTalk, renderTalk } from './talk.js';
+import { renderWallPicker, renderWalls, startWalls } from './walls.js';
 import { TALK_MESSAGES } from './talk_messages.js';
 import { handle } from './updates.js';
 import { MESSAGES } from './messages.js';
@@ -116,6 +117,8 @@ function renderLanguage() {
   renderAlerts();
   renderCameras();
   renderPicker();
+  renderWalls();
+  renderWallPicker();
   renderTalk();
   renderPresenting();
   for (const toast of dom.toasts.children) fillToast(toast, toast._alert);
@@ -149,6 +152,7 @@ function init() {
   fillIcons(root);
   applyI18n(root);
   bind();
+  startWalls();
   initTalk();
   onLangChange(renderLanguage);
   renderLanguage();

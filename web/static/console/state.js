@@ -67,6 +67,7 @@ export const ui = {
   textTimer: null,
   feedsLoading: false,
   feedsError: null, // why GET /api/feeds failed
+  wallsDirty: false, // a roll-call delta touched a camera wall's row
 };
 
 /** Sorts names the Vietnamese way, numbers by value. */

@@ -10,6 +10,7 @@ import { setPresenting } from './presenting.js';
 import { hideWarning, renderRecording, showWarning } from './recording.js';
 import { renderTierOptions, scheduleRender } from './roll_call.js';
 import { setConnState, settle } from './socket.js';
+import { isWallSite, renderWalls } from './walls.js';
 import { store, ui } from './state.js';
 import { loadTalk, onConsoleChat, onVoteResult, onVoteTally } from './talk.js';
 
@@ -85,6 +86,7 @@ export function handle(message) {
         site.status = 'removed';
         touch(site);
       }
+      if (isWallSite(message.id)) renderWalls();
       break;
     }
     case 'closing':
@@ -110,6 +112,7 @@ export function handle(message) {
       store.feeds = [];
       setPresenting(null);
       renderCameras();
+      renderWalls();
       closing.stop();
       renderClosed();
       renderHolders();
@@ -171,6 +174,7 @@ function loadState(state) {
   renderControls();
   renderAlerts();
   renderCameras();
+  renderWalls();
   scheduleRender();
 }
 
@@ -190,6 +194,7 @@ function applyRows(rows) {
     row._key = fold(`${row.name} ${row.unit_code || ''} ${row.site_id}`);
     if (row.status !== 'removed') ui.readmitted.delete(row.site_id);
     if (isFeedSite(row.site_id)) feedRowChanged(row);
+    if (isWallSite(row.site_id)) ui.wallsDirty = true;
     if (!old || old.name !== row.name || old.depth !== row.depth) ui.orderDirty = true;
     if (old) {
       // Keep the same object (references stay valid), with the new fields.
@@ -198,6 +203,10 @@ function applyRows(rows) {
     } else {
       store.sites.set(row.site_id, row);
     }
+  }
+  if (ui.wallsDirty) {
+    ui.wallsDirty = false;
+    renderWalls();
   }
   if (rows.length) {
     if (ui.orderDirty) renderTierOptions();
