@@ -5,6 +5,9 @@ checker on passes written as the manager writes them:
 tests/support/declarations.py). The officer, on a 390 px wide phone, opens
 it, sees its evidence (both passes with their plate crops, the declaration,
 the reason) and records what was found, which the history then shows.
+A supervisor (a host), on the same phone, imports a file (a bad row is named
+by its line and nothing is kept; a good file's rows then show) and sets a
+camera's rule; an officer's page has none of those controls.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from tests.support.accounts import PASSWORD, logins, start_with_accounts
-from tests.support.declarations import make_mismatch
-from tests.support.feeds import LOCAL_CAMERAS
+from tests.support.declarations import UNREACHABLE, make_mismatch
+from tests.support.feeds import LOCAL_CAMERAS, register_feed
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -26,7 +29,14 @@ ACCOUNTS = {
     "admin": ("admin", None),
     "operator.dinhhoa": ("operator", "167"),  # a checkpoint officer of Định Hóa district
     "operator.tp": ("operator", "164"),  # one of the city
+    "host.dinhhoa": ("host", "167"),  # their supervisor
 }
+
+HEADER = "biển số,họ tên,nơi đi,từ,đến,điện thoại"
+GOOD_ROWS = (
+    "30A-123.45,Nguyễn Văn A,Hà Nội,2021-11-05 08:00,2021-11-06 18:00,0912345678\n"
+    "20A-999.99,Đỗ Thị F,TP HCM,2021-11-05,2021-11-07,\n"
+)
 
 
 @pytest.fixture
@@ -140,3 +150,79 @@ async def test_an_officer_sees_the_evidence_on_a_phone_and_records_the_outcome(
     await other.goto(f"{server.base_url}/anpr/declarations?alert={made.alert.id}")
     await other.wait_for_function("() => !document.querySelector('#page-error').hidden")
     assert await other.locator("#alert-detail").is_hidden()
+
+
+async def _upload(page: Page, name: str, text: str) -> None:
+    """Choose ``text`` as the file ``name`` and send it."""
+    await page.set_input_files(
+        "#upload-file", files=[{"name": name, "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+    await page.click("#upload-send")
+
+
+async def test_a_supervisor_imports_a_file_and_sets_a_cameras_rule_on_a_phone(
+    server: ServerProcess, browser: Browser, api
+) -> None:
+    admin = await api("admin")
+    feed = await register_feed(
+        admin, UNREACHABLE, unit_code="167", name="Làn vào 1", checkpoint="Chốt Km 52 Định Hóa"
+    )
+    page = await phone_page(browser, server.base_url, "host.dinhhoa", "/anpr/declarations")
+    await page.wait_for_function(
+        "() => window.declarationsPage && window.declarationsPage.declarations !== null"
+        " && window.declarationsPage.feeds !== null"
+    )
+    assert "khai báo" in (await page.inner_text("#declarations-status")).lower()
+    example = await page.inner_text("#csv-example")
+    assert example.splitlines()[0] == HEADER
+
+    # A bad row (line 3: a plate cut short): its line is named, nothing is kept.
+    bad = f"{HEADER}\n{GOOD_ROWS.splitlines()[0]}\n30A-12,Trần B,Hà Nội,2021-11-05,2021-11-06,\n"
+    await _upload(page, "khai-bao-loi.csv", bad)
+    error = page.locator('#upload-errors li[data-line="3"]')
+    await error.wait_for()
+    assert (await error.inner_text()).startswith("Dòng 3: biển số")
+    assert await page.locator("#upload-errors li").count() == 1
+    assert "chưa lưu dòng nào" in await page.inner_text("#upload-error-title")
+    assert await page.locator("#declarations > li").count() == 0
+    host = await api("host.dinhhoa")
+    assert (await host.call("GET", "/api/anpr/declarations")).body["declarations"] == []
+
+    # The file fixed: its two rows are added and shown.
+    await _upload(page, "khai-bao.csv", f"{HEADER}\n{GOOD_ROWS}")
+    await page.locator("#declarations > li").nth(1).wait_for()
+    assert "Đã thêm 2 khai báo" in await page.inner_text("#upload-done")
+    assert await page.locator("#upload-error").is_hidden()
+    plates = await page.locator("#declarations > li").evaluate_all(
+        "items => items.map(li => li.dataset.plate).sort()"
+    )
+    assert plates == ["20A99999", "30A12345"]
+    assert "Nguyễn Văn A" in await page.inner_text("#declarations")
+
+    # The camera's rule: its checkpoint is in Thái Nguyên, every vehicle must declare.
+    item = page.locator(f'#rules > li[data-feed-id="{feed["id"]}"]')
+    assert "Chưa đặt quy định" in await item.inner_text()
+    await item.locator('input[name="province_code"]').fill("Thái Nguyên")
+    await item.locator('select[name="required"]').select_option("all")
+    await item.locator("button[type=submit]").click()
+    current = page.locator(f'#rules > li[data-feed-id="{feed["id"]}"] .decl-rule-current')
+    await page.wait_for_function(
+        'id => document.querySelector(`#rules > li[data-feed-id="${id}"] .decl-rule-current`)'
+        ".textContent.includes('Thái Nguyên')",
+        arg=feed["id"],
+    )
+    assert "Mọi xe" in await current.inner_text()
+    rules = (await host.call("GET", "/api/anpr/declaration-rules")).body["rules"]
+    assert [(r["feed_id"], r["province"], r["required"]) for r in rules] == [
+        (feed["id"], "Thái Nguyên", "all")
+    ]
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.errors == []  # type: ignore[attr-defined]
+
+    # An officer's page has none of it.
+    officer = await phone_page(browser, server.base_url, "operator.dinhhoa", "/anpr/declarations")
+    await officer.wait_for_function(
+        "() => window.declarationsPage && window.declarationsPage.alerts !== null"
+    )
+    assert await officer.locator("#supervisor, #upload-form, #rules").count() == 0
+    assert await officer.evaluate("window.declarationsPage.canSupervise") is False

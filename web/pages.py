@@ -332,8 +332,16 @@ async def anpr_lists_page(request: web.Request) -> web.Response:
 
 
 async def declarations_page(request: web.Request) -> web.Response:
-    """``GET /anpr/declarations``: travel declaration alerts for checkpoint officers (phone-first)."""
-    return render(request, "declarations.html", **_page_context(*await _anpr_user(request)))
+    """``GET /anpr/declarations``: travel declaration alerts for checkpoint officers (phone-first).
+
+    Supervisors (hosts, admins: the roles ``POST /api/anpr/declarations/upload``
+    allows) also get the file import, the declarations list and the cameras' rules.
+    """
+    principal, csrf = await _anpr_user(request)
+    can_supervise = principal.role in (AccountRole.ADMIN, AccountRole.HOST)
+    return render(
+        request, "declarations.html", **_page_context(principal, csrf, can_supervise=can_supervise)
+    )
 
 
 def setup(app: web.Application) -> None:
