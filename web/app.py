@@ -17,7 +17,7 @@ from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from conference import log_floods
+from conference import gc_policy, log_floods
 from conference.settings import Settings
 from conference.watchdog import LoopWatchdog
 from web import api, console, health, pages, placement, signaling, whip
@@ -161,6 +161,8 @@ async def serve(
         keepalive_timeout=settings.http_idle_timeout,
     )
     await runner.setup()
+    # Before the port opens: the collection it starts with delays no request.
+    gc_policy.install()
     site = GuardedSite(
         runner,
         settings.host,
