@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,8 +14,10 @@ import pytest
 
 from anpr_feed.declarations.imports import (
     DeclarationImportError,
+    declarations_of,
     normalize_phone,
     parse_declarations,
+    refuse_stored,
 )
 from anpr_feed.events_store import plate_store_for
 from anpr_feed.provinces import province_code_of
@@ -134,6 +137,29 @@ def test_provinces_and_phones_are_read_as_people_write_them():
     assert [normalize_phone(t) for t in ("12345", "0012345678", "091234567a")] == [None] * 3
 
 
+def test_rows_already_stored_for_the_unit_are_refused_by_line():
+    header, first = BAD_CSV.splitlines()[:2]
+    again = b"\n".join(
+        [
+            header,
+            b"30A99999,Vu G,29,2021-11-05,2021-11-06,",  # stored from another origin only
+            first,  # line 3: stored already
+            b"30A-123.45,Nguyen Van A,Ha Noi,2021-11-05,2021-11-07,",  # another window
+        ]
+    )
+    rows = parse_declarations(again, "text/csv", VN)
+    stored = declarations_of([rows[1]], "167", "host", "upload:a.csv", 1.0)
+    stored += declarations_of(
+        [dataclasses.replace(rows[0], origin_code="98")], "167", "host", "upload:a.csv", 1.0
+    )
+    with pytest.raises(DeclarationImportError) as caught:
+        refuse_stored(rows, stored, "167")
+    assert [(e.line, e.code) for e in caught.value.errors] == [(3, "already-stored")]
+    assert str(caught.value).startswith("dòng 3: khai báo này")
+    refuse_stored(rows, stored, "164")  # another unit keeps its own
+    refuse_stored(rows, stored, None)
+
+
 def _cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CONFERENCE_SECRET=TEST_SECRET, CONFERENCE_DATA_DIR=str(data_dir))
     return subprocess.run(
@@ -179,3 +205,10 @@ async def test_the_cli_imports_all_rows_or_none(tmp_path):
         "29",
         "cli:khai-bao.json",
     )
+    done = _cli(tmp_path / "data", str(good))  # the same file again: refused, by its item
+    assert done.returncode == 2 and "[already-stored]" in done.stderr, done.stderr
+    store = open_store(tmp_path / "data", None)
+    try:
+        assert len(await plate_store_for(store).list_declarations()) == 1
+    finally:
+        await store.close()

@@ -109,6 +109,21 @@ async def test_an_import_with_bad_rows_stores_nothing_and_names_each_line(as_use
     viewer = await as_user("viewer.dinhhoa")
     assert (await viewer.call("GET", "/api/anpr/declarations")).status == 403
 
+    # The same file again: every row is stored already for this unit, each named, none kept
+    # twice; another district's supervisor keeps its own.
+    again = good.replace(",,", ",2021-11-07,").encode()
+    status, body = await _upload(host, again, "text/csv")
+    assert status == 400 and body["error"]["code"] == "bad-upload"
+    assert [(e["line"], e["code"]) for e in body["error"]["details"]["errors"]] == [
+        (2, "already-stored"),
+        (3, "already-stored"),
+    ]
+    more = again + b"29A-222.22,Mai H,Ha Noi,2021-11-05,2021-11-06,\n"
+    assert (await _upload(host, more, "text/csv"))[0] == 400
+    assert len((await host.call("GET", "/api/anpr/declarations")).body["declarations"]) == 2
+    status, body = await _upload(await as_user("host.tp"), again, "text/csv")
+    assert status == 201 and body == {"added": 2}
+
 
 async def test_a_declaration_is_deleted_by_a_supervisor_of_its_unit_only(as_user):
     host = await as_user("host.dinhhoa")

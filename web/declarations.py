@@ -27,6 +27,7 @@ from anpr_feed.declarations.imports import (
     normalize_phone,
     normalize_plate,
     parse_declarations,
+    refuse_stored,
 )
 from anpr_feed.events_store import (
     OUTCOMES,
@@ -188,11 +189,14 @@ async def upload_declarations(request: web.Request) -> web.Response:
     if len(data) > UPLOAD_MAX_BYTES:
         raise ApiError(413, "too-large", f"the file is over {UPLOAD_MAX_BYTES // 1024 // 1024} MB")
     unit = await _unit_for(request, principal, request.query.get("unit") or None)
+    plates = request.app[FEED_MANAGER].plates
     try:
         # Thousands of plates parsed: off the event loop.
         rows = await asyncio.to_thread(
             parse_declarations, data, request.content_type or "", zone(request)
         )
+        stored = await plates.declarations_of_plates([r.plate for r in rows])
+        await asyncio.to_thread(refuse_stored, rows, stored, unit)
     except DeclarationImportError as exc:
         raise ApiError(
             400,
@@ -202,7 +206,7 @@ async def upload_declarations(request: web.Request) -> web.Response:
         ) from exc
     name = request.query.get("name", "")[:100] or "tệp tải lên"
     declarations = declarations_of(rows, unit, principal.username, f"upload:{name}", time.time())
-    await request.app[FEED_MANAGER].plates.add_declarations(declarations)
+    await plates.add_declarations(declarations)
     return web.json_response({"added": len(declarations)}, status=201)
 
 

@@ -13,6 +13,7 @@ from anpr_feed.declarations.imports import (
     DeclarationImportError,
     declarations_of,
     parse_declarations,
+    refuse_stored,
 )
 from anpr_feed.events_store import plate_store_for
 from conference.settings import Settings
@@ -29,8 +30,24 @@ def declarations_import(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     data = path.read_bytes()
     content_type = "application/json" if path.suffix.lower() == ".json" else "text/csv"
-    try:
+
+    async def run() -> int:
         rows = parse_declarations(data, content_type, ZoneInfo(settings.timezone))
+        store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
+        try:
+            if args.unit is not None:
+                await store.get_unit(args.unit)
+            plates = plate_store_for(store)
+            stored = await plates.declarations_of_plates([r.plate for r in rows])
+            refuse_stored(rows, stored, args.unit)
+            declarations = declarations_of(rows, args.unit, "cli", f"cli:{path.name}", time.time())
+            await plates.add_declarations(declarations)
+            return len(declarations)
+        finally:
+            await store.close()
+
+    try:
+        added = asyncio.run(run())
     except DeclarationImportError as exc:
         for error in exc.errors:
             print(f"{path}:{error.line}: {error.message} [{error.code}]", file=sys.stderr)
@@ -38,17 +55,5 @@ def declarations_import(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{path}: và {exc.more} lỗi khác", file=sys.stderr)
         print("conference: error: nothing was imported", file=sys.stderr)
         return 2
-
-    async def run() -> int:
-        store = open_store(settings.data_dir, settings.redis_url, settings.redis_prefix)
-        try:
-            if args.unit is not None:
-                await store.get_unit(args.unit)
-            declarations = declarations_of(rows, args.unit, "cli", f"cli:{path.name}", time.time())
-            await plate_store_for(store).add_declarations(declarations)
-            return len(declarations)
-        finally:
-            await store.close()
-
-    print(f"imported {asyncio.run(run())} declarations")
+    print(f"imported {added} declarations")
     return 0

@@ -316,6 +316,30 @@ def parse_declarations(data: bytes, content_type: str, zone: tzinfo) -> list[Dec
     return rows
 
 
+def refuse_stored(
+    rows: list[DeclarationRow], stored: Iterable[Declaration], unit_code: str | None
+) -> None:
+    """Refuse rows already stored for ``unit_code``: same plate, origin and window.
+
+    ``stored`` is what the store holds for the rows' plates. A file imported
+    twice, or a day's file sent again with a few rows added, would otherwise
+    keep every repeated declaration twice; each such row is named by its line
+    (:class:`DeclarationImportError`) and, as for any bad row, nothing is kept.
+    """
+    kept = {
+        (d.plate, d.origin_code, d.valid_from, d.valid_to)
+        for d in stored
+        if d.unit_code == unit_code
+    }
+    errors = [
+        RowError(r.line, "already-stored", "khai báo này (cùng biển số, nơi đi, thời gian) đã có")
+        for r in rows
+        if (r.plate, r.origin_code, r.valid_from, r.valid_to) in kept
+    ]
+    if errors:
+        raise DeclarationImportError(errors[:MAX_ERRORS], max(0, len(errors) - MAX_ERRORS))
+
+
 def declarations_of(
     rows: list[DeclarationRow], unit_code: str | None, by: str, source: str, now: float
 ) -> list[Declaration]:

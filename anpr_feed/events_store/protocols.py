@@ -117,6 +117,10 @@ class DeclarationStore(Protocol):
         """Every declaration of one (normalised) plate, by window start."""
         ...
 
+    async def declarations_of_plates(self, plates: Sequence[str]) -> list[Declaration]:
+        """Every declaration of these (normalised) plates, in no set order (an import's check)."""
+        ...
+
     async def list_declarations(
         self, unit_codes: Sequence[str] | None = None, limit: int = 200
     ) -> list[Declaration]:

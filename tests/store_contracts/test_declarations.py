@@ -43,6 +43,11 @@ async def test_declarations_all_or_none_and_scoped(any_plates):
     assert [d.id for d in await any_plates.list_declarations()] == ["d2", "d1"]
     assert [d.id for d in await any_plates.list_declarations(["19", "164"])] == ["d1"]
     assert await any_plates.list_declarations([]) == []
+    found = await any_plates.declarations_of_plates(["20A12345", "30A11111", "20A12345"])
+    assert sorted(d.id for d in found) == ["d1", "d2"]
+    assert await any_plates.declarations_of_plates([]) == []
+    many = [f"99A{n:05d}" for n in range(1200)] + ["20A12345"]  # past SQLite's slices
+    assert sorted(d.id for d in await any_plates.declarations_of_plates(many)) == ["d1", "d2"]
     first = (await any_plates.declarations_of_plate("20A12345"))[0]
     assert first == _declaration("d1", "20A12345", "19", 1.0)
     assert await any_plates.get_declaration("d1") == first

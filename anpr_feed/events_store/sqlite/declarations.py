@@ -84,6 +84,23 @@ class SqliteDeclarations(SqliteAggregate):
         )
         return [Declaration(*r) for r in rows]
 
+    async def declarations_of_plates(self, plates: Sequence[str]) -> list[Declaration]:
+        wanted = sorted(set(plates))
+
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            found: list[Any] = []
+            # In slices: SQLite caps the parameters of one statement.
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                found += conn.execute(
+                    f"SELECT {_DECLARATION_COLUMNS} FROM declarations "
+                    f"WHERE plate IN ({', '.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+            return found
+
+        return [Declaration(*r) for r in await self._run(read)]
+
     async def list_declarations(
         self, unit_codes: Sequence[str] | None = None, limit: int = 200
     ) -> list[Declaration]:
