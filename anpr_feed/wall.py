@@ -13,6 +13,8 @@ as with a meeting, nothing is encoded while no tile shows the feed.
 A wall comes into a meeting as one participant (the host console's
 ``add-wall`` with the feeds): a :class:`~anpr_feed.wall_composite.WallComposite`
 of its tiles, encoded once in the room's codec, only while someone watches.
+It is kept in the store (:mod:`anpr_feed.room_walls`) until a host removes it
+or the room ends, and comes back by itself after a restart.
 
 Who sees what is checked per feed: a logged-in host, operator or
 administrator, and only the feeds :func:`conference.permissions.can_see_feed`
@@ -30,9 +32,11 @@ from dataclasses import dataclass, field
 
 from anpr_feed.manager import SYNC_SECONDS, FeedManager
 from anpr_feed.participant import CODECS, FeedPublisher
+from anpr_feed.room_walls import RoomWall, RoomWalls
 from anpr_feed.wall_composite import WallComposite
 from conference.console_commands import CommandContext, CommandResult, ConsoleCommands
 from conference.extensions import Extension, PeriodicTask
+from conference.live_rooms import LiveRooms
 from conference.peer import PeerSession
 from conference.permissions import Forbidden, Principal, can_see_feed
 from conference.rooms.room import Room
@@ -83,12 +87,22 @@ class CameraWall(Extension):
     """The walls being watched on this node and the shared wall source of each feed."""
 
     def __init__(
-        self, settings: Settings, store: Store, feeds: FeedManager, metrics: SfuMetrics
+        self,
+        settings: Settings,
+        store: Store,
+        feeds: FeedManager,
+        metrics: SfuMetrics,
+        live: LiveRooms | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.feeds = feeds
         self.metrics = metrics
+        self.live = live  # the rooms the kept walls come back into (None: none come back)
+        self.kept = RoomWalls(store)
+        # Taken by the rejoin pass and by a host's add and removal: a pass that read
+        # the kept walls before a host removed one must not put it back after.
+        self._hosts = asyncio.Lock()
         self.viewers: dict[str, WallViewer] = {}
         # feed id -> its one wall source (on the feed's current reader)
         self.sources: dict[str, FeedPublisher] = {}
@@ -107,6 +121,10 @@ class CameraWall(Extension):
                 self.refresh()
             except Exception:
                 logger.exception("wall: following the feeds' readers failed")
+            try:
+                await self.rejoin()
+            except Exception:  # Redis or the disk out: the next pass tries again
+                logger.exception("wall: putting the kept walls back in their meetings failed")
 
     # -- the feeds' wall sources ------------------------------------------------------
 
@@ -254,19 +272,33 @@ class CameraWall(Extension):
     async def add_to_room(
         self, principal: Principal, room: Room, feed_ids: list[str]
     ) -> WallComposite:
-        """Bring a wall of ``feed_ids`` into a live room as one participant (its composite)."""
+        """Bring a wall of ``feed_ids`` into a live room as one participant (its composite).
+
+        The host's decision is stored first: the wall comes back by itself
+        after a restart (see :meth:`rejoin`).
+        """
         await self.check_feeds(principal, feed_ids)
         if room.codec not in CODECS:
             raise Forbidden("codec", f"a camera wall cannot join a {room.codec} room")
-        walls = self.composites.setdefault(room.id, {})
-        for composite in walls.values():
-            if composite.feed_ids == feed_ids:
-                return composite  # the same wall twice: once
-        if len(walls) >= MAX_WALLS_PER_ROOM:
-            raise Forbidden(
-                "too-many-walls", f"a meeting shows at most {MAX_WALLS_PER_ROOM} camera walls"
+        async with self._hosts:
+            walls = self.composites.setdefault(room.id, {})
+            for composite in walls.values():
+                if composite.feed_ids == feed_ids:
+                    return composite  # the same wall twice: once
+            if len(walls) >= MAX_WALLS_PER_ROOM:
+                raise Forbidden(
+                    "too-many-walls", f"a meeting shows at most {MAX_WALLS_PER_ROOM} camera walls"
+                )
+            wall_id = secrets.token_hex(4)
+            kept = RoomWall(
+                id=wall_id, feeds=feed_ids, added_by=principal.username, added_at=time.time()
             )
-        wall_id = secrets.token_hex(4)
+            await self.kept.put(room.id, kept)
+            return self._join(room, wall_id, feed_ids)
+
+    def _join(self, room: Room, wall_id: str, feed_ids: list[str]) -> WallComposite:
+        """The wall ``wall_id`` joins ``room`` as a participant (checked by the caller)."""
+        walls = self.composites.setdefault(room.id, {})
         name = f"Màn hình camera ({len(feed_ids)} camera)"
         composite = WallComposite(wall_id, name, feed_ids, self.feeds, room.codec, self.metrics)
         walls[wall_id] = composite
@@ -294,19 +326,79 @@ class CameraWall(Extension):
     async def _remove_wall_command(self, c: CommandContext) -> CommandResult:
         site = c.site or ""
         wall_id = site[5:] if site.startswith("wall-") else site
-        if not self.remove_from_room(c.room, wall_id):
+        if not await self.host_removes(c.room, wall_id):
             raise Forbidden("wall-not-in-meeting", "this camera wall is not in the meeting")
         return None
 
+    async def host_removes(self, room: Room, wall_id: str) -> bool:
+        """A host takes a wall out for good (no pass puts it back); False if it was not in.
+
+        The stored decision goes first: if the store cannot be reached the host
+        is told (the error), and the wall stays as it was.
+        """
+        async with self._hosts:
+            kept = await self.kept.remove(room.id, wall_id)
+            return self.remove_from_room(room, wall_id) or kept
+
     async def remove_site(self, room: Room, site_id: str) -> bool:
-        """A host removes a wall's site: the wall leaves the meeting."""
-        return site_id.startswith("wall-") and self.remove_from_room(room, site_id[5:])
+        """A host removes a wall's site: the wall leaves the meeting, and stays out."""
+        return site_id.startswith("wall-") and await self.host_removes(room, site_id[5:])
 
     async def room_closing(self, room: Room, reason: str) -> None:
-        """Every wall leaves a closing room."""
-        for wall_id in list(self.composites.get(room.id, {})):
-            self.remove_from_room(room, wall_id, reason)
-        self.composites.pop(room.id, None)
+        """Every wall leaves a closing room, and is forgotten (a node that stops closes none)."""
+        async with self._hosts:  # a rejoin pass under way puts nothing in after this
+            for wall_id in list(self.composites.get(room.id, {})):
+                self.remove_from_room(room, wall_id, reason)
+            self.composites.pop(room.id, None)
+            if room.carrier:
+                return  # a copy of a meeting whose home is another node: the home keeps them
+            try:
+                await self.kept.clear(room.id)
+            except Exception:  # the room closes whatever the store says
+                logger.exception("room %s: its camera walls could not be forgotten", room.id)
+
+    async def rejoin(self) -> list[tuple[str, str]]:
+        """Put the kept walls of the live rooms here back in them; the (room, wall) pairs joined.
+
+        A wall whose host may no longer see one of its cameras (scope, a
+        disabled or deleted account, a deleted feed) is forgotten. A carrier
+        copy of a meeting shows none (its home does).
+        """
+        if self.live is None or self.closing:
+            return []
+        joined = []
+        async with self._hosts:
+            for room_id, room in list(self.live.rooms.items()):
+                if room.closed or room.carrier:
+                    continue
+                shown = self.composites.get(room_id, {})
+                for wall in await self.kept.of(room_id):
+                    if wall.id in shown:
+                        continue
+                    forget = await self._why_forget(wall, room)
+                    if forget is not None:
+                        logger.warning("room %s: wall %s forgotten (%s)", room_id, wall.id, forget)
+                        await self.kept.remove(room_id, wall.id)
+                        continue
+                    self._join(room, wall.id, list(wall.feeds))
+                    logger.info("room %s: camera wall %s is back", room_id, wall.id)
+                    joined.append((room_id, wall.id))
+        return joined
+
+    async def _why_forget(self, wall: RoomWall, room: Room) -> str | None:
+        """Why a kept wall may not come back into ``room`` at all, or None."""
+        user = await self.store.get_user(wall.added_by)
+        if user is None or user.disabled:
+            return f"the account {wall.added_by!r} that added it is gone or disabled"
+        try:
+            await self.check_feeds(Principal.of(user), list(wall.feeds))
+        except Forbidden as exc:
+            return f"{exc.code} for {wall.added_by!r}, who added it"
+        if room.codec not in CODECS:
+            return f"a camera wall cannot join a {room.codec} room"
+        if len(self.composites.get(room.id, {})) >= MAX_WALLS_PER_ROOM:
+            return "the meeting shows as many camera walls as it may"
+        return None
 
     async def shutdown(self) -> None:
         """Close every wall, composite and wall source."""

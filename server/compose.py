@@ -87,7 +87,7 @@ def services(settings: Settings) -> Services:
     in_meetings = FeedsInMeetings(settings, store, feeds, conference.live, conference.metrics)
     if cluster is not None and settings.cascade == "spread":
         in_meetings.carry = carrier_opener(conference, cluster)
-    wall = CameraWall(settings, store, feeds, conference.metrics)
+    wall = CameraWall(settings, store, feeds, conference.metrics, conference.live)
     recording = RecordingControl(settings, conference.live)
     renders = RenderJobs(
         settings.data_dir,
