@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 from anpr_feed.manager import FeedRunner
 from conference.media.codecs import H264, VP8
@@ -37,6 +38,37 @@ CODECS = {"vp8": ("vp8", VP8), "h264": ("h264", H264)}
 def feed_site_id(feed_id: str) -> str:
     """The site id a feed has in a meeting."""
     return f"feed-{feed_id}"
+
+
+def camera_site(
+    site_id: str,
+    name: str,
+    sfu_codec: str,
+    metrics: SfuMetrics,
+    keyframe_requester: Callable[[], None],
+) -> tuple[Source, Participant]:
+    """The video :class:`Source` and the :class:`Participant` of a server-made camera site.
+
+    A feed and a wall both join a room this way: a participant with one video
+    source, connected from the start (no peer connection to wait for).
+    """
+    source = Source(
+        source_id=f"{site_id}-video",
+        owner=site_id,
+        kind="video",
+        metrics=metrics,
+        keyframe_requester=keyframe_requester,
+    )
+    source.codec = sfu_codec
+    participant = Participant(
+        id=site_id,
+        name=name,
+        role=Role.PARTICIPANT,
+        client="camera",
+        sources={"video": source},
+        connection="connected",
+    )
+    return source, participant
 
 
 class FramePacketizer:
@@ -86,22 +118,12 @@ class FeedPublisher:
             raise ValueError(f"unknown room codec {room_codec!r}")
         self.runner = runner
         self.codec, sfu_codec = CODECS[room_codec]
-        site_id = feed_site_id(runner.feed.id)
-        self.source = Source(
-            source_id=f"{site_id}-video",
-            owner=site_id,
-            kind="video",
-            metrics=metrics,
-            keyframe_requester=self._keyframe_wanted,
-        )
-        self.source.codec = sfu_codec
-        self.participant = Participant(
-            id=site_id,
-            name=runner.feed.checkpoint or runner.feed.name,
-            role=Role.PARTICIPANT,
-            client="camera",
-            sources={"video": self.source},
-            connection="connected",
+        self.source, self.participant = camera_site(
+            feed_site_id(runner.feed.id),
+            runner.feed.checkpoint or runner.feed.name,
+            sfu_codec,
+            metrics,
+            self._keyframe_wanted,
         )
         self.frames = 0
         self.packetizer = FramePacketizer(self.source)

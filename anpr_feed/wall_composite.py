@@ -27,10 +27,8 @@ import numpy as np
 
 from anpr_feed.encoder import FeedEncoder
 from anpr_feed.manager import FeedManager, FeedRunner
-from anpr_feed.participant import CODECS, FramePacketizer
-from conference.rooms.participant import Participant
-from conference.sfu import SfuMetrics, Source
-from conference.tokens import Role
+from anpr_feed.participant import CODECS, FramePacketizer, camera_site
+from conference.sfu import SfuMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -69,22 +67,8 @@ class WallComposite:
         self.feed_ids = list(feed_ids)
         self.feeds = feeds
         self.codec, sfu_codec = CODECS[room_codec]
-        site_id = wall_site_id(wall_id)
-        self.source = Source(
-            source_id=f"{site_id}-video",
-            owner=site_id,
-            kind="video",
-            metrics=metrics,
-            keyframe_requester=self._keyframe_wanted,
-        )
-        self.source.codec = sfu_codec
-        self.participant = Participant(
-            id=site_id,
-            name=name,
-            role=Role.PARTICIPANT,
-            client="camera",
-            sources={"video": self.source},
-            connection="connected",
+        self.source, self.participant = camera_site(
+            wall_site_id(wall_id), name, sfu_codec, metrics, self._keyframe_wanted
         )
         self.packetizer = FramePacketizer(self.source)
         width, height = COMPOSITE_SIZE
