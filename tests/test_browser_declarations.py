@@ -202,6 +202,8 @@ async def test_a_supervisor_imports_a_file_and_sets_a_cameras_rule_on_a_phone(
     # The camera's rule: its checkpoint is in Thái Nguyên, every vehicle must declare.
     item = page.locator(f'#rules > li[data-feed-id="{feed["id"]}"]')
     assert "Chưa đặt quy định" in await item.inner_text()
+    # A checkpoint has several lanes: the card names the camera, not only its checkpoint.
+    assert "Chốt Km 52 Định Hóa – Làn vào 1" in await item.locator("strong").inner_text()
     await item.locator('input[name="province_code"]').fill("Thái Nguyên")
     await item.locator('select[name="required"]').select_option("all")
     await item.locator("button[type=submit]").click()

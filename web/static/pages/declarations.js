@@ -396,7 +396,8 @@ function ruleItem(feed) {
     h('button', { class: 'btn btn-primary', type: 'submit', text: t('decl.sup.saveRule') }),
     error);
   const item = h('li', { class: 'plate-card', dataset: { feedId: feed.id } },
-    h('strong', { text: feed.checkpoint || feed.name }),
+    // A checkpoint has several cameras (lanes): name both, as the wall does.
+    h('strong', { text: feed.checkpoint ? `${feed.checkpoint} – ${feed.name}` : feed.name }),
     h('p', { class: 'decl-rule-current', text: ruleText(rule) }),
     form);
   form.addEventListener('submit', async (event) => {
